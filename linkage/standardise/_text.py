@@ -1,0 +1,28 @@
+"""Shared text folding for every standardiser: upper case, no accents, spaces collapsed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def fold_text(expr: pl.Expr) -> pl.Expr:
+    """Upper-case, strip accents (Unicode NFKD then drop combining marks), collapse whitespace.
+
+    Empty results become null so that "missing" has a single representation downstream.
+    """
+    folded = (
+        expr.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_uppercase()
+    )
+    return collapse_spaces(folded)
+
+
+def collapse_spaces(expr: pl.Expr) -> pl.Expr:
+    """Collapse runs of whitespace to one space, trim, and turn empty strings into null."""
+    collapsed = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(collapsed.str.len_chars() > 0).then(collapsed).otherwise(None)
+
+
+def words_pattern(words: list[str] | tuple[str, ...] | frozenset[str]) -> str:
+    """A regex alternation of whole words, longest first so multi-word forms win."""
+    ordered = sorted(words, key=lambda w: (-len(w), w))
+    return "|".join(w.replace(" ", r"\s+") for w in ordered)

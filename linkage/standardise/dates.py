@@ -1,0 +1,55 @@
+"""Tolerant date parsing: several layouts tried in order, anything unparseable becomes null."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+#: Layouts tried in order. Day-first (UK) layouts come before month-first ones, and four-digit
+#: years before two-digit years, so "01/02/2000" is 1 February and "01-02-2000" never reads "20".
+DEFAULT_DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %m %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%Y/%m/%d",
+    "%d/%m/%y",
+    "%d-%m-%y",
+    "%d.%m.%y",
+)
+
+
+def parse_date(
+    expr: pl.Expr,
+    formats: Sequence[str] = DEFAULT_DATE_FORMATS,
+    *,
+    latest: dt.date | None = None,
+) -> pl.Expr:
+    """Parse strings to ``pl.Date`` trying each layout in turn; invalid dates become null.
+
+    Two-digit years follow chrono's rule (00-68 -> 20xx, 69-99 -> 19xx). Pass ``latest`` (for a
+    date of birth, today) to move two-digit-year dates that would fall after it back a century.
+    Impossible dates such as 30/02/2000 are null rather than rolled over.
+    """
+    text = expr.cast(pl.String).str.strip_chars().str.replace_all(r"\s+", " ")
+    # Month names in any case: chrono's %b/%B match "Feb"/"FEB"/"february" alike.
+    attempts = []
+    for fmt in formats:
+        parsed = text.str.strptime(pl.Date, fmt, strict=False)
+        if "%Y" in fmt:
+            # chrono's %Y takes any digit count: "31-12-99" must fall through to the %y layouts.
+            parsed = pl.when(parsed.dt.year() >= 1000).then(parsed).otherwise(None)
+        if latest is not None and "%y" in fmt:
+            parsed = (
+                pl.when(parsed > pl.lit(latest))
+                .then(parsed.dt.offset_by("-100y"))
+                .otherwise(parsed)
+            )
+        attempts.append(parsed)
+    return pl.coalesce(attempts)
