@@ -1,0 +1,1 @@
+"""Disclosure control: record-level minimisation and k-anonymity, and table output checking."""

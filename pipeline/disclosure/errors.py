@@ -1,0 +1,51 @@
+"""Exceptions raised by disclosure control.
+
+Messages name columns, cells (by their category labels) and counts, never a record's value.
+All of them are data errors (exit code 3): the output cannot leave the TRE as it stands.
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import EXIT_DATA, PipelineError
+
+
+class DisclosureError(PipelineError):
+    """Base class for every disclosure-control failure."""
+
+    exit_code = EXIT_DATA
+
+
+class IdentifierLeak(DisclosureError):
+    """Values from a direct-identifier column appear in an extract.
+
+    ``leaks`` holds ``(extract_column, source_name, count)`` triples; never the values.
+    """
+
+    def __init__(self, leaks: list[tuple[str, str, int]]) -> None:
+        self.leaks = list(leaks)
+        parts = [f"column {c!r} holds {n} value(s) from identifier {s!r}" for c, s, n in leaks]
+        super().__init__("identifier leak: " + "; ".join(parts))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (IdentifierLeak, (self.leaks,))
+
+
+class SuppressionBudgetExceeded(DisclosureError):
+    """k-anonymity (or l-diversity) needs more local suppression than the budget allows."""
+
+    def __init__(self, needed: int, budget: int, total: int) -> None:
+        self.needed, self.budget, self.total = needed, budget, total
+        super().__init__(
+            f"local suppression would touch {needed} of {total} records; budget is {budget}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (SuppressionBudgetExceeded, (self.needed, self.budget, self.total))
+
+
+class UnsafeTable(DisclosureError):
+    """A table cannot be made safe by the configured treatments."""
+
+
+class TableSpecError(DisclosureError):
+    """A table specification does not fit the data (missing column, bad statistic...)."""

@@ -1,0 +1,334 @@
+"""k-anonymity (and distinct l-diversity) over quasi-identifiers, sdcMicro style.
+
+Semantics of missing values (as sdcMicro's ``freqCalc``): a missing quasi-identifier matches any
+value. Record *j* counts towards record *i* when, for every quasi-identifier, both are equal or
+either is missing. ``fk`` is the number of such records (including *i*), ``Fk`` the sum of their
+weights. So a record missing a value can have a larger ``fk`` than any complete record, and
+the relation is not transitive: matching sets overlap rather than partition the data.
+
+Work is done on distinct combinations (with their record counts) rather than records. For each
+pair of missing-value patterns (P of the probe, Q of the population), the population is summed
+over the quasi-identifiers missing in neither and joined to the probe on those columns: at most
+2^q x 2^q joins, in practice a handful.
+
+Setting a quasi-identifier to null can only enlarge every record's matching set, so suppressions
+decided together never undo each other; local suppression relies on this.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError
+from pipeline.disclosure.generalise import Ladder
+from pipeline.disclosure.settings import KAnonymitySettings
+
+logger = logging.getLogger(__name__)
+
+_ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
+
+
+@dataclass(frozen=True)
+class KAnonymityReport:
+    """What anonymisation did: counts only, never values."""
+
+    k: int
+    records: int
+    unsafe_before: int
+    unsafe_after: int
+    levels: dict[str, str]
+    suppressed: dict[str, int]
+    records_suppressed: int
+    l_diversity: int | None = None
+    steps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "k": self.k,
+            "records": self.records,
+            "unsafe_before": self.unsafe_before,
+            "unsafe_after": self.unsafe_after,
+            "levels": dict(self.levels),
+            "suppressed_per_variable": dict(self.suppressed),
+            "records_suppressed": self.records_suppressed,
+            "l_diversity": self.l_diversity,
+            "steps": list(self.steps),
+        }
+
+
+def frequency_counts(
+    df: pl.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    weight: str | None = None,
+    sensitive: str | None = None,
+) -> pl.DataFrame:
+    """Return ``df`` with ``fk`` (UInt32) and ``Fk`` (Float64) columns, and ``l`` when
+    ``sensitive`` is given (distinct non-null sensitive values among the matching records)."""
+    qis = _check_columns(df, quasi_identifiers, weight, sensitive)
+    records, combos = _combos(df, qis, weight, sensitive)
+    stats = _assess(combos, combos, qis, sensitive)
+    out = records.join(stats, on=_ID, how="left", maintain_order="left")
+    cols = [pl.col("fk").cast(pl.UInt32), pl.col("Fk").cast(pl.Float64)]
+    if sensitive is not None:
+        cols.append(pl.col("l").cast(pl.UInt32))
+    return out.select(pl.exclude(_ID, "fk", "Fk", "l"), *cols)
+
+
+def count_unsafe(
+    df: pl.DataFrame,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    *,
+    sensitive: str | None = None,
+    l_diversity: int | None = None,
+) -> int:
+    """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
+    qis = _check_columns(df, quasi_identifiers, None, sensitive)
+    _, combos = _combos(df, qis, None, sensitive)
+    stats = _assess(combos, combos, qis, sensitive)
+    unsafe = _unsafe(stats, k, l_diversity)
+    joined = combos.join(stats.filter(unsafe), on=_ID, how="inner")
+    return int(joined.get_column(_N).sum())
+
+
+def anonymise(
+    df: pl.DataFrame,
+    settings: KAnonymitySettings,
+    ladders: Mapping[str, Ladder] | None = None,
+) -> tuple[pl.DataFrame, KAnonymityReport]:
+    """Make ``df`` k-anonymous on ``settings.quasi_identifiers``.
+
+    Every laddered quasi-identifier is first recoded at its floor (level 0). While more records
+    are unsafe than the suppression budget allows, the ladder step that leaves the fewest unsafe
+    records is taken (ladder levels named ``"suppressed"`` are never taken automatically). Then
+    local suppression nulls single quasi-identifiers in the unsafe records. Raises
+    :class:`SuppressionBudgetExceeded` (fail closed) when that needs more records than the budget.
+    """
+    ladders = dict(ladders or {})
+    qis = list(settings.quasi_identifiers)
+    if not qis:
+        raise TableSpecError("k-anonymity needs at least one quasi-identifier")
+    unknown = sorted(set(ladders) - set(qis))
+    if unknown:
+        raise TableSpecError(f"ladders given for non-quasi-identifiers: {unknown}")
+    _check_columns(df, qis, None, settings.sensitive)
+    k, lval, sens = settings.k, settings.l_diversity, settings.sensitive
+    budget = int(settings.suppression_budget * df.height)
+    levels = {name: 0 for name in ladders}
+    steps: list[str] = []
+
+    def recoded(lv: Mapping[str, int]) -> pl.DataFrame:
+        return df.with_columns([ladders[name].apply(lv[name]) for name in ladders])
+
+    current = recoded(levels)
+    unsafe = count_unsafe(current, qis, k, sensitive=sens, l_diversity=lval)
+    unsafe_before = unsafe
+    while unsafe > budget:
+        best: tuple[int, str, pl.DataFrame] | None = None
+        for name in qis:
+            if name not in ladders:
+                continue
+            nxt = levels[name] + 1
+            if nxt >= len(ladders[name].levels) or ladders[name].label(nxt) == "suppressed":
+                continue
+            trial = recoded({**levels, name: nxt})
+            n_unsafe = count_unsafe(trial, qis, k, sensitive=sens, l_diversity=lval)
+            if best is None or n_unsafe < best[0]:
+                best = (n_unsafe, name, trial)
+        if best is None:
+            break
+        unsafe, name, current = best
+        levels[name] += 1
+        steps.append(f"{name} -> {ladders[name].label(levels[name])} ({unsafe} unsafe records)")
+        logger.info("generalised %s to %s", name, ladders[name].label(levels[name]))
+
+    order = _suppression_order(current, qis, settings.suppression_order)
+    result, suppressed, touched = local_suppression(
+        current, qis, k, order=order, budget=budget, sensitive=sens, l_diversity=lval
+    )
+    report = KAnonymityReport(
+        k=k,
+        records=df.height,
+        unsafe_before=unsafe_before,
+        unsafe_after=count_unsafe(result, qis, k, sensitive=sens, l_diversity=lval),
+        levels={name: ladders[name].label(level) for name, level in levels.items()},
+        suppressed=suppressed,
+        records_suppressed=touched,
+        l_diversity=lval,
+        steps=steps,
+    )
+    logger.info(
+        "k-anonymity k=%d: %d unsafe records before, %d after; %d records locally suppressed",
+        k, report.unsafe_before, report.unsafe_after, touched,
+    )  # fmt: skip
+    return result, report
+
+
+def local_suppression(
+    df: pl.DataFrame,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    *,
+    order: Sequence[str] | None = None,
+    budget: int | None = None,
+    sensitive: str | None = None,
+    l_diversity: int | None = None,
+) -> tuple[pl.DataFrame, dict[str, int], int]:
+    """Null quasi-identifiers in unsafe records until every record has ``fk >= k``.
+
+    For each variable in ``order`` (first = cheapest to lose), every unsafe record that becomes
+    safe by nulling that one variable has it nulled; records that no single variable rescues
+    lose the first still-present variable in ``order`` and the search repeats. Returns the
+    treated frame, suppressions per variable (in records) and the number of records touched.
+    """
+    qis = _check_columns(df, quasi_identifiers, None, sensitive)
+    order = list(order or qis)
+    records, combos = _combos(df, qis, None, sensitive)
+    combos = combos.with_columns(pl.lit(False).alias("__touched"))
+    suppressed = dict.fromkeys(qis, 0)
+
+    def still_unsafe(ids: pl.Series) -> pl.Series:
+        probe = combos.filter(pl.col(_ID).is_in(ids.implode()))
+        stats = _assess(probe, combos, qis, sensitive)
+        return stats.filter(_unsafe(stats, k, l_diversity)).get_column(_ID)
+
+    def null_out(name: str, ids: pl.Series) -> pl.DataFrame:
+        hit = pl.col(_ID).is_in(ids.implode())
+        return combos.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(name)).alias(name),
+            (pl.col("__touched") | hit).alias("__touched"),
+        )
+
+    unsafe = still_unsafe(combos.get_column(_ID))
+    while not unsafe.is_empty():
+        for name in order:
+            cand = combos.filter(pl.col(_ID).is_in(unsafe.implode()) & pl.col(name).is_not_null())
+            if cand.is_empty():
+                continue
+            probe = cand.with_columns(pl.lit(None, dtype=cand.schema[name]).alias(name))
+            stats = _assess(probe, combos, qis, sensitive)
+            rescued = stats.filter(~_unsafe(stats, k, l_diversity)).get_column(_ID)
+            if rescued.is_empty():
+                continue
+            suppressed[name] += int(cand.filter(pl.col(_ID).is_in(rescued.implode()))[_N].sum())
+            combos = null_out(name, rescued)
+            unsafe = still_unsafe(unsafe)
+            if unsafe.is_empty():
+                break
+        _check_budget(combos, budget, records.height)
+        if unsafe.is_empty():
+            break
+        # No single variable rescues these: drop the cheapest present one and search again.
+        pending = unsafe
+        for name in order:
+            ids = combos.filter(
+                pl.col(_ID).is_in(pending.implode()) & pl.col(name).is_not_null()
+            ).get_column(_ID)
+            if ids.is_empty():
+                continue
+            suppressed[name] += int(combos.filter(pl.col(_ID).is_in(ids.implode()))[_N].sum())
+            combos = null_out(name, ids)
+            pending = pending.filter(~pending.is_in(ids.implode()))
+        if pending.len() == unsafe.len():
+            # Every quasi-identifier of these records is already null: the file is too small.
+            total = records.height
+            raise SuppressionBudgetExceeded(total, budget if budget is not None else total, total)
+        unsafe = still_unsafe(unsafe)
+    touched = _check_budget(combos, budget, records.height)
+    treated = records.drop(qis).join(
+        combos.select(_ID, *qis), on=_ID, how="left", maintain_order="left"
+    )
+    return treated.select(df.columns), suppressed, touched
+
+
+def _check_budget(combos: pl.DataFrame, budget: int | None, total: int) -> int:
+    touched = int(combos.filter(pl.col("__touched"))[_N].sum())
+    if budget is not None and touched > budget:
+        raise SuppressionBudgetExceeded(touched, budget, total)
+    return touched
+
+
+def _suppression_order(
+    df: pl.DataFrame, qis: Sequence[str], explicit: Sequence[str] | None
+) -> list[str]:
+    if explicit:
+        return [*explicit, *(q for q in qis if q not in explicit)]
+    distinct = {q: df.get_column(q).drop_nulls().n_unique() for q in qis}
+    return sorted(qis, key=lambda q: (-distinct[q], qis.index(q)))
+
+
+def _check_columns(
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
+) -> list[str]:
+    wanted = [*qis, *(c for c in (weight, sensitive) if c is not None)]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise TableSpecError(f"columns not in the data: {missing}")
+    if sensitive is not None and sensitive in qis:
+        raise TableSpecError("the sensitive attribute cannot also be a quasi-identifier")
+    return list(qis)
+
+
+def _combos(
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records tagged with a combination id, and the distinct combinations with counts."""
+    keys = [*qis, *([sensitive] if sensitive else [])]
+    w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
+    combos = (
+        df.group_by(keys, maintain_order=True)
+        .agg(pl.len().alias(_N), w.alias(_W))
+        .with_row_index(_ID)
+    )
+    records = df.join(
+        combos.select(*keys, _ID), on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )
+    return records, combos
+
+
+def _mask(qis: Sequence[str]) -> pl.Expr:
+    bits = [pl.col(q).is_null().cast(pl.UInt32) * (1 << i) for i, q in enumerate(qis)]
+    return pl.sum_horizontal(bits).alias(_MASK)
+
+
+def _assess(
+    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str], sensitive: str | None
+) -> pl.DataFrame:
+    """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
+    docstring's missing-matches-anything rule."""
+    probe = probe.select(_ID, *qis).with_columns(_mask(qis))
+    pop_cols = [*qis, *([sensitive] if sensitive else []), _N, _W]
+    pop = population.select(pop_cols).with_columns(_mask(qis))
+    pieces: list[pl.DataFrame] = []
+    extra = [sensitive] if sensitive else []
+    for p_mask in probe.get_column(_MASK).unique().to_list():
+        probe_p = probe.filter(pl.col(_MASK) == p_mask)
+        for q_mask in pop.get_column(_MASK).unique().to_list():
+            on = [q for i, q in enumerate(qis) if not (p_mask | q_mask) >> i & 1]
+            pop_q = (
+                pop.filter(pl.col(_MASK) == q_mask)
+                .group_by([*on, *extra])
+                .agg(pl.col(_N).sum(), pl.col(_W).sum())
+            )
+            if on:
+                joined = probe_p.select(_ID, *on).join(pop_q, on=on, how="inner")
+            else:
+                joined = probe_p.select(_ID).join(pop_q, how="cross")
+            pieces.append(joined.select(_ID, _N, _W, *extra))
+    allp = pl.concat(pieces, how="vertical_relaxed")
+    aggs = [pl.col(_N).sum().alias("fk"), pl.col(_W).sum().alias("Fk")]
+    if sensitive:
+        aggs.append(pl.col(sensitive).drop_nulls().n_unique().alias("l"))
+    return allp.group_by(_ID).agg(aggs)
+
+
+def _unsafe(stats: pl.DataFrame, k: int, l_diversity: int | None) -> pl.Expr:
+    expr = pl.col("fk") < k
+    if l_diversity is not None and "l" in stats.columns:
+        expr = expr | (pl.col("l") < l_diversity)
+    return expr

@@ -1,0 +1,72 @@
+"""Settings for disclosure control: plain pydantic models the pipeline config can embed.
+
+Defaults follow UK practice: ACRO/SACRO for output checking (threshold 10, p% 0.10,
+(n,k) = (2, 0.9), residual degrees of freedom 10, rounding base 5) and sdcMicro for record-level k-anonymity.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KAnonymitySettings(_Settings):
+    """k-anonymity over declared quasi-identifiers, reached by generalisation then suppression.
+
+    ``suppression_budget`` is the largest fraction of records that may have any quasi-identifier
+    set to null by local suppression; beyond it the extract fails closed.
+    ``suppression_order`` lists quasi-identifiers to suppress first (smallest information loss);
+    when omitted, the variable with the most distinct categories goes first (as sdcMicro's
+    default importance ranks variables by number of categories).
+    """
+
+    k: int = Field(default=5, ge=2)
+    quasi_identifiers: list[str] = Field(default_factory=list)
+    suppression_budget: float = Field(default=0.05, ge=0.0, le=1.0)
+    suppression_order: list[str] | None = None
+    l_diversity: int | None = Field(default=None, ge=2)
+    sensitive: str | None = None
+
+    @model_validator(mode="after")
+    def _sensitive_needs_l(self) -> KAnonymitySettings:
+        if (self.l_diversity is None) != (self.sensitive is None):
+            raise ValueError("l_diversity and sensitive must be given together")
+        if self.suppression_order is not None:
+            unknown = sorted(set(self.suppression_order) - set(self.quasi_identifiers))
+            if unknown:
+                raise ValueError(f"suppression_order names non-quasi-identifiers: {unknown}")
+        return self
+
+
+RoundingRule = Literal["none", "nearest", "random"]
+
+
+class TableCheckSettings(_Settings):
+    """Primary checks and treatments for a table (ACRO defaults).
+
+    ``threshold``: a cell built from fewer than this many records fails (ACRO: 10;
+    OpenSAFELY's "redact <= 7" is threshold 8). ``p_ratio``: p% rule, a cell fails when the
+    total minus its two largest contributions is below ``p_ratio`` times the largest.
+    ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions exceed ``nk_k`` of
+    the total. ``protection_interval``: a suppressed cell is exposed when the LP audit bounds it
+    to an interval no wider than this (0 means "only exact recovery counts as exposed").
+    """
+
+    threshold: int = Field(default=10, ge=1)
+    zeros_are_disclosive: bool = True
+    p_ratio: float = Field(default=0.10, ge=0.0)
+    nk_n: int = Field(default=2, ge=1)
+    nk_k: float = Field(default=0.9, gt=0.0, le=1.0)
+    dof_threshold: int = Field(default=10, ge=0)
+    secondary: bool = True
+    protection_interval: float = Field(default=0.0, ge=0.0)
+    rounding: RoundingRule = "none"
+    rounding_base: int = Field(default=5, ge=1)
+    seed: int = 0
+    cell_key_column: str | None = None
+    accept_review: bool = False
