@@ -15,13 +15,13 @@ from typing import Literal
 
 import polars as pl
 
-from pipeline.disclosure.errors import TableSpecError
-from pipeline.disclosure.geography import (
+from linkage.standardise import (
     postcode_area,
     postcode_district,
     postcode_region,
     postcode_sector,
 )
+from pipeline.disclosure.errors import TableSpecError
 
 Recoder = Callable[[pl.Expr], pl.Expr]
 GeographyLevel = Literal["sector", "district", "area", "region"]
@@ -125,6 +125,7 @@ def recode_ladder(column: str, maps: Sequence[Mapping[object, object]]) -> Ladde
 
     Values absent from a map are kept; level 0 is the raw column (cast to text).
     """
+
     def make(depth: int) -> Recoder:
         def recoder(expr: pl.Expr) -> pl.Expr:
             out = expr.cast(pl.String)

@@ -1,7 +1,8 @@
 """Settings for disclosure control: plain pydantic models the pipeline config can embed.
 
 Defaults follow UK practice: ACRO/SACRO for output checking (threshold 10, p% 0.10,
-(n,k) = (2, 0.9), residual degrees of freedom 10, rounding base 5) and sdcMicro for record-level k-anonymity.
+(n,k) = (2, 0.9), residual degrees of freedom 10, rounding base 5) and sdcMicro for
+record-level k-anonymity.
 """
 
 from __future__ import annotations
