@@ -8,12 +8,23 @@ import polars as pl
 def fold_text(expr: pl.Expr) -> pl.Expr:
     """Upper-case, strip accents (Unicode NFKD then drop combining marks), collapse whitespace.
 
-    Empty results become null so that "missing" has a single representation downstream.
+    Letters without a decomposition are transliterated (Ø -> O, Æ -> AE; ß upper-cases to
+    SS). Empty results become null so that "missing" has a single representation downstream.
     """
     folded = (
-        expr.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_uppercase()
+        expr.cast(pl.String)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.to_uppercase()
+        .str.replace_many(_NO_DECOMPOSITION)
     )
     return collapse_spaces(folded)
+
+
+# Letters that NFKD leaves alone, spelled as English-language registers usually write them.
+_NO_DECOMPOSITION = {
+    "Ø": "O", "Æ": "AE", "Œ": "OE", "ẞ": "SS", "Ł": "L", "Đ": "D", "Ð": "D", "Þ": "TH",
+}  # fmt: skip
 
 
 def collapse_spaces(expr: pl.Expr) -> pl.Expr:
