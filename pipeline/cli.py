@@ -18,7 +18,11 @@ from pipeline.logs import configure_logging
 logger = logging.getLogger(__name__)
 
 # Each module defines ``command``: a click command or group registered under its own name.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "pipeline.commands.validate",
+    "pipeline.commands.run",
+    "pipeline.commands.audit",
+]
 
 
 def exit_code_for(exc: BaseException) -> int:

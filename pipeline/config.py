@@ -1,0 +1,373 @@
+"""Pipeline configuration: pydantic models loaded from YAML, with every problem reported at once.
+
+A config names its sources (files or globs, with a mapping from columns to roles), the linkage
+spec, the target environment, a keystore *reference* (never a secret), approved attributes,
+disclosure settings and the delivery location. Relative paths are resolved against the folder
+that holds the config file, so a config runs the same from any working directory.
+
+>>> cfg = PipelineConfig.model_validate({
+...     "project": "demo", "environment": "dev",
+...     "sources": [{"name": "a", "path": "a.csv",
+...                  "columns": {"nhs": "identifier:nhs", "forename": "first_name"}}],
+...     "keystore": {"path": "keys"}, "delivery": {"path": "out"}})
+>>> cfg.sources[0].columns["nhs"].id_type
+'nhs'
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+Role = Literal[
+    "identifier",
+    "first_name",
+    "surname",
+    "full_name",
+    "address",
+    "postcode",
+    "date_of_birth",
+    "sex",
+    "attribute",
+]
+PERSON_ROLES: tuple[str, ...] = (
+    "first_name",
+    "surname",
+    "full_name",
+    "address",
+    "postcode",
+    "date_of_birth",
+    "sex",
+)
+# Columns the pipeline adds to every ingested row for accounting.
+ACCOUNTING_COLUMNS: tuple[str, ...] = ("_source", "_file", "_row")
+
+
+# The types documented for pseudonym.identifiers; used only until that module is importable.
+_DOCUMENTED_ID_TYPES = (
+    "nhs", "chi", "nino", "vat", "utr", "paye", "aoref", "crn", "entref", "ruref", "luref",
+    "postcode",
+)
+
+
+def identifier_types() -> tuple[str, ...]:
+    """Identifier types the pseudonym package knows how to validate."""
+    try:
+        from pseudonym.identifiers import IDENTIFIER_TYPES
+    except ImportError:
+        return _DOCUMENTED_ID_TYPES
+    return tuple(IDENTIFIER_TYPES)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """What one input column holds. YAML shorthand: ``first_name`` or ``identifier:nhs``."""
+
+    role: Role
+    id_type: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            role, _, id_type = value.partition(":")
+            return {"role": role.strip(), "id_type": id_type.strip() or None}
+        return value
+
+    @model_validator(mode="after")
+    def _id_type_matches_role(self) -> ColumnSpec:
+        if self.role == "identifier":
+            if not self.id_type:
+                raise ValueError("identifier columns need a type, e.g. 'identifier:nhs'")
+            known = identifier_types()
+            if self.id_type not in known:
+                raise ValueError(f"unknown identifier type {self.id_type!r}")
+        elif self.id_type is not None:
+            raise ValueError(f"only identifier columns take a type (role is {self.role!r})")
+        return self
+
+    def output_name(self, column: str) -> str:
+        """Canonical column name after ingest: ``id_<type>``, the role, or the attribute name."""
+        if self.role == "identifier":
+            return f"id_{self.id_type}"
+        if self.role == "attribute":
+            return column
+        return self.role
+
+
+class SourceConfig(_Strict):
+    """One input source: a file or a glob of files sharing a layout."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    path: str
+    format: Literal["csv", "parquet"] = "csv"
+    encoding: Literal["utf-8", "utf-8-sig", "latin-1"] = "utf-8"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    date_format: str = "%Y-%m-%d"
+    on_bad_rows: Literal["quarantine", "error"] = "quarantine"
+    columns: dict[str, ColumnSpec]
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_are_distinct(cls, columns: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        if not columns:
+            raise ValueError("map at least one column")
+        names = Counter(spec.output_name(col) for col, spec in columns.items())
+        clashes = sorted(name for name, n in names.items() if n > 1)
+        if clashes:
+            raise ValueError(f"several columns map to the same role: {', '.join(clashes)}")
+        reserved = sorted(
+            col
+            for col, spec in columns.items()
+            if spec.role == "attribute" and (col in PERSON_ROLES or col.startswith(("_", "id_")))
+        )
+        if reserved:
+            raise ValueError(f"attribute names clash with reserved names: {', '.join(reserved)}")
+        return columns
+
+    def is_glob(self) -> bool:
+        """Whether ``path`` is a pattern (an incremental folder) rather than one file."""
+        return any(ch in self.path for ch in "*?[")
+
+    def identifier_columns(self) -> dict[str, str]:
+        """Canonical identifier column name -> identifier type."""
+        return {
+            spec.output_name(col): str(spec.id_type)
+            for col, spec in self.columns.items()
+            if spec.role == "identifier"
+        }
+
+    def attribute_columns(self) -> list[str]:
+        """Canonical names of research attributes."""
+        return [spec.output_name(c) for c, spec in self.columns.items() if spec.role == "attribute"]
+
+
+class Thresholds(_Strict):
+    """Match probability thresholds: ``match`` links a pair; ``review`` starts clerical review."""
+
+    match: float = 0.9
+    review: float = 0.7
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not 0.0 <= self.review <= self.match <= 1.0:
+            raise ValueError("need 0 <= review <= match <= 1 (match probabilities)")
+        return self
+
+
+class LinkageSpec(_Strict):
+    """How records are linked. ``none`` skips linkage (pseudonymise and de-identify only)."""
+
+    mode: Literal["link", "dedupe", "none"] = "none"
+    blocking: list[str] = Field(default_factory=list)
+    comparisons: dict[str, str] = Field(default_factory=dict)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    max_iterations: int = Field(default=25, ge=1, le=1000)
+
+    @field_validator("comparisons")
+    @classmethod
+    def _comparisons_by_role(cls, comparisons: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(comparisons) - set(PERSON_ROLES))
+        if unknown:
+            raise ValueError(f"comparisons are keyed by person role; unknown: {', '.join(unknown)}")
+        return comparisons
+
+    @model_validator(mode="after")
+    def _needs_rules(self) -> LinkageSpec:
+        if self.mode != "none" and not self.blocking:
+            raise ValueError("linkage needs at least one blocking rule")
+        if self.mode != "none" and not self.comparisons:
+            raise ValueError("linkage needs at least one comparison")
+        return self
+
+
+class KeystoreRef(_Strict):
+    """Where keys live. Secrets never appear here: only an env var name or a key file path."""
+
+    path: str
+    master_key_env: str = Field(default="PPRL_MASTER_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    key_file: str | None = None
+    passphrase_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class DisclosureSettings(_Strict):
+    """Disclosure settings: k-anonymity over quasi-identifiers, geography floor, age bands."""
+
+    k: int = Field(default=5, ge=2)
+    quasi_identifiers: list[str] = Field(default_factory=list)
+    geography_floor: Literal["postcode_district", "postcode_area", "region", "none"] = "region"
+    age_bands: list[int] = Field(default_factory=lambda: [0, 16, 25, 35, 45, 55, 65, 75])
+
+    @field_validator("age_bands")
+    @classmethod
+    def _increasing(cls, bands: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(bands)) or any(b < 0 for b in bands):
+            raise ValueError("age bands must be non-negative and strictly increasing")
+        return bands
+
+
+class DeliveryConfig(_Strict):
+    """Where de-identified extracts, manifests, reports and pipeline state are written."""
+
+    path: str
+
+
+class PipelineConfig(_Strict):
+    """A whole pipeline run, as loaded from YAML."""
+
+    project: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    environment: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    sources: list[SourceConfig] = Field(min_length=1)
+    linkage: LinkageSpec = Field(default_factory=LinkageSpec)
+    keystore: KeystoreRef
+    approved_attributes: list[str] = Field(default_factory=list)
+    disclosure: DisclosureSettings = Field(default_factory=DisclosureSettings)
+    delivery: DeliveryConfig
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PipelineConfig:
+        names = Counter(s.name for s in self.sources)
+        dupes = sorted(n for n, c in names.items() if c > 1)
+        if dupes:
+            raise ValueError(f"source names must be unique: {', '.join(dupes)}")
+        attributes = {a for s in self.sources for a in s.attribute_columns()}
+        unknown = sorted(set(self.approved_attributes) - attributes)
+        if unknown:
+            raise ValueError(f"approved attributes not mapped by any source: {', '.join(unknown)}")
+        if self.linkage.mode == "link" and len(self.sources) != 2:
+            raise ValueError("linkage mode 'link' needs exactly two sources")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """A config path made absolute against the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def delivery_dir(self) -> Path:
+        """Absolute delivery folder."""
+        return self.resolve(self.delivery.path)
+
+    @property
+    def state_dir(self) -> Path:
+        """Pipeline state (catalogue, lock, work dirs) under the delivery folder."""
+        return self.delivery_dir / ".pprl"
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+_SECRET_NAME = re.compile(r"(secret|password|passwd|passphrase$|token|api_?key|master_?key$)", re.I)
+_HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
+_B64 = re.compile(r"^[A-Za-z0-9+/_-]{32,}={0,2}$")
+_PEM = re.compile(r"-----BEGIN [A-Z ]*(KEY|SECRET)")
+
+
+def _entropy_bits_per_char(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _looks_like_secret(value: str) -> bool:
+    if _PEM.search(value):
+        return True
+    stripped = value.strip()
+    if _HEX.match(stripped):
+        return True
+    # Long base64-ish strings with high entropy: keys, not folder names.
+    return bool(_B64.match(stripped)) and _entropy_bits_per_char(stripped) > 4.0
+
+
+def find_secrets(node: Any, where: str = "") -> list[str]:
+    """YAML paths of values that look like keys or secrets (never the values themselves)."""
+    problems: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{where}.{key}" if where else str(key)
+            if (
+                isinstance(value, str)
+                and value
+                and _SECRET_NAME.search(str(key))
+                and not str(key).endswith(("_env", "_file"))
+            ):
+                problems.append(f"{path}: secrets must not be stored in the config file")
+            else:
+                problems.extend(find_secrets(value, path))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            problems.extend(find_secrets(value, f"{where}[{i}]"))
+    elif isinstance(node, str) and _looks_like_secret(node):
+        problems.append(
+            f"{where}: value looks like a key or secret; reference an environment variable "
+            "or key file instead"
+        )
+    return problems
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "model-")) or part in {"str", "dict"}:
+            continue  # union branch labels from pydantic, not YAML keys
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False):
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "string_pattern_mismatch":
+            message = "invalid name (letters, digits, '_', '-', '.'; start with a letter or digit)"
+        problems.append(f"{_location(tuple(err['loc']))}: {message}")
+    return problems
+
+
+def parse_config(raw: Any, *, base_dir: Path, source: str | None = None) -> PipelineConfig:
+    """Validate an already-parsed YAML document; raise :class:`ConfigError` with every problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping of settings", source=source)
+    problems = find_secrets(raw)
+    try:
+        config = PipelineConfig.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as exc:
+        problems.extend(_messages(exc))
+        raise ConfigError(problems, source=source) from None
+    if problems:
+        raise ConfigError(problems, source=source)
+    return config
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Load and validate a YAML config file; paths inside resolve relative to its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config file not found", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config ({type(exc).__name__})", source=str(path)) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{where}", source=str(path)) from None
+    return parse_config(raw, base_dir=path.resolve().parent, source=str(path))

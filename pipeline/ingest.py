@@ -1,0 +1,248 @@
+"""Read source files (CSV, Parquet) into canonical frames, quarantining rows that cannot be used.
+
+Every ingested row carries ``_source`` (source name), ``_file`` (file name) and ``_row`` (its
+1-based row number in the file; in CSV the header is row 1, so data starts at row 2). Mapped
+columns are renamed to canonical names (``id_<type>``, the person role, or the attribute name);
+unmapped columns are dropped here, so nothing unapproved travels further. Text is stripped and
+empty strings become nulls; ``date_of_birth`` is parsed to a date.
+
+File-level problems (unreadable, empty, duplicate or missing headers, unusable column types)
+raise :class:`DataError`. Row-level problems (ragged rows, undecodable bytes, unparseable dates)
+send the row to quarantine with a reason code and the field, or raise with ``on_bad_rows: error``.
+Messages name file, row and field, never the value.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+QUARANTINE_SCHEMA: dict[str, type[pl.DataType] | pl.DataType] = {
+    "_source": pl.String,
+    "_file": pl.String,
+    "_row": pl.Int64,
+    "stage": pl.String,
+    "reason": pl.String,
+    "field": pl.String,
+}
+_MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Rows that were read, and rows set aside with a reason (no values)."""
+
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def empty_quarantine() -> pl.DataFrame:
+    """A quarantine frame with no rows."""
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def discover_files(config: PipelineConfig, source: SourceConfig) -> list[Path]:
+    """Files a source currently covers, sorted. A glob matching nothing means "no files yet"."""
+    pattern = config.resolve(source.path)
+    if source.is_glob():
+        return sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+    return [pattern]
+
+
+def read_header(path: Path, source: SourceConfig) -> list[str]:
+    """Column names of a file, reading only its header (used by ``pprl validate``)."""
+    if source.format == "parquet":
+        try:
+            return list(pq.read_schema(path).names)
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"{path.name}: not a readable Parquet file ({type(exc).__name__})"
+            ) from None
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise DataError(f"{path.name}: file is empty (no header row)")
+    text = _decode(first, source.encoding)
+    if "\udcff" in text or any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        raise DataError(f"{path.name}: row 1: header is not valid {source.encoding}")
+    return next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), [])
+
+
+def ingest_file(path: Path, source: SourceConfig, *, file_name: str | None = None) -> IngestResult:
+    """Read one file of ``source`` into a canonical frame plus its quarantine."""
+    name = file_name or path.name
+    if not path.is_file():
+        raise DataError(f"{name}: input file not found")
+    rows: list[tuple[object, ...]] = []
+    if source.format == "parquet":
+        raw = _read_parquet(path, source, name)
+    else:
+        raw, rows = _read_csv(path, source, name)
+    frame, quarantined = _canonicalise(raw, source, name)
+    quarantine = pl.DataFrame(rows + quarantined, schema=QUARANTINE_SCHEMA, orient="row")
+    if source.on_bad_rows == "error" and quarantine.height:
+        listed = [
+            f"{name}: row {r['_row']}" + (f": field {r['field']}" if r["field"] else "")
+            + f": {r['reason']}"
+            for r in quarantine.head(_MAX_LISTED).iter_rows(named=True)
+        ]
+        more = quarantine.height - len(listed)
+        tail = f"\n  ... and {more} more" if more else ""
+        raise DataError(f"{quarantine.height} bad rows:\n  " + "\n  ".join(listed) + tail)
+    if quarantine.height:
+        logger.warning(
+            "quarantined rows while reading", extra={"file": name, "rows": quarantine.height}
+        )
+    return IngestResult(rows=frame.sort("_row"), quarantine=quarantine.sort("_row"))
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    # surrogateescape keeps undecodable bytes as lone surrogates so we can find their row/field.
+    text = data.decode(encoding, errors="surrogateescape")
+    return text.removeprefix("\ufeff")
+
+
+def _has_bad_bytes(value: str) -> bool:
+    return any(0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+def _read_csv(
+    path: Path, source: SourceConfig, name: str
+) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise DataError(f"{name}: file is empty (no header row)")
+    reader = csv.reader(io.StringIO(_decode(data, source.encoding), newline=""),
+                        delimiter=source.delimiter, strict=False)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise DataError(f"{name}: row 1: cannot parse header ({exc})") from None
+    _check_header(header, source, name)
+    wanted = [header.index(col) for col in source.columns]
+    columns: list[list[str]] = [[] for _ in wanted]
+    row_numbers: list[int] = []
+    quarantine: list[tuple[object, ...]] = []
+    number = 1
+    while True:
+        number += 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            quarantine.append((source.name, name, number, "ingest", "unparseable_row", None))
+            continue
+        if not record:
+            number -= 1  # blank lines are not rows
+            continue
+        if len(record) != len(header):
+            quarantine.append((source.name, name, number, "ingest", "ragged_row", None))
+            continue
+        bad = next((header[i] for i, value in enumerate(record) if _has_bad_bytes(value)), None)
+        if bad is not None:
+            quarantine.append((source.name, name, number, "ingest", "bad_encoding", bad))
+            continue
+        row_numbers.append(number)
+        for out, index in zip(columns, wanted, strict=True):
+            out.append(record[index])
+    raw = pl.DataFrame(
+        {"_row": pl.Series(row_numbers, dtype=pl.Int64)}
+        | {col: pl.Series(vals, dtype=pl.String) for col, vals in zip(source.columns, columns,
+                                                                       strict=True)}
+    )
+    return raw, quarantine
+
+
+def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
+    problems = []
+    if any(_has_bad_bytes(h) for h in header):
+        problems.append(f"{name}: row 1: header is not valid {source.encoding}")
+    if any(not h.strip() for h in header):
+        problems.append(f"{name}: row 1: a column has an empty name")
+    dupes = sorted(h for h, n in Counter(header).items() if n > 1)
+    problems.extend(f"{name}: row 1: duplicate column {h!r}" for h in dupes)
+    missing = [col for col in source.columns if col not in header]
+    problems.extend(f"{name}: row 1: missing column {col!r}" for col in missing)
+    if problems:
+        raise DataError("\n".join(problems))
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{name}: not a readable Parquet file ({type(exc).__name__})") from None
+    _check_header(list(schema.names), source, name)
+    try:
+        frame = pl.read_parquet(path, columns=list(source.columns))
+    except Exception as exc:  # polars raises several unrelated types for corrupt files
+        raise DataError(f"{name}: cannot read Parquet data ({type(exc).__name__})") from None
+    if frame.height == 0:
+        raise DataError(f"{name}: file has no rows")
+    problems = []
+    casts = []
+    for col, dtype in frame.schema.items():
+        if dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+            problems.append(f"{name}: field {col}: column type {dtype} cannot be read as text")
+        elif dtype.is_temporal() and source.columns[col].role == "date_of_birth":
+            casts.append(pl.col(col).cast(pl.Date).dt.strftime(source.date_format))
+        else:
+            casts.append(pl.col(col).cast(pl.String))
+    if problems:
+        raise DataError("\n".join(problems))
+    return frame.select(casts).with_row_index("_row", offset=1).with_columns(
+        pl.col("_row").cast(pl.Int64)
+    )
+
+
+# --- canonical form ----------------------------------------------------------------------------
+
+
+def _canonicalise(
+    raw: pl.DataFrame, source: SourceConfig, name: str
+) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
+    if raw.height == 0 and source.format == "csv":
+        logger.warning("file has a header but no data rows", extra={"file": name})
+    cleaned = raw.with_columns(
+        pl.col(col).str.strip_chars().replace("", None).alias(col) for col in source.columns
+    )
+    quarantine: list[tuple[object, ...]] = []
+    exprs: list[pl.Expr] = [
+        pl.lit(source.name, dtype=pl.String).alias("_source"),
+        pl.lit(name, dtype=pl.String).alias("_file"),
+        pl.col("_row"),
+    ]
+    for col, spec in source.columns.items():
+        out = spec.output_name(col)
+        if spec.role == "date_of_birth":
+            parsed = pl.col(col).str.strptime(pl.Date, source.date_format, strict=False)
+            bad = cleaned.filter(pl.col(col).is_not_null() & parsed.is_null())["_row"]
+            quarantine.extend((source.name, name, int(r), "ingest", "bad_date", col) for r in bad)
+            exprs.append(parsed.alias(out))
+        else:
+            exprs.append(pl.col(col).alias(out))
+    frame = cleaned.select(exprs)
+    if quarantine:
+        bad_rows = {int(q[2]) for q in quarantine}  # type: ignore[call-overload]
+        frame = frame.filter(~pl.col("_row").is_in(sorted(bad_rows)))
+    return frame, quarantine

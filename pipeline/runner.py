@@ -1,0 +1,351 @@
+"""Run the batch pipeline: ingest -> identifiers -> link -> pseudonymise -> de-identify -> deliver.
+
+Guarantees:
+
+* **Locked**: one run per delivery folder at a time (:mod:`pipeline.lock`, exit 75 otherwise).
+* **Incremental**: input files already delivered (same path and SHA-256 in the DuckDB catalogue,
+  :mod:`pipeline.state`) are skipped; a run with nothing new changes nothing.
+* **Deterministic**: the run ID derives from the config and the input checksums, and nothing in
+  the delivery carries a timestamp, so a rerun of the same inputs gives byte-identical files.
+* **Resumable**: each stage checkpoints to ``<delivery>/.pprl/work/<run_id>/``; the delivery is
+  assembled there and promoted with one directory rename, so a killed run leaves nothing
+  visible and a rerun picks up from the last finished stage.
+* **Accounted**: every input row is delivered or quarantined (with a reason); delivered rows
+  are further split into linked and unlinked. The manifest's counts add up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline.atomic import remove_stale_temporaries, write_text_atomic, write_with_atomic
+from pipeline.config import PipelineConfig
+from pipeline.errors import DataError
+from pipeline.executors import Executor, LocalExecutor
+from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, discover_files
+from pipeline.lock import RunLock
+from pipeline.manifest import write_manifest
+from pipeline.stages import deidentify as deidentify_stage
+from pipeline.stages import link as link_stage
+from pipeline.stages import prepare as prepare_stage
+from pipeline.stages import pseudonymise as pseudonymise_stage
+from pipeline.stages.services import Services, key_ids
+from pipeline.state import FileRecord, StateCatalogue
+from pseudonym.digests import bytes_sha256, file_sha256
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 200_000
+MANIFEST_KIND = "pipeline-run"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunSummary:
+    """What a run did. ``status`` is ``delivered`` or ``up_to_date`` (nothing new to do)."""
+
+    status: str
+    run_id: str | None = None
+    delivery_dir: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    *,
+    executor: Executor | None = None,
+    services: Services | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run the pipeline for every input file not yet delivered. See the module docstring."""
+    executor = executor or LocalExecutor()
+    services = services or Services.default()
+    state_dir = config.state_dir
+    with RunLock(state_dir / "lock"):
+        remove_stale_temporaries(config.delivery_dir)
+        catalogue = StateCatalogue(state_dir / "state.duckdb")
+        files = _discover(config)
+        done = catalogue.delivered(files)
+        new = [f for f in files if (f.path, f.sha256) not in done]
+        if not new:
+            logger.info("nothing new to process", extra={"files_seen": len(files)})
+            return RunSummary(status="up_to_date")
+        config_sha = bytes_sha256(config.model_dump_json().encode("utf-8"))
+        fingerprint = config_sha + "".join(f"|{f.source}|{f.path}|{f.sha256}" for f in new)
+        run_id = "run-" + bytes_sha256(fingerprint.encode("utf-8"))[:16]
+        target = config.delivery_dir / run_id
+        if not target.exists():
+            catalogue.start_run(run_id, config_sha, new)
+            work = state_dir / "work" / run_id
+            work.mkdir(parents=True, exist_ok=True)
+            manifest = _run_stages(config, new, run_id, work, executor, services, progress)
+            _promote(work / "delivery", target)
+            _audit(config, run_id, manifest, new, target)
+            shutil.rmtree(work, ignore_errors=True)
+        else:  # promoted by a run that died before it could update the catalogue
+            logger.info("delivery already promoted; recording it", extra={"run_id": run_id})
+        catalogue.finish_run(run_id)
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        logger.info("run delivered", extra={"run_id": run_id, "rows": manifest["totals"]})
+        return RunSummary(status="delivered", run_id=run_id, delivery_dir=target, manifest=manifest)
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+
+def _display_path(config: PipelineConfig, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(config.base_dir.resolve()))
+    except ValueError:
+        return path.name
+
+
+def _discover(config: PipelineConfig) -> list[FileRecord]:
+    records = []
+    for source in config.sources:
+        paths = discover_files(config, source)
+        for path in paths:
+            if not path.is_file():
+                raise DataError(f"sources.{source.name}: input file not found: {path.name}")
+            records.append(
+                FileRecord(
+                    source=source.name,
+                    path=_display_path(config, path),
+                    sha256=file_sha256(path),
+                    size=path.stat().st_size,
+                )
+            )
+    return records
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def _checkpoint(
+    stem: Path, compute: Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Reuse a finished stage's two outputs after a crash; otherwise compute and save them.
+
+    The second output is written first, so the first one existing means both are complete.
+    """
+    main, side = stem.with_suffix(".main.parquet"), stem.with_suffix(".side.parquet")
+    if main.exists() and side.exists():
+        logger.info("resuming from checkpoint", extra={"checkpoint": stem.name})
+        return pl.read_parquet(main), pl.read_parquet(side)
+    first, second = compute()
+    write_with_atomic(side, lambda tmp: second.write_parquet(tmp))
+    write_with_atomic(main, lambda tmp: first.write_parquet(tmp))
+    return first, second
+
+
+def _prepare_task(
+    path: str, source_name: str, config: PipelineConfig, services: Services, display: str
+) -> IngestResult:
+    source = next(s for s in config.sources if s.name == source_name)
+    return prepare_stage.prepare_file(
+        config.resolve(path), source, services.check_identifiers, display
+    )
+
+
+def _run_stages(
+    config: PipelineConfig,
+    files: list[FileRecord],
+    run_id: str,
+    work: Path,
+    executor: Executor,
+    services: Services,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    def step(name: str, number: int) -> None:
+        logger.info("stage started", extra={"stage": name, "run_id": run_id})
+        if progress is not None:
+            progress(name, number, 5)
+
+    step("ingest", 1)
+
+    def prepare_all() -> tuple[pl.DataFrame, pl.DataFrame]:
+        tasks = [(f.path, f.source, config, services, f.path) for f in files]
+        results = executor.map(_prepare_task, tasks)
+        quarantine = pl.concat(
+            [pl.DataFrame(schema=QUARANTINE_SCHEMA), *(r.quarantine for r in results)]
+        )
+        return pl.concat([r.rows for r in results], how="diagonal_relaxed"), quarantine
+
+    rows, quarantine = _checkpoint(work / "01-prepared", prepare_all)
+
+    step("link", 2)
+
+    def link() -> tuple[pl.DataFrame, pl.DataFrame]:
+        linked, probabilities = link_stage.link_records(rows, config.linkage, services.linker)
+        return linked, pl.DataFrame({"match_probability": probabilities.cast(pl.Float64)})
+
+    linked, pairs = _checkpoint(work / "02-linked", link)
+    probabilities = pairs["match_probability"]
+
+    step("pseudonymise", 3)
+
+    def pseudonymise() -> tuple[pl.DataFrame, pl.DataFrame]:
+        chunks = [
+            (linked.slice(start, CHUNK_ROWS), config, services.pseudonymiser_factory)
+            for start in range(0, max(linked.height, 1), CHUNK_ROWS)
+        ]
+        parts = executor.map(pseudonymise_stage.pseudonymise_chunk, chunks)
+        return pl.concat(parts), pl.DataFrame()
+
+    pseudonymised, _ = _checkpoint(work / "03-pseudonymised", pseudonymise)
+
+    step("deidentify", 4)
+    extract = deidentify_stage.deidentify(
+        pseudonymised, config, deidentify_stage.identifying_values(linked)
+    )
+
+    step("deliver", 5)
+    out = work / "delivery"
+    if out.exists():
+        shutil.rmtree(out)  # an unfinished assembly from a killed run: rebuild it
+    out.mkdir()
+    outputs: dict[str, dict[str, Any]] = {}
+    for source in config.sources:
+        part = extract.filter(pl.col("_source") == source.name)
+        name = f"{source.name}.parquet"
+        write_with_atomic(out / name, part.write_parquet)
+        outputs[name] = {"sha256": file_sha256(out / name), "rows": part.height}
+    ordered_quarantine = quarantine.sort("_source", "_file", "_row")
+    write_with_atomic(out / "quarantine.parquet", ordered_quarantine.write_parquet)
+    outputs["quarantine.parquet"] = {
+        "sha256": file_sha256(out / "quarantine.parquet"),
+        "rows": ordered_quarantine.height,
+    }
+    id_types = sorted({t for s in config.sources for t in s.identifier_columns().values()})
+    pseudonymiser_keys = key_ids(services.pseudonymiser_factory(config), id_types)
+    manifest = build_manifest(
+        config, run_id, files, linked, quarantine, outputs, probabilities, pseudonymiser_keys
+    )
+    manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, manifest)
+    from pipeline.report import render_report
+
+    write_text_atomic(out / "report.html", render_report(manifest, probabilities))
+    return manifest
+
+
+def build_manifest(
+    config: PipelineConfig,
+    run_id: str,
+    files: list[FileRecord],
+    delivered: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    outputs: dict[str, dict[str, Any]],
+    probabilities: pl.Series,
+    pseudonymiser_keys: dict[str, str],
+) -> dict[str, Any]:
+    """Counts, checksums, key IDs and settings for a run: no values, no timestamps."""
+    sources: dict[str, dict[str, Any]] = {}
+    for source in config.sources:
+        rows = delivered.filter(pl.col("_source") == source.name)
+        q = quarantine.filter(pl.col("_source") == source.name)
+        by_stage = {s: q.filter(pl.col("stage") == s).height for s in ("ingest", "identifiers")}
+        linked = int(rows["linked"].sum()) if rows.height else 0
+        sources[source.name] = {
+            "files": sum(1 for f in files if f.source == source.name),
+            "input_rows": rows.height + q.height,
+            "quarantined": q.height,
+            "quarantined_by_stage": by_stage,
+            "delivered": rows.height,
+            "linked": linked if config.linkage.mode != "none" else 0,
+            "unlinked": rows.height - linked if config.linkage.mode != "none" else rows.height,
+        }
+    totals = {
+        key: sum(int(s[key]) for s in sources.values())
+        for key in ("input_rows", "quarantined", "delivered", "linked", "unlinked")
+    }
+    reasons = (
+        quarantine.group_by("stage", "reason").len().sort("stage", "reason").iter_rows()
+        if quarantine.height
+        else iter(())
+    )
+    match_threshold = config.linkage.thresholds.match
+    matches = int((probabilities >= match_threshold).sum()) if len(probabilities) else 0
+    review = int(
+        ((probabilities >= config.linkage.thresholds.review) & (probabilities < match_threshold))
+        .sum()
+    ) if len(probabilities) else 0
+    return {
+        "run_id": run_id,
+        "project": config.project,
+        "environment": config.environment,
+        "config_sha256": bytes_sha256(config.model_dump_json().encode("utf-8")),
+        "inputs": [
+            {"source": f.source, "path": f.path, "sha256": f.sha256, "size": f.size} for f in files
+        ],
+        "outputs": outputs,
+        "sources": sources,
+        "totals": totals,
+        "quarantine_reasons": [
+            {"stage": stage, "reason": reason, "rows": n} for stage, reason, n in reasons
+        ],
+        "linkage": {
+            "mode": config.linkage.mode,
+            "pairs_scored": len(probabilities),
+            "pairs_matched": matches,
+            "pairs_for_review": review,
+            "match_threshold": match_threshold,
+            "review_threshold": config.linkage.thresholds.review,
+            "match_rate": (totals["linked"] / totals["delivered"]) if totals["delivered"] else 0.0,
+        },
+        "key_ids": pseudonymiser_keys,
+        "disclosure": {
+            "approved_attributes": list(config.approved_attributes),
+            "direct_identifiers_removed": True,
+            "leak_check": "passed",
+            "k": config.disclosure.k,
+            "quasi_identifiers": list(config.disclosure.quasi_identifiers),
+            "geography_floor": config.disclosure.geography_floor,
+        },
+    }
+
+
+# --- promotion and audit -----------------------------------------------------------------------
+
+
+def _promote(assembled: Path, target: Path) -> None:
+    """Move the finished delivery into place with one rename (atomic on one filesystem)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(assembled, target)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _audit(
+    config: PipelineConfig,
+    run_id: str,
+    manifest: dict[str, Any],
+    files: list[FileRecord],
+    target: Path,
+) -> None:
+    from pipeline.audit import AuditLog
+
+    AuditLog(config.state_dir / "audit.jsonl").append(
+        "pipeline.run",
+        inputs={f.path: f.sha256 for f in files},
+        outputs={f"{run_id}/{name}": o["sha256"] for name, o in manifest["outputs"].items()},
+        details={
+            "run_id": run_id,
+            "project": config.project,
+            "environment": config.environment,
+            "totals": manifest["totals"],
+            "key_ids": manifest["key_ids"],
+            "manifest_sha256": file_sha256(target / "manifest.json"),
+        },
+    )

@@ -1,0 +1,126 @@
+"""The run catalogue: which input files were processed, by which run, with what outcome.
+
+Stored in an embedded DuckDB database at ``<delivery>/.pprl/state.duckdb``. A file is identified
+by its path *and* SHA-256, so a new file dropped into a source folder is processed once, and a
+file whose content changed is processed again. Connections are opened per call and closed, so
+the database is never held open between stages (DuckDB allows one writing process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size BIGINT NOT NULL,
+    run_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (path, sha256)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    config_sha256 VARCHAR NOT NULL
+);
+"""
+
+FILE_STATUSES = ("processing", "delivered")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One input file as seen by a run."""
+
+    source: str
+    path: str
+    sha256: str
+    size: int
+
+
+class StateCatalogue:
+    """Access to ``state.duckdb``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def delivered(self, files: list[FileRecord]) -> set[tuple[str, str]]:
+        """(path, sha256) pairs among ``files`` that an earlier run already delivered."""
+        if not files:
+            return set()
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT path, sha256 FROM files WHERE status = 'delivered'"
+            ).fetchall()
+        done = {(str(p), str(s)) for p, s in rows}
+        return {(f.path, f.sha256) for f in files} & done
+
+    def start_run(self, run_id: str, config_sha256: str, files: list[FileRecord]) -> None:
+        """Record a run and its files as in progress (a rerun of the same id starts again)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connect() as con:
+            con.execute("BEGIN")
+            con.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, 'running', ?, NULL, ?)",
+                [run_id, now, config_sha256],
+            )
+            for f in files:
+                con.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, 'processing', ?)",
+                    [f.source, f.path, f.sha256, f.size, run_id, now],
+                )
+            con.execute("COMMIT")
+
+    def finish_run(self, run_id: str) -> None:
+        """Mark a run and all its files delivered, in one transaction."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connect() as con:
+            con.execute("BEGIN")
+            con.execute(
+                "UPDATE runs SET status = 'delivered', finished_at = ? WHERE run_id = ?",
+                [now, run_id],
+            )
+            con.execute(
+                "UPDATE files SET status = 'delivered', recorded_at = ? WHERE run_id = ?",
+                [now, run_id],
+            )
+            con.execute("COMMIT")
+
+    def files(self) -> list[dict[str, object]]:
+        """Every catalogued file (for reports and tests)."""
+        with self._connect() as con:
+            cursor = con.execute(
+                "SELECT source, path, sha256, size, run_id, status FROM files ORDER BY path"
+            )
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def runs(self) -> list[dict[str, object]]:
+        """Every catalogued run, oldest first."""
+        with self._connect() as con:
+            cursor = con.execute(
+                "SELECT run_id, status, started_at, finished_at FROM runs ORDER BY started_at"
+            )
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
