@@ -1,0 +1,205 @@
+"""Build a table (with margins) from microdata, and run the primary disclosure checks on it.
+
+Each cell carries its unweighted record count ``n``, its statistic ``value``, the contributions
+the dominance rules need, and (when records carry keys) its cell key. Categories are text; a
+missing category is shown as ``"(missing)"`` and a margin as ``"Total"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import polars as pl
+
+from pipeline.disclosure.errors import TableSpecError
+from pipeline.disclosure.settings import TableCheckSettings
+
+Statistic = Literal["count", "sum", "mean", "median", "min", "max"]
+STATISTICS: tuple[str, ...] = get_args(Statistic)
+ADDITIVE: frozenset[str] = frozenset({"count", "sum"})
+MAGNITUDE: frozenset[str] = frozenset({"sum", "mean"})
+SINGLE_RECORD: frozenset[str] = frozenset({"median", "min", "max"})
+TOTAL = "Total"
+MISSING = "(missing)"
+Status = Literal["pass", "review", "fail"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Group-by variables and one statistic (``variable`` is required unless counting)."""
+
+    by: tuple[str, ...]
+    statistic: Statistic = "count"
+    variable: str | None = None
+    margins: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.by:
+            raise TableSpecError("a table needs at least one group-by variable")
+        if self.statistic not in STATISTICS:
+            raise TableSpecError(f"unknown statistic {self.statistic!r}; use one of {STATISTICS}")
+        if (self.statistic == "count") != (self.variable is None):
+            raise TableSpecError(f"statistic {self.statistic!r} needs exactly one variable")
+        if len(set(self.by)) != len(self.by):
+            raise TableSpecError("group-by variables repeat")
+
+    @classmethod
+    def parse(cls, by: Sequence[str], stat: str, *, margins: bool = True) -> TableSpec:
+        """``stat`` is ``count`` or ``<statistic>:<column>``, e.g. ``sum:income``."""
+        name, _, variable = stat.partition(":")
+        if name not in STATISTICS:
+            raise TableSpecError(f"unknown statistic {name!r}; use one of {STATISTICS}")
+        return cls(tuple(by), name, variable or None, margins)  # type: ignore[arg-type]
+
+    @property
+    def additive(self) -> bool:
+        return self.statistic in ADDITIVE
+
+    @property
+    def label(self) -> str:
+        what = self.statistic if self.variable is None else f"{self.statistic} of {self.variable}"
+        return f"{what} by {', '.join(self.by)}"
+
+
+def build_cells(
+    df: pl.DataFrame,
+    spec: TableSpec,
+    *,
+    nk_n: int = 2,
+    record_key: str | None = None,
+) -> pl.DataFrame:
+    """One row per cell: interior cells first (the full grid of observed categories, empty
+    cells included), then margins. Columns: the ``by`` variables (text), ``interior``, ``n``,
+    ``value``, ``top1``, ``top2``, ``topn``, ``abs_total`` and, with ``record_key``,
+    ``cell_key`` (sum of record keys mod 256)."""
+    needed = [*spec.by, *(c for c in (spec.variable, record_key) if c is not None)]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise TableSpecError(f"columns not in the data: {missing}")
+    if spec.variable is not None and not df.schema[spec.variable].is_numeric():
+        raise TableSpecError(f"column {spec.variable!r} is not numeric")
+    if record_key is not None and df.schema[record_key] != pl.UInt8:
+        raise TableSpecError(f"record key column {record_key!r} must be UInt8")
+    data = df.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING).alias(c) for c in spec.by)
+    for column in spec.by:
+        if data.get_column(column).eq(TOTAL).any():
+            raise TableSpecError(f"column {column!r} has a category named {TOTAL!r}")
+    categories = {c: data.get_column(c).unique().sort() for c in spec.by}
+    subsets = _subsets(spec.by) if spec.margins else [tuple(spec.by)]
+    frames = []
+    for subset in subsets:
+        grid = _grid(categories, subset)
+        stats = data.group_by(list(subset)).agg(_aggregations(spec, nk_n, record_key))
+        if subset:
+            cells = grid.join(stats, on=list(subset), how="left", maintain_order="left")
+        else:
+            cells = stats
+        labels = [pl.lit(TOTAL).alias(c) for c in spec.by if c not in subset]
+        frames.append(
+            cells.with_columns(*labels, pl.lit(len(subset) == len(spec.by)).alias("interior"))
+        )
+    cells = pl.concat([f.select(_cell_columns(spec, record_key)) for f in frames])
+    fills = [pl.col("n").fill_null(0)]
+    if spec.additive:
+        fills.append(pl.col("value").fill_null(0.0))
+    fills += [pl.col(c).fill_null(0.0) for c in ("top1", "top2", "topn", "abs_total")]
+    if record_key is not None:
+        fills.append(pl.col("cell_key").fill_null(0))
+    return cells.with_columns(fills)
+
+
+def primary_checks(
+    cells: pl.DataFrame, spec: TableSpec, settings: TableCheckSettings
+) -> pl.DataFrame:
+    """Add ``status`` (pass / review / fail) and ``reasons`` (list of text) to each cell."""
+    s = settings
+    reasons: list[tuple[pl.Expr, str, Status]] = [
+        (
+            (pl.col("n") > 0) & (pl.col("n") < s.threshold),
+            f"threshold: fewer than {s.threshold} records",
+            "fail",
+        ),
+    ]
+    if s.zeros_are_disclosive:
+        reasons.append((pl.col("n") == 0, "zero: no records in cell", "fail"))
+    if spec.statistic in MAGNITUDE:
+        has = (pl.col("n") > 0) & (pl.col("abs_total") > 0)
+        p_rule = pl.col("abs_total") - pl.col("top1") - pl.col("top2") < s.p_ratio * pl.col("top1")
+        nk_rule = pl.col("topn") > s.nk_k * pl.col("abs_total")
+        reasons.append((has & p_rule, f"p% rule: p={s.p_ratio:g}", "fail"))
+        reasons.append((has & nk_rule, f"nk dominance: n={s.nk_n}, k={s.nk_k:g}", "fail"))
+    if spec.statistic in SINGLE_RECORD:
+        reasons.append(
+            (pl.col("n") > 0, f"{spec.statistic} reports a single record's value", "review")
+        )
+    reason_list = pl.concat_list(
+        [pl.when(cond).then(pl.lit(text)).otherwise(None) for cond, text, _ in reasons]
+    ).list.drop_nulls()
+    fail = pl.any_horizontal([cond for cond, _, st in reasons if st == "fail"])
+    review = pl.any_horizontal(
+        [cond for cond, _, st in reasons if st == "review"] or [pl.lit(False)]
+    )
+    status = pl.when(fail).then(pl.lit("fail")).when(review).then(pl.lit("review"))
+    return cells.with_columns(
+        status.otherwise(pl.lit("pass")).alias("status"), reason_list.alias("reasons")
+    )
+
+
+def check_residual_dof(residual_dof: int, settings: TableCheckSettings | None = None) -> Status:
+    """ACRO's regression check: residual degrees of freedom below the threshold fail."""
+    threshold = (settings or TableCheckSettings()).dof_threshold
+    return "pass" if residual_dof >= threshold else "fail"
+
+
+def _subsets(by: Sequence[str]) -> list[tuple[str, ...]]:
+    # Interior (all variables) first, grand total last.
+    return [s for r in range(len(by), -1, -1) for s in itertools.combinations(by, r)]
+
+
+def _grid(categories: dict[str, pl.Series], subset: Sequence[str]) -> pl.DataFrame:
+    grid = pl.DataFrame()
+    for column in subset:
+        values = categories[column].to_frame()
+        grid = values if grid.is_empty() else grid.join(values, how="cross")
+    return grid
+
+
+def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl.Expr]:
+    aggs = [pl.len().alias("n")]
+    if spec.variable is None:
+        aggs.append(pl.len().cast(pl.Float64).alias("value"))
+        aggs += [pl.lit(0.0).alias(c) for c in ("top1", "top2", "topn", "abs_total")]
+    else:
+        v = pl.col(spec.variable).cast(pl.Float64)
+        value = {
+            "sum": v.sum(),
+            "mean": v.mean(),
+            "median": v.median(),
+            "min": v.min(),
+            "max": v.max(),
+        }[spec.statistic]
+        contributions = v.abs().sort(descending=True)
+        aggs += [
+            value.alias("value"),
+            contributions.get(0, null_on_oob=True).fill_null(0.0).alias("top1"),
+            contributions.get(1, null_on_oob=True).fill_null(0.0).alias("top2"),
+            contributions.head(nk_n).sum().alias("topn"),
+            v.abs().sum().alias("abs_total"),
+        ]
+    if record_key is not None:
+        aggs.append(
+            (pl.col(record_key).cast(pl.UInt64).sum() % 256).cast(pl.UInt8).alias("cell_key")
+        )
+    return aggs
+
+
+def _cell_columns(spec: TableSpec, record_key: str | None) -> list[pl.Expr]:
+    cols = [pl.col(c) for c in spec.by]
+    cols += [pl.col("interior"), pl.col("n").cast(pl.Int64)]
+    cols += [pl.col(c).cast(pl.Float64) for c in ("value", "top1", "top2", "topn", "abs_total")]
+    if record_key is not None:
+        cols.append(pl.col("cell_key"))
+    return cols
