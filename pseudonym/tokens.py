@@ -1,0 +1,278 @@
+"""Keyed pseudonyms: the recipe pipeline code calls, never raw HMAC.
+
+A pseudonym for a *normalised* identifier ``value`` of type ``id_type`` is::
+
+    tag  = HMAC-SHA256(K, id_type + ":" + value)      (UTF-8 message)
+    text = prefix + str(version) + "_" + base32(tag[:16]).lower()[:26]
+
+where ``K`` is the ASCII text of the lowercase hex of the 32-byte working key derived for
+(environment, id_type, version): the polars-hash plugin takes its key as text, so the *defined*
+HMAC key is those 64 ASCII bytes (64 bytes is the SHA-256 block size, used as is). The stdlib path
+computes exactly the same bytes and serves as the independent verifier in the tests.
+
+* The type tag and the per-type working key keep the same digits as NHS number and as UTR apart.
+* Different environments derive different keys, so their pseudonyms cannot be joined.
+* 128 bits are kept (26 base32 characters, RFC 4648 alphabet, lowercase, no padding). The chance
+  of any collision among n distinct identifiers is about n**2 / 2**129: for 10**9 identifiers,
+  about 1.5e-21.
+* The prefix (environment letters + key version, e.g. ``research2_``) shows where a pseudonym came
+  from, so pseudonyms of different environments or versions are not mixed by mistake. Within one
+  (environment, version) every pseudonym has the same length.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from pseudonym.errors import PseudonymError
+from pseudonym.keystore import Keystore
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["auto", "polars-hash", "stdlib"]
+TOKEN_CHARS = 26
+RECORD_KEY_PURPOSE = "record-key"
+_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_ID_TYPE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
+_CHUNK_ROWS = 1 << 20  # bounds the temporary numpy arrays to ~100 MiB
+
+
+class TokenError(PseudonymError, ValueError):
+    """Pseudonymisation was asked for something it cannot do (bad type name, bad dtype)."""
+
+
+def polars_hash_available() -> bool:
+    """Whether the polars-hash plugin (the fast path) can be imported."""
+    try:
+        import polars_hash  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Pseudonymiser:
+    """Deterministic keyed pseudonyms for one environment and key version.
+
+    Build it with :meth:`from_keystore`; working keys are derived per identifier type on first use
+    and never leave this object (``repr`` shows only the environment and version).
+    """
+
+    def __init__(
+        self,
+        keystore: Keystore,
+        environment: str,
+        *,
+        version: int | None = None,
+        backend: Backend = "auto",
+    ) -> None:
+        self.environment = environment
+        self.version = keystore.active_version(environment) if version is None else version
+        self.prefix = f"{keystore.environment(environment).prefix}{self.version}_"
+        self._keystore = keystore
+        if backend == "auto":
+            backend = "polars-hash" if polars_hash_available() else "stdlib"
+        self.backend: Backend = backend
+        self._keys: dict[str, tuple[str, str]] = {}  # purpose -> (hex key text, key ID)
+
+    @classmethod
+    def from_keystore(
+        cls,
+        keystore: Keystore,
+        environment: str,
+        *,
+        version: int | None = None,
+        backend: Backend = "auto",
+    ) -> Pseudonymiser:
+        """Recipe for ``environment`` at ``version`` (default: the active version)."""
+        pseudonymiser = cls(keystore, environment, version=version, backend=backend)
+        # Derive one key now so a missing master key or destroyed environment fails early.
+        pseudonymiser._key(RECORD_KEY_PURPOSE)
+        return pseudonymiser
+
+    def __repr__(self) -> str:
+        return f"Pseudonymiser(environment={self.environment!r}, version={self.version})"
+
+    @property
+    def key_ids(self) -> dict[str, str]:
+        """Key ID of every working key derived so far, by identifier type (no keys)."""
+        return {purpose: kid for purpose, (_, kid) in sorted(self._keys.items())}
+
+    def key_id(self, id_type: str) -> str:
+        """Key ID of the working key for ``id_type``."""
+        return self._key(_check_type(id_type))[1]
+
+    def describe(self) -> dict[str, object]:
+        """Facts for a manifest: environment, version, prefix, algorithm and key IDs."""
+        return {
+            "environment": self.environment,
+            "key_version": self.version,
+            "prefix": self.prefix,
+            "algorithm": "HMAC-SHA256(hex(HKDF-SHA256 key)), 128-bit, base32",
+            "key_ids": self.key_ids,
+        }
+
+    def pseudonymise(self, id_type: str, values: pl.Series) -> pl.Series:
+        """Pseudonyms for normalised identifiers of ``id_type``; null stays null."""
+        key_text = self._key(_check_type(id_type))[0]
+        messages = _messages(id_type, values)
+        tags = _hmac_hex(key_text, messages, self.backend)
+        return _encode_tokens(tags, self.prefix).alias(values.name)
+
+    def pseudonymise_one(self, id_type: str, value: str) -> str:
+        """Scalar convenience for tests and the CLI; the same result as :meth:`pseudonymise`."""
+        if not isinstance(value, str):
+            raise TokenError("value must be a str (the normalised identifier)")
+        key_text = self._key(_check_type(id_type))[0]
+        digest = hmac.digest(key_text.encode("ascii"), f"{id_type}:{value}".encode(), "sha256")
+        return self.prefix + _b32_text(digest)
+
+    def record_keys(self, values: pl.Series) -> pl.Series:
+        """Per-record keys 0-255 (UInt8) for the ONS cell-key method; null stays null.
+
+        Keyed and deterministic per environment and key version: a record always gets the same
+        key, so a cell always gets the same perturbation. Pass a stable record identifier.
+        """
+        key_text = self._key(RECORD_KEY_PURPOSE)[0]
+        messages = _messages(RECORD_KEY_PURPOSE, values)
+        tags = _hmac_hex(key_text, messages, self.backend)
+        return (
+            tags.str.slice(0, 2).str.to_integer(base=16).cast(pl.UInt8).alias(values.name)
+        )
+
+    def _key(self, purpose: str) -> tuple[str, str]:
+        if purpose not in self._keys:
+            key, kid = self._keystore.working_key(
+                self.environment, purpose, version=self.version
+            )
+            self._keys[purpose] = (key.reveal().hex(), kid)
+            logger.debug("derived working key %s for %s", kid, purpose)
+        return self._keys[purpose]
+
+
+# --- HMAC back ends ---------------------------------------------------------------------------
+
+
+def hmac_sha256_hex(key: str, messages: pl.Series, backend: Backend = "auto") -> pl.Series:
+    """Hex HMAC-SHA256 of each UTF-8 message under the UTF-8 bytes of ``key``; null stays null.
+
+    Exposed for the RFC 4231 tests; pipeline code uses :class:`Pseudonymiser`.
+    """
+    if backend == "auto":
+        backend = "polars-hash" if polars_hash_available() else "stdlib"
+    return _hmac_hex(key, messages, backend)
+
+
+def _hmac_hex(key: str, messages: pl.Series, backend: Backend) -> pl.Series:
+    if backend == "polars-hash":
+        import polars_hash as plh
+
+        # The expression carrying the key is built and evaluated here, never returned.
+        frame = pl.DataFrame({"m": messages})
+        return frame.select(plh.col("m").chash.hmac_sha256(key=key)).to_series()
+    if backend == "stdlib":
+        raw_key = key.encode("utf-8")
+        return pl.Series(
+            [None if m is None else hmac.digest(raw_key, m.encode(), "sha256").hex()
+             for m in messages.to_list()],
+            dtype=pl.String,
+        )
+    raise TokenError(f"unknown HMAC backend {backend!r}")
+
+
+def _messages(tag: str, values: pl.Series) -> pl.Series:
+    if values.dtype != pl.String:
+        if values.dtype.is_integer():
+            values = values.cast(pl.String)
+        else:
+            raise TokenError(
+                f"column {values.name!r} has type {values.dtype}; normalised identifiers must"
+                " be strings"
+            )
+    return values.to_frame("v").select((pl.lit(f"{tag}:") + pl.col("v")).alias("m")).to_series()
+
+
+def _check_type(id_type: str) -> str:
+    if not isinstance(id_type, str) or not _ID_TYPE.match(id_type):
+        raise TokenError("identifier type must be lowercase letters, digits and '_'")
+    return id_type
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _b32_text(digest: bytes) -> str:
+    return base64.b32encode(digest[:16]).decode("ascii")[:TOKEN_CHARS].lower()
+
+
+def _encode_tokens(hex_tags: pl.Series, prefix: str) -> pl.Series:
+    """``prefix`` + base32 of the first 128 bits of each hex tag, vectorised with numpy."""
+    if len(hex_tags) == 0:
+        return pl.Series(hex_tags.name, [], dtype=pl.String)
+    halves = hex_tags.to_frame("h").select(
+        pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
+        pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
+    )
+    valid = hex_tags.is_not_null().to_numpy()
+    hi = halves["hi"].fill_null(0).to_numpy()
+    lo = halves["lo"].fill_null(0).to_numpy()
+    chunks = [
+        _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], prefix.encode("ascii"))
+        for i in range(0, len(hi), _CHUNK_ROWS)
+    ]
+    strings = pa.chunked_array(chunks, type=pa.large_string())
+    series = pl.Series(hex_tags.name, strings)
+    if not valid.all():
+        series = pl.select(pl.when(pl.Series(valid)).then(series)).to_series()
+    return series
+
+
+def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes) -> pa.Array:
+    n, width = len(hi), len(prefix) + TOKEN_CHARS
+    out = np.empty((n, width), dtype=np.uint8)
+    out[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    pairs = np.empty((n, TOKEN_CHARS // 2), dtype="<u2")  # two base32 characters per entry
+    for i, group in enumerate(_ten_bit_groups(hi, lo)):
+        pairs[:, i] = _B32_PAIRS[group]
+    out[:, len(prefix) :] = pairs.view(np.uint8)
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))]
+    )
+
+
+def _ten_bit_groups(hi: np.ndarray, lo: np.ndarray) -> Iterable[np.ndarray]:
+    """The 13 ten-bit groups of the 128-bit value hi:lo (plus 2 zero bits), most significant first.
+
+    Ten bits make two base32 characters, so one table lookup writes both.
+    """
+    mask = np.uint64(1023)
+    for i in range(TOKEN_CHARS // 2):
+        start = 10 * i  # bit offset from the most significant bit of hi
+        if start + 10 <= 64:
+            yield (hi >> np.uint64(54 - start)) & mask
+        elif start < 64:  # straddles hi and lo
+            low_bits = start + 10 - 64
+            from_hi = (hi & np.uint64((1 << (64 - start)) - 1)) << np.uint64(low_bits)
+            yield from_hi | (lo >> np.uint64(64 - low_bits))
+        elif start + 10 <= 128:
+            yield (lo >> np.uint64(118 - start)) & mask
+        else:  # the last group: 8 bits of lo and 2 zero bits of padding
+            yield (lo & np.uint64(255)) << np.uint64(2)
+
+
+def _pair_table() -> np.ndarray:
+    first, second = np.divmod(np.arange(1024), 32)
+    # Little-endian uint16: the low byte (first character) comes first in memory.
+    return (_B32[first].astype("<u2") | (_B32[second].astype("<u2") << 8)).astype("<u2")
+
+
+_B32_PAIRS = _pair_table()

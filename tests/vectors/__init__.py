@@ -1,0 +1,1 @@
+"""Published test vectors (RFC text files) and the small parser that loads them."""
