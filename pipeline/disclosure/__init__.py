@@ -1,1 +1,76 @@
-"""Disclosure control: record-level minimisation and k-anonymity, and table output checking."""
+"""Disclosure control: record-level minimisation and k-anonymity, and table output checking.
+
+Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
+(:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
+:func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity).
+Tables: :func:`check_table` with :class:`TableSpec` and :class:`TableCheckSettings`, reports by
+:func:`report_dict` / :func:`report_html`.
+"""
+
+from pipeline.disclosure.audit import audit_suppression, secondary_suppression
+from pipeline.disclosure.cellkey import PerturbationTable, make_ptable
+from pipeline.disclosure.check import TableCheckResult, check_table
+from pipeline.disclosure.errors import (
+    DisclosureError,
+    IdentifierLeak,
+    SuppressionBudgetExceeded,
+    TableSpecError,
+    UnsafeTable,
+)
+from pipeline.disclosure.generalise import (
+    Ladder,
+    age_band,
+    bottom_code,
+    dob_ladder,
+    postcode_ladder,
+    recode_ladder,
+    top_code,
+    year_of_birth,
+)
+from pipeline.disclosure.kanon import (
+    KAnonymityReport,
+    anonymise,
+    count_unsafe,
+    frequency_counts,
+    local_suppression,
+)
+from pipeline.disclosure.minimise import leak_check, minimise
+from pipeline.disclosure.report import report_dict, report_html, report_json
+from pipeline.disclosure.settings import KAnonymitySettings, TableCheckSettings
+from pipeline.disclosure.tables import TableSpec, check_residual_dof
+
+__all__ = [
+    "DisclosureError",
+    "IdentifierLeak",
+    "KAnonymityReport",
+    "KAnonymitySettings",
+    "Ladder",
+    "PerturbationTable",
+    "SuppressionBudgetExceeded",
+    "TableCheckResult",
+    "TableCheckSettings",
+    "TableSpec",
+    "TableSpecError",
+    "UnsafeTable",
+    "age_band",
+    "anonymise",
+    "audit_suppression",
+    "bottom_code",
+    "check_residual_dof",
+    "check_table",
+    "count_unsafe",
+    "dob_ladder",
+    "frequency_counts",
+    "leak_check",
+    "local_suppression",
+    "make_ptable",
+    "minimise",
+    "postcode_ladder",
+    "recode_ladder",
+    "report_dict",
+    "report_html",
+    "report_json",
+    "secondary_suppression",
+    "top_code",
+    "year_of_birth",
+]

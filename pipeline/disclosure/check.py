@@ -1,0 +1,144 @@
+"""``check_table``: build a table from microdata, check it, treat it, and say whether it is safe.
+
+Order of treatment: primary suppression of failing cells; secondary suppression until the LP
+audit finds no exposed cell (additive statistics only: count and sum); then rounding or
+cell-key perturbation of the published values. Review cells (single-record statistics) are
+published only when ``accept_review`` is set; otherwise they are suppressed too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from pipeline.disclosure.audit import CellInterval, audit_suppression, coverage_matrix
+from pipeline.disclosure.audit import secondary_suppression as run_secondary
+from pipeline.disclosure.cellkey import PerturbationTable, make_ptable
+from pipeline.disclosure.errors import TableSpecError
+from pipeline.disclosure.rounding import round_nearest, round_random
+from pipeline.disclosure.settings import TableCheckSettings
+from pipeline.disclosure.tables import TableSpec, build_cells, primary_checks
+
+logger = logging.getLogger(__name__)
+
+Verdict = Literal["pass", "review", "fail"]
+
+
+@dataclass(frozen=True)
+class TableCheckResult:
+    """Cells with status, reasons and treatment; ``published`` is null where suppressed."""
+
+    spec: TableSpec
+    settings: TableCheckSettings
+    cells: pl.DataFrame
+    audit: list[CellInterval]
+    verdict: Verdict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def safe(self) -> bool:
+        """True when the treated table may be released (review accepted counts as safe)."""
+        return self.verdict == "pass" or (self.verdict == "review" and self.settings.accept_review)
+
+    def published_table(self) -> pl.DataFrame:
+        """The treated table: the group-by columns, ``n`` suppressed with the value, and the
+        published value. Nothing withheld is included."""
+        name: str = self.spec.statistic
+        if self.spec.variable is not None:
+            name = f"{self.spec.statistic}_{self.spec.variable}"
+        columns = [pl.col(c) for c in self.spec.by]
+        if self.spec.variable is not None:
+            columns.append(pl.col("n_published").alias("n"))
+        columns += [pl.col("published").alias(name), pl.col("suppression")]
+        return self.cells.select(columns)
+
+
+def check_table(
+    df: pl.DataFrame,
+    spec: TableSpec,
+    settings: TableCheckSettings | None = None,
+    *,
+    ptable: PerturbationTable | None = None,
+) -> TableCheckResult:
+    """Check and treat ``spec`` built from microdata ``df``; see the module docstring."""
+    s = settings or TableCheckSettings()
+    if s.cell_key_column is not None and spec.statistic != "count":
+        raise TableSpecError("cell-key perturbation applies to count tables only")
+    if s.cell_key_column is not None and s.rounding != "none":
+        raise TableSpecError("choose rounding or cell-key perturbation, not both")
+    cells = primary_checks(
+        build_cells(df, spec, nk_n=s.nk_n, record_key=s.cell_key_column), spec, s
+    )
+    status = cells.get_column("status").to_numpy()
+    primary = (status == "fail") | ((status == "review") & (not s.accept_review))
+    suppressed = primary.copy()
+    audit: list[CellInterval] = []
+    notes: list[str] = []
+    nonnegative = spec.variable is None or bool(
+        df.select((pl.col(spec.variable).min() >= 0).fill_null(True)).item()
+    )
+    exposed = False
+    if spec.additive and spec.margins and primary.any():
+        if s.secondary:
+            suppressed, audit = run_secondary(
+                cells, spec.by, primary, nonnegative=nonnegative,
+                protection_interval=s.protection_interval,
+            )  # fmt: skip
+        else:
+            cover = coverage_matrix(cells, spec.by)
+            audit = audit_suppression(
+                cover, cells.get_column("value").to_numpy().astype(float), primary,
+                nonnegative=nonnegative, protection_interval=s.protection_interval,
+            )  # fmt: skip
+        exposed = any(c.exposed for c in audit)
+    elif not spec.additive and primary.any():
+        notes.append(
+            f"{spec.statistic} is not additive: suppressed cells are not audited against margins"
+        )
+    secondary = suppressed & ~primary
+    suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
+    published = _apply(cells.get_column("value").to_numpy().astype(float), cells, s, ptable)
+    n_published = (
+        published
+        if spec.statistic == "count"
+        else _apply(cells.get_column("n").to_numpy().astype(float), cells, s, ptable, offset=1)
+    )
+    cells = cells.with_columns(
+        pl.Series("suppression", suppression),
+        pl.Series("published", np.where(suppressed, np.nan, published)).fill_nan(None),
+        pl.Series("n_published", np.where(suppressed, np.nan, n_published)).fill_nan(None),
+    )
+    verdict: Verdict = "pass"
+    if exposed:
+        verdict = "fail"
+        notes.append("suppressed cells are recoverable from published cells and margins")
+    elif s.accept_review and (status == "review").any():
+        verdict = "review"
+    logger.info(
+        "table %s: %d cells, %d primary and %d secondary suppressions, verdict %s",
+        spec.label, cells.height, int(primary.sum()), int(secondary.sum()), verdict,
+    )  # fmt: skip
+    return TableCheckResult(spec, s, cells, audit, verdict, notes)
+
+
+def _apply(
+    values: npt.NDArray[np.float64],
+    cells: pl.DataFrame,
+    s: TableCheckSettings,
+    ptable: PerturbationTable | None,
+    offset: int = 0,
+) -> npt.NDArray[np.float64]:
+    if s.cell_key_column is not None:
+        table = ptable or make_ptable()
+        keys = cells.get_column("cell_key").to_numpy()
+        return table.perturb(values.astype(np.int64), keys).astype(float)
+    if s.rounding == "nearest":
+        return round_nearest(values, s.rounding_base)
+    if s.rounding == "random":
+        return round_random(values, s.rounding_base, seed=s.seed + offset)
+    return values
