@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.validate",
     "pipeline.commands.run",
     "pipeline.commands.audit",
+    "pipeline.commands.check_output",
 ]
 
 
