@@ -54,7 +54,17 @@ ACCOUNTING_COLUMNS: tuple[str, ...] = ("_source", "_file", "_row")
 
 # The types documented for pseudonym.identifiers; used only until that module is importable.
 _DOCUMENTED_ID_TYPES = (
-    "nhs", "chi", "nino", "vat", "utr", "paye", "aoref", "crn", "entref", "ruref", "luref",
+    "nhs",
+    "chi",
+    "nino",
+    "vat",
+    "utr",
+    "paye",
+    "aoref",
+    "crn",
+    "entref",
+    "ruref",
+    "luref",
     "postcode",
 )
 
@@ -254,7 +264,7 @@ class PipelineConfig(_Strict):
     def resolve(self, path: str) -> Path:
         """A config path made absolute against the config file's folder."""
         p = Path(path).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
 
     @property
     def delivery_dir(self) -> Path:

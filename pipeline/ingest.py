@@ -95,7 +95,8 @@ def ingest_file(path: Path, source: SourceConfig, *, file_name: str | None = Non
     quarantine = pl.DataFrame(rows + quarantined, schema=QUARANTINE_SCHEMA, orient="row")
     if source.on_bad_rows == "error" and quarantine.height:
         listed = [
-            f"{name}: row {r['_row']}" + (f": field {r['field']}" if r["field"] else "")
+            f"{name}: row {r['_row']}"
+            + (f": field {r['field']}" if r["field"] else "")
             + f": {r['reason']}"
             for r in quarantine.head(_MAX_LISTED).iter_rows(named=True)
         ]
@@ -104,7 +105,10 @@ def ingest_file(path: Path, source: SourceConfig, *, file_name: str | None = Non
         raise DataError(f"{quarantine.height} bad rows:\n  " + "\n  ".join(listed) + tail)
     if quarantine.height:
         logger.warning(
-            "quarantined rows while reading", extra={"file": name, "rows": quarantine.height}
+            "%s: %d rows quarantined while reading",
+            name,
+            quarantine.height,
+            extra={"file": name, "rows": quarantine.height},
         )
     return IngestResult(rows=frame.sort("_row"), quarantine=quarantine.sort("_row"))
 
@@ -128,8 +132,11 @@ def _read_csv(
     data = path.read_bytes()
     if not data.strip():
         raise DataError(f"{name}: file is empty (no header row)")
-    reader = csv.reader(io.StringIO(_decode(data, source.encoding), newline=""),
-                        delimiter=source.delimiter, strict=False)
+    reader = csv.reader(
+        io.StringIO(_decode(data, source.encoding), newline=""),
+        delimiter=source.delimiter,
+        strict=False,
+    )
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -164,8 +171,10 @@ def _read_csv(
             out.append(record[index])
     raw = pl.DataFrame(
         {"_row": pl.Series(row_numbers, dtype=pl.Int64)}
-        | {col: pl.Series(vals, dtype=pl.String) for col, vals in zip(source.columns, columns,
-                                                                       strict=True)}
+        | {
+            col: pl.Series(vals, dtype=pl.String)
+            for col, vals in zip(source.columns, columns, strict=True)
+        }
     )
     return raw, quarantine
 
@@ -210,8 +219,10 @@ def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
             casts.append(pl.col(col).cast(pl.String))
     if problems:
         raise DataError("\n".join(problems))
-    return frame.select(casts).with_row_index("_row", offset=1).with_columns(
-        pl.col("_row").cast(pl.Int64)
+    return (
+        frame.select(casts)
+        .with_row_index("_row", offset=1)
+        .with_columns(pl.col("_row").cast(pl.Int64))
     )
 
 
@@ -222,7 +233,7 @@ def _canonicalise(
     raw: pl.DataFrame, source: SourceConfig, name: str
 ) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
     if raw.height == 0 and source.format == "csv":
-        logger.warning("file has a header but no data rows", extra={"file": name})
+        logger.warning("%s: file has a header but no data rows", name, extra={"file": name})
     cleaned = raw.with_columns(
         pl.col(col).str.strip_chars().replace("", None).alias(col) for col in source.columns
     )

@@ -84,7 +84,9 @@ class RunLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 if self.is_stale():
-                    logger.warning("removing stale run lock", extra={"lock": str(self.path)})
+                    logger.warning(
+                        "removing stale run lock %s", self.path, extra={"lock": str(self.path)}
+                    )
                     self.path.unlink(missing_ok=True)
                     continue
                 owner = self.owner() or {}

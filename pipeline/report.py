@@ -86,21 +86,52 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
         f"<h1>pprl run report: {_e(manifest['project'])} / {_e(manifest['environment'])}</h1>",
         _table(
             ["run", "pprl version", "config sha256", "input files"],
-            [[manifest["run_id"], manifest["pprl_version"], manifest["config_sha256"][:16],
-              len(manifest["inputs"])]],
+            [
+                [
+                    manifest["run_id"],
+                    manifest["pprl_version"],
+                    manifest["config_sha256"][:16],
+                    len(manifest["inputs"]),
+                ]
+            ],
         ),
         "<h2>Row accounting</h2>",
         _table(
-            ["source", "files", "input rows", "quarantined at ingest",
-             "quarantined at identifiers", "delivered", "linked", "unlinked"],
             [
-                [name, s["files"], s["input_rows"], s["quarantined_by_stage"]["ingest"],
-                 s["quarantined_by_stage"]["identifiers"], s["delivered"], s["linked"],
-                 s["unlinked"]]
+                "source",
+                "files",
+                "input rows",
+                "quarantined at ingest",
+                "quarantined at identifiers",
+                "delivered",
+                "linked",
+                "unlinked",
+            ],
+            [
+                [
+                    name,
+                    s["files"],
+                    s["input_rows"],
+                    s["quarantined_by_stage"]["ingest"],
+                    s["quarantined_by_stage"]["identifiers"],
+                    s["delivered"],
+                    s["linked"],
+                    s["unlinked"],
+                ]
                 for name, s in sorted(manifest["sources"].items())
             ]
-            + [["total", len(manifest["inputs"]), totals["input_rows"], "", "",
-                totals["delivered"], totals["linked"], totals["unlinked"]]],
+            + [
+                [
+                    "total",
+                    len(manifest["inputs"]),
+                    totals["input_rows"],
+                    "",
+                    "",
+                    totals["delivered"],
+                    totals["linked"],
+                    totals["unlinked"],
+                ]
+            ],
         ),
         f'<p class="{"ok" if balanced else "bad"}">input rows = delivered + quarantined: '
         f"{'yes' if balanced else 'NO'}</p>",
@@ -113,11 +144,26 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
         else "<p>No rows quarantined.</p>",
         "<h2>Linkage quality</h2>",
         _table(
-            ["mode", "pairs scored", "pairs matched", "pairs for review", "match threshold",
-             "review threshold", "records linked"],
-            [[linkage["mode"], linkage["pairs_scored"], linkage["pairs_matched"],
-              linkage["pairs_for_review"], linkage["match_threshold"],
-              linkage["review_threshold"], f"{linkage['match_rate']:.1%}"]],
+            [
+                "mode",
+                "pairs scored",
+                "pairs matched",
+                "pairs for review",
+                "match threshold",
+                "review threshold",
+                "records linked",
+            ],
+            [
+                [
+                    linkage["mode"],
+                    linkage["pairs_scored"],
+                    linkage["pairs_matched"],
+                    linkage["pairs_for_review"],
+                    linkage["match_threshold"],
+                    linkage["review_threshold"],
+                    f"{linkage['match_rate']:.1%}",
+                ]
+            ],
         ),
         histogram_svg(probabilities, threshold=float(linkage["match_threshold"]))
         if len(probabilities)
@@ -129,8 +175,10 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
         "<h2>Disclosure control</h2>",
         _table(
             ["setting", "value"],
-            [[k, ", ".join(map(str, v)) if isinstance(v, list) else v]
-             for k, v in sorted(manifest["disclosure"].items())],
+            [
+                [k, ", ".join(map(str, v)) if isinstance(v, list) else v]
+                for k, v in sorted(manifest["disclosure"].items())
+            ],
         ),
         "<h2>Outputs</h2>",
         _table(

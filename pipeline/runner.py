@@ -77,7 +77,11 @@ def run_pipeline(
         done = catalogue.delivered(files)
         new = [f for f in files if (f.path, f.sha256) not in done]
         if not new:
-            logger.info("nothing new to process", extra={"files_seen": len(files)})
+            logger.info(
+                "nothing new to process (%d files seen)",
+                len(files),
+                extra={"files_seen": len(files)},
+            )
             return RunSummary(status="up_to_date")
         config_sha = bytes_sha256(config.model_dump_json().encode("utf-8"))
         fingerprint = config_sha + "".join(f"|{f.source}|{f.path}|{f.sha256}" for f in new)
@@ -92,10 +96,14 @@ def run_pipeline(
             _audit(config, run_id, manifest, new, target)
             shutil.rmtree(work, ignore_errors=True)
         else:  # promoted by a run that died before it could update the catalogue
-            logger.info("delivery already promoted; recording it", extra={"run_id": run_id})
+            logger.info(
+                "%s: delivery already promoted; recording it", run_id, extra={"run_id": run_id}
+            )
         catalogue.finish_run(run_id)
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-        logger.info("run delivered", extra={"run_id": run_id, "rows": manifest["totals"]})
+        logger.info(
+            "%s: run delivered", run_id, extra={"run_id": run_id, "rows": manifest["totals"]}
+        )
         return RunSummary(status="delivered", run_id=run_id, delivery_dir=target, manifest=manifest)
 
 
@@ -139,7 +147,7 @@ def _checkpoint(
     """
     main, side = stem.with_suffix(".main.parquet"), stem.with_suffix(".side.parquet")
     if main.exists() and side.exists():
-        logger.info("resuming from checkpoint", extra={"checkpoint": stem.name})
+        logger.info("resuming from checkpoint %s", stem.name, extra={"checkpoint": stem.name})
         return pl.read_parquet(main), pl.read_parquet(side)
     first, second = compute()
     write_with_atomic(side, lambda tmp: second.write_parquet(tmp))
@@ -166,7 +174,7 @@ def _run_stages(
     progress: Progress | None,
 ) -> dict[str, Any]:
     def step(name: str, number: int) -> None:
-        logger.info("stage started", extra={"stage": name, "run_id": run_id})
+        logger.info("%s: stage %s started", run_id, name, extra={"stage": name, "run_id": run_id})
         if progress is not None:
             progress(name, number, 5)
 
@@ -274,10 +282,16 @@ def build_manifest(
     )
     match_threshold = config.linkage.thresholds.match
     matches = int((probabilities >= match_threshold).sum()) if len(probabilities) else 0
-    review = int(
-        ((probabilities >= config.linkage.thresholds.review) & (probabilities < match_threshold))
-        .sum()
-    ) if len(probabilities) else 0
+    review = (
+        int(
+            (
+                (probabilities >= config.linkage.thresholds.review)
+                & (probabilities < match_threshold)
+            ).sum()
+        )
+        if len(probabilities)
+        else 0
+    )
     return {
         "run_id": run_id,
         "project": config.project,

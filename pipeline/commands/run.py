@@ -37,7 +37,9 @@ def _terminal_progress() -> Progress | None:
 @click.option(
     "--scheduler", default=None, help="dask scheduler address (default: start a LocalCluster)."
 )
-@click.option("--json-logs", is_flag=True, help="Write logs as JSON lines (same as --log-format json).")
+@click.option(
+    "--json-logs", is_flag=True, help="Write logs as JSON lines (same as --log-format json)."
+)
 def command(config_path: Path, executor: str, scheduler: str | None, json_logs: bool) -> None:
     """Ingest, validate, link, pseudonymise, de-identify and deliver the inputs of CONFIG.
 

@@ -7,6 +7,7 @@ holds the environment, and that the master key is reachable. Prints ``ok`` or ev
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -41,16 +42,32 @@ def check_inputs(config: PipelineConfig) -> list[str]:
 
 
 def check_keystore(config: PipelineConfig) -> list[str]:
-    """Problems with the keystore, the environment and the master key."""
+    """Problems with the keystore, the environment and the master key.
+
+    With the master key in the environment (or a key-file passphrase set), the key is derived
+    for real. With only an encrypted key file, its header's key ID must match the keystore: the
+    passphrase may legitimately be supplied at run time.
+    """
+    from pseudonym.keys import read_key_file_header
     from pseudonym.keystore import Keystore
 
+    ref = config.keystore
     try:
-        keystore = Keystore.open(config.resolve(config.keystore.path))
+        keystore = Keystore.open(config.resolve(ref.path))
         info = keystore.environment(config.environment)
     except PseudonymError as exc:
         return [f"keystore: {exc}"]
     if info.status == "destroyed":
         return [f"environment: {config.environment!r} was destroyed in the keystore"]
+    passphrase_set = bool(os.environ.get(ref.passphrase_env or "PPRL_KEY_PASSPHRASE"))
+    if ref.key_file is not None and not passphrase_set and not os.environ.get(ref.master_key_env):
+        try:
+            header = read_key_file_header(config.resolve(ref.key_file))
+        except PseudonymError as exc:
+            return [f"keystore.key_file: {exc}"]
+        if header.get("key_id") != keystore.master_key_id:
+            return ["keystore.key_file: the key file does not hold this keystore's master key"]
+        return []
     try:
         open_keystore(config).active_version(config.environment)
     except (PseudonymError, ConfigError) as exc:

@@ -62,7 +62,10 @@ def link_records(
     keyed = frame.with_columns(linkage_view(frame)[UID])
     out = keyed.join(clusters.select(UID, "person_id", "linked"), on=UID, how="left")
     logger.info(
-        "linkage finished",
+        "linkage finished: %d records, %d linked, %d pairs scored",
+        out.height,
+        int(out["linked"].sum()),
+        len(probabilities),
         extra={
             "records": out.height,
             "linked": int(out["linked"].sum()),
@@ -99,7 +102,9 @@ def facade_linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, 
     pairs = linker.predict(threshold=spec.thresholds.review)
     clusters = linker.cluster(pairs, threshold=spec.thresholds.match)
     labelled = clusters.select(pl.col(UID), pl.col("cluster_id").cast(pl.String).alias("cluster"))
-    labelled = view.select(UID).join(labelled, on=UID, how="left").with_columns(
-        pl.col("cluster").fill_null(pl.col(UID))
+    labelled = (
+        view.select(UID)
+        .join(labelled, on=UID, how="left")
+        .with_columns(pl.col("cluster").fill_null(pl.col(UID)))
     )
     return labelled, pairs["match_probability"].cast(pl.Float64)

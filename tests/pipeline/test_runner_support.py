@@ -55,8 +55,10 @@ def fake_check(id_type: str, values: pl.Series) -> pl.DataFrame:
             normalised.append(text)
             reasons.append(None)
     return pl.DataFrame(
-        {"normalised": pl.Series(normalised, dtype=pl.String),
-         "reason": pl.Series(reasons, dtype=pl.String)}
+        {
+            "normalised": pl.Series(normalised, dtype=pl.String),
+            "reason": pl.Series(reasons, dtype=pl.String),
+        }
     )
 
 
@@ -91,7 +93,9 @@ PEOPLE = [
 ]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> None:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8"
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import PipelineConfig, find_secrets, load_config
+from pipeline.errors import ConfigError
+
+BASE = {
+    "project": "demo",
+    "environment": "research",
+    "sources": [
+        {"name": "a", "path": "a.csv", "columns": {"nhs": "identifier:nhs", "fn": "first_name"}},
+        {
+            "name": "b",
+            "path": "in/*.parquet",
+            "format": "parquet",
+            "columns": {"id": {"role": "identifier", "id_type": "nhs"}, "sic": "attribute"},
+        },
+    ],
+    "keystore": {"path": "keys"},
+    "approved_attributes": ["sic"],
+    "delivery": {"path": "out"},
+}
+
+
+def write(tmp_path: Path, doc: object) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def test_valid_config_loads_and_resolves_paths_against_its_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE))
+    assert isinstance(config, PipelineConfig)
+    assert config.delivery_dir == tmp_path.resolve() / "out"
+    assert config.state_dir == tmp_path.resolve() / "out" / ".pprl"
+    assert config.sources[0].identifier_columns() == {"id_nhs": "nhs"}
+    assert config.sources[1].is_glob() and not config.sources[0].is_glob()
+    assert config.sources[1].attribute_columns() == ["sic"]
+
+
+def test_every_problem_is_reported_at_once_with_its_yaml_path(tmp_path: Path) -> None:
+    doc = {
+        **BASE,
+        "sources": [
+            BASE["sources"][0],
+            {"name": "b", "path": "b.csv", "columns": {"nhs": "identifier:nsh"}, "colour": 1},
+        ],
+        "approved_attributes": [],
+        "linkage": {"mode": "link", "thresholds": {"match": 0.2, "review": 0.5}},
+        "surprise": True,
+    }
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, doc))
+    problems = info.value.problems
+    text = "\n".join(problems)
+    assert "sources[1].columns.nhs: unknown identifier type 'nsh'" in text
+    assert "sources[1].colour: unknown field" in text
+    assert "surprise: unknown field" in text
+    assert any(p.startswith("linkage.thresholds") for p in problems)
+    assert len(problems) >= 4
+
+
+def test_cross_field_rules(tmp_path: Path) -> None:
+    doc = {**BASE, "approved_attributes": ["not_mapped"]}
+    with pytest.raises(ConfigError, match=r"approved attributes not mapped.*not_mapped"):
+        load_config(write(tmp_path, doc))
+    clash = {**BASE, "sources": [{**BASE["sources"][0], "name": "b"}, BASE["sources"][1]]}
+    with pytest.raises(ConfigError, match="source names must be unique"):
+        load_config(write(tmp_path, clash))
+    two_surnames = {
+        **BASE,
+        "sources": [{"name": "a", "path": "a.csv", "columns": {"s1": "surname", "s2": "surname"}}],
+        "approved_attributes": [],
+    }
+    with pytest.raises(ConfigError, match="same role: surname"):
+        load_config(write(tmp_path, two_surnames))
+
+
+SECRET_HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+SECRET_B64 = "q3Zt8Yw1Lk2Pn9Rx4Vb6Hc0JdEfGmUiOaSsTy7W5/+e="
+
+
+@pytest.mark.parametrize(
+    ("keystore", "where"),
+    [
+        ({"path": "keys", "master_key": SECRET_B64}, "keystore.master_key"),
+        (
+            {"path": "keys", "master_key_env": "PPRL_MASTER_KEY", "note": SECRET_HEX},
+            "keystore.note",
+        ),
+        ({"path": SECRET_B64}, "keystore.path"),
+        ({"path": "keys", "passphrase": "correct horse"}, "keystore.passphrase"),
+    ],
+)
+def test_secrets_in_the_config_are_rejected_without_echoing_them(
+    tmp_path: Path, keystore: dict[str, str], where: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, {**BASE, "keystore": keystore}))
+    message = str(info.value)
+    assert where in message
+    for secret in (SECRET_HEX, SECRET_B64, "correct horse"):
+        assert secret not in message
+
+
+def test_secret_scan_leaves_ordinary_values_alone() -> None:
+    assert find_secrets(BASE) == []
+    assert find_secrets({"keystore": {"master_key_env": "PPRL_MASTER_KEY"}}) == []
+    assert find_secrets({"path": "data/2024/hospital_episodes_statistics_extract.csv"}) == []
+
+
+def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("project: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_config(bad)
+    (tmp_path / "list.yaml").write_text("- 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_config_error_never_quotes_data_values(tmp_path: Path) -> None:
+    doc = {**BASE, "project": "Jane Smith 1961-03-14!"}
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, doc))
+    assert "Jane Smith" not in str(info.value)
+    assert "project:" in str(info.value)
+
+
+def test_example_configs_in_repo_load() -> None:
+    configs = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
+    assert configs, "configs/ must hold at least one example"
+    for path in configs:
+        load_config(path)
