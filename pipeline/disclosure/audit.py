@@ -104,13 +104,13 @@ def secondary_suppression(
     *,
     nonnegative: bool = True,
     protection_interval: float = 0.0,
+    value_column: str = "value",
 ) -> tuple[npt.NDArray[np.bool_], list[CellInterval]]:
-    """Extend the ``primary`` suppression pattern until the audit finds no exposed cell.
-
-    Returns the final pattern (primary plus secondary) and the final audit.
+    """Extend the ``primary`` suppression pattern until the audit of ``value_column`` finds no
+    exposed cell. Returns the final pattern (primary plus secondary) and the final audit.
     """
     cover = coverage_matrix(cells, by)
-    values = cells.get_column("value").to_numpy().astype(float)
+    values = cells.get_column(value_column).to_numpy().astype(float)
     interior = cells.get_column("interior").to_numpy()
     keys = [tuple(row) for row in cells.select(by).to_numpy().astype(str)]
     suppressed = primary.copy()

@@ -36,7 +36,7 @@ class TableCheckResult:
     spec: TableSpec
     settings: TableCheckSettings
     cells: pl.DataFrame
-    audit: list[CellInterval]
+    audit: dict[str, list[CellInterval]]
     verdict: Verdict
     notes: list[str] = field(default_factory=list)
 
@@ -77,29 +77,14 @@ def check_table(
     status = cells.get_column("status").to_numpy()
     primary = (status == "fail") | ((status == "review") & (not s.accept_review))
     suppressed = primary.copy()
-    audit: list[CellInterval] = []
     notes: list[str] = []
     nonnegative = spec.variable is None or bool(
         df.select((pl.col(spec.variable).min() >= 0).fill_null(True)).item()
     )
-    exposed = False
-    if spec.additive and spec.margins and primary.any():
-        if s.secondary:
-            suppressed, audit = run_secondary(
-                cells, spec.by, primary, nonnegative=nonnegative,
-                protection_interval=s.protection_interval,
-            )  # fmt: skip
-        else:
-            cover = coverage_matrix(cells, spec.by)
-            audit = audit_suppression(
-                cover, cells.get_column("value").to_numpy().astype(float), primary,
-                nonnegative=nonnegative, protection_interval=s.protection_interval,
-            )  # fmt: skip
-        exposed = any(c.exposed for c in audit)
-    elif not spec.additive and primary.any():
-        notes.append(
-            f"{spec.statistic} is not additive: suppressed cells are not audited against margins"
-        )
+    audit: dict[str, list[CellInterval]] = {}
+    if spec.margins and primary.any():
+        suppressed, audit = _protect(cells, spec, s, primary, nonnegative)
+    exposed = any(c.exposed for intervals in audit.values() for c in intervals)
     secondary = suppressed & ~primary
     suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
     published = _apply(cells.get_column("value").to_numpy().astype(float), cells, s, ptable)
@@ -124,6 +109,42 @@ def check_table(
         spec.label, cells.height, int(primary.sum()), int(secondary.sum()), verdict,
     )  # fmt: skip
     return TableCheckResult(spec, s, cells, audit, verdict, notes)
+
+
+def _protect(
+    cells: pl.DataFrame,
+    spec: TableSpec,
+    s: TableCheckSettings,
+    primary: npt.NDArray[np.bool_],
+    nonnegative: bool,
+) -> tuple[npt.NDArray[np.bool_], dict[str, list[CellInterval]]]:
+    """Audit (and with ``secondary``, extend) the suppression pattern against margins.
+
+    Counts are audited for every statistic, as cell counts are published or implied. For sums
+    and means the sums are audited too: a published mean times its published count is a sum.
+    The two audits alternate until neither adds a suppression.
+    """
+    measures = {"n": True}
+    if spec.statistic in ("sum", "mean"):
+        measures["total"] = nonnegative
+    pattern = primary.copy()
+    audit: dict[str, list[CellInterval]] = {}
+    cover = coverage_matrix(cells, spec.by)
+    while True:
+        before = pattern.copy()
+        for column, nonneg in measures.items():
+            if s.secondary:
+                pattern, audit[column] = run_secondary(
+                    cells, spec.by, pattern, nonnegative=nonneg,
+                    protection_interval=s.protection_interval, value_column=column,
+                )  # fmt: skip
+            else:
+                audit[column] = audit_suppression(
+                    cover, cells.get_column(column).to_numpy().astype(float), pattern,
+                    nonnegative=nonneg, protection_interval=s.protection_interval,
+                )  # fmt: skip
+        if (pattern == before).all():
+            return pattern, audit
 
 
 def _apply(

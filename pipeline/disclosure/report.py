@@ -33,12 +33,14 @@ def report_dict(result: TableCheckResult, *, source: str | None = None) -> dict[
         )
     audit = [
         {
+            "measure": "count" if measure == "n" else f"sum of {spec.variable}",
             "cell": {c: result.cells[c][iv.index] for c in spec.by},
             "lower": _finite(iv.lower),
             "upper": _finite(iv.upper),
             "exposed": iv.exposed,
         }
-        for iv in result.audit
+        for measure, intervals in result.audit.items()
+        for iv in intervals
     ]
     status = result.cells.get_column("status")
     supp = result.cells.get_column("suppression")

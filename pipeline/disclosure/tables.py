@@ -73,8 +73,9 @@ def build_cells(
 ) -> pl.DataFrame:
     """One row per cell: interior cells first (the full grid of observed categories, empty
     cells included), then margins. Columns: the ``by`` variables (text), ``interior``, ``n``,
-    ``value``, ``top1``, ``top2``, ``topn``, ``abs_total`` and, with ``record_key``,
-    ``cell_key`` (sum of record keys mod 256)."""
+    ``distinct`` (distinct values of the variable), ``value``, ``total`` (sum of the variable,
+    or ``n`` when counting), ``top1``, ``top2``, ``topn``, ``abs_total`` and, with
+    ``record_key``, ``cell_key`` (sum of record keys mod 256)."""
     needed = [*spec.by, *(c for c in (spec.variable, record_key) if c is not None)]
     missing = [c for c in needed if c not in df.columns]
     if missing:
@@ -102,10 +103,10 @@ def build_cells(
             cells.with_columns(*labels, pl.lit(len(subset) == len(spec.by)).alias("interior"))
         )
     cells = pl.concat([f.select(_cell_columns(spec, record_key)) for f in frames])
-    fills = [pl.col("n").fill_null(0)]
+    fills = [pl.col("n").fill_null(0), pl.col("distinct").fill_null(0)]
     if spec.additive:
         fills.append(pl.col("value").fill_null(0.0))
-    fills += [pl.col(c).fill_null(0.0) for c in ("top1", "top2", "topn", "abs_total")]
+    fills += [pl.col(c).fill_null(0.0) for c in ("total", "top1", "top2", "topn", "abs_total")]
     if record_key is not None:
         fills.append(pl.col("cell_key").fill_null(0))
     return cells.with_columns(fills)
@@ -131,6 +132,9 @@ def primary_checks(
         nk_rule = pl.col("topn") > s.nk_k * pl.col("abs_total")
         reasons.append((has & p_rule, f"p% rule: p={s.p_ratio:g}", "fail"))
         reasons.append((has & nk_rule, f"nk dominance: n={s.nk_n}, k={s.nk_k:g}", "fail"))
+        # ACRO's "all values are the same": a mean or sum then reveals every contribution.
+        same = (pl.col("n") > 1) & (pl.col("distinct") == 1)
+        reasons.append((same, "all values in the cell are the same", "fail"))
     if spec.statistic in SINGLE_RECORD:
         reasons.append(
             (pl.col("n") > 0, f"{spec.statistic} reports a single record's value", "review")
@@ -172,6 +176,8 @@ def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl
     if spec.variable is None:
         aggs.append(pl.len().cast(pl.Float64).alias("value"))
         aggs += [pl.lit(0.0).alias(c) for c in ("top1", "top2", "topn", "abs_total")]
+        aggs.append(pl.lit(0).alias("distinct"))
+        aggs.append(pl.len().cast(pl.Float64).alias("total"))
     else:
         v = pl.col(spec.variable).cast(pl.Float64)
         value = {
@@ -188,6 +194,8 @@ def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl
             contributions.get(1, null_on_oob=True).fill_null(0.0).alias("top2"),
             contributions.head(nk_n).sum().alias("topn"),
             v.abs().sum().alias("abs_total"),
+            v.drop_nulls().n_unique().alias("distinct"),
+            v.sum().alias("total"),
         ]
     if record_key is not None:
         aggs.append(
@@ -198,8 +206,10 @@ def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl
 
 def _cell_columns(spec: TableSpec, record_key: str | None) -> list[pl.Expr]:
     cols = [pl.col(c) for c in spec.by]
-    cols += [pl.col("interior"), pl.col("n").cast(pl.Int64)]
-    cols += [pl.col(c).cast(pl.Float64) for c in ("value", "top1", "top2", "topn", "abs_total")]
+    cols += [pl.col("interior"), pl.col("n").cast(pl.Int64), pl.col("distinct").cast(pl.Int64)]
+    cols += [
+        pl.col(c).cast(pl.Float64) for c in ("value", "total", "top1", "top2", "topn", "abs_total")
+    ]
     if record_key is not None:
         cols.append(pl.col("cell_key"))
     return cols
