@@ -1,0 +1,69 @@
+"""Per-pair explanations: the contribution of each comparison level (waterfall chart data)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+from linkage.comparisons import Comparison
+from linkage.model import PROBABILITY_FLOOR, ModelParameters
+from linkage.tf import tf_pair_column
+
+
+def waterfall(
+    pairs: pl.DataFrame, comparisons: Sequence[Comparison], params: ModelParameters
+) -> pl.DataFrame:
+    """One row per pair and step: the prior, then each comparison, then term-frequency
+    adjustments. Columns: ``id_l, id_r, step, component, gamma, label, bayes_factor,
+    match_weight, cumulative_weight, cumulative_probability``. The last step's cumulative
+    weight equals the pair's ``match_weight`` from ``predict``.
+    """
+    keys = pairs.select("id_l", "id_r").with_row_index("__pair")
+    prior_w = params.prior_weight()
+    steps = [keys.with_columns(
+        pl.lit(0).alias("step"), pl.lit("prior").alias("component"),
+        pl.lit(None, dtype=pl.Int8).alias("gamma"), pl.lit("prior").alias("label"),
+        pl.lit(prior_w).alias("match_weight"),
+    )]
+    for i, c in enumerate(comparisons, start=1):
+        infos = {info.gamma: info.label for info in c.level_info()}
+        weights = dict(enumerate(params.weights(c.name)))
+        weights[-1] = 0.0
+        gamma = pairs[c.gamma_column]
+        steps.append(keys.with_columns(
+            pl.lit(i).alias("step"), pl.lit(c.name).alias("component"),
+            gamma.cast(pl.Int8).alias("gamma"),
+            gamma.replace_strict(infos, return_dtype=pl.String).alias("label"),
+            gamma.replace_strict(weights, return_dtype=pl.Float64).alias("match_weight"),
+        ))
+    for i, c in enumerate(comparisons, start=len(comparisons) + 1):
+        if not c.tf_column or c.tf_gamma is None or tf_pair_column(c.name) not in pairs.columns:
+            continue
+        m = max(params.comparisons[c.name].m[c.tf_gamma] or 0.0, PROBABILITY_FLOOR)
+        base = params.weights(c.name)[c.tf_gamma]
+        tf = pairs[tf_pair_column(c.name)]
+        adjust = (
+            pl.when(pairs[c.gamma_column] == c.tf_gamma)
+            .then(math.log2(m) - tf.clip(lower_bound=1e-12).log(2) - base)
+            .otherwise(0.0)
+            .fill_null(0.0)
+        )
+        steps.append(keys.with_columns(
+            pl.lit(i).alias("step"), pl.lit(f"{c.name} term frequency").alias("component"),
+            pairs[c.gamma_column].cast(pl.Int8).alias("gamma"),
+            pl.lit("term frequency adjustment").alias("label"),
+            pl.select(adjust.alias("match_weight")).to_series(),
+        ))
+    out = pl.concat(steps, how="vertical_relaxed").sort("__pair", "step")
+    out = out.with_columns(
+        (2.0 ** pl.col("match_weight")).alias("bayes_factor"),
+        pl.col("match_weight").cum_sum().over("__pair").alias("cumulative_weight"),
+    ).with_columns(
+        (1.0 / (1.0 + 2.0 ** (-pl.col("cumulative_weight")))).alias("cumulative_probability")
+    )
+    return out.select(
+        "id_l", "id_r", "step", "component", "gamma", "label", "bayes_factor",
+        "match_weight", "cumulative_weight", "cumulative_probability",
+    )

@@ -1,0 +1,431 @@
+"""Comparison levels: small SQL predicates over a left (``l``) and right (``r``) record.
+
+Each level is a frozen dataclass validated in ``__post_init__``; ``sql(dialect)`` returns a
+boolean SQL expression. Levels serialise to plain dicts (``to_dict``/``level_from_dict``) so a
+trained model can be saved with the exact comparisons it was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from linkage.errors import SettingsError
+from linkage.sql import LEFT, RIGHT, Dialect, col, literal
+
+_REGISTRY: dict[str, type[Level]] = {}
+
+DateUnit = Literal["day", "month", "year"]
+PostcodePart = Literal["sector", "district", "area"]
+_DAYS_PER_UNIT = {"day": 1.0, "month": 30.4375, "year": 365.25}
+
+
+@dataclass(frozen=True)
+class Level:
+    """Base class: a named condition on a pair of records."""
+
+    is_null_level: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def sql(self, dialect: Dialect) -> str:
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        raise NotImplementedError
+
+    def columns(self) -> tuple[str, ...]:
+        """Input columns the level reads."""
+        column = getattr(self, "column", None)
+        return (column,) if isinstance(column, str) else ()
+
+    @property
+    def tf_column(self) -> str | None:
+        """Column whose term frequencies adjust this level's weight, if any."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Level):
+                out[f.name] = value.to_dict()
+            elif isinstance(value, tuple) and value and isinstance(value[0], Level):
+                out[f.name] = [v.to_dict() for v in value]
+            else:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def level_from_dict(data: dict[str, Any]) -> Level:
+    """Rebuild a level from :meth:`Level.to_dict` output."""
+    kind = data.get("type")
+    if kind not in _REGISTRY:
+        raise SettingsError(f"unknown comparison level type {kind!r}")
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        if isinstance(value, dict) and "type" in value:
+            kwargs[key] = level_from_dict(value)
+        elif isinstance(value, list):
+            kwargs[key] = tuple(
+                level_from_dict(v) if isinstance(v, dict) else v for v in value
+            )
+        else:
+            kwargs[key] = value
+    return _REGISTRY[kind](**kwargs)
+
+
+def _check_column(column: object) -> None:
+    if not isinstance(column, str) or not column:
+        raise SettingsError("a level's column must be a non-empty string")
+
+
+def _text(alias: str, column: str) -> str:
+    return f"CAST({col(alias, column)} AS VARCHAR)"
+
+
+@dataclass(frozen=True)
+class NullLevel(Level):
+    """Either side is NULL: no evidence either way (weight 0)."""
+
+    column: str
+    is_null_level: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"({col(LEFT, self.column)} IS NULL OR {col(RIGHT, self.column)} IS NULL)"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} is null"
+
+
+@dataclass(frozen=True)
+class ExactMatchLevel(Level):
+    """Values are equal. ``term_frequency=True`` scales the weight by how rare the value is."""
+
+    column: str
+    term_frequency: bool = False
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} exact"
+
+    @property
+    def tf_column(self) -> str | None:
+        return self.column if self.term_frequency else None
+
+
+def _check_fraction(name: str, value: object) -> None:
+    if not isinstance(value, int | float) or not 0.0 < float(value) <= 1.0:
+        raise SettingsError(f"{name} must be a number in (0, 1]")
+
+
+def _check_count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SettingsError(f"{name} must be an integer >= 1")
+
+
+@dataclass(frozen=True)
+class JaroWinklerLevel(Level):
+    """Jaro-Winkler similarity >= ``threshold`` (DuckDB ``jaro_winkler_similarity``)."""
+
+    column: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        _check_fraction("JaroWinklerLevel threshold", self.threshold)
+
+    def sql(self, dialect: Dialect) -> str:
+        fn = dialect.fn("jaro_winkler")
+        pair = f"{_text(LEFT, self.column)}, {_text(RIGHT, self.column)}"
+        return f"{fn}({pair}) >= {self.threshold!r}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} jaro-winkler >= {self.threshold}"
+
+
+@dataclass(frozen=True)
+class JaccardLevel(Level):
+    """Jaccard similarity of the character sets >= ``threshold`` (DuckDB ``jaccard``)."""
+
+    column: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        _check_fraction("JaccardLevel threshold", self.threshold)
+
+    def sql(self, dialect: Dialect) -> str:
+        fn = dialect.fn("jaccard")
+        a, b = _text(LEFT, self.column), _text(RIGHT, self.column)
+        # DuckDB's jaccard raises on an empty string, which would abort the whole query
+        return (
+            f"CASE WHEN length({a}) > 0 AND length({b}) > 0 "
+            f"THEN {fn}({a}, {b}) >= {self.threshold!r} ELSE FALSE END"
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} jaccard >= {self.threshold}"
+
+
+@dataclass(frozen=True)
+class LevenshteinLevel(Level):
+    """Levenshtein edit distance <= ``distance``."""
+
+    column: str
+    distance: int
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        _check_count("LevenshteinLevel distance", self.distance)
+
+    def sql(self, dialect: Dialect) -> str:
+        fn = dialect.fn("levenshtein")
+        return f"{fn}({_text(LEFT, self.column)}, {_text(RIGHT, self.column)}) <= {self.distance}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} levenshtein <= {self.distance}"
+
+
+@dataclass(frozen=True)
+class DamerauLevenshteinLevel(Level):
+    """Damerau-Levenshtein distance (transpositions count once) <= ``distance``."""
+
+    column: str
+    distance: int
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        _check_count("DamerauLevenshteinLevel distance", self.distance)
+
+    def sql(self, dialect: Dialect) -> str:
+        # DuckDB's damerau_levenshtein is ~8x slower than levenshtein; since DL <= k implies
+        # Levenshtein <= 2k, a CASE (which short-circuits, unlike AND) skips most pairs.
+        pair = f"{_text(LEFT, self.column)}, {_text(RIGHT, self.column)}"
+        dl, lev = dialect.fn("damerau_levenshtein"), dialect.fn("levenshtein")
+        k = self.distance
+        return f"CASE WHEN {lev}({pair}) <= {2 * k} THEN {dl}({pair}) <= {k} ELSE FALSE END"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} damerau-levenshtein <= {self.distance}"
+
+
+@dataclass(frozen=True)
+class DateDistanceLevel(Level):
+    """Dates at most ``threshold`` units apart (month = 30.4375 days, year = 365.25 days).
+
+    ``date_format`` (strptime syntax, e.g. ``"%Y%m%d"``) parses text columns; unparseable
+    values fail the level rather than the query.
+    """
+
+    column: str
+    threshold: float
+    unit: DateUnit = "day"
+    date_format: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        if not isinstance(self.threshold, int | float) or self.threshold < 0:
+            raise SettingsError("DateDistanceLevel threshold must be a number >= 0")
+        if self.unit not in _DAYS_PER_UNIT:
+            raise SettingsError("DateDistanceLevel unit must be 'day', 'month' or 'year'")
+
+    def _date(self, alias: str) -> str:
+        if self.date_format is None:
+            return f"TRY_CAST({col(alias, self.column)} AS DATE)"
+        fmt = literal(self.date_format)
+        return f"CAST(TRY_STRPTIME(CAST({col(alias, self.column)} AS VARCHAR), {fmt}) AS DATE)"
+
+    def sql(self, dialect: Dialect) -> str:
+        days = self.threshold * _DAYS_PER_UNIT[self.unit]
+        diff = f"{dialect.fn('date_diff')}('day', {self._date(LEFT)}, {self._date(RIGHT)})"
+        return f"abs({diff}) <= {days!r}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} within {self.threshold} {self.unit}s"
+
+
+_POSTCODE_SQL = "upper(replace(CAST({ref} AS VARCHAR), ' ', ''))"
+
+
+@dataclass(frozen=True)
+class PostcodePartialLevel(Level):
+    """UK postcodes share a part: ``sector`` (SW1A 1), ``district`` (SW1A) or ``area`` (SW).
+
+    Spaces and case are ignored. Codes shorter than five characters never match.
+    """
+
+    column: str
+    part: PostcodePart
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        if self.part not in ("sector", "district", "area"):
+            raise SettingsError("PostcodePartialLevel part must be 'sector', 'district' or 'area'")
+
+    def _part(self, alias: str, dialect: Dialect) -> str:
+        pc = _POSTCODE_SQL.format(ref=col(alias, self.column))
+        if self.part == "sector":
+            return f"left({pc}, length({pc}) - 2)"
+        if self.part == "district":
+            return f"left({pc}, length({pc}) - 3)"
+        return f"{dialect.fn('regexp_extract')}({pc}, '^[A-Z]{{1,2}}')"
+
+    def sql(self, dialect: Dialect) -> str:
+        lengths = " AND ".join(
+            f"length({_POSTCODE_SQL.format(ref=col(a, self.column))}) >= 5" for a in (LEFT, RIGHT)
+        )
+        left, right = self._part(LEFT, dialect), self._part(RIGHT, dialect)
+        return f"({lengths} AND {left} <> '' AND {left} = {right})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} same {self.part}"
+
+
+@dataclass(frozen=True)
+class NumericAbsDiffLevel(Level):
+    """Numbers differ by at most ``difference``."""
+
+    column: str
+    difference: float
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        if not isinstance(self.difference, int | float) or self.difference < 0:
+            raise SettingsError("NumericAbsDiffLevel difference must be a number >= 0")
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"abs({col(LEFT, self.column)} - {col(RIGHT, self.column)}) <= {self.difference!r}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} within {self.difference}"
+
+
+@dataclass(frozen=True)
+class ColumnsReversedLevel(Level):
+    """Two columns are swapped (e.g. given name and surname transposed)."""
+
+    column: str
+    other_column: str
+
+    def __post_init__(self) -> None:
+        _check_column(self.column)
+        _check_column(self.other_column)
+
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, self.other_column)
+
+    def sql(self, dialect: Dialect) -> str:
+        a, b = self.column, self.other_column
+        return f"({col(LEFT, a)} = {col(RIGHT, b)} AND {col(LEFT, b)} = {col(RIGHT, a)})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} and {self.other_column} reversed"
+
+
+@dataclass(frozen=True)
+class ElseLevel(Level):
+    """Every pair not caught by an earlier level."""
+
+    def sql(self, dialect: Dialect) -> str:
+        return "TRUE"
+
+    @property
+    def label(self) -> str:
+        return "all other"
+
+    def columns(self) -> tuple[str, ...]:
+        return ()
+
+
+def _check_levels(name: str, levels: tuple[Level, ...], minimum: int) -> None:
+    if len(levels) < minimum or not all(isinstance(v, Level) for v in levels):
+        raise SettingsError(f"{name} needs at least {minimum} level(s)")
+
+
+@dataclass(frozen=True)
+class And(Level):
+    """All of ``levels`` hold."""
+
+    levels: tuple[Level, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(self.levels))
+        _check_levels("And", self.levels, 2)
+
+    def sql(self, dialect: Dialect) -> str:
+        return "(" + " AND ".join(f"({v.sql(dialect)})" for v in self.levels) + ")"
+
+    @property
+    def label(self) -> str:
+        return " and ".join(v.label for v in self.levels)
+
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
+
+
+@dataclass(frozen=True)
+class Or(Level):
+    """Any of ``levels`` holds."""
+
+    levels: tuple[Level, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(self.levels))
+        _check_levels("Or", self.levels, 2)
+
+    def sql(self, dialect: Dialect) -> str:
+        # NULL-safe: a NULL operand must not turn a true alternative into NULL
+        return "(" + " OR ".join(f"coalesce(({v.sql(dialect)}), FALSE)" for v in self.levels) + ")"
+
+    @property
+    def label(self) -> str:
+        return " or ".join(v.label for v in self.levels)
+
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
+
+
+@dataclass(frozen=True)
+class Not(Level):
+    """``level`` does not hold (NULL counts as not holding, so ``Not`` of it is true)."""
+
+    level: Level
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.level, Level):
+            raise SettingsError("Not needs a level")
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"NOT coalesce(({self.level.sql(dialect)}), FALSE)"
+
+    @property
+    def label(self) -> str:
+        return f"not ({self.level.label})"
+
+    def columns(self) -> tuple[str, ...]:
+        return self.level.columns()

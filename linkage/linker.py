@@ -1,0 +1,465 @@
+"""The public facade: bind settings to data, train, score, cluster, explain, evaluate, persist."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from linkage import cluster as clustering
+from linkage import evaluate as evaluation
+from linkage.backend import DuckDBBackend, Source
+from linkage.blocking import RID, BlockingRule, count_sql, pairs_sql, truth_found_sql
+from linkage.comparisons import Comparison
+from linkage.errors import InputDataError, ModelNotTrainedError, SettingsError
+from linkage.explain import waterfall
+from linkage.model import (
+    ModelParameters,
+    estimate_global_lambda,
+    expectation_maximisation,
+)
+from linkage.predict import comparison_select, match_weight_sql, probability_sql
+from linkage.settings import LinkageSettings
+from linkage.sql import quote
+from linkage.tf import attach_tf_sql, tf_pair_column, tf_table_sql
+
+logger = logging.getLogger(__name__)
+
+MODEL_FORMAT = "pprl-linkage-model"
+MODEL_VERSION = 1
+LEFT_TABLE, RIGHT_TABLE, GAMMA_TABLE = "__left", "__right", "__gammas"
+
+
+class Linker:
+    """Fellegi-Sunter linkage of two datasets (``link_only``) or within one (``dedupe_only``).
+
+    >>> linker = Linker(settings, left, right)          # doctest: +SKIP
+    >>> linker.train()                                   # doctest: +SKIP
+    >>> pairs = linker.predict(threshold="auto")         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        settings: LinkageSettings,
+        left: Source,
+        right: Source | None = None,
+        *,
+        parameters: ModelParameters | None = None,
+    ) -> None:
+        self.settings = settings
+        link = settings.link_type == "link_only"
+        if link and right is None:
+            raise SettingsError("link_only needs two inputs (left and right)")
+        if not link and right is not None:
+            raise SettingsError("dedupe_only takes one input; pass right=None")
+        self.backend = DuckDBBackend(
+            memory_limit=settings.memory_limit,
+            threads=settings.threads,
+            temp_directory=settings.temp_directory,
+        )
+        self._right_table = RIGHT_TABLE if link else LEFT_TABLE
+        sources = {LEFT_TABLE: left} if right is None else {LEFT_TABLE: left, RIGHT_TABLE: right}
+        self._check_columns(sources)
+        self.counts = {
+            t: self.backend.load_input(t, s, settings.unique_id_column) for t, s in sources.items()
+        }
+        self._check_ids()
+        self._attach_term_frequencies()
+        self.parameters = parameters or ModelParameters.initial(
+            settings.comparisons, settings.probability_two_random_records_match
+        )
+        self._gammas_ready = False
+        self._summary: evaluation.PosteriorSummary | None = None
+
+    # --- set-up -------------------------------------------------------------------------
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return self.settings.comparisons
+
+    @property
+    def _tables(self) -> list[str]:
+        return list(dict.fromkeys([LEFT_TABLE, self._right_table]))
+
+    @property
+    def total_pairs(self) -> int:
+        """Number of possible record pairs (the denominator of lambda)."""
+        n_l = self.counts[LEFT_TABLE]
+        if self.settings.link_type == "link_only":
+            return n_l * self.counts[RIGHT_TABLE]
+        return n_l * (n_l - 1) // 2
+
+    def _check_columns(self, sources: dict[str, Source]) -> None:
+        required = self.settings.required_columns()
+        problems = []
+        for table, source in sources.items():
+            have = set(self.backend.source_columns(source))
+            side = "left" if table == LEFT_TABLE else "right"
+            problems += [f"{side} input has no column {c!r}" for c in required if c not in have]
+        if problems:
+            raise InputDataError(problems)
+
+    def _check_ids(self) -> None:
+        id_col = quote(self.settings.unique_id_column)
+        problems = []
+        for table in self._tables:
+            side = "left" if table == LEFT_TABLE else "right"
+            nulls, dupes = self.backend.rows(
+                f"SELECT count(*) FILTER (WHERE {id_col} IS NULL), "
+                f"count({id_col}) - count(DISTINCT {id_col}) FROM {quote(table)}"
+            )[0]
+            if nulls:
+                problems.append(f"{side} input: id column has {nulls} null value(s)")
+            if dupes:
+                problems.append(f"{side} input: id column has {dupes} duplicated value(s)")
+        if problems:
+            raise InputDataError(problems)
+
+    def _attach_term_frequencies(self) -> None:
+        for column in dict.fromkeys(c.tf_column for c in self.comparisons if c.tf_column):
+            tf_table = f"__tf_table_{column}"
+            self.backend.execute(tf_table_sql(column, self._tables, tf_table))
+            for table in self._tables:
+                self.backend.execute(attach_tf_sql(table, column, tf_table))
+
+    # --- blocking -----------------------------------------------------------------------
+    def blocking_report(self) -> pl.DataFrame:
+        """Candidate pairs per rule, each counted once (by the first rule that finds it)."""
+        rules = self.settings.blocking_rules
+        counts = self.backend.rows(
+            count_sql(rules, self.settings.link_type, LEFT_TABLE, self._right_table)
+        )
+        pairs = [int(c) for _, c in counts]
+        return pl.DataFrame({
+            "rule": [r.name for r in rules],
+            "pairs": pairs,
+            "cumulative_pairs": np.cumsum(pairs).tolist(),
+        })
+
+    def pair_completeness(self, true_links: pl.DataFrame) -> float:
+        """Share of labelled links (``id_l, id_r``) that the blocking rules find."""
+        self._register_truth(true_links)
+        links, found = self.backend.rows(
+            truth_found_sql(self.settings.blocking_rules, LEFT_TABLE, self._right_table,
+                            "__truth")
+        )[0]
+        return found / links if links else 0.0
+
+    def _register_truth(self, true_links: pl.DataFrame) -> None:
+        missing = [c for c in ("id_l", "id_r") if c not in true_links.columns]
+        if missing:
+            raise InputDataError(f"true links need columns id_l and id_r (missing {missing})")
+        self.backend.register_frame("__truth_ids", true_links.select("id_l", "id_r"))
+        id_col = quote(self.settings.unique_id_column)
+        self.backend.execute(
+            f"CREATE OR REPLACE TABLE __truth AS SELECT l.{quote(RID)} AS rid_l, "
+            f"r.{quote(RID)} AS rid_r FROM __truth_ids t "
+            f"JOIN {quote(LEFT_TABLE)} l ON l.{id_col} = t.id_l "
+            f"JOIN {quote(self._right_table)} r ON r.{id_col} = t.id_r"
+        )
+
+    # --- training -----------------------------------------------------------------------
+    def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        cols = ", ".join(quote(c) for c in columns)
+        rows = self.backend.frame(
+            f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY ALL"
+        )
+        patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
+        return patterns, rows["n"].to_numpy().astype(np.float64)
+
+    def estimate_u(self, max_pairs: int = 1_000_000, *, seed: int = 1) -> None:
+        """u from about ``max_pairs`` random record pairs (deterministic given ``seed``).
+
+        Random pairs are almost all non-matches, so each level's share among them estimates
+        u. Levels never seen get half a count, not zero, to keep weights finite.
+        """
+        if max_pairs < 1:
+            raise SettingsError("max_pairs must be >= 1")
+        rng = np.random.default_rng(seed)
+        n_l = self.counts[LEFT_TABLE]
+        if self.settings.link_type == "link_only":
+            k = math.ceil(math.sqrt(max_pairs))
+            left = np.sort(rng.choice(n_l, size=min(k, n_l), replace=False))
+            n_r = self.counts[RIGHT_TABLE]
+            right = np.sort(rng.choice(n_r, size=min(k, n_r), replace=False))
+            pair_filter = ""
+        else:
+            k = math.ceil((1 + math.sqrt(1 + 8 * max_pairs)) / 2)
+            left = right = np.sort(rng.choice(n_l, size=min(k, n_l), replace=False))
+            pair_filter = f"WHERE l.{quote(RID)} < r.{quote(RID)}"
+        self.backend.register_frame("__sample_l", pl.DataFrame({"rid": left.astype(np.int32)}))
+        self.backend.register_frame("__sample_r", pl.DataFrame({"rid": right.astype(np.int32)}))
+        rid = quote(RID)
+        gammas = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+                  for c in self.comparisons]
+        sql = (
+            f"SELECT {', '.join(gammas)} FROM "
+            f"(SELECT t.* FROM {quote(LEFT_TABLE)} t JOIN __sample_l s ON t.{rid} = s.rid) l, "
+            f"(SELECT t.* FROM {quote(self._right_table)} t JOIN __sample_r s "
+            f"ON t.{rid} = s.rid) r {pair_filter}"
+        )
+        patterns, counts = self._patterns(sql, [c.gamma_column for c in self.comparisons])
+        for j, c in enumerate(self.comparisons):
+            params = self.parameters.comparisons[c.name]
+            g = patterns[:, j]
+            valid = g >= 0
+            tallies = np.bincount(g[valid], weights=counts[valid], minlength=len(params.u))
+            total = tallies.sum()
+            params.u = [float(max(t, 0.5) / max(total, 1.0)) for t in tallies]
+        logger.info("estimated u from %d random pairs", int(counts.sum()))
+
+    def estimate_m(
+        self,
+        blocking_rules: Sequence[BlockingRule] | None = None,
+        *,
+        fix_blocked_comparisons: bool = True,
+    ) -> None:
+        """m by EM (u held fixed), one pass per training blocking rule.
+
+        In a pass, comparisons reading a column the rule blocks on are held fixed: within
+        that block every pair agrees on them, so they carry no information. Each m is the
+        mean over the passes that estimated it. Default rules: the prediction rules.
+        """
+        self.parameters.check_trained()
+        rules = list(blocking_rules or self.settings.blocking_rules)
+        estimates: dict[str, list[np.ndarray]] = {c.name: [] for c in self.comparisons}
+        for rule in rules:
+            used = [
+                c for c in self.comparisons
+                if not (fix_blocked_comparisons and set(c.columns()) & set(rule.columns))
+            ]
+            if not used:
+                logger.warning("training rule %r fixes every comparison; skipped", rule.name)
+                continue
+            select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+                      for c in used]
+            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self._right_table,
+                            select)
+            patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
+            if counts.sum() == 0:
+                logger.warning("training rule %r found no pairs; skipped", rule.name)
+                continue
+            result = expectation_maximisation(
+                patterns, counts,
+                [np.asarray(self.parameters.comparisons[c.name].m, dtype=float) for c in used],
+                [np.asarray(self.parameters.comparisons[c.name].u, dtype=float) for c in used],
+                0.1,
+                max_iterations=self.settings.em_max_iterations,
+                convergence=self.settings.em_convergence,
+            )
+            logger.info("EM pass %r: %d pairs, %d patterns, %d iterations", rule.name,
+                        int(counts.sum()), len(counts), result.iterations)
+            for c, m in zip(used, result.m, strict=True):
+                estimates[c.name].append(m)
+        untrained = [n for n, e in estimates.items() if not e]
+        if untrained:
+            logger.warning("m not estimated for %s: keeping previous values",
+                           ", ".join(untrained))
+        for name, ms in estimates.items():
+            if ms:
+                self.parameters.comparisons[name].m = [float(v) for v in np.mean(ms, axis=0)]
+
+    def estimate_lambda(self) -> float:
+        """Global lambda: expected matches among candidates / all possible pairs."""
+        self.parameters.check_trained()
+        self._ensure_gammas()
+        columns = [c.gamma_column for c in self.comparisons]
+        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}", columns)
+        if counts.size == 0:
+            raise ModelNotTrainedError("blocking rules found no candidate pairs")
+        m = [np.asarray(self.parameters.comparisons[c.name].m, dtype=float)
+             for c in self.comparisons]
+        u = [np.asarray(self.parameters.comparisons[c.name].u, dtype=float)
+             for c in self.comparisons]
+        lam = estimate_global_lambda(
+            patterns, counts, m, u, float(self.total_pairs),
+            self.parameters.probability_two_random_records_match,
+        )
+        self.parameters.probability_two_random_records_match = lam
+        self._summary = None
+        logger.info("estimated lambda %.3g", lam)
+        return lam
+
+    def train(self, *, max_pairs: int = 1_000_000, seed: int = 1) -> ModelParameters:
+        """estimate_u, estimate_m (one pass per blocking rule), then estimate_lambda."""
+        self.estimate_u(max_pairs, seed=seed)
+        self.estimate_m()
+        self.estimate_lambda()
+        return self.parameters
+
+    # --- scoring ------------------------------------------------------------------------
+    def _ensure_gammas(self) -> None:
+        if self._gammas_ready:
+            return
+        select = comparison_select(self.comparisons, self.backend.dialect)
+        sql = pairs_sql(self.settings.blocking_rules, self.settings.link_type, LEFT_TABLE,
+                        self._right_table, select)
+        self.backend.execute(f"CREATE OR REPLACE TABLE {GAMMA_TABLE} AS {sql}")
+        self._gammas_ready = True
+
+    def _scored_sql(self) -> str:
+        self.parameters.check_trained()
+        self._ensure_gammas()
+        weight = match_weight_sql(self.comparisons, self.parameters)
+        return (
+            f"SELECT *, {probability_sql('match_weight')} AS match_probability FROM "
+            f"(SELECT *, {weight} AS match_weight FROM {GAMMA_TABLE})"
+        )
+
+    def posterior_summary(self) -> evaluation.PosteriorSummary:
+        """Unsupervised expected match count and the automatic threshold (see evaluate)."""
+        if self._summary is None:
+            histogram = self.backend.frame(
+                f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
+                f"sum(match_probability) AS sum_probability FROM ({self._scored_sql()}) "
+                f"GROUP BY round(match_weight, 2)"
+            )
+            self._summary = evaluation.posterior_summary(histogram)
+        return self._summary
+
+    def auto_threshold(self) -> float:
+        """The probability cut maximising expected F1 under the model's posterior."""
+        return self.posterior_summary().auto_threshold
+
+    def predict(self, threshold: float | Literal["auto"] | None = None) -> pl.DataFrame:
+        """Score candidate pairs: ``id_l, id_r, match_weight, match_probability, match_key,
+        gamma_*`` (and ``tf_*``). ``threshold`` keeps pairs with probability >= it; ``"auto"``
+        uses :meth:`auto_threshold`; ``None`` returns every candidate pair."""
+        if threshold == "auto":
+            threshold = self.auto_threshold()
+        where = ""
+        if threshold is not None:
+            if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+                raise SettingsError("threshold must be a probability in [0, 1], 'auto' or None")
+            where = f"WHERE s.match_probability >= {float(threshold)!r}"
+        id_col, rid = quote(self.settings.unique_id_column), quote(RID)
+        extra = [quote(c.gamma_column) for c in self.comparisons]
+        extra += [quote(tf_pair_column(c.name)) for c in self.comparisons if c.tf_column]
+        select = ", ".join(f"s.{c}" for c in extra)
+        return self.backend.frame(
+            f"SELECT l.{id_col} AS id_l, r.{id_col} AS id_r, s.match_weight, "
+            f"s.match_probability, s.match_key, {select} FROM ({self._scored_sql()}) s "
+            f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = s.rid_l "
+            f"JOIN {quote(self._right_table)} r ON r.{rid} = s.rid_r {where}"
+        )
+
+    # --- decisions ----------------------------------------------------------------------
+    def one_to_one(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Greedy one-to-one matching by weight (link_only): no id appears twice per side."""
+        if self.settings.link_type != "link_only":
+            raise SettingsError("one_to_one applies to link_only")
+        return clustering.one_to_one(pairs)
+
+    def cluster(self, pairs: pl.DataFrame, threshold: float = 0.9) -> pl.DataFrame:
+        """Connected components over pairs with probability >= ``threshold``.
+
+        Every input record gets a row. ``cluster_id`` is the smallest member id (dedupe); for
+        link_only it is that id prefixed by its side (``"l:"``/``"r:"``) so ids from the two
+        inputs cannot collide. Reruns on the same data give the same ids.
+        """
+        id_col, rid = quote(self.settings.unique_id_column), quote(RID)
+        left = self.backend.frame(f"SELECT {id_col} AS id FROM {LEFT_TABLE} ORDER BY {rid}")
+        edges = pairs.filter(pl.col("match_probability") >= threshold).select("id_l", "id_r")
+        left_ix = left.with_row_index("node")
+        a = edges.join(left_ix.rename({"id": "id_l", "node": "a"}), on="id_l")
+        if self.settings.link_type == "dedupe_only":
+            nodes = left
+            a = a.join(left_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
+        else:
+            right = self.backend.frame(
+                f"SELECT {id_col} AS id FROM {RIGHT_TABLE} ORDER BY {rid}"
+            )
+            right_ix = right.with_row_index("node").with_columns(
+                pl.col("node") + left.height
+            )
+            a = a.join(right_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
+            nodes = pl.concat([
+                left.select(pl.lit("left").alias("source_dataset"), "id"),
+                right.select(pl.lit("right").alias("source_dataset"), "id"),
+            ], how="vertical_relaxed")
+        smallest = clustering.component_minimum(
+            nodes.height, a["a"].to_numpy().astype(np.int64), a["b"].to_numpy().astype(np.int64)
+        )
+        if self.settings.link_type == "dedupe_only":
+            return nodes.with_columns(cluster_id=nodes["id"].gather(smallest))
+        prefix = pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(
+            pl.lit("r:"))
+        labels = nodes.select((prefix + pl.col("id").cast(pl.String)).alias("label"))["label"]
+        return nodes.with_columns(cluster_id=labels.gather(smallest))
+
+    @staticmethod
+    def classify(pairs: pl.DataFrame, match: float, review: float) -> pl.DataFrame:
+        """Add ``decision``: ``match`` (p >= match), ``review`` (review <= p < match) or
+        ``non_match``: the clerical-review band sits between the two thresholds."""
+        if not 0.0 <= review <= match <= 1.0:
+            raise SettingsError("thresholds must satisfy 0 <= review <= match <= 1")
+        p = pl.col("match_probability")
+        return pairs.with_columns(
+            pl.when(p >= match).then(pl.lit("match"))
+            .when(p >= review).then(pl.lit("review"))
+            .otherwise(pl.lit("non_match")).alias("decision")
+        )
+
+    def explain(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Waterfall data: each comparison's weight and Bayes factor per pair."""
+        return waterfall(pairs, self.comparisons, self.parameters)
+
+    # --- evaluation ---------------------------------------------------------------------
+    def evaluate(self, pairs: pl.DataFrame, true_links: pl.DataFrame,
+                 threshold: float) -> evaluation.Metrics:
+        """Precision, recall, F1 at ``threshold`` against labelled links."""
+        return evaluation.evaluate(pairs, true_links, threshold,
+                                   link_type=self.settings.link_type)
+
+    def threshold_sweep(self, pairs: pl.DataFrame, true_links: pl.DataFrame,
+                        thresholds: Sequence[float]) -> pl.DataFrame:
+        return evaluation.threshold_sweep(pairs, true_links, thresholds,
+                                          link_type=self.settings.link_type)
+
+    # --- persistence --------------------------------------------------------------------
+    def save_model(self, path: str | Path) -> None:
+        """Write settings and trained parameters as JSON (atomically: temp file + rename)."""
+        self.parameters.check_trained()
+        payload: dict[str, Any] = {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "settings": self.settings.to_dict(),
+            "parameters": self.parameters.to_dict(),
+        }
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(payload, f, indent=2)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load_model(cls, path: str | Path, left: Source, right: Source | None = None) -> Linker:
+        """A linker with saved settings and parameters, ready to score ``left``/``right``."""
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"cannot read model file {Path(path).name!r} "
+                                f"({type(exc).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+            raise SettingsError(f"{Path(path).name!r} is not a {MODEL_FORMAT} file")
+        if payload.get("version") != MODEL_VERSION:
+            raise SettingsError(f"unsupported model version {payload.get('version')!r}")
+        settings = LinkageSettings.from_dict(payload["settings"])
+        parameters = ModelParameters.from_dict(payload["parameters"])
+        if set(parameters.comparisons) != {c.name for c in settings.comparisons}:
+            raise SettingsError("model parameters do not match the saved comparisons")
+        return cls(settings, left, right, parameters=parameters)
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,224 @@
+"""Fellegi-Sunter parameters (m, u per level, lambda) and EM on aggregated comparison patterns.
+
+EM never sees individual pairs: callers pass the distinct gamma patterns and their counts
+(``GROUP BY`` the gamma columns in SQL), so an iteration costs O(distinct patterns), not O(pairs).
+A gamma of ``-1`` (null level) contributes nothing to either likelihood.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from linkage.comparisons import Comparison
+from linkage.errors import ModelNotTrainedError, SettingsError
+
+logger = logging.getLogger(__name__)
+
+# Floor for m and u: a level never seen in training must not get an infinite weight.
+PROBABILITY_FLOOR = 1e-6
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class ComparisonParameters:
+    """m and u for each non-null level of one comparison, indexed by gamma code."""
+
+    name: str
+    labels: list[str]
+    m: list[float | None]
+    u: list[float | None]
+
+    @classmethod
+    def initial(cls, comparison: Comparison) -> ComparisonParameters:
+        """m decays by 4x per level from the most similar; u unset until estimated."""
+        infos = [i for i in comparison.level_info() if not i.is_null]
+        k = len(infos)
+        raw = [4.0 ** -(k - 1 - g) for g in range(k)]
+        total = sum(raw)
+        labels = [""] * k
+        for info in infos:
+            labels[info.gamma] = info.label
+        return cls(comparison.name, labels, [r / total for r in raw], [None] * k)
+
+
+@dataclass
+class ModelParameters:
+    """Everything scoring needs: lambda and per-comparison m/u."""
+
+    probability_two_random_records_match: float
+    comparisons: dict[str, ComparisonParameters] = field(default_factory=dict)
+
+    @classmethod
+    def initial(cls, comparisons: Sequence[Comparison], prior: float) -> ModelParameters:
+        return cls(prior, {c.name: ComparisonParameters.initial(c) for c in comparisons})
+
+    def check_trained(self) -> None:
+        missing = [n for n, p in self.comparisons.items() if any(u is None for u in p.u)]
+        if missing:
+            raise ModelNotTrainedError(
+                "u probabilities are not estimated for: " + ", ".join(missing)
+                + " (call estimate_u first)"
+            )
+
+    def bayes_factors(self, name: str) -> list[float]:
+        """Bayes factor m/u for each gamma code of comparison ``name``."""
+        p = self.comparisons[name]
+        return [
+            max(m or 0.0, PROBABILITY_FLOOR) / max(u or 0.0, PROBABILITY_FLOOR)
+            for m, u in zip(p.m, p.u, strict=True)
+        ]
+
+    def weights(self, name: str) -> list[float]:
+        """Match weight log2(m/u) for each gamma code of comparison ``name``."""
+        return [math.log2(bf) for bf in self.bayes_factors(name)]
+
+    def prior_weight(self) -> float:
+        lam = self.probability_two_random_records_match
+        return math.log2(lam / (1.0 - lam))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probability_two_random_records_match": self.probability_two_random_records_match,
+            "comparisons": [
+                {"name": p.name, "levels": [
+                    {"gamma": g, "label": p.labels[g], "m": p.m[g], "u": p.u[g]}
+                    for g in range(len(p.m))
+                ]}
+                for p in self.comparisons.values()
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelParameters:
+        try:
+            comps = {}
+            for c in data["comparisons"]:
+                levels = sorted(c["levels"], key=lambda v: v["gamma"])
+                comps[c["name"]] = ComparisonParameters(
+                    c["name"], [v["label"] for v in levels],
+                    [v["m"] for v in levels], [v["u"] for v in levels],
+                )
+            return cls(float(data["probability_two_random_records_match"]), comps)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SettingsError(f"model parameters are malformed ({type(exc).__name__})") from None
+
+
+@dataclass
+class EMResult:
+    """Outcome of one EM run."""
+
+    m: list[FloatArray]
+    u: list[FloatArray]
+    lambda_: float
+    iterations: int
+    converged: bool
+
+
+def _level_probabilities(
+    gammas: IntArray, weights: FloatArray, n_levels: int
+) -> FloatArray:
+    """Weighted share of each gamma code among non-null observations."""
+    valid = gammas >= 0
+    totals = np.bincount(gammas[valid], weights=weights[valid], minlength=n_levels)
+    denom = totals.sum()
+    if denom <= 0:
+        return np.full(n_levels, 1.0 / n_levels)
+    return np.asarray(totals / denom, dtype=np.float64)
+
+
+def _log_likelihood(patterns: IntArray, probs: Sequence[FloatArray]) -> FloatArray:
+    out = np.zeros(patterns.shape[0])
+    for j, p in enumerate(probs):
+        g = patterns[:, j]
+        valid = g >= 0
+        out[valid] += np.log(np.maximum(p[g[valid]], PROBABILITY_FLOOR))
+    return out
+
+
+def posterior(
+    patterns: IntArray, m: Sequence[FloatArray], u: Sequence[FloatArray], lambda_: float
+) -> FloatArray:
+    """P(match | pattern) for each pattern row."""
+    log_odds = (
+        math.log(lambda_) - math.log1p(-lambda_)
+        + _log_likelihood(patterns, m) - _log_likelihood(patterns, u)
+    )
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700))), dtype=np.float64)
+
+
+def expectation_maximisation(
+    patterns: IntArray,
+    counts: FloatArray,
+    m_init: Sequence[FloatArray],
+    u_init: Sequence[FloatArray],
+    lambda_init: float,
+    *,
+    estimate_u: bool = False,
+    max_iterations: int = 50,
+    convergence: float = 1e-5,
+) -> EMResult:
+    """EM over distinct patterns (rows of gamma codes) weighted by ``counts``.
+
+    u stays fixed (estimated from random pairs) unless ``estimate_u``. Stops when no m, u or
+    lambda moves by more than ``convergence``.
+    """
+    if patterns.ndim != 2 or patterns.shape[0] != counts.shape[0]:
+        raise ValueError("patterns must be 2-D with one count per row")
+    m = [np.asarray(v, dtype=np.float64).copy() for v in m_init]
+    u = [np.asarray(v, dtype=np.float64).copy() for v in u_init]
+    lam = float(lambda_init)
+    total = float(counts.sum())
+    for iteration in range(1, max_iterations + 1):
+        p = posterior(patterns, m, u, lam)
+        w_match = counts * p
+        new_lam = float(np.clip(w_match.sum() / total, 1e-12, 1 - 1e-12))
+        new_m = [_level_probabilities(patterns[:, j], w_match, len(m[j])) for j in range(len(m))]
+        new_u = u
+        if estimate_u:
+            w_non = counts * (1.0 - p)
+            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) for j in range(len(u))]
+        change = max(
+            abs(new_lam - lam),
+            max(float(np.max(np.abs(a - b))) for a, b in zip(new_m, m, strict=True)),
+            max(float(np.max(np.abs(a - b))) for a, b in zip(new_u, u, strict=True)),
+        )
+        m, u, lam = new_m, new_u, new_lam
+        if change < convergence:
+            return EMResult(m, u, lam, iteration, True)
+    logger.info("EM stopped after %d iterations without converging", max_iterations)
+    return EMResult(m, u, lam, max_iterations, False)
+
+
+def estimate_global_lambda(
+    patterns: IntArray,
+    counts: FloatArray,
+    m: Sequence[FloatArray],
+    u: Sequence[FloatArray],
+    total_pairs: float,
+    lambda_init: float,
+    *,
+    max_iterations: int = 200,
+    tolerance: float = 1e-9,
+) -> float:
+    """Fixed point of lambda = E[matches among candidates | lambda] / all possible pairs.
+
+    Assumes pairs outside the blocked candidates are (almost) never matches, which is what
+    blocking rules are chosen for; the estimate is then the EM update of lambda alone.
+    """
+    lam = lambda_init
+    for _ in range(max_iterations):
+        expected = float((counts * posterior(patterns, m, u, lam)).sum())
+        new = min(max(expected / total_pairs, 1e-15), 1 - 1e-9)
+        if abs(new - lam) <= tolerance * max(lam, 1e-12):
+            return new
+        lam = new
+    return lam

@@ -1,0 +1,55 @@
+"""SQL for comparison vectors and scores.
+
+Comparison vectors are computed once per candidate pair, straight from the blocking join, and
+stored as small integer gamma codes (plus a term frequency where a comparison uses one). Scores
+come from a lookup of per-level weights inlined as ``CASE`` constants: no per-pair Python, no
+string columns kept per pair.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from linkage.comparisons import Comparison
+from linkage.model import PROBABILITY_FLOOR, ModelParameters
+from linkage.sql import Dialect, quote
+from linkage.tf import pair_tf_sql, tf_pair_column
+
+
+def comparison_select(comparisons: Sequence[Comparison], dialect: Dialect) -> list[str]:
+    """Select expressions ``gamma_<name>`` (and ``tf_<name>``) over aliases ``l``/``r``."""
+    out = []
+    for c in comparisons:
+        out.append(f"{c.gamma_sql(dialect)} AS {quote(c.gamma_column)}")
+        if c.tf_column:
+            out.append(f"{pair_tf_sql(c.tf_column)} AS {quote(tf_pair_column(c.name))}")
+    return out
+
+
+def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = True) -> str:
+    """Match weight contributed by one comparison, as a SQL expression over the gamma table."""
+    weights = params.weights(comparison.name)
+    tf_gamma = comparison.tf_gamma if tf else None
+    whens = []
+    for gamma, w in enumerate(weights):
+        if gamma == tf_gamma:
+            log2_m = math.log2(max(params.comparisons[comparison.name].m[gamma] or 0.0,
+                                   PROBABILITY_FLOOR))
+            tf_col = quote(tf_pair_column(comparison.name))
+            whens.append(
+                f"WHEN {gamma} THEN coalesce({log2_m!r} - log2(greatest({tf_col}, 1e-12)), {w!r})"
+            )
+        else:
+            whens.append(f"WHEN {gamma} THEN {w!r}")
+    return f"(CASE {quote(comparison.gamma_column)} {' '.join(whens)} ELSE 0.0 END)"
+
+
+def match_weight_sql(comparisons: Sequence[Comparison], params: ModelParameters) -> str:
+    """Total match weight: prior weight plus each comparison's weight."""
+    terms = [repr(params.prior_weight())] + [weight_sql(c, params) for c in comparisons]
+    return " + ".join(terms)
+
+
+def probability_sql(weight_expr: str) -> str:
+    return f"1.0 / (1.0 + pow(2.0, -({weight_expr})))"

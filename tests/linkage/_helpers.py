@@ -1,0 +1,50 @@
+"""Shared test helpers: evaluate level or comparison SQL on literal value pairs in DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from linkage.comparisons import Comparison
+from linkage.levels import Level
+from linkage.sql import DUCKDB
+
+
+def _pairs_table(con: duckdb.DuckDBPyConnection, left: Sequence[Any], right: Sequence[Any],
+                 column: str, dtype: pl.DataType | None) -> None:
+    frame = pl.DataFrame(
+        {"i": list(range(len(left))), "a": list(left), "b": list(right)},
+        schema_overrides={"a": dtype, "b": dtype} if dtype is not None else None,
+    )
+    con.register("cases", frame)
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW lv AS SELECT i, a AS "{column}" FROM cases'
+    )
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW rv AS SELECT i, b AS "{column}" FROM cases'
+    )
+
+
+def level_results(level: Level, pairs: Sequence[tuple[Any, Any]], *, column: str = "x",
+                  dtype: pl.DataType | None = None) -> list[bool | None]:
+    """The level's SQL condition evaluated on each (left, right) value pair."""
+    con = duckdb.connect()
+    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype)
+    rows = con.execute(
+        f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
+    ).fetchall()
+    return [r[1] for r in rows]
+
+
+def gamma_results(comparison: Comparison, pairs: Sequence[tuple[Any, Any]], *,
+                  column: str = "x", dtype: pl.DataType | None = None) -> list[int]:
+    """Gamma codes of ``comparison`` on each (left, right) value pair."""
+    con = duckdb.connect()
+    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype)
+    rows = con.execute(
+        f"SELECT l.i, {comparison.gamma_sql(DUCKDB)} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
+    ).fetchall()
+    return [r[1] for r in rows]
