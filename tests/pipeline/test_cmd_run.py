@@ -1,0 +1,214 @@
+"""End-to-end tests of ``pprl run`` through the CLI, on small hand-written CSVs in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner, Result
+
+from pipeline.cli import cli
+from tests.pipeline.test_runner_support import (
+    HEADER,
+    PEOPLE,
+    all_output_text,
+    make_keystore,
+    people_rows,
+    write_config,
+    write_csv,
+)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    keystore = make_keystore(tmp_path, monkeypatch)
+    rows = people_rows(0, 12)
+    rows[4][0] = rows[4][0][:9] + str((int(rows[4][0][9]) + 1) % 10)  # bad check digit
+    rows[7][3] = "1970-13-45"  # impossible date
+    rows[9][0] = ""  # missing identifier: kept
+    write_csv(tmp_path / "in/hospital/2026-10.csv", HEADER, rows)
+    write_csv(tmp_path / "in/hospital/2026-11.csv", HEADER, people_rows(100, 6))
+    write_config(tmp_path, keystore)
+    return tmp_path
+
+
+def run(root: Path, *extra: str) -> Result:
+    return CliRunner().invoke(cli, ["run", str(root / "pipeline.yaml"), *extra])
+
+
+def delivered_files(root: Path) -> dict[str, bytes]:
+    out = root / "out"
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".pprl" not in p.parts
+    }
+
+
+def raw_values(root: Path) -> set[str]:
+    values = set()
+    for path in (root / "in").rglob("*.csv"):
+        frame = pl.read_csv(path, infer_schema=False)
+        for col in ("nhs_no", "forename", "surname", "dob", "postcode"):
+            values |= {v for v in frame[col].to_list() if v}
+    return values
+
+
+def test_run_delivers_de_identified_extract_with_balanced_accounts(workspace: Path) -> None:
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    run_dir = next(p for p in (workspace / "out").iterdir() if p.name.startswith("run-"))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    totals = manifest["totals"]
+    assert totals["input_rows"] == 18
+    assert totals["quarantined"] == 2
+    assert totals["input_rows"] == totals["delivered"] + totals["quarantined"]
+    assert totals["delivered"] == totals["linked"] + totals["unlinked"]
+    extract = pl.read_parquet(run_dir / "hospital.parquet")
+    assert extract.height == manifest["outputs"]["hospital.parquet"]["rows"] == 16
+    assert extract.columns == ["_source", "pid_nhs", "record_key", "ethnicity"]
+    assert extract["pid_nhs"].null_count() == 1  # the missing identifier stays missing
+    assert extract["pid_nhs"].drop_nulls().str.starts_with("research1_").all()
+    quarantine = pl.read_parquet(run_dir / "quarantine.parquet")
+    assert sorted(quarantine["reason"].to_list()) == ["bad_date", "nhs:bad_check_digit"]
+    assert set(quarantine["_row"].to_list()) == {6, 9}  # header is row 1
+    assert manifest["key_ids"]["nhs"].startswith("k1-")
+    assert (run_dir / "report.html").read_text().count("<svg") == 0  # no linkage: no chart
+
+
+def test_no_identifying_value_in_any_output_log_or_message(workspace: Path) -> None:
+    result = run(workspace, "--json-logs")
+    assert result.exit_code == 0, result.output
+    text = (
+        all_output_text(workspace)
+        + result.output
+        + (workspace / "out/.pprl/audit.jsonl").read_text()
+    )
+    values = raw_values(workspace)
+    assert len(values) > 40
+    leaked = sorted(v for v in values if v in text)
+    assert leaked == []
+    # the distinctive surnames are also absent case-insensitively
+    assert not any(p[1].lower() in text.lower() for p in PEOPLE)
+
+
+def test_rerun_changes_nothing_and_a_fresh_rerun_is_byte_identical(workspace: Path) -> None:
+    assert run(workspace).exit_code == 0
+    first = delivered_files(workspace)
+    audit = (workspace / "out/.pprl/audit.jsonl").read_bytes()
+    again = run(workspace)
+    assert again.exit_code == 0 and "nothing new" in again.output
+    assert delivered_files(workspace) == first
+    assert (workspace / "out/.pprl/audit.jsonl").read_bytes() == audit
+    shutil.rmtree(workspace / "out")
+    assert run(workspace).exit_code == 0
+    second = delivered_files(workspace)
+    assert second.keys() == first.keys()
+    for name, data in first.items():
+        if name.endswith(".parquet"):
+            assert second[name] == data, name
+
+
+def test_new_files_in_a_source_folder_are_processed_once(workspace: Path) -> None:
+    assert run(workspace).exit_code == 0
+    write_csv(workspace / "in/hospital/2026-12.csv", HEADER, people_rows(200, 5))
+    result = run(workspace)
+    assert result.exit_code == 0
+    runs = sorted(p for p in (workspace / "out").iterdir() if p.name.startswith("run-"))
+    assert len(runs) == 2
+    newest = max(runs, key=lambda p: p.stat().st_mtime)
+    manifest = json.loads((newest / "manifest.json").read_text())
+    assert [i["path"] for i in manifest["inputs"]] == ["in/hospital/2026-12.csv"]
+    assert manifest["totals"]["input_rows"] == 5
+    assert "nothing new" in run(workspace).output
+
+
+def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import runner
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated crash")
+
+    original = runner.deidentify_stage.deidentify
+    monkeypatch.setattr(runner.deidentify_stage, "deidentify", explode)
+    crashed = run(workspace)
+    assert crashed.exit_code != 0 and isinstance(crashed.exception, RuntimeError)
+    assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
+    assert not (workspace / "out/.pprl/lock").exists()
+    checkpoints = sorted(p.name for p in (workspace / "out/.pprl/work").rglob("*.parquet"))
+    assert "01-prepared.main.parquet" in checkpoints
+    monkeypatch.setattr(runner.deidentify_stage, "deidentify", original)
+    resumed = run(workspace)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming from checkpoint" in resumed.output
+    assert not (workspace / "out/.pprl/work").exists() or not any(
+        (workspace / "out/.pprl/work").iterdir()
+    )
+    after_resume = delivered_files(workspace)
+    shutil.rmtree(workspace / "out")
+    assert run(workspace).exit_code == 0
+    clean = delivered_files(workspace)
+    assert {k: v for k, v in after_resume.items() if k.endswith(".parquet")} == {
+        k: v for k, v in clean.items() if k.endswith(".parquet")
+    }
+
+
+def test_second_concurrent_run_exits_75(workspace: Path) -> None:
+    lock = workspace / "out/.pprl/lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    result = run(workspace)
+    assert result.exit_code == 75
+    assert "another run holds the lock" in result.output
+    assert lock.exists()  # never removes someone else's lock
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (
+            b"nhs_no,forename,surname,dob,postcode,ethnicity,ethnicity,region_code\n",
+            "row 1: duplicate column 'ethnicity'",
+        ),
+        (
+            b"nhs_no,forename,dob,postcode,ethnicity,region_code\n1,a,,,,\n",
+            "row 1: missing column 'surname'",
+        ),
+    ],
+)
+def test_malformed_files_stop_the_run_with_exit_3(
+    workspace: Path, content: bytes, message: str
+) -> None:
+    (workspace / "in/hospital/2026-12.csv").write_bytes(content)
+    result = run(workspace)
+    assert result.exit_code == 3
+    assert "2026-12.csv" in result.output and message in result.output
+    assert not any(p.name.startswith("run-") for p in (workspace / "out").iterdir())
+
+
+def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(workspace: Path) -> None:
+    good = people_rows(300, 3)
+    lines = [",".join(HEADER).encode()] + [",".join(r).encode() for r in good]
+    lines[2] = lines[2].replace(b",", b",\xe9", 1)  # latin-1 byte in the forename
+    lines.append(b"4000000004,only,three")
+    (workspace / "in/hospital/2026-12.csv").write_bytes(b"\n".join(lines) + b"\n")
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    run_dir = next(p for p in (workspace / "out").iterdir() if p.name.startswith("run-"))
+    q = pl.read_parquet(run_dir / "quarantine.parquet").filter(
+        pl.col("_file") == "in/hospital/2026-12.csv"
+    )
+    assert q.select("_row", "reason", "field").rows() == [
+        (3, "bad_encoding", "forename"),
+        (5, "ragged_row", None),
+    ]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["totals"]["input_rows"] == 18 + 4
