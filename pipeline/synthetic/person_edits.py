@@ -1,0 +1,136 @@
+"""Apply a :class:`~pipeline.synthetic.corruption.Corruption` to a frame of synthetic people."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from pipeline.synthetic.corruption import Corruption, choose, digit_typo, typo
+from pipeline.synthetic.places import UNIT_LETTERS
+from pipeline.synthetic.sampling import draw_surnames, surname_pool
+from pipeline.synthetic.vocab import NICKNAMES, STREET_ABBREVIATIONS
+
+_ADDRESS_COLUMNS = ("postcode", "house_number", "street", "town")
+
+
+def corrupt_persons(
+    frame: pl.DataFrame,
+    corruption: Corruption,
+    rng: np.random.Generator,
+    *,
+    donors: pl.DataFrame,
+    reference_date: dt.date,
+) -> pl.DataFrame:
+    """Return ``frame`` with errors drawn at the rates in ``corruption``.
+
+    ``donors`` supplies new addresses for people who moved. Row order and ``_person`` are kept.
+    """
+    n = frame.height
+    if n == 0:
+        return frame
+    columns = {name: frame[name].to_list() for name in frame.columns}
+    first, surname = columns["first_name"], columns["surname"]
+
+    for i in np.flatnonzero(choose(rng, n, corruption.nickname)):
+        options = NICKNAMES.get(first[i])
+        if options:
+            first[i] = options[int(rng.integers(len(options)))]
+    for i in np.flatnonzero(choose(rng, n, corruption.first_name_typo)):
+        first[i] = typo(first[i], rng)
+    for i in np.flatnonzero(choose(rng, n, corruption.surname_typo)):
+        surname[i] = typo(surname[i], rng)
+    for i in np.flatnonzero(choose(rng, n, corruption.name_swap)):
+        first[i], surname[i] = surname[i], first[i]
+
+    dob = columns["dob"]
+    adult_cutoff = reference_date.replace(year=reference_date.year - 18).isoformat()
+    changed = np.flatnonzero(choose(rng, n, corruption.surname_change))
+    all_surnames = surname_pool()[0]
+    for i, new in zip(changed, draw_surnames(rng, changed.size), strict=True):
+        if columns["sex"][i] == "F" and dob[i] is not None and dob[i] <= adult_cutoff:
+            surname[i] = all_surnames[new]
+
+    for i in np.flatnonzero(choose(rng, n, corruption.dob_day_month_swap)):
+        year, month, day = dob[i].split("-")
+        if int(day) <= 12 and day != month:
+            dob[i] = f"{year}-{day}-{month}"
+    for i in np.flatnonzero(choose(rng, n, corruption.dob_typo)):
+        dob[i] = _valid_date_typo(dob[i], rng)
+
+    sex = columns["sex"]
+    for i in np.flatnonzero(choose(rng, n, corruption.sex_flip)):
+        sex[i] = "M" if sex[i] == "F" else "F"
+
+    movers = np.flatnonzero(choose(rng, n, corruption.move))
+    new_homes = rng.integers(0, donors.height, movers.size)
+    for name in _ADDRESS_COLUMNS:
+        donated = donors[name].gather(new_homes).to_list()
+        for i, value in zip(movers, donated, strict=True):
+            columns[name][i] = value
+
+    postcode = columns["postcode"]
+    for i in np.flatnonzero(choose(rng, n, corruption.postcode_typo)):
+        postcode[i] = _postcode_typo(postcode[i], rng)
+    street = columns["street"]
+    for i in np.flatnonzero(choose(rng, n, corruption.street_abbreviation)):
+        street[i] = _abbreviate_street(street[i])
+    house = columns["house_number"]
+    for i in np.flatnonzero(choose(rng, n, corruption.house_number_typo)):
+        house[i] = digit_typo(house[i], rng)
+
+    nhs = columns["nhs_number"]
+    for i in np.flatnonzero(choose(rng, n, corruption.nhs_mistyped)):
+        nhs[i] = digit_typo(nhs[i], rng)
+    _blank(nhs, choose(rng, n, corruption.nhs_missing))
+    _blank(first, choose(rng, n, corruption.missing_first_name))
+    _blank(surname, choose(rng, n, corruption.missing_surname))
+    _blank(dob, choose(rng, n, corruption.missing_dob))
+    _blank(postcode, choose(rng, n, corruption.missing_postcode))
+    _blank(house, choose(rng, n, corruption.missing_house_number))
+    _blank(street, choose(rng, n, corruption.missing_street))
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, values, dtype=frame.schema[name])
+            for name, values in columns.items()
+        }
+    )
+
+
+def _blank(values: list[object], mask: np.ndarray) -> None:
+    for i in np.flatnonzero(mask):
+        values[i] = None
+
+
+def _valid_date_typo(value: str, rng: np.random.Generator) -> str:
+    """Change one digit of an ISO date; give up (keep the date) if three tries are invalid."""
+    for _ in range(3):
+        candidate = digit_typo(value, rng)
+        try:
+            dt.date.fromisoformat(candidate)
+        except ValueError:
+            continue
+        return candidate
+    return value
+
+
+def _postcode_typo(value: str, rng: np.random.Generator) -> str:
+    """A keying error in the inward code that keeps a valid postcode shape."""
+    outward, inward = value.split(" ")
+    kind = rng.integers(3)
+    if kind == 0:  # sector digit
+        inward = str((int(inward[0]) + int(rng.integers(1, 10))) % 10) + inward[1:]
+    elif kind == 1:  # one unit letter
+        position = 1 + int(rng.integers(2))
+        letter = UNIT_LETTERS[int(rng.integers(len(UNIT_LETTERS)))]
+        inward = inward[:position] + letter + inward[position + 1 :]
+    else:  # unit letters transposed
+        inward = inward[0] + inward[2] + inward[1]
+    return f"{outward} {inward}"
+
+
+def _abbreviate_street(value: str) -> str:
+    head, _, street_type = value.rpartition(" ")
+    short = STREET_ABBREVIATIONS.get(street_type)
+    return f"{head} {short}" if head and short else value
