@@ -23,6 +23,8 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.run",
     "pipeline.commands.audit",
     "pipeline.commands.check_output",
+    "pipeline.commands.keys",
+    "pipeline.commands.pseudonymise",
 ]
 
 
