@@ -142,7 +142,7 @@ def test_parquet_wrong_types_and_corrupt_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="field nhs: column type"):
         ingest_file(path, source(format="parquet"))
     junk = write(tmp_path, b"not parquet at all", "junk.parquet")
-    with pytest.raises(DataError, match="junk.parquet: not a readable Parquet file"):
+    with pytest.raises(DataError, match=r"junk\.parquet: not a readable Parquet file"):
         ingest_file(junk, source(format="parquet"))
 
 

@@ -49,7 +49,7 @@ def test_lock_of_a_dead_process_is_stale_and_taken_over(tmp_path: Path) -> None:
 def test_lock_from_another_host_is_never_assumed_stale(tmp_path: Path) -> None:
     path = tmp_path / "lock"
     path.write_text(json.dumps({"pid": 1, "host": "some-other-host.example"}))
-    with pytest.raises(LockHeld, match="some-other-host.example"):
+    with pytest.raises(LockHeld, match=r"some-other-host\.example"):
         RunLock(path).acquire()
     assert path.exists()
 

@@ -1,0 +1,125 @@
+"""Library-level runner tests with injected services: what the linker sees, linked accounting."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipeline.config import LinkageSpec, load_config
+from pipeline.runner import run_pipeline
+from pipeline.stages.link import UID, link_records, linkage_view
+from tests.pipeline.test_runner_support import (
+    HEADER,
+    fake_services,
+    make_keystore,
+    people_rows,
+    write_config,
+    write_csv,
+)
+
+LINKAGE = {
+    "mode": "dedupe",
+    "blocking": ["surname"],
+    "comparisons": {"first_name": "jaro_winkler", "date_of_birth": "exact"},
+    "thresholds": {"match": 0.9, "review": 0.5},
+}
+
+
+class RecordingLinker:
+    """Links records sharing an identifier; remembers every column it was shown."""
+
+    def __init__(self) -> None:
+        self.seen_columns: list[str] = []
+
+    def __call__(self, view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
+        self.seen_columns = list(view.columns)
+        clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
+        sizes = clusters.group_by("cluster").len()
+        pairs = int((sizes["len"] * (sizes["len"] - 1) // 2).sum())
+        return clusters, pl.Series([0.97] * pairs + [0.6, 0.2], dtype=pl.Float64)
+
+
+@pytest.fixture
+def config_path(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    keystore = make_keystore(tmp_path, monkeypatch)
+    first = people_rows(0, 6)
+    second = people_rows(3, 6)  # rows 3-5 of the first file appear again: same people
+    write_csv(tmp_path / "in/hospital/a.csv", HEADER, first)
+    write_csv(tmp_path / "in/hospital/b.csv", HEADER, second)
+    return write_config(tmp_path, keystore, linkage=LINKAGE)
+
+
+def test_linker_reads_identifiers_only_and_links_are_accounted(config_path) -> None:  # type: ignore[no-untyped-def]
+    linker = RecordingLinker()
+    summary = run_pipeline(load_config(config_path), services=fake_services(linker))
+    assert summary.status == "delivered"
+    assert "ethnicity" not in linker.seen_columns and "region_code" not in linker.seen_columns
+    assert not any(c.startswith("_row") or c == "_file" for c in linker.seen_columns)
+    assert {"id_nhs", "first_name", "surname", "date_of_birth", "postcode"} <= set(
+        linker.seen_columns
+    )
+    manifest = summary.manifest
+    totals = manifest["totals"]
+    assert totals["linked"] == 6  # three people, each seen twice
+    assert totals["delivered"] == totals["linked"] + totals["unlinked"] == 12
+    assert manifest["linkage"]["pairs_scored"] == 5
+    assert manifest["linkage"]["pairs_matched"] == 3
+    assert manifest["linkage"]["pairs_for_review"] == 1
+    assert manifest["linkage"]["match_rate"] == pytest.approx(0.5)
+    assert summary.delivery_dir is not None
+    extract = pl.read_parquet(summary.delivery_dir / "hospital.parquet")
+    assert extract.columns[:3] == ["_source", "person_id", "linked"]
+    # a person seen in both files gets one person_id and one pseudonym
+    per_person = extract.group_by("person_id").agg(pl.col("pid_nhs").n_unique(), pl.len())
+    assert per_person.filter(pl.col("len") == 2).height == 3
+    assert (per_person["pid_nhs"] == 1).all()
+    report = (summary.delivery_dir / "report.html").read_text()
+    assert "<svg" in report and "match threshold" in report
+
+
+def test_linkage_view_drops_attributes_and_accounting_details() -> None:
+    frame = pl.DataFrame(
+        {
+            "_source": ["s"],
+            "_file": ["f.csv"],
+            "_row": [2],
+            "id_nhs": ["4000000004"],
+            "surname": ["X"],
+            "ethnicity": ["A"],
+            "income": [1],
+        }
+    )
+    view = linkage_view(frame)
+    assert view.columns == [UID, "_source", "id_nhs", "surname"]
+
+
+def test_person_ids_are_deterministic_whatever_the_linker_labels() -> None:
+    frame = pl.DataFrame(
+        {"_source": ["s"] * 4, "_file": ["f"] * 4, "_row": [2, 3, 4, 5], "surname": list("abab")}
+    )
+
+    def labels(names: list[str]):  # type: ignore[no-untyped-def]
+        def linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
+            return view.select(
+                UID, pl.col("surname").replace({"a": names[0], "b": names[1]}).alias("cluster")
+            ), pl.Series([], dtype=pl.Float64)
+
+        return linker
+
+    spec = LinkageSpec.model_validate(LINKAGE)
+    one, _ = link_records(frame, spec, labels(["x", "y"]))
+    two, _ = link_records(frame, spec, labels(["9", "1"]))
+    assert one["person_id"].to_list() == two["person_id"].to_list() == [1, 2, 1, 2]
+    assert one["linked"].all()
+
+
+def test_linker_that_drops_records_is_an_error() -> None:
+    frame = pl.DataFrame({"_source": ["s"] * 2, "_file": ["f"] * 2, "_row": [2, 3]})
+
+    def lossy(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
+        return view.head(1).select(UID, pl.col(UID).alias("cluster")), pl.Series(
+            [], dtype=pl.Float64
+        )
+
+    with pytest.raises(ValueError, match="did not return a cluster for every record"):
+        link_records(frame, LinkageSpec.model_validate(LINKAGE), lossy)
