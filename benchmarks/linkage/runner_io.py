@@ -1,0 +1,95 @@
+"""What every tool runner shares: its command line, its phase clock and its result files.
+
+A runner is a fresh interpreter (``python -m benchmarks.linkage.run_<tool> --data D --out O``)
+that reads the prepared Parquet in ``D`` and writes ``O/pairs.parquet`` (``id_l``, ``id_r``,
+``match_probability`` for pairs at or above ``MIN_WRITTEN_PROBABILITY``) and ``O/result.json``
+(versions, phase seconds, pairs scored, the tool's own threshold). The parent measures wall
+time and peak RSS of the whole process and computes the metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PAIRS_FILE = "pairs.parquet"
+RESULT_FILE = "result.json"
+VERSIONED_PACKAGES = (
+    "pprl",
+    "splink",
+    "recordlinkage",
+    "duckdb",
+    "polars",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "jellyfish",
+    "sqlglot",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that matter to the benchmark, as installed in this interpreter."""
+    found = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@dataclass
+class RunnerArgs:
+    data: Path
+    out: Path
+    seed: int
+
+
+def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, required=True, help="prepared dataset directory")
+    parser.add_argument("--out", type=Path, required=True, help="directory for pairs and result")
+    parser.add_argument("--seed", type=int, default=0, help="seed for any sampling the tool does")
+    ns = parser.parse_args(argv)
+    ns.out.mkdir(parents=True, exist_ok=True)
+    return RunnerArgs(data=ns.data, out=ns.out, seed=ns.seed)
+
+
+@dataclass
+class RunRecord:
+    """Everything a runner reports besides its pairs file."""
+
+    tool: str
+    phases: dict[str, float] = field(default_factory=dict)
+    pairs_scored: int | None = None
+    threshold: float | None = None  # the tool's own (automatic) threshold, if it has one
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a phase of the run (load, train, predict, write) in seconds."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = round(time.perf_counter() - started, 3)
+
+    def write(self, out: Path) -> None:
+        payload = {
+            "tool": self.tool,
+            "versions": package_versions(),
+            "phases": self.phases,
+            "pairs_scored": self.pairs_scored,
+            "threshold": self.threshold,
+            "notes": self.notes,
+        }
+        (out / RESULT_FILE).write_text(json.dumps(payload, indent=2))
