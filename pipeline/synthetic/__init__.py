@@ -1,10 +1,23 @@
 """Deterministic synthetic data with known truth: people, business registers, demo source files.
 
-Used by tests, ``pprl demo`` and benchmarks. Everything is seeded and vectorised; identifiers
-carry valid check digits; corruption is realistic enough that linkage is not trivial.
+Used by tests, ``pprl demo`` and benchmarks. Everything is seeded and vectorised where it
+matters; identifiers carry valid check digits; corruption is realistic enough that linkage is
+not trivial (households of near-duplicates, nicknames, typos, moves, missing values).
+
+>>> from pipeline.synthetic import generate_person_pair
+>>> left, right, truth = generate_person_pair(1000, 1000, overlap=0.8, seed=7)
+>>> truth.height, truth.columns
+(800, ['record_id_left', 'record_id_right'])
 """
 
+from pipeline.synthetic.businesses import (
+    INCOMING_COLUMNS,
+    REGISTER_COLUMNS,
+    generate_incoming,
+    generate_register,
+)
 from pipeline.synthetic.corruption import Corruption
+from pipeline.synthetic.demo import INVALID_KINDS, DemoSources, write_demo_sources
 from pipeline.synthetic.persons import (
     EMPLOYMENT_STATUSES,
     PERSON_COLUMNS,
@@ -14,8 +27,15 @@ from pipeline.synthetic.persons import (
 
 __all__ = [
     "EMPLOYMENT_STATUSES",
+    "INCOMING_COLUMNS",
+    "INVALID_KINDS",
     "PERSON_COLUMNS",
+    "REGISTER_COLUMNS",
     "Corruption",
+    "DemoSources",
+    "generate_incoming",
     "generate_person_pair",
     "generate_persons",
+    "generate_register",
+    "write_demo_sources",
 ]

@@ -72,10 +72,10 @@ def corrupt_persons(
 
     postcode = columns["postcode"]
     for i in np.flatnonzero(choose(rng, n, corruption.postcode_typo)):
-        postcode[i] = _postcode_typo(postcode[i], rng)
+        postcode[i] = postcode_typo(postcode[i], rng)
     street = columns["street"]
     for i in np.flatnonzero(choose(rng, n, corruption.street_abbreviation)):
-        street[i] = _abbreviate_street(street[i])
+        street[i] = abbreviate_street(street[i])
     house = columns["house_number"]
     for i in np.flatnonzero(choose(rng, n, corruption.house_number_typo)):
         house[i] = digit_typo(house[i], rng)
@@ -115,7 +115,7 @@ def _valid_date_typo(value: str, rng: np.random.Generator) -> str:
     return value
 
 
-def _postcode_typo(value: str, rng: np.random.Generator) -> str:
+def postcode_typo(value: str, rng: np.random.Generator) -> str:
     """A keying error in the inward code that keeps a valid postcode shape."""
     outward, inward = value.split(" ")
     kind = rng.integers(3)
@@ -130,7 +130,7 @@ def _postcode_typo(value: str, rng: np.random.Generator) -> str:
     return f"{outward} {inward}"
 
 
-def _abbreviate_street(value: str) -> str:
+def abbreviate_street(value: str) -> str:
     head, _, street_type = value.rpartition(" ")
     short = STREET_ABBREVIATIONS.get(street_type)
     return f"{head} {short}" if head and short else value

@@ -14,17 +14,15 @@ import numpy.typing as npt
 import polars as pl
 
 from pipeline.errors import ConfigError
+from pipeline.synthetic.addresses import generate_addresses
 from pipeline.synthetic.checkdigits import nhs_check_digit
 from pipeline.synthetic.corruption import Corruption
 from pipeline.synthetic.person_edits import corrupt_persons
-from pipeline.synthetic.places import DISTRICTS, UNIT_LETTERS
 from pipeline.synthetic.sampling import draw_surnames, surname_pool, zipf_indices
 from pipeline.synthetic.vocab import (
     DIAGNOSIS_CODES,
     FEMALE_FIRST_NAMES,
     MALE_FIRST_NAMES,
-    STREET_NAMES,
-    STREET_TYPES,
 )
 
 PERSON_COLUMNS: tuple[str, ...] = (
@@ -38,7 +36,6 @@ EMPLOYMENT_STATUSES: tuple[str, ...] = (
 )  # fmt: skip
 
 _PEOPLE_PER_HOUSEHOLD = 2.4
-_ADDRESSES_PER_POSTCODE = 12
 _EARLIEST_DOB = dt.date(1925, 1, 1)
 _REFERENCE_DATE = dt.date(2025, 1, 1)  # ages and "adult" are judged on this date
 _EPOCH = dt.date(1970, 1, 1)
@@ -111,7 +108,7 @@ def _people(rng: np.random.Generator, n: int) -> pl.DataFrame:
     """People in random order with a hidden ``_person`` index (equal index = same person)."""
     n_households = max(1, round(n / _PEOPLE_PER_HOUSEHOLD))
     household = np.sort(rng.integers(0, n_households, n))
-    addresses = _addresses(rng, n_households)
+    addresses = generate_addresses(rng, n_households)
 
     surname_idx = draw_surnames(rng, n_households)[household]
     own_surname = rng.random(n) < 0.15  # lodgers, step-families, unmarried partners
@@ -162,46 +159,6 @@ def _nhs_numbers(rng: np.random.Generator, n: int) -> pl.Series:
         found = np.unique(np.concatenate([found, numbers]))
     chosen = rng.permutation(found)[:n]
     return pl.Series(chosen).cast(pl.String)
-
-
-def _addresses(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
-    """``n`` addresses: units of ~12 addresses share a postcode; each unit has 1-2 streets."""
-    n_units = max(1, n // _ADDRESSES_PER_POSTCODE)
-    weights = np.array([w for _, _, w in DISTRICTS], dtype=float)
-    district = rng.choice(len(DISTRICTS), n_units, p=weights / weights.sum())
-    sector = (district * 7 + rng.integers(0, 4, n_units)) % 10  # ~4 sectors per district
-    letters = np.array(list(UNIT_LETTERS))
-    units = pl.DataFrame(
-        {
-            "outward": pl.Series([d for d, _, _ in DISTRICTS]).gather(district),
-            "sector": sector.astype(str),
-            "l1": letters[rng.integers(0, len(letters), n_units)],
-            "l2": letters[rng.integers(0, len(letters), n_units)],
-            "town": pl.Series([t for _, t, _ in DISTRICTS]).gather(district),
-        }
-    ).select(
-        postcode=pl.concat_str("outward", pl.lit(" "), "sector", "l1", "l2"),
-        town=pl.col("town"),
-    )
-    street_names = zipf_indices(rng, len(STREET_NAMES), 2 * n_units, 0.6).reshape(n_units, 2)
-    type_weights = np.array([w for _, w in STREET_TYPES])
-    street_types = rng.choice(len(STREET_TYPES), (n_units, 2), p=type_weights / type_weights.sum())
-
-    unit = rng.integers(0, n_units, n)
-    which = (rng.random(n) < 0.3).astype(np.int64)  # second street of the unit
-    streets = (
-        pl.Series(STREET_NAMES).gather(street_names[unit, which])
-        + " "
-        + pl.Series([t for t, _ in STREET_TYPES]).gather(street_types[unit, which])
-    )
-    numbers = pl.Series(rng.integers(1, 160, n)).cast(pl.String)
-    suffix = np.where(rng.random(n) < 0.06, np.where(rng.random(n) < 0.7, "A", "B"), "")
-    return {
-        "postcode": units["postcode"].gather(unit),
-        "house_number": numbers + pl.Series(suffix),
-        "street": streets,
-        "town": units["town"].gather(unit),
-    }
 
 
 def _incomes(rng: np.random.Generator, age: npt.NDArray[np.float64]) -> pl.Series:
