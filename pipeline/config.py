@@ -48,6 +48,22 @@ PERSON_ROLES: tuple[str, ...] = (
     "date_of_birth",
     "sex",
 )
+# Named comparisons the linkage stage knows (see pipeline.stages.link_engine).
+COMPARISON_KINDS: tuple[str, ...] = (
+    "exact",
+    "name",
+    "jaro_winkler",
+    "levenshtein",
+    "date",
+    "postcode",
+)
+
+
+def blocking_roles(rule: str) -> list[str]:
+    """The roles a blocking rule such as ``"surname & date_of_birth"`` joins on."""
+    return [part.strip() for part in rule.split("&")]
+
+
 # Columns the pipeline adds to every ingested row for accounting.
 ACCOUNTING_COLUMNS: tuple[str, ...] = ("_source", "_file", "_row")
 
@@ -192,7 +208,23 @@ class LinkageSpec(_Strict):
         unknown = sorted(set(comparisons) - set(PERSON_ROLES))
         if unknown:
             raise ValueError(f"comparisons are keyed by person role; unknown: {', '.join(unknown)}")
+        kinds = sorted({k for k in comparisons.values() if k not in COMPARISON_KINDS})
+        if kinds:
+            raise ValueError(
+                f"unknown comparison {', '.join(kinds)}; choose from {', '.join(COMPARISON_KINDS)}"
+            )
         return comparisons
+
+    @field_validator("blocking")
+    @classmethod
+    def _blocking_by_role(cls, rules: list[str]) -> list[str]:
+        for rule in rules:
+            unknown = [r for r in blocking_roles(rule) if r not in PERSON_ROLES]
+            if unknown:
+                raise ValueError(
+                    f"blocking rules join person roles with '&'; unknown: {', '.join(unknown)}"
+                )
+        return rules
 
     @model_validator(mode="after")
     def _needs_rules(self) -> LinkageSpec:

@@ -223,7 +223,8 @@ def _run_stages(
     out.mkdir()
     outputs: dict[str, dict[str, Any]] = {}
     for source in config.sources:
-        part = extract.filter(pl.col("_source") == source.name)
+        foreign = set(config.approved_attributes) - set(source.attribute_columns())
+        part = extract.filter(pl.col("_source") == source.name).drop(foreign)
         name = f"{source.name}.parquet"
         write_with_atomic(out / name, part.write_parquet)
         outputs[name] = {"sha256": file_sha256(out / name), "rows": part.height}

@@ -73,38 +73,3 @@ def link_records(
         },
     )
     return out.drop(UID), probabilities
-
-
-def facade_linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
-    """Link through the ``linkage`` package facade (train on this batch, predict, cluster)."""
-    try:
-        from linkage import LinkageSettings, Linker
-    except ImportError:
-        raise ConfigError(
-            "linkage.mode: the linkage engine is not installed in this build"
-        ) from None
-    settings = LinkageSettings.from_dict(
-        {
-            "link_type": "link_only" if spec.mode == "link" else "dedupe_only",
-            "unique_id_column": UID,
-            "blocking_rules": list(spec.blocking),
-            "comparisons": dict(spec.comparisons),
-        }
-    )
-    if spec.mode == "link":
-        sources = view["_source"].unique(maintain_order=True).to_list()
-        left = view.filter(pl.col("_source") == sources[0]).drop("_source")
-        right = view.filter(pl.col("_source") != sources[0]).drop("_source")
-        linker = Linker(settings, left, right)
-    else:
-        linker = Linker(settings, view.drop("_source"))
-    linker.train()
-    pairs = linker.predict(threshold=spec.thresholds.review)
-    clusters = linker.cluster(pairs, threshold=spec.thresholds.match)
-    labelled = clusters.select(pl.col(UID), pl.col("cluster_id").cast(pl.String).alias("cluster"))
-    labelled = (
-        view.select(UID)
-        .join(labelled, on=UID, how="left")
-        .with_columns(pl.col("cluster").fill_null(pl.col(UID)))
-    )
-    return labelled, pairs["match_probability"].cast(pl.Float64)

@@ -43,7 +43,7 @@ class Services:
     @classmethod
     def default(cls) -> Services:
         """The real implementations from ``pseudonym`` and ``linkage``."""
-        from pipeline.stages.link import facade_linker
+        from pipeline.stages.link_engine import facade_linker
 
         return cls(
             check_identifiers=check_identifiers,

@@ -212,3 +212,49 @@ def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(worksp
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["totals"]["input_rows"] == 18 + 4
+
+
+def test_shipped_demo_config_links_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "configs/demo-data", tmp_path / "configs/demo-data")
+    shutil.copy(repo / "configs/demo.yaml", tmp_path / "configs/demo.yaml")
+    monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "configs/demo.yaml")])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "demo-output").glob("run-*"))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    totals = manifest["totals"]
+    assert totals["input_rows"] == 85 == totals["delivered"] + totals["quarantined"]
+    # 25 people are in both sources: each should be linked across them
+    assert manifest["linkage"]["pairs_matched"] >= 23
+    assert 46 <= totals["linked"] <= 54
+    hospital = pl.read_parquet(run_dir / "hospital.parquet")
+    gp = pl.read_parquet(run_dir / "gp.parquet")
+    assert "REGION" not in hospital.columns and "REGION" in gp.columns
+    shared = set(hospital["person_id"]) & set(gp["person_id"])
+    assert len(shared) >= 23
+    inputs = tmp_path / "configs/demo-data"
+    values = set()
+    for path in inputs.rglob("*.csv"):
+        frame = pl.read_csv(path, infer_schema=False)
+        for col in frame.columns:
+            if col.lower() in {
+                "nhs_number",
+                "nhs_no",
+                "forename",
+                "surname",
+                "name",
+                "dob",
+                "date_of_birth",
+                "postcode",
+            }:
+                values |= {v for v in frame[col].to_list() if v}
+    text = result.output + "".join(
+        p.read_bytes().decode("latin-1")
+        + (pl.read_parquet(p).write_csv() if p.suffix == ".parquet" else "")
+        for p in (tmp_path / "demo-output").rglob("*")
+        if p.is_file()
+    )
+    assert sorted(v for v in values if v in text) == []

@@ -138,3 +138,28 @@ def test_example_configs_in_repo_load() -> None:
     assert configs, "configs/ must hold at least one example"
     for path in configs:
         load_config(path)
+
+
+def test_linkage_comparisons_and_blocking_are_checked(tmp_path: Path) -> None:
+    doc = {
+        **BASE,
+        "linkage": {
+            "mode": "dedupe",
+            "blocking": ["surname & dob"],
+            "comparisons": {"first_name": "fuzzy", "income": "exact"},
+        },
+    }
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, doc))
+    text = str(info.value)
+    assert "linkage.blocking: blocking rules join person roles with '&'; unknown: dob" in text
+    assert "unknown: income" in text
+    ok = {
+        **BASE,
+        "linkage": {
+            "mode": "dedupe",
+            "blocking": ["surname & date_of_birth", "postcode"],
+            "comparisons": {"first_name": "name", "date_of_birth": "date"},
+        },
+    }
+    assert load_config(write(tmp_path, ok)).linkage.mode == "dedupe"
