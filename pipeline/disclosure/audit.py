@@ -108,28 +108,53 @@ def secondary_suppression(
 ) -> tuple[npt.NDArray[np.bool_], list[CellInterval]]:
     """Extend the ``primary`` suppression pattern until the audit of ``value_column`` finds no
     exposed cell. Returns the final pattern (primary plus secondary) and the final audit.
+
+    Suppressing more cells removes constraints, so a cell once found protected stays protected:
+    each cell is re-examined only while it is exposed, and one full audit is run at the end.
     """
     cover = coverage_matrix(cells, by)
     values = cells.get_column(value_column).to_numpy().astype(float)
     interior = cells.get_column("interior").to_numpy()
     keys = [tuple(row) for row in cells.select(by).to_numpy().astype(str)]
     suppressed = primary.copy()
-    while True:
-        audit = audit_suppression(
-            cover,
-            values,
-            suppressed,
-            nonnegative=nonnegative,
-            protection_interval=protection_interval,
-        )
-        exposed = [c.index for c in audit if c.exposed]
-        if not exposed:
-            return suppressed, audit
-        added = _hypercube(exposed[0], keys, values, interior, suppressed)
+    bounds = (0.0, None) if nonnegative else (None, None)
+    pending = list(np.flatnonzero(suppressed))
+    while pending:
+        index = pending[0]
+        if not _exposed(cover, values, suppressed, index, bounds, protection_interval):
+            pending.pop(0)
+            continue
+        added = _hypercube(index, keys, values, interior, suppressed)
         if not added:  # pragma: no cover - an exposed cell always has a published cell left
             raise UnsafeTable("secondary suppression found no cell left to suppress")
         suppressed[added] = True
-        logger.debug("secondary suppression: %d cells protect cell %d", len(added), exposed[0])
+        pending.extend(added)
+        logger.debug("secondary suppression: %d cells protect cell %d", len(added), index)
+    audit = audit_suppression(
+        cover, values, suppressed, nonnegative=nonnegative, protection_interval=protection_interval
+    )
+    return suppressed, audit
+
+
+def _exposed(
+    cover: npt.NDArray[np.bool_],
+    values: npt.NDArray[np.float64],
+    suppressed: npt.NDArray[np.bool_],
+    index: int,
+    bounds: tuple[float | None, float | None],
+    protection_interval: float,
+) -> bool:
+    """Is suppressed cell ``index`` pinned to within the protection interval? The true value
+    lies in [lower, upper], so a lower bound far enough below it settles the question with one
+    linear programme instead of two."""
+    published = ~suppressed
+    a_eq, b_eq = cover[published].astype(float), values[published]
+    objective = cover[index].astype(float)
+    lower = _optimise(objective, a_eq, b_eq, bounds)
+    if values[index] - lower > protection_interval + _TOL:
+        return False
+    upper = -_optimise(-objective, a_eq, b_eq, bounds)
+    return bool(upper - lower <= protection_interval + _TOL)
 
 
 # Suppressing a margin costs this much more than any interior cell: margins are kept if possible.

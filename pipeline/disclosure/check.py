@@ -87,7 +87,9 @@ def check_table(
     exposed = any(c.exposed for intervals in audit.values() for c in intervals)
     secondary = suppressed & ~primary
     suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
-    published = _apply(cells.get_column("value").to_numpy().astype(float), cells, s, ptable)
+    values = cells.get_column("value").to_numpy().astype(float)
+    # Rounding and perturbation apply to counts and sums; a rounded mean or median means little.
+    published = _apply(values, cells, s, ptable) if spec.additive else values
     n_published = (
         published
         if spec.statistic == "count"

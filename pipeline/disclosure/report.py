@@ -35,8 +35,9 @@ def report_dict(result: TableCheckResult, *, source: str | None = None) -> dict[
         {
             "measure": "count" if measure == "n" else f"sum of {spec.variable}",
             "cell": {c: result.cells[c][iv.index] for c in spec.by},
-            "lower": _finite(iv.lower),
-            "upper": _finite(iv.upper),
+            # An exposed cell's bounds would print its value: give them only when protected.
+            "lower": None if iv.exposed else _finite(iv.lower),
+            "upper": None if iv.exposed else _finite(iv.upper),
             "exposed": iv.exposed,
         }
         for measure, intervals in result.audit.items()
