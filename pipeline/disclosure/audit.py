@@ -118,7 +118,7 @@ def secondary_suppression(
     keys = [tuple(row) for row in cells.select(by).to_numpy().astype(str)]
     suppressed = primary.copy()
     bounds = (0.0, None) if nonnegative else (None, None)
-    pending = list(np.flatnonzero(suppressed))
+    pending = [int(i) for i in np.flatnonzero(suppressed)]
     while pending:
         index = pending[0]
         if not _exposed(cover, values, suppressed, index, bounds, protection_interval):
