@@ -112,6 +112,10 @@ class Comparison:
         """Every input column the comparison reads."""
         return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
 
+    def derived_columns(self) -> dict[str, str]:
+        """Per-record columns the levels need (see :meth:`Level.derived_columns`)."""
+        return {k: v for level in self.levels for k, v in level.derived_columns().items()}
+
     def level_info(self) -> list[LevelInfo]:
         """Levels in order with their gamma codes."""
         non_null = sum(not v.is_null_level for v in self.levels)

@@ -8,11 +8,12 @@ trained model can be saved with the exact comparisons it was trained on.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from linkage.errors import SettingsError
-from linkage.sql import LEFT, RIGHT, Dialect, col, literal
+from linkage.sql import LEFT, RIGHT, Dialect, col, literal, quote
 
 _REGISTRY: dict[str, type[Level]] = {}
 
@@ -47,6 +48,14 @@ class Level:
     def tf_column(self) -> str | None:
         """Column whose term frequencies adjust this level's weight, if any."""
         return None
+
+    def derived_columns(self) -> dict[str, str]:
+        """Per-record columns (name -> SQL over one unaliased row) the level's SQL reads.
+
+        Work that depends on one record only (parsing a date, cutting a postcode) is done once
+        per record when inputs are loaded, not once per candidate pair.
+        """
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": type(self).__name__}
@@ -250,23 +259,27 @@ class DateDistanceLevel(Level):
         if self.unit not in _DAYS_PER_UNIT:
             raise SettingsError("DateDistanceLevel unit must be 'day', 'month' or 'year'")
 
-    def _date(self, alias: str) -> str:
+    @property
+    def _date_column(self) -> str:
+        suffix = re.sub(r"\W", "", self.date_format) if self.date_format else "cast"
+        return f"__date_{self.column}_{suffix}"
+
+    def derived_columns(self) -> dict[str, str]:
         if self.date_format is None:
-            return f"TRY_CAST({col(alias, self.column)} AS DATE)"
-        fmt = literal(self.date_format)
-        return f"CAST(TRY_STRPTIME(CAST({col(alias, self.column)} AS VARCHAR), {fmt}) AS DATE)"
+            expr = f"TRY_CAST({quote(self.column)} AS DATE)"
+        else:
+            text = f"CAST({quote(self.column)} AS VARCHAR)"
+            expr = f"CAST(TRY_STRPTIME({text}, {literal(self.date_format)}) AS DATE)"
+        return {self._date_column: expr}
 
     def sql(self, dialect: Dialect) -> str:
         days = self.threshold * _DAYS_PER_UNIT[self.unit]
-        diff = f"{dialect.fn('date_diff')}('day', {self._date(LEFT)}, {self._date(RIGHT)})"
-        return f"abs({diff}) <= {days!r}"
+        left, right = col(LEFT, self._date_column), col(RIGHT, self._date_column)
+        return f"abs({dialect.fn('date_diff')}('day', {left}, {right})) <= {days!r}"
 
     @property
     def label(self) -> str:
         return f"{self.column} within {self.threshold} {self.unit}s"
-
-
-_POSTCODE_SQL = "upper(replace(CAST({ref} AS VARCHAR), ' ', ''))"
 
 
 @dataclass(frozen=True)
@@ -284,20 +297,22 @@ class PostcodePartialLevel(Level):
         if self.part not in ("sector", "district", "area"):
             raise SettingsError("PostcodePartialLevel part must be 'sector', 'district' or 'area'")
 
-    def _part(self, alias: str, dialect: Dialect) -> str:
-        pc = _POSTCODE_SQL.format(ref=col(alias, self.column))
+    @property
+    def _part_column(self) -> str:
+        return f"__{self.part}_{self.column}"
+
+    def derived_columns(self) -> dict[str, str]:
+        pc = f"upper(replace(CAST({quote(self.column)} AS VARCHAR), ' ', ''))"
         if self.part == "sector":
-            return f"left({pc}, length({pc}) - 2)"
-        if self.part == "district":
-            return f"left({pc}, length({pc}) - 3)"
-        return f"{dialect.fn('regexp_extract')}({pc}, '^[A-Z]{{1,2}}')"
+            part = f"left({pc}, length({pc}) - 2)"
+        elif self.part == "district":
+            part = f"left({pc}, length({pc}) - 3)"
+        else:
+            part = f"nullif(regexp_extract({pc}, '^[A-Z]{{1,2}}'), '')"
+        return {self._part_column: f"CASE WHEN length({pc}) >= 5 THEN {part} END"}
 
     def sql(self, dialect: Dialect) -> str:
-        lengths = " AND ".join(
-            f"length({_POSTCODE_SQL.format(ref=col(a, self.column))}) >= 5" for a in (LEFT, RIGHT)
-        )
-        left, right = self._part(LEFT, dialect), self._part(RIGHT, dialect)
-        return f"({lengths} AND {left} <> '' AND {left} = {right})"
+        return f"{col(LEFT, self._part_column)} = {col(RIGHT, self._part_column)}"
 
     @property
     def label(self) -> str:
@@ -384,6 +399,9 @@ class And(Level):
     def label(self) -> str:
         return " and ".join(v.label for v in self.levels)
 
+    def derived_columns(self) -> dict[str, str]:
+        return {k: v for level in self.levels for k, v in level.derived_columns().items()}
+
     def columns(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
 
@@ -406,6 +424,9 @@ class Or(Level):
     def label(self) -> str:
         return " or ".join(v.label for v in self.levels)
 
+    def derived_columns(self) -> dict[str, str]:
+        return {k: v for level in self.levels for k, v in level.derived_columns().items()}
+
     def columns(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
 
@@ -426,6 +447,9 @@ class Not(Level):
     @property
     def label(self) -> str:
         return f"not ({self.level.label})"
+
+    def derived_columns(self) -> dict[str, str]:
+        return self.level.derived_columns()
 
     def columns(self) -> tuple[str, ...]:
         return self.level.columns()

@@ -73,6 +73,7 @@ class Linker:
         }
         self._check_ids()
         self._attach_term_frequencies()
+        self._attach_derived_columns()
         self.parameters = parameters or ModelParameters.initial(
             settings.comparisons, settings.probability_two_random_records_match
         )
@@ -128,6 +129,16 @@ class Linker:
             self.backend.execute(tf_table_sql(column, self._tables, tf_table))
             for table in self._tables:
                 self.backend.execute(attach_tf_sql(table, column, tf_table))
+
+    def _attach_derived_columns(self) -> None:
+        derived = {k: v for c in self.comparisons for k, v in c.derived_columns().items()}
+        if not derived:
+            return
+        exprs = ", ".join(f"{sql} AS {quote(name)}" for name, sql in derived.items())
+        for table in self._tables:
+            self.backend.execute(
+                f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT *, {exprs} FROM {quote(table)}"
+            )
 
     # --- blocking -----------------------------------------------------------------------
     def blocking_report(self) -> pl.DataFrame:

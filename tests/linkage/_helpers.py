@@ -14,25 +14,26 @@ from linkage.sql import DUCKDB
 
 
 def _pairs_table(con: duckdb.DuckDBPyConnection, left: Sequence[Any], right: Sequence[Any],
-                 column: str, dtype: pl.DataType | None) -> None:
+                 column: str, dtype: pl.DataType | None, derived: dict[str, str]) -> None:
     frame = pl.DataFrame(
         {"i": list(range(len(left))), "a": list(left), "b": list(right)},
         schema_overrides={"a": dtype, "b": dtype} if dtype is not None else None,
     )
     con.register("cases", frame)
-    con.execute(
-        f'CREATE OR REPLACE TEMP VIEW lv AS SELECT i, a AS "{column}" FROM cases'
-    )
-    con.execute(
-        f'CREATE OR REPLACE TEMP VIEW rv AS SELECT i, b AS "{column}" FROM cases'
-    )
+    extra = "".join(f', {sql} AS "{name}"' for name, sql in derived.items())
+    for view, source in (("lv", "a"), ("rv", "b")):
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{extra} FROM '
+            f'(SELECT i, {source} AS "{column}" FROM cases)'
+        )
 
 
 def level_results(level: Level, pairs: Sequence[tuple[Any, Any]], *, column: str = "x",
                   dtype: pl.DataType | None = None) -> list[bool | None]:
     """The level's SQL condition evaluated on each (left, right) value pair."""
     con = duckdb.connect()
-    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype)
+    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype,
+                 level.derived_columns())
     rows = con.execute(
         f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
     ).fetchall()
@@ -43,7 +44,8 @@ def gamma_results(comparison: Comparison, pairs: Sequence[tuple[Any, Any]], *,
                   column: str = "x", dtype: pl.DataType | None = None) -> list[int]:
     """Gamma codes of ``comparison`` on each (left, right) value pair."""
     con = duckdb.connect()
-    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype)
+    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype,
+                 comparison.derived_columns())
     rows = con.execute(
         f"SELECT l.i, {comparison.gamma_sql(DUCKDB)} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
     ).fetchall()
