@@ -27,6 +27,7 @@ import hmac
 import logging
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -123,9 +124,8 @@ class Pseudonymiser:
     def pseudonymise(self, id_type: str, values: pl.Series) -> pl.Series:
         """Pseudonyms for normalised identifiers of ``id_type``; null stays null."""
         key_text = self._key(_check_type(id_type))[0]
-        messages = _messages(id_type, values)
-        tags = _hmac_hex(key_text, messages, self.backend)
-        return _encode_tokens(tags, self.prefix).alias(values.name)
+        hi, lo, valid = _tag_halves(key_text, _messages(id_type, values), self.backend)
+        return _encode_tokens(hi, lo, valid, self.prefix).alias(values.name)
 
     def pseudonymise_one(self, id_type: str, value: str) -> str:
         """Scalar convenience for tests and the CLI; the same result as :meth:`pseudonymise`."""
@@ -142,11 +142,9 @@ class Pseudonymiser:
         key, so a cell always gets the same perturbation. Pass a stable record identifier.
         """
         key_text = self._key(RECORD_KEY_PURPOSE)[0]
-        messages = _messages(RECORD_KEY_PURPOSE, values)
-        tags = _hmac_hex(key_text, messages, self.backend)
-        return (
-            tags.str.slice(0, 2).str.to_integer(base=16).cast(pl.UInt8).alias(values.name)
-        )
+        hi, _, valid = _tag_halves(key_text, _messages(RECORD_KEY_PURPOSE, values), self.backend)
+        first_byte = pl.Series(values.name, (hi >> np.uint64(56)).astype(np.uint8))
+        return first_byte if valid.all() else _restore_nulls(first_byte, valid)
 
     def _key(self, purpose: str) -> tuple[str, str]:
         if purpose not in self._keys:
@@ -164,33 +162,63 @@ class Pseudonymiser:
 def hmac_sha256_hex(key: str, messages: pl.Series, backend: Backend = "auto") -> pl.Series:
     """Hex HMAC-SHA256 of each UTF-8 message under the UTF-8 bytes of ``key``; null stays null.
 
-    Exposed for the RFC 4231 tests; pipeline code uses :class:`Pseudonymiser`.
+    Uses the same HMAC expression (polars-hash) or loop (stdlib) as the pseudonymiser. Exposed
+    for the RFC 4231 tests; pipeline code uses :class:`Pseudonymiser`.
     """
-    if backend == "auto":
-        backend = "polars-hash" if polars_hash_available() else "stdlib"
-    return _hmac_hex(key, messages, backend)
-
-
-def _hmac_hex(key: str, messages: pl.Series, backend: Backend) -> pl.Series:
+    backend = _resolve(backend)
     if backend == "polars-hash":
-        import polars_hash as plh
+        return messages.to_frame("m").select(_hmac_expr(key, "m")).to_series()
+    return pl.Series([None if d is None else d.hex() for d in _stdlib_digests(key, messages)],
+                     dtype=pl.String)
 
-        # The expression carrying the key is built and evaluated here, never returned.
-        frame = pl.DataFrame({"m": messages})
-        return frame.select(plh.col("m").chash.hmac_sha256(key=key)).to_series()
-    if backend == "stdlib":
-        raw_key = key.encode("utf-8")
-        return pl.Series(
-            [None if m is None else hmac.digest(raw_key, m.encode(), "sha256").hex()
-             for m in messages.to_list()],
-            dtype=pl.String,
-        )
-    raise TokenError(f"unknown HMAC backend {backend!r}")
+
+def _resolve(backend: Backend) -> Backend:
+    if backend == "auto":
+        return "polars-hash" if polars_hash_available() else "stdlib"
+    if backend not in ("polars-hash", "stdlib"):
+        raise TokenError(f"unknown HMAC backend {backend!r}")
+    return backend
+
+
+def _hmac_expr(key: str, column: str) -> pl.Expr:
+    import polars_hash as plh
+
+    return plh.col(column).chash.hmac_sha256(key=key)
+
+
+def _stdlib_digests(key: str, messages: pl.Series) -> list[bytes | None]:
+    raw_key = key.encode("utf-8")
+    return [None if m is None else hmac.digest(raw_key, m.encode(), "sha256")
+            for m in messages.to_list()]
+
+
+def _tag_halves(
+    key: str, messages: pl.Series, backend: Backend
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first 128 bits of each HMAC as two uint64 arrays (hi, lo) and a validity mask.
+
+    The polars-hash path runs the HMAC and the hex parsing in one query, so polars can spread
+    it over its threads; the expression carrying the key is built and evaluated here, never
+    returned.
+    """
+    valid = messages.is_not_null().to_numpy()
+    if _resolve(backend) == "polars-hash":
+        halves = messages.to_frame("m").lazy().select(_hmac_expr(key, "m").alias("h")).select(
+            pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
+            pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
+        ).collect()
+        hi = halves["hi"].fill_null(0).to_numpy()
+        lo = halves["lo"].fill_null(0).to_numpy()
+        return hi, lo, valid
+    blank = bytes(16)
+    packed = b"".join(blank if d is None else d[:16] for d in _stdlib_digests(key, messages))
+    words = np.frombuffer(packed, dtype=">u8").reshape(-1, 2).astype(np.uint64)
+    return words[:, 0].copy(), words[:, 1].copy(), valid
 
 
 def _messages(tag: str, values: pl.Series) -> pl.Series:
     if values.dtype != pl.String:
-        if values.dtype.is_integer():
+        if values.dtype.is_integer() or values.dtype == pl.Null:
             values = values.cast(pl.String)
         else:
             raise TokenError(
@@ -213,26 +241,26 @@ def _b32_text(digest: bytes) -> str:
     return base64.b32encode(digest[:16]).decode("ascii")[:TOKEN_CHARS].lower()
 
 
-def _encode_tokens(hex_tags: pl.Series, prefix: str) -> pl.Series:
-    """``prefix`` + base32 of the first 128 bits of each hex tag, vectorised with numpy."""
-    if len(hex_tags) == 0:
-        return pl.Series(hex_tags.name, [], dtype=pl.String)
-    halves = hex_tags.to_frame("h").select(
-        pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
-        pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
-    )
-    valid = hex_tags.is_not_null().to_numpy()
-    hi = halves["hi"].fill_null(0).to_numpy()
-    lo = halves["lo"].fill_null(0).to_numpy()
-    chunks = [
-        _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], prefix.encode("ascii"))
-        for i in range(0, len(hi), _CHUNK_ROWS)
-    ]
-    strings = pa.chunked_array(chunks, type=pa.large_string())
-    series = pl.Series(hex_tags.name, strings)
-    if not valid.all():
-        series = pl.select(pl.when(pl.Series(valid)).then(series)).to_series()
-    return series
+def _encode_tokens(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray, prefix: str) -> pl.Series:
+    """``prefix`` + base32 of the 128-bit values hi:lo, vectorised with numpy; null where invalid.
+
+    Chunks bound the temporary arrays and run on two threads (numpy releases the GIL).
+    """
+    if len(hi) == 0:
+        return pl.Series("", [], dtype=pl.String)
+    raw_prefix = prefix.encode("ascii")
+    starts = range(0, len(hi), _CHUNK_ROWS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chunks = list(pool.map(
+            lambda i: _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], raw_prefix),
+            starts,
+        ))
+    series = pl.Series("", pa.chunked_array(chunks, type=pa.large_string()))
+    return series if valid.all() else _restore_nulls(series, valid)
+
+
+def _restore_nulls(series: pl.Series, valid: np.ndarray) -> pl.Series:
+    return pl.select(pl.when(pl.Series(valid)).then(series)).to_series().alias(series.name)
 
 
 def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes) -> pa.Array:
