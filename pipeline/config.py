@@ -20,6 +20,7 @@ import itertools
 import math
 import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,20 +245,45 @@ class KeystoreRef(_Strict):
     passphrase_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
 
 
+DerivedAttribute = Literal["geography", "age_band", "year_of_birth"]
+# Which person role each derived attribute is generalised from.
+DERIVED_FROM: dict[str, str] = {
+    "geography": "postcode",
+    "age_band": "date_of_birth",
+    "year_of_birth": "date_of_birth",
+}
+
+
 class DisclosureSettings(_Strict):
-    """Disclosure settings: k-anonymity over quasi-identifiers, geography floor, age bands."""
+    """Record-level disclosure control for the extract.
+
+    ``derive`` adds generalised attributes: ``geography`` (postcode at ``geography_floor`` or
+    coarser), ``age_band`` (age on ``reference_date`` in ``age_bands``) and ``year_of_birth``.
+    When ``quasi_identifiers`` are listed, each source's extract is made ``k``-anonymous on them
+    (generalisation up the ladders, then local suppression within ``suppression_budget``; the
+    run fails rather than exceed it).
+    """
 
     k: int = Field(default=5, ge=2)
     quasi_identifiers: list[str] = Field(default_factory=list)
-    geography_floor: Literal["postcode_district", "postcode_area", "region", "none"] = "region"
-    age_bands: list[int] = Field(default_factory=lambda: [0, 16, 25, 35, 45, 55, 65, 75])
+    suppression_budget: float = Field(default=0.05, ge=0.0, le=1.0)
+    geography_floor: Literal["sector", "district", "area", "region"] = "region"
+    age_bands: list[int] = Field(default_factory=lambda: [0, 16, 25, 35, 45, 55, 65, 75, 85])
+    reference_date: date | None = None
+    derive: list[DerivedAttribute] = Field(default_factory=list)
 
     @field_validator("age_bands")
     @classmethod
     def _increasing(cls, bands: list[int]) -> list[int]:
-        if any(b <= a for a, b in itertools.pairwise(bands)) or any(b < 0 for b in bands):
+        if not bands or any(b <= a for a, b in itertools.pairwise(bands)) or bands[0] < 0:
             raise ValueError("age bands must be non-negative and strictly increasing")
         return bands
+
+    @model_validator(mode="after")
+    def _age_needs_date(self) -> DisclosureSettings:
+        if "age_band" in self.derive and self.reference_date is None:
+            raise ValueError("age_band needs a reference_date (ages change; reruns must not)")
+        return self
 
 
 class DeliveryConfig(_Strict):
@@ -289,6 +315,13 @@ class PipelineConfig(_Strict):
         unknown = sorted(set(self.approved_attributes) - attributes)
         if unknown:
             raise ValueError(f"approved attributes not mapped by any source: {', '.join(unknown)}")
+        releasable = set(self.approved_attributes) | set(self.disclosure.derive)
+        stray = sorted(set(self.disclosure.quasi_identifiers) - releasable)
+        if stray:
+            raise ValueError(
+                "disclosure.quasi_identifiers must be approved or derived attributes: "
+                + ", ".join(stray)
+            )
         if self.linkage.mode == "link" and len(self.sources) != 2:
             raise ValueError("linkage mode 'link' needs exactly two sources")
         return self

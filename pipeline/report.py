@@ -74,6 +74,35 @@ def histogram_svg(
     )
 
 
+def _k_anonymity(reports: dict[str, dict[str, Any]]) -> str:
+    if not reports:
+        return "<p>No k-anonymity step (no quasi-identifiers configured).</p>"
+    rows = [
+        [
+            source,
+            r["k"],
+            r["records"],
+            r["unsafe_before"],
+            r["unsafe_after"],
+            r["records_suppressed"],
+            ", ".join(f"{q}: {level}" for q, level in sorted(r["levels"].items())),
+        ]
+        for source, r in sorted(reports.items())
+    ]
+    return _table(
+        [
+            "source",
+            "k",
+            "records",
+            "unsafe before",
+            "unsafe after",
+            "records suppressed",
+            "generalisation",
+        ],
+        rows,
+    )
+
+
 def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
     """The whole report page for one run."""
     totals = manifest["totals"]
@@ -178,8 +207,10 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
             [
                 [k, ", ".join(map(str, v)) if isinstance(v, list) else v]
                 for k, v in sorted(manifest["disclosure"].items())
+                if k != "k_anonymity"
             ],
         ),
+        _k_anonymity(manifest["disclosure"].get("k_anonymity", {})),
         "<h2>Outputs</h2>",
         _table(
             ["file", "rows", "sha256"],

@@ -212,7 +212,7 @@ def _run_stages(
     pseudonymised, _ = _checkpoint(work / "03-pseudonymised", pseudonymise)
 
     step("deidentify", 4)
-    extract = deidentify_stage.deidentify(
+    extract, disclosure = deidentify_stage.deidentify(
         pseudonymised, config, deidentify_stage.identifying_values(linked)
     )
 
@@ -239,6 +239,7 @@ def _run_stages(
     manifest = build_manifest(
         config, run_id, files, linked, quarantine, outputs, probabilities, pseudonymiser_keys
     )
+    manifest["disclosure"].update(disclosure)
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, manifest)
     from pipeline.report import render_report
 
@@ -321,8 +322,10 @@ def build_manifest(
             "approved_attributes": list(config.approved_attributes),
             "direct_identifiers_removed": True,
             "leak_check": "passed",
+            "derived_attributes": list(config.disclosure.derive),
             "k": config.disclosure.k,
             "quasi_identifiers": list(config.disclosure.quasi_identifiers),
+            "suppression_budget": config.disclosure.suppression_budget,
             "geography_floor": config.disclosure.geography_floor,
         },
     }

@@ -123,3 +123,45 @@ def test_linker_that_drops_records_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="did not return a cluster for every record"):
         link_records(frame, LinkageSpec.model_validate(LINKAGE), lossy)
+
+
+def test_derived_attributes_are_generalised_and_k_anonymous(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    keystore = make_keystore(tmp_path, monkeypatch)
+    write_csv(tmp_path / "in/hospital/a.csv", HEADER, people_rows(0, 20))
+    disclosure = {
+        "derive": ["age_band", "year_of_birth"],
+        "reference_date": "2026-01-01",
+        "age_bands": [0, 30, 60],
+        "quasi_identifiers": ["age_band", "ethnicity"],
+        "k": 2,
+    }
+    path = write_config(tmp_path, keystore, disclosure=disclosure)
+    summary = run_pipeline(load_config(path), services=fake_services())
+    assert summary.delivery_dir is not None
+    extract = pl.read_parquet(summary.delivery_dir / "hospital.parquet")
+    assert set(extract["age_band"].drop_nulls()) <= {"0-29", "30-59", "60+"}
+    assert set(extract["year_of_birth"].drop_nulls()) <= {"1961", "1978", "1990", "1985", "2001"}
+    counts = extract.group_by("age_band", "ethnicity").len()
+    assert counts["len"].min() >= 2
+    report = summary.manifest["disclosure"]["k_anonymity"]["hospital"]
+    assert report["unsafe_after"] == 0 and report["records"] == 20
+    html = (summary.delivery_dir / "report.html").read_text()
+    assert "unsafe before" in html
+
+
+def test_k_anonymity_fails_closed_beyond_the_suppression_budget(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.disclosure import SuppressionBudgetExceeded
+
+    keystore = make_keystore(tmp_path, monkeypatch)
+    write_csv(tmp_path / "in/hospital/a.csv", HEADER, people_rows(0, 5))
+    disclosure = {
+        "quasi_identifiers": ["ethnicity", "region_code"],
+        "k": 5,
+        "suppression_budget": 0.0,
+    }
+    path = write_config(
+        tmp_path, keystore, disclosure=disclosure, approved_attributes=["ethnicity", "region_code"]
+    )
+    with pytest.raises(SuppressionBudgetExceeded):
+        run_pipeline(load_config(path), services=fake_services())
+    assert not any(p.name.startswith("run-") for p in (tmp_path / "out").iterdir())
