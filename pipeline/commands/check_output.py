@@ -132,7 +132,10 @@ def command(
     except TableSpecError as exc:
         raise ConfigError(str(exc)) from None
     df = read_microdata(data)
-    result = check_table(df, spec, settings)
+    try:
+        result = check_table(df, spec, settings)
+    except TableSpecError as exc:  # a request that does not fit the data: fix the command line
+        raise ConfigError(str(exc), source=data.name) from None
     report = report_dict(result, source=data.name)
     table = result.published_table()
     out.mkdir(parents=True, exist_ok=True)

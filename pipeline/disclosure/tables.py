@@ -25,6 +25,7 @@ SINGLE_RECORD: frozenset[str] = frozenset({"median", "min", "max"})
 TOTAL = "Total"
 MISSING = "(missing)"
 Status = Literal["pass", "review", "fail"]
+IDENTIFIER_LIKE_MIN = 20
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,17 @@ def build_cells(
     for column in spec.by:
         if data.get_column(column).eq(TOTAL).any():
             raise TableSpecError(f"column {column!r} has a category named {TOTAL!r}")
+    if data.is_empty():
+        raise TableSpecError("the data has no records")
     categories = {c: data.get_column(c).unique().sort() for c in spec.by}
+    for column, values in categories.items():
+        # Category labels are published even for suppressed cells: refuse identifier-like
+        # groupings (mostly distinct values) rather than print them.
+        if values.len() > max(IDENTIFIER_LIKE_MIN, data.height // 2):
+            raise TableSpecError(
+                f"column {column!r} has {values.len()} distinct values in {data.height} records: "
+                "it looks like an identifier, not a grouping"
+            )
     subsets = _subsets(spec.by) if spec.margins else [tuple(spec.by)]
     frames = []
     for subset in subsets:

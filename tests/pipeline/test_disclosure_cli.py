@@ -105,3 +105,12 @@ def test_help_ends_with_an_example() -> None:
     assert result.exit_code == 0
     tail = result.output.strip().split("Options:")[0].strip()
     assert "Example:" in tail and tail.rstrip().endswith("--out checked/")
+
+
+def test_identifier_like_grouping_is_refused(microdata: Path, tmp_path: Path) -> None:
+    code, output = _run(
+        ["--data", str(microdata), "--by", "nhs_number", "--out", str(tmp_path / "ids")]
+    )
+    assert code == 2 and "looks like an identifier" in output
+    assert not any(n in output for n in NHS)
+    assert not (tmp_path / "ids").exists()
