@@ -22,8 +22,8 @@ class KAnonymitySettings(_Settings):
     ``suppression_budget`` is the largest fraction of records that may have any quasi-identifier
     set to null by local suppression; beyond it the extract fails closed.
     ``suppression_order`` lists quasi-identifiers to suppress first (smallest information loss);
-    when omitted, the variable with the most distinct categories goes first (as sdcMicro's
-    default importance ranks variables by number of categories).
+    when omitted, the variable with the most distinct categories goes first (our default:
+    it is usually the one that makes records unique; sdcMicro takes this as ``importance``).
     """
 
     k: int = Field(default=5, ge=2)
