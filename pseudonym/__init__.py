@@ -4,5 +4,28 @@ Hashing and key handling live in this package only; pipeline code calls its reci
 """
 
 from pseudonym.errors import PseudonymError
+from pseudonym.keys import DecryptionError, KeyFileError, MasterKeyError
+from pseudonym.keystore import (
+    EnvironmentDestroyedError,
+    EnvironmentNotFoundError,
+    Keystore,
+    KeystoreError,
+    KeyVersionError,
+)
+from pseudonym.secret import Secret
+from pseudonym.tokens import Pseudonymiser, TokenError
 
-__all__ = ["PseudonymError"]
+__all__ = [
+    "DecryptionError",
+    "EnvironmentDestroyedError",
+    "EnvironmentNotFoundError",
+    "KeyFileError",
+    "KeyVersionError",
+    "Keystore",
+    "KeystoreError",
+    "MasterKeyError",
+    "PseudonymError",
+    "Pseudonymiser",
+    "Secret",
+    "TokenError",
+]

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -184,16 +185,26 @@ def write_key_file(path: str | os.PathLike[str], master: Secret, passphrase: Sec
     ciphertext = AESGCM(wrapping.reveal()).encrypt(nonce, master.reveal(), _aad(header))
     document = {**header, "ciphertext": _b64(ciphertext)}
     text = json.dumps(document, indent=2) + "\n"
+    if path.exists():
+        raise KeyFileError(f"{path.name}: key file already exists; refusing to overwrite")
+    # Write a 0600 temporary file, then hard-link it into place: the link fails if the target
+    # appeared meanwhile, and a killed run never leaves a half-written key file.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot create key file ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp_name, path)
     except FileExistsError:
         raise KeyFileError(f"{path.name}: key file already exists; refusing to overwrite") from None
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create key file ({exc.strerror})") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        os.unlink(tmp_name)
     return str(header["key_id"])
 
 

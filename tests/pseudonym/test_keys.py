@@ -108,6 +108,7 @@ def test_key_file_round_trip_and_format(tmp_path: Path) -> None:
     kid = write_key_file(path, master, PASS)
     assert read_key_file(path, PASS) == master
     assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]  # no temporary left behind
     header = read_key_file_header(path)
     assert header["format"] == "pprl-master-key" and header["format_version"] == 1
     assert header["key_id"] == kid
