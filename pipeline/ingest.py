@@ -18,6 +18,7 @@ import csv
 import glob
 import io
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,11 @@ def _decode(data: bytes, encoding: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _has_bad_bytes(value: str) -> bool:
-    return any(0xDC80 <= ord(c) <= 0xDCFF for c in value)
+    return _BAD_BYTE.search(value) is not None
 
 
 def _read_csv(
@@ -132,8 +136,10 @@ def _read_csv(
     data = path.read_bytes()
     if not data.strip():
         raise DataError(f"{name}: file is empty (no header row)")
+    text = _decode(data, source.encoding)
+    any_bad_bytes = _has_bad_bytes(text)  # usually False: then skip the per-field scan
     reader = csv.reader(
-        io.StringIO(_decode(data, source.encoding), newline=""),
+        io.StringIO(text, newline=""),
         delimiter=source.delimiter,
         strict=False,
     )
@@ -162,8 +168,10 @@ def _read_csv(
         if len(record) != len(header):
             quarantine.append((source.name, name, number, "ingest", "ragged_row", None))
             continue
-        bad = next((header[i] for i, value in enumerate(record) if _has_bad_bytes(value)), None)
-        if bad is not None:
+        bad = any_bad_bytes and next(
+            (header[i] for i, value in enumerate(record) if _has_bad_bytes(value)), None
+        )
+        if bad:
             quarantine.append((source.name, name, number, "ingest", "bad_encoding", bad))
             continue
         row_numbers.append(number)
