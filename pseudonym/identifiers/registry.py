@@ -1,0 +1,110 @@
+"""The registry of identifier rules and the entry points check, check_expr and normalise_one."""
+
+from __future__ import annotations
+
+import logging
+from types import MappingProxyType
+
+import polars as pl
+
+from pseudonym.identifiers import chi, crn, idbr, nhs, nino, paye, postcode, utr, vat
+from pseudonym.identifiers.errors import InvalidIdentifier, UnknownIdentifierType
+from pseudonym.identifiers.reasons import Reason
+from pseudonym.identifiers.rule import IdentifierRule, Scope
+
+logger = logging.getLogger(__name__)
+
+_RULES: tuple[IdentifierRule, ...] = (
+    nhs.RULE,
+    chi.RULE,
+    nino.RULE,
+    vat.RULE,
+    utr.RULE,
+    paye.PAYE_RULE,
+    paye.AOREF_RULE,
+    crn.RULE,
+    idbr.ENTREF_RULE,
+    idbr.RUREF_RULE,
+    idbr.LUREF_RULE,
+    postcode.RULE,
+)
+
+IDENTIFIER_TYPES: MappingProxyType[str, IdentifierRule] = MappingProxyType(
+    {rule.name: rule for rule in _RULES}
+)
+
+_COMPACT = "__compact"
+_REASON = "reason"
+_CANONICAL = "__canonical"
+
+
+def get_rule(id_type: str) -> IdentifierRule:
+    """The rule for ``id_type``; raises :class:`UnknownIdentifierType` listing the known types."""
+    try:
+        return IDENTIFIER_TYPES[id_type]
+    except (KeyError, TypeError):
+        raise UnknownIdentifierType(str(id_type), IDENTIFIER_TYPES) from None
+
+
+def check_expr(
+    id_type: str, expr: pl.Expr, *, allow_test_numbers: bool = False
+) -> tuple[pl.Expr, pl.Expr]:
+    """(normalised_expr, reason_expr) to use inside a polars select/with_columns.
+
+    ``normalised`` is null where the value is invalid or missing; ``reason`` is a
+    :class:`Reason` code, null where valid. For whole columns :func:`check` is faster: it
+    computes the compact form once and reuses it.
+    """
+    return get_rule(id_type).exprs(expr, allow_test_numbers=allow_test_numbers)
+
+
+def check(id_type: str, values: pl.Series, *, allow_test_numbers: bool = False) -> pl.DataFrame:
+    """Validate and normalise a column of identifiers.
+
+    Returns a frame with the same length and order as ``values``: ``normalised`` (String, null
+    when invalid or missing) and ``reason`` (String reason code, null when valid; ``"missing"``
+    for null or blank input). Invalid values never raise.
+
+    >>> check("nhs", pl.Series(["400 000 0004", "4000000005", None])).rows()
+    [('4000000004', None), (None, 'bad_check_digit'), (None, 'missing')]
+    """
+    rule = get_rule(id_type)
+    if not isinstance(values, pl.Series):
+        raise TypeError("values must be a polars Series")
+    compact = pl.col(_COMPACT)
+    scope = Scope(staged=True)
+    validation = rule.validate(compact, allow_test_numbers, scope)
+    # Stage the work: the compact string and shared intermediates are computed once each.
+    frame = pl.DataFrame({_COMPACT: values}).lazy()
+    frame = frame.select(rule.prepare(compact).alias(_COMPACT))
+    for column, expr in scope.stages:
+        frame = frame.with_columns(expr.alias(column))
+    return (
+        frame.select(
+            rule.reason_expr(compact, validation).alias(_REASON),
+            validation.canonical.cast(pl.String).alias(_CANONICAL),
+        )
+        .select(
+            pl.when(pl.col(_REASON).is_null()).then(pl.col(_CANONICAL)).alias("normalised"),
+            pl.col(_REASON),
+        )
+        .collect()
+    )
+
+
+def normalise_one(id_type: str, value: str, *, allow_test_numbers: bool = False) -> str:
+    """Normalise one value; raises :class:`InvalidIdentifier` naming the type and reason only.
+
+    >>> normalise_one("nhs", "400-000-0004")
+    '4000000004'
+    """
+    if value is not None and not isinstance(value, str):
+        raise TypeError("value must be a str")
+    result = check(
+        id_type, pl.Series([value], dtype=pl.String), allow_test_numbers=allow_test_numbers
+    )
+    normalised, reason = result.row(0)
+    if reason is not None:
+        raise InvalidIdentifier(id_type, Reason(reason))
+    assert isinstance(normalised, str)
+    return normalised
