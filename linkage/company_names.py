@@ -1,0 +1,357 @@
+"""Company-name comparison weighted by token rarity, with trading names ("best of legal/trading").
+
+Names are first standardised (:func:`linkage.standardise.normalise_company_name`: legal forms
+stripped, so "LIMITED" vs "LTD" or a dropped suffix cannot break a match). Each name is then
+split into tokens, and every token gets an inverse document frequency (idf = ln(N / n), n the
+records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
+agreeing on "SERVICES". :func:`add_company_token_columns` adds, for a standardised column ``c``:
+
+* ``c_tokens``: distinct tokens without stop words (VARCHAR[]),
+* ``c_idf``: the idf of each token, aligned with ``c_tokens`` (DOUBLE[]),
+* ``c_top``: the rarest token (ties broken alphabetically),
+* ``c_rarest``: the same, but null when even it is common (a blocking key).
+
+The token levels first check a cheap necessary condition on ``c_top`` (native string
+comparisons), and run the list lambdas only for pairs that pass it: random pairs, almost all of
+which fail, then cost about as much as an exact comparison.
+
+The levels below read those columns and, when ``trading_column`` is set, compare every pairing
+of legal and trading names and take the best. They build SQL only (DuckDB list lambdas).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from linkage.comparisons import Comparison
+from linkage.errors import SettingsError
+from linkage.levels import ElseLevel, Level, NullLevel
+from linkage.sql import LEFT, RIGHT, Dialect, col
+from linkage.standardise.companies import COMPANY_STOP_WORDS
+
+__all__ = [
+    "CompanyNameComparison",
+    "CompanyNameExactLevel",
+    "CompanyNameJaroWinklerLevel",
+    "CompanyRareTokensLevel",
+    "CompanyTokenOverlapLevel",
+    "add_company_token_columns",
+    "idf_column",
+    "rarest_column",
+    "tokens_column",
+    "top_column",
+]
+
+
+def tokens_column(column: str) -> str:
+    """Name of the token-list column derived from standardised name column ``column``."""
+    return f"{column}_tokens"
+
+
+def idf_column(column: str) -> str:
+    """Name of the idf-list column aligned with :func:`tokens_column`."""
+    return f"{column}_idf"
+
+
+def top_column(column: str) -> str:
+    """Name of the column holding the rarest token, always set (ties: alphabetical first)."""
+    return f"{column}_top"
+
+
+def rarest_column(column: str) -> str:
+    """Name of the rarest-token column (a blocking key)."""
+    return f"{column}_rarest"
+
+
+def _check_name(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{name} must be a non-empty string")
+
+
+class _CompanyLevel(Level):
+    """Shared plumbing: a condition on one (left variant, right variant) pair, OR-ed over all
+    pairings of legal and trading names. Subclasses declare the dataclass fields."""
+
+    column: str
+    trading_column: str | None
+
+    def _check(self) -> None:
+        _check_name("company level column", self.column)
+        if self.trading_column is not None:
+            _check_name("company level trading_column", self.trading_column)
+
+    def _variants(self) -> tuple[str, ...]:
+        return (self.column,) if self.trading_column is None else (
+            self.column, self.trading_column)
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        raise NotImplementedError
+
+    def sql(self, dialect: Dialect) -> str:
+        parts = [
+            f"coalesce(({self._pair_sql(a, b, dialect)}), FALSE)"
+            for a in self._variants() for b in self._variants()
+        ]
+        return "(" + " OR ".join(parts) + ")"
+
+    def columns(self) -> tuple[str, ...]:
+        return self._variants()
+
+    def _token_columns(self) -> tuple[str, ...]:
+        return tuple(
+            c for v in self._variants()
+            for c in (v, tokens_column(v), idf_column(v), top_column(v))
+        )
+
+    def _suffix(self) -> str:
+        return "" if self.trading_column is None else f" (best of legal/{self.trading_column})"
+
+
+@dataclass(frozen=True)
+class CompanyNameExactLevel(_CompanyLevel):
+    """Standardised names are equal (any pairing of legal/trading names)."""
+
+    column: str
+    trading_column: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        return f"{col(LEFT, left)} = {col(RIGHT, right)}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} exact{self._suffix()}"
+
+
+@dataclass(frozen=True)
+class CompanyRareTokensLevel(_CompanyLevel):
+    """Both names have at least one rare token (idf >= ``min_idf``) and the same set of them.
+
+    Common words ("SERVICES", "UK") may differ or be dropped; the words that identify the
+    company may not.
+    """
+
+    column: str
+    min_idf: float = math.log(1000.0)
+    trading_column: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+        if not isinstance(self.min_idf, int | float) or self.min_idf < 0:
+            raise SettingsError("CompanyRareTokensLevel min_idf must be a number >= 0")
+
+    def _rare(self, alias: str, column: str) -> str:
+        tokens, idf = col(alias, tokens_column(column)), col(alias, idf_column(column))
+        return (
+            f"list_sort(list_filter({tokens}, lambda t, i: {idf}[i] >= {float(self.min_idf)!r}))"
+        )
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        # Equal non-empty rare sets have the same rarest token, so unequal tops rule it out.
+        rare_l, rare_r = self._rare(LEFT, left), self._rare(RIGHT, right)
+        gate = f"{col(LEFT, top_column(left))} = {col(RIGHT, top_column(right))}"
+        return f"CASE WHEN {gate} THEN (len({rare_l}) > 0 AND {rare_l} = {rare_r}) ELSE FALSE END"
+
+    def columns(self) -> tuple[str, ...]:
+        return self._token_columns()
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} same rare tokens (idf >= {self.min_idf:.2f}){self._suffix()}"
+
+
+def _overlap(l_tokens: str, l_idf: str, r_tokens: str, r_idf: str) -> str:
+    shared = (
+        f"coalesce(list_sum(list_filter({l_idf}, "
+        f"lambda w, i: list_contains({r_tokens}, {l_tokens}[i]))), 0.0)"
+    )
+    total = f"(coalesce(list_sum({l_idf}), 0.0) + coalesce(list_sum({r_idf}), 0.0) - {shared})"
+    return f"CASE WHEN {total} > 0 THEN CAST({shared} AS DOUBLE) / {total} ELSE 0.0 END"
+
+
+def _min_shared_tokens(threshold: float) -> int:
+    """Fewest shared tokens for a weighted overlap >= ``threshold`` when neither name's rarest
+    token (weights a, b) is shared: shared weight S >= t(S + a + b), each shared token weighs at
+    most min(a, b), so at least 2t / (1 - t) tokens are shared."""
+    if threshold >= 1.0:
+        return 1 << 30
+    return max(1, math.ceil(2 * threshold / (1 - threshold) - 1e-9))
+
+
+@dataclass(frozen=True)
+class CompanyTokenOverlapLevel(_CompanyLevel):
+    """Rarity-weighted token overlap >= ``threshold``: the idf of the tokens both names share
+    divided by the idf of all their tokens (weighted Jaccard; 1.0 = same tokens)."""
+
+    column: str
+    threshold: float = 0.7
+    trading_column: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+        if not isinstance(self.threshold, int | float) or not 0.0 < self.threshold <= 1.0:
+            raise SettingsError("CompanyTokenOverlapLevel threshold must be in (0, 1]")
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        l_tokens, r_tokens = col(LEFT, tokens_column(left)), col(RIGHT, tokens_column(right))
+        l_top, r_top = col(LEFT, top_column(left)), col(RIGHT, top_column(right))
+        score = _overlap(l_tokens, col(LEFT, idf_column(left)), r_tokens,
+                         col(RIGHT, idf_column(right)))
+        # Gate (exact, see _min_shared_tokens): overlap >= t needs a shared rarest token unless
+        # both names have at least k tokens.
+        k = _min_shared_tokens(float(self.threshold))
+        gate = (
+            f"least(len({l_tokens}), len({r_tokens})) >= {k} OR {l_top} = {r_top} "
+            f"OR list_contains({r_tokens}, {l_top}) OR list_contains({l_tokens}, {r_top})"
+        )
+        return f"CASE WHEN {gate} THEN ({score}) >= {float(self.threshold)!r} ELSE FALSE END"
+
+    def columns(self) -> tuple[str, ...]:
+        return self._token_columns()
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} weighted token overlap >= {self.threshold}{self._suffix()}"
+
+
+@dataclass(frozen=True)
+class CompanyNameJaroWinklerLevel(_CompanyLevel):
+    """Jaro-Winkler similarity of the standardised names >= ``threshold`` (best pairing)."""
+
+    column: str
+    threshold: float = 0.9
+    trading_column: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+        if not isinstance(self.threshold, int | float) or not 0.0 < self.threshold <= 1.0:
+            raise SettingsError("CompanyNameJaroWinklerLevel threshold must be in (0, 1]")
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        fn = dialect.fn("jaro_winkler")
+        return f"{fn}({col(LEFT, left)}, {col(RIGHT, right)}) >= {float(self.threshold)!r}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} jaro-winkler >= {self.threshold}{self._suffix()}"
+
+
+class CompanyNameComparison(Comparison):
+    """Company names compared by token rarity. Levels, in order:
+
+    1. null (the legal name is missing on either side),
+    2. exact standardised name,
+    3. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    4. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    5. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    6. all other.
+
+    With ``trading_column`` every level takes the best pairing of legal and trading names.
+    The input needs the columns added by :func:`add_company_token_columns`.
+    """
+
+    def __init__(
+        self,
+        column: str = "name_std",
+        *,
+        trading_column: str | None = "trading_name_std",
+        rare_frequency: float = 0.001,
+        overlap_thresholds: Sequence[float] = (0.7,),
+        jaro_winkler_threshold: float = 0.9,
+        name: str | None = None,
+    ) -> None:
+        if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
+            raise SettingsError("rare_frequency must be in (0, 1]")
+        thresholds = tuple(overlap_thresholds)
+        if not thresholds or tuple(sorted(thresholds, reverse=True)) != thresholds or len(
+            set(thresholds)
+        ) != len(thresholds):
+            raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
+        levels: list[Level] = [
+            NullLevel(column),
+            CompanyNameExactLevel(column, trading_column),
+            CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
+            *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
+            CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),
+            ElseLevel(),
+        ]
+        super().__init__(name or column, levels)
+
+
+def _tokens_expr(column: str) -> pl.Expr:
+    tokens = pl.col(column).cast(pl.String).str.split(" ")
+    return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
+        maintain_order=True
+    )
+
+
+def add_company_token_columns(
+    frames: Sequence[pl.DataFrame],
+    columns: Sequence[str] = ("name_std", "trading_name_std"),
+    *,
+    max_block_frequency: float = 0.001,
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """Add ``c_tokens``, ``c_idf`` and ``c_rarest`` for each standardised name column ``c``.
+
+    Rarity is counted over every frame together (a record counts a token once even if it is in
+    both its legal and trading name). ``c_rarest`` is null when the rarest token is in more than
+    ``max_block_frequency`` of records, so blocking on it cannot create huge blocks. Returns the
+    frames and the rarity table (``token, n_records, idf``).
+    """
+    if not frames:
+        raise SettingsError("add_company_token_columns needs at least one frame")
+    missing = [
+        f"frame {i} has no column {c!r}"
+        for i, frame in enumerate(frames) for c in columns if c not in frame.columns
+    ]
+    if missing:
+        raise SettingsError(missing)
+    per_record = [
+        frame.lazy().select(
+            pl.concat_list([_tokens_expr(c).fill_null([]) for c in columns])
+            .list.unique().alias("token")
+        )
+        for frame in frames
+    ]
+    union = pl.concat(per_record).with_row_index("_record")
+    n_records = sum(frame.height for frame in frames)
+    rarity = (
+        union.explode("token").drop_nulls("token")
+        .group_by("token").agg(pl.len().cast(pl.Int64).alias("n_records"))
+        .with_columns(idf=(pl.lit(float(max(n_records, 1))) / pl.col("n_records")).log())
+        .collect()
+    )
+    min_block_idf = -math.log(max_block_frequency)
+    out = []
+    for frame in frames:
+        added = frame.with_row_index("__row")
+        for c in columns:
+            exploded = (
+                added.select("__row", _tokens_expr(c).alias("token")).explode("token")
+                .join(rarity.select("token", "idf"), on="token", how="left", maintain_order="left")
+            )
+            lists = exploded.group_by("__row", maintain_order=True).agg(
+                pl.col("token").drop_nulls().alias(tokens_column(c)),
+                pl.col("idf").filter(pl.col("token").is_not_null()).alias(idf_column(c)),
+                pl.col("token").sort_by(["idf", "token"], descending=[True, False],
+                                        nulls_last=True).first().alias("__rarest"),
+                pl.col("idf").max().alias("__max_idf"),
+            ).with_columns(
+                pl.when(pl.col("__max_idf") >= min_block_idf).then(pl.col("__rarest"))
+                .alias(rarest_column(c)),
+                pl.col("__rarest").alias(top_column(c)),
+            ).drop("__rarest", "__max_idf")
+            added = added.join(lists, on="__row", how="left", maintain_order="left")
+            # A missing name has no tokens at all (null), not an empty token list.
+            added = added.with_columns(
+                pl.when(pl.col(c).is_not_null()).then(pl.col(derived)).alias(derived)
+                for derived in (tokens_column(c), idf_column(c))
+            )
+        out.append(added.drop("__row"))
+    return out, rarity.sort(["n_records", "token"])

@@ -1,0 +1,177 @@
+"""Probabilistic matching of incoming records to the register on name, postcode and address.
+
+A Fellegi-Sunter model (``linkage.Linker``) with the rarity-weighted company-name comparison
+(best of legal and trading names), a postcode comparison and an address comparison. Blocking:
+same standardised name, same postcode, or the same rarest name token (legal or trading).
+
+Training: u from random pairs. m from pairs already confirmed by a shared valid identifier when
+there are at least ``min_labelled_pairs`` of them (the identifier is independent evidence of a
+true match, so the comparison levels of those pairs are a sample of m), otherwise by EM.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from linkage import BlockingRule, LinkageSettings, Linker, block_on
+from linkage.company_names import CompanyNameComparison, add_company_token_columns, rarest_column
+from linkage.comparisons import Comparison, JaroWinklerAtThresholds, PostcodeComparison
+from linkage.linker import LEFT_TABLE, RIGHT_TABLE
+from linkage.sql import quote
+from pipeline.business.prepare import UID
+from pipeline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+CONFIRMED = "__confirmed_reg_uid"
+NAME, TRADING = "name_std", "trading_name_std"
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Thresholds and model options (probabilities in [0, 1]).
+
+    A best candidate with probability >= ``match_threshold`` is a match; between
+    ``review_threshold`` and it, clerical review. A name token is *rare* when it is in at most
+    ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
+    ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
+    """
+
+    match_threshold: float = 0.9
+    review_threshold: float = 0.5
+    rare_frequency: float = 0.001
+    rare_min_records: int = 10
+    block_frequency: float = 0.0002
+    block_min_records: int = 20
+    min_labelled_pairs: int = 30
+    max_training_pairs: int = 300_000
+    memory_limit: str = "4GB"
+    threads: int = 2
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.review_threshold <= self.match_threshold <= 1.0:
+            problems.append("thresholds must satisfy 0 <= review <= match <= 1")
+        for name in ("rare_frequency", "block_frequency"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be in (0, 1]")
+        for name in ("rare_min_records", "block_min_records", "min_labelled_pairs",
+                     "max_training_pairs", "threads"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1")
+        if problems:
+            raise ConfigError(problems, source="match settings")
+
+
+@dataclass
+class ScoredCandidates:
+    """Candidate pairs ``uid, reg_uid, match_probability, match_weight`` and training facts."""
+
+    pairs: pl.DataFrame
+    training: dict[str, object] = field(default_factory=dict)
+
+
+def comparisons(rare_frequency: float) -> list[Comparison]:
+    """Name (rarity-weighted, best of legal/trading), postcode, address."""
+    return [
+        CompanyNameComparison(NAME, trading_column=TRADING, rare_frequency=rare_frequency,
+                              name="company_name"),
+        PostcodeComparison("postcode_std", name="postcode"),
+        JaroWinklerAtThresholds("address_std", (0.9, 0.75), name="address"),
+    ]
+
+
+def blocking_rules() -> list[BlockingRule]:
+    name_r, trading_r = rarest_column(NAME), rarest_column(TRADING)
+    return [
+        block_on(NAME),
+        block_on("postcode_std"),
+        block_on(name_r),
+        BlockingRule(f"l.{quote(name_r)} = r.{quote(trading_r)}", "legal-trading rarest token"),
+        BlockingRule(f"l.{quote(trading_r)} = r.{quote(name_r)}", "trading-legal rarest token"),
+    ]
+
+
+def score_candidates(
+    incoming: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    labelled: pl.DataFrame,
+    settings: MatchSettings,
+) -> ScoredCandidates:
+    """Score candidate register entries for every incoming record that has a name.
+
+    ``incoming`` and ``register`` are :func:`pipeline.business.prepare.linkage_frame` outputs;
+    ``labelled`` has ``uid, reg_uid`` pairs confirmed by a shared identifier. Returns pairs with
+    probability >= ``settings.review_threshold / 10`` (lower ones never matter).
+    """
+    incoming = incoming.filter(pl.col(NAME).is_not_null())
+    register = register.filter(pl.col(NAME).is_not_null())
+    empty = pl.DataFrame(schema={UID: pl.Int64, "reg_uid": pl.Int64,
+                                 "match_probability": pl.Float64, "match_weight": pl.Float64})
+    if incoming.height == 0 or register.height == 0:
+        return ScoredCandidates(empty, {"method": "none", "reason": "no names to compare"})
+    n = incoming.height + register.height
+    rare = max(settings.rare_frequency * n, settings.rare_min_records) / n
+    block = max(settings.block_frequency * n, settings.block_min_records) / n
+    (incoming, register), _ = add_company_token_columns(
+        [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
+    )
+    incoming = incoming.join(
+        labelled.select(UID, pl.col("reg_uid").alias(CONFIRMED)), on=UID, how="left"
+    )
+    link_settings = LinkageSettings(
+        link_type="link_only",
+        comparisons=comparisons(min(rare, 1.0)),
+        blocking_rules=blocking_rules(),
+        unique_id_column=UID,
+        memory_limit=settings.memory_limit,
+        threads=settings.threads,
+    )
+    linker = Linker(link_settings, incoming, register)
+    try:
+        linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
+        n_labelled = int(incoming[CONFIRMED].is_not_null().sum())
+        training: dict[str, object] = {"labelled_pairs": n_labelled}
+        if n_labelled >= settings.min_labelled_pairs:
+            _m_from_labelled(linker)
+            training["m_from"] = "pairs confirmed by a shared identifier"
+        else:
+            linker.estimate_m()
+            training["m_from"] = "expectation maximisation"
+        training["lambda"] = linker.estimate_lambda()
+        pairs = linker.predict(threshold=settings.review_threshold / 10)
+    finally:
+        linker.close()
+    training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
+    pairs = pairs.select(
+        pl.col("id_l").alias(UID), pl.col("id_r").alias("reg_uid"),
+        "match_probability", "match_weight",
+    )
+    logger.info("scored %d candidate pairs for %d incoming records", pairs.height,
+                incoming.height)
+    return ScoredCandidates(pairs, training)
+
+
+def _m_from_labelled(linker: Linker) -> None:
+    """Set m to each level's share among identifier-confirmed pairs (half a count of
+    smoothing so an unseen level keeps a finite weight)."""
+    select = ", ".join(
+        f"{c.gamma_sql(linker.backend.dialect)} AS {quote(c.gamma_column)}"
+        for c in linker.comparisons
+    )
+    gammas = linker.backend.frame(
+        f"SELECT {select} FROM {quote(LEFT_TABLE)} l JOIN {quote(RIGHT_TABLE)} r "
+        f"ON l.{quote(CONFIRMED)} = r.{quote(UID)}"
+    )
+    for c in linker.comparisons:
+        params = linker.parameters.comparisons[c.name]
+        g = gammas[c.gamma_column].to_numpy().astype(np.int64)
+        tallies = np.bincount(g[g >= 0], minlength=len(params.m)).astype(float) + 0.5
+        params.m = [float(t) for t in tallies / tallies.sum()]
+        logger.debug("m for %s from %d labelled pairs", c.name, int((g >= 0).sum()))
