@@ -69,29 +69,10 @@ def blocking_roles(rule: str) -> list[str]:
 ACCOUNTING_COLUMNS: tuple[str, ...] = ("_source", "_file", "_row")
 
 
-# The types documented for pseudonym.identifiers; used only until that module is importable.
-_DOCUMENTED_ID_TYPES = (
-    "nhs",
-    "chi",
-    "nino",
-    "vat",
-    "utr",
-    "paye",
-    "aoref",
-    "crn",
-    "entref",
-    "ruref",
-    "luref",
-    "postcode",
-)
-
-
 def identifier_types() -> tuple[str, ...]:
     """Identifier types the pseudonym package knows how to validate."""
-    try:
-        from pseudonym.identifiers import IDENTIFIER_TYPES
-    except ImportError:
-        return _DOCUMENTED_ID_TYPES
+    from pseudonym.identifiers import IDENTIFIER_TYPES
+
     return tuple(IDENTIFIER_TYPES)
 
 

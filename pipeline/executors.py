@@ -55,6 +55,7 @@ class DaskExecutor:
         *,
         n_workers: int = 2,
         processes: bool = False,
+        connect_timeout: str = "10s",
     ) -> None:
         try:
             from distributed import Client, LocalCluster
@@ -65,7 +66,7 @@ class DaskExecutor:
         self._cluster: Any = None
         try:
             if scheduler:
-                self._client = Client(scheduler, timeout="10s")
+                self._client = Client(scheduler, timeout=connect_timeout)
             else:
                 self._cluster = LocalCluster(
                     n_workers=n_workers,

@@ -1,0 +1,65 @@
+"""``pprl audit`` on the log a ``pprl run`` writes, and the run command's option checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from tests.pipeline.test_runner_support import (
+    HEADER,
+    make_keystore,
+    people_rows,
+    write_config,
+    write_csv,
+)
+
+
+@pytest.fixture
+def delivered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    keystore = make_keystore(tmp_path, monkeypatch)
+    write_csv(tmp_path / "in/hospital/a.csv", HEADER, people_rows(0, 4))
+    config = write_config(tmp_path, keystore)
+    result = CliRunner().invoke(cli, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_run_records_an_audit_entry_that_verifies(delivered: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["audit", "verify", str(delivered / "pipeline.yaml")])
+    assert result.exit_code == 0 and result.output.startswith("ok: 1 entries")
+    listing = runner.invoke(cli, ["audit", "list", str(delivered / "out/.pprl/audit.jsonl")])
+    assert "pipeline.run" in listing.output
+    entry = json.loads((delivered / "out/.pprl/audit.jsonl").read_text().splitlines()[0])
+    run_id = entry["details"]["run_id"]
+    manifest = delivered / "out" / run_id / "manifest.json"
+    from pseudonym.digests import file_sha256
+
+    assert entry["details"]["manifest_sha256"] == file_sha256(manifest)
+    assert entry["inputs"] == {"in/hospital/a.csv": file_sha256(delivered / "in/hospital/a.csv")}
+
+
+def test_tampering_with_the_audit_log_exits_3(delivered: Path) -> None:
+    log = delivered / "out/.pprl/audit.jsonl"
+    log.write_text(log.read_text().replace('"pipeline.run"', '"pipeline.rerun"'))
+    result = CliRunner().invoke(cli, ["audit", "verify", str(log)])
+    assert result.exit_code == 3 and "fails verification" in result.output
+
+
+def test_scheduler_needs_dask_executor(delivered: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["run", str(delivered / "pipeline.yaml"), "--scheduler", "tcp://127.0.0.1:1"]
+    )
+    assert result.exit_code == 2 and "--scheduler needs --executor dask" in result.output
+
+
+def test_unreachable_scheduler_is_transient() -> None:
+    from pipeline.errors import TransientError
+    from pipeline.executors import DaskExecutor
+
+    with pytest.raises(TransientError, match="cannot reach the dask scheduler"):
+        DaskExecutor("tcp://127.0.0.1:9", connect_timeout="1s")
