@@ -184,3 +184,42 @@ def test_recode_ladder_applies_maps_cumulatively() -> None:
     assert df.select(ladder.apply(1))["job"].to_list() == ["health", "health", "baker"]
     assert df.select(ladder.apply(2))["job"].to_list() == ["public", "public", "baker"]
     assert df.select(ladder.apply(3))["job"].to_list() == [None, None, None]
+
+
+POSTCODES = ["SW1A 1AA", "M1 1AE", "LS1 4AP", "B33 8TH", "CF10 1EP", None, "bad"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(dt.date(1930, 1, 1), dt.date(2020, 12, 31)),
+            st.sampled_from(POSTCODES),
+            st.sampled_from(["F", "M", None]),
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+    st.integers(2, 5),
+)
+def test_anonymised_extracts_are_k_anonymous_and_above_the_floor(
+    rows: list[tuple[dt.date, str | None, str | None]], k: int
+) -> None:
+    df = pl.DataFrame(rows, schema=["dob", "postcode", "sex"], orient="row")
+    settings = KAnonymitySettings(
+        k=k, quasi_identifiers=["dob", "postcode", "sex"], suppression_budget=1.0
+    )
+    ladders = {
+        "dob": dob_ladder("dob", dt.date(2025, 1, 1)),
+        "postcode": postcode_ladder("postcode"),
+    }
+    try:
+        out, report = anonymise(df, settings, ladders)
+    except SuppressionBudgetExceeded:
+        assert df.height < k  # only when even all-null records are too few
+        return
+    assert min(_brute_force_fk(list(out.select("dob", "postcode", "sex").iter_rows()))) >= k
+    assert report.unsafe_after == 0 and report.records == df.height
+    assert set(out["postcode"].drop_nulls()) <= set(ONS_REGIONS)
+    assert not out["dob"].drop_nulls().str.contains(r"^\d{4}-").any()  # never a full date
+    again, _ = anonymise(df, settings, ladders)
+    assert again.equals(out)
