@@ -1,12 +1,14 @@
 """A self-contained HTML run report: inline CSS and SVG, no scripts, no external assets.
 
 Built from a run manifest (counts, checksums, key IDs, settings) and the pairs' match
-probabilities, so it can hold no record values. Every piece of text is HTML-escaped.
+probabilities (drawn as match weights), so it can hold no record values. Every piece of text
+is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,36 +41,54 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def match_weight(probability: float) -> float:
+    """Match weight (log2 posterior odds, as Splink reports it) of a match probability."""
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    return math.log2(p / (1 - p))
+
+
 def histogram_svg(
     probabilities: pl.Series, *, threshold: float, bins: int = 20, width: int = 600
 ) -> str:
-    """SVG bar chart of pair match probabilities in ``bins`` equal bins, threshold marked."""
-    height, pad = 200, 30
+    """SVG bar chart of the pairs' match weights in ``bins`` equal bins, threshold marked.
+
+    Weights are log2 posterior odds, ``log2(p / (1 - p))``; the match threshold is drawn at the
+    weight of its probability.
+    """
+    height, pad = 220, 30
+    weights = [match_weight(float(p)) for p in probabilities.drop_nulls().to_list()]
+    cut = match_weight(threshold)
+    low = math.floor(min([*weights, cut]))
+    high = math.ceil(max([*weights, cut]))
+    high = high if high > low else low + 1
+    step = (high - low) / bins
     counts = [0] * bins
-    for p in probabilities.drop_nulls().to_list():
-        counts[min(int(float(p) * bins), bins - 1)] += 1
+    for w in weights:
+        counts[min(int((w - low) / step), bins - 1)] += 1
     top = max(counts) or 1
-    bar_w = (width - 2 * pad) / bins
+    span = width - 2 * pad
+    bar_w = span / bins
     bars = []
     for i, c in enumerate(counts):
         h = (height - 2 * pad) * c / top
         x = pad + i * bar_w
-        label = f"{i / bins:.2f}-{(i + 1) / bins:.2f}: {c} pairs"
+        label = f"weight {low + i * step:.1f} to {low + (i + 1) * step:.1f}: {c} pairs"
         bars.append(
             f'<rect x="{x:.1f}" y="{height - pad - h:.1f}" width="{bar_w - 1:.1f}" '
             f'height="{h:.1f}" fill="#4672b4"><title>{_e(label)}</title></rect>'
         )
-    tx = pad + threshold * (width - 2 * pad)
+    tx = pad + (cut - low) / (high - low) * span
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="match probability histogram">'
+        f'role="img" aria-label="match weight histogram">'
         + "".join(bars)
         + f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{pad - 10}" y2="{height - pad}" '
         'stroke="#a1260d" stroke-dasharray="4 3"/>'
         + f'<text x="{tx + 4:.1f}" y="{pad - 12}" font-size="11">match threshold '
-        + f"{_e(threshold)}</text>"
-        + f'<text x="{pad}" y="{height - 8}" font-size="11">0</text>'
-        + f'<text x="{width - pad - 6}" y="{height - 8}" font-size="11">1</text>'
+        + f"{_e(threshold)} (weight {cut:.1f})</text>"
+        + f'<text x="{pad}" y="{height - 8}" font-size="11">{low}</text>'
+        + f'<text x="{width - pad - 10}" y="{height - 8}" font-size="11">{high}</text>'
+        + f'<text x="{width / 2 - 40:.0f}" y="{height - 8}" font-size="11">match weight</text>'
         + f'<text x="{pad}" y="{pad - 12}" font-size="11">max {top}</text>'
         + "</svg>"
     )

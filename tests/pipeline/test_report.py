@@ -4,7 +4,7 @@ import re
 
 import polars as pl
 
-from pipeline.report import histogram_svg, render_report
+from pipeline.report import histogram_svg, match_weight, render_report
 
 
 def manifest(**overrides: object) -> dict[str, object]:
@@ -67,12 +67,14 @@ def test_unbalanced_accounts_are_flagged() -> None:
     assert "No pairs were scored" in page
 
 
-def test_histogram_bins_counts() -> None:
-    svg = histogram_svg(pl.Series([0.0, 0.01, 0.5, 1.0, 1.0, None]), threshold=0.5, bins=4)
+def test_histogram_bins_match_weights() -> None:
+    # weights: p=0.5 -> 0, p=0.8 -> 2, p=0.2 -> -2, p=0.9 -> log2(9) ~ 3.17
+    svg = histogram_svg(pl.Series([0.5, 0.8, 0.2, 0.9, None]), threshold=0.5, bins=3)
     titles = re.findall(r"<title>([^<]*)</title>", svg)
     assert titles == [
-        "0.00-0.25: 2 pairs",
-        "0.25-0.50: 0 pairs",
-        "0.50-0.75: 1 pairs",
-        "0.75-1.00: 2 pairs",
+        "weight -2.0 to 0.0: 1 pairs",
+        "weight 0.0 to 2.0: 1 pairs",
+        "weight 2.0 to 4.0: 2 pairs",
     ]
+    assert "match threshold 0.5 (weight 0.0)" in svg
+    assert match_weight(0.5) == 0.0 and match_weight(1.0) > 39
