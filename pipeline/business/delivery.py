@@ -1,0 +1,125 @@
+"""Write a business-linkage run: results, match-rate report, clerical review, manifest, audit.
+
+Delivered files (``results.csv``, ``match_report.json``, ``manifest.json``) hold the
+researcher's own keys, statuses, scores, reason codes and pseudonymised entrefs only: no
+register identifier, name or address. The clerical review file (``review/clerical_review.csv``)
+shows names and addresses to a curator and is never part of the delivery (the manifest lists
+it apart, by checksum only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.atomic import write_text_atomic, write_with_atomic
+from pipeline.audit import AuditLog
+from pipeline.business.link import TOKEN, LinkOutcome
+from pipeline.business.report import match_report
+from pipeline.business.review import KEY, write_review_file
+from pipeline.manifest import file_entry, write_manifest
+from pseudonym.tokens import Pseudonymiser
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.csv"
+REPORT_FILE = "match_report.json"
+MANIFEST_FILE = "manifest.json"
+REVIEW_FILE = Path("review") / "clerical_review.csv"
+RESULT_COLUMNS: tuple[str, ...] = (
+    KEY, "status", "method", "match_probability", "reason", TOKEN,
+)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Paths written and the match-rate report."""
+
+    results: Path
+    report: Path
+    manifest: Path
+    review: Path | None
+    summary: dict[str, object]
+
+
+def deliver(
+    out_dir: Path,
+    outcome: LinkOutcome,
+    *,
+    kind: str,
+    key_column: str,
+    pseudonymiser: Pseudonymiser,
+    audit: AuditLog,
+    inputs: list[Path],
+    truth: pl.DataFrame | None = None,
+    status_names: dict[str, str] | None = None,
+    write_review: bool = True,
+    settings: dict[str, object] | None = None,
+) -> Delivered:
+    """Write the run's files into ``out_dir`` atomically and append an audit entry.
+
+    ``status_names`` renames statuses for this kind of run (the CRN request calls the review
+    band ``ambiguous``); ``truth`` (``key, entref``) adds precision and recall to the report.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = outcome.results
+    if status_names:
+        results = results.with_columns(pl.col("status").replace(status_names))
+    report = match_report(results, truth)
+    delivered = results.select(RESULT_COLUMNS).rename({KEY: key_column}).with_columns(
+        pl.col("match_probability").round(6)
+    )
+    results_path, report_path = out_dir / RESULTS_FILE, out_dir / REPORT_FILE
+    write_with_atomic(results_path, lambda p: delivered.write_csv(p))
+    write_text_atomic(report_path, json.dumps(report, indent=2) + "\n")
+    review_path: Path | None = None
+    review_entry: list[dict[str, object]] = []
+    if write_review:
+        review_path = out_dir / REVIEW_FILE
+        review_path.parent.mkdir(parents=True, exist_ok=True)
+        write_review_file(review_path, outcome.review)
+        review_entry = [{**file_entry(review_path), "rows": outcome.review.height,
+                         "note": "curator only: holds names and addresses; not for delivery"}]
+    input_entries = [file_entry(p) for p in inputs]
+    outputs = [file_entry(results_path), file_entry(report_path)]
+    manifest_path = out_dir / MANIFEST_FILE
+    description = pseudonymiser.describe()
+    write_manifest(
+        manifest_path,
+        kind,
+        {
+            "environment": pseudonymiser.environment,
+            "key_version": pseudonymiser.version,
+            "prefix": pseudonymiser.prefix,
+            "algorithm": description["algorithm"],
+            "pseudonymised": [{"column": TOKEN, "id_type": "entref",
+                               "key_id": pseudonymiser.key_id("entref")}],
+            "key_column": key_column,
+            "counts": report["by_status"],
+            "facts": outcome.facts,
+            "settings": settings or {},
+            "inputs": input_entries,
+            "outputs": outputs,
+            "curator_files": review_entry,
+            "audit_head_before_run": audit.head(),
+        },
+    )
+    audit.append(
+        kind,
+        inputs={str(e["name"]): str(e["sha256"]) for e in input_entries},
+        outputs={str(e["name"]): str(e["sha256"])
+                 for e in [*outputs, *review_entry, file_entry(manifest_path)]},
+        details={
+            "environment": pseudonymiser.environment,
+            "key_version": pseudonymiser.version,
+            "key_ids": {"entref": pseudonymiser.key_id("entref")},
+            "records": results.height,
+            "by_status": report["by_status"],
+        },
+    )
+    logger.info("%s: %d records, match rate %.3f", kind, results.height, report["match_rate"])
+    return Delivered(results_path, report_path, manifest_path, review_path, report)
