@@ -25,6 +25,8 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.check_output",
     "pipeline.commands.keys",
     "pipeline.commands.pseudonymise",
+    "pipeline.commands.crn_request",
+    "pipeline.commands.link_register",
 ]
 
 
