@@ -250,11 +250,15 @@ def _encode_tokens(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray, prefix: st
         return pl.Series("", [], dtype=pl.String)
     raw_prefix = prefix.encode("ascii")
     starts = range(0, len(hi), _CHUNK_ROWS)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        chunks = list(pool.map(
-            lambda i: _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], raw_prefix),
-            starts,
-        ))
+
+    def encode(i: int) -> pa.Array:
+        return _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], raw_prefix)
+
+    if len(starts) == 1:
+        chunks = [encode(0)]
+    else:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            chunks = list(pool.map(encode, starts))
     series = pl.Series("", pa.chunked_array(chunks, type=pa.large_string()))
     return series if valid.all() else _restore_nulls(series, valid)
 

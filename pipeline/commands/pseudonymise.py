@@ -135,7 +135,14 @@ def pseudonymise_table(
                     f"{source}: column {spec.column} has type {values.dtype}; expected text"
                 )
             values = values.cast(pl.String)
-        result = check(spec.id_type, values, allow_test_numbers=allow_test_numbers)
+        try:
+            result = check(spec.id_type, values, allow_test_numbers=allow_test_numbers)
+        except Exception as exc:
+            # A library message could quote values: report the column and error type only.
+            raise DataError(
+                f"{source}: column {spec.column}: {spec.id_type} validation failed"
+                f" ({type(exc).__name__})"
+            ) from None
         is_missing = result["reason"] == MISSING
         missing[spec.column] = int(is_missing.sum())
         invalid = result["reason"].is_not_null()

@@ -232,3 +232,15 @@ def test_unreadable_and_unsupported_inputs(setup: dict[str, Path]) -> None:
     unknown_env = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "nope",
                        "--column", "nhs_number:nhs", str(s["in"]), str(tmp / "o.parquet")])
     assert unknown_env.exit_code == 2 and "'nope'" in text_of(unknown_env)
+
+
+def test_header_only_input_gives_empty_outputs_that_add_up(setup: dict[str, Path]) -> None:
+    s, tmp = setup, setup["tmp"]
+    empty = tmp / "empty.csv"
+    empty.write_text("nhs_number,crn,visits\n")
+    result = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "research", "--column",
+                  "nhs_number:nhs", str(empty), str(tmp / "e.parquet")])
+    assert result.exit_code == 0, text_of(result)
+    assert pl.read_parquet(tmp / "e.parquet").columns == ["nhs_number", "crn", "visits"]
+    manifest = json.loads((tmp / "e.parquet.manifest.json").read_text())
+    assert manifest["rows"] == {"in": 0, "out": 0, "quarantined": 0}
