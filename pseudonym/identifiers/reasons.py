@@ -8,7 +8,7 @@ from enum import StrEnum
 class Reason(StrEnum):
     """Why an identifier value was rejected. ``check`` reports the first reason that applies."""
 
-    MISSING = "missing"  # null, empty or whitespace only
+    MISSING = "missing"  # null, empty, or only whitespace and separators such as "-"
     BAD_FORMAT = "bad_format"  # wrong length, characters or layout
     BAD_PREFIX = "bad_prefix"  # letters not allocated (NINO prefix, company-number prefix)
     PLACEHOLDER = "placeholder"  # a filler such as 0000000000 or 1111111111
