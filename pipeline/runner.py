@@ -65,8 +65,13 @@ def run_pipeline(
     executor: Executor | None = None,
     services: Services | None = None,
     progress: Progress | None = None,
+    reprocess: bool = False,
 ) -> RunSummary:
-    """Run the pipeline for every input file not yet delivered. See the module docstring."""
+    """Run the pipeline for every input file not yet delivered. See the module docstring.
+
+    ``reprocess`` takes every current input file, delivered or not (e.g. after a config
+    change); with an unchanged config and inputs it finds the earlier delivery and changes nothing.
+    """
     executor = executor or LocalExecutor()
     services = services or Services.default()
     state_dir = config.state_dir
@@ -75,7 +80,7 @@ def run_pipeline(
         catalogue = StateCatalogue(state_dir / "state.duckdb")
         files = _discover(config)
         done = catalogue.delivered(files)
-        new = [f for f in files if (f.path, f.sha256) not in done]
+        new = files if reprocess else [f for f in files if (f.path, f.sha256) not in done]
         if not new:
             logger.info(
                 "nothing new to process (%d files seen)",

@@ -38,9 +38,17 @@ def _terminal_progress() -> Progress | None:
     "--scheduler", default=None, help="dask scheduler address (default: start a LocalCluster)."
 )
 @click.option(
+    "--all",
+    "reprocess",
+    is_flag=True,
+    help="Process every input file again, not only new ones (e.g. after changing the config).",
+)
+@click.option(
     "--json-logs", is_flag=True, help="Write logs as JSON lines (same as --log-format json)."
 )
-def command(config_path: Path, executor: str, scheduler: str | None, json_logs: bool) -> None:
+def command(
+    config_path: Path, executor: str, scheduler: str | None, reprocess: bool, json_logs: bool
+) -> None:
     """Ingest, validate, link, pseudonymise, de-identify and deliver the inputs of CONFIG.
 
     Files already delivered are skipped, so rerunning is safe. Exit status: 0 done (or nothing
@@ -54,7 +62,9 @@ def command(config_path: Path, executor: str, scheduler: str | None, json_logs: 
         configure_logging("json", "INFO")
     config = load_config(config_path)
     with executor_for("dask" if executor == "dask" else "local", scheduler) as ex:
-        summary = run_pipeline(config, executor=ex, progress=_terminal_progress())
+        summary = run_pipeline(
+            config, executor=ex, progress=_terminal_progress(), reprocess=reprocess
+        )
     if summary.status == "up_to_date":
         click.echo("nothing new to process")
         return

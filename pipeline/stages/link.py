@@ -40,7 +40,9 @@ def link_records(
     ``mode: none`` every row is its own cluster and nothing is linked.
     """
     view = linkage_view(frame)
-    if spec.mode == "none" or frame.height == 0:
+    if skip_reason := _nothing_to_link(view, spec):
+        logger.warning("linkage skipped: %s", skip_reason)
+    if spec.mode == "none" or skip_reason:
         clusters = view.select(UID, pl.col(UID).alias("cluster"))
         probabilities = pl.Series("match_probability", [], dtype=pl.Float64)
     else:
@@ -73,3 +75,12 @@ def link_records(
         },
     )
     return out.drop(UID), probabilities
+
+
+def _nothing_to_link(view: pl.DataFrame, spec: LinkageSpec) -> str | None:
+    """Why this batch cannot be linked (e.g. an incremental batch from one source), or None."""
+    if spec.mode == "link" and view["_source"].n_unique() < 2:
+        return "the batch holds records from one source only; its records stay unlinked"
+    if spec.mode == "dedupe" and view.height < 2:
+        return "the batch holds fewer than two records"
+    return None
