@@ -28,7 +28,7 @@ import logging
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, NoReturn
 
 import numpy as np
 import polars as pl
@@ -101,6 +101,13 @@ class Pseudonymiser:
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(environment={self.environment!r}, version={self.version})"
+
+    def __reduce__(self) -> NoReturn:
+        # Pickling would copy derived keys into task graphs, spill files and caches.
+        raise TypeError(
+            "Pseudonymiser cannot be pickled: send the environment and version, and rebuild it"
+            " from the keystore where it is used"
+        )
 
     @property
     def key_ids(self) -> dict[str, str]:
@@ -181,6 +188,7 @@ def _resolve(backend: Backend) -> Backend:
 
 
 def _hmac_expr(key: str, column: str) -> pl.Expr:
+    # Private: the expression carries the key, so it never leaves this module unevaluated.
     import polars_hash as plh
 
     return plh.col(column).chash.hmac_sha256(key=key)

@@ -187,6 +187,14 @@ def test_describe_and_repr_hold_key_ids_not_keys(store: Keystore) -> None:
     assert key.reveal().hex() not in text and key.reveal().hex()[:16] not in text
 
 
+def test_pseudonymiser_refuses_pickling(store: Keystore) -> None:
+    import pickle
+
+    p = Pseudonymiser.from_keystore(store, "research")
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(p)
+
+
 def test_bad_inputs_raise_token_errors(store: Keystore) -> None:
     p = Pseudonymiser.from_keystore(store, "research")
     with pytest.raises(TokenError, match="identifier type"):
