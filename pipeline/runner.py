@@ -227,9 +227,12 @@ def _run_stages(
         shutil.rmtree(out)  # an unfinished assembly from a killed run: rebuild it
     out.mkdir()
     outputs: dict[str, dict[str, Any]] = {}
+    batch_sources = {f.source for f in files}
     for source in config.sources:
+        if source.name not in batch_sources:
+            continue  # an incremental batch with no new files for this source
         foreign = set(config.approved_attributes) - set(source.attribute_columns())
-        part = extract.filter(pl.col("_source") == source.name).drop(foreign)
+        part = extract.filter(pl.col("_source") == source.name).drop(foreign, strict=False)
         name = f"{source.name}.parquet"
         write_with_atomic(out / name, part.write_parquet)
         outputs[name] = {"sha256": file_sha256(out / name), "rows": part.height}

@@ -282,6 +282,7 @@ def test_incremental_batch_from_one_source_is_delivered_unlinked(
     manifest = json.loads((newest / "manifest.json").read_text())
     assert manifest["totals"]["linked"] == 0
     assert manifest["totals"]["unlinked"] == manifest["totals"]["delivered"] > 0
+    assert not (newest / "gp.parquet").exists()  # no new GP files: no empty GP extract
 
 
 def test_all_flag_reprocesses_after_a_config_change(workspace: Path) -> None:
