@@ -29,8 +29,9 @@ _NO_DECOMPOSITION = {
 
 def collapse_spaces(expr: pl.Expr) -> pl.Expr:
     """Collapse runs of whitespace to one space, trim, and turn empty strings into null."""
-    collapsed = expr.str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(collapsed.str.len_chars() > 0).then(collapsed).otherwise(None)
+    # ``replace`` rather than when/then: a when/then would evaluate the whole upstream chain
+    # twice, and these helpers nest, so the cost would double at every level.
+    return expr.str.replace_all(r"\s+", " ").str.strip_chars().replace("", None)
 
 
 def words_pattern(words: list[str] | tuple[str, ...] | frozenset[str]) -> str:

@@ -21,7 +21,10 @@ ADDRESS_ABBREVIATIONS: dict[str, str] = {
 
 # ST is STREET at the end of the line or of a comma-separated part ("HIGH ST, LEEDS") and
 # SAINT elsewhere ("ST JOHNS ROAD"); DR is DRIVE in the same position (never "DOCTOR" here).
-_END_ONLY = {"ST": ("STREET", "SAINT"), "DR": ("DRIVE", "DR")}
+_END_ONLY = {"ST": "STREET", "DR": "DRIVE"}
+_PADDED_ABBREVIATIONS = {
+    f" {short} ": f" {full} " for short, full in {**ADDRESS_ABBREVIATIONS, "ST": "SAINT"}.items()
+}
 
 _FLAT_RE = r"\b(?:FLAT|UNIT|SUITE|ROOM|MAISONETTE)\s*([0-9]+[A-Z]?|[A-Z])\b"
 _NUMBER_TOKEN_RE = r"\b[0-9]+[A-Z]?(?:-[0-9]+[A-Z]?)?\b"
@@ -35,37 +38,46 @@ def normalise_address(expr: pl.Expr) -> pl.Expr:
     "FLAT 3, 5 SAINT JOHNS ROAD".
     """
     text = fold_text(expr).str.replace_all(r"['’`.]", "")
-    text = text.str.replace_all(r"[^A-Z0-9,/\- ]", " ")
-    text = text.str.replace_all(r"\s*,\s*", ", ").str.replace_all(r"(?:, )+", ", ")
+    text = text.str.replace_all(r"[^A-Z0-9,/\- ]+", " ")
+    text = text.str.replace_all(r"\s*,[\s,]*", ", ")
     text = text.str.replace_all(r"([0-9]+)\s+([A-Z])(\s|,|$)", "${1}${2}${3}")  # "12 A" -> "12A"
-    for abbreviation, (at_end, elsewhere) in _END_ONLY.items():
+    for abbreviation, at_end in _END_ONLY.items():
         text = text.str.replace_all(rf"\b{abbreviation}(\s*(?:,|$))", f"{at_end}$1")
-        text = text.str.replace_all(rf"\b{abbreviation}\b", elsewhere)
-    for abbreviation, full in ADDRESS_ABBREVIATIONS.items():
-        text = text.str.replace_all(rf"\b{abbreviation}\b", full)
-    return collapse_spaces(text.str.strip_chars(", "))
+    # One literal multi-pattern pass instead of a regex per abbreviation: every word gets its
+    # own surrounding spaces so that adjacent words ("ST MARYS RD") can all match " WORD ".
+    padded = " " + text.str.replace_all(",", " ,").str.replace_all(" ", "  ") + " "
+    expanded = padded.str.replace_many(_PADDED_ABBREVIATIONS).str.replace_all(r"\s+,", ",")
+    return collapse_spaces(expanded.str.strip_chars(", "))
 
 
-def flat_number(expr: pl.Expr) -> pl.Expr:
-    """Flat, unit or suite number: "Flat 3, 12 High St" -> "3"; null when there is none."""
-    return normalise_address(expr).str.extract(_FLAT_RE, 1)
+def flat_number(expr: pl.Expr, *, normalised: bool = False) -> pl.Expr:
+    """Flat, unit or suite number: "Flat 3, 12 High St" -> "3"; null when there is none.
+
+    Pass ``normalised=True`` when ``expr`` is already :func:`normalise_address` output (saves
+    normalising the same column once per helper).
+    """
+    return _normalised(expr, normalised).str.extract(_FLAT_RE, 1)
 
 
-def house_number(expr: pl.Expr) -> pl.Expr:
+def _normalised(expr: pl.Expr, normalised: bool) -> pl.Expr:
+    return expr if normalised else normalise_address(expr)
+
+
+def house_number(expr: pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """First house number after any flat/unit clause: "12A High Street" -> "12A".
 
     Ranges stay whole ("12-14 High St" -> "12-14"); "Flat 3, 12 High St" -> "12".
     """
-    text = normalise_address(expr).str.replace(_FLAT_RE, " ")
+    text = _normalised(expr, normalised).str.replace(_FLAT_RE, " ")
     return text.str.extract(_HOUSE_NUMBER_RE, 1)
 
 
-def street_name(expr: pl.Expr) -> pl.Expr:
+def street_name(expr: pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """The street part: the first comma part with words once flat clause and numbers are gone.
 
     "Flat 3, 12A High St, Leeds" -> "HIGH STREET".
     """
-    text = normalise_address(expr).str.replace(_FLAT_RE, " ")
+    text = _normalised(expr, normalised).str.replace(_FLAT_RE, " ")
     # Drop numbers from every comma part, then take the first part with words left, so that
     # "12A, HIGH STREET, LEEDS" (columns joined with commas) still gives "HIGH STREET".
     parts = text.str.split(",").list.eval(

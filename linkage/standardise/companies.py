@@ -45,7 +45,10 @@ _STATUS_RE = (
     r"\(?\s*\b(?:IN\s+(?:LIQUIDATION|ADMINISTRATION|RECEIVERSHIP)|DISSOLVED|STRUCK\s+OFF)\b\s*\)?"
 )
 _TRADING_AS_RE = r"\s*(?:\bT\s*/\s*AS?\b|\bTRADING\s+AS\b|\bT\\A\b)\s*"
-_FORMS_TAIL_RE = rf"(?:\s+(?:{words_pattern(list(LEGAL_FORMS))}))+$"
+# Everything after the first word that is a run of legal forms; "$1" keeps the rest. Requiring a
+# first word means a name made only of legal forms keeps its first one ("LIMITED", "CO LTD"
+# -> "CO") rather than vanishing.
+_FORMS_TAIL_RE = rf"^(.*?\S)(?:\s+(?:{words_pattern(list(LEGAL_FORMS))}))+$"
 _SEPARATOR = "\x1f"
 
 
@@ -74,16 +77,15 @@ def normalise_company_name(
     as "(IN LIQUIDATION)" are removed; a leading THE is removed; a trading-as part is dropped
     (use :func:`split_trading_as` to keep it). Legal forms at the end (LIMITED, LTD, PLC, LLP,
     LP, CIC, CO, & CO, (UK), HOLDINGS) are removed with ``legal_form="strip"`` or replaced by
-    their abbreviation with ``"normalise"``. A name that is only a legal form keeps it.
+    their abbreviation with ``"normalise"``. The first word is never stripped: "LIMITED" stays.
     """
     legal, _ = split_trading_as(expr)
     text = fold_text(legal).str.replace_all(_STATUS_RE, " ")
     text = text.str.replace_all(r"[&+]", " AND ").str.replace_all(r"['’`.]", "")
-    text = collapse_spaces(text.str.replace_all(r"[^A-Z0-9 ]", " "))
-    text = text.str.replace(r"^THE\s+", "")
+    text = collapse_spaces(text.str.replace_all(r"[^A-Z0-9 ]+", " "))
+    text = text.str.replace(r"^(?:THE\s+)+", "")
     if legal_form == "strip":
-        stripped = collapse_spaces(text.str.replace(_FORMS_TAIL_RE, ""))
-        return pl.when(stripped.is_null()).then(text).otherwise(stripped)
+        return text.str.replace(_FORMS_TAIL_RE, "$1")
     for long_form, short in sorted(LEGAL_FORMS.items(), key=lambda kv: -len(kv[0])):
         pattern = long_form.replace(" ", r"\s+")
         # Only trailing words are legal forms: "COMPANY" mid-name ("COMPANY SHOP") is kept.

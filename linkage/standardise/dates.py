@@ -37,7 +37,8 @@ def parse_date(
     date of birth, today) to move two-digit-year dates that would fall after it back a century.
     Impossible dates such as 30/02/2000 are null rather than rolled over.
     """
-    text = expr.cast(pl.String).str.strip_chars().str.replace_all(r"\s+", " ")
+    # Only a cheap strip here: this expression is repeated inside every layout attempt.
+    text = expr.cast(pl.String).str.strip_chars()
     # Month names in any case: chrono's %b/%B match "Feb"/"FEB"/"february" alike.
     attempts = []
     for fmt in formats:

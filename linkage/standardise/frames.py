@@ -10,7 +10,7 @@ import polars as pl
 from linkage.errors import LinkageError
 from linkage.standardise.addresses import flat_number, house_number, normalise_address, street_name
 from linkage.standardise.companies import (
-    company_name_tokens,
+    COMPANY_STOP_WORDS,
     normalise_company_name,
     split_trading_as,
 )
@@ -69,7 +69,7 @@ def standardise_person_frame(
         extra.append(_date_column(frame, dob, date_formats).alias(f"{dob}_std"))
     extra += _postcode_columns(postcode)
     extra += _address_columns(address)
-    return frame.with_columns(extra)
+    return _add_derived(frame.with_columns(extra), postcode, address)
 
 
 def standardise_business_frame(
@@ -93,12 +93,17 @@ def standardise_business_frame(
         trading = pl.coalesce(pl.col(trading_name), embedded_trading)
     columns = [
         normalise_company_name(pl.col(name)).alias("name_std"),
-        company_name_tokens(pl.col(name)).alias("name_tokens"),
         normalise_company_name(trading).alias("trading_name_std"),
         *_postcode_columns(postcode),
         *_address_columns(address),
     ]
-    return frame.with_columns(columns)
+    frame = frame.with_columns(columns)
+    # Tokens come from the standardised name rather than re-standardising the raw one.
+    tokens = pl.col("name_std").str.split(" ")
+    frame = frame.with_columns(
+        name_tokens=tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS)))
+    )
+    return _add_derived(frame, postcode, address)
 
 
 def _require_columns(frame: pl.DataFrame | pl.LazyFrame, specs: Sequence[ColumnSpec]) -> None:
@@ -127,13 +132,7 @@ def _date_column(
 def _postcode_columns(postcode: str | None) -> list[pl.Expr]:
     if postcode is None:
         return []
-    source = pl.col(postcode)
-    return [
-        normalise_postcode(source).alias(f"{postcode}_std"),
-        postcode_sector(source).alias(f"{postcode}_sector"),
-        postcode_district(source).alias(f"{postcode}_district"),
-        postcode_area(source).alias(f"{postcode}_area"),
-    ]
+    return [normalise_postcode(pl.col(postcode)).alias(f"{postcode}_std")]
 
 
 def _address_columns(address: ColumnSpec) -> list[pl.Expr]:
@@ -144,9 +143,24 @@ def _address_columns(address: ColumnSpec) -> list[pl.Expr]:
     else:
         parts = [pl.col(column).cast(pl.String) for column in address]
         source = pl.concat_str(parts, separator=", ", ignore_nulls=True)
-    return [
-        normalise_address(source).alias("address_std"),
-        flat_number(source).alias("flat_std"),
-        house_number(source).alias("house_number_std"),
-        street_name(source).alias("street_std"),
-    ]
+    return [normalise_address(source).alias("address_std")]
+
+
+def _add_derived(frame: FrameT, postcode: str | None, address: ColumnSpec) -> FrameT:
+    """Columns computed from the ``*_std`` ones, so each raw column is standardised once."""
+    derived: list[pl.Expr] = []
+    if postcode is not None:
+        std = pl.col(f"{postcode}_std")
+        derived += [
+            postcode_sector(std).alias(f"{postcode}_sector"),
+            postcode_district(std).alias(f"{postcode}_district"),
+            postcode_area(std).alias(f"{postcode}_area"),
+        ]
+    if address is not None:
+        std = pl.col("address_std")
+        derived += [
+            flat_number(std, normalised=True).alias("flat_std"),
+            house_number(std, normalised=True).alias("house_number_std"),
+            street_name(std, normalised=True).alias("street_std"),
+        ]
+    return frame.with_columns(derived) if derived else frame
