@@ -10,7 +10,8 @@ Status of each incoming record (:data:`STATUSES`):
 * ``ambiguous``: identifiers point to several enterprises, or several score above the match
   threshold;
 * ``not_found``: nothing matched; ``invalid``: nothing matched and an identifier was invalid
-  (or there was nothing to match on). ``reason`` lists invalid identifiers as ``type:code``.
+  (or there was nothing to match on). ``reason`` lists invalid identifiers as ``type:code``
+  (e.g. ``crn:bad_prefix``), or ``nothing_to_match`` when there was no identifier or name.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ STATUSES: tuple[str, ...] = (
 MATCHED = ("matched_exact", "matched_clerical", "matched_probabilistic")
 TOKEN = "entref_pseudonym"
 MAX_REVIEW_CANDIDATES = 5
+NOTHING_TO_MATCH = "nothing_to_match"  # reason: no valid identifier and no name
 
 
 @dataclass
@@ -123,7 +125,15 @@ def link_to_register(
             .join(rejected, on=[UID, ENTREF], how="anti")
         )
     decided = _decide(pairs, settings)
-    results = _assemble(inc_ids, keys, det, clerical, decided)
+    usable = [pl.col(norm_column(t)).is_not_null() for t in ("crn", "vat", "paye")
+              if norm_column(t) in inc_ids.columns]
+    if has_names:
+        assert ic.name is not None
+        usable.append(incoming[ic.name].cast(pl.String).str.strip_chars().str.len_chars()
+                      .fill_null(0) > 0)
+    nothing = inc_ids.select(~pl.any_horizontal(usable) if usable else pl.lit(True))
+    results = _assemble(inc_ids.with_columns(nothing.to_series().alias("__nothing")), keys,
+                        det, clerical, decided)
     results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
     review = _review_rows(results, pairs, incoming, register, ic, rc, keys, token_map, settings)
     facts: dict[str, object] = {
@@ -221,10 +231,13 @@ def _assemble(
         for t in ("crn", "vat", "paye") if reason_column(t) in inc_ids.columns
     ]
     base = inc_ids.select(
-        UID,
+        UID, "__nothing",
         pl.concat_str(reasons, separator=";", ignore_nulls=True).alias("reason")
         if reasons else pl.lit(None, pl.String).alias("reason"),
-    ).with_columns(pl.when(pl.col("reason") != "").then(pl.col("reason")).alias("reason"))
+    ).with_columns(
+        pl.when(pl.col("reason") != "").then(pl.col("reason"))
+        .when(pl.col("__nothing")).then(pl.lit(NOTHING_TO_MATCH)).alias("reason")
+    )
     base = base.with_columns(keys.alias(KEY))
     det_status = pl.when(pl.col("n_enterprises") == 1).then(pl.lit("matched_exact")).otherwise(
         pl.lit("ambiguous"))
