@@ -125,14 +125,17 @@ def link_to_register(
             .join(rejected, on=[UID, ENTREF], how="anti")
         )
     decided = _decide(pairs, settings)
-    usable = [pl.col(norm_column(t)).is_not_null() for t in ("crn", "vat", "paye")
+    usable = [inc_ids[norm_column(t)].is_not_null().alias(t) for t in ("crn", "vat", "paye")
               if norm_column(t) in inc_ids.columns]
     if has_names:
         assert ic.name is not None
-        usable.append(incoming[ic.name].cast(pl.String).str.strip_chars().str.len_chars()
-                      .fill_null(0) > 0)
-    nothing = inc_ids.select(~pl.any_horizontal(usable) if usable else pl.lit(True))
-    results = _assemble(inc_ids.with_columns(nothing.to_series().alias("__nothing")), keys,
+        named = incoming[ic.name].cast(pl.String).str.strip_chars().str.len_chars().fill_null(0)
+        usable.append((named > 0).alias("name"))
+    nothing = (
+        ~pl.DataFrame(usable).select(pl.any_horizontal(pl.all())).to_series()
+        if usable else pl.Series([True] * incoming.height)
+    )
+    results = _assemble(inc_ids.with_columns(nothing.alias("__nothing")), keys,
                         det, clerical, decided)
     results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
     review = _review_rows(results, pairs, incoming, register, ic, rc, keys, token_map, settings)
