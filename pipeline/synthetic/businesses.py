@@ -90,6 +90,8 @@ def generate_incoming(
     varied spellings; ``truth`` has ``incoming_id`` and ``entref`` for every record that refers
     to a register enterprise (including dissolved and merged ones, which keep their own entref).
     Records not in the register are new companies whose CRNs are not in the register either.
+    Register records are drawn without replacement while possible; the number of known records
+    is capped at three per enterprise, so a tiny register yields fewer than ``in_register``.
     """
     if n < 0 or not 0.0 <= in_register <= 1.0:
         raise ConfigError(

@@ -59,12 +59,14 @@ def generate_person_pair(
     overlap: float = 0.8,
     seed: int,
     corruption: Corruption | None = None,
+    left_corruption: Corruption | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Two files about overlapping people, and which records are the same person.
 
     ``round(overlap * min(n_left, n_right))`` people appear in both files. The right file is
     corrupted as described by ``corruption`` (default :class:`Corruption`); the left file is
-    clean. Returns ``(left, right, truth)`` where ``truth`` has columns ``record_id_left`` and
+    clean unless ``left_corruption`` is given (e.g. ``Corruption().scaled(0.3)``). Returns
+    ``(left, right, truth)`` where ``truth`` has columns ``record_id_left`` and
     ``record_id_right`` (ids "L…" and "R…", in random order so they carry no signal).
     """
     _check_count("n_left", n_left)
@@ -79,6 +81,10 @@ def generate_person_pair(
     right = corrupt_persons(
         right, corruption or Corruption(), rng, donors=people, reference_date=_REFERENCE_DATE
     )
+    if left_corruption is not None:
+        left = corrupt_persons(
+            left, left_corruption, rng, donors=people, reference_date=_REFERENCE_DATE
+        )
     left = _with_record_ids(left.sample(fraction=1.0, shuffle=True, seed=_subseed(rng)), "L")
     right = _with_record_ids(right.sample(fraction=1.0, shuffle=True, seed=_subseed(rng)), "R")
     truth = (

@@ -419,3 +419,12 @@ def test_standardise_business_frame() -> None:
     assert out["trading_name_std"].to_list() == ["SMITHS BAKERY", "ACME TOOLS", None]
     assert out["postcode_std"].to_list() == ["LS1 4AP", "M1 1AE", None]
     assert out["street_std"].to_list() == ["STATION AVENUE", "MILL ROAD", None]
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import linkage.standardise
+
+    result = doctest.testmod(linkage.standardise)
+    assert result.attempted > 0 and result.failed == 0

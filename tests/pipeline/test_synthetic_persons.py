@@ -154,6 +154,17 @@ def test_corruption_rates_are_honoured() -> None:
     assert (pairs["first_name"] == pairs["first_name_r"]).all()
 
 
+def test_left_corruption_is_optional_and_independent() -> None:
+    rates = dataclasses.replace(Corruption.none(), missing_dob=0.3)
+    clean = generate_person_pair(2000, 2000, overlap=1.0, seed=14, corruption=Corruption.none())
+    left, right, _ = generate_person_pair(
+        2000, 2000, overlap=1.0, seed=14, corruption=Corruption.none(), left_corruption=rates
+    )
+    assert clean[0]["dob"].null_count() == 0
+    assert _within(left["dob"].null_count(), 2000, 0.3)
+    assert right["dob"].null_count() == 0
+
+
 def test_default_corruption_makes_linkage_non_trivial() -> None:
     left, right, truth = generate_person_pair(5000, 5000, overlap=0.8, seed=12)
     pairs = truth.join(left, left_on="record_id_left", right_on="record_id").join(
@@ -198,3 +209,12 @@ def test_generation_speed_scales_to_a_million_rows_in_a_minute() -> None:
     elapsed = time.perf_counter() - start
     assert people.height == 200_000
     assert elapsed < 12.0, f"200k persons took {elapsed:.1f}s (budget: 1M in 60s)"
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import pipeline.synthetic
+
+    result = doctest.testmod(pipeline.synthetic)
+    assert result.attempted > 0 and result.failed == 0
