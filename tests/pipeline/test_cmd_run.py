@@ -299,3 +299,44 @@ def test_all_flag_reprocesses_after_a_config_change(workspace: Path) -> None:
     assert "region_code" in pl.read_parquet(newest / "hospital.parquet").columns
     again = run(workspace, "--all")  # same config and inputs: finds the delivery, changes nothing
     assert again.exit_code == 0 and len(list((workspace / "out").glob("run-*"))) == 2
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from pipeline import runner
+from pipeline.cli import main
+
+real = runner.deidentify_stage.deidentify
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no finally blocks: a real crash
+
+runner.deidentify_stage.deidentify = die
+sys.argv = ["pprl", "run", sys.argv[1]]
+main()
+"""
+
+
+def test_sigkill_mid_run_then_rerun_completes(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    script = workspace / "kill.py"
+    script.write_text(KILL_SCRIPT)
+    killed = subprocess.run(
+        [sys.executable, str(script), str(workspace / "pipeline.yaml")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert killed.returncode == -9
+    lock = workspace / "out/.pprl/lock"
+    assert lock.exists()  # the killed run could not release it
+    assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
+    resumed = run(workspace)
+    assert resumed.exit_code == 0, resumed.output
+    assert "removing stale run lock" in resumed.output
+    assert "resuming from checkpoint" in resumed.output
+    manifest = json.loads(next((workspace / "out").glob("run-*/manifest.json")).read_text())
+    assert manifest["totals"]["input_rows"] == 18
