@@ -18,10 +18,14 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = (
     "%d %m %Y",
     "%d %b %Y",
     "%d %B %Y",
+    "%d-%b-%Y",
     "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S%.f",  # datetimes exported from databases: the time is dropped
+    "%Y-%m-%dT%H:%M:%S%.f",
     "%d/%m/%y",
     "%d-%m-%y",
     "%d.%m.%y",
+    "%d-%b-%y",  # Oracle's default DD-MON-YY
 )
 
 
@@ -42,7 +46,10 @@ def parse_date(
     # Month names in any case: chrono's %b/%B match "Feb"/"FEB"/"february" alike.
     attempts = []
     for fmt in formats:
-        parsed = text.str.strptime(pl.Date, fmt, strict=False)
+        if "%H" in fmt:
+            parsed = text.str.strptime(pl.Datetime, fmt, strict=False).dt.date()
+        else:
+            parsed = text.str.strptime(pl.Date, fmt, strict=False)
         if "%Y" in fmt:
             # chrono's %Y takes any digit count: "31-12-99" must fall through to the %y layouts.
             parsed = pl.when(parsed.dt.year() >= 1000).then(parsed).otherwise(None)

@@ -32,7 +32,8 @@ def normalise_name(expr: pl.Expr) -> pl.Expr:
 
 
 def _clean(expr: pl.Expr, *, keep_hyphens: bool) -> pl.Expr:
-    other = r"[^A-Z0-9 \-]+" if keep_hyphens else r"[^A-Z0-9 ]+"
+    # \p{L}: letters of other scripts (ИВАН, 王) survive; Latin accents are already folded.
+    other = r"[^\p{L}0-9 \-]+" if keep_hyphens else r"[^\p{L}0-9 ]+"
     text = fold_text(expr).str.replace_all(r"['’`]", "").str.replace_all(other, " ")
     if keep_hyphens:
         text = text.str.replace_all(r"\s*-\s*", "-").str.strip_chars("-")

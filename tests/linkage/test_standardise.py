@@ -63,6 +63,8 @@ NAME_CASES = [
     ("Strauß", "STRAUSS"),
     ("Łukasz", "LUKASZ"),
     ("Siân", "SIAN"),
+    ("Иван", "ИВАН"),  # other scripts are kept, upper-cased
+    ("李 Wei", "李 WEI"),
     ("Séan", "SEAN"),
     ("John Smith Jr", "JOHN SMITH"),
     ("Miss", "MISS"),  # a lone title may be a surname
@@ -112,6 +114,11 @@ DATE_CASES = [
     ("3 FEBRUARY 1999", dt.date(1999, 2, 3)),
     ("31-12-99", dt.date(1999, 12, 31)),
     (" 2000-01-05 ", dt.date(2000, 1, 5)),
+    ("03-FEB-99", dt.date(1999, 2, 3)),
+    ("03-Feb-1999", dt.date(1999, 2, 3)),
+    ("2000-02-03 00:00:00", dt.date(2000, 2, 3)),
+    ("2000-02-03T10:11:12.123", dt.date(2000, 2, 3)),
+    ("2000-02-03 25:00:00", None),
     ("2000-02-30", None),  # impossible day: null, not rolled over
     ("2001-02-29", None),  # not a leap year
     ("31/04/2000", None),
