@@ -268,9 +268,15 @@ class DisclosureSettings(_Strict):
 
 
 class DeliveryConfig(_Strict):
-    """Where de-identified extracts, manifests, reports and pipeline state are written."""
+    """Where de-identified extracts, manifests, reports and pipeline state are written.
+
+    ``work_dir`` holds stage checkpoints, which still contain identifying data: it must sit in
+    the identifiable zone, never inside the delivery folder. Default: ``.pprl-work/<project>-
+    <environment>`` beside the config file.
+    """
 
     path: str
+    work_dir: str | None = None
 
 
 class PipelineConfig(_Strict):
@@ -303,6 +309,12 @@ class PipelineConfig(_Strict):
                 "disclosure.quasi_identifiers must be approved or derived attributes: "
                 + ", ".join(stray)
             )
+        if self.delivery.work_dir is not None:
+            work = self.resolve(self.delivery.work_dir)
+            if work == self.delivery_dir or self.delivery_dir in work.parents:
+                raise ValueError(
+                    "delivery.work_dir holds identifying data: it must not be inside delivery.path"
+                )
         if self.linkage.mode == "link" and len(self.sources) != 2:
             raise ValueError("linkage mode 'link' needs exactly two sources")
         return self
@@ -316,6 +328,13 @@ class PipelineConfig(_Strict):
     def delivery_dir(self) -> Path:
         """Absolute delivery folder."""
         return self.resolve(self.delivery.path)
+
+    @property
+    def work_dir(self) -> Path:
+        """Stage checkpoints (identifying data): outside the delivery folder."""
+        if self.delivery.work_dir is not None:
+            return self.resolve(self.delivery.work_dir)
+        return self.resolve(f".pprl-work/{self.project}-{self.environment}")
 
     @property
     def state_dir(self) -> Path:

@@ -7,9 +7,10 @@ Guarantees:
   :mod:`pipeline.state`) are skipped; a run with nothing new changes nothing.
 * **Deterministic**: the run ID derives from the config and the input checksums, and nothing in
   the delivery carries a timestamp, so a rerun of the same inputs gives byte-identical files.
-* **Resumable**: each stage checkpoints to ``<delivery>/.pprl/work/<run_id>/``; the delivery is
-  assembled there and promoted with one directory rename, so a killed run leaves nothing
-  visible and a rerun picks up from the last finished stage.
+* **Resumable**: each stage checkpoints to ``<work_dir>/<run_id>/`` (identifying data, kept
+  outside the delivery folder); the de-identified delivery is assembled in
+  ``<delivery>/.pprl/staging/<run_id>/`` and promoted with one directory rename, so a killed
+  run leaves nothing visible and a rerun picks up from the last finished stage.
 * **Accounted**: every input row is delivered or quarantined (with a reason); delivered rows
   are further split into linked and unlinked. The manifest's counts add up.
 """
@@ -94,10 +95,13 @@ def run_pipeline(
         target = config.delivery_dir / run_id
         if not target.exists():
             catalogue.start_run(run_id, config_sha, new)
-            work = state_dir / "work" / run_id
+            _remove_stale_runs(config.work_dir, keep=run_id)
+            _remove_stale_runs(state_dir / "staging", keep=run_id)
+            work = config.work_dir / run_id
             work.mkdir(parents=True, exist_ok=True)
-            manifest = _run_stages(config, new, run_id, work, executor, services, progress)
-            _promote(work / "delivery", target)
+            staging = state_dir / "staging" / run_id
+            manifest = _run_stages(config, new, run_id, work, staging, executor, services, progress)
+            _promote(staging, target)
             _audit(config, run_id, manifest, new, target)
             shutil.rmtree(work, ignore_errors=True)
         else:  # promoted by a run that died before it could update the catalogue
@@ -174,6 +178,7 @@ def _run_stages(
     files: list[FileRecord],
     run_id: str,
     work: Path,
+    out: Path,
     executor: Executor,
     services: Services,
     progress: Progress | None,
@@ -222,10 +227,9 @@ def _run_stages(
     )
 
     step("deliver", 5)
-    out = work / "delivery"
     if out.exists():
         shutil.rmtree(out)  # an unfinished assembly from a killed run: rebuild it
-    out.mkdir()
+    out.mkdir(parents=True)
     outputs: dict[str, dict[str, Any]] = {}
     batch_sources = {f.source for f in files}
     for source in config.sources:
@@ -340,6 +344,15 @@ def build_manifest(
 
 
 # --- promotion and audit -----------------------------------------------------------------------
+
+
+def _remove_stale_runs(directory: Path, *, keep: str) -> None:
+    """Delete leftovers of runs that can no longer resume (their inputs or config changed)."""
+    if directory.is_dir():
+        for old in directory.glob("run-*"):
+            if old.name != keep and old.is_dir():
+                logger.info("removing leftovers of an abandoned run %s", old.name)
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _promote(assembled: Path, target: Path) -> None:

@@ -143,15 +143,19 @@ def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
     assert crashed.exit_code != 0 and isinstance(crashed.exception, RuntimeError)
     assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
     assert not (workspace / "out/.pprl/lock").exists()
-    checkpoints = sorted(p.name for p in (workspace / "out/.pprl/work").rglob("*.parquet"))
+    work = workspace / ".pprl-work/demo-research"
+    checkpoints = sorted(p.name for p in work.rglob("*.parquet"))
     assert "01-prepared.main.parquet" in checkpoints
+    # identifying checkpoints never sit in the delivery folder, even after a crash
+    values = raw_values(workspace)
+    leftovers = all_output_text(workspace)
+    assert sorted(v for v in values if v in leftovers) == []
     monkeypatch.setattr(runner.deidentify_stage, "deidentify", original)
     resumed = run(workspace)
     assert resumed.exit_code == 0, resumed.output
     assert "resuming from checkpoint" in resumed.output
-    assert not (workspace / "out/.pprl/work").exists() or not any(
-        (workspace / "out/.pprl/work").iterdir()
-    )
+    assert not any(work.iterdir())
+    assert not any((workspace / "out/.pprl/staging").iterdir())
     after_resume = delivered_files(workspace)
     shutil.rmtree(workspace / "out")
     assert run(workspace).exit_code == 0
@@ -334,6 +338,8 @@ def test_sigkill_mid_run_then_rerun_completes(workspace: Path) -> None:
     lock = workspace / "out/.pprl/lock"
     assert lock.exists()  # the killed run could not release it
     assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
+    leftovers = all_output_text(workspace)
+    assert sorted(v for v in raw_values(workspace) if v in leftovers) == []
     resumed = run(workspace)
     assert resumed.exit_code == 0, resumed.output
     assert "removing stale run lock" in resumed.output

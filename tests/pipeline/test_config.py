@@ -163,3 +163,13 @@ def test_linkage_comparisons_and_blocking_are_checked(tmp_path: Path) -> None:
         },
     }
     assert load_config(write(tmp_path, ok)).linkage.mode == "dedupe"
+
+
+def test_work_dir_must_stay_out_of_the_delivery_folder(tmp_path: Path) -> None:
+    inside = {**BASE, "delivery": {"path": "out", "work_dir": "out/.work"}}
+    with pytest.raises(ConfigError, match=r"must not be inside delivery\.path"):
+        load_config(write(tmp_path, inside))
+    config = load_config(write(tmp_path, BASE))
+    assert config.work_dir == tmp_path.resolve() / ".pprl-work" / "demo-research"
+    outside = {**BASE, "delivery": {"path": "out", "work_dir": "/var/tmp/pprl"}}
+    assert load_config(write(tmp_path, outside)).work_dir == Path("/var/tmp/pprl")
