@@ -138,6 +138,10 @@ def test_small_size_comparison_and_table() -> None:
     assert set(comp) == {"recordlinkage"}  # a failed peer gives no ratio
     assert comp["recordlinkage"]["wall_ratio"] == pytest.approx(10 / 24)
     assert all(comp["recordlinkage"]["targets"].values())
+    stricter = compare_with_peers([runs[0], _run("splink", 30.0, 0.9, 0.44, 0.95, 100_000)])
+    assert stricter["splink"]["targets"] == {
+        "faster than peer": True, "F1 >= peer F1": True, "F1 >= peer best-threshold F1": False,
+    }
     table = format_table(runs)
     assert "failed" in table and "0.930" in table
 
@@ -153,7 +157,9 @@ def test_harness_end_to_end_with_recordlinkage(
     (size,) = result["sizes"]
     (rl,) = size["tools"]
     assert rl["status"] == "ok" and rl["peak_rss_bytes_median"] > 0
-    assert 0.5 < rl["metrics"]["default"]["best_f1"] <= 1.0
+    metrics = rl["metrics"]["default"]
+    assert metrics["true_pairs"] == size["true_pairs"] == 1200  # 0.8 overlap of 1500
+    assert 0.0 < metrics["f1"] <= metrics["best_f1"] <= 1.0
     assert rl["pairs_scored"] > 0 and rl["versions"]["recordlinkage"]
     # Privacy: no input value appears in the printed table or the results file.
     (data_dir,) = (tmp_path / "data").glob("persons_*")
