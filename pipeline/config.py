@@ -315,6 +315,16 @@ class PipelineConfig(_Strict):
                 raise ValueError(
                     "delivery.work_dir holds identifying data: it must not be inside delivery.path"
                 )
+        if self.linkage.mode != "none":
+            mapped = {spec.output_name(c) for s in self.sources for c, spec in s.columns.items()}
+            if "full_name" in mapped:  # split into first name and surname for linkage
+                mapped |= {"first_name", "surname"}
+            wanted = set(self.linkage.comparisons) | {
+                r for rule in self.linkage.blocking for r in blocking_roles(rule)
+            }
+            unmapped = sorted(wanted - mapped)
+            if unmapped:
+                raise ValueError(f"linkage uses roles no source maps: {', '.join(unmapped)}")
         if self.linkage.mode == "link" and len(self.sources) != 2:
             raise ValueError("linkage mode 'link' needs exactly two sources")
         return self

@@ -154,12 +154,18 @@ def test_linkage_comparisons_and_blocking_are_checked(tmp_path: Path) -> None:
     text = str(info.value)
     assert "linkage.blocking: blocking rules join person roles with '&'; unknown: dob" in text
     assert "unknown: income" in text
+    unmapped = {
+        **BASE,
+        "linkage": {"mode": "dedupe", "blocking": ["surname"], "comparisons": {"address": "exact"}},
+    }
+    with pytest.raises(ConfigError, match="linkage uses roles no source maps: address, surname"):
+        load_config(write(tmp_path, unmapped))
     ok = {
         **BASE,
         "linkage": {
             "mode": "dedupe",
-            "blocking": ["surname & date_of_birth", "postcode"],
-            "comparisons": {"first_name": "name", "date_of_birth": "date"},
+            "blocking": ["first_name"],
+            "comparisons": {"first_name": "name"},
         },
     }
     assert load_config(write(tmp_path, ok)).linkage.mode == "dedupe"
