@@ -68,6 +68,16 @@ def _join(rules: Sequence[BlockingRule], k: int, link_type: LinkType) -> str:
     return " AND ".join(conditions)
 
 
+MAX_RULES = 31
+
+
+def _mask_sql(rules: Sequence[BlockingRule], k: int) -> str:
+    """Bit j set when rule j holds for the pair. Rules before k are false by construction."""
+    later = [f"CASE WHEN coalesce(({rules[j].sql}), FALSE) THEN {1 << j} ELSE 0 END"
+             for j in range(k + 1, len(rules))]
+    return f"CAST({' + '.join([str(1 << k), *later])} AS INTEGER)"
+
+
 def pairs_sql(
     rules: Sequence[BlockingRule],
     link_type: LinkType,
@@ -75,7 +85,12 @@ def pairs_sql(
     right_table: str,
     select: Sequence[str],
 ) -> str:
-    """``UNION ALL`` over rules of ``rid_l, rid_r, match_key`` plus ``select`` expressions."""
+    """``UNION ALL`` over rules of ``rid_l, rid_r, match_key, rules_mask`` plus ``select``.
+
+    ``match_key`` is the first rule that finds the pair; ``rules_mask`` has bit j set for every
+    rule j that finds it, so the pairs of any single rule can be selected again later (EM
+    training passes) without recomputing comparisons.
+    """
     if not rules:
         raise SettingsError("at least one blocking rule is required")
     parts = []
@@ -83,7 +98,7 @@ def pairs_sql(
     for k in range(len(rules)):
         parts.append(
             f"SELECT {col(LEFT, RID)} AS rid_l, {col(RIGHT, RID)} AS rid_r, "
-            f"CAST({k} AS SMALLINT) AS match_key{extra} "
+            f"CAST({k} AS SMALLINT) AS match_key, {_mask_sql(rules, k)} AS rules_mask{extra} "
             f"FROM {quote(left_table)} AS {LEFT} JOIN {quote(right_table)} AS {RIGHT} "
             f"ON {_join(rules, k, link_type)}"
         )

@@ -17,7 +17,13 @@ import polars as pl
 from linkage import cluster as clustering
 from linkage import evaluate as evaluation
 from linkage.backend import DuckDBBackend, Source
-from linkage.blocking import RID, BlockingRule, count_sql, pairs_sql, truth_found_sql
+from linkage.blocking import (
+    RID,
+    BlockingRule,
+    count_sql,
+    pairs_sql,
+    truth_found_sql,
+)
 from linkage.comparisons import Comparison
 from linkage.errors import InputDataError, ModelNotTrainedError, SettingsError
 from linkage.explain import waterfall
@@ -36,6 +42,7 @@ logger = logging.getLogger(__name__)
 MODEL_FORMAT = "pprl-linkage-model"
 MODEL_VERSION = 1
 LEFT_TABLE, RIGHT_TABLE, GAMMA_TABLE = "__left", "__right", "__gammas"
+MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
 
 
 class Linker:
@@ -189,7 +196,7 @@ class Linker:
         """u from about ``max_pairs`` random record pairs (deterministic given ``seed``).
 
         Random pairs are almost all non-matches, so each level's share among them estimates
-        u. Levels never seen get half a count, not zero, to keep weights finite.
+        u. Levels never seen get half a count, not zero, to keep weights finite. The sample is
         """
         if max_pairs < 1:
             raise SettingsError("max_pairs must be >= 1")
@@ -200,23 +207,12 @@ class Linker:
             left = np.sort(rng.choice(n_l, size=min(k, n_l), replace=False))
             n_r = self.counts[RIGHT_TABLE]
             right = np.sort(rng.choice(n_r, size=min(k, n_r), replace=False))
-            pair_filter = ""
         else:
             k = math.ceil((1 + math.sqrt(1 + 8 * max_pairs)) / 2)
             left = right = np.sort(rng.choice(n_l, size=min(k, n_l), replace=False))
-            pair_filter = f"WHERE l.{quote(RID)} < r.{quote(RID)}"
         self.backend.register_frame("__sample_l", pl.DataFrame({"rid": left.astype(np.int32)}))
         self.backend.register_frame("__sample_r", pl.DataFrame({"rid": right.astype(np.int32)}))
-        rid = quote(RID)
-        gammas = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-                  for c in self.comparisons]
-        sql = (
-            f"SELECT {', '.join(gammas)} FROM "
-            f"(SELECT t.* FROM {quote(LEFT_TABLE)} t JOIN __sample_l s ON t.{rid} = s.rid) l, "
-            f"(SELECT t.* FROM {quote(self._right_table)} t JOIN __sample_r s "
-            f"ON t.{rid} = s.rid) r {pair_filter}"
-        )
-        patterns, counts = self._patterns(sql, [c.gamma_column for c in self.comparisons])
+        patterns, counts = self._random_patterns()
         for j, c in enumerate(self.comparisons):
             params = self.parameters.comparisons[c.name]
             g = patterns[:, j]
@@ -224,24 +220,61 @@ class Linker:
             tallies = np.bincount(g[valid], weights=counts[valid], minlength=len(params.u))
             total = tallies.sum()
             params.u = [float(max(t, 0.5) / max(total, 1.0)) for t in tallies]
+        self._summary = None
         logger.info("estimated u from %d random pairs", int(counts.sum()))
+
+    def _random_patterns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gamma patterns of the sampled random pairs and their counts."""
+        rid = quote(RID)
+        select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+                  for c in self.comparisons]
+        pair_filter = ""
+        if self.settings.link_type == "dedupe_only":
+            pair_filter = f"WHERE l.{rid} < r.{rid}"
+        sql = (
+            f"SELECT {', '.join(select)} FROM "
+            f"(SELECT t.* FROM {quote(LEFT_TABLE)} t JOIN __sample_l s ON t.{rid} = s.rid) l, "
+            f"(SELECT t.* FROM {quote(self._right_table)} t JOIN __sample_r s "
+            f"ON t.{rid} = s.rid) r {pair_filter}"
+        )
+        return self._patterns(sql, [c.gamma_column for c in self.comparisons])
 
     def estimate_m(
         self,
         blocking_rules: Sequence[BlockingRule] | None = None,
         *,
         fix_blocked_comparisons: bool = True,
+        combine: Literal["purest", "mean"] = "mean",
     ) -> None:
         """m by EM (u held fixed), one pass per training blocking rule.
 
         In a pass, comparisons reading a column the rule blocks on are held fixed: within
-        that block every pair agrees on them, so they carry no information. Each m is the
-        mean over the passes that estimated it. Default rules: the prediction rules.
+        that block every pair agrees on them, so they carry no information. By default the
+        passes use the prediction rules, read back from the stored comparison vectors
+        (nothing is recomputed).
+
+        A pass is discarded as implausible when it expects more matches in its block than
+        records on the smaller side (link_only) or records (dedupe_only): in a block where
+        matches are a small minority (e.g. a postcode block), EM can lock on to another latent
+        class such as "same household" and call most of the block matches. If every pass is
+        implausible, the one expecting the fewest matches is kept, with a warning.
+
+        ``combine`` merges passes that estimate the same comparison: ``"mean"`` (default, as
+        in Splink) averages them; ``"purest"`` keeps the pass with the highest match rate.
         """
+        if combine not in ("purest", "mean"):
+            raise SettingsError("combine must be 'purest' or 'mean'")
         self.parameters.check_trained()
-        rules = list(blocking_rules or self.settings.blocking_rules)
-        estimates: dict[str, list[np.ndarray]] = {c.name: [] for c in self.comparisons}
-        for rule in rules:
+        if blocking_rules is None:
+            self._ensure_gammas()
+            rules = list(self.settings.blocking_rules)
+        else:
+            rules = list(blocking_rules)
+        # per comparison: (m, block match rate, expected matches in block)
+        estimates: dict[str, list[tuple[np.ndarray, float, float]]] = {
+            c.name: [] for c in self.comparisons
+        }
+        for k, rule in enumerate(rules):
             used = [
                 c for c in self.comparisons
                 if not (fix_blocked_comparisons and set(c.columns()) & set(rule.columns))
@@ -249,14 +282,28 @@ class Linker:
             if not used:
                 logger.warning("training rule %r fixes every comparison; skipped", rule.name)
                 continue
-            select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-                      for c in used]
-            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self._right_table,
-                            select)
+            if blocking_rules is None:
+                sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << k}) <> 0"
+            else:
+                select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+                          for c in used]
+                sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self._right_table,
+                                select)
             patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
             if counts.sum() == 0:
                 logger.warning("training rule %r found no pairs; skipped", rule.name)
                 continue
+            free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j],
+                                                                            counts)]
+            if len(free) < len(used):
+                held = [used[j].name for j in range(len(used)) if j not in free]
+                logger.info("EM pass %r holds %s fixed: the block constrains them", rule.name,
+                            ", ".join(held))
+                used = [used[j] for j in free]
+                if not used:
+                    continue
+                patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
+                counts = np.bincount(inverse.ravel(), weights=counts)
             result = expectation_maximisation(
                 patterns, counts,
                 [np.asarray(self.parameters.comparisons[c.name].m, dtype=float) for c in used],
@@ -265,17 +312,57 @@ class Linker:
                 max_iterations=self.settings.em_max_iterations,
                 convergence=self.settings.em_convergence,
             )
-            logger.info("EM pass %r: %d pairs, %d patterns, %d iterations", rule.name,
-                        int(counts.sum()), len(counts), result.iterations)
+            logger.info("EM pass %r: %d pairs, %d patterns, %d iterations, match rate %.3g",
+                        rule.name, int(counts.sum()), len(counts), result.iterations,
+                        result.lambda_)
             for c, m in zip(used, result.m, strict=True):
-                estimates[c.name].append(m)
+                estimates[c.name].append((m, result.lambda_, result.lambda_ * counts.sum()))
+        estimates = self._plausible_passes(estimates)
         untrained = [n for n, e in estimates.items() if not e]
         if untrained:
             logger.warning("m not estimated for %s: keeping previous values",
                            ", ".join(untrained))
-        for name, ms in estimates.items():
-            if ms:
-                self.parameters.comparisons[name].m = [float(v) for v in np.mean(ms, axis=0)]
+        for name, passes in estimates.items():
+            if not passes:
+                continue
+            if combine == "mean":
+                m = np.mean([p[0] for p in passes], axis=0)
+            else:
+                m = max(passes, key=lambda p: p[1])[0]
+            self.parameters.comparisons[name].m = [float(v) for v in m]
+        self._summary = None
+
+    def _constrained(self, comparison: Comparison, gammas: np.ndarray,
+                     counts: np.ndarray) -> bool:
+        """True when the block all but rules out a level that is common among random pairs
+        (e.g. "dob more than 10 years apart" in a block on birth year): the comparison is
+        then a function of the block key, not evidence, and EM must hold it fixed."""
+        u = self.parameters.comparisons[comparison.name].u
+        valid = gammas >= 0
+        total = counts[valid].sum()
+        if total < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
+            return False
+        share = np.bincount(gammas[valid], weights=counts[valid], minlength=len(u)) / total
+        return any((ug or 0.0) >= 0.05 and sh <= 0.001 * (ug or 0.0)
+                   for ug, sh in zip(u, share, strict=True))
+
+    def _plausible_passes(
+        self, estimates: dict[str, list[tuple[np.ndarray, float, float]]]
+    ) -> dict[str, list[tuple[np.ndarray, float, float]]]:
+        if self.settings.link_type == "link_only":
+            bound = float(min(self.counts[LEFT_TABLE], self.counts[RIGHT_TABLE]))
+        else:
+            bound = float(self.counts[LEFT_TABLE])
+        kept = {n: [p for p in ps if p[2] <= bound] for n, ps in estimates.items()}
+        if any(estimates.values()) and not any(kept.values()):
+            fewest = min(p[2] for ps in estimates.values() for p in ps)
+            logger.warning("every EM pass expects more matches than records; keeping the pass "
+                           "expecting the fewest (%.0f)", fewest)
+            kept = {n: [p for p in ps if p[2] == fewest] for n, ps in estimates.items()}
+        dropped = sum(len(ps) for ps in estimates.values()) - sum(len(ps) for ps in kept.values())
+        if dropped:
+            logger.info("discarded %d implausible pass estimate(s)", dropped)
+        return kept
 
     def estimate_lambda(self) -> float:
         """Global lambda: expected matches among candidates / all possible pairs."""
@@ -298,10 +385,17 @@ class Linker:
         logger.info("estimated lambda %.3g", lam)
         return lam
 
-    def train(self, *, max_pairs: int = 1_000_000, seed: int = 1) -> ModelParameters:
-        """estimate_u, estimate_m (one pass per blocking rule), then estimate_lambda."""
+    def train(
+        self,
+        *,
+        max_pairs: int = 1_000_000,
+        seed: int = 1,
+        training_rules: Sequence[BlockingRule] | None = None,
+    ) -> ModelParameters:
+        """estimate_u, estimate_m (one pass per training rule; default: the prediction
+        rules), then estimate_lambda."""
         self.estimate_u(max_pairs, seed=seed)
-        self.estimate_m()
+        self.estimate_m(training_rules)
         self.estimate_lambda()
         return self.parameters
 

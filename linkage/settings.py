@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linkage.blocking import BlockingRule, LinkType
+from linkage.blocking import MAX_RULES, BlockingRule, LinkType
 from linkage.comparisons import Comparison
 from linkage.errors import SettingsError
 
@@ -56,6 +56,8 @@ class LinkageSettings:
                 problems.append(f"comparison names must be unique (repeated: {', '.join(dupes)})")
         if not self.blocking_rules:
             problems.append("at least one blocking rule is required")
+        if len(self.blocking_rules) > MAX_RULES:
+            problems.append(f"at most {MAX_RULES} blocking rules are supported")
         if not isinstance(self.unique_id_column, str) or not self.unique_id_column:
             problems.append("unique_id_column must be a non-empty string")
         p = self.probability_two_random_records_match
