@@ -114,6 +114,7 @@ def run_tool(
     work_dir: Path,
     timeout: float,
     seed: int,
+    memory_limit: str | None = None,
 ) -> ToolRun:
     result = ToolRun(tool=tool, size=dataset.n_left)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -124,6 +125,8 @@ def run_tool(
             (out_dir / stale).unlink(missing_ok=True)
         argv = [python, "-m", RUNNER_MODULES[tool], "--data", str(dataset.directory),
                 "--out", str(out_dir), "--seed", str(seed)]
+        if memory_limit:
+            argv += ["--memory-limit", memory_limit]
         logger.info("running %s at %d (run %d/%d)", tool, dataset.n_left, i + 1, runs)
         m = run_measured(argv, cwd=REPO_ROOT, log_path=out_dir / "log.txt", timeout=timeout,
                          env=env)
@@ -155,6 +158,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="runs per tool and size (median reported); default 3, or 1 from 1M")
     p.add_argument("--seed", type=int, default=20261123, help="data and sampling seed")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per tool run")
+    p.add_argument("--splink-memory-limit", default=None, metavar="SIZE",
+                   help="DuckDB memory_limit for Splink (e.g. 8GB); default DuckDB's 80%% of RAM")
     p.add_argument("--python", action="append", default=[], metavar="TOOL=PATH",
                    help="interpreter for a tool, e.g. splink=.venv-bench/bin/python")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
@@ -189,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = [
             run_tool(tool, dataset, truth, runs=args.runs or default_runs(size),
                      python=choose_python(tool, args.python),
-                     work_dir=args.data_dir / "runs", timeout=args.timeout, seed=args.seed)
+                     work_dir=args.data_dir / "runs", timeout=args.timeout, seed=args.seed,
+                     memory_limit=args.splink_memory_limit if tool == "splink" else None)
             for tool in args.tools
         ]
         comparisons = compare_with_peers(runs)
