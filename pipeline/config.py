@@ -125,6 +125,7 @@ class SourceConfig(_Strict):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     date_format: str = "%Y-%m-%d"
     on_bad_rows: Literal["quarantine", "error"] = "quarantine"
+    invalid_identifiers: Literal["quarantine", "keep_row"] = "quarantine"
     columns: dict[str, ColumnSpec]
 
     @field_validator("columns")

@@ -155,6 +155,7 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
                 "delivered",
                 "linked",
                 "unlinked",
+                "delivered with an invalid ID nulled",
             ],
             [
                 [
@@ -166,6 +167,7 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
                     s["delivered"],
                     s["linked"],
                     s["unlinked"],
+                    s.get("identifiers_nulled", 0),
                 ]
                 for name, s in sorted(manifest["sources"].items())
             ]
@@ -179,6 +181,7 @@ def render_report(manifest: dict[str, Any], probabilities: pl.Series) -> str:
                     totals["delivered"],
                     totals["linked"],
                     totals["unlinked"],
+                    totals.get("identifiers_nulled", 0),
                 ]
             ],
         ),

@@ -39,6 +39,7 @@ from pipeline.stages import deidentify as deidentify_stage
 from pipeline.stages import link as link_stage
 from pipeline.stages import prepare as prepare_stage
 from pipeline.stages import pseudonymise as pseudonymise_stage
+from pipeline.stages.prepare import NULLED_STAGE
 from pipeline.stages.services import Services, key_ids
 from pipeline.state import FileRecord, StateCatalogue
 from pseudonym.digests import bytes_sha256, file_sha256
@@ -273,7 +274,8 @@ def build_manifest(
     sources: dict[str, dict[str, Any]] = {}
     for source in config.sources:
         rows = delivered.filter(pl.col("_source") == source.name)
-        q = quarantine.filter(pl.col("_source") == source.name)
+        problems = quarantine.filter(pl.col("_source") == source.name)
+        q = problems.filter(pl.col("stage") != NULLED_STAGE)
         by_stage = {s: q.filter(pl.col("stage") == s).height for s in ("ingest", "identifiers")}
         linked = int(rows["linked"].sum()) if rows.height else 0
         sources[source.name] = {
@@ -282,12 +284,20 @@ def build_manifest(
             "quarantined": q.height,
             "quarantined_by_stage": by_stage,
             "delivered": rows.height,
+            "identifiers_nulled": problems.height - q.height,
             "linked": linked if config.linkage.mode != "none" else 0,
             "unlinked": rows.height - linked if config.linkage.mode != "none" else rows.height,
         }
     totals = {
         key: sum(int(s[key]) for s in sources.values())
-        for key in ("input_rows", "quarantined", "delivered", "linked", "unlinked")
+        for key in (
+            "input_rows",
+            "quarantined",
+            "delivered",
+            "linked",
+            "unlinked",
+            "identifiers_nulled",
+        )
     }
     reasons = (
         quarantine.group_by("stage", "reason").len().sort("stage", "reason").iter_rows()

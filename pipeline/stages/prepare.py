@@ -1,8 +1,10 @@
 """Stage 1: ingest one file and validate/normalise its operational identifiers.
 
-A row with any invalid identifier goes to quarantine with reason ``<type>:<reason code>`` and the
-field name; a missing identifier is allowed (the row can still be linked on other fields). Valid
-identifiers are replaced by their normalised form.
+Valid identifiers are replaced by their normalised form; a missing identifier is allowed (the
+row can still be linked on other fields). With ``invalid_identifiers: quarantine`` (default) a
+row with any invalid identifier goes to quarantine with reason ``<type>:<reason code>`` and the
+field name. With ``keep_row`` the invalid value is set to null and the row carries on; the
+problem is still recorded, under stage :data:`NULLED_STAGE`, so it is counted but not lost.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_file
 from pipeline.stages.services import CheckIdentifiers
 
 MISSING = "missing"
+NULLED_STAGE = "identifiers_nulled"  # recorded problems whose rows were kept
 
 
 def validate_identifiers(
@@ -48,17 +51,23 @@ def validate_identifiers(
         for r, c in zip(reason_cols, id_columns, strict=True)
     )
     work = work.with_columns(first_reason.alias("__reason"), first_field.alias("__field"))
+    keep_rows = source.invalid_identifiers == "keep_row"
     bad = work.filter(pl.col("__reason").is_not_null())
     quarantine = bad.select(
         "_source",
         "_file",
         "_row",
-        pl.lit("identifiers").alias("stage"),
+        pl.lit(NULLED_STAGE if keep_rows else "identifiers").alias("stage"),
         pl.col("__reason").alias("reason"),
         pl.col("__field").alias("field"),
     )
-    kept = work.filter(pl.col("__reason").is_null()).drop([*reason_cols, "__reason", "__field"])
-    return IngestResult(rows=kept, quarantine=quarantine.cast(QUARANTINE_SCHEMA))  # type: ignore[arg-type]
+    helpers = [*reason_cols, "__reason", "__field"]
+    # check() already gives null for an invalid value, so kept rows never hold it.
+    kept = work if keep_rows else work.filter(pl.col("__reason").is_null())
+    return IngestResult(
+        rows=kept.drop(helpers),
+        quarantine=quarantine.cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 def prepare_file(

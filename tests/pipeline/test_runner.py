@@ -165,3 +165,31 @@ def test_k_anonymity_fails_closed_beyond_the_suppression_budget(tmp_path, monkey
     with pytest.raises(SuppressionBudgetExceeded):
         run_pipeline(load_config(path), services=fake_services())
     assert not any(p.name.startswith("run-") for p in (tmp_path / "out").iterdir())
+
+
+def test_keep_row_nulls_invalid_identifiers_but_keeps_the_record(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    keystore = make_keystore(tmp_path, monkeypatch)
+    rows = people_rows(0, 6)
+    rows[2][0] = "1234567890"  # fails mod 11
+    write_csv(tmp_path / "in/hospital/a.csv", HEADER, rows)
+    from tests.pipeline.test_runner_support import COLUMNS
+
+    source = {
+        "name": "hospital",
+        "path": "in/hospital/*.csv",
+        "columns": COLUMNS,
+        "invalid_identifiers": "keep_row",
+    }
+    path = write_config(tmp_path, keystore, sources=[source])
+    summary = run_pipeline(load_config(path), services=fake_services())
+    totals = summary.manifest["totals"]
+    assert totals["delivered"] == 6 and totals["quarantined"] == 0
+    assert totals["identifiers_nulled"] == 1
+    assert summary.delivery_dir is not None
+    extract = pl.read_parquet(summary.delivery_dir / "hospital.parquet")
+    assert extract["pid_nhs"].null_count() == 1
+    problems = pl.read_parquet(summary.delivery_dir / "quarantine.parquet")
+    assert problems.select("_row", "stage", "reason", "field").rows() == [
+        (4, "identifiers_nulled", "nhs:bad_check_digit", "nhs_no")
+    ]
+    assert "1234567890" not in (summary.delivery_dir / "report.html").read_text()
