@@ -134,6 +134,7 @@ def run_tool(
         result.rss.append(m.peak_rss_bytes)
         result.statuses.append(m.status)
         result.rss_methods.append(m.rss_method)
+        result.cpu.append(m.cpu_seconds)
         if m.status != "ok":
             # The log may quote data, so only its path is reported.
             logger.warning("%s %s (exit %s); see %s", tool, m.status, m.exit_code, m.log_path)
@@ -223,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         "blocking_rules": [r.name for r in BLOCKING_RULES],
         "default_threshold": DEFAULT_THRESHOLD,
         "min_written_probability": MIN_WRITTEN_PROBABILITY,
-        "measurement": "whole child process: wall clock and peak RSS (GNU time %M, else "
-        "os.wait4; see each run's rss_method); median of runs",
+        "measurement": "whole child process: wall clock, user+system CPU seconds and peak RSS "
+        "(GNU time, else os.wait4; see each run's rss_method); median of runs",
         "sizes": sizes_out,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

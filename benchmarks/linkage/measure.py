@@ -10,6 +10,7 @@ child (``RUSAGE_CHILDREN`` would give the maximum over every child so far), floo
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -30,15 +31,16 @@ class ProcessMeasurement:
     peak_rss_bytes: int
     log_path: Path
     rss_method: str
+    cpu_seconds: float  # user + system CPU of the tool process: less sensitive to other load
 
 
-def _peak_rss(rss_file: Path, wait4_maxrss_kb: int) -> tuple[int, str]:
-    """Peak RSS in bytes and how it was measured (both sources report kilobytes)."""
+def _usage(rss_file: Path, usage: resource.struct_rusage) -> tuple[int, float, str]:
+    """Peak RSS in bytes, CPU seconds, and the source (both report RSS in kilobytes)."""
     try:
-        lines = rss_file.read_text().split()
-        return int(lines[-1]) * 1024, "gnu-time"
+        rss_kb, user, system = rss_file.read_text().splitlines()[-1].split()
+        return int(rss_kb) * 1024, float(user) + float(system), "gnu-time"
     except (OSError, ValueError, IndexError):
-        return wait4_maxrss_kb * 1024, "wait4"
+        return usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, "wait4"
 
 
 def run_measured(
@@ -49,7 +51,7 @@ def run_measured(
     rss_file = log_path.with_suffix(".maxrss")
     rss_file.unlink(missing_ok=True)
     if GNU_TIME.exists():
-        argv = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file), *argv]
+        argv = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(rss_file), *argv]
     with log_path.open("wb") as log:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -65,13 +67,14 @@ def run_measured(
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(proc.pid, 0)
                 proc.returncode = -signal.SIGKILL
-                rss, method = _peak_rss(rss_file, usage.ru_maxrss)
+                rss, cpu, method = _usage(rss_file, usage)
                 return ProcessMeasurement(
-                    "timeout", None, time.perf_counter() - started, rss, log_path, method
+                    "timeout", None, time.perf_counter() - started, rss, log_path, method, cpu
                 )
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # tell Popen the child is reaped
-    rss, method = _peak_rss(rss_file, usage.ru_maxrss)
-    return ProcessMeasurement("ok" if code == 0 else "failed", code, wall, rss, log_path, method)
+    rss, cpu, method = _usage(rss_file, usage)
+    outcome = "ok" if code == 0 else "failed"
+    return ProcessMeasurement(outcome, code, wall, rss, log_path, method, cpu)

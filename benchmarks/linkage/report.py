@@ -27,6 +27,7 @@ class ToolRun:
     rss: list[int] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     rss_methods: list[str] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     metrics: dict[str, dict[str, float | int]] = field(default_factory=dict)
     child: dict[str, Any] = field(default_factory=dict)
 
@@ -37,6 +38,10 @@ class ToolRun:
     @property
     def wall(self) -> float | None:
         return statistics.median(self.walls) if self.ok else None
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        return statistics.median(self.cpu) if self.ok and self.cpu else None
 
     @property
     def peak_rss(self) -> int | None:
@@ -53,12 +58,14 @@ class ToolRun:
             "size": self.size,
             "status": "ok" if self.ok else (self.statuses[-1] if self.statuses else "not run"),
             "wall_seconds_median": self.wall,
+            "cpu_seconds_median": self.cpu_seconds,
             "peak_rss_bytes_median": self.peak_rss,
             "peak_rss_gib_median": None if self.peak_rss is None else self.peak_rss / GIB,
             "runs": [
-                {"wall_seconds": w, "peak_rss_bytes": r, "status": s, "rss_method": m}
-                for w, r, s, m in zip(
-                    self.walls, self.rss, self.statuses, self.rss_methods, strict=True
+                {"wall_seconds": w, "cpu_seconds": c, "peak_rss_bytes": r, "status": s,
+                 "rss_method": m}
+                for w, c, r, s, m in zip(
+                    self.walls, self.cpu, self.rss, self.statuses, self.rss_methods, strict=True
                 )
             ],
             "metrics": self.metrics,
@@ -90,6 +97,7 @@ def compare_with_peers(runs: list[ToolRun]) -> dict[str, dict[str, Any]]:
         rss_ratio = _ratio(pprl.peak_rss, peer.peak_rss)
         entry: dict[str, Any] = {
             "wall_ratio": wall_ratio,
+            "cpu_ratio": _ratio(pprl.cpu_seconds, peer.cpu_seconds),
             "peak_rss_ratio": rss_ratio,
             "f1_minus_peer_f1": f1 - peer_f1,
             "f1_minus_peer_best_f1": f1 - peer_best,
@@ -119,7 +127,7 @@ def _fmt(value: float | int | None, spec: str) -> str:
 def format_table(runs: list[ToolRun]) -> str:
     """A fixed-width table: one row per tool and size."""
     header = (
-        f"{'tool':<14}{'size':>10}{'wall s':>9}{'RSS GiB':>9}{'thresh':>8}"
+        f"{'tool':<14}{'size':>10}{'wall s':>9}{'CPU s':>8}{'RSS GiB':>9}{'thresh':>8}"
         f"{'prec':>7}{'recall':>8}{'F1':>7}{'bestF1':>8}{'pairs':>12}  status"
     )
     lines = [header, "-" * len(header)]
@@ -127,7 +135,8 @@ def format_table(runs: list[ToolRun]) -> str:
         h = r.headline
         rss = None if r.peak_rss is None else r.peak_rss / GIB
         lines.append(
-            f"{r.tool:<14}{r.size:>10}{_fmt(r.wall, '.1f'):>9}{_fmt(rss, '.2f'):>9}"
+            f"{r.tool:<14}{r.size:>10}{_fmt(r.wall, '.1f'):>9}{_fmt(r.cpu_seconds, '.1f'):>8}"
+            f"{_fmt(rss, '.2f'):>9}"
             f"{_fmt(h.get('threshold'), '.3f'):>8}{_fmt(h.get('precision'), '.3f'):>7}"
             f"{_fmt(h.get('recall'), '.3f'):>8}{_fmt(h.get('f1'), '.3f'):>7}"
             f"{_fmt(h.get('best_f1'), '.3f'):>8}{_fmt(r.child.get('pairs_scored'), ','):>12}"
@@ -142,6 +151,7 @@ def format_comparisons(size: int, comparisons: dict[str, dict[str, Any]]) -> str
         checks = ", ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in c["targets"].items())
         lines.append(
             f"pprl/{peer} @ {size}: wall x{_fmt(c['wall_ratio'], '.2f')}, "
+            f"CPU x{_fmt(c['cpu_ratio'], '.2f')}, "
             f"RSS x{_fmt(c['peak_rss_ratio'], '.2f')}, "
             f"F1 {c['f1_minus_peer_f1']:+.3f} vs peer F1, "
             f"{c['f1_minus_peer_best_f1']:+.3f} vs peer best F1 | {checks}"

@@ -102,6 +102,9 @@ def test_peak_rss_is_per_child_not_cumulative(tmp_path: Path) -> None:
                          log_path=tmp_path / "small.log", timeout=30)
     assert big.status == small.status == "ok"
     assert big.peak_rss_bytes > 300 * 1024 * 1024
+    spin = run_measured([sys.executable, "-c", "sum(range(30_000_000))"], cwd=tmp_path,
+                        log_path=tmp_path / "spin.log", timeout=60)
+    assert spin.cpu_seconds > 0.2 > small.cpu_seconds
     assert small.peak_rss_bytes < 100 * 1024 * 1024
     slow = run_measured([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path,
                         log_path=tmp_path / "slow.log", timeout=0.5)
@@ -113,7 +116,7 @@ def test_peak_rss_is_per_child_not_cumulative(tmp_path: Path) -> None:
 
 def _run(tool: str, wall: float, rss_gib: float, f1: float, best: float, size: int) -> ToolRun:
     r = ToolRun(tool=tool, size=size, walls=[wall], rss=[int(rss_gib * GIB)], statuses=["ok"],
-                rss_methods=["gnu-time"])
+                rss_methods=["gnu-time"], cpu=[wall])
     r.metrics = {"default": {"f1": f1, "best_f1": best, "threshold": 0.5}}
     return r
 
@@ -133,7 +136,7 @@ def test_small_size_comparison_and_table() -> None:
     runs = [_run("pprl", 10.0, 0.5, 0.93, 0.94, 100_000),
             _run("recordlinkage", 24.0, 0.5, 0.917, 0.92, 100_000),
             ToolRun(tool="splink", size=100_000, walls=[5.0], rss=[0], statuses=["failed"],
-                    rss_methods=["wait4"])]
+                    rss_methods=["wait4"], cpu=[1.0])]
     comp = compare_with_peers(runs)
     assert set(comp) == {"recordlinkage"}  # a failed peer gives no ratio
     assert comp["recordlinkage"]["wall_ratio"] == pytest.approx(10 / 24)
