@@ -6,7 +6,8 @@ split into tokens, and every token gets an inverse document frequency (idf = ln(
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
 agreeing on "SERVICES". :func:`add_company_token_columns` adds, for a standardised column ``c``:
 
-* ``c_tokens``: distinct tokens without stop words (VARCHAR[]),
+* ``c_tokens``: distinct tokens without stop words, abbreviations written out
+  (:data:`TOKEN_VARIANTS`: INTL -> INTERNATIONAL, BROS -> BROTHERS...) (VARCHAR[]),
 * ``c_idf``: the idf of each token, aligned with ``c_tokens`` (DOUBLE[]),
 * ``c_top``: the rarest token (ties broken alphabetically),
 * ``c_rarest``: the same, but null when even it is common (a blocking key).
@@ -34,6 +35,7 @@ from linkage.sql import LEFT, RIGHT, Dialect, col
 from linkage.standardise.companies import COMPANY_STOP_WORDS
 
 __all__ = [
+    "TOKEN_VARIANTS",
     "CompanyNameComparison",
     "CompanyNameExactLevel",
     "CompanyNameJaroWinklerLevel",
@@ -113,10 +115,16 @@ class _CompanyLevel(Level):
 
 @dataclass(frozen=True)
 class CompanyNameExactLevel(_CompanyLevel):
-    """Standardised names are equal (any pairing of legal/trading names)."""
+    """Standardised names are equal (any pairing of legal/trading names).
+
+    With ``term_frequency`` the weight of an exact match on the legal name is scaled by how
+    rare that name is (the engine's term-frequency adjustment on ``column``); a match found
+    only through a trading name gets the level's average weight.
+    """
 
     column: str
     trading_column: str | None = None
+    term_frequency: bool = False
 
     def __post_init__(self) -> None:
         self._check()
@@ -127,6 +135,10 @@ class CompanyNameExactLevel(_CompanyLevel):
     @property
     def label(self) -> str:
         return f"{self.column} exact{self._suffix()}"
+
+    @property
+    def tf_column(self) -> str | None:
+        return self.column if self.term_frequency else None
 
 
 @dataclass(frozen=True)
@@ -246,7 +258,7 @@ class CompanyNameComparison(Comparison):
     """Company names compared by token rarity. Levels, in order:
 
     1. null (the legal name is missing on either side),
-    2. exact standardised name,
+    2. exact standardised name (weight scaled by the name's rarity if ``term_frequency``),
     3. same rare tokens (every token with document frequency <= ``rare_frequency``),
     4. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
     5. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
@@ -264,6 +276,7 @@ class CompanyNameComparison(Comparison):
         rare_frequency: float = 0.001,
         overlap_thresholds: Sequence[float] = (0.7,),
         jaro_winkler_threshold: float = 0.9,
+        term_frequency: bool = True,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -275,7 +288,7 @@ class CompanyNameComparison(Comparison):
             raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
         levels: list[Level] = [
             NullLevel(column),
-            CompanyNameExactLevel(column, trading_column),
+            CompanyNameExactLevel(column, trading_column, term_frequency),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
             *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
             CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),
@@ -284,8 +297,23 @@ class CompanyNameComparison(Comparison):
         super().__init__(name or column, levels)
 
 
+#: Common abbreviations in UK business names, mapped to the written-out word so that "LEWIS
+#: INTL" and "LEWIS INTERNATIONAL" share their tokens (and their rarity).
+TOKEN_VARIANTS: dict[str, str] = {
+    "SVCS": "SERVICES", "SERVS": "SERVICES", "INTL": "INTERNATIONAL",
+    "MGMT": "MANAGEMENT", "MGT": "MANAGEMENT", "ENG": "ENGINEERING", "ENGG": "ENGINEERING",
+    "BROS": "BROTHERS", "ASSOCS": "ASSOCIATES", "ASSOC": "ASSOCIATES", "SOLNS": "SOLUTIONS",
+    "TECH": "TECHNOLOGY", "TECHNOLOGIES": "TECHNOLOGY", "DEVS": "DEVELOPMENTS",
+    "DEVT": "DEVELOPMENT", "CONSTR": "CONSTRUCTION", "PROPS": "PROPERTIES",
+    "CONTRS": "CONTRACTORS", "TPT": "TRANSPORT", "MFG": "MANUFACTURING", "DIST": "DISTRIBUTION",
+    "INVS": "INVESTMENTS", "CTR": "CENTRE", "CENTER": "CENTRE", "ENTS": "ENTERPRISES",
+}  # fmt: skip
+
+
 def _tokens_expr(column: str) -> pl.Expr:
-    tokens = pl.col(column).cast(pl.String).str.split(" ")
+    tokens = pl.col(column).cast(pl.String).str.split(" ").list.eval(
+        pl.element().replace(TOKEN_VARIANTS)
+    )
     return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
         maintain_order=True
     )
