@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 
@@ -38,3 +40,22 @@ def words_pattern(words: list[str] | tuple[str, ...] | frozenset[str]) -> str:
     """A regex alternation of whole words, longest first so multi-word forms win."""
     ordered = sorted(words, key=lambda w: (-len(w), w))
     return "|".join(w.replace(" ", r"\s+") for w in ordered)
+
+
+def per_distinct(
+    expr: pl.Expr, transform: Callable[[pl.Expr], pl.Expr], return_dtype: pl.DataType
+) -> pl.Expr:
+    """Apply ``transform`` once per distinct value of ``expr`` and map the results back.
+
+    Identifying columns repeat a lot (a million people share ~30k dates of birth and a few
+    thousand first names), so this is usually far cheaper than running every regex on every
+    row; when values are nearly all distinct it costs two hash passes extra. Still vectorised:
+    ``transform`` is a polars expression run over the batch's distinct values.
+    """
+
+    def apply(series: pl.Series) -> pl.Series:
+        distinct = series.drop_nulls().unique()
+        results = distinct.to_frame("value").select(transform(pl.col("value"))).to_series()
+        return series.replace_strict(distinct, results, default=None, return_dtype=return_dtype)
+
+    return expr.cast(pl.String).map_batches(apply, return_dtype=return_dtype, is_elementwise=True)

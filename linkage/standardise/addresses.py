@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from linkage.standardise._text import collapse_spaces, fold_text
+from linkage.standardise._text import collapse_spaces, fold_text, per_distinct
 
 #: Abbreviations expanded wherever they appear as a whole word.
 ADDRESS_ABBREVIATIONS: dict[str, str] = {
@@ -37,6 +37,10 @@ def normalise_address(expr: pl.Expr) -> pl.Expr:
     "12a High St., Leeds" -> "12A HIGH STREET, LEEDS"; "Flat 3, 5 St John's Rd" ->
     "FLAT 3, 5 SAINT JOHNS ROAD".
     """
+    return per_distinct(expr, _normalise_address, pl.String())
+
+
+def _normalise_address(expr: pl.Expr) -> pl.Expr:
     text = fold_text(expr).str.replace_all(r"['’`.]", "")
     text = text.str.replace_all(r"[^A-Z0-9,/\- ]+", " ")
     text = text.str.replace_all(r"\s*,[\s,]*", ", ")
@@ -78,16 +82,10 @@ def street_name(expr: pl.Expr, *, normalised: bool = False) -> pl.Expr:
     "Flat 3, 12A High St, Leeds" -> "HIGH STREET".
     """
     text = _normalised(expr, normalised).str.replace(_FLAT_RE, " ")
-    # Drop numbers from every comma part, then take the first part with words left, so that
-    # "12A, HIGH STREET, LEEDS" (columns joined with commas) still gives "HIGH STREET".
-    parts = text.str.split(",").list.eval(
-        pl.element()
-        .str.replace_all(_NUMBER_TOKEN_RE, "")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
-    first_part = parts.list.eval(pl.element().filter(pl.element().str.len_chars() > 0)).list.first()
-    return collapse_spaces(first_part)
+    # Drop numbers, then separators left at the start, so that "12A, HIGH STREET, LEEDS"
+    # (columns joined with commas) gives "HIGH STREET" just as "12A HIGH STREET, LEEDS" does.
+    text = text.str.replace_all(_NUMBER_TOKEN_RE, "").str.replace(r"^[\s,]+", "")
+    return collapse_spaces(text.str.extract(r"^([^,]*)", 1))
 
 
 def address_tokens(expr: pl.Expr) -> pl.Expr:

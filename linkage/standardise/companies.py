@@ -10,7 +10,7 @@ from typing import Literal
 
 import polars as pl
 
-from linkage.standardise._text import collapse_spaces, fold_text, words_pattern
+from linkage.standardise._text import collapse_spaces, fold_text, per_distinct, words_pattern
 
 #: Legal-form words and their canonical abbreviation (used when ``legal_form="normalise"``).
 LEGAL_FORMS: dict[str, str] = {
@@ -79,6 +79,10 @@ def normalise_company_name(
     LP, CIC, CO, & CO, (UK), HOLDINGS) are removed with ``legal_form="strip"`` or replaced by
     their abbreviation with ``"normalise"``. The first word is never stripped: "LIMITED" stays.
     """
+    return per_distinct(expr, lambda e: _normalise_company_name(e, legal_form), pl.String())
+
+
+def _normalise_company_name(expr: pl.Expr, legal_form: Literal["strip", "normalise"]) -> pl.Expr:
     legal, _ = split_trading_as(expr)
     text = fold_text(legal).str.replace_all(_STATUS_RE, " ")
     text = text.str.replace_all(r"[&+]", " AND ").str.replace_all(r"['’`.]", "")

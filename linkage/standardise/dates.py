@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from linkage.standardise._text import per_distinct
+
 #: Layouts tried in order. Day-first (UK) layouts come before month-first ones, and four-digit
 #: years before two-digit years, so "01/02/2000" is 1 February and "01-02-2000" never reads "20".
 DEFAULT_DATE_FORMATS: tuple[str, ...] = (
@@ -41,8 +43,12 @@ def parse_date(
     date of birth, today) to move two-digit-year dates that would fall after it back a century.
     Impossible dates such as 30/02/2000 are null rather than rolled over.
     """
+    return per_distinct(expr, lambda e: _parse(e, formats, latest), pl.Date())
+
+
+def _parse(expr: pl.Expr, formats: Sequence[str], latest: dt.date | None) -> pl.Expr:
     # Only a cheap strip here: this expression is repeated inside every layout attempt.
-    text = expr.cast(pl.String).str.strip_chars()
+    text = expr.str.strip_chars()
     # Month names in any case: chrono's %b/%B match "Feb"/"FEB"/"february" alike.
     attempts = []
     for fmt in formats:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from linkage.standardise._text import collapse_spaces, fold_text, words_pattern
+from linkage.standardise._text import collapse_spaces, fold_text, per_distinct, words_pattern
 
 #: Honorifics removed from the start of a name (repeated titles such as "PROF DR" too).
 TITLES: frozenset[str] = frozenset(
@@ -28,7 +28,7 @@ def normalise_name(expr: pl.Expr) -> pl.Expr:
     Apostrophes are dropped so O'BRIEN and OBRIEN agree; hyphens and other punctuation become
     spaces so SMITH-JONES and SMITH JONES agree. A lone title is kept: MISS may be a surname.
     """
-    return _clean(expr, keep_hyphens=False)
+    return per_distinct(expr, lambda e: _clean(e, keep_hyphens=False), pl.String())
 
 
 def _clean(expr: pl.Expr, *, keep_hyphens: bool) -> pl.Expr:

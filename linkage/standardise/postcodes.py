@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.standardise._text import per_distinct
 from linkage.standardise.regions import POSTCODE_AREA_REGION
 
 # Shape check only (Royal Mail format A9 9AA .. AA9A 9AA); whether the postcode exists is not
@@ -20,7 +21,11 @@ def normalise_postcode(expr: pl.Expr) -> pl.Expr:
 
     Spaces and punctuation anywhere are ignored. Values without a valid UK shape become null.
     """
-    compact = expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    return per_distinct(expr, _normalise_postcode, pl.String())
+
+
+def _normalise_postcode(expr: pl.Expr) -> pl.Expr:
+    compact = expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     # Only valid postcodes gain a space, so extracting "outward inward" nulls the rest in one
     # pass (a when/then would evaluate the chain twice).
     return compact.str.replace(_COMPACT_RE, "$1 $2").str.extract(r"^(\S+ \S{3})$", 1)
