@@ -26,7 +26,7 @@ LENGTH = 10
 
 def prepare(value: pl.Expr) -> pl.Expr:
     """Drop spaces and hyphens between digit groups."""
-    return exprs.compact(value, clean_length=LENGTH)
+    return exprs.compact(value)
 
 
 def valid_ddmmyy(number: pl.Expr) -> pl.Expr:
@@ -62,4 +62,5 @@ RULE = IdentifierRule(
     examples=("0101011237", "2902201230"),
     prepare=prepare,
     validate=validate,
+    digits_only=LENGTH,
 )

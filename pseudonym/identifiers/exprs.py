@@ -23,19 +23,12 @@ def as_text(value: pl.Expr) -> pl.Expr:
     return value.cast(pl.String)
 
 
-def compact(value: pl.Expr, *, clean_length: int | None = None, upper: bool = False) -> pl.Expr:
-    """Remove separators (spaces, tabs, hyphens); optionally upper-case.
-
-    When ``clean_length`` is given, values already of that byte length skip the regex: a value that
-    needs compacting is always longer than the compact form, so this only saves time.
-    """
+def compact(value: pl.Expr, *, upper: bool = False) -> pl.Expr:
+    """Remove separators (whitespace, hyphens and dashes); optionally upper-case."""
     text = as_text(value)
     if upper:
         text = text.str.to_uppercase()
-    stripped = text.str.replace_all(SEPARATORS, "")
-    if clean_length is None:
-        return stripped
-    return pl.when(text.str.len_bytes() == clean_length).then(text).otherwise(stripped)
+    return text.str.replace_all(SEPARATORS, "")
 
 
 def is_digits(text: pl.Expr, length: int, number: pl.Expr | None = None) -> pl.Expr:

@@ -21,7 +21,7 @@ from pseudonym.identifiers.rule import IdentifierRule, Scope, Validation
 
 def _digits_rule(name: str, length: int, description: str, example: str) -> IdentifierRule:
     def prepare(value: pl.Expr) -> pl.Expr:
-        return exprs.compact(value, clean_length=length)
+        return exprs.compact(value)
 
     def validate(compact: pl.Expr, allow_test_numbers: bool, scope: Scope) -> Validation:
         number = scope.let("number", exprs.to_int(compact))
@@ -32,7 +32,12 @@ def _digits_rule(name: str, length: int, description: str, example: str) -> Iden
         return Validation(canonical=compact, failures=failures)
 
     return IdentifierRule(
-        name=name, description=description, examples=(example,), prepare=prepare, validate=validate
+        name=name,
+        description=description,
+        examples=(example,),
+        prepare=prepare,
+        validate=validate,
+        digits_only=length,
     )
 
 
@@ -63,4 +68,5 @@ RUREF_RULE = IdentifierRule(
     examples=("49900012345",),
     prepare=prepare_ruref,
     validate=validate_ruref,
+    digits_only=RUREF_LENGTH,
 )

@@ -29,7 +29,7 @@ WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def prepare(value: pl.Expr) -> pl.Expr:
     """Drop spaces and hyphens between digit groups."""
-    return exprs.compact(value, clean_length=LENGTH)
+    return exprs.compact(value)
 
 
 def mod11_valid(number: pl.Expr) -> pl.Expr:
@@ -62,4 +62,5 @@ RULE = IdentifierRule(
     examples=("4000000004", "6000000006", "3200000015"),
     prepare=prepare,
     validate=validate,
+    digits_only=LENGTH,
 )

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import polars as pl
 
-from pseudonym.identifiers import chi, crn, idbr, nhs, nino, paye, postcode, utr, vat
+from pseudonym.identifiers import chi, crn, exprs, idbr, nhs, nino, paye, postcode, utr, vat
 from pseudonym.identifiers.errors import InvalidIdentifier, UnknownIdentifierType
 from pseudonym.identifiers.reasons import Reason
 from pseudonym.identifiers.rule import IdentifierRule, Scope
@@ -36,6 +36,7 @@ IDENTIFIER_TYPES: MappingProxyType[str, IdentifierRule] = MappingProxyType(
 _COMPACT = "__compact"
 _REASON = "reason"
 _CANONICAL = "__canonical"
+_RESULT_STRUCT = pl.Struct({"normalised": pl.String, _REASON: pl.String})
 
 
 def get_rule(id_type: str) -> IdentifierRule:
@@ -52,10 +53,18 @@ def check_expr(
     """(normalised_expr, reason_expr) to use inside a polars select/with_columns.
 
     ``normalised`` is null where the value is invalid or missing; ``reason`` is a
-    :class:`Reason` code, null where valid. For whole columns :func:`check` is faster: it
-    computes the compact form once and reuses it.
+    :class:`Reason` code, null where valid. Each batch of rows goes through the same staged
+    expressions as :func:`check` (one call per batch, never per row): polars cannot share the
+    compact string between the many checks of one inline expression, which made the purely
+    inline form (``IdentifierRule.exprs``) about 10x slower.
     """
-    return get_rule(id_type).exprs(expr, allow_test_numbers=allow_test_numbers)
+    rule = get_rule(id_type)
+
+    def run(batch: pl.Series) -> pl.Series:
+        return _check_rule(rule, batch, allow_test_numbers).to_struct(batch.name)
+
+    both = expr.map_batches(run, return_dtype=_RESULT_STRUCT, is_elementwise=True)
+    return both.struct.field("normalised"), both.struct.field(_REASON)
 
 
 def check(id_type: str, values: pl.Series, *, allow_test_numbers: bool = False) -> pl.DataFrame:
@@ -71,12 +80,15 @@ def check(id_type: str, values: pl.Series, *, allow_test_numbers: bool = False) 
     rule = get_rule(id_type)
     if not isinstance(values, pl.Series):
         raise TypeError("values must be a polars Series")
+    return _check_rule(rule, values, allow_test_numbers)
+
+
+def _check_rule(rule: IdentifierRule, values: pl.Series, allow_test_numbers: bool) -> pl.DataFrame:
     compact = pl.col(_COMPACT)
     scope = Scope(staged=True)
     validation = rule.validate(compact, allow_test_numbers, scope)
     # Stage the work: the compact string and shared intermediates are computed once each.
-    frame = pl.DataFrame({_COMPACT: values}).lazy()
-    frame = frame.select(rule.prepare(compact).alias(_COMPACT))
+    frame = pl.DataFrame({_COMPACT: _compact(rule, values)}).lazy()
     for column, expr in scope.stages:
         frame = frame.with_columns(expr.alias(column))
     return (
@@ -90,6 +102,21 @@ def check(id_type: str, values: pl.Series, *, allow_test_numbers: bool = False) 
         )
         .collect()
     )
+
+
+def _compact(rule: IdentifierRule, values: pl.Series) -> pl.Series:
+    """``rule.prepare`` applied to ``values``; for digit identifiers only where it can matter."""
+    text = values.cast(pl.String)
+    if rule.digits_only is None:
+        return pl.select(rule.prepare(pl.lit(text))).to_series()
+    # Most values in real extracts are already bare digits: compact only the others (separators,
+    # blanks, garbage), then put them back in place. Regex replacement dominates otherwise.
+    clean = pl.select(exprs.is_digits(pl.lit(text), rule.digits_only)).to_series()
+    others = (~clean).arg_true()
+    if others.len() == 0:
+        return text
+    fixed = pl.select(rule.prepare(pl.lit(text.gather(others)))).to_series()
+    return text.scatter(others, fixed)
 
 
 def normalise_one(id_type: str, value: str, *, allow_test_numbers: bool = False) -> str:

@@ -60,7 +60,11 @@ class IdentifierRule:
 
     ``prepare`` turns raw input into a compact string (separators removed, case folded) and
     ``validate`` inspects that compact string. ``examples`` are valid values in canonical form
-    (synthetic: chosen to pass the rules, not taken from real records).
+    (synthetic or published examples, not taken from records).
+
+    ``digits_only`` (set for all-digit identifiers) is the length of the compact form: values
+    that are already exactly that many ASCII digits are returned unchanged by ``prepare``, so
+    ``check`` runs ``prepare`` only on the other rows.
     """
 
     name: str
@@ -68,6 +72,7 @@ class IdentifierRule:
     examples: tuple[str, ...]
     prepare: Callable[[pl.Expr], pl.Expr] = field(repr=False)
     validate: Validator = field(repr=False)
+    digits_only: int | None = None
 
     def reason_expr(self, compact: pl.Expr, validation: Validation) -> pl.Expr:
         """Reason code (String) from the ordered failures; null where the value is valid."""

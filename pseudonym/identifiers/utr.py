@@ -50,4 +50,5 @@ RULE = IdentifierRule(
     examples=("2234567890", "1097172564"),
     prepare=prepare,
     validate=validate,
+    digits_only=LENGTH,
 )

@@ -142,11 +142,15 @@ def test_any_text_gives_a_reason_or_a_normal_form_never_an_error(
         assert (normalised is None) != (reason is None)
         if value is None or not value.strip():
             assert reason == "missing"
-    normalised_expr, reason_expr = check_expr(id_type, pl.col("v"))
-    inline = pl.DataFrame({"v": pl.Series(values, dtype=pl.String)}).select(
-        normalised_expr.alias("normalised"), reason_expr.alias("reason")
-    )
-    assert inline.equals(result)
+    frame = pl.DataFrame({"v": pl.Series(values, dtype=pl.String)})
+    # The public expression form, and the purely inline form check() is an optimisation of
+    # (no staging, no digits-only fast path): all three must agree row for row.
+    for normalised_expr, reason_expr in (
+        check_expr(id_type, pl.col("v")),
+        IDENTIFIER_TYPES[id_type].exprs(pl.col("v")),
+    ):
+        other = frame.select(normalised_expr.alias("normalised"), reason_expr.alias("reason"))
+        assert other.equals(result)
 
 
 def _decorate(example: str, spaces: list[int], lower: bool) -> str:

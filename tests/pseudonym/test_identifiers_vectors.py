@@ -108,6 +108,12 @@ def test_vectors_in_one_batch(id_type: str, allow_test_numbers: bool) -> None:
     expected = [(v.normalised, v.reason) for v in vectors]
     mismatches = [(v.label, g, e) for v, g, e in zip(vectors, got, expected, strict=True) if g != e]
     assert not mismatches
+    # The unstaged, purely inline expressions give the same answers.
+    normalised, reason = IDENTIFIER_TYPES[id_type].exprs(
+        pl.col("v"), allow_test_numbers=allow_test_numbers
+    )
+    inline = values.to_frame("v").select(normalised.alias("normalised"), reason.alias("reason"))
+    assert inline.rows() == expected
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.label)
