@@ -63,3 +63,19 @@ def test_unreachable_scheduler_is_transient() -> None:
 
     with pytest.raises(TransientError, match="cannot reach the dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout="1s")
+
+
+def test_progress_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from pipeline.commands import run as run_command
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert run_command._terminal_progress() is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    show = run_command._terminal_progress()
+    assert show is not None
+    show("link", 2, 5)
+    assert "[##---] 2/5 link" in capsys.readouterr().err
