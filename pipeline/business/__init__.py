@@ -1,0 +1,35 @@
+"""Business linkage: CRN requests and dataset-to-register linkage.
+
+Deterministic on shared valid identifiers (CRN, VAT, PAYE, normalised by
+``pseudonym.identifiers``), then probabilistic on company name (rarity-weighted tokens, best of
+legal and trading names: :mod:`linkage.company_names`), postcode and address; grey-band records
+go to a clerical-review CSV whose decisions can be fed back in. Results carry the researcher's
+key, a status, the method and the project environment's pseudonym of the enterprise reference,
+never a register identifier or name.
+
+>>> outcome = link_to_register(incoming, register, pseudonymiser)      # doctest: +SKIP
+>>> match_report(outcome.results, truth)["truth"]["f1"]                # doctest: +SKIP
+
+The CLI edges are ``pprl crn-request`` and ``pprl link-register``.
+"""
+
+from pipeline.business.columns import IncomingColumns, RegisterColumns
+from pipeline.business.delivery import Delivered, deliver
+from pipeline.business.link import STATUSES, LinkOutcome, link_to_register
+from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.report import match_report
+from pipeline.business.review import read_decisions, write_review_file
+
+__all__ = [
+    "STATUSES",
+    "Delivered",
+    "IncomingColumns",
+    "LinkOutcome",
+    "MatchSettings",
+    "RegisterColumns",
+    "deliver",
+    "link_to_register",
+    "match_report",
+    "read_decisions",
+    "write_review_file",
+]
