@@ -435,3 +435,23 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(linkage.standardise)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_helpers_work_lazily_in_the_streaming_engine_and_on_categoricals() -> None:
+    frame = pl.LazyFrame(
+        {
+            "name": pl.Series(["Mr John", "mr john", None, "Ann"] * 500, dtype=pl.Categorical),
+            "dob": ["01/02/2000", "2000-02-01", None, "bad"] * 500,
+            "postcode": ["sw1a1aa", "SW1A 1AA", None, "nope"] * 500,
+        }
+    )
+    out = frame.select(
+        normalise_name(pl.col("name")),
+        parse_date(pl.col("dob")),
+        normalise_postcode(pl.col("postcode")),
+    ).collect(engine="streaming")
+    assert out.row(0) == ("JOHN", dt.date(2000, 2, 1), "SW1A 1AA")
+    assert out.row(1) == ("JOHN", dt.date(2000, 2, 1), "SW1A 1AA")
+    assert out.row(2) == (None, None, None)
+    assert out.row(3) == ("ANN", None, None)
+    assert out.height == 2000
