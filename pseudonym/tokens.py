@@ -26,7 +26,6 @@ import base64
 import hmac
 import logging
 import re
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NoReturn
 
@@ -131,7 +130,7 @@ class Pseudonymiser:
     def pseudonymise(self, id_type: str, values: pl.Series) -> pl.Series:
         """Pseudonyms for normalised identifiers of ``id_type``; null stays null."""
         key_text = self._key(_check_type(id_type))[0]
-        hi, lo, valid = _tag_halves(key_text, _messages(id_type, values), self.backend)
+        hi, lo, valid = _tag_halves(key_text, id_type, values, self.backend)
         return _encode_tokens(hi, lo, valid, self.prefix).alias(values.name)
 
     def pseudonymise_one(self, id_type: str, value: str) -> str:
@@ -149,7 +148,7 @@ class Pseudonymiser:
         key, so a cell always gets the same perturbation. Pass a stable record identifier.
         """
         key_text = self._key(RECORD_KEY_PURPOSE)[0]
-        hi, _, valid = _tag_halves(key_text, _messages(RECORD_KEY_PURPOSE, values), self.backend)
+        hi, _, valid = _tag_halves(key_text, RECORD_KEY_PURPOSE, values, self.backend)
         first_byte = pl.Series(values.name, (hi >> np.uint64(56)).astype(np.uint8))
         return first_byte if valid.all() else _restore_nulls(first_byte, valid)
 
@@ -201,39 +200,47 @@ def _stdlib_digests(key: str, messages: pl.Series) -> list[bytes | None]:
 
 
 def _tag_halves(
-    key: str, messages: pl.Series, backend: Backend
+    key: str, tag: str, values: pl.Series, backend: Backend
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first 128 bits of each HMAC as two uint64 arrays (hi, lo) and a validity mask.
+    """First 128 bits of HMAC(key, tag + ":" + value) as uint64 arrays (hi, lo), and validity.
 
-    The polars-hash path runs the HMAC and the hex parsing in one query, so polars can spread
-    it over its threads; the expression carrying the key is built and evaluated here, never
-    returned.
+    The polars-hash path builds the messages, runs the HMAC and parses the hex in one query, so
+    polars can spread it over its threads; the expression carrying the key is built and
+    evaluated here, never returned.
     """
-    valid = messages.is_not_null().to_numpy()
+    text = _as_text(values)
+    valid = text.is_not_null().to_numpy()
+    message = (pl.lit(f"{tag}:") + pl.col("v")).alias("m")
     if _resolve(backend) == "polars-hash":
-        halves = messages.to_frame("m").lazy().select(_hmac_expr(key, "m").alias("h")).select(
-            pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
-            pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
-        ).collect()
-        hi = halves["hi"].fill_null(0).to_numpy()
-        lo = halves["lo"].fill_null(0).to_numpy()
-        return hi, lo, valid
+        halves = (
+            text.to_frame("v")
+            .lazy()
+            .select(message)
+            .select(_hmac_expr(key, "m").alias("h"))
+            .select(
+                pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
+                pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
+            )
+            .collect()
+        )
+        if not valid.all():
+            halves = halves.fill_null(0)
+        return halves["hi"].to_numpy(), halves["lo"].to_numpy(), valid
+    messages = text.to_frame("v").select(message).to_series()
     blank = bytes(16)
     packed = b"".join(blank if d is None else d[:16] for d in _stdlib_digests(key, messages))
     words = np.frombuffer(packed, dtype=">u8").reshape(-1, 2).astype(np.uint64)
     return words[:, 0].copy(), words[:, 1].copy(), valid
 
 
-def _messages(tag: str, values: pl.Series) -> pl.Series:
-    if values.dtype != pl.String:
-        if values.dtype.is_integer() or values.dtype == pl.Null:
-            values = values.cast(pl.String)
-        else:
-            raise TokenError(
-                f"column {values.name!r} has type {values.dtype}; normalised identifiers must"
-                " be strings"
-            )
-    return values.to_frame("v").select((pl.lit(f"{tag}:") + pl.col("v")).alias("m")).to_series()
+def _as_text(values: pl.Series) -> pl.Series:
+    if values.dtype == pl.String:
+        return values
+    if values.dtype.is_integer() or values.dtype == pl.Null:
+        return values.cast(pl.String)
+    raise TokenError(
+        f"column {values.name!r} has type {values.dtype}; normalised identifiers must be strings"
+    )
 
 
 def _check_type(id_type: str) -> str:
@@ -276,37 +283,40 @@ def _restore_nulls(series: pl.Series, valid: np.ndarray) -> pl.Series:
 
 
 def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes) -> pa.Array:
+    """Fixed-width Arrow strings: ``prefix`` + 26 base32 characters of hi:lo.
+
+    Ten bits make two base32 characters, so each of the 13 ten-bit groups (the last one padded
+    with two zero bits) is one table lookup; temporaries are reused to keep memory traffic low.
+    """
     n, width = len(hi), len(prefix) + TOKEN_CHARS
     out = np.empty((n, width), dtype=np.uint8)
     out[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
-    pairs = np.empty((n, TOKEN_CHARS // 2), dtype="<u2")  # two base32 characters per entry
-    for i, group in enumerate(_ten_bit_groups(hi, lo)):
-        pairs[:, i] = _B32_PAIRS[group]
-    out[:, len(prefix) :] = pairs.view(np.uint8)
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
-    return pa.Array.from_buffers(
-        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))]
-    )
-
-
-def _ten_bit_groups(hi: np.ndarray, lo: np.ndarray) -> Iterable[np.ndarray]:
-    """The 13 ten-bit groups of the 128-bit value hi:lo (plus 2 zero bits), most significant first.
-
-    Ten bits make two base32 characters, so one table lookup writes both.
-    """
+    pairs = np.empty((TOKEN_CHARS // 2, n), dtype="<u2")
+    group, spill = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     mask = np.uint64(1023)
     for i in range(TOKEN_CHARS // 2):
         start = 10 * i  # bit offset from the most significant bit of hi
         if start + 10 <= 64:
-            yield (hi >> np.uint64(54 - start)) & mask
+            np.right_shift(hi, np.uint64(54 - start), out=group)
+            np.bitwise_and(group, mask, out=group)
         elif start < 64:  # straddles hi and lo
             low_bits = start + 10 - 64
-            from_hi = (hi & np.uint64((1 << (64 - start)) - 1)) << np.uint64(low_bits)
-            yield from_hi | (lo >> np.uint64(64 - low_bits))
+            np.bitwise_and(hi, np.uint64((1 << (64 - start)) - 1), out=group)
+            np.left_shift(group, np.uint64(low_bits), out=group)
+            np.right_shift(lo, np.uint64(64 - low_bits), out=spill)
+            np.bitwise_or(group, spill, out=group)
         elif start + 10 <= 128:
-            yield (lo >> np.uint64(118 - start)) & mask
+            np.right_shift(lo, np.uint64(118 - start), out=group)
+            np.bitwise_and(group, mask, out=group)
         else:  # the last group: 8 bits of lo and 2 zero bits of padding
-            yield (lo & np.uint64(255)) << np.uint64(2)
+            np.bitwise_and(lo, np.uint64(255), out=group)
+            np.left_shift(group, np.uint64(2), out=group)
+        np.take(_B32_PAIRS, group.view(np.int64), out=pairs[i])
+    out[:, len(prefix) :].view("<u2")[:] = pairs.T
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))]
+    )
 
 
 def _pair_table() -> np.ndarray:
