@@ -19,7 +19,6 @@ import glob
 import io
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,8 +192,15 @@ def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
         problems.append(f"{name}: row 1: header is not valid {source.encoding}")
     if any(not h.strip() for h in header):
         problems.append(f"{name}: row 1: a column has an empty name")
-    dupes = sorted(h for h, n in Counter(header).items() if n > 1)
-    problems.extend(f"{name}: row 1: duplicate column {h!r}" for h in dupes)
+    positions: dict[str, list[int]] = {}
+    for number, h in enumerate(header, start=1):
+        positions.setdefault(h, []).append(number)
+    for h, where in positions.items():
+        if len(where) > 1:
+            # Only configured names are quoted: a file without a header row would otherwise
+            # put data values into this message.
+            label = f"duplicate column {h!r}" if h in source.columns else "duplicate column name"
+            problems.append(f"{name}: row 1: {label} (columns {', '.join(map(str, where))})")
     missing = [col for col in source.columns if col not in header]
     problems.extend(f"{name}: row 1: missing column {col!r}" for col in missing)
     if problems:

@@ -110,6 +110,17 @@ def test_file_level_problems_raise_data_error(tmp_path: Path, text: str, expecte
         ingest_file(write(tmp_path, text), source())
 
 
+def test_file_without_a_header_never_quotes_its_first_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "4000000004,Quillon,Quillon,1970-01-02\n4000000012,Ann,Bo,\n")
+    with pytest.raises(DataError) as info:
+        ingest_file(path, source())
+    message = str(info.value)
+    assert "duplicate column name (columns 2, 3)" in message
+    assert "missing column 'nhs'" in message
+    for value in ("4000000004", "Quillon", "1970-01-02"):
+        assert value not in message
+
+
 def test_header_without_rows_gives_an_empty_frame(tmp_path: Path) -> None:
     result = ingest_file(write(tmp_path, "nhs,name,dob,eth\n"), source())
     assert result.rows.height == 0 and "id_nhs" in result.rows.columns
