@@ -110,3 +110,13 @@ def test_date_of_birth_generalisation() -> None:
     # 25 (birthday passed), 34 (birthday tomorrow), 85, 5.
     assert out["band"].to_list() == ["25-34", "25-34", "85+", "0-15"]
     assert out["custom"].to_list() == ["18-64", "18-64", "65+", None]
+
+
+def test_leak_check_ignores_digit_runs_inside_random_tokens() -> None:
+    # A pseudonym token can contain a ten-digit run equal to some NHS number by chance; that
+    # is not a leak. The same number as a word in free text is.
+    tokens = pl.DataFrame({"pid": ["ab" + NHS[0] + "ff", "x" + NHS[1]]})
+    leak_check(tokens, {"nhs_number": pl.Series(NHS)})
+    text = pl.DataFrame({"note": ["ref " + NHS[0] + ".", "none"]})
+    with pytest.raises(IdentifierLeak):
+        leak_check(text, {"nhs_number": pl.Series(NHS)})
