@@ -103,14 +103,14 @@ def run_pipeline(
             staging = state_dir / "staging" / run_id
             manifest = _run_stages(config, new, run_id, work, staging, executor, services, progress)
             _promote(staging, target)
-            _audit(config, run_id, manifest, new, target)
             shutil.rmtree(work, ignore_errors=True)
         else:  # promoted by a run that died before it could update the catalogue
             logger.info(
                 "%s: delivery already promoted; recording it", run_id, extra={"run_id": run_id}
             )
-        catalogue.finish_run(run_id)
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        _audit(config, run_id, manifest, new, target)
+        catalogue.finish_run(run_id)
         logger.info(
             "%s: run delivered", run_id, extra={"run_id": run_id, "rows": manifest["totals"]}
         )
@@ -385,7 +385,13 @@ def _audit(
 ) -> None:
     from pipeline.audit import AuditLog
 
-    AuditLog(config.state_dir / "audit.jsonl").append(
+    log = AuditLog(config.state_dir / "audit.jsonl")
+    if any(
+        e.get("action") == "pipeline.run" and e.get("details", {}).get("run_id") == run_id
+        for e in log.entries()
+    ):
+        return  # recorded before a crash; a resumed run must not record it twice
+    log.append(
         "pipeline.run",
         inputs={f.path: f.sha256 for f in files},
         outputs={f"{run_id}/{name}": o["sha256"] for name, o in manifest["outputs"].items()},

@@ -346,3 +346,26 @@ def test_sigkill_mid_run_then_rerun_completes(workspace: Path) -> None:
     assert "resuming from checkpoint" in resumed.output
     manifest = json.loads(next((workspace / "out").glob("run-*/manifest.json")).read_text())
     assert manifest["totals"]["input_rows"] == 18
+
+
+def test_crash_after_promotion_is_recorded_once_on_rerun(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.state import StateCatalogue
+
+    original = StateCatalogue.finish_run
+
+    def crash(self: StateCatalogue, run_id: str) -> None:
+        raise RuntimeError("simulated crash before the catalogue update")
+
+    monkeypatch.setattr(StateCatalogue, "finish_run", crash)
+    assert isinstance(run(workspace).exception, RuntimeError)
+    promoted = delivered_files(workspace)
+    assert any(name.endswith("manifest.json") for name in promoted)
+    monkeypatch.setattr(StateCatalogue, "finish_run", original)
+    rerun = run(workspace)
+    assert rerun.exit_code == 0 and "already promoted" in rerun.output
+    assert delivered_files(workspace) == promoted
+    audit = (workspace / "out/.pprl/audit.jsonl").read_text().splitlines()
+    assert len(audit) == 1
+    assert "nothing new" in run(workspace).output
