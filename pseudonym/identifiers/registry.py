@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from types import MappingProxyType
-
 import polars as pl
 
 from pseudonym.identifiers import chi, crn, exprs, idbr, nhs, nino, paye, postcode, utr, vat
 from pseudonym.identifiers.errors import InvalidIdentifier, UnknownIdentifierType
 from pseudonym.identifiers.reasons import Reason
 from pseudonym.identifiers.rule import IdentifierRule, Scope
-
-logger = logging.getLogger(__name__)
 
 _RULES: tuple[IdentifierRule, ...] = (
     nhs.RULE,
@@ -29,9 +24,8 @@ _RULES: tuple[IdentifierRule, ...] = (
     postcode.RULE,
 )
 
-IDENTIFIER_TYPES: MappingProxyType[str, IdentifierRule] = MappingProxyType(
-    {rule.name: rule for rule in _RULES}
-)
+# Read it, never modify it: the rules are part of the pseudonymisation contract.
+IDENTIFIER_TYPES: dict[str, IdentifierRule] = {rule.name: rule for rule in _RULES}
 
 _COMPACT = "__compact"
 _REASON = "reason"
@@ -72,7 +66,9 @@ def check(id_type: str, values: pl.Series, *, allow_test_numbers: bool = False) 
 
     Returns a frame with the same length and order as ``values``: ``normalised`` (String, null
     when invalid or missing) and ``reason`` (String reason code, null when valid; ``"missing"``
-    for null or blank input). Invalid values never raise.
+    for null or blank input). Invalid values never raise. ``allow_test_numbers`` accepts the
+    reserved test and example ranges (NHS 9xx numbers, the NINO example prefix QQ); other types
+    have none.
 
     >>> check("nhs", pl.Series(["400 000 0004", "4000000005", None])).rows()
     [('4000000004', None), (None, 'bad_check_digit'), (None, 'missing')]
@@ -108,15 +104,28 @@ def _compact(rule: IdentifierRule, values: pl.Series) -> pl.Series:
     """``rule.prepare`` applied to ``values``; for digit identifiers only where it can matter."""
     text = values.cast(pl.String)
     if rule.digits_only is None:
-        return pl.select(rule.prepare(pl.lit(text))).to_series()
-    # Most values in real extracts are already bare digits: compact only the others (separators,
-    # blanks, garbage), then put them back in place. Regex replacement dominates otherwise.
-    clean = pl.select(exprs.is_digits(pl.lit(text), rule.digits_only)).to_series()
-    others = (~clean).arg_true()
+        return _prepare(rule, text)
+    # Most values in real extracts are already bare digits and need nothing; most of the rest
+    # are digits with spaces or hyphens, which literal replacement (4x cheaper than the regex)
+    # fixes. Only what is still not bare digits goes through ``prepare``; each subset is then
+    # put back in place. For a digits-only identifier all three routes give the same result.
+    others = _not_bare_digits(text, rule.digits_only)
     if others.len() == 0:
         return text
-    fixed = pl.select(rule.prepare(pl.lit(text.gather(others)))).to_series()
-    return text.scatter(others, fixed)
+    subset = text.gather(others)
+    subset = subset.str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
+    still = _not_bare_digits(subset, rule.digits_only)
+    if still.len():
+        subset = subset.scatter(still, _prepare(rule, text.gather(others).gather(still)))
+    return text.scatter(others, subset)
+
+
+def _not_bare_digits(text: pl.Series, length: int) -> pl.Series:
+    return pl.select(~exprs.is_digits(pl.lit(text), length)).to_series().arg_true()
+
+
+def _prepare(rule: IdentifierRule, text: pl.Series) -> pl.Series:
+    return pl.select(rule.prepare(pl.lit(text))).to_series()
 
 
 def normalise_one(id_type: str, value: str, *, allow_test_numbers: bool = False) -> str:

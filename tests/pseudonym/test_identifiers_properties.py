@@ -199,3 +199,20 @@ def test_normal_forms_of_examples_are_fixed_points(case: tuple[str, str]) -> Non
 def test_is_digits_matches_a_regex(values: list[str], length: int) -> None:
     got = pl.DataFrame({"v": values}).select(is_digits(pl.col("v"), length))["v"].to_list()
     assert got == [re.fullmatch(f"[0-9]{{{length}}}", v) is not None for v in values]
+
+
+digit_types = sorted(name for name, rule in IDENTIFIER_TYPES.items() if rule.digits_only)
+
+
+@given(
+    st.sampled_from(digit_types),
+    st.lists(st.from_regex(r"[0-9 \-kK]{0,16}", fullmatch=True), min_size=1, max_size=40),
+)
+def test_digit_fast_path_agrees_with_plain_expressions(id_type: str, values: list[str]) -> None:
+    """check() skips or shortcuts compaction for digit types; the plain expressions never do."""
+    fast = check(id_type, pl.Series(values, dtype=pl.String))
+    normalised, reason = IDENTIFIER_TYPES[id_type].exprs(pl.col("v"))
+    plain = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(
+        normalised.alias("normalised"), reason.alias("reason")
+    )
+    assert fast.equals(plain)
