@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Each module defines ``command``: a click command or group registered under its own name.
 COMMAND_MODULES: list[str] = [
+    "pipeline.commands.demo",
     "pipeline.commands.validate",
     "pipeline.commands.run",
     "pipeline.commands.audit",

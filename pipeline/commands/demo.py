@@ -1,0 +1,211 @@
+"""``pprl demo``: generate fictitious inputs and run the whole pipeline on them, end to end.
+
+The demo makes a fresh keystore whose master key lives only in this process's memory: nothing
+secret is written to disk, and when the command ends the demo keys are gone (the crypto-shredding
+a project gets at its end). Rerunning ``pprl demo`` on the same folder starts again from scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import polars as pl
+import yaml
+
+from pipeline.config import load_config
+from pipeline.errors import ConfigError, DataError
+from pipeline.executors import executor_for
+from pipeline.leakscan import known_values, scan_paths
+from pipeline.runner import RunSummary, run_pipeline
+from pipeline.synthetic import write_demo_sources
+from pseudonym.keys import encode_master_key, generate_master_key
+from pseudonym.keystore import Keystore
+
+MARKER = ".pprl-demo"
+MASTER_KEY_ENV = "PPRL_DEMO_MASTER_KEY"
+ENVIRONMENT = "demo-research"
+IDENTIFYING_COLUMNS = {
+    "hospital": ["nhs_number", "patient_name", "date_of_birth", "postcode", "address"],
+    "gp": ["nhs_number", "forename", "surname", "date_of_birth", "postcode", "street"],
+}
+
+
+def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
+    """The pipeline config the demo runs (paths relative to the demo folder)."""
+    return {
+        "project": "demo",
+        "environment": ENVIRONMENT,
+        "sources": [
+            {
+                "name": "hospital",
+                "path": f"{inputs}/hospital_episodes.csv",
+                "format": "csv",
+                "date_format": "%d/%m/%Y",
+                "columns": {
+                    "nhs_number": "identifier:nhs",
+                    "patient_name": "full_name",
+                    "date_of_birth": "date_of_birth",
+                    "sex": "sex",
+                    "postcode": "postcode",
+                    "address": "address",
+                    "diagnosis_code": "attribute",
+                    "admission_date": "attribute",
+                },
+            },
+            {
+                "name": "gp",
+                "path": f"{inputs}/gp_register.parquet",
+                "format": "parquet",
+                "columns": {
+                    "nhs_number": "identifier:nhs",
+                    "forename": "first_name",
+                    "surname": "surname",
+                    "date_of_birth": "date_of_birth",
+                    "sex": "sex",
+                    "postcode": "postcode",
+                    "income": "attribute",
+                    "employment_status": "attribute",
+                },
+            },
+        ],
+        "linkage": {
+            "mode": "link",
+            "blocking": ["date_of_birth", "surname & postcode"],
+            "comparisons": {
+                "first_name": "name",
+                "surname": "name",
+                "date_of_birth": "date",
+                "postcode": "postcode",
+            },
+            "thresholds": {"match": 0.9, "review": 0.5},
+        },
+        "keystore": {"path": keystore, "master_key_env": MASTER_KEY_ENV},
+        "approved_attributes": ["diagnosis_code", "income", "employment_status"],
+        "disclosure": {
+            "k": 5,
+            "derive": ["geography", "age_band"],
+            "reference_date": "2026-01-01",
+            "quasi_identifiers": ["age_band", "geography"],
+            "geography_floor": "region",
+            "suppression_budget": 0.2,
+        },
+        "delivery": {"path": delivery},
+    }
+
+
+def prepare_folder(out: Path) -> None:
+    """Empty ``out`` if it holds an earlier demo; refuse to touch a folder that does not."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise ConfigError(
+                f"{out}: folder exists and is not a pprl demo folder; choose another --out"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("created by 'pprl demo'; safe to delete\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _demo_master_key() -> Iterator[str]:
+    """A fresh master key in this process's environment only, removed afterwards."""
+    master = generate_master_key()
+    previous = os.environ.get(MASTER_KEY_ENV)
+    os.environ[MASTER_KEY_ENV] = encode_master_key(master)
+    try:
+        yield os.environ[MASTER_KEY_ENV]
+    finally:
+        if previous is None:
+            os.environ.pop(MASTER_KEY_ENV, None)
+        else:
+            os.environ[MASTER_KEY_ENV] = previous
+
+
+def run_demo(out: Path, *, rows: int, seed: int, executor: str = "local") -> RunSummary:
+    """Generate inputs into ``out``, run the pipeline, and fail if anything identifying leaked."""
+    prepare_folder(out)
+    sources = write_demo_sources(out / "inputs", n=rows, seed=seed)
+    config_path = out / "demo.yaml"
+    config_path.write_text(
+        "# Generated by 'pprl demo' (fictitious data). Its master key existed only in memory.\n"
+        + yaml.safe_dump(demo_config("inputs", "keystore", "delivery"), sort_keys=False),
+        encoding="utf-8",
+    )
+    with _demo_master_key():
+        from pseudonym.keys import master_key_from_env
+
+        master = master_key_from_env({"PPRL_MASTER_KEY": os.environ[MASTER_KEY_ENV]})
+        assert master is not None
+        Keystore.create(out / "keystore", master=master).add_environment(ENVIRONMENT)
+        config = load_config(config_path)
+        with executor_for("dask" if executor == "dask" else "local", None) as ex:
+            summary = run_pipeline(config, executor=ex)
+    values = known_values(
+        pl.read_csv(sources.hospital_path, infer_schema_length=0), IDENTIFYING_COLUMNS["hospital"]
+    )
+    values |= known_values(pl.read_parquet(sources.gp_path), IDENTIFYING_COLUMNS["gp"])
+    findings = scan_paths([out / "delivery"], values)
+    if findings:
+        raise DataError("leak scan failed: " + "; ".join(f.describe() for f in findings[:5]))
+    return summary
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the generated inputs, keystore and delivery (recreated on each run).",
+)
+@click.option(
+    "--rows",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=10),
+    help="People in the GP register (the hospital file gets 80% as many episodes).",
+)
+@click.option("--seed", default=2026, show_default=True, help="Seed for the generated data.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Run on this process or on a dask LocalCluster.",
+)
+def command(out: Path, rows: int, seed: int, executor: str) -> None:
+    """Run the whole pipeline on generated, fictitious data and show what it delivered.
+
+    Generates a messy hospital-episodes CSV and a GP-register Parquet file about overlapping
+    people (with some invalid NHS numbers), creates a throw-away keystore, then ingests,
+    validates, links, pseudonymises, de-identifies and delivers, and finally scans every
+    delivered file for the generated identifying values.
+
+    \b
+    Example:
+        pprl demo --out demo-output --rows 5000
+    """
+    summary = run_demo(out, rows=rows, seed=seed, executor=executor)
+    manifest = summary.manifest
+    totals = manifest.get("totals", {})
+    linkage = manifest.get("linkage", {})
+    delivery = summary.delivery_dir
+    click.echo(f"Demo run {summary.run_id}: {summary.status}")
+    click.echo(
+        f"  rows: {totals.get('input_rows')} in, {totals.get('delivered')} delivered, "
+        f"{totals.get('quarantined')} quarantined, {totals.get('linked')} linked"
+    )
+    if linkage:
+        click.echo(
+            f"  linkage: {linkage.get('pairs_matched')} pairs matched at p >= "
+            f"{linkage.get('match_threshold')}, {linkage.get('pairs_for_review')} for review"
+        )
+    click.echo("  leak scan: no generated identifying value found in any delivered file")
+    click.echo(f"  extracts and manifest: {delivery}")
+    click.echo(f"  report:                {delivery / 'report.html' if delivery else '-'}")
+    click.echo(f"  audit log:             {out / 'delivery' / '.pprl' / 'audit.jsonl'}")
