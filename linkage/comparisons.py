@@ -134,14 +134,36 @@ class Comparison:
         return next((i.gamma for i in self.level_info() if i.tf_column), None)
 
     def gamma_sql(self, dialect: Dialect) -> str:
-        """A ``CASE`` expression returning the gamma code as a TINYINT."""
-        whens = []
-        for level, info in zip(self.levels, self.level_info(), strict=True):
+        """A ``CASE`` expression returning the gamma code as a TINYINT.
+
+        DuckDB evaluates a function again in every ``WHEN`` that mentions it, so a run of
+        Jaro-Winkler levels on one column is written as one evaluation bound to a lambda
+        parameter: ``list_transform([jw(l.x, r.x)], lambda s: CASE WHEN s >= 0.92 ...)[1]``.
+        """
+        levels = list(zip(self.levels, self.level_info(), strict=True))
+        return f"CAST({self._case(levels, dialect)} AS TINYINT)"
+
+    def _case(self, levels: list[tuple[Level, LevelInfo]], dialect: Dialect) -> str:
+        whens: list[str] = []
+        for i, (level, info) in enumerate(levels):
             if isinstance(level, ElseLevel):
+                if not whens:
+                    return str(info.gamma)
                 whens.append(f"ELSE {info.gamma}")
-            else:
-                whens.append(f"WHEN {level.sql(dialect)} THEN {info.gamma}")
-        return f"CAST(CASE {' '.join(whens)} END AS TINYINT)"
+                break
+            run = _metric_run(levels, i, dialect)
+            if len(run) >= 2:
+                metric = run[0][0].metric(dialect)
+                inner = " ".join(f"WHEN s >= {lv.threshold!r} THEN {inf.gamma}" for lv, inf in run)
+                rest = self._case(levels[i + len(run):], dialect)
+                once = f"list_transform([{metric}], lambda s: CASE {inner} END)[1]"
+                shared = f"coalesce({once}, {rest})"
+                if not whens:
+                    return shared
+                whens.append(f"ELSE {shared}")
+                break
+            whens.append(f"WHEN {level.sql(dialect)} THEN {info.gamma}")
+        return f"CASE {' '.join(whens)} END"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +179,21 @@ class Comparison:
 
     def __repr__(self) -> str:
         return f"Comparison({self.name!r}, {len(self.levels)} levels)"
+
+
+def _metric_run(
+    levels: list[tuple[Level, LevelInfo]], start: int, dialect: Dialect
+) -> list[tuple[JaroWinklerLevel, LevelInfo]]:
+    """Consecutive Jaro-Winkler levels from ``start`` on the same column."""
+    first = levels[start][0]
+    if not isinstance(first, JaroWinklerLevel):
+        return []
+    run: list[tuple[JaroWinklerLevel, LevelInfo]] = []
+    for level, info in levels[start:]:
+        if not (isinstance(level, JaroWinklerLevel) and level.column == first.column):
+            break
+        run.append((level, info))
+    return run
 
 
 def _thresholds(name: str, values: Sequence[float], *, descending: bool) -> tuple[Any, ...]:

@@ -160,10 +160,14 @@ class JaroWinklerLevel(Level):
         _check_column(self.column)
         _check_fraction("JaroWinklerLevel threshold", self.threshold)
 
-    def sql(self, dialect: Dialect) -> str:
+    def metric(self, dialect: Dialect) -> str:
+        """The similarity compared with the threshold; consecutive levels on one metric share
+        a single evaluation (see :meth:`Comparison.gamma_sql`)."""
         fn = dialect.fn("jaro_winkler")
-        pair = f"{_text(LEFT, self.column)}, {_text(RIGHT, self.column)}"
-        return f"{fn}({pair}) >= {self.threshold!r}"
+        return f"{fn}({_text(LEFT, self.column)}, {_text(RIGHT, self.column)})"
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"{self.metric(dialect)} >= {self.threshold!r}"
 
     @property
     def label(self) -> str:
@@ -195,6 +199,25 @@ class JaccardLevel(Level):
         return f"{self.column} jaccard >= {self.threshold}"
 
 
+def _within_one_edit(a: str, b: str, dialect: Dialect, *, transpositions: bool) -> str:
+    """Edit distance <= 1 without a full dynamic-programming distance for most pairs.
+
+    Equal lengths: one edit is one substitution (Hamming distance 1) or, with
+    ``transpositions``, one swap of neighbours (Hamming distance 2, confirmed by
+    Damerau-Levenshtein). Lengths one apart: one insertion, checked by Levenshtein.
+    """
+    lev, hamming = dialect.fn("levenshtein"), dialect.fn("hamming")
+    equal = f"{hamming}({a}, {b}) <= 1"
+    if transpositions:
+        dl = dialect.fn("damerau_levenshtein")
+        equal = (f"CASE WHEN {hamming}({a}, {b}) <= 1 THEN TRUE "
+                 f"WHEN {hamming}({a}, {b}) = 2 THEN {dl}({a}, {b}) <= 1 ELSE FALSE END")
+    return (
+        f"CASE WHEN length({a}) = length({b}) THEN {equal} "
+        f"WHEN abs(length({a}) - length({b})) = 1 THEN {lev}({a}, {b}) <= 1 ELSE FALSE END"
+    )
+
+
 @dataclass(frozen=True)
 class LevenshteinLevel(Level):
     """Levenshtein edit distance <= ``distance``."""
@@ -208,7 +231,10 @@ class LevenshteinLevel(Level):
 
     def sql(self, dialect: Dialect) -> str:
         fn = dialect.fn("levenshtein")
-        return f"{fn}({_text(LEFT, self.column)}, {_text(RIGHT, self.column)}) <= {self.distance}"
+        a, b = _text(LEFT, self.column), _text(RIGHT, self.column)
+        if self.distance == 1:
+            return _within_one_edit(a, b, dialect, transpositions=False)
+        return f"{fn}({a}, {b}) <= {self.distance}"
 
     @property
     def label(self) -> str:
@@ -229,7 +255,10 @@ class DamerauLevenshteinLevel(Level):
     def sql(self, dialect: Dialect) -> str:
         # DuckDB's damerau_levenshtein is ~8x slower than levenshtein; since DL <= k implies
         # Levenshtein <= 2k, a CASE (which short-circuits, unlike AND) skips most pairs.
-        pair = f"{_text(LEFT, self.column)}, {_text(RIGHT, self.column)}"
+        a, b = _text(LEFT, self.column), _text(RIGHT, self.column)
+        if self.distance == 1:
+            return _within_one_edit(a, b, dialect, transpositions=True)
+        pair = f"{a}, {b}"
         dl, lev = dialect.fn("damerau_levenshtein"), dialect.fn("levenshtein")
         k = self.distance
         return f"CASE WHEN {lev}({pair}) <= {2 * k} THEN {dl}({pair}) <= {k} ELSE FALSE END"

@@ -20,11 +20,12 @@ from linkage.backend import DuckDBBackend, Source
 from linkage.blocking import (
     RID,
     BlockingRule,
+    block_on,
     count_sql,
     pairs_sql,
     truth_found_sql,
 )
-from linkage.comparisons import Comparison
+from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.errors import InputDataError, ModelNotTrainedError, SettingsError
 from linkage.explain import waterfall
 from linkage.model import (
@@ -43,6 +44,14 @@ MODEL_FORMAT = "pprl-linkage-model"
 MODEL_VERSION = 1
 LEFT_TABLE, RIGHT_TABLE, GAMMA_TABLE = "__left", "__right", "__gammas"
 MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
+# Two comparisons are treated as correlated among non-matches when random pairs agree
+# exactly on both at least this many times more often than independence predicts ...
+CORRELATION_LIFT = 4.0
+# ... and at least this many random pairs do (below that the lift is noise)
+MIN_CORRELATED_PAIRS = 5
+
+# m for one comparison from one EM pass: (m by gamma, block match rate, expected matches)
+PassEstimate = tuple[np.ndarray, float, float]
 
 
 class Linker:
@@ -86,6 +95,7 @@ class Linker:
         )
         self._gammas_ready = False
         self._summary: evaluation.PosteriorSummary | None = None
+        self._random: tuple[np.ndarray, np.ndarray] | None = None
 
     # --- set-up -------------------------------------------------------------------------
     @property
@@ -212,7 +222,8 @@ class Linker:
             left = right = np.sort(rng.choice(n_l, size=min(k, n_l), replace=False))
         self.backend.register_frame("__sample_l", pl.DataFrame({"rid": left.astype(np.int32)}))
         self.backend.register_frame("__sample_r", pl.DataFrame({"rid": right.astype(np.int32)}))
-        patterns, counts = self._random_patterns()
+        self._random = self._random_patterns()
+        patterns, counts = self._random
         for j, c in enumerate(self.comparisons):
             params = self.parameters.comparisons[c.name]
             g = patterns[:, j]
@@ -243,82 +254,54 @@ class Linker:
         self,
         blocking_rules: Sequence[BlockingRule] | None = None,
         *,
-        fix_blocked_comparisons: bool = True,
         combine: Literal["purest", "mean"] = "mean",
+        supplement: bool = True,
     ) -> None:
         """m by EM (u held fixed), one pass per training blocking rule.
 
-        In a pass, comparisons reading a column the rule blocks on are held fixed: within
-        that block every pair agrees on them, so they carry no information. By default the
-        passes use the prediction rules, read back from the stored comparison vectors
-        (nothing is recomputed).
+        Default passes: the prediction rules, read back from the stored comparison vectors
+        (nothing is recomputed). EM assumes comparisons are independent given match status;
+        within a block that fails for some, so a pass holds fixed (leaves out):
 
-        A pass is discarded as implausible when it expects more matches in its block than
-        records on the smaller side (link_only) or records (dedupe_only): in a block where
-        matches are a small minority (e.g. a postcode block), EM can lock on to another latent
-        class such as "same household" and call most of the block matches. If every pass is
-        implausible, the one expecting the fewest matches is kept, with a warning.
+        * comparisons reading a column the rule blocks on (every pair agrees on them);
+        * comparisons correlated with those among *random* pairs (lift of joint exact
+          agreement >= 4 over >= 5 pairs): in a postcode block, non-matches share a town
+          and street, which EM would otherwise read as evidence of a match;
+        * comparisons the block constrains (a level common among random pairs all but
+          absent, e.g. "dob over 10 years apart" in a block on birth year).
 
-        ``combine`` merges passes that estimate the same comparison: ``"mean"`` (default, as
-        in Splink) averages them; ``"purest"`` keeps the pass with the highest match rate.
+        A pass is discarded as implausible when it expects more matches than records on the
+        smaller side (link_only) or records (dedupe_only). With ``supplement``, comparisons
+        still untrained get one more pass on a block chosen from the random sample (see
+        :meth:`_supplementary_rule`). ``combine`` merges passes that estimate the same
+        comparison: ``"mean"`` (default, as Splink) or ``"purest"`` (highest match rate).
         """
         if combine not in ("purest", "mean"):
             raise SettingsError("combine must be 'purest' or 'mean'")
         self.parameters.check_trained()
+        if self._random is None:
+            raise ModelNotTrainedError("call estimate_u before estimate_m")
         if blocking_rules is None:
             self._ensure_gammas()
-            rules = list(self.settings.blocking_rules)
-        else:
-            rules = list(blocking_rules)
-        # per comparison: (m, block match rate, expected matches in block)
-        estimates: dict[str, list[tuple[np.ndarray, float, float]]] = {
-            c.name: [] for c in self.comparisons
-        }
+        rules = list(blocking_rules or self.settings.blocking_rules)
+        estimates: dict[str, list[PassEstimate]] = {c.name: [] for c in self.comparisons}
         for k, rule in enumerate(rules):
-            used = [
-                c for c in self.comparisons
-                if not (fix_blocked_comparisons and set(c.columns()) & set(rule.columns))
-            ]
-            if not used:
-                logger.warning("training rule %r fixes every comparison; skipped", rule.name)
-                continue
-            if blocking_rules is None:
-                sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << k}) <> 0"
-            else:
-                select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-                          for c in used]
-                sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self._right_table,
-                                select)
-            patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
-            if counts.sum() == 0:
-                logger.warning("training rule %r found no pairs; skipped", rule.name)
-                continue
-            free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j],
-                                                                            counts)]
-            if len(free) < len(used):
-                held = [used[j].name for j in range(len(used)) if j not in free]
-                logger.info("EM pass %r holds %s fixed: the block constrains them", rule.name,
-                            ", ".join(held))
-                used = [used[j] for j in free]
-                if not used:
-                    continue
-                patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
-                counts = np.bincount(inverse.ravel(), weights=counts)
-            result = expectation_maximisation(
-                patterns, counts,
-                [np.asarray(self.parameters.comparisons[c.name].m, dtype=float) for c in used],
-                [np.asarray(self.parameters.comparisons[c.name].u, dtype=float) for c in used],
-                0.1,
-                max_iterations=self.settings.em_max_iterations,
-                convergence=self.settings.em_convergence,
-            )
-            logger.info("EM pass %r: %d pairs, %d patterns, %d iterations, match rate %.3g",
-                        rule.name, int(counts.sum()), len(counts), result.iterations,
-                        result.lambda_)
-            for c, m in zip(used, result.m, strict=True):
-                estimates[c.name].append((m, result.lambda_, result.lambda_ * counts.sum()))
+            stored = k if blocking_rules is None else None
+            for name, estimate in self._em_pass(rule, stored).items():
+                estimates[name].append(estimate)
         estimates = self._plausible_passes(estimates)
         untrained = [n for n, e in estimates.items() if not e]
+        if untrained and supplement:
+            extra_rule = self._supplementary_rule(untrained)
+            if extra_rule is not None:
+                logger.info("supplementary EM pass %r for %s", extra_rule.name,
+                            ", ".join(untrained))
+                extra = self._plausible_passes({
+                    n: [e] for n, e in self._em_pass(extra_rule, None).items() if n in untrained
+                })
+                for name, found in extra.items():
+                    estimates[name] += found
+            untrained = [n for n, e in estimates.items() if not e]
         if untrained:
             logger.warning("m not estimated for %s: keeping previous values",
                            ", ".join(untrained))
@@ -331,6 +314,110 @@ class Linker:
                 m = max(passes, key=lambda p: p[1])[0]
             self.parameters.comparisons[name].m = [float(v) for v in m]
         self._summary = None
+
+    def _em_pass(self, rule: BlockingRule, stored: int | None) -> dict[str, PassEstimate]:
+        """One EM pass over the pairs ``rule`` finds (read from the stored vectors when
+        ``stored`` is the rule's index there). Returns estimates per comparison used."""
+        blocked = [c for c in self.comparisons if set(c.columns()) & set(rule.columns)]
+        used = [c for c in self.comparisons if c not in blocked]
+        correlated = [c for c in used if any(self._correlated(c, b) for b in blocked)]
+        if correlated:
+            logger.info("EM pass %r holds %s fixed: correlated with the block key",
+                        rule.name, ", ".join(c.name for c in correlated))
+        used = [c for c in used if c not in correlated]
+        if not used:
+            logger.warning("training rule %r fixes every comparison; skipped", rule.name)
+            return {}
+        if stored is not None:
+            sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << stored}) <> 0"
+        else:
+            select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+                      for c in used]
+            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self._right_table,
+                            select)
+        patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
+        if counts.sum() == 0:
+            logger.warning("training rule %r found no pairs; skipped", rule.name)
+            return {}
+        free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j], counts)]
+        if len(free) < len(used):
+            logger.info("EM pass %r holds %s fixed: the block constrains them", rule.name,
+                        ", ".join(used[j].name for j in range(len(used)) if j not in free))
+            if not free:
+                return {}
+            used = [used[j] for j in free]
+            patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
+            counts = np.bincount(inverse.ravel(), weights=counts)
+        result = expectation_maximisation(
+            patterns, counts,
+            [np.asarray(self.parameters.comparisons[c.name].m, dtype=float) for c in used],
+            [np.asarray(self.parameters.comparisons[c.name].u, dtype=float) for c in used],
+            0.1,
+            max_iterations=self.settings.em_max_iterations,
+            convergence=self.settings.em_convergence,
+        )
+        logger.info("EM pass %r: %d pairs, %d patterns, %d iterations, match rate %.3g",
+                    rule.name, int(counts.sum()), len(counts), result.iterations,
+                    result.lambda_)
+        expected = result.lambda_ * float(counts.sum())
+        return {c.name: (m, result.lambda_, expected)
+                for c, m in zip(used, result.m, strict=True)}
+
+    def _top_agreement(self, comparison: Comparison) -> np.ndarray:
+        """Random pairs (pattern rows) at the comparison's most similar level."""
+        assert self._random is not None
+        j = self.comparisons.index(comparison)
+        top = len(self.parameters.comparisons[comparison.name].u) - 1
+        return np.asarray(self._random[0][:, j] == top)
+
+    def _correlated(self, a: Comparison, b: Comparison) -> bool:
+        """Do random non-matches agree on both far more often than independence predicts?
+
+        A random sample holds a few true matches, which agree on everything and would make
+        every pair of comparisons look correlated; pairs agreeing exactly on more than half
+        of the other comparisons are left out as likely matches.
+        """
+        assert self._random is not None
+        top = np.stack([self._top_agreement(c) for c in self.comparisons], axis=1)
+        ia, ib = self.comparisons.index(a), self.comparisons.index(b)
+        others = top.sum(axis=1) - top[:, ia] - top[:, ib]
+        keep = others <= (len(self.comparisons) - 2) / 2
+        counts = self._random[1][keep]
+        in_a, in_b = top[keep, ia], top[keep, ib]
+        joint = float(counts[in_a & in_b].sum())
+        expected = float(counts[in_a].sum()) * float(counts[in_b].sum()) / float(counts.sum())
+        return joint >= MIN_CORRELATED_PAIRS and joint >= CORRELATION_LIFT * expected
+
+    def _supplementary_rule(self, untrained: Sequence[str]) -> BlockingRule | None:
+        """A block on exact agreement of two other comparisons for training ``untrained``.
+
+        Candidates are comparisons whose most similar level is an exact match on one column.
+        A pair qualifies when it is uncorrelated (among random pairs) with each other and
+        with every untrained comparison, and its expected block size (from u) is between
+        1,000 pairs and 50 pairs per record; the smallest such block is chosen, as the one
+        with the highest share of matches.
+        """
+        exact = {}
+        for c in self.comparisons:
+            top = next((v for v in c.levels if not v.is_null_level), None)
+            if c.name not in untrained and isinstance(top, ExactMatchLevel):
+                exact[c.name] = (c, top.column)
+        targets = [c for c in self.comparisons if c.name in untrained]
+        n_records = max(self.counts.values())
+        best: tuple[float, BlockingRule] | None = None
+        names = sorted(exact)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                ca, cb = exact[a][0], exact[b][0]
+                if self._correlated(ca, cb) or any(
+                    self._correlated(t, c) for t in targets for c in (ca, cb)
+                ):
+                    continue
+                size = (self.total_pairs * self.parameters.comparisons[a].u[-1]  # type: ignore[operator]
+                        * self.parameters.comparisons[b].u[-1])
+                if 1_000 <= size <= 50 * n_records and (best is None or size < best[0]):
+                    best = (size, block_on(exact[a][1], exact[b][1]))
+        return best[1] if best else None
 
     def _constrained(self, comparison: Comparison, gammas: np.ndarray,
                      counts: np.ndarray) -> bool:
@@ -347,8 +434,8 @@ class Linker:
                    for ug, sh in zip(u, share, strict=True))
 
     def _plausible_passes(
-        self, estimates: dict[str, list[tuple[np.ndarray, float, float]]]
-    ) -> dict[str, list[tuple[np.ndarray, float, float]]]:
+        self, estimates: dict[str, list[PassEstimate]]
+    ) -> dict[str, list[PassEstimate]]:
         if self.settings.link_type == "link_only":
             bound = float(min(self.counts[LEFT_TABLE], self.counts[RIGHT_TABLE]))
         else:

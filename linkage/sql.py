@@ -59,6 +59,7 @@ DUCKDB = Dialect(
         "jaro_winkler": "jaro_winkler_similarity",
         "jaro": "jaro_similarity",
         "levenshtein": "levenshtein",
+        "hamming": "hamming",
         "damerau_levenshtein": "damerau_levenshtein",
         "jaccard": "jaccard",
         "date_diff": "date_diff",

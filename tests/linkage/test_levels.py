@@ -133,6 +133,15 @@ def test_name_comparison_gamma_codes() -> None:
     assert gamma_results(comp, pairs) == [-1, 4, 3, 1, 1, 0]
 
 
+def test_shared_jaro_winkler_run_falls_through_to_later_levels() -> None:
+    # Jaro-Winkler levels are evaluated once and shared; levels after them must still apply.
+    comp = cl.Comparison("c", [cl.JaroWinklerLevel("x", 0.97), cl.JaroWinklerLevel("x", 0.8),
+                               cl.LevenshteinLevel("x", 3), cl.ElseLevel()])
+    pairs = [("MARTHA", "MARTHA"), ("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"), ("ABC", "XYZ"),
+             ("ABCDEFGH", "XYZ"), (None, "A")]
+    assert gamma_results(comp, pairs) == [3, 2, 2, 1, 0, 0]
+
+
 def test_postcode_and_dob_comparison_gamma_codes() -> None:
     pc = cl.PostcodeComparison("x")
     pairs = [("SW1A 1AA", "SW1A 1AA"), ("SW1A 1AA", "SW1A 1AB"), ("SW1A 1AA", "SW1A 2BB"),
