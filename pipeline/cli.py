@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.pseudonymise",
     "pipeline.commands.crn_request",
     "pipeline.commands.link_register",
+    "pipeline.commands.link",
 ]
 
 
