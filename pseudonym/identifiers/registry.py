@@ -50,7 +50,8 @@ def check_expr(
     :class:`Reason` code, null where valid. Each batch of rows goes through the same staged
     expressions as :func:`check` (one call per batch, never per row): polars cannot share the
     compact string between the many checks of one inline expression, which made the purely
-    inline form (``IdentifierRule.exprs``) about 10x slower.
+    inline form (``IdentifierRule.exprs``) about 10x slower. Polars evaluates the two returned
+    expressions separately, so using both costs about twice :func:`check`.
     """
     rule = get_rule(id_type)
 

@@ -89,7 +89,10 @@ class IdentifierRule:
         return pl.lit(_CODE_NAMES).gather(code)
 
     def exprs(self, value: pl.Expr, *, allow_test_numbers: bool = False) -> tuple[pl.Expr, pl.Expr]:
-        """(normalised, reason) expressions over a raw input expression."""
+        """(normalised, reason) as plain inline expressions: no Python at all, but slower.
+
+        The reference form that ``check`` and ``check_expr`` optimise; tests hold them equal.
+        """
         compact = self.prepare(value)
         validation = self.validate(compact, allow_test_numbers, Scope(staged=False))
         reason = self.reason_expr(compact, validation)

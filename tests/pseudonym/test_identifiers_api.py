@@ -192,3 +192,13 @@ def test_reason_codes_are_the_documented_strings() -> None:
     }  # fmt: skip
     observed = {v.reason for v in VECTORS if v.reason is not None}
     assert observed == {r.value for r in Reason}
+
+
+def test_check_never_modifies_the_callers_series() -> None:
+    values = pl.Series("nhs", ["400 000 0004", "4000000004", " 400-000-0004", None])
+    frame = pl.DataFrame({"nhs": values})
+    before = values.to_list()
+    check("nhs", values)
+    check("nhs", frame["nhs"])
+    assert values.to_list() == before
+    assert frame["nhs"].to_list() == before
