@@ -211,11 +211,12 @@ def _score_and_write(cfg: LinkJobConfig, linker: Linker, frames: list[pl.DataFra
     kept = scored.filter(pl.col("match_probability") >= review_t)
     if t.one_to_one:
         kept = linker.one_to_one(kept)
-    decided = Linker.classify(kept, match_t, review_t).drop(
-        c for c in kept.columns if c.startswith("tf_"))
+    classified = Linker.classify(kept, match_t, review_t)
+    # term frequencies describe how common a value is: needed to explain, not delivered
+    decided = classified.drop(c for c in kept.columns if c.startswith("tf_"))
     matches = decided.filter(pl.col("decision") == "match")
-    clusters = linker.cluster(matches, threshold=max(cluster_t, 0.0))
-    review = review_table(linker, decided.filter(pl.col("decision") == "review"))
+    clusters = linker.cluster(matches, threshold=cluster_t)
+    review = review_table(linker, classified.filter(pl.col("decision") == "review"))
 
     evaluation: dict[str, Any] = {
         "thresholds": {"match": match_t, "match_setting": t.match, "review": review_t,
