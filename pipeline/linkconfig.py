@@ -158,7 +158,9 @@ class TrainingSpec(_Strict):
 
 class ThresholdSpec(_Strict):
     """``match``: probability or "auto" (maximises expected F1); pairs from ``review`` up to
-    ``match`` go to clerical review; ``cluster`` defaults to the match threshold."""
+    ``match`` go to clerical review; clusters join pairs at or above ``cluster`` (default: the
+    match threshold; set it between review and match to let review-band pairs join clusters).
+    ``one_to_one`` (link mode) keeps each record in at most one pair, greedily by weight."""
 
     match: float | Literal["auto"] = "auto"
     review: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -171,6 +173,8 @@ class ThresholdSpec(_Strict):
             raise ValueError("match must be a probability in [0, 1] or 'auto'")
         if isinstance(self.match, float) and self.review is not None and self.review > self.match:
             raise ValueError("review must not be above match (it is the band's lower edge)")
+        if self.cluster is not None and self.review is not None and self.cluster < self.review:
+            raise ValueError("cluster must not be below review (pairs below review are dropped)")
         return self
 
 

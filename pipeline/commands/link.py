@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 import polars as pl
 
 from linkage import LinkageSettings, Linker
@@ -144,7 +147,7 @@ def check_job(cfg: LinkJobConfig) -> None:
 # --- the job -----------------------------------------------------------------------------
 def build_linker(cfg: LinkJobConfig, frames: list[pl.DataFrame]) -> Linker:
     right = frames[1] if len(frames) > 1 else None
-    try:
+    with engine_errors():
         if cfg.model is not None:
             return Linker.load_model(cfg.resolve(cfg.model), frames[0], right)
         linker = Linker(cfg.settings(), frames[0], right)
@@ -152,15 +155,26 @@ def build_linker(cfg: LinkJobConfig, frames: list[pl.DataFrame]) -> Linker:
         linker.train(max_pairs=cfg.training.u_max_pairs, seed=cfg.training.seed,
                      training_rules=rules)
         return linker
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Engine exceptions as pipeline errors (exit 2 for settings, 3 for data)."""
+    try:
+        yield
     except InputDataError as exc:
         raise DataError(exc.problems) from None
     except SettingsError as exc:
         raise ConfigError(exc.problems) from None
+    except duckdb.Error as exc:  # the message may quote SQL: name the kind only
+        raise ConfigError(f"a blocking rule or comparison failed in DuckDB "
+                          f"({type(exc).__name__}); check the SQL and column types") from None
 
 
 def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
     """Review pairs with each comparison's level label and weight (explanation API)."""
-    base = review.select("id_l", "id_r", "match_weight", "match_probability")
+    base = review.select("id_l", "id_r", pl.col("match_weight").cast(pl.Float64),
+                         "match_probability")
     if review.height == 0:
         return base
     steps = linker.explain(review).filter(pl.col("component") != "prior")
@@ -195,7 +209,8 @@ def run_link_job(cfg: LinkJobConfig, output: Path | None = None) -> dict[str, An
     truth = read_truth(cfg)
     linker = build_linker(cfg, frames)
     try:
-        return _score_and_write(cfg, linker, frames, truth, out)
+        with engine_errors():
+            return _score_and_write(cfg, linker, frames, truth, out)
     finally:
         linker.close()
 
@@ -213,9 +228,10 @@ def _score_and_write(cfg: LinkJobConfig, linker: Linker, frames: list[pl.DataFra
         kept = linker.one_to_one(kept)
     classified = Linker.classify(kept, match_t, review_t)
     # term frequencies describe how common a value is: needed to explain, not delivered
-    decided = classified.drop(c for c in kept.columns if c.startswith("tf_"))
+    decided = classified.drop(c for c in kept.columns if c.startswith("tf_")).with_columns(
+        pl.col("match_weight").cast(pl.Float64))  # DuckDB returns a DECIMAL
     matches = decided.filter(pl.col("decision") == "match")
-    clusters = linker.cluster(matches, threshold=cluster_t)
+    clusters = linker.cluster(decided, threshold=cluster_t)
     review = review_table(linker, classified.filter(pl.col("decision") == "review"))
 
     evaluation: dict[str, Any] = {

@@ -265,3 +265,15 @@ def test_help_ends_with_an_example() -> None:
     result = invoke("link", "--help")
     assert result.exit_code == 0
     assert "Example:" in result.output and "pprl link" in result.output.split("Example:")[1]
+
+
+def test_broken_blocking_sql_is_a_config_error(tmp_path: Path) -> None:
+    pl.DataFrame({"id": ["1", "2"], "surname": ["QUINTANILLA", "OYELARAN"]}).write_csv(
+        tmp_path / "a.csv")
+    config = {"mode": "dedupe", "inputs": [{"path": "a.csv", "id_column": "id"}],
+              "comparisons": [{"type": "name", "column": "surname"}],
+              "blocking": [{"sql": "no_such_function(l.surname) = r.surname"}],
+              "output": "out"}
+    result = invoke("link", str(write_config(tmp_path / "c.yaml", config)))
+    assert result.exit_code == 2, result.output
+    assert "failed in DuckDB" in result.output and "QUINTANILLA" not in result.output
