@@ -229,6 +229,8 @@ class LinkJobConfig(_Strict):
             probability_two_random_records_match=self.training.prior,
             memory_limit=self.memory_limit,
             threads=self.threads,
+            # saved with the model so a later batch is standardised the same way
+            extra={"standardise": self.standardise.model_dump()},
         )
 
     def used_columns(self) -> list[str]:

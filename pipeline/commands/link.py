@@ -127,6 +127,26 @@ def saved_settings(cfg: LinkJobConfig) -> LinkageSettings:
     return settings
 
 
+def with_model_standardisation(cfg: LinkJobConfig, given: bool) -> LinkJobConfig:
+    """A job scoring with a saved model standardises as the model's training job did: the
+    model's ``standardise`` is used when the job gives none, and must match when it does."""
+    if cfg.model is None or not cfg.resolve(cfg.model).is_file():
+        return cfg  # a missing model is reported with the other input problems
+    saved = saved_settings(cfg).extra.get("standardise")
+    if saved is None:
+        return cfg
+    try:
+        trained = StandardiseSpec.model_validate(saved)
+    except ValueError:
+        raise ConfigError("model: its standardise section is malformed") from None
+    if not given:
+        return cfg.model_copy(update={"standardise": trained})
+    if trained != cfg.standardise:
+        raise ConfigError("standardise: differs from the model's training job; remove it to "
+                          "use the model's, or retrain")
+    return cfg
+
+
 def needed_columns(cfg: LinkJobConfig) -> list[str]:
     """Columns to read from each input (before standardisation adds derived ones)."""
     if cfg.model is None:
@@ -139,7 +159,8 @@ def needed_columns(cfg: LinkJobConfig) -> list[str]:
 
 def check_job(cfg: LinkJobConfig) -> None:
     """Raise one :class:`ConfigError` listing every problem with the inputs the job reads."""
-    problems = check_inputs(cfg, needed=needed_columns(cfg) if cfg.model else None)
+    model_ok = cfg.model is not None and cfg.resolve(cfg.model).is_file()
+    problems = check_inputs(cfg, needed=needed_columns(cfg) if model_ok else None)
     if problems:
         raise ConfigError(problems)
 
@@ -370,6 +391,7 @@ def command(config_path: Path, check: bool, output: Path | None) -> None:
         pprl link configs/linkage/link-demo.yaml --output /tmp/link-out
     """
     cfg = load_link_config(config_path)
+    cfg = with_model_standardisation(cfg, "standardise" in cfg.model_fields_set)
     if check:
         check_job(cfg)
         click.echo(f"{config_path}: OK ({cfg.mode}, {len(cfg.inputs)} input(s))")

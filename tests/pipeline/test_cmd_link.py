@@ -188,9 +188,15 @@ def test_saved_model_scores_a_new_batch_identically(tmp_path: Path) -> None:
     # a new batch: half of the right file, in another order
     right = pl.read_csv(tmp_path / "right.csv", infer_schema=False)
     right.slice(0, 150).reverse().write_csv(tmp_path / "batch.csv")
-    score = {key: raw[key] for key in ("mode", "inputs", "standardise", "thresholds")}
+    # standardisation comes from the model when the scoring job gives none
+    score = {key: raw[key] for key in ("mode", "inputs", "thresholds")}
     score["inputs"][1] = {**score["inputs"][1], "path": "batch.csv"}
     score |= {"model": "trained.json", "output": "second"}
+    check = invoke("link", str(write_config(tmp_path / "score.yaml", score)), "--check")
+    assert check.exit_code == 0, check.output
+    clash = {**score, "standardise": {"names": ["surname"]}}
+    check = invoke("link", str(write_config(tmp_path / "clash.yaml", clash)), "--check")
+    assert check.exit_code == 2 and "differs from the model" in check.output
     result = invoke("link", str(write_config(tmp_path / "score.yaml", score)))
     assert result.exit_code == 0, result.output
     first = pl.read_parquet(tmp_path / "first" / "pairs.parquet")
@@ -277,3 +283,11 @@ def test_broken_blocking_sql_is_a_config_error(tmp_path: Path) -> None:
     result = invoke("link", str(write_config(tmp_path / "c.yaml", config)))
     assert result.exit_code == 2, result.output
     assert "failed in DuckDB" in result.output and "QUINTANILLA" not in result.output
+
+
+def test_missing_model_is_listed_with_other_problems(tmp_path: Path) -> None:
+    config = {"mode": "dedupe", "inputs": [{"path": "absent.csv", "id_column": "id"}],
+              "model": "absent-model.json", "output": "out"}
+    result = invoke("link", str(write_config(tmp_path / "c.yaml", config)), "--check")
+    assert result.exit_code == 2
+    assert "absent.csv" in result.output and "absent-model.json" in result.output
