@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +185,10 @@ def _run_stages(
     services: Services,
     progress: Progress | None,
 ) -> dict[str, Any]:
+    started: dict[str, float] = {}  # stage -> perf_counter at its start, for stage_seconds
+
     def step(name: str, number: int) -> None:
+        started[name] = time.perf_counter()
         logger.info("%s: stage %s started", run_id, name, extra={"stage": name, "run_id": run_id})
         if progress is not None:
             progress(name, number, 5)
@@ -253,11 +257,20 @@ def _run_stages(
         config, run_id, files, linked, quarantine, outputs, probabilities, pseudonymiser_keys
     )
     manifest["disclosure"].update(disclosure)
+    manifest["stage_seconds"] = _stage_seconds(started, time.perf_counter())
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, manifest)
     from pipeline.report import render_report
 
     write_text_atomic(out / "report.html", render_report(manifest, probabilities))
     return manifest
+
+
+def _stage_seconds(started: dict[str, float], now: float) -> dict[str, float]:
+    """Wall seconds per stage: each stage runs until the next one starts (a stage resumed from
+    its checkpoint shows the time to load it)."""
+    names = list(started)
+    ends = [started[n] for n in names[1:]] + [now]
+    return {n: round(end - started[n], 3) for n, end in zip(names, ends, strict=True)}
 
 
 def build_manifest(
