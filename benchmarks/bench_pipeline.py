@@ -1,0 +1,209 @@
+"""Benchmark: the whole ``pprl run`` pipeline on N + N records, local vs dask executor (issue 5).
+
+Run:  python benchmarks/bench_pipeline.py [--rows 1000000] [--executors local,dask]
+
+* Data: :func:`pipeline.synthetic.write_demo_sources` (messy hospital CSV + GP Parquet about
+  the same fictitious people, 80% overlap). It writes ``0.8 n`` hospital rows and ``n`` GP rows,
+  so it is asked for ``n = rows / 0.8`` and the GP file is cut to ``rows``: both sources then
+  hold ``rows`` records. Cached in ``benchmarks/data/pipeline_<rows>/`` (gitignored).
+* Config: the demo's sources and disclosure settings, with compound blocking rules so the
+  candidate pair count stays sane at 1M (``date_of_birth & postcode``,
+  ``surname & date_of_birth``, ``first_name & surname & postcode``), and a fresh keystore whose
+  master key reaches the child only through ``PPRL_MASTER_KEY`` in its environment.
+* Each executor runs ``pprl run CONFIG --executor X --all`` as its own child process, one at a
+  time, against an empty delivery folder. Measured: whole-process wall time; peak RSS of the
+  child (``os.wait4`` rusage) and of its whole process tree (psutil, sampled every 0.1 s);
+  per-stage seconds from the run manifest's ``stage_seconds``.
+* Prints a table and writes ``benchmarks/results/pipeline.json`` (or ``--output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import psutil  # type: ignore[import-untyped]  # installed with distributed
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from pipeline.atomic import write_text_atomic, write_with_atomic  # noqa: E402
+from pipeline.commands.demo import ENVIRONMENT, demo_config  # noqa: E402
+from pipeline.synthetic import write_demo_sources  # noqa: E402
+from pseudonym.keys import encode_master_key, generate_master_key  # noqa: E402
+from pseudonym.keystore import Keystore  # noqa: E402
+
+DATA = ROOT / "data"
+RESULTS = ROOT / "results" / "pipeline.json"
+SEED = 20261123
+BLOCKING = [
+    "date_of_birth & postcode",
+    "surname & date_of_birth",
+    "first_name & surname & postcode",
+]
+MASTER_KEY_ENV = "PPRL_MASTER_KEY"
+STAGES = ["ingest", "link", "pseudonymise", "deidentify", "deliver"]
+
+
+def sources(rows: int) -> Path:
+    """Input folder with ``rows`` hospital (CSV) and ``rows`` GP (Parquet) records, cached."""
+    folder = DATA / f"pipeline_{rows}_seed{SEED}"
+    done = folder / ".complete"
+    if not done.exists():
+        written = write_demo_sources(folder, n=round(rows / 0.8), seed=SEED)
+        gp = pl.read_parquet(written.gp_path).head(rows)
+        write_with_atomic(written.gp_path, gp.write_parquet)
+        done.write_text(f"hospital={written.hospital_rows} gp={gp.height}\n", encoding="utf-8")
+    return folder
+
+
+def workspace(inputs: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """Config, keystore, empty delivery and work folders for one run; the child's environment.
+
+    The config sits in the input folder: the runner records input paths relative to it.
+    """
+    base = inputs / f"run-{name}"
+    if base.exists():
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+    master = generate_master_key()
+    Keystore.create(base / "keystore", master=master).add_environment(ENVIRONMENT)
+    config = demo_config(".", f"{base.name}/keystore", f"{base.name}/delivery")
+    config["keystore"] = {"path": f"{base.name}/keystore", "master_key_env": MASTER_KEY_ENV}
+    config["delivery"] = {"path": f"{base.name}/delivery", "work_dir": f"{base.name}/work"}
+    linkage = config["linkage"]
+    assert isinstance(linkage, dict)
+    linkage["blocking"] = BLOCKING
+    write_text_atomic(inputs / f"{name}.yaml", yaml.safe_dump(config, sort_keys=False))
+    env = {**os.environ, MASTER_KEY_ENV: encode_master_key(master)}
+    return base, env
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker that just exited
+            total += p.memory_info().rss
+    return total
+
+
+def run_child(base: Path, env: dict[str, str], executor: str, timeout: float) -> dict[str, Any]:
+    """One ``pprl run`` child: wall time, peak RSS (child and tree), stage seconds."""
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(base.parent / f"{executor}.yaml")]
+    command += ["--executor", executor, "--all"]
+    log = open(base / "run.log", "wb")  # noqa: SIM115 - closed below, after the child ends
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base)
+    peak_tree = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        proc = psutil.Process(child.pid)
+        while not stop.is_set():
+            try:
+                peak_tree = max(peak_tree, _tree_rss(proc))
+            except psutil.Error:
+                return
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    deadline = start + timeout
+    status, usage = 0, None
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            child.kill()
+            _, status, usage = os.wait4(child.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    log.close()
+    child.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from waiting again
+    result: dict[str, Any] = {
+        "executor": executor,
+        "exit_code": child.returncode,
+        "timed_out": wall > timeout,
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        "peak_tree_rss_mib": round(peak_tree / 2**20, 1),
+    }
+    manifests = sorted((base / "delivery").glob("run-*/manifest.json"))
+    if manifests:
+        manifest = json.loads(manifests[-1].read_text(encoding="utf-8"))
+        result["stage_seconds"] = manifest.get("stage_seconds", {})
+        result["totals"] = manifest["totals"]
+        result["pairs_scored"] = manifest["linkage"]["pairs_scored"]
+    return result
+
+
+def print_table(rows: int, results: list[dict[str, Any]]) -> None:
+    print(f"\npprl run, {rows:,} + {rows:,} records")
+    header = f"{'executor':<8} {'exit':>4} {'wall s':>8} {'RSS MiB':>8} {'tree MiB':>8}  "
+    print(header + "  ".join(f"{s:>12}" for s in STAGES))
+    for r in results:
+        stages = r.get("stage_seconds", {})
+        print(
+            f"{r['executor']:<8} {r['exit_code']:>4} {r['wall_seconds']:>8.1f} "
+            f"{r['peak_rss_mib']:>8.0f} {r['peak_tree_rss_mib']:>8.0f}  "
+            + "  ".join(f"{stages.get(s, float('nan')):>12.1f}" for s in STAGES)
+        )
+    for r in results:
+        if "totals" in r:
+            t = r["totals"]
+            print(
+                f"{r['executor']}: {t['input_rows']:,} rows in, {t['delivered']:,} delivered, "
+                f"{t['quarantined']:,} quarantined, {t['linked']:,} linked, "
+                f"{r['pairs_scored']:,} pairs scored"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="records per source")
+    parser.add_argument("--executors", default="local,dask", help="comma-separated")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    inputs = sources(args.rows)
+    print(f"data ready in {time.perf_counter() - start:.1f} s: {inputs}")
+    results = []
+    for executor in args.executors.split(","):
+        base, env = workspace(inputs, executor)
+        results.append(run_child(base, env, executor, args.timeout))
+        print(json.dumps(results[-1]), flush=True)
+    print_table(args.rows, results)
+    document = {
+        "benchmark": "pipeline",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "rows_per_source": args.rows,
+        "blocking": BLOCKING,
+        "results": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.output, json.dumps(document, indent=2) + "\n")
+    return 0 if all(r["exit_code"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
