@@ -311,12 +311,24 @@ TOKEN_VARIANTS: dict[str, str] = {
 
 
 def _tokens_expr(column: str) -> pl.Expr:
+    """Distinct tokens in order of first appearance, stop words dropped, variants written out."""
     tokens = pl.col(column).cast(pl.String).str.split(" ").list.eval(
         pl.element().replace(TOKEN_VARIANTS)
     )
     return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
         maintain_order=True
     )
+
+
+def _lookup(column: str, keys: pl.Series, values: pl.Series) -> pl.Expr:
+    """Map each token of a list column through ``keys -> values``; null lists stay null.
+
+    The lists are filled before ``list.eval``: polars 2.1 evaluates a ``replace_strict`` over a
+    mostly-null list column several hundred times slower than over empty lists.
+    """
+    lists = pl.col(column)
+    mapped = lists.fill_null([]).list.eval(pl.element().replace_strict(keys, values, default=None))
+    return pl.when(lists.is_not_null()).then(mapped)
 
 
 def add_company_token_columns(
@@ -340,46 +352,44 @@ def add_company_token_columns(
     ]
     if missing:
         raise SettingsError(missing)
-    per_record = [
-        frame.lazy().select(
-            pl.concat_list([_tokens_expr(c).fill_null([]) for c in columns])
-            .list.unique().alias("token")
-        )
+    # Tokens once per frame; rarity from every frame together.
+    tokenised = [
+        frame.with_columns(_tokens_expr(c).alias(tokens_column(c)) for c in columns)
         for frame in frames
     ]
-    union = pl.concat(per_record).with_row_index("_record")
+    per_record = [
+        frame.lazy().select(
+            pl.concat_list([pl.col(tokens_column(c)).fill_null([]) for c in columns])
+            .list.unique().alias("token")
+        )
+        for frame in tokenised
+    ]
     n_records = sum(frame.height for frame in frames)
     rarity = (
-        union.explode("token").drop_nulls("token")
+        pl.concat(per_record).explode("token").drop_nulls("token")
         .group_by("token").agg(pl.len().cast(pl.Int64).alias("n_records"))
         .with_columns(idf=(pl.lit(float(max(n_records, 1))) / pl.col("n_records")).log())
+        # rank 0 = rarest; equally rare tokens in alphabetical order (the c_top tie-break)
+        .sort(["n_records", "token"]).with_row_index("rank")
         .collect()
     )
     min_block_idf = -math.log(max_block_frequency)
     out = []
-    for frame in frames:
-        added = frame.with_row_index("__row")
+    for frame in tokenised:
+        ranks = "__ranks"
+        added = frame.with_columns(
+            _lookup(tokens_column(c), rarity["token"], rarity["idf"]).alias(idf_column(c))
+            for c in columns
+        )
         for c in columns:
-            exploded = (
-                added.select("__row", _tokens_expr(c).alias("token")).explode("token")
-                .join(rarity.select("token", "idf"), on="token", how="left", maintain_order="left")
-            )
-            lists = exploded.group_by("__row", maintain_order=True).agg(
-                pl.col("token").drop_nulls().alias(tokens_column(c)),
-                pl.col("idf").filter(pl.col("token").is_not_null()).alias(idf_column(c)),
-                pl.col("token").sort_by(["idf", "token"], descending=[True, False],
-                                        nulls_last=True).first().alias("__rarest"),
-                pl.col("idf").max().alias("__max_idf"),
-            ).with_columns(
-                pl.when(pl.col("__max_idf") >= min_block_idf).then(pl.col("__rarest"))
-                .alias(rarest_column(c)),
-                pl.col("__rarest").alias(top_column(c)),
-            ).drop("__rarest", "__max_idf")
-            added = added.join(lists, on="__row", how="left", maintain_order="left")
-            # A missing name has no tokens at all (null), not an empty token list.
             added = added.with_columns(
-                pl.when(pl.col(c).is_not_null()).then(pl.col(derived)).alias(derived)
-                for derived in (tokens_column(c), idf_column(c))
-            )
-        out.append(added.drop("__row"))
-    return out, rarity.sort(["n_records", "token"])
+                _lookup(tokens_column(c), rarity["token"], rarity["rank"]).alias(ranks)
+            ).with_columns(
+                pl.col(tokens_column(c)).list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
+                .alias(top_column(c))
+            ).with_columns(
+                pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
+                .then(pl.col(top_column(c))).alias(rarest_column(c))
+            ).drop(ranks)
+        out.append(added)
+    return out, rarity.drop("rank")

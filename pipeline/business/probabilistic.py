@@ -2,7 +2,9 @@
 
 A Fellegi-Sunter model (``linkage.Linker``) with the rarity-weighted company-name comparison
 (best of legal and trading names), a postcode comparison and an address comparison. Blocking:
-same standardised name, same postcode, or the same rarest name token (legal or trading).
+same standardised name (if not shared by many records; else same name and postcode district),
+same postcode, or the same rarest name token (legal or trading; only tokens that few records
+share).
 
 Training: u from random pairs. m from pairs already confirmed by a shared valid identifier when
 there are at least ``min_labelled_pairs`` of them (the identifier is independent evidence of a
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CONFIRMED = "__confirmed_reg_uid"
 NAME, TRADING = "name_std", "trading_name_std"
+NAME_BLOCK = "name_std_block"  # the name, where it is rare enough to block on alone
+DISTRICT = "postcode_district"
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def comparisons(rare_frequency: float) -> list[Comparison]:
 def blocking_rules() -> list[BlockingRule]:
     name_r, trading_r = rarest_column(NAME), rarest_column(TRADING)
     return [
-        block_on(NAME),
+        block_on(NAME_BLOCK),
+        block_on(NAME, DISTRICT),
         block_on("postcode_std"),
         block_on(name_r),
         BlockingRule(f"l.{quote(name_r)} = r.{quote(trading_r)}", "legal-trading rarest token"),
@@ -122,6 +127,7 @@ def score_candidates(
     (incoming, register), _ = add_company_token_columns(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
+    incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming = incoming.join(
         labelled.select(UID, pl.col("reg_uid").alias(CONFIRMED)), on=UID, how="left"
     )
@@ -156,6 +162,22 @@ def score_candidates(
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height,
                 incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _block_keys(
+    incoming: pl.DataFrame, register: pl.DataFrame, *, cap: float
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add ``name_std_block`` (the name where at most ``cap`` records share it: "SMITH & SONS"
+    alone would make millions of pairs) and ``postcode_district`` (common names block with it)."""
+    counts = pl.concat([incoming.select(NAME), register.select(NAME)]).group_by(NAME).len()
+    rare = counts.filter(pl.col("len") <= cap).select(NAME, pl.col(NAME).alias(NAME_BLOCK))
+
+    def add(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(rare, on=NAME, how="left", maintain_order="left").with_columns(
+            pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
+        )
+
+    return add(incoming), add(register)
 
 
 def _m_from_labelled(linker: Linker) -> None:

@@ -264,3 +264,9 @@ def test_gated_rare_tokens_match_direct_computation() -> None:
     expected = [bool(rare(a)) and rare(a) == rare(b) for a, b in pairs]
     assert got == expected
     assert sum(expected) > 10
+
+
+def test_rarest_token_ties_break_alphabetically() -> None:
+    frame = pl.DataFrame({"name_std": ["GAMMA DELTA", "OMEGA BETA ALPHA", "BETA"]})
+    (out,), _ = add_company_token_columns([frame], ("name_std",), max_block_frequency=1.0)
+    assert out["name_std_top"].to_list() == ["DELTA", "ALPHA", "BETA"]
