@@ -14,6 +14,7 @@ Messages name file, row and field, never the value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import io
@@ -22,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow.parquet as pq
 
@@ -147,6 +150,14 @@ def _read_csv(
     except csv.Error as exc:
         raise DataError(f"{name}: row 1: cannot parse header ({exc})") from None
     _check_header(header, source, name)
+    if not any_bad_bytes:
+        # Clean files (the usual case) are parsed by polars; anything irregular takes the
+        # careful row-by-row path below, which finds and quarantines the offending rows.
+        utf8 = data if _is_plain_utf8(data, source.encoding) else text.encode("utf-8")
+        fast = _read_clean_csv(utf8, header, source)
+        if fast is not None:
+            return fast, []
+        logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
     wanted = [header.index(col) for col in source.columns]
     columns: list[list[str]] = [[] for _ in wanted]
     row_numbers: list[int] = []
@@ -184,6 +195,87 @@ def _read_csv(
         }
     )
     return raw, quarantine
+
+
+def _is_plain_utf8(data: bytes, encoding: str) -> bool:
+    """True if ``data`` can go to polars as it is: UTF-8 without a byte-order mark."""
+    plain = codecs.lookup(encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
+    return plain
+
+
+def _read_clean_csv(data: bytes, header: list[str], source: SourceConfig) -> pl.DataFrame | None:
+    """Parse UTF-8 ``data`` with polars if every record is regular, else ``None``.
+
+    polars pads short rows and turns blank lines into rows of empty strings, so regularity is
+    established first by :func:`_regular_field_counts`; the row count is then cross-checked.
+    """
+    counts = _regular_field_counts(data, source.delimiter)
+    if counts is None or bool((counts != len(header)).any()):
+        return None
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=True,
+            new_columns=header,
+            separator=source.delimiter,
+            infer_schema=False,
+            empty_string_is_null=False,
+            raise_if_empty=False,
+        )
+    except Exception:  # polars raises several types on input it dislikes: read carefully
+        return None
+    if frame.height != counts.size - 1:
+        return None
+    return frame.select(
+        pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias("_row"),
+        *(pl.col(col) for col in source.columns),
+    )
+
+
+def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] | None:
+    """Fields per record (header included), counted with numpy over the bytes, or ``None``
+    when the file has anything the csv module and polars might read differently: NUL bytes,
+    quotes not at field boundaries, an unterminated quote, bare CR line ends, blank lines,
+    or a record longer than the csv module's field size limit.
+    """
+    if b"\0" in data or len(delimiter.encode("utf-8")) != 1:
+        return None
+    b = np.frombuffer(data, dtype=np.uint8)
+    sep, quote, lf, cr = ord(delimiter), ord('"'), ord("\n"), ord("\r")
+    if b'"' in data:
+        quotes = b == quote
+        outside = np.bitwise_xor.accumulate(quotes.view(np.uint8)) == 0
+        if not outside[-1]:
+            return None  # unterminated quoted field
+        at = np.flatnonzero(quotes)
+        opening, closing = at[~outside[at]], at[outside[at]]
+        before = b[np.maximum(opening - 1, 0)]
+        if not np.all((opening == 0) | (before == sep) | (before == lf) | (before == quote)):
+            return None  # a quote opening in the middle of a field
+        after = b[np.minimum(closing + 1, b.size - 1)]
+        ok_after = (after == sep) | (after == lf) | (after == cr) | (after == quote)
+        if not np.all((closing == b.size - 1) | ok_after):
+            return None  # text after a closing quote
+        newline = (b == lf) & outside
+        bare_cr = np.flatnonzero((b == cr) & outside)
+    else:
+        newline = b == lf
+        bare_cr = np.flatnonzero(b == cr)
+    if bare_cr.size and (bare_cr[-1] == b.size - 1 or np.any(b[bare_cr + 1] != lf)):
+        return None
+    ends = np.flatnonzero(newline)
+    if b[-1] != lf:
+        ends = np.append(ends, b.size)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    blank = (lengths == 0) | ((lengths == 1) & (b[np.minimum(starts, b.size - 1)] == cr))
+    if bool(blank.any()) or int(lengths.max()) > csv.field_size_limit():
+        return None
+    delimiters = b == sep
+    if b'"' in data:
+        delimiters &= outside
+    record = np.searchsorted(ends, np.flatnonzero(delimiters))
+    return np.bincount(record, minlength=ends.size).astype(np.int64) + 1
 
 
 def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
