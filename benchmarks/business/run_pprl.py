@@ -4,7 +4,7 @@
 ``names``: probabilistic only on name, postcode and address (no identifiers; m by EM), the
 like-for-like comparison with Splink. Writes ``O/best.parquet`` (``incoming_id, entref,
 match_probability, status, method``) and ``O/result.json``. A throwaway keystore with a random
-master key is created in ``O`` (the benchmark never delivers pseudonyms).
+master key is created in a fresh directory under ``O`` (the benchmark never delivers pseudonyms).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -39,7 +40,8 @@ def main() -> None:
     with record.phase("load"):
         register = pl.read_parquet(args.data / "register.parquet")
         incoming = pl.read_parquet(args.data / "incoming.parquet")
-        keystore = Keystore.create(args.out / "ks", master=Secret(os.urandom(32)))
+        keystore_dir = tempfile.mkdtemp(prefix="bench-ks-", dir=args.out)
+        keystore = Keystore.create(keystore_dir, master=Secret(os.urandom(32)))
         keystore.add_environment("bench")
         pseudonymiser = Pseudonymiser.from_keystore(keystore, "bench")
     ids = {} if args.mode == "full" else {"crn": None, "vat": None, "paye": None}
