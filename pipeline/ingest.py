@@ -136,10 +136,19 @@ def _read_csv(
     path: Path, source: SourceConfig, name: str
 ) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():
         raise DataError(f"{name}: file is empty (no header row)")
-    text = _decode(data, source.encoding)
-    any_bad_bytes = _has_bad_bytes(text)  # usually False: then skip the per-field scan
+    try:
+        text = data.decode(source.encoding).removeprefix("\ufeff")
+        any_bad_bytes = False  # then skip every per-field scan, and try the fast path
+    except UnicodeDecodeError:
+        text = _decode(data, source.encoding)
+        any_bad_bytes = True
+    if not any_bad_bytes:
+        fast = _read_clean_csv(data, text, source, name)
+        if fast is not None:
+            return fast, []
+        logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
     reader = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=source.delimiter,
@@ -150,14 +159,6 @@ def _read_csv(
     except csv.Error as exc:
         raise DataError(f"{name}: row 1: cannot parse header ({exc})") from None
     _check_header(header, source, name)
-    if not any_bad_bytes:
-        # Clean files (the usual case) are parsed by polars; anything irregular takes the
-        # careful row-by-row path below, which finds and quarantines the offending rows.
-        utf8 = data if _is_plain_utf8(data, source.encoding) else text.encode("utf-8")
-        fast = _read_clean_csv(utf8, header, source)
-        if fast is not None:
-            return fast, []
-        logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
     wanted = [header.index(col) for col in source.columns]
     columns: list[list[str]] = [[] for _ in wanted]
     row_numbers: list[int] = []
@@ -197,24 +198,29 @@ def _read_csv(
     return raw, quarantine
 
 
-def _is_plain_utf8(data: bytes, encoding: str) -> bool:
-    """True if ``data`` can go to polars as it is: UTF-8 without a byte-order mark."""
-    plain = codecs.lookup(encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
-    return plain
-
-
-def _read_clean_csv(data: bytes, header: list[str], source: SourceConfig) -> pl.DataFrame | None:
-    """Parse UTF-8 ``data`` with polars if every record is regular, else ``None``.
+def _read_clean_csv(
+    data: bytes, text: str, source: SourceConfig, name: str
+) -> pl.DataFrame | None:
+    """Parse a decoded CSV with polars if every record is regular, else ``None``.
 
     polars pads short rows and turns blank lines into rows of empty strings, so regularity is
     established first by :func:`_regular_field_counts`; the row count is then cross-checked.
+    Files whose first line holds a quote or a bare CR go the careful way (their header may span
+    lines).
     """
-    counts = _regular_field_counts(data, source.delimiter)
+    first_line = text[: text.find("\n") + 1] or text
+    if '"' in first_line or "\r" in first_line.removesuffix("\n").removesuffix("\r"):
+        return None
+    header = next(csv.reader([first_line.rstrip("\r\n")], delimiter=source.delimiter), [])
+    _check_header(header, source, name)
+    plain = codecs.lookup(source.encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
+    utf8 = data if plain else text.encode("utf-8")
+    counts = _regular_field_counts(utf8, source.delimiter)
     if counts is None or bool((counts != len(header)).any()):
         return None
     try:
         frame = pl.read_csv(
-            data,
+            utf8,
             has_header=True,
             new_columns=header,
             separator=source.delimiter,
@@ -242,13 +248,18 @@ def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] 
         return None
     b = np.frombuffer(data, dtype=np.uint8)
     sep, quote, lf, cr = ord(delimiter), ord('"'), ord("\n"), ord("\r")
-    if b'"' in data:
-        quotes = b == quote
-        outside = np.bitwise_xor.accumulate(quotes.view(np.uint8)) == 0
-        if not outside[-1]:
-            return None  # unterminated quoted field
-        at = np.flatnonzero(quotes)
-        opening, closing = at[~outside[at]], at[outside[at]]
+    quotes = np.flatnonzero(b == quote) if b'"' in data else np.empty(0, dtype=np.int64)
+    if quotes.size % 2:
+        return None  # unterminated quoted field
+
+    def outside(positions: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        # A byte is outside quotes when an even number of quote characters precede it.
+        if not quotes.size:
+            return positions
+        return positions[np.searchsorted(quotes, positions) % 2 == 0]
+
+    if quotes.size:
+        opening, closing = quotes[0::2], quotes[1::2]
         before = b[np.maximum(opening - 1, 0)]
         if not np.all((opening == 0) | (before == sep) | (before == lf) | (before == quote)):
             return None  # a quote opening in the middle of a field
@@ -256,14 +267,10 @@ def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] 
         ok_after = (after == sep) | (after == lf) | (after == cr) | (after == quote)
         if not np.all((closing == b.size - 1) | ok_after):
             return None  # text after a closing quote
-        newline = (b == lf) & outside
-        bare_cr = np.flatnonzero((b == cr) & outside)
-    else:
-        newline = b == lf
-        bare_cr = np.flatnonzero(b == cr)
+    bare_cr = outside(np.flatnonzero(b == cr)) if b"\r" in data else quotes[:0]
     if bare_cr.size and (bare_cr[-1] == b.size - 1 or np.any(b[bare_cr + 1] != lf)):
         return None
-    ends = np.flatnonzero(newline)
+    ends = outside(np.flatnonzero(b == lf))
     if b[-1] != lf:
         ends = np.append(ends, b.size)
     starts = np.concatenate(([0], ends[:-1] + 1))
@@ -271,10 +278,7 @@ def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] 
     blank = (lengths == 0) | ((lengths == 1) & (b[np.minimum(starts, b.size - 1)] == cr))
     if bool(blank.any()) or int(lengths.max()) > csv.field_size_limit():
         return None
-    delimiters = b == sep
-    if b'"' in data:
-        delimiters &= outside
-    record = np.searchsorted(ends, np.flatnonzero(delimiters))
+    record = np.searchsorted(ends, outside(np.flatnonzero(b == sep)))
     return np.bincount(record, minlength=ends.size).astype(np.int64) + 1
 
 

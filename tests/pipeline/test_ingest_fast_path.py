@@ -42,8 +42,8 @@ def read_both(
     taken: list[bool] = []
     real = ingest._read_clean_csv
 
-    def spy(data: bytes, header: list[str], src: SourceConfig) -> pl.DataFrame | None:
-        frame = real(data, header, src)
+    def spy(data: bytes, text: str, src: SourceConfig, name: str) -> pl.DataFrame | None:
+        frame = real(data, text, src, name)
         taken.append(frame is not None)
         return frame
 
@@ -165,6 +165,17 @@ def test_irregular_files_fall_back_and_match(
     fast, careful, taken = read_both(path, source(), monkeypatch)
     assert not taken
     assert_same(fast, careful)
+
+
+def test_quoted_header_spanning_lines_is_read_the_careful_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('nhs,name,dob,eth,"un\nused"\n1,a,,,\n2,b,,,\n', encoding="utf-8")
+    fast, careful, taken = read_both(path, source(), monkeypatch)
+    assert not taken
+    assert_same(fast, careful)
+    assert fast.rows["_row"].to_list() == [2, 3]
 
 
 def test_undecodable_bytes_fall_back_and_are_quarantined(
