@@ -386,7 +386,18 @@ class Linker:
         in_a, in_b = top[keep, ia], top[keep, ib]
         joint = float(counts[in_a & in_b].sum())
         expected = float(counts[in_a].sum()) * float(counts[in_b].sum()) / float(counts.sum())
-        return joint >= MIN_CORRELATED_PAIRS and joint >= CORRELATION_LIFT * expected
+        # At most one match per record, so this many sampled pairs could be matches; most of
+        # them were dropped above, and a tenth of the bound is kept as a margin for the rest.
+        possible_matches = float(self._random[1].sum()) * self._max_matches() / self.total_pairs
+        return (joint >= MIN_CORRELATED_PAIRS + 0.1 * possible_matches
+                and joint >= CORRELATION_LIFT * expected)
+
+    def _max_matches(self) -> float:
+        """Upper bound on matches used for plausibility: one per record on the smaller side
+        (link_only) or one per record (dedupe_only)."""
+        if self.settings.link_type == "link_only":
+            return float(min(self.counts[LEFT_TABLE], self.counts[RIGHT_TABLE]))
+        return float(self.counts[LEFT_TABLE])
 
     def _supplementary_rule(self, untrained: Sequence[str]) -> BlockingRule | None:
         """A block on exact agreement of two other comparisons for training ``untrained``.
@@ -436,10 +447,7 @@ class Linker:
     def _plausible_passes(
         self, estimates: dict[str, list[PassEstimate]]
     ) -> dict[str, list[PassEstimate]]:
-        if self.settings.link_type == "link_only":
-            bound = float(min(self.counts[LEFT_TABLE], self.counts[RIGHT_TABLE]))
-        else:
-            bound = float(self.counts[LEFT_TABLE])
+        bound = self._max_matches()
         kept = {n: [p for p in ps if p[2] <= bound] for n, ps in estimates.items()}
         if any(estimates.values()) and not any(kept.values()):
             fewest = min(p[2] for ps in estimates.values() for p in ps)

@@ -193,3 +193,25 @@ def test_unusable_states_raise(people: tuple, tmp_path: Path) -> None:
         Linker.load_model(bad, records)
     with pytest.raises(SettingsError):
         linker.one_to_one(pl.DataFrame({"id_l": [1], "id_r": [2], "match_weight": [1.0]}))
+
+
+def test_em_pass_holds_fixed_comparisons_correlated_with_block(
+    people: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    # town is a function of the postcode, so within a postcode block non-matches share it:
+    # EM must not read that agreement as evidence of a match.
+    records, truth = people
+    with_town = records.with_columns(town=pl.col("postcode").str.slice(0, 2))
+    settings = dedupe_settings(
+        comparisons=[*dedupe_settings().comparisons, cl.ExactComparison("town")],
+        blocking_rules=[block_on("surname"), block_on("postcode")],
+    )
+    linker = Linker(settings, with_town)
+    with caplog.at_level("INFO", logger="linkage"):
+        linker.train(max_pairs=200_000, seed=4)
+    held = [r.getMessage() for r in caplog.records if "correlated with the block key" in
+            r.getMessage()]
+    assert any("block_on(postcode)" in m and "town" in m for m in held)
+    assert not any("first_name" in m for m in held)
+    pairs = linker.predict()
+    assert linker.evaluate(pairs, truth, linker.auto_threshold()).f1 >= 0.9
