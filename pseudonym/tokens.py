@@ -26,6 +26,7 @@ import base64
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NoReturn
 
@@ -43,7 +44,8 @@ TOKEN_CHARS = 26
 RECORD_KEY_PURPOSE = "record-key"
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _ID_TYPE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
-_CHUNK_ROWS = 1 << 20  # bounds the temporary numpy arrays to ~100 MiB
+_CHUNK_ROWS = 1 << 18  # small enough to spread over two threads and keep numpy temporaries in cache
+_WORKERS = 2
 
 
 class TokenError(PseudonymError, ValueError):
@@ -130,8 +132,16 @@ class Pseudonymiser:
     def pseudonymise(self, id_type: str, values: pl.Series) -> pl.Series:
         """Pseudonyms for normalised identifiers of ``id_type``; null stays null."""
         key_text = self._key(_check_type(id_type))[0]
-        hi, lo, valid = _tag_halves(key_text, id_type, values, self.backend)
-        return _encode_tokens(hi, lo, valid, self.prefix).alias(values.name)
+        text = _as_text(values)
+        prefix = self.prefix.encode("ascii")
+
+        def chunk_tokens(start: int) -> pa.Array:
+            hi, lo, valid = _tag_halves(
+                key_text, id_type, text.slice(start, _CHUNK_ROWS), self.backend
+            )
+            return _encode_chunk(hi, lo, prefix, valid)
+
+        return _from_chunks(_map_chunks(chunk_tokens, text.len())).alias(values.name)
 
     def pseudonymise_one(self, id_type: str, value: str) -> str:
         """Scalar convenience for tests and the CLI; the same result as :meth:`pseudonymise`."""
@@ -257,42 +267,52 @@ def _b32_text(digest: bytes) -> str:
 
 
 def _encode_tokens(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray, prefix: str) -> pl.Series:
-    """``prefix`` + base32 of the 128-bit values hi:lo, vectorised with numpy; null where invalid.
-
-    Chunks bound the temporary arrays and run on two threads (numpy releases the GIL).
-    """
-    if len(hi) == 0:
-        return pl.Series("", [], dtype=pl.String)
+    """``prefix`` + base32 of the 128-bit values hi:lo (numpy, chunked); null where invalid."""
     raw_prefix = prefix.encode("ascii")
-    starts = range(0, len(hi), _CHUNK_ROWS)
 
     def encode(i: int) -> pa.Array:
-        return _encode_chunk(hi[i : i + _CHUNK_ROWS], lo[i : i + _CHUNK_ROWS], raw_prefix)
+        rows = slice(i, i + _CHUNK_ROWS)
+        return _encode_chunk(hi[rows], lo[rows], raw_prefix, valid[rows])
 
-    if len(starts) == 1:
-        chunks = [encode(0)]
-    else:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            chunks = list(pool.map(encode, starts))
-    series = pl.Series("", pa.chunked_array(chunks, type=pa.large_string()))
-    return series if valid.all() else _restore_nulls(series, valid)
+    return _from_chunks(_map_chunks(encode, len(hi)))
+
+
+def _map_chunks(work: Callable[[int], pa.Array], rows: int) -> list[pa.Array]:
+    """``work(start)`` for every chunk start, in order, on up to ``_WORKERS`` threads.
+
+    Each chunk runs its whole path (polars-hash query, numpy encoding) on one thread; both
+    release the GIL, so two chunks proceed on two cores at once.
+    """
+    starts = range(0, rows, _CHUNK_ROWS)
+    if len(starts) <= 1:
+        return [work(start) for start in starts]
+    with ThreadPoolExecutor(max_workers=min(_WORKERS, len(starts))) as pool:
+        return list(pool.map(work, starts))
+
+
+def _from_chunks(chunks: list[pa.Array]) -> pl.Series:
+    # Arrow string views are polars' own string layout: the import copies nothing.
+    return pl.Series("", pa.chunked_array(chunks, type=pa.string_view()))
 
 
 def _restore_nulls(series: pl.Series, valid: np.ndarray) -> pl.Series:
     return pl.select(pl.when(pl.Series(valid)).then(series)).to_series().alias(series.name)
 
 
-def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes) -> pa.Array:
-    """Fixed-width Arrow strings: ``prefix`` + 26 base32 characters of hi:lo.
+def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes, valid: np.ndarray) -> pa.Array:
+    """Arrow string views of ``prefix`` + 26 base32 characters of hi:lo; null where not valid.
 
     Ten bits make two base32 characters, so each of the 13 ten-bit groups (the last one padded
     with two zero bits) is one table lookup; temporaries are reused to keep memory traffic low.
+    Every string is longer than 12 bytes, so each view holds (length, first 4 bytes, buffer 0,
+    offset) and the characters sit back to back in one buffer.
     """
     n, width = len(hi), len(prefix) + TOKEN_CHARS
     out = np.empty((n, width), dtype=np.uint8)
     out[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
-    pairs = np.empty((TOKEN_CHARS // 2, n), dtype="<u2")
+    pairs = out[:, len(prefix) :].view("<u2")  # (n, 13): row stride `width` bytes, any alignment
     group, spill = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
+    index = group.view(np.int64)
     mask = np.uint64(1023)
     for i in range(TOKEN_CHARS // 2):
         start = 10 * i  # bit offset from the most significant bit of hi
@@ -311,11 +331,18 @@ def _encode_chunk(hi: np.ndarray, lo: np.ndarray, prefix: bytes) -> pa.Array:
         else:  # the last group: 8 bits of lo and 2 zero bits of padding
             np.bitwise_and(lo, np.uint64(255), out=group)
             np.left_shift(group, np.uint64(2), out=group)
-        np.take(_B32_PAIRS, group.view(np.int64), out=pairs[i])
-    out[:, len(prefix) :].view("<u2")[:] = pairs.T
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+        pairs[:, i] = _B32_PAIRS[index]
+    views = np.zeros((n, 4), dtype="<u4")
+    views[:, 0] = width
+    views[:, 1] = out[:, :4].copy().view("<u4")[:, 0]
+    views[:, 3] = np.arange(0, n * width, width, dtype=np.uint32)
+    all_valid = bool(valid.all())
+    validity = None if all_valid else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(
-        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))]
+        pa.string_view(),
+        n,
+        [validity, pa.py_buffer(views), pa.py_buffer(out.reshape(-1))],
+        null_count=0 if all_valid else n - int(valid.sum()),
     )
 
 
