@@ -48,67 +48,94 @@ def leak_check(
     a random token that happens to contain an ID's digits does not); ``None`` turns that off.
     The error reports column, source and count only.
     """
-    leaks: list[tuple[str, str, int]] = []
-    for source_name, series in sources.items():
-        values = _identifier_values(series)
-        if values.is_empty():
-            continue
-        exact_set = values.alias("v").to_frame()
-        phrases = _phrases(values, substring_min_length)
-        for column in extract.columns:
-            text = extract.get_column(column).cast(pl.String).str.strip_chars()
-            # Hash joins: much faster than is_in against a million values.
-            cells = text.alias("v").to_frame().with_row_index("row")
-            exact_rows = cells.join(exact_set, on="v", how="semi").get_column("row")
-            count = exact_rows.len()
-            if phrases and extract.schema[column] == pl.String:
-                rest = cells.filter(~pl.col("row").is_in(exact_rows.implode()))
-                count += _embedded(rest.get_column("v"), phrases)
-            if count:
-                leaks.append((column, source_name, count))
-    if leaks:
-        raise IdentifierLeak(leaks)
+    identifiers = _identifier_table(sources)
+    if identifiers.is_empty():
+        return
+    table = _phrase_table(identifiers, substring_min_length)
+    phrases = {int(n): g.select("gram", "source") for (n,), g in table.group_by("n")}
+    found: list[pl.DataFrame] = []
+    for column in extract.columns:
+        text = extract.get_column(column).cast(pl.String).str.strip_chars()
+        # Each distinct cell is checked once; its row count says how many rows leak.
+        cells = text.alias("v").to_frame().group_by("v").len().drop_nulls("v")
+        hits = cells.join(identifiers, on="v").select("v", "source")
+        if phrases and extract.schema[column] == pl.String:
+            embedded = _embedded(cells.get_column("v"), phrases)
+            hits = pl.concat([hits, embedded]).unique()
+        counted = hits.join(cells, on="v").group_by("source").agg(pl.col("len").sum())
+        found.append(counted.with_columns(pl.lit(column).alias("column")))
+    leaks = pl.concat(found).filter(pl.col("len") > 0) if found else pl.DataFrame()
+    if leaks.height:
+        # Same order as the per-source, per-column search this replaced.
+        names = list(sources)
+        column_order = {name: i for i, name in enumerate(extract.columns)}
+        ordered = sorted(leaks.iter_rows(), key=lambda r: (r[0], column_order[r[2]]))
+        raise IdentifierLeak([(c, names[s], int(n)) for s, n, c in ordered])
 
 
 _WORD = r"[0-9A-Za-z]+"
+_NOT_WORD = r"[^0-9A-Za-z]"
 
 
-def _phrases(values: pl.Series, min_length: int | None) -> dict[int, pl.Series]:
-    """Identifier values long enough to search for, as upper-case words joined by one space,
-    grouped by their number of words."""
-    if min_length is None:
-        return {}
-    long_values = values.filter(values.str.len_chars() >= min_length)
-    words = long_values.str.to_uppercase().str.extract_all(_WORD)
-    frame = pl.DataFrame({"phrase": words.list.join(" "), "n": words.list.len()})
-    frame = frame.filter(pl.col("n") > 0)
-    return {int(n): group.get_column("phrase").unique() for (n,), group in frame.group_by("n")}
-
-
-def _embedded(text: pl.Series, phrases: dict[int, pl.Series]) -> int:
-    """Cells with more than one word holding an identifier phrase as consecutive words."""
-    multiword = text.filter(text.str.contains(r"[^0-9A-Za-z]").fill_null(False))
-    if multiword.is_empty():
-        return 0
-    words = (
-        pl.DataFrame({"cell": multiword.str.to_uppercase().str.extract_all(_WORD)})
-        .with_row_index("row")
-        .explode("cell")
-        .drop_nulls("cell")
+def _identifier_table(sources: Mapping[str, pl.Series]) -> pl.DataFrame:
+    """Distinct ``(v, source)`` pairs of stripped, non-empty identifier values; ``source`` is
+    the position of the source in ``sources`` (small integers hash faster than names)."""
+    frames = [
+        series.cast(pl.String).str.strip_chars().alias("v").to_frame().lazy()
+        .with_columns(source=pl.lit(i, dtype=pl.UInt16))
+        for i, series in enumerate(sources.values())
+    ]  # fmt: skip
+    schema = {"v": pl.String, "source": pl.UInt16}
+    return (
+        pl.concat([pl.LazyFrame(schema=schema), *frames])
+        .filter(pl.col("v").is_not_null() & (pl.col("v") != ""))
+        .unique()
+        .collect()
     )
-    hit_rows: set[int] = set()
+
+
+def _phrase_table(identifiers: pl.DataFrame, min_length: int | None) -> pl.DataFrame:
+    """Identifier values long enough to search for inside text, as upper-case words joined by
+    one space (``gram``), with their number of words (``n``) and source."""
+    schema = {"gram": pl.String, "n": pl.UInt32, "source": pl.UInt16}
+    if min_length is None:
+        return pl.DataFrame(schema=schema)
+    long_values = identifiers.lazy().filter(pl.col("v").str.len_chars() >= min_length)
+    one_word = long_values.filter(~pl.col("v").str.contains(_NOT_WORD)).select(
+        pl.col("v").str.to_uppercase().alias("gram"),
+        pl.lit(1, dtype=pl.UInt32).alias("n"),
+        "source",
+    )  # most IDs, postcodes and single names: no regex split needed
+    words = pl.col("v").str.to_uppercase().str.extract_all(_WORD)
+    several = long_values.filter(pl.col("v").str.contains(_NOT_WORD)).select(
+        words.list.join(" ").alias("gram"), words.list.len().cast(pl.UInt32).alias("n"), "source"
+    )
+    return pl.concat([one_word, several]).filter(pl.col("n") > 0).unique().collect()
+
+
+def _embedded(cells: pl.Series, phrases: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    """``(v, source)`` for distinct cells of more than one word that hold an identifier phrase
+    as consecutive whole words (cells are tokenised once; word n-grams are hash-joined)."""
+    multiword = cells.filter(cells.str.contains(_NOT_WORD).fill_null(False))
+    out: list[pl.DataFrame] = [pl.DataFrame(schema={"v": pl.String, "source": pl.UInt16})]
+    if multiword.is_empty():
+        return out[0]
+    words = (
+        multiword.alias("v")
+        .to_frame()
+        .with_row_index("cell")
+        .with_columns(pl.col("v").str.to_uppercase().str.extract_all(_WORD).alias("word"))
+        .explode("word")
+        .drop_nulls("word")
+    )
+    ids = words.select("cell", "v").unique("cell")
     for n, wanted in phrases.items():
         # Words of one cell are consecutive after the explode; a gram must not cross cells.
-        parts = [pl.col("cell").shift(-i) for i in range(n)]
-        same_cell = (pl.col("row").shift(-(n - 1)) == pl.col("row")).fill_null(False)
+        parts = [pl.col("word").shift(-i) for i in range(n)]
+        same_cell = (pl.col("cell").shift(-(n - 1)) == pl.col("cell")).fill_null(False)
         grams = words.select(
-            "row", pl.concat_str(parts, separator=" ").alias("gram"), same_cell.alias("ok")
+            "cell", pl.concat_str(parts, separator=" ").alias("gram"), same_cell.alias("ok")
         ).filter(pl.col("ok"))
-        found = grams.join(wanted.alias("gram").to_frame(), on="gram", how="semi")
-        hit_rows.update(found.get_column("row").to_list())
-    return len(hit_rows)
-
-
-def _identifier_values(series: pl.Series) -> pl.Series:
-    text = series.cast(pl.String).str.strip_chars()
-    return text.filter(text.is_not_null() & (text != "")).unique()
+        hit = grams.join(wanted, on="gram").select("cell", "source")
+        out.append(hit.unique().join(ids, on="cell").select("v", "source"))
+    return pl.concat(out)

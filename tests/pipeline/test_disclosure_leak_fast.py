@@ -1,0 +1,123 @@
+"""leak_check (distinct cells, one identifier table, word n-gram joins) against a plain-Python
+reading of its rule, on generated extracts; and its speed at pipeline scale."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.disclosure import IdentifierLeak, leak_check
+
+WORD = re.compile(r"[0-9A-Za-z]+")
+
+
+def reference(
+    extract: pl.DataFrame, sources: dict[str, pl.Series], min_length: int | None = 6
+) -> list[tuple[str, str, int]]:
+    """The rule, row by row: a stripped cell equal to a value; or, in a text cell with a
+    non-alphanumeric character, a long value's words appearing as consecutive words."""
+    leaks = []
+    for name, series in sources.items():
+        values = {v.strip() for v in series.cast(pl.String).to_list() if v and v.strip()}
+        phrases = [
+            WORD.findall(v.upper())
+            for v in values
+            if min_length is not None and len(v) >= min_length and WORD.search(v)
+        ]
+        for column in extract.columns:
+            texts = extract.get_column(column).cast(pl.String).to_list()
+            count = 0
+            for raw in texts:
+                if raw is None:
+                    continue
+                cell = raw.strip()
+                if cell in values:
+                    count += 1
+                elif extract.schema[column] == pl.String and re.search(r"[^0-9A-Za-z]", cell):
+                    words = WORD.findall(cell.upper())
+                    count += any(
+                        words[i : i + len(p)] == p
+                        for p in phrases
+                        for i in range(len(words) - len(p) + 1)
+                    )
+            if count:
+                leaks.append((column, name, count))
+    return leaks
+
+
+def found(extract: pl.DataFrame, sources: dict[str, pl.Series]) -> list[tuple[str, str, int]]:
+    try:
+        leak_check(extract, sources)
+    except IdentifierLeak as err:
+        return err.leaks
+    return []
+
+
+TOKENS = ["ann", "SMITH", "Whitfield", "9434765919", "grace", "12", "x", "road", "-", " "]
+PIECE = st.lists(st.sampled_from(TOKENS), max_size=4).map(lambda parts: "".join(parts))
+SEPARATED = st.lists(st.sampled_from(TOKENS[:8]), min_size=1, max_size=4).map(
+    lambda parts: " ".join(parts)
+)
+VALUE = st.one_of(PIECE, SEPARATED)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=6),
+    ids=st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=6),
+    notes=st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=8),
+)
+def test_matches_the_rule_read_row_by_row(
+    names: list[str | None], ids: list[str | None], notes: list[str | None]
+) -> None:
+    extract = pl.DataFrame(
+        {
+            "note": notes,
+            "code": [n.upper() if n else n for n in notes],
+            "number": list(range(len(notes))),
+        }
+    )
+    sources = {"name": pl.Series(names, dtype=pl.String), "id": pl.Series(ids, dtype=pl.String)}
+    assert found(extract, sources) == reference(extract, sources)
+
+
+def test_counts_rows_not_distinct_values_and_orders_by_source_then_column() -> None:
+    extract = pl.DataFrame(
+        {
+            "a": ["Grace Whitfield", "seen GRACE whitfield.", "Grace Whitfield", "other"],
+            "b": [9434765919, 1, 9434765919, 9434765919],
+        }
+    )
+    sources = {"nhs": pl.Series(["9434765919"]), "name": pl.Series(["Grace Whitfield"])}
+    assert found(extract, sources) == [("b", "nhs", 3), ("a", "name", 3)]
+    assert found(extract, sources) == reference(extract, sources)
+
+
+def test_two_million_identifiers_against_a_million_row_extract_in_seconds() -> None:
+    rng = np.random.default_rng(5)
+    n = 1_000_000
+    nhs = pl.Series(rng.integers(10**9, 10**10, n)).cast(pl.String)
+    names = pl.Series([f"Person {i} Example" for i in range(n)])
+    extract = pl.DataFrame(
+        {
+            "pid": pl.Series(rng.integers(0, 2**62, n)).cast(pl.String).str.pad_start(20, "q"),
+            "token": "pid_" + pl.Series(rng.integers(0, 2**62, n)).cast(pl.String),
+            "age_band": pl.Series(rng.choice(["0-15", "16-24", "25-34"], n)),
+            "income": pl.Series(rng.integers(0, 10**5, n)),
+        }
+    )
+    start = time.perf_counter()
+    leak_check(extract, {"nhs": nhs, "name": names})
+    elapsed = time.perf_counter() - start
+    # Measured 7 s on the shared 2-core machine under load ~5; the per-value search took minutes.
+    assert elapsed < 30, elapsed
+    planted = extract.with_columns(pl.Series("note", ["seen PERSON 17 example"] + ["-"] * (n - 1)))
+    with pytest.raises(IdentifierLeak) as info:
+        leak_check(planted, {"nhs": nhs, "name": names})
+    assert info.value.leaks == [("note", "name", 1)]
