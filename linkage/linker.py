@@ -29,9 +29,10 @@ from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.errors import InputDataError, ModelNotTrainedError, SettingsError
 from linkage.explain import waterfall
 from linkage.model import (
+    Dependency,
     ModelParameters,
-    estimate_global_lambda,
     expectation_maximisation,
+    lambda_from_weights,
 )
 from linkage.predict import comparison_select, match_weight_sql, probability_sql
 from linkage.settings import LinkageSettings
@@ -459,6 +460,141 @@ class Linker:
             logger.info("discarded %d implausible pass estimate(s)", dropped)
         return kept
 
+    def estimate_dependencies(self) -> dict[str, Dependency]:
+        """Model comparisons that move together with an anchor comparison (see
+        :class:`~linkage.model.Dependency`), e.g. house number, street, town and surname
+        with postcode: a household shares them all, and a move changes them all.
+
+        Anchors are taken in order of rarest top-level agreement among random pairs; each
+        claims the not yet claimed comparisons correlated with it among random pairs (as in
+        :meth:`estimate_m`). An anchor needs a prediction rule blocking on exactly its
+        columns, so every pair agreeing on it is a candidate. Then, with every other
+        parameter held:
+
+        * the anchor's own m is re-estimated by EM over the candidates of the other rules,
+          leaving its dependents out (a move no longer counts four times against a match);
+        * ``top``: m and u of the dependents by EM over the pairs agreeing on the anchor
+          (u starts at the level shares there, as almost all such pairs are non-matches);
+        * ``other``: u from random pairs whose anchor disagrees, m by EM over candidate
+          pairs whose anchor disagrees (or the ordinary m when fewer than 1,000 exist).
+
+        Replaces any previous dependencies; returns them.
+        """
+        self.parameters.check_trained()
+        if self._random is None:
+            raise ModelNotTrainedError("call estimate_u before estimate_dependencies")
+        self._ensure_gammas()
+        self.parameters.dependencies = {}
+        rules = self.settings.blocking_rules
+        claimed: set[str] = set()
+        by_rarity = sorted(self.comparisons,
+                           key=lambda c: self.parameters.comparisons[c.name].u[-1] or 1.0)
+        for anchor in by_rarity:
+            if anchor.name in claimed:
+                continue
+            dependents = [c for c in self.comparisons if c is not anchor
+                          and c.name not in claimed and self._correlated(anchor, c)]
+            if not dependents:
+                continue
+            claimed |= {anchor.name, *(c.name for c in dependents)}
+            if not any(set(r.columns) == set(anchor.columns()) for r in rules):
+                logger.info("no rule blocks on %r alone: its dependence is not modelled",
+                            anchor.name)
+                continue
+            found = self._dependencies_on(anchor, dependents)
+            if not found:
+                continue
+            self._reestimate_anchor_m(anchor, dependents)
+            self.parameters.dependencies.update(found)
+            logger.info("%s modelled given %s", ", ".join(found), anchor.name)
+        self._summary = None
+        return self.parameters.dependencies
+
+    def _em_on(self, where: str, used: Sequence[Comparison], free: Sequence[Comparison],
+               u_override: dict[str, list[float]], *, estimate_u: bool,
+               lambda_init: float) -> list[np.ndarray] | None:
+        """EM over stored candidate pairs matching ``where``; only ``free`` comparisons'
+        m (and u with ``estimate_u``) move. None when fewer than 1,000 pairs match."""
+        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE} WHERE {where}",
+                                          [c.gamma_column for c in used])
+        if counts.sum() < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
+            return None
+        params = self.parameters.comparisons
+        result = expectation_maximisation(
+            patterns, counts,
+            [np.asarray(params[c.name].m, dtype=float) for c in used],
+            [np.asarray(u_override.get(c.name, params[c.name].u), dtype=float) for c in used],
+            lambda_init, estimate_u=estimate_u, free_m=[c in free for c in used],
+            max_iterations=self.settings.em_max_iterations,
+            convergence=self.settings.em_convergence,
+        )
+        if not estimate_u:
+            return result.m
+        return result.m + result.u
+
+    def _reestimate_anchor_m(self, anchor: Comparison, dependents: Sequence[Comparison]) -> None:
+        """m of the anchor by EM over the candidates of the rules not blocking on it, with
+        every comparison but the dependents (which follow the anchor) held at its values.
+
+        Comparisons a rule blocks on stay in, held: their agreement is evidence the whole
+        model scores with, so the posterior here is the one prediction uses.
+        """
+        rules = self.settings.blocking_rules
+        mask = sum(1 << k for k, r in enumerate(rules)
+                   if not set(r.columns) & set(anchor.columns()))
+        if not mask:
+            return
+        used = [c for c in self.comparisons if c not in dependents]
+        found = self._em_on(f"(rules_mask & {mask}) <> 0", used, [anchor], {},
+                            estimate_u=False, lambda_init=0.5)
+        if found is not None:
+            self.parameters.comparisons[anchor.name].m = [
+                float(v) for v in found[used.index(anchor)]]
+
+    def _dependencies_on(
+        self, anchor: Comparison, dependents: Sequence[Comparison]
+    ) -> dict[str, Dependency]:
+        assert self._random is not None
+        params = self.parameters.comparisons
+        top = len(params[anchor.name].u) - 1
+        a_gamma = quote(anchor.gamma_column)
+        used = [c for c in self.comparisons if c is not anchor]
+        # top: u starts at the observed level shares among pairs agreeing on the anchor
+        shares = {}
+        for c in dependents:
+            g, n = self._patterns(f"SELECT * FROM {GAMMA_TABLE} WHERE {a_gamma} = {top}",
+                                  [c.gamma_column])
+            tallies = np.bincount(g[:, 0][g[:, 0] >= 0], weights=n[g[:, 0] >= 0],
+                                  minlength=len(params[c.name].u))
+            shares[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
+        top_fit = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
+                              estimate_u=True, lambda_init=0.05)
+        if top_fit is None:
+            logger.info("too few pairs agree on %r to model its dependents", anchor.name)
+            return {}
+        # other: u from random pairs whose anchor is known and disagrees
+        patterns, counts = self._random
+        j_anchor = self.comparisons.index(anchor)
+        other_rows = (patterns[:, j_anchor] >= 0) & (patterns[:, j_anchor] != top)
+        u_other = {}
+        for c in dependents:
+            g = patterns[other_rows, self.comparisons.index(c)]
+            w = counts[other_rows]
+            tallies = np.bincount(g[g >= 0], weights=w[g >= 0], minlength=len(params[c.name].u))
+            u_other[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
+        other_fit = self._em_on(f"{a_gamma} >= 0 AND {a_gamma} <> {top}", used, dependents,
+                                u_other, estimate_u=False, lambda_init=0.5)
+        out = {}
+        for c in dependents:
+            j = used.index(c)
+            m_top = [float(v) for v in top_fit[j]]
+            u_top = [float(v) for v in top_fit[len(used) + j]]
+            m_other = params[c.name].m if other_fit is None else [
+                float(v) for v in other_fit[j]]
+            out[c.name] = Dependency(anchor.name, top, [float(v or 0.0) for v in m_top],
+                                     u_top, [float(v or 0.0) for v in m_other], u_other[c.name])
+        return out
+
     def estimate_lambda(self) -> float:
         """Global lambda: expected matches among candidates / all possible pairs."""
         self.parameters.check_trained()
@@ -467,12 +603,10 @@ class Linker:
         patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}", columns)
         if counts.size == 0:
             raise ModelNotTrainedError("blocking rules found no candidate pairs")
-        m = [np.asarray(self.parameters.comparisons[c.name].m, dtype=float)
-             for c in self.comparisons]
-        u = [np.asarray(self.parameters.comparisons[c.name].u, dtype=float)
-             for c in self.comparisons]
-        lam = estimate_global_lambda(
-            patterns, counts, m, u, float(self.total_pairs),
+        log2_bf = self.parameters.log2_bayes_factors([c.name for c in self.comparisons],
+                                                     patterns)
+        lam = lambda_from_weights(
+            log2_bf, counts, float(self.total_pairs),
             self.parameters.probability_two_random_records_match,
         )
         self.parameters.probability_two_random_records_match = lam
@@ -488,9 +622,10 @@ class Linker:
         training_rules: Sequence[BlockingRule] | None = None,
     ) -> ModelParameters:
         """estimate_u, estimate_m (one pass per training rule; default: the prediction
-        rules), then estimate_lambda."""
+        rules), estimate_dependencies, then estimate_lambda."""
         self.estimate_u(max_pairs, seed=seed)
         self.estimate_m(training_rules)
+        self.estimate_dependencies()
         self.estimate_lambda()
         return self.parameters
 

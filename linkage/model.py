@@ -11,7 +11,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -51,11 +51,44 @@ class ComparisonParameters:
 
 
 @dataclass
+class Dependency:
+    """m and u of a comparison *given* the level of another (its anchor).
+
+    Fellegi-Sunter multiplies evidence from comparisons assumed independent given match
+    status. Address parts are not: people sharing a postcode (a household, the neighbours)
+    very often share the street, town, house number and surname too, and a person who moves
+    changes all of them at once. A dependent comparison therefore has two sets of m/u: one
+    for pairs whose anchor is at its most similar level (``top``) and one for pairs where
+    the anchor is known but less similar (``other``); pairs with a null anchor use the
+    comparison's ordinary m/u.
+    """
+
+    anchor: str
+    anchor_top: int
+    m_top: list[float]
+    u_top: list[float]
+    m_other: list[float]
+    u_other: list[float]
+
+    def weights(self, bucket: Literal["top", "other"]) -> list[float]:
+        """log2(m/u) per gamma code when the anchor is at its top level or another level."""
+        m, u = (self.m_top, self.u_top) if bucket == "top" else (self.m_other, self.u_other)
+        return [math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
+                for a, b in zip(m, u, strict=True)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"anchor": self.anchor, "anchor_top": self.anchor_top, "m_top": self.m_top,
+                "u_top": self.u_top, "m_other": self.m_other, "u_other": self.u_other}
+
+
+@dataclass
 class ModelParameters:
-    """Everything scoring needs: lambda and per-comparison m/u."""
+    """Everything scoring needs: lambda, per-comparison m/u and any dependencies
+    (comparison name -> :class:`Dependency` on an anchor comparison)."""
 
     probability_two_random_records_match: float
     comparisons: dict[str, ComparisonParameters] = field(default_factory=dict)
+    dependencies: dict[str, Dependency] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, comparisons: Sequence[Comparison], prior: float) -> ModelParameters:
@@ -81,6 +114,25 @@ class ModelParameters:
         """Match weight log2(m/u) for each gamma code of comparison ``name``."""
         return [math.log2(bf) for bf in self.bayes_factors(name)]
 
+    def log2_bayes_factors(self, names: Sequence[str], patterns: IntArray) -> FloatArray:
+        """Total log2 Bayes factor (no prior, no term frequencies) of each pattern row, whose
+        columns are the gamma codes of comparisons ``names``; dependencies are applied."""
+        out = np.zeros(patterns.shape[0])
+        for j, name in enumerate(names):
+            g = patterns[:, j]
+            valid = g >= 0
+            plain = np.asarray(self.weights(name))
+            w = np.where(valid, plain[np.maximum(g, 0)], 0.0)
+            dep = self.dependencies.get(name)
+            if dep is not None and dep.anchor in names:
+                a = patterns[:, list(names).index(dep.anchor)]
+                top = np.asarray(dep.weights("top"))[np.maximum(g, 0)]
+                other = np.asarray(dep.weights("other"))[np.maximum(g, 0)]
+                w = np.where(valid & (a == dep.anchor_top), top, w)
+                w = np.where(valid & (a >= 0) & (a != dep.anchor_top), other, w)
+            out += w
+        return out
+
     def prior_weight(self) -> float:
         lam = self.probability_two_random_records_match
         return math.log2(lam / (1.0 - lam))
@@ -88,6 +140,7 @@ class ModelParameters:
     def to_dict(self) -> dict[str, Any]:
         return {
             "probability_two_random_records_match": self.probability_two_random_records_match,
+            "dependencies": {n: d.to_dict() for n, d in self.dependencies.items()},
             "comparisons": [
                 {"name": p.name, "levels": [
                     {"gamma": g, "label": p.labels[g], "m": p.m[g], "u": p.u[g]}
@@ -107,7 +160,11 @@ class ModelParameters:
                     c["name"], [v["label"] for v in levels],
                     [v["m"] for v in levels], [v["u"] for v in levels],
                 )
-            return cls(float(data["probability_two_random_records_match"]), comps)
+            deps = {n: Dependency(
+                str(d["anchor"]), int(d["anchor_top"]),
+                *(list(map(float, d[k])) for k in ("m_top", "u_top", "m_other", "u_other")),
+            ) for n, d in data.get("dependencies", {}).items()}
+            return cls(float(data["probability_two_random_records_match"]), comps, deps)
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"model parameters are malformed ({type(exc).__name__})") from None
 
@@ -165,11 +222,14 @@ def expectation_maximisation(
     estimate_u: bool = False,
     max_iterations: int = 50,
     convergence: float = 1e-5,
+    free_m: Sequence[bool] | None = None,
 ) -> EMResult:
     """EM over distinct patterns (rows of gamma codes) weighted by ``counts``.
 
-    u stays fixed (estimated from random pairs) unless ``estimate_u``. Stops when no m, u or
-    lambda moves by more than ``convergence``.
+    u stays fixed (estimated from random pairs) unless ``estimate_u``. ``free_m`` (one flag
+    per column, default all) says which comparisons' m (and, with ``estimate_u``, u) EM may
+    move; the others are held at their initial values. Stops when no m, u or lambda moves by
+    more than ``convergence``.
     """
     if patterns.ndim != 2 or patterns.shape[0] != counts.shape[0]:
         raise ValueError("patterns must be 2-D with one count per row")
@@ -177,15 +237,20 @@ def expectation_maximisation(
     u = [np.asarray(v, dtype=np.float64).copy() for v in u_init]
     lam = float(lambda_init)
     total = float(counts.sum())
+    free = [True] * len(m) if free_m is None else list(free_m)
+    if len(free) != len(m):
+        raise ValueError("free_m needs one flag per comparison")
     for iteration in range(1, max_iterations + 1):
         p = posterior(patterns, m, u, lam)
         w_match = counts * p
         new_lam = float(np.clip(w_match.sum() / total, 1e-12, 1 - 1e-12))
-        new_m = [_level_probabilities(patterns[:, j], w_match, len(m[j])) for j in range(len(m))]
+        new_m = [_level_probabilities(patterns[:, j], w_match, len(m[j])) if free[j] else m[j]
+                 for j in range(len(m))]
         new_u = u
         if estimate_u:
             w_non = counts * (1.0 - p)
-            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) for j in range(len(u))]
+            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) if free[j] else u[j]
+                     for j in range(len(u))]
         change = max(
             abs(new_lam - lam),
             max(float(np.max(np.abs(a - b))) for a, b in zip(new_m, m, strict=True)),
@@ -214,10 +279,27 @@ def estimate_global_lambda(
     Assumes pairs outside the blocked candidates are (almost) never matches, which is what
     blocking rules are chosen for; the estimate is then the EM update of lambda alone.
     """
+    log2_bf = (_log_likelihood(patterns, m) - _log_likelihood(patterns, u)) / math.log(2.0)
+    return lambda_from_weights(log2_bf, counts, total_pairs, lambda_init,
+                               max_iterations=max_iterations, tolerance=tolerance)
+
+
+def lambda_from_weights(
+    log2_bayes_factors: FloatArray,
+    counts: FloatArray,
+    total_pairs: float,
+    lambda_init: float,
+    *,
+    max_iterations: int = 200,
+    tolerance: float = 1e-9,
+) -> float:
+    """:func:`estimate_global_lambda` given each pattern's total log2 Bayes factor."""
+    log_bf = log2_bayes_factors * math.log(2.0)
     lam = lambda_init
     for _ in range(max_iterations):
-        expected = float((counts * posterior(patterns, m, u, lam)).sum())
-        new = min(max(expected / total_pairs, 1e-15), 1 - 1e-9)
+        log_odds = math.log(lam) - math.log1p(-lam) + log_bf
+        p = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
+        new = min(max(float((counts * p).sum()) / total_pairs, 1e-15), 1 - 1e-9)
         if abs(new - lam) <= tolerance * max(lam, 1e-12):
             return new
         lam = new

@@ -45,9 +45,36 @@ def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = Tr
     return f"(CASE {quote(comparison.gamma_column)} {' '.join(whens)} ELSE 0.0 END)"
 
 
+def dependent_weight_sql(
+    comparison: Comparison, anchor: Comparison, params: ModelParameters
+) -> str:
+    """Weight of a comparison with a :class:`~linkage.model.Dependency` on ``anchor``: the
+    conditional m/u when the anchor is known, the ordinary weight (with any term-frequency
+    adjustment) when the anchor is null."""
+    dep = params.dependencies[comparison.name]
+    gamma, anchor_gamma = quote(comparison.gamma_column), quote(anchor.gamma_column)
+
+    def case(weights: list[float]) -> str:
+        whens = " ".join(f"WHEN {g} THEN {w!r}" for g, w in enumerate(weights))
+        return f"(CASE {gamma} {whens} ELSE 0.0 END)"
+
+    return (
+        f"(CASE WHEN {anchor_gamma} = {dep.anchor_top} THEN {case(dep.weights('top'))} "
+        f"WHEN {anchor_gamma} >= 0 THEN {case(dep.weights('other'))} "
+        f"ELSE {weight_sql(comparison, params)} END)"
+    )
+
+
 def match_weight_sql(comparisons: Sequence[Comparison], params: ModelParameters) -> str:
     """Total match weight: prior weight plus each comparison's weight."""
-    terms = [repr(params.prior_weight())] + [weight_sql(c, params) for c in comparisons]
+    by_name = {c.name: c for c in comparisons}
+    terms = [repr(params.prior_weight())]
+    for c in comparisons:
+        dep = params.dependencies.get(c.name)
+        if dep is not None and dep.anchor in by_name:
+            terms.append(dependent_weight_sql(c, by_name[dep.anchor], params))
+        else:
+            terms.append(weight_sql(c, params))
     return " + ".join(terms)
 
 
