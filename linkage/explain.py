@@ -27,20 +27,23 @@ def waterfall(
         pl.lit(None, dtype=pl.Int8).alias("gamma"), pl.lit("prior").alias("label"),
         pl.lit(prior_w).alias("match_weight"),
     )]
+    by_name = {c.name: c for c in comparisons}
     for i, c in enumerate(comparisons, start=1):
         infos = {info.gamma: info.label for info in c.level_info()}
-        weights = dict(enumerate(params.weights(c.name)))
-        weights[-1] = 0.0
         gamma = pairs[c.gamma_column]
         steps.append(keys.with_columns(
             pl.lit(i).alias("step"), pl.lit(c.name).alias("component"),
             gamma.cast(pl.Int8).alias("gamma"),
             gamma.replace_strict(infos, return_dtype=pl.String).alias("label"),
-            gamma.replace_strict(weights, return_dtype=pl.Float64).alias("match_weight"),
+            _level_weights(pairs, c, params, by_name).alias("match_weight"),
         ))
     for i, c in enumerate(comparisons, start=len(comparisons) + 1):
         if not c.tf_column or c.tf_gamma is None or tf_pair_column(c.name) not in pairs.columns:
             continue
+        dep = params.dependencies.get(c.name)
+        # a dependent comparison is adjusted only where its anchor is null (as in predict)
+        anchor_null = (pairs[by_name[dep.anchor].gamma_column] < 0
+                       if dep is not None and dep.anchor in by_name else None)
         m = max(params.comparisons[c.name].m[c.tf_gamma] or 0.0, PROBABILITY_FLOOR)
         base = params.weights(c.name)[c.tf_gamma]
         tf = pairs[tf_pair_column(c.name)]
@@ -50,6 +53,8 @@ def waterfall(
             .otherwise(0.0)
             .fill_null(0.0)
         )
+        if anchor_null is not None:
+            adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
         steps.append(keys.with_columns(
             pl.lit(i).alias("step"), pl.lit(f"{c.name} term frequency").alias("component"),
             pairs[c.gamma_column].cast(pl.Int8).alias("gamma"),
@@ -67,3 +72,26 @@ def waterfall(
         "id_l", "id_r", "step", "component", "gamma", "label", "bayes_factor",
         "match_weight", "cumulative_weight", "cumulative_probability",
     )
+
+
+def _level_weights(
+    pairs: pl.DataFrame, c: Comparison, params: ModelParameters, by_name: dict[str, Comparison]
+) -> pl.Series:
+    """Weight of each pair's level of ``c``; conditional on the anchor for a dependency."""
+    gamma = pairs[c.gamma_column]
+    plain = {**dict(enumerate(params.weights(c.name))), -1: 0.0}
+    out = gamma.replace_strict(plain, return_dtype=pl.Float64)
+    dep = params.dependencies.get(c.name)
+    if dep is None or dep.anchor not in by_name:
+        return out
+    anchor = pairs[by_name[dep.anchor].gamma_column]
+    top = gamma.replace_strict({**dict(enumerate(dep.weights("top"))), -1: 0.0},
+                               return_dtype=pl.Float64)
+    other = gamma.replace_strict({**dict(enumerate(dep.weights("other"))), -1: 0.0},
+                                 return_dtype=pl.Float64)
+    frame = pl.DataFrame({"a": anchor, "plain": out, "top": top, "other": other})
+    return frame.select(
+        pl.when(pl.col("a") == dep.anchor_top).then("top")
+        .when(pl.col("a") >= 0).then("other")
+        .otherwise("plain").alias(c.name)
+    ).to_series()

@@ -490,20 +490,18 @@ class Linker:
         by_rarity = sorted(self.comparisons,
                            key=lambda c: self.parameters.comparisons[c.name].u[-1] or 1.0)
         for anchor in by_rarity:
-            if anchor.name in claimed:
+            if anchor.name in claimed or not any(
+                set(r.columns) == set(anchor.columns()) for r in rules
+            ):
                 continue
             dependents = [c for c in self.comparisons if c is not anchor
                           and c.name not in claimed and self._correlated(anchor, c)]
             if not dependents:
                 continue
-            claimed |= {anchor.name, *(c.name for c in dependents)}
-            if not any(set(r.columns) == set(anchor.columns()) for r in rules):
-                logger.info("no rule blocks on %r alone: its dependence is not modelled",
-                            anchor.name)
-                continue
             found = self._dependencies_on(anchor, dependents)
             if not found:
                 continue
+            claimed |= {anchor.name, *found}
             self._reestimate_anchor_m(anchor, dependents)
             self.parameters.dependencies.update(found)
             logger.info("%s modelled given %s", ", ".join(found), anchor.name)
