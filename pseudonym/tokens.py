@@ -214,9 +214,9 @@ def _tag_halves(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First 128 bits of HMAC(key, tag + ":" + value) as uint64 arrays (hi, lo), and validity.
 
-    The polars-hash path builds the messages, runs the HMAC and parses the hex in one query, so
-    polars can spread it over its threads; the expression carrying the key is built and
-    evaluated here, never returned.
+    The polars-hash path builds the messages, runs the HMAC and parses the hex in one query
+    (polars runs it on one thread: callers run chunks side by side); the expression carrying
+    the key is built and evaluated here, never returned.
     """
     text = _as_text(values)
     valid = text.is_not_null().to_numpy()
