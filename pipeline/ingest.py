@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pipeline.config import PipelineConfig, SourceConfig
@@ -198,13 +200,12 @@ def _read_csv(
     return raw, quarantine
 
 
-def _read_clean_csv(
-    data: bytes, text: str, source: SourceConfig, name: str
-) -> pl.DataFrame | None:
-    """Parse a decoded CSV with polars if every record is regular, else ``None``.
+def _read_clean_csv(data: bytes, text: str, source: SourceConfig, name: str) -> pl.DataFrame | None:
+    """Parse a decoded CSV with pyarrow if every record is regular, else ``None``.
 
-    polars pads short rows and turns blank lines into rows of empty strings, so regularity is
-    established first by :func:`_regular_field_counts`; the row count is then cross-checked.
+    pyarrow rejects ragged rows but reads blank lines as rows of empty strings, so
+    :func:`_regular_records` first rules out blank lines and quoting the csv module might read
+    differently; the row count is then cross-checked.
     Files whose first line holds a quote or a bare CR go the careful way (their header may span
     lines).
     """
@@ -215,40 +216,47 @@ def _read_clean_csv(
     _check_header(header, source, name)
     plain = codecs.lookup(source.encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
     utf8 = data if plain else text.encode("utf-8")
-    counts = _regular_field_counts(utf8, source.delimiter)
-    if counts is None or bool((counts != len(header)).any()):
+    records = _regular_records(utf8, source.delimiter)
+    if records is None:
         return None
+    # pyarrow, unlike polars, refuses a row with too few fields instead of padding it.
     try:
-        frame = pl.read_csv(
-            utf8,
-            has_header=True,
-            new_columns=header,
-            separator=source.delimiter,
-            infer_schema=False,
-            empty_string_is_null=False,
-            raise_if_empty=False,
+        table = pa_csv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=source.delimiter, newlines_in_values=True, ignore_empty_lines=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                include_columns=list(source.columns),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except Exception:  # polars raises several types on input it dislikes: read carefully
-        return None
-    if frame.height != counts.size - 1:
+    except (pa.ArrowInvalid, ValueError):
+        return None  # a ragged or otherwise unparseable row: read carefully
+    frame = pl.from_arrow(table)
+    if not isinstance(frame, pl.DataFrame) or frame.height != records - 1:
         return None
     return frame.select(
         pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias("_row"),
-        *(pl.col(col) for col in source.columns),
+        *(pl.col(col).cast(pl.String) for col in source.columns),
     )
 
 
-def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] | None:
-    """Fields per record (header included), counted with numpy over the bytes, or ``None``
-    when the file has anything the csv module and polars might read differently: NUL bytes,
+def _regular_records(data: bytes, delimiter: str) -> int | None:
+    """Number of records (header included), counted with numpy over the bytes, or ``None``
+    when the file has anything the csv module and pyarrow might read differently: NUL bytes,
     quotes not at field boundaries, an unterminated quote, bare CR line ends, blank lines,
-    or a record longer than the csv module's field size limit.
+    or a record longer than the csv module's field size limit. Field counts are left to
+    pyarrow, which rejects ragged rows.
     """
     if b"\0" in data or len(delimiter.encode("utf-8")) != 1:
         return None
     b = np.frombuffer(data, dtype=np.uint8)
     sep, quote, lf, cr = ord(delimiter), ord('"'), ord("\n"), ord("\r")
-    quotes = np.flatnonzero(b == quote) if b'"' in data else np.empty(0, dtype=np.int64)
+    quotes = np.flatnonzero(b == quote) if b'"' in data else np.empty(0, dtype=np.intp)
     if quotes.size % 2:
         return None  # unterminated quoted field
 
@@ -278,8 +286,7 @@ def _regular_field_counts(data: bytes, delimiter: str) -> npt.NDArray[np.int64] 
     blank = (lengths == 0) | ((lengths == 1) & (b[np.minimum(starts, b.size - 1)] == cr))
     if bool(blank.any()) or int(lengths.max()) > csv.field_size_limit():
         return None
-    record = np.searchsorted(ends, outside(np.flatnonzero(b == sep)))
-    return np.bincount(record, minlength=ends.size).astype(np.int64) + 1
+    return int(ends.size)
 
 
 def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
