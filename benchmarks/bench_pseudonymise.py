@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from pipeline.atomic import write_with_atomic  # noqa: E402
+from pseudonym import tokens  # noqa: E402
 from pseudonym.keys import generate_master_key  # noqa: E402
 from pseudonym.keystore import Keystore  # noqa: E402
 from pseudonym.tokens import Pseudonymiser, polars_hash_available  # noqa: E402
@@ -137,6 +138,8 @@ def main() -> None:
                     "polars": pl.__version__},
         "rows": args.rows,
         "backend": pseudonymiser.backend,
+        "chunk_rows": tokens._CHUNK_ROWS,
+        "worker_threads": tokens._WORKERS,
         "polars_hash_available": polars_hash_available(),
         "recipe_end_to_end_seconds": [round(t, 3) for t in recipe_times],
         "recipe_end_to_end_median_seconds": round(recipe_s, 3),
