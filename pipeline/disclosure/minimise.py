@@ -125,15 +125,18 @@ def _embedded(cells: pl.Series, phrases: dict[int, pl.DataFrame]) -> pl.DataFram
         .to_frame()
         .with_row_index("cell")
         .with_columns(pl.col("v").str.to_uppercase().str.extract_all(_WORD).alias("word"))
+        .with_columns(pl.col("word").list.len().alias("size"))
         .explode("word")
         .drop_nulls("word")
     )
     ids = words.select("cell", "v").unique("cell")
     for n, wanted in phrases.items():
         # Words of one cell are consecutive after the explode; a gram must not cross cells.
+        # Only cells of at least n words can hold an n-word phrase (pseudonyms have two).
+        long_enough = words.filter(pl.col("size") >= n)
         parts = [pl.col("word").shift(-i) for i in range(n)]
         same_cell = (pl.col("cell").shift(-(n - 1)) == pl.col("cell")).fill_null(False)
-        grams = words.select(
+        grams = long_enough.select(
             "cell", pl.concat_str(parts, separator=" ").alias("gram"), same_cell.alias("ok")
         ).filter(pl.col("ok"))
         hit = grams.join(wanted, on="gram").select("cell", "source")

@@ -99,9 +99,9 @@ def test_counts_rows_not_distinct_values_and_orders_by_source_then_column() -> N
     assert found(extract, sources) == reference(extract, sources)
 
 
-def test_two_million_identifiers_against_a_million_row_extract_in_seconds() -> None:
+def test_six_hundred_thousand_identifiers_against_a_300k_row_extract_in_seconds() -> None:
     rng = np.random.default_rng(5)
-    n = 1_000_000
+    n = 300_000
     nhs = pl.Series(rng.integers(10**9, 10**10, n)).cast(pl.String)
     names = pl.Series([f"Person {i} Example" for i in range(n)])
     extract = pl.DataFrame(
@@ -115,8 +115,8 @@ def test_two_million_identifiers_against_a_million_row_extract_in_seconds() -> N
     start = time.perf_counter()
     leak_check(extract, {"nhs": nhs, "name": names})
     elapsed = time.perf_counter() - start
-    # Measured 7 s on the shared 2-core machine under load ~5; the per-value search took minutes.
-    assert elapsed < 30, elapsed
+    # 1M rows x 2M values: 7 s on the shared 2-core machine under load ~5 (timed by hand).
+    assert elapsed < 15, elapsed
     planted = extract.with_columns(pl.Series("note", ["seen PERSON 17 example"] + ["-"] * (n - 1)))
     with pytest.raises(IdentifierLeak) as info:
         leak_check(planted, {"nhs": nhs, "name": names})
