@@ -50,6 +50,9 @@ MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
 CORRELATION_LIFT = 4.0
 # ... and at least this many random pairs do (below that the lift is noise)
 MIN_CORRELATED_PAIRS = 5
+# A comparison depends on an anchor when non-matches sharing the anchor agree on it at
+# least this many times as often as random pairs (see Linker.estimate_dependencies)
+DEPENDENCE_LIFT = 2.0
 
 # m for one comparison from one EM pass: (m by gamma, block match rate, expected matches)
 PassEstimate = tuple[np.ndarray, float, float]
@@ -466,17 +469,20 @@ class Linker:
         with postcode: a household shares them all, and a move changes them all.
 
         Anchors are taken in order of rarest top-level agreement among random pairs; each
-        claims the not yet claimed comparisons correlated with it among random pairs (as in
-        :meth:`estimate_m`). An anchor needs a prediction rule blocking on exactly its
-        columns, so every pair agreeing on it is a candidate. Then, with every other
-        parameter held:
+        claims the not yet claimed comparisons that depend on it. An anchor needs a
+        prediction rule blocking on exactly its columns (so every pair agreeing on it is a
+        candidate) and, judged from its u, more non-matches agreeing on it than there can be
+        matches (so their u can be estimated). Then, with every other parameter held:
 
-        * the anchor's own m is re-estimated by EM over the candidates of the other rules,
-          leaving its dependents out (a move no longer counts four times against a match);
-        * ``top``: m and u of the dependents by EM over the pairs agreeing on the anchor
-          (u starts at the level shares there, as almost all such pairs are non-matches);
-        * ``other``: u from random pairs whose anchor disagrees, m by EM over candidate
-          pairs whose anchor disagrees (or the ordinary m when fewer than 1,000 exist).
+        * ``top``: u of the other comparisons by EM over the pairs agreeing on the anchor
+          (m held; u starts at the level shares there); those whose top-level u is at least
+          DEPENDENCE_LIFT times their ordinary u, or that are correlated with the anchor
+          among random pairs (as in :meth:`estimate_m`), become dependents;
+        * ``other``: u from random pairs whose anchor disagrees; m of the dependents
+          correlated with the anchor by EM over candidate pairs whose anchor disagrees (a
+          move changes the whole address), the ordinary m for the rest;
+        * the anchor's own m by EM under the whole model over all candidates (see
+          :meth:`_reestimate_anchor_m`).
 
         Replaces any previous dependencies; returns them.
         """
@@ -494,25 +500,29 @@ class Linker:
                 set(r.columns) == set(anchor.columns()) for r in rules
             ):
                 continue
-            dependents = [c for c in self.comparisons if c is not anchor
-                          and c.name not in claimed and self._correlated(anchor, c)]
-            if not dependents:
+            # non-matches must dominate the pairs agreeing on the anchor, or their u cannot
+            # be told from m (an identifier such as a national insurance number)
+            shared = (self.parameters.comparisons[anchor.name].u[-1] or 0.0) * self.total_pairs
+            if shared < max(MIN_PAIRS_FOR_CONSTRAINT_CHECK, self._max_matches()):
                 continue
-            found = self._dependencies_on(anchor, dependents)
+            candidates = [c for c in self.comparisons
+                          if c is not anchor and c.name not in claimed]
+            found = self._dependencies_on(anchor, candidates)
             if not found:
                 continue
             claimed |= {anchor.name, *found}
-            self._reestimate_anchor_m(anchor, dependents)
             self.parameters.dependencies.update(found)
-            logger.info("%s modelled given %s", ", ".join(found), anchor.name)
+            self._reestimate_anchor_m(anchor)
+            logger.info("conditional m/u given %s for: %s", anchor.name, ", ".join(found))
         self._summary = None
         return self.parameters.dependencies
 
     def _em_on(self, where: str, used: Sequence[Comparison], free: Sequence[Comparison],
                u_override: dict[str, list[float]], *, estimate_u: bool,
-               lambda_init: float) -> list[np.ndarray] | None:
+               lambda_init: float, hold_m: bool = False) -> list[np.ndarray] | None:
         """EM over stored candidate pairs matching ``where``; only ``free`` comparisons'
-        m (and u with ``estimate_u``) move. None when fewer than 1,000 pairs match."""
+        m (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
+        pairs match."""
         patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE} WHERE {where}",
                                           [c.gamma_column for c in used])
         if counts.sum() < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
@@ -522,7 +532,8 @@ class Linker:
             patterns, counts,
             [np.asarray(params[c.name].m, dtype=float) for c in used],
             [np.asarray(u_override.get(c.name, params[c.name].u), dtype=float) for c in used],
-            lambda_init, estimate_u=estimate_u, free_m=[c in free for c in used],
+            lambda_init, estimate_u=estimate_u,
+            free_m=[c in free and not hold_m for c in used], free_u=[c in free for c in used],
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
         )
@@ -530,24 +541,34 @@ class Linker:
             return result.m
         return result.m + result.u
 
-    def _reestimate_anchor_m(self, anchor: Comparison, dependents: Sequence[Comparison]) -> None:
-        """m of the anchor by EM over the candidates of the rules not blocking on it, with
-        every comparison but the dependents (which follow the anchor) held at its values.
+    def _reestimate_anchor_m(self, anchor: Comparison, iterations: int = 30) -> None:
+        """m of the anchor by EM over all candidate pairs under the whole model (its
+        dependencies included, global lambda), every other parameter held.
 
-        Comparisons a rule blocks on stay in, held: their agreement is evidence the whole
-        model scores with, so the posterior here is the one prediction uses.
+        Training passes estimated it assuming independence, where a move (new postcode,
+        street, town and house number) looked like four disagreements and movers fell into
+        the non-match class. Matches the blocking misses are ignored, as in lambda.
         """
-        rules = self.settings.blocking_rules
-        mask = sum(1 << k for k, r in enumerate(rules)
-                   if not set(r.columns) & set(anchor.columns()))
-        if not mask:
-            return
-        used = [c for c in self.comparisons if c not in dependents]
-        found = self._em_on(f"(rules_mask & {mask}) <> 0", used, [anchor], {},
-                            estimate_u=False, lambda_init=0.5)
-        if found is not None:
-            self.parameters.comparisons[anchor.name].m = [
-                float(v) for v in found[used.index(anchor)]]
+        names = [c.name for c in self.comparisons]
+        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}",
+                                          [c.gamma_column for c in self.comparisons])
+        params = self.parameters
+        j = names.index(anchor.name)
+        g = patterns[:, j]
+        valid = g >= 0
+        n_levels = len(params.comparisons[anchor.name].m)
+        for _ in range(iterations):
+            bf = params.log2_bayes_factors(names, patterns)
+            lam = lambda_from_weights(bf, counts, float(self.total_pairs),
+                                      params.probability_two_random_records_match)
+            params.probability_two_random_records_match = lam
+            p = 1.0 / (1.0 + np.exp2(-np.clip(bf + params.prior_weight(), -1000, 1000)))
+            tallies = np.bincount(g[valid], weights=(counts * p)[valid], minlength=n_levels)
+            new = tallies / max(float(tallies.sum()), 1e-300)
+            old = np.asarray(params.comparisons[anchor.name].m, dtype=float)
+            params.comparisons[anchor.name].m = [float(v) for v in new]
+            if float(np.max(np.abs(new - old))) < self.settings.em_convergence:
+                break
 
     def _dependencies_on(
         self, anchor: Comparison, dependents: Sequence[Comparison]
@@ -565,11 +586,26 @@ class Linker:
             tallies = np.bincount(g[:, 0][g[:, 0] >= 0], weights=n[g[:, 0] >= 0],
                                   minlength=len(params[c.name].u))
             shares[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
-        top_fit = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
-                              estimate_u=True, lambda_init=0.05)
-        if top_fit is None:
+        # screening fit, every m held: a candidate is dependent when non-matches sharing
+        # the anchor agree on it at least DEPENDENCE_LIFT times as often as random pairs
+        # (or it is correlated with the anchor as in estimate_m)
+        screen = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
+                             estimate_u=True, lambda_init=0.05, hold_m=True)
+        if screen is None:
             logger.info("too few pairs agree on %r to model its dependents", anchor.name)
             return {}
+        dependents = [c for c in dependents if self._correlated(anchor, c) or
+                      screen[len(used) + used.index(c)][-1]
+                      >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)]
+        if not dependents:
+            return {}
+        shares = {c.name: shares[c.name] for c in dependents}
+        top_fit = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
+                              estimate_u=True, lambda_init=0.05, hold_m=True)
+        assert top_fit is not None
+        # m given a disagreeing anchor differs only for parts that change with it (a move
+        # changes the whole address): those correlated with it among random pairs
+        moving = [c for c in dependents if self._correlated(anchor, c)]
         # other: u from random pairs whose anchor is known and disagrees
         patterns, counts = self._random
         j_anchor = self.comparisons.index(anchor)
@@ -580,14 +616,15 @@ class Linker:
             w = counts[other_rows]
             tallies = np.bincount(g[g >= 0], weights=w[g >= 0], minlength=len(params[c.name].u))
             u_other[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
-        other_fit = self._em_on(f"{a_gamma} >= 0 AND {a_gamma} <> {top}", used, dependents,
-                                u_other, estimate_u=False, lambda_init=0.5)
+        other_fit = None if not moving else self._em_on(
+            f"{a_gamma} >= 0 AND {a_gamma} <> {top}", used, moving, u_other,
+            estimate_u=False, lambda_init=0.5)
         out = {}
         for c in dependents:
             j = used.index(c)
             m_top = [float(v) for v in top_fit[j]]
             u_top = [float(v) for v in top_fit[len(used) + j]]
-            m_other = params[c.name].m if other_fit is None else [
+            m_other = params[c.name].m if other_fit is None or c not in moving else [
                 float(v) for v in other_fit[j]]
             out[c.name] = Dependency(anchor.name, top, [float(v or 0.0) for v in m_top],
                                      u_top, [float(v or 0.0) for v in m_other], u_other[c.name])

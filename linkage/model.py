@@ -223,13 +223,14 @@ def expectation_maximisation(
     max_iterations: int = 50,
     convergence: float = 1e-5,
     free_m: Sequence[bool] | None = None,
+    free_u: Sequence[bool] | None = None,
 ) -> EMResult:
     """EM over distinct patterns (rows of gamma codes) weighted by ``counts``.
 
     u stays fixed (estimated from random pairs) unless ``estimate_u``. ``free_m`` (one flag
-    per column, default all) says which comparisons' m (and, with ``estimate_u``, u) EM may
-    move; the others are held at their initial values. Stops when no m, u or lambda moves by
-    more than ``convergence``.
+    per column, default all) says which comparisons' m EM may move, ``free_u`` (default
+    ``free_m``) which u it may move with ``estimate_u``; the others keep their initial
+    values. Stops when no m, u or lambda moves by more than ``convergence``.
     """
     if patterns.ndim != 2 or patterns.shape[0] != counts.shape[0]:
         raise ValueError("patterns must be 2-D with one count per row")
@@ -238,8 +239,9 @@ def expectation_maximisation(
     lam = float(lambda_init)
     total = float(counts.sum())
     free = [True] * len(m) if free_m is None else list(free_m)
-    if len(free) != len(m):
-        raise ValueError("free_m needs one flag per comparison")
+    free_u_ = free if free_u is None else list(free_u)
+    if len(free) != len(m) or len(free_u_) != len(m):
+        raise ValueError("free_m and free_u need one flag per comparison")
     for iteration in range(1, max_iterations + 1):
         p = posterior(patterns, m, u, lam)
         w_match = counts * p
@@ -249,8 +251,8 @@ def expectation_maximisation(
         new_u = u
         if estimate_u:
             w_non = counts * (1.0 - p)
-            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) if free[j] else u[j]
-                     for j in range(len(u))]
+            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) if free_u_[j]
+                     else u[j] for j in range(len(u))]
         change = max(
             abs(new_lam - lam),
             max(float(np.max(np.abs(a - b))) for a, b in zip(new_m, m, strict=True)),
