@@ -373,7 +373,19 @@ def _looks_like_secret(value: str) -> bool:
     if _HEX.match(stripped):
         return True
     # Long base64-ish strings with high entropy: keys, not folder names.
+    if _is_path_like(stripped):
+        return False
     return bool(_B64.match(stripped)) and _entropy_bits_per_char(stripped) > 4.0
+
+
+def _is_path_like(value: str) -> bool:
+    """A file-system path rather than a base64 key: a key uses one base64 alphabet, so '/'
+    beside '-' or '_' is a path; so is a rooted or relative path of three or more parts."""
+    if "/" in value and ("-" in value or "_" in value):
+        return True
+    rooted = value.startswith(("/", "./", "../", "~/"))
+    base64_marks = "+" in value or value.endswith("=")
+    return rooted and not base64_marks and len([part for part in value.split("/") if part]) >= 3
 
 
 def find_secrets(node: Any, where: str = "") -> list[str]:

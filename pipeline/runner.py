@@ -122,10 +122,11 @@ def run_pipeline(
 
 
 def _display_path(config: PipelineConfig, path: Path) -> str:
+    """Relative to the config's folder when inside it, else absolute: stages resolve it again."""
     try:
         return str(path.resolve().relative_to(config.base_dir.resolve()))
     except ValueError:
-        return path.name
+        return str(path.resolve())
 
 
 def _discover(config: PipelineConfig) -> list[FileRecord]:
