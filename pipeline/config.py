@@ -22,12 +22,14 @@ import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 Role = Literal[
     "identifier",
@@ -438,16 +440,27 @@ def _messages(exc: ValidationError) -> list[str]:
     return problems
 
 
-def parse_config(raw: Any, *, base_dir: Path, source: str | None = None) -> PipelineConfig:
-    """Validate an already-parsed YAML document; raise :class:`ConfigError` with every problem."""
+def validate_document(
+    model: type[ModelT], raw: Any, *, base_dir: Path, source: str | None = None
+) -> tuple[ModelT, list[str]]:
+    """Validate a parsed YAML document against ``model``; return it with the secret problems.
+
+    Schema problems raise :class:`ConfigError` at once, together with any secret problems;
+    the caller adds its own cross-field problems to the returned list before raising.
+    """
     if not isinstance(raw, dict):
         raise ConfigError("the config must be a mapping of settings", source=source)
     problems = find_secrets(raw)
     try:
-        config = PipelineConfig.model_validate({**raw, "base_dir": base_dir})
+        document = model.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as exc:
-        problems.extend(_messages(exc))
-        raise ConfigError(problems, source=source) from None
+        raise ConfigError(problems + _messages(exc), source=source) from None
+    return document, problems
+
+
+def parse_config(raw: Any, *, base_dir: Path, source: str | None = None) -> PipelineConfig:
+    """Validate an already-parsed YAML document; raise :class:`ConfigError` with every problem."""
+    config, problems = validate_document(PipelineConfig, raw, base_dir=base_dir, source=source)
     if problems:
         raise ConfigError(problems, source=source)
     return config
@@ -456,6 +469,12 @@ def parse_config(raw: Any, *, base_dir: Path, source: str | None = None) -> Pipe
 def load_config(path: str | Path) -> PipelineConfig:
     """Load and validate a YAML config file; paths inside resolve relative to its folder."""
     path = Path(path)
+    raw = read_config_document(path)
+    return parse_config(raw, base_dir=path.resolve().parent, source=str(path))
+
+
+def read_config_document(path: Path) -> Any:
+    """The parsed YAML of a config file; unreadable or invalid YAML raises :class:`ConfigError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -468,4 +487,4 @@ def load_config(path: str | Path) -> PipelineConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"not valid YAML{where}", source=str(path)) from None
-    return parse_config(raw, base_dir=path.resolve().parent, source=str(path))
+    return raw

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from linkage import BlockingRule, LinkageSettings, block_on
 from linkage import comparisons as cl
 from linkage.errors import SettingsError
-from pipeline.config import _messages, find_secrets
+from pipeline.config import read_config_document, validate_document
 from pipeline.errors import ConfigError
 
 # Internal name of the id column inside the linkage engine (inputs keep their own names).
@@ -281,13 +280,7 @@ def _cross_problems(cfg: LinkJobConfig, fields_set: set[str]) -> list[str]:
 
 def parse_link_config(raw: Any, *, base_dir: Path, source: str | None = None) -> LinkJobConfig:
     """Validate a parsed YAML document; raise :class:`ConfigError` with every problem."""
-    if not isinstance(raw, dict):
-        raise ConfigError("the config must be a mapping of settings", source=source)
-    problems = find_secrets(raw)
-    try:
-        cfg = LinkJobConfig.model_validate({**raw, "base_dir": base_dir})
-    except ValidationError as exc:
-        raise ConfigError(problems + _messages(exc), source=source) from None
+    cfg, problems = validate_document(LinkJobConfig, raw, base_dir=base_dir, source=source)
     problems += _cross_problems(cfg, set(raw))
     if problems:
         raise ConfigError(problems, source=source)
@@ -297,16 +290,7 @@ def parse_link_config(raw: Any, *, base_dir: Path, source: str | None = None) ->
 def load_link_config(path: str | Path) -> LinkJobConfig:
     """Load and validate a linkage job; paths inside resolve relative to its folder."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config file not found", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config ({type(exc).__name__})", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"not valid YAML{where}", source=str(path)) from None
+    raw = read_config_document(path)
     return parse_link_config(raw, base_dir=path.resolve().parent, source=str(path))
 
 
