@@ -13,55 +13,25 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linkage import LinkageSettings, Linker, block_on
-from linkage import comparisons as cl
+from linkage import Linker
 from linkage.model import Dependency, ModelParameters, expectation_maximisation
 from pipeline.synthetic import generate_person_pair
+from tests.linkage._persons import person_settings, prepare_persons
 
 N = 4000
 ADDRESS_PARTS = {"house_number", "street", "town"}
-
-
-def _prepare(frame: pl.DataFrame) -> pl.DataFrame:
-    """As the linkage benchmark prepares data: trimmed lower case, blanks as null."""
-    exprs = [pl.col("record_id")]
-    for col in ("first_name", "surname", "dob", "postcode", "house_number", "street", "town"):
-        e = pl.col(col).cast(pl.String).str.strip_chars()
-        e = e.str.to_uppercase() if col == "postcode" else e.str.to_lowercase()
-        exprs.append(pl.when(e == "").then(None).otherwise(e).alias(col))
-    out = frame.select(exprs)
-    return out.with_columns(dob_year=pl.col("dob").str.slice(0, 4))
-
-
-def _settings(*, tf: bool = True) -> LinkageSettings:
-    """The comparisons and blocking rules of the linkage benchmark (benchmarks/linkage)."""
-    return LinkageSettings(
-        link_type="link_only",
-        unique_id_column="record_id",
-        comparisons=[
-            cl.NameComparison("first_name", term_frequency=tf),
-            cl.NameComparison("surname", term_frequency=tf),
-            cl.DateOfBirthComparison("dob"),
-            cl.PostcodeComparison("postcode"),
-            cl.ExactComparison("house_number"),
-            cl.JaroWinklerAtThresholds("street", (0.9, 0.7)),
-            cl.ExactComparison("town", term_frequency=tf),
-        ],
-        blocking_rules=[block_on("postcode"), block_on("surname", "dob_year"),
-                        block_on("first_name", "dob")],
-    )
 
 
 @pytest.fixture(scope="module")
 def households() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     left, right, truth = generate_person_pair(N, N, overlap=0.8, seed=11)
     truth = truth.rename({"record_id_left": "id_l", "record_id_right": "id_r"})
-    return _prepare(left), _prepare(right), truth
+    return prepare_persons(left), prepare_persons(right), truth
 
 
 @pytest.fixture(scope="module")
 def trained(households: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> Linker:
-    linker = Linker(_settings(), households[0], households[1])
+    linker = Linker(person_settings(), households[0], households[1])
     linker.train(seed=12)
     return linker
 
@@ -107,7 +77,7 @@ def test_sql_weights_match_python(
 ) -> None:
     """Predicted weights (SQL) equal the model's Python log2 Bayes factors plus the prior
     (comparisons without term-frequency adjustments, which only SQL applies)."""
-    linker = Linker(_settings(tf=False), households[0], households[1],
+    linker = Linker(person_settings(tf=False), households[0], households[1],
                     parameters=trained.parameters)
     pairs = linker.predict()
     names = [c.name for c in linker.comparisons]

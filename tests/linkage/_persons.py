@@ -1,0 +1,38 @@
+"""Synthetic person files prepared and linked as the linkage benchmark does (benchmarks/linkage)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from linkage import LinkageSettings, block_on
+from linkage import comparisons as cl
+
+
+def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
+    """As the linkage benchmark prepares data: trimmed lower case, blanks as null."""
+    exprs = [pl.col("record_id")]
+    for col in ("first_name", "surname", "dob", "postcode", "house_number", "street", "town"):
+        e = pl.col(col).cast(pl.String).str.strip_chars()
+        e = e.str.to_uppercase() if col == "postcode" else e.str.to_lowercase()
+        exprs.append(pl.when(e == "").then(None).otherwise(e).alias(col))
+    out = frame.select(exprs)
+    return out.with_columns(dob_year=pl.col("dob").str.slice(0, 4))
+
+
+def person_settings(*, tf: bool = True) -> LinkageSettings:
+    """The comparisons and blocking rules of the linkage benchmark (benchmarks/linkage)."""
+    return LinkageSettings(
+        link_type="link_only",
+        unique_id_column="record_id",
+        comparisons=[
+            cl.NameComparison("first_name", term_frequency=tf),
+            cl.NameComparison("surname", term_frequency=tf),
+            cl.DateOfBirthComparison("dob"),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactComparison("house_number"),
+            cl.JaroWinklerAtThresholds("street", (0.9, 0.7)),
+            cl.ExactComparison("town", term_frequency=tf),
+        ],
+        blocking_rules=[block_on("postcode"), block_on("surname", "dob_year"),
+                        block_on("first_name", "dob")],
+    )
