@@ -27,6 +27,12 @@ def comparison_select(comparisons: Sequence[Comparison], dialect: Dialect) -> li
     return out
 
 
+def double(value: float) -> str:
+    """A SQL DOUBLE literal: exponent notation, so DuckDB does not type it as DECIMAL (a sum
+    of DECIMAL constants would come back from ``predict`` as a DECIMAL column)."""
+    return f"{float(value):.17e}"
+
+
 def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = True) -> str:
     """Match weight contributed by one comparison, as a SQL expression over the gamma table."""
     weights = params.weights(comparison.name)
@@ -38,10 +44,11 @@ def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = Tr
                                    PROBABILITY_FLOOR))
             tf_col = quote(tf_pair_column(comparison.name))
             whens.append(
-                f"WHEN {gamma} THEN coalesce({log2_m!r} - log2(greatest({tf_col}, 1e-12)), {w!r})"
+                f"WHEN {gamma} THEN coalesce({double(log2_m)} - log2(greatest({tf_col}, 1e-12)), "
+                f"{double(w)})"
             )
         else:
-            whens.append(f"WHEN {gamma} THEN {w!r}")
+            whens.append(f"WHEN {gamma} THEN {double(w)}")
     return f"(CASE {quote(comparison.gamma_column)} {' '.join(whens)} ELSE 0.0 END)"
 
 
@@ -55,7 +62,7 @@ def dependent_weight_sql(
     gamma, anchor_gamma = quote(comparison.gamma_column), quote(anchor.gamma_column)
 
     def case(weights: list[float]) -> str:
-        whens = " ".join(f"WHEN {g} THEN {w!r}" for g, w in enumerate(weights))
+        whens = " ".join(f"WHEN {g} THEN {double(w)}" for g, w in enumerate(weights))
         return f"(CASE {gamma} {whens} ELSE 0.0 END)"
 
     return (
@@ -68,7 +75,7 @@ def dependent_weight_sql(
 def match_weight_sql(comparisons: Sequence[Comparison], params: ModelParameters) -> str:
     """Total match weight: prior weight plus each comparison's weight."""
     by_name = {c.name: c for c in comparisons}
-    terms = [repr(params.prior_weight())]
+    terms = [double(params.prior_weight())]
     for c in comparisons:
         dep = params.dependencies.get(c.name)
         if dep is not None and dep.anchor in by_name:

@@ -102,6 +102,18 @@ def test_dedupe_finds_duplicates(trained: Linker, people: tuple) -> None:
     assert sweep["recall"].to_list() == sorted(sweep["recall"].to_list(), reverse=True)
 
 
+def test_scores_are_floating_point(people: tuple) -> None:
+    # weights are inlined as SQL constants; without a term-frequency term (a DOUBLE) in the
+    # sum, DECIMAL literals would make match_weight a DECIMAL column
+    comparisons = [cl.NameComparison("first_name"), cl.NameComparison("surname"),
+                   cl.DateOfBirthComparison("dob", date_format="%Y%m%d")]
+    linker = Linker(dedupe_settings(comparisons=comparisons), people[0])
+    linker.train(max_pairs=50_000, seed=4)
+    pairs = linker.predict()
+    assert pairs.schema["match_weight"] == pl.Float64
+    assert pairs.schema["match_probability"] == pl.Float64
+
+
 def test_term_frequency_discounts_common_surnames(trained: Linker) -> None:
     pairs = trained.predict()
     common = pairs.filter(pl.col("tf_surname") == pl.col("tf_surname").max())
