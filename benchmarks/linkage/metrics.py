@@ -1,8 +1,10 @@
 """Precision, recall and F1 of predicted pairs against true pairs: one function for every tool.
 
-Pairs are ``(id_l, id_r)``; a tool's output also carries ``match_probability``. Recall is
-measured against *all* true pairs, including those no blocking rule reaches, so a tool is not
-rewarded for blocking that hides its misses.
+Pairs are ``(id_l, id_r)``; a tool's output also carries ``match_probability`` and, where the
+tool has one, ``match_weight`` (log2 odds). Recall is measured against *all* true pairs,
+including those no blocking rule reaches, so a tool is not rewarded for blocking that hides
+its misses. The best-threshold sweep ranks pairs by weight when given: probabilities of
+pairs with weights above ~53 all round to 1.0 and could not be told apart.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class PairMetrics:
     best_precision: float
     best_recall: float
     best_f1: float
+    best_weight: float | None
     true_pairs: int
     predicted_pairs: int
     true_pairs_in_output: int
@@ -44,14 +47,17 @@ def _labelled(pred: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in (*PAIR_COLUMNS, "match_probability") if c not in pred.columns]
     if missing:
         raise ValueError(f"predicted pairs lack columns {missing}")
-    pred = pred.select(*PAIR_COLUMNS, pl.col("match_probability").cast(pl.Float64))
+    scores = [pl.col("match_probability").cast(pl.Float64)]
+    if "match_weight" in pred.columns:
+        scores.append(pl.col("match_weight").cast(pl.Float64))
+    pred = pred.select(*PAIR_COLUMNS, *scores)
     truth = truth.select(*PAIR_COLUMNS)
     # Join keys must share a type; generators and tools may disagree (int vs str ids).
     for col in PAIR_COLUMNS:
         if pred.schema[col] != truth.schema[col]:
             pred = pred.with_columns(pl.col(col).cast(pl.String))
             truth = truth.with_columns(pl.col(col).cast(pl.String))
-    pred = pred.group_by(PAIR_COLUMNS).agg(pl.col("match_probability").max())
+    pred = pred.group_by(PAIR_COLUMNS).agg(pl.all().max())
     flagged = truth.unique().with_columns(pl.lit(True).alias("is_match"))
     return pred.join(flagged, on=list(PAIR_COLUMNS), how="left").with_columns(
         pl.col("is_match").fill_null(False)
@@ -81,18 +87,23 @@ def evaluate_pairs(
     recall = tp / n_true if n_true else 0.0
 
     best = (0.0, 0.0, 0.0, 1.0)  # f1, precision, recall, threshold
+    best_weight = None
+    rank = "match_weight" if "match_weight" in labelled.columns else "match_probability"
     if labelled.height and n_true:
-        ordered = labelled.sort("match_probability", descending=True)
+        ordered = labelled.sort(rank, descending=True)
         probs = ordered["match_probability"].to_numpy()
+        key = ordered[rank].to_numpy()
         cum_tp = np.cumsum(ordered["is_match"].to_numpy().astype(np.int64))
-        # Only the last position of a run of equal probabilities is a reachable cut.
-        cut = np.flatnonzero(np.append(probs[1:] != probs[:-1], True))
+        # Only the last position of a run of equal scores is a reachable cut.
+        cut = np.flatnonzero(np.append(key[1:] != key[:-1], True))
         prec = cum_tp[cut] / (cut + 1)
         rec = cum_tp[cut] / n_true
         denom = prec + rec
         f1 = np.divide(2 * prec * rec, denom, out=np.zeros_like(denom), where=denom > 0)
         i = int(np.argmax(f1))
         best = (float(f1[i]), float(prec[i]), float(rec[i]), float(probs[cut[i]]))
+        if rank == "match_weight":
+            best_weight = float(key[cut[i]])
 
     return PairMetrics(
         threshold=threshold,
@@ -103,6 +114,7 @@ def evaluate_pairs(
         best_precision=best[1],
         best_recall=best[2],
         best_f1=best[0],
+        best_weight=best_weight,
         true_pairs=n_true,
         predicted_pairs=above.height,
         true_pairs_in_output=int(labelled["is_match"].sum()),

@@ -58,7 +58,8 @@ def run(data: Path, out: Path, seed: int) -> RunRecord:
         pairs = linker.predict(threshold=MIN_WRITTEN_PROBABILITY)
         record.threshold = float(linker.auto_threshold())
     with record.phase("write"):
-        pairs.select("id_l", "id_r", "match_probability").write_parquet(out / PAIRS_FILE)
+        columns = ("id_l", "id_r", "match_weight", "match_probability")
+        pairs.select(columns).write_parquet(out / PAIRS_FILE)
         record.pairs_scored = _pairs_scored(linker)
     record.notes = {"threshold_source": "Linker.auto_threshold()"}
     linker.close()

@@ -85,7 +85,7 @@ def run(data: Path, out: Path, seed: int, memory_limit: str | None = None) -> Ru
                        ELSE {ID_COLUMN}_r END AS id_l,
                   CASE WHEN source_dataset_l = '{LEFT}' THEN {ID_COLUMN}_r
                        ELSE {ID_COLUMN}_l END AS id_r,
-                  match_probability
+                  match_weight, match_probability
                 FROM {table} WHERE match_probability >= {MIN_WRITTEN_PROBABILITY}
             ) TO '{out / PAIRS_FILE}' (FORMAT PARQUET)"""
         )

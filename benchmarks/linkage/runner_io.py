@@ -2,7 +2,8 @@
 
 A runner is a fresh interpreter (``python -m benchmarks.linkage.run_<tool> --data D --out O``)
 that reads the prepared Parquet in ``D`` and writes ``O/pairs.parquet`` (``id_l``, ``id_r``,
-``match_probability`` for pairs at or above ``MIN_WRITTEN_PROBABILITY``) and ``O/result.json``
+``match_probability`` for pairs at or above ``MIN_WRITTEN_PROBABILITY``, and ``match_weight``
+where the tool has one) and ``O/result.json``
 (versions, phase seconds, pairs scored, the tool's own threshold). The parent measures wall
 time and peak RSS of the whole process and computes the metrics.
 """

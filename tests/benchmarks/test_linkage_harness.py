@@ -53,6 +53,25 @@ def test_metrics_match_hand_counts_and_brute_force_sweep() -> None:
     assert m.best_f1 >= m.f1
 
 
+def test_best_f1_sweep_ranks_by_weight_where_probabilities_saturate() -> None:
+    # weights of 54 and more all give probability 1.0 in float64; only the weight can
+    # separate the true pairs from the false one
+    truth = pl.DataFrame({"id_l": [1, 2], "id_r": [1, 2]})
+    pred = pl.DataFrame({"id_l": [1, 3, 2], "id_r": [1, 4, 2],
+                         "match_weight": [80.0, 70.0, 60.0]})
+    pred = pred.with_columns(match_probability=1 / (1 + 2.0 ** -pl.col("match_weight")))
+    assert pred["match_probability"].n_unique() == 1
+    by_weight = evaluate_pairs(pred, truth, threshold=0.5)
+    by_probability = evaluate_pairs(pred.drop("match_weight"), truth, threshold=0.5)
+    assert by_probability.best_f1 == pytest.approx(0.8)  # all three or nothing
+    assert by_weight.best_f1 == pytest.approx(0.8)
+    assert by_weight.best_weight == 60.0
+    pred2 = pred.with_columns(match_weight=pl.Series([80.0, 60.0, 70.0]))
+    best = evaluate_pairs(pred2, truth, threshold=0.5)
+    assert best.best_f1 == pytest.approx(1.0) and best.best_weight == 70.0
+    assert evaluate_pairs(pred2.drop("match_weight"), truth, threshold=0.5).best_f1 < 1.0
+
+
 def test_metrics_join_ids_of_different_types_and_count_unreached_truth() -> None:
     truth = pl.DataFrame({"id_l": ["1", "2", "3"], "id_r": ["1", "2", "3"]})
     pred = pl.DataFrame({"id_l": [1, 2], "id_r": [1, 2], "match_probability": [0.9, 0.2]})
