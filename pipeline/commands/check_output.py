@@ -12,10 +12,12 @@ from pathlib import Path
 
 import click
 import polars as pl
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.disclosure.check import check_table
-from pipeline.disclosure.errors import TableSpecError, UnsafeTable
+from pipeline.disclosure.errors import PerturbationTableError, TableSpecError, UnsafeTable
 from pipeline.disclosure.report import report_dict, report_html, report_json
 from pipeline.disclosure.settings import TableCheckSettings
 from pipeline.disclosure.tables import TableSpec
@@ -35,6 +37,12 @@ def read_microdata(path: Path) -> pl.DataFrame:
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DataError(f"{path.name}: cannot read ({type(exc).__name__})") from None
     raise ConfigError(f"--data {path.name}: use a .csv or .parquet file")
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 @click.command("check-output")
@@ -86,6 +94,15 @@ def read_microdata(path: Path) -> pl.DataFrame:
     default=None,
     help="UInt8 record-key column: perturb counts by the cell-key method.",
 )
+@click.option(
+    "--ptable",
+    "ptable",
+    default="generated",
+    show_default=True,
+    metavar="generated|ons-10-5|FILE",
+    help="p-table for --cell-key: our generated table, ONS's 10-5 rule table, or an "
+    "ONS-format p-table file (pcv, ckey, pvalue; .csv, .csv.gz, .csv.xz or .parquet).",
+)
 @click.option("--no-margins", is_flag=True, help="Do not add or check margins (totals).")
 @click.option(
     "--accept-review",
@@ -102,8 +119,8 @@ def read_microdata(path: Path) -> pl.DataFrame:
 def command(
     data: Path, by: tuple[str, ...], stat: str, threshold: int, round_base: int | None,
     random_round: bool, seed: int, secondary: bool, zeros_safe: bool, p_ratio: float,
-    nk: tuple[int, float], protection: float, cell_key: str | None, no_margins: bool,
-    accept_review: bool, out: Path,
+    nk: tuple[int, float], protection: float, cell_key: str | None, ptable: str,
+    no_margins: bool, accept_review: bool, out: Path,
 ) -> None:  # fmt: skip
     """Check a table built from microdata for disclosure risk, treat it, and report.
 
@@ -111,20 +128,26 @@ def command(
     dominance, single-record statistics. Failing cells are suppressed; secondary suppression
     follows until a linear-programming audit finds no suppressed cell recoverable from the
     published cells and margins. Exit 0 when the treated table is safe, 3 when not.
+    With --cell-key, counts are perturbed by the cell-key method using --ptable; as in ONS's
+    cell_key_perturbation, a perturbed count below THRESHOLD is withheld too.
 
     \b
     Example:
         pprl check-output --data cohort.parquet --by region --by sex \\
             --stat count --threshold 10 --round 5 --out checked/
+        pprl check-output --data cohort.parquet --by region --cell-key record_key \\
+            --ptable ptable_census.csv --out checked/
     """
     try:
         settings = TableCheckSettings(
             threshold=threshold, zeros_are_disclosive=not zeros_safe, p_ratio=p_ratio,
             nk_n=nk[0], nk_k=nk[1], secondary=secondary, protection_interval=protection,
             rounding="none" if round_base is None else ("random" if random_round else "nearest"),
-            rounding_base=round_base or 5, seed=seed, cell_key_column=cell_key,
+            rounding_base=round_base or 5, seed=seed, cell_key_column=cell_key, ptable=ptable,
             accept_review=accept_review,
         )  # fmt: skip
+    except ValidationError as exc:
+        raise ConfigError([_problem(e) for e in exc.errors()]) from None
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from None
     try:
@@ -134,6 +157,8 @@ def command(
     df = read_microdata(data)
     try:
         result = check_table(df, spec, settings)
+    except PerturbationTableError as exc:  # the --ptable file itself is wrong
+        raise ConfigError(exc.problems, source=f"--ptable {exc.source}") from None
     except TableSpecError as exc:  # a request that does not fit the data: fix the command line
         raise ConfigError(str(exc), source=data.name) from None
     report = report_dict(result, source=data.name)

@@ -4,15 +4,22 @@ Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
 :func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity).
 Tables: :func:`check_table` with :class:`TableSpec` and :class:`TableCheckSettings`, reports by
-:func:`report_dict` / :func:`report_html`.
+:func:`report_dict` / :func:`report_html`; cell-key p-tables by :func:`make_ptable`,
+:func:`load_ptable` (ONS format) and :func:`ons_10_5_ptable`.
 """
 
 from pipeline.disclosure.audit import audit_suppression, secondary_suppression
-from pipeline.disclosure.cellkey import PerturbationTable, make_ptable
+from pipeline.disclosure.cellkey import (
+    PerturbationTable,
+    load_ptable,
+    make_ptable,
+    ons_10_5_ptable,
+)
 from pipeline.disclosure.check import TableCheckResult, check_table
 from pipeline.disclosure.errors import (
     DisclosureError,
     IdentifierLeak,
+    PerturbationTableError,
     SuppressionBudgetExceeded,
     TableSpecError,
     UnsafeTable,
@@ -46,6 +53,7 @@ __all__ = [
     "KAnonymitySettings",
     "Ladder",
     "PerturbationTable",
+    "PerturbationTableError",
     "SuppressionBudgetExceeded",
     "TableCheckResult",
     "TableCheckSettings",
@@ -62,9 +70,11 @@ __all__ = [
     "dob_ladder",
     "frequency_counts",
     "leak_check",
+    "load_ptable",
     "local_suppression",
     "make_ptable",
     "minimise",
+    "ons_10_5_ptable",
     "postcode_ladder",
     "recode_ladder",
     "report_dict",

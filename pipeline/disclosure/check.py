@@ -2,8 +2,12 @@
 
 Order of treatment: primary suppression of failing cells; secondary suppression until the LP
 audit finds no exposed cell (additive statistics only: count and sum); then rounding or
-cell-key perturbation of the published values. Review cells (single-record statistics) are
-published only when ``accept_review`` is set; otherwise they are suppressed too.
+cell-key perturbation of the published values. With cell-key perturbation, a non-empty cell
+whose perturbed count is below the threshold is then withheld as well (a primary
+suppression), as ONS's ``cell_key_perturbation`` does. These late suppressions are not audited
+(their true counts are at least the threshold, and margins are perturbed too); they only widen
+what can be inferred about the cells suppressed earlier. Review cells (single-record
+statistics) are published only when ``accept_review`` is set; otherwise they are suppressed too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import polars as pl
 
 from pipeline.disclosure.audit import CellInterval, audit_suppression, coverage_matrix
 from pipeline.disclosure.audit import secondary_suppression as run_secondary
-from pipeline.disclosure.cellkey import PerturbationTable, make_ptable
+from pipeline.disclosure.cellkey import KEYS, PerturbationTable, resolve_ptable
 from pipeline.disclosure.errors import TableSpecError
 from pipeline.disclosure.rounding import round_nearest, round_random
 from pipeline.disclosure.settings import TableCheckSettings
@@ -65,15 +69,25 @@ def check_table(
     *,
     ptable: PerturbationTable | None = None,
 ) -> TableCheckResult:
-    """Check and treat ``spec`` built from microdata ``df``; see the module docstring."""
+    """Check and treat ``spec`` built from microdata ``df``; see the module docstring.
+
+    ``ptable`` overrides ``settings.ptable`` with a p-table already built or loaded.
+    """
     s = settings or TableCheckSettings()
-    if s.cell_key_column is not None and spec.statistic != "count":
-        raise TableSpecError("cell-key perturbation applies to count tables only")
-    if s.cell_key_column is not None and s.rounding != "none":
-        raise TableSpecError("choose rounding or cell-key perturbation, not both")
+    table: PerturbationTable | None = None
+    if s.cell_key_column is not None:
+        if spec.statistic != "count":
+            raise TableSpecError("cell-key perturbation applies to count tables only")
+        if s.rounding != "none":
+            raise TableSpecError("choose rounding or cell-key perturbation, not both")
+        table = ptable or resolve_ptable(s.ptable)
     cells = primary_checks(
-        build_cells(df, spec, nk_n=s.nk_n, record_key=s.cell_key_column), spec, s
-    )
+        build_cells(
+            df, spec, nk_n=s.nk_n, record_key=s.cell_key_column,
+            key_range=KEYS if table is None else table.keys,
+        ),
+        spec, s,
+    )  # fmt: skip
     status = cells.get_column("status").to_numpy()
     primary = (status == "fail") | ((status == "review") & (not s.accept_review))
     suppressed = primary.copy()
@@ -85,16 +99,22 @@ def check_table(
     if spec.margins and primary.any():
         suppressed, audit = _protect(cells, spec, s, primary, nonnegative)
     exposed = any(c.exposed for intervals in audit.values() for c in intervals)
-    secondary = suppressed & ~primary
-    suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
     values = cells.get_column("value").to_numpy().astype(float)
     # Rounding and perturbation apply to counts and sums; a rounded mean or median means little.
-    published = _apply(values, cells, s, ptable) if spec.additive else values
+    published = _apply(values, cells, s, table) if spec.additive else values
     n_published = (
         published
         if spec.statistic == "count"
-        else _apply(cells.get_column("n").to_numpy().astype(float), cells, s, ptable, offset=1)
+        else _apply(cells.get_column("n").to_numpy().astype(float), cells, s, table, offset=1)
     )
+    if table is not None:
+        notes.append(f"cell-key perturbation with p-table {table.source}")
+        late = ~suppressed & (cells.get_column("n").to_numpy() > 0) & (published < s.threshold)
+        if late.any():
+            cells = _fail_late(cells, late, s.threshold)
+            primary, suppressed = primary | late, suppressed | late
+    secondary = suppressed & ~primary
+    suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
     cells = cells.with_columns(
         pl.Series("suppression", suppression),
         pl.Series("published", np.where(suppressed, np.nan, published)).fill_nan(None),
@@ -156,12 +176,21 @@ def _apply(
     ptable: PerturbationTable | None,
     offset: int = 0,
 ) -> npt.NDArray[np.float64]:
-    if s.cell_key_column is not None:
-        table = ptable or make_ptable()
+    if ptable is not None:
         keys = cells.get_column("cell_key").to_numpy()
-        return table.perturb(values.astype(np.int64), keys).astype(float)
+        return ptable.perturb(values.astype(np.int64), keys).astype(float)
     if s.rounding == "nearest":
         return round_nearest(values, s.rounding_base)
     if s.rounding == "random":
         return round_random(values, s.rounding_base, seed=s.seed + offset)
     return values
+
+
+def _fail_late(cells: pl.DataFrame, late: npt.NDArray[np.bool_], threshold: int) -> pl.DataFrame:
+    """Mark cells whose perturbed count fell below the threshold as failing, with the reason."""
+    flag = pl.Series("late", late)
+    reason = pl.when(flag).then(pl.lit(f"threshold: perturbed count below {threshold}"))
+    return cells.with_columns(
+        pl.when(flag).then(pl.lit("fail")).otherwise(pl.col("status")).alias("status"),
+        pl.concat_list([pl.col("reasons"), reason.otherwise(None)]).list.drop_nulls(),
+    )

@@ -1,12 +1,13 @@
 """Exceptions raised by disclosure control.
 
 Messages name columns, cells (by their category labels) and counts, never a record's value.
-All of them are data errors (exit code 3): the output cannot leave the TRE as it stands.
+All of them are data errors (exit code 3): the output cannot leave the TRE as it stands; the
+one exception is :class:`PerturbationTableError`, a bad p-table file (exit code 2).
 """
 
 from __future__ import annotations
 
-from pipeline.errors import EXIT_DATA, PipelineError
+from pipeline.errors import EXIT_CONFIG, EXIT_DATA, PipelineError
 
 
 class DisclosureError(PipelineError):
@@ -49,3 +50,28 @@ class UnsafeTable(DisclosureError):
 
 class TableSpecError(DisclosureError):
     """A table specification does not fit the data (missing column, bad statistic...)."""
+
+
+class PerturbationTableError(DisclosureError, ValueError):
+    """A perturbation table (p-table) is malformed. Lists every problem found, each naming the
+    field and the rows (data rows counted from 1, header excluded), never a table value."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, problems: list[str] | str, *, source: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            message = f"{where}{self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"{where}{len(self.problems)} problems:\n{lines}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_ptable_error, (self.problems, self.source))
+
+
+def _rebuild_ptable_error(problems: list[str], source: str | None) -> PerturbationTableError:
+    return PerturbationTableError(problems, source=source)

@@ -45,6 +45,7 @@ class KAnonymitySettings(_Settings):
 
 
 RoundingRule = Literal["none", "nearest", "random"]
+PTableChoice = Literal["generated", "ons-10-5"]
 
 
 class TableCheckSettings(_Settings):
@@ -56,6 +57,12 @@ class TableCheckSettings(_Settings):
     ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions exceed ``nk_k`` of
     the total. ``protection_interval``: a suppressed cell is exposed when the LP audit bounds it
     to an interval no wider than this (0 means "only exact recovery counts as exposed").
+    ``cell_key_column`` turns on cell-key perturbation of counts with the p-table ``ptable``:
+    ``"generated"`` (our own, see :mod:`pipeline.disclosure.cellkey`), ``"ons-10-5"`` (ONS's
+    published example table: under 10 to 0, the rest to the nearest 5), or the path of an
+    ONS-format p-table file (columns ``pcv``, ``ckey``, ``pvalue``). As in ONS's
+    ``cell_key_perturbation``, a cell whose perturbed count falls below ``threshold`` is
+    withheld too.
     """
 
     threshold: int = Field(default=10, ge=1)
@@ -70,4 +77,13 @@ class TableCheckSettings(_Settings):
     rounding_base: int = Field(default=5, ge=1)
     seed: int = 0
     cell_key_column: str | None = None
+    ptable: PTableChoice | str = "generated"
     accept_review: bool = False
+
+    @model_validator(mode="after")
+    def _ptable_needs_cell_keys(self) -> TableCheckSettings:
+        if not self.ptable.strip():
+            raise ValueError("ptable: give 'generated', 'ons-10-5' or a p-table file path")
+        if self.ptable != "generated" and self.cell_key_column is None:
+            raise ValueError("ptable applies to cell-key perturbation: set cell_key_column too")
+        return self

@@ -71,20 +71,22 @@ def build_cells(
     *,
     nk_n: int = 2,
     record_key: str | None = None,
+    key_range: int = 256,
 ) -> pl.DataFrame:
     """One row per cell: interior cells first (the full grid of observed categories, empty
     cells included), then margins. Columns: the ``by`` variables (text), ``interior``, ``n``,
     ``distinct`` (distinct values of the variable), ``value``, ``total`` (sum of the variable,
     or ``n`` when counting), ``top1``, ``top2``, ``topn``, ``abs_total`` and, with
-    ``record_key``, ``cell_key`` (sum of record keys mod 256)."""
+    ``record_key``, ``cell_key`` (sum of record keys mod ``key_range``: 256, the p-table's
+    cell keys, for UInt8 record keys; up to 65536 for UInt16 keys below ``key_range``)."""
     needed = [*spec.by, *(c for c in (spec.variable, record_key) if c is not None)]
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise TableSpecError(f"columns not in the data: {missing}")
     if spec.variable is not None and not df.schema[spec.variable].is_numeric():
         raise TableSpecError(f"column {spec.variable!r} is not numeric")
-    if record_key is not None and df.schema[record_key] != pl.UInt8:
-        raise TableSpecError(f"record key column {record_key!r} must be UInt8")
+    if record_key is not None:
+        _check_record_keys(df, record_key, key_range)
     data = df.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING).alias(c) for c in spec.by)
     for column in spec.by:
         if data.get_column(column).eq(TOTAL).any():
@@ -104,7 +106,7 @@ def build_cells(
     frames = []
     for subset in subsets:
         grid = _grid(categories, subset)
-        stats = data.group_by(list(subset)).agg(_aggregations(spec, nk_n, record_key))
+        stats = data.group_by(list(subset)).agg(_aggregations(spec, nk_n, record_key, key_range))
         if subset:
             cells = grid.join(stats, on=list(subset), how="left", maintain_order="left")
         else:
@@ -182,7 +184,27 @@ def _grid(categories: dict[str, pl.Series], subset: Sequence[str]) -> pl.DataFra
     return grid
 
 
-def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl.Expr]:
+def _check_record_keys(df: pl.DataFrame, record_key: str, key_range: int) -> None:
+    if not 2 <= key_range <= 65536:
+        raise TableSpecError("a p-table has between 2 and 65536 cell keys")
+    dtype = pl.UInt8 if key_range <= 256 else pl.UInt16
+    if df.schema[record_key] != dtype:
+        raise TableSpecError(
+            f"record key column {record_key!r} must be {dtype} for a p-table with "
+            f"{key_range} cell keys"
+        )
+    if key_range not in (256, 65536):
+        top = df.get_column(record_key).max()
+        if top is not None and int(top) >= key_range:  # type: ignore[arg-type]
+            raise TableSpecError(
+                f"record key column {record_key!r} has keys above {key_range - 1}, the "
+                "p-table's largest cell key"
+            )
+
+
+def _aggregations(
+    spec: TableSpec, nk_n: int, record_key: str | None, key_range: int = 256
+) -> list[pl.Expr]:
     aggs = [pl.len().alias("n")]
     if spec.variable is None:
         aggs.append(pl.len().cast(pl.Float64).alias("value"))
@@ -210,7 +232,9 @@ def _aggregations(spec: TableSpec, nk_n: int, record_key: str | None) -> list[pl
         ]
     if record_key is not None:
         aggs.append(
-            (pl.col(record_key).cast(pl.UInt64).sum() % 256).cast(pl.UInt8).alias("cell_key")
+            (pl.col(record_key).cast(pl.UInt64).sum() % key_range)
+            .cast(pl.UInt8 if key_range <= 256 else pl.UInt16)
+            .alias("cell_key")
         )
     return aggs
 
