@@ -13,6 +13,9 @@ Guarantees:
   run leaves nothing visible and a rerun picks up from the last finished stage.
 * **Accounted**: every input row is delivered or quarantined (with a reason); delivered rows
   are further split into linked and unlinked. The manifest's counts add up.
+* **Stable person IDs**: each batch is linked together with earlier runs' records (the entity
+  registry in the work folder, :mod:`pipeline.entities`), so a person keeps one ``person_id``
+  across the project's deliveries; ``person_id`` is a keyed pseudonym of the entity number.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import polars as pl
 
 from pipeline.atomic import remove_stale_temporaries, write_text_atomic, write_with_atomic
 from pipeline.config import PipelineConfig
+from pipeline.entities import REGISTRY_FILE, UID, entity_summary, load_registry, save_registry
 from pipeline.errors import DataError
 from pipeline.executors import Executor, LocalExecutor
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, discover_files
@@ -41,6 +45,7 @@ from pipeline.stages import link as link_stage
 from pipeline.stages import prepare as prepare_stage
 from pipeline.stages import pseudonymise as pseudonymise_stage
 from pipeline.stages.prepare import NULLED_STAGE
+from pipeline.stages.pseudonymise import PERSON_TYPE
 from pipeline.stages.services import Services, key_ids
 from pipeline.state import FileRecord, StateCatalogue
 from pseudonym.digests import bytes_sha256, file_sha256
@@ -207,9 +212,13 @@ def _run_stages(
     rows, quarantine = _checkpoint(work / "01-prepared", prepare_all)
 
     step("link", 2)
+    registry = config.work_dir / REGISTRY_FILE
+    history = _earlier_entities(registry, rows) if config.linkage.mode != "none" else None
 
     def link() -> tuple[pl.DataFrame, pl.DataFrame]:
-        linked, probabilities = link_stage.link_records(rows, config.linkage, services.linker)
+        linked, probabilities = link_stage.link_records(
+            rows, config.linkage, services.linker, history
+        )
         return linked, pl.DataFrame({"match_probability": probabilities.cast(pl.Float64)})
 
     linked, pairs = _checkpoint(work / "02-linked", link)
@@ -253,17 +262,31 @@ def _run_stages(
         "rows": ordered_quarantine.height,
     }
     id_types = sorted({t for s in config.sources for t in s.identifier_columns().values()})
+    if config.linkage.mode != "none":
+        id_types.append(PERSON_TYPE)
     pseudonymiser_keys = key_ids(services.pseudonymiser_factory(config), id_types)
     manifest = build_manifest(
         config, run_id, files, linked, quarantine, outputs, probabilities, pseudonymiser_keys
     )
     manifest["disclosure"].update(disclosure)
+    manifest["linkage"]["entities"] = entity_summary(linked, history)
     manifest["stage_seconds"] = _stage_seconds(started, time.perf_counter())
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, manifest)
     from pipeline.report import render_report
 
     write_text_atomic(out / "report.html", render_report(manifest, probabilities))
+    if config.linkage.mode != "none":
+        # before promotion: a run killed after this reruns to the same numbers (rows are keyed)
+        save_registry(registry, history, link_stage.registry_rows(linked))
     return manifest
+
+
+def _earlier_entities(registry: Path, rows: pl.DataFrame) -> pl.DataFrame | None:
+    """Registry rows of records not in this batch (a rerun's own rows are replaced)."""
+    history = load_registry(registry)
+    if history is None:
+        return None
+    return history.join(link_stage.linkage_view(rows).select(UID), on=UID, how="anti")
 
 
 def _stage_seconds(started: dict[str, float], now: float) -> dict[str, float]:

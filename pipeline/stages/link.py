@@ -1,7 +1,10 @@
-"""Stage 2: link records on identifying fields only, and label each row with a cluster.
+"""Stage 2: link records on identifying fields only, and give each row an entity number.
 
 The linker never sees research attributes: :func:`linkage_view` projects the frame onto the
-accounting columns, person roles and identifier columns before anything is handed over.
+accounting columns, person roles and identifier columns before anything is handed over. The
+batch is linked together with the records of earlier runs (the entity registry, see
+:mod:`pipeline.entities`), so a person keeps one entity number across deliveries and a batch
+from one source links to the other sources' earlier records.
 """
 
 from __future__ import annotations
@@ -11,12 +14,11 @@ import logging
 import polars as pl
 
 from pipeline.config import PERSON_ROLES, LinkageSpec
+from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
 from pipeline.errors import ConfigError
 from pipeline.stages.services import Linker
 
 logger = logging.getLogger(__name__)
-
-UID = "_uid"
 
 
 def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
@@ -32,53 +34,63 @@ def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def link_records(
-    frame: pl.DataFrame, spec: LinkageSpec, linker: Linker | None
+    frame: pl.DataFrame,
+    spec: LinkageSpec,
+    linker: Linker | None,
+    history: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.Series]:
-    """Add ``person_id`` (dense, deterministic cluster number) and ``linked`` to ``frame``.
+    """Add ``_entity`` (entity number), ``linked`` and the entity bookkeeping columns.
 
-    Returns the frame and the match probabilities of scored pairs (for the report). With
-    ``mode: none`` every row is its own cluster and nothing is linked.
+    ``history`` holds the registry rows of earlier runs (``linkage_view`` columns and
+    ``_entity``), none of them in ``frame``; the batch is linked together with them. Returns
+    the frame and the match probabilities of scored pairs (for the report). With ``mode:
+    none`` every row is its own entity, numbered within the batch, and nothing is linked.
     """
     view = linkage_view(frame)
-    if skip_reason := _nothing_to_link(view, spec):
+    if spec.mode == "none":
+        history = None
+    union = view if history is None else pl.concat(
+        [history.drop(ENTITY), view], how="diagonal_relaxed"
+    )
+    if skip_reason := _nothing_to_link(union, spec):
         logger.warning("linkage skipped: %s", skip_reason)
     if spec.mode == "none" or skip_reason:
-        clusters = view.select(UID, pl.col(UID).alias("cluster"))
+        clusters = union.select(UID, pl.col(UID).alias("cluster"))
         probabilities = pl.Series("match_probability", [], dtype=pl.Float64)
     else:
         if linker is None:
             raise ConfigError("linkage.mode: no linkage engine is available for this run")
-        clusters, probabilities = linker(view, spec)
-        missing = view.height - clusters.join(view.select(UID), on=UID, how="semi").height
+        clusters, probabilities = linker(union, spec)
+        missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
         if missing:
             raise ValueError("the linker did not return a cluster for every record")
-    # Cluster labels become small integers ordered by their smallest member: deterministic.
-    clusters = clusters.with_columns(
-        pl.col(UID).min().over("cluster").alias("__first"),
-        pl.len().over("cluster").alias("__size"),
-    )
-    clusters = clusters.with_columns(
-        pl.col("__first").rank("dense").cast(pl.Int64).alias("person_id"),
-        (pl.col("__size") > 1).alias("linked"),
-    )
-    keyed = frame.with_columns(linkage_view(frame)[UID])
-    out = keyed.join(clusters.select(UID, "person_id", "linked"), on=UID, how="left")
+    assigned = assign_entities(clusters, history)
+    keyed = frame.with_columns(view[UID])
+    out = keyed.join(assigned, on=UID, how="left")
     logger.info(
-        "linkage finished: %d records, %d linked, %d pairs scored",
+        "linkage finished: %d records, %d linked, %d joined earlier entities, %d pairs scored",
         out.height,
         int(out["linked"].sum()),
+        int(out[EXISTING].sum()),
         len(probabilities),
         extra={
             "records": out.height,
             "linked": int(out["linked"].sum()),
+            "joined_earlier": int(out[EXISTING].sum()),
+            "merged": int(out[MERGED].sum()),
             "pairs": len(probabilities),
         },
     )
     return out.drop(UID), probabilities
 
 
+def registry_rows(linked: pl.DataFrame) -> pl.DataFrame:
+    """What the entity registry keeps of a linked batch: the linkage view and ``_entity``."""
+    return linkage_view(linked).with_columns(linked[ENTITY])
+
+
 def _nothing_to_link(view: pl.DataFrame, spec: LinkageSpec) -> str | None:
-    """Why this batch cannot be linked (e.g. an incremental batch from one source), or None."""
+    """Why these records cannot be linked (e.g. all from one source), or None."""
     if spec.mode == "link" and view["_source"].n_unique() < 2:
         return "the batch holds records from one source only; its records stay unlinked"
     if spec.mode == "dedupe" and view.height < 2:

@@ -1,7 +1,9 @@
 """Stage 3: replace identifiers by keyed pseudonyms, chunk by chunk.
 
 Each ``id_<type>`` column becomes ``pid_<type>``; a keyed ``record_key`` (UInt8, 0-255) is added
-for the cell-key method of disclosure control. The pseudonymiser is built *inside* the task from
+for the cell-key method of disclosure control; the entity number from linkage becomes
+``person_id``, a pseudonym of type ``person`` (stable across the project's runs, unrelated to
+any other environment's). The pseudonymiser is built *inside* the task from
 the config, so under a distributed executor keys are derived on the worker and never shipped.
 """
 
@@ -10,11 +12,15 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.config import PipelineConfig
+from pipeline.entities import ENTITY
 from pipeline.stages.services import PseudonymiserFactory, PseudonymiserLike
+
+PERSON_TYPE = "person"
 
 
 def pseudonymise_frame(frame: pl.DataFrame, pseudonymiser: PseudonymiserLike) -> pl.DataFrame:
-    """Swap ``id_*`` columns for ``pid_*`` pseudonyms and add ``record_key``."""
+    """Swap ``id_*`` columns for ``pid_*`` pseudonyms, ``_entity`` for ``person_id``, and add
+    ``record_key``."""
     uid = pl.concat_str(
         [pl.col("_source"), pl.col("_file"), pl.col("_row").cast(pl.String)], separator="|"
     )
@@ -26,8 +32,11 @@ def pseudonymise_frame(frame: pl.DataFrame, pseudonymiser: PseudonymiserLike) ->
         for col in frame.columns
         if col.startswith("id_")
     ]
+    if ENTITY in frame.columns:
+        entity = frame[ENTITY].cast(pl.String)
+        replaced.append(pseudonymiser.pseudonymise(PERSON_TYPE, entity).alias("person_id"))
     record_key = pseudonymiser.record_keys(record_ids).cast(pl.UInt8).alias("record_key")
-    ids = [c for c in frame.columns if c.startswith("id_")]
+    ids = [c for c in frame.columns if c.startswith("id_") or c == ENTITY]
     return frame.drop(ids).with_columns([*replaced, record_key])
 
 

@@ -265,9 +265,11 @@ def test_shipped_demo_config_links_end_to_end(
     assert sorted(v for v in values if v in text) == []
 
 
-def test_incremental_batch_from_one_source_is_delivered_unlinked(
+def test_incremental_batch_from_one_source_links_to_earlier_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a later batch holds hospital records only; they link to the GP records of the first
+    # run (the entity registry) and carry the person_id those people were delivered with
     repo = Path(__file__).resolve().parents[2]
     shutil.copytree(repo / "configs/demo-data", tmp_path / "configs/demo-data")
     shutil.copy(repo / "configs/demo.yaml", tmp_path / "configs/demo.yaml")
@@ -277,16 +279,27 @@ def test_incremental_batch_from_one_source_is_delivered_unlinked(
     (tmp_path / "configs/demo.yaml").write_text(yaml.safe_dump(doc))
     config = str(tmp_path / "configs/demo.yaml")
     assert CliRunner().invoke(cli, ["run", config]).exit_code == 0
+    first = next((tmp_path / "demo-output").glob("run-*"))
+    earlier_gp = pl.read_parquet(first / "gp.parquet")
+    earlier_hospital = pl.read_parquet(first / "hospital.parquet")
     month = tmp_path / "configs/demo-data/hospital/episodes-2026-10.csv"
     shutil.copy(month, month.with_name("episodes-2026-12.csv"))
     result = CliRunner().invoke(cli, ["run", config])
     assert result.exit_code == 0, result.output
-    assert "linkage skipped" in result.output
+    assert "linkage skipped" not in result.output
     newest = max((tmp_path / "demo-output").glob("run-*"), key=lambda p: p.stat().st_mtime)
     manifest = json.loads((newest / "manifest.json").read_text())
-    assert manifest["totals"]["linked"] == 0
-    assert manifest["totals"]["unlinked"] == manifest["totals"]["delivered"] > 0
+    entities = manifest["linkage"]["entities"]
+    assert entities["earlier_records"] == earlier_gp.height + earlier_hospital.height
+    assert manifest["totals"]["linked"] > 0
+    assert entities["records_joining_earlier_entities"] == manifest["totals"]["linked"]
     assert not (newest / "gp.parquet").exists()  # no new GP files: no empty GP extract
+    batch = pl.read_parquet(newest / "hospital.parquet")
+    linked_ids = set(batch.filter(pl.col("linked"))["person_id"])
+    assert linked_ids and linked_ids <= set(earlier_gp["person_id"])
+    # the copied file's records are the October records again: where those were linked to
+    # a GP record in the first run, the copies carry the same person_id
+    assert linked_ids <= set(earlier_hospital["person_id"]) & set(earlier_gp["person_id"])
 
 
 def test_all_flag_reprocesses_after_a_config_change(workspace: Path) -> None:

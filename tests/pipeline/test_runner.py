@@ -93,7 +93,7 @@ def test_linkage_view_drops_attributes_and_accounting_details() -> None:
     assert view.columns == [UID, "_source", "id_nhs", "surname"]
 
 
-def test_person_ids_are_deterministic_whatever_the_linker_labels() -> None:
+def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
     frame = pl.DataFrame(
         {"_source": ["s"] * 4, "_file": ["f"] * 4, "_row": [2, 3, 4, 5], "surname": list("abab")}
     )
@@ -109,7 +109,7 @@ def test_person_ids_are_deterministic_whatever_the_linker_labels() -> None:
     spec = LinkageSpec.model_validate(LINKAGE)
     one, _ = link_records(frame, spec, labels(["x", "y"]))
     two, _ = link_records(frame, spec, labels(["9", "1"]))
-    assert one["person_id"].to_list() == two["person_id"].to_list() == [1, 2, 1, 2]
+    assert one["_entity"].to_list() == two["_entity"].to_list() == [1, 2, 1, 2]
     assert one["linked"].all()
 
 

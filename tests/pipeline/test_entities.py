@@ -1,0 +1,166 @@
+"""Stable entity numbers across runs (pipeline/entities.py) and the person_id pseudonym.
+
+Literal cases for the numbering rule, the registry's replace-by-record behaviour, and end to
+end: the same inputs give unrelated person_ids in two environments and the same person_ids
+in one environment whether they arrive in one run or in two.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.entities import (
+    ENTITY,
+    EXISTING,
+    MERGED,
+    UID,
+    assign_entities,
+    load_registry,
+    save_registry,
+)
+from pipeline.errors import DataError
+from tests.pipeline.test_runner_support import ENVIRONMENT, make_keystore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _clusters(mapping: dict[str, str]) -> pl.DataFrame:
+    return pl.DataFrame({UID: list(mapping), "cluster": list(mapping.values())})
+
+
+def _by_uid(frame: pl.DataFrame, column: str) -> dict[str, object]:
+    return dict(zip(frame[UID].to_list(), frame[column].to_list(), strict=True))
+
+
+def test_first_run_numbers_clusters_by_their_smallest_record() -> None:
+    out = assign_entities(_clusters({"s|f|3": "x", "s|f|2": "y", "s|f|4": "x"}), None)
+    assert _by_uid(out, ENTITY) == {"s|f|2": 1, "s|f|3": 2, "s|f|4": 2}
+    assert _by_uid(out, "linked") == {"s|f|2": False, "s|f|3": True, "s|f|4": True}
+    assert not out[EXISTING].any() and not out[MERGED].any()
+
+
+def test_new_records_join_earlier_entities_and_fresh_ones_follow_the_largest() -> None:
+    history = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a", "a"], ENTITY: [7, 4]})
+    clusters = _clusters({"a|1|2": "c1", "b|9|2": "c1", "b|9|3": "c2", "a|1|3": "c3"})
+    out = assign_entities(clusters, history)
+    assert set(out[UID]) == {"b|9|2", "b|9|3"}  # earlier records are not re-labelled
+    assert _by_uid(out, ENTITY) == {"b|9|2": 7, "b|9|3": 8}
+    assert _by_uid(out, EXISTING) == {"b|9|2": True, "b|9|3": False}
+    assert _by_uid(out, "linked") == {"b|9|2": True, "b|9|3": False}
+
+
+def test_a_record_joining_two_earlier_entities_takes_the_smaller_and_is_marked_merged() -> None:
+    history = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a", "a"], ENTITY: [5, 3]})
+    out = assign_entities(_clusters({"a|1|2": "c", "a|1|3": "c", "b|1|2": "c"}), history)
+    assert _by_uid(out, ENTITY) == {"b|1|2": 3}
+    assert _by_uid(out, MERGED) == {"b|1|2": True}
+
+
+def test_registry_rows_are_replaced_by_record_not_added(tmp_path: Path) -> None:
+    path = tmp_path / "entities.parquet"
+    first = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a"] * 2, ENTITY: [1, 2]})
+    save_registry(path, None, first)
+    again = pl.DataFrame({UID: ["a|1|3", "b|1|2"], "_source": ["a", "b"], ENTITY: [2, 1]})
+    save_registry(path, load_registry(path), again)
+    save_registry(path, load_registry(path), again)  # a rerun of the same batch
+    stored = load_registry(path)
+    assert stored is not None
+    assert stored.sort(UID).rows() == [("a|1|2", "a", 1), ("a|1|3", "a", 2), ("b|1|2", "b", 1)]
+
+
+def test_unreadable_registry_is_a_data_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "entities.parquet"
+    path.write_bytes(b"not parquet")
+    with pytest.raises(DataError, match=r"entities\.parquet: unreadable"):
+        load_registry(path)
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+
+def _demo_config(root: Path, keystore: Path, environment: str, name: str | None = None) -> Path:
+    """configs/demo.yaml on a copy of its data, with our keystore and ``environment``; its
+    outputs go to ``out-NAME`` (default: the environment)."""
+    name = name or environment
+    doc = yaml.safe_load((REPO / "configs/demo.yaml").read_text())
+    doc["environment"] = environment
+    doc["keystore"] = {"path": str(keystore)}
+    doc["delivery"] = {"path": f"out-{name}", "work_dir": f"work-{name}"}
+    doc["disclosure"]["quasi_identifiers"] = []  # small batches cannot be 3-anonymous
+    doc["sources"][1]["path"] = "demo-data/gp/*.csv"  # may be empty for a run
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _delivered(root: Path, name: str) -> pl.DataFrame:
+    runs = sorted((root / f"out-{name}").glob("run-*"), key=lambda p: p.stat().st_mtime)
+    parts = [pl.read_parquet(f) for r in runs for f in sorted(r.glob("*.parquet"))
+             if f.name != "quarantine.parquet"]
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    shutil.copytree(REPO / "configs/demo-data", tmp_path / "demo-data")
+    keystore = make_keystore(tmp_path, monkeypatch)
+    from pseudonym.keys import master_key_from_env
+    from pseudonym.keystore import Keystore
+
+    Keystore.open(keystore, master=master_key_from_env()).add_environment("other")
+    return tmp_path, keystore
+
+
+def test_person_ids_are_keyed_per_environment(demo: tuple[Path, Path]) -> None:
+    root, keystore = demo
+    for env in (ENVIRONMENT, "other"):
+        result = CliRunner().invoke(cli, ["run", str(_demo_config(root, keystore, env))])
+        assert result.exit_code == 0, result.output
+    one, two = _delivered(root, ENVIRONMENT), _delivered(root, "other")
+    assert one.height == two.height > 0
+    assert set(one["person_id"]).isdisjoint(two["person_id"])
+    assert one["person_id"].str.starts_with(one["pid_nhs"].drop_nulls()[0].split("_")[0]).all()
+    # the same grouping of records into people, under unrelated names
+    pairs = one.select("person_id").with_columns(two["person_id"].alias("other"))
+    assert pairs.unique().height == one["person_id"].n_unique() == two["person_id"].n_unique()
+
+
+def test_same_person_ids_whether_files_arrive_in_one_run_or_two(
+    demo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, keystore = demo
+    together = _demo_config(root, keystore, ENVIRONMENT)
+    assert CliRunner().invoke(cli, ["run", str(together)]).exit_code == 0
+    # the same environment and inputs, with the GP register arriving in a second, later run
+    split = _demo_config(root, keystore, ENVIRONMENT, "split")
+    gp = root / "demo-data/gp/register.csv"
+    gp.rename(tmp_path / "register.csv")
+    result = CliRunner().invoke(cli, ["run", str(split)])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "register.csv").rename(gp)
+    result = CliRunner().invoke(cli, ["run", str(split)])
+    assert result.exit_code == 0, result.output
+    runs = sorted((root / "out-split").glob("run-*"), key=lambda p: p.stat().st_mtime)
+    manifest = json.loads((runs[-1] / "manifest.json").read_text())
+    assert manifest["linkage"]["entities"]["records_joining_earlier_entities"] > 20
+    one = _delivered(root, ENVIRONMENT).sort("pid_nhs", "record_key")
+    two = _delivered(root, "split").sort("pid_nhs", "record_key")
+    both = one.join(two, on=["_source", "pid_nhs", "record_key"], suffix="_split",
+                    nulls_equal=True)
+    assert both.height == one.height == two.height
+    # a GP record linked to hospital records of the earlier run carries their person_id
+    gp_linked = both.filter((pl.col("_source") == "gp") & pl.col("linked_split"))
+    hospital_ids = set(both.filter(pl.col("_source") == "hospital")["person_id_split"])
+    assert gp_linked.height > 20
+    assert set(gp_linked["person_id_split"]) <= hospital_ids
+    # and the two routes agree on who is the same person for nearly every record
+    agree = both.group_by("person_id").agg(pl.col("person_id_split").n_unique() == 1)
+    assert agree["person_id_split"].mean() >= 0.9
