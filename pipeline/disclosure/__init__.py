@@ -3,22 +3,26 @@
 Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
 :func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity).
-Tables: :func:`check_table` with :class:`TableSpec` and :class:`TableCheckSettings`, reports by
-:func:`report_dict` / :func:`report_html`; cell-key p-tables by :func:`make_ptable`,
-:func:`load_ptable` (ONS format) and :func:`ons_10_5_ptable`.
+Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
+counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression outputs by
+:func:`check_models` (:func:`load_models` reads them from CSV); reports by :func:`report_dict` /
+:func:`report_html`; cell-key p-tables by :func:`make_ptable`, :func:`load_ptable` (ONS
+format) and :func:`ons_10_5_ptable`, record keys read from a file by :func:`cast_record_keys`.
 """
 
 from pipeline.disclosure.audit import audit_suppression, secondary_suppression
 from pipeline.disclosure.cellkey import (
     PerturbationTable,
+    cast_record_keys,
     load_ptable,
     make_ptable,
     ons_10_5_ptable,
 )
-from pipeline.disclosure.check import TableCheckResult, check_table
+from pipeline.disclosure.check import TableCheckResult, check_counts, check_table
 from pipeline.disclosure.errors import (
     DisclosureError,
     IdentifierLeak,
+    ModelOutputError,
     PerturbationTableError,
     SuppressionBudgetExceeded,
     TableSpecError,
@@ -42,6 +46,7 @@ from pipeline.disclosure.kanon import (
     local_suppression,
 )
 from pipeline.disclosure.minimise import leak_check, minimise
+from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
 from pipeline.disclosure.settings import KAnonymitySettings, TableCheckSettings
 from pipeline.disclosure.tables import TableSpec, check_residual_dof
@@ -52,6 +57,8 @@ __all__ = [
     "KAnonymityReport",
     "KAnonymitySettings",
     "Ladder",
+    "ModelCheck",
+    "ModelOutputError",
     "PerturbationTable",
     "PerturbationTableError",
     "SuppressionBudgetExceeded",
@@ -64,12 +71,16 @@ __all__ = [
     "anonymise",
     "audit_suppression",
     "bottom_code",
+    "cast_record_keys",
+    "check_counts",
+    "check_models",
     "check_residual_dof",
     "check_table",
     "count_unsafe",
     "dob_ladder",
     "frequency_counts",
     "leak_check",
+    "load_models",
     "load_ptable",
     "local_suppression",
     "make_ptable",

@@ -41,6 +41,7 @@ import numpy.typing as npt
 import polars as pl
 from scipy.optimize import least_squares
 
+from pipeline.disclosure.columns import describe_rows, whole_numbers
 from pipeline.disclosure.errors import PerturbationTableError, TableSpecError
 
 KEYS = 256
@@ -118,24 +119,24 @@ class PerturbationTable:
         problems: list[str] = []
         columns: dict[str, npt.NDArray[np.int64]] = {}
         for name in PTABLE_COLUMNS:
-            whole, ok = _whole_numbers(frame.get_column(name))
+            whole, ok = whole_numbers(frame.get_column(name))
             if not ok.all():
-                problems.append(f"{name}: not a whole number in {_rows(~ok)}")
+                problems.append(f"{name}: not a whole number in {describe_rows(~ok)}")
             columns[name] = whole
         if problems:
             raise PerturbationTableError(problems, source=source)
         pcv, ckey, pvalue = (columns[c] for c in PTABLE_COLUMNS)
         bad_pcv = (pcv < 1) | (pcv > ONS_MAX_PCV)
         if bad_pcv.any():
-            problems.append(f"pcv: outside 1-{ONS_MAX_PCV} in {_rows(bad_pcv)}")
+            problems.append(f"pcv: outside 1-{ONS_MAX_PCV} in {describe_rows(bad_pcv)}")
         if (ckey < 0).any():
-            problems.append(f"ckey: negative in {_rows(ckey < 0)}")
+            problems.append(f"ckey: negative in {describe_rows(ckey < 0)}")
         keys = int(ckey.max()) + 1
         if keys not in ONS_KEY_RANGES:
             problems.append("ckey: the largest cell key must be 255 or 4095 (ONS's key ranges)")
         negative = pcv + pvalue < 0
         if negative.any():
-            problems.append(f"pvalue: makes the count negative in {_rows(negative)}")
+            problems.append(f"pvalue: makes the count negative in {describe_rows(negative)}")
         if problems:
             raise PerturbationTableError(problems, source=source)
         flat = pcv * keys + ckey
@@ -143,7 +144,7 @@ class PerturbationTable:
         repeated = np.ones(flat.size, dtype=bool)
         repeated[first] = False
         if repeated.any():
-            problems.append(f"pcv, ckey: pair repeated in {_rows(repeated)}")
+            problems.append(f"pcv, ckey: pair repeated in {describe_rows(repeated)}")
         expected = ONS_MAX_PCV * keys
         if counts.size < expected:
             present = np.zeros((ONS_MAX_PCV + 1) * keys, dtype=bool)
@@ -181,6 +182,29 @@ class PerturbationTable:
 def cell_key(record_keys: npt.ArrayLike, keys: int = KEYS) -> int:
     """Sum of record keys mod ``keys`` (256 unless the p-table has 4096 cell keys)."""
     return int(np.asarray(record_keys, dtype=np.int64).sum() % keys)
+
+
+def cast_record_keys(df: pl.DataFrame, column: str, keys: int = KEYS) -> pl.DataFrame:
+    """Record keys read from a file (CSV keys load as Int64) as the type
+    :func:`~pipeline.disclosure.check.check_table` needs: UInt8 for a p-table with 256 cell
+    keys, UInt16 for more (ONS's 4096). Every key must be a whole number from 0 to
+    ``keys - 1``; otherwise :class:`TableSpecError` names the column and the rows (data rows
+    counted from 1), never a key."""
+    if column not in df.columns:
+        raise TableSpecError(f"record key column {column!r} is not in the data")
+    if not 2 <= keys <= 65536:
+        raise TableSpecError("a p-table has between 2 and 65536 cell keys")
+    whole, ok = whole_numbers(df.get_column(column))
+    problems = []
+    if not ok.all():
+        problems.append(f"null or not a whole number in {describe_rows(~ok)}")
+    outside = ok & ((whole < 0) | (whole >= keys))
+    if outside.any():
+        problems.append(f"outside 0-{keys - 1} in {describe_rows(outside)}")
+    if problems:
+        raise TableSpecError(f"record key column {column!r}: " + "; ".join(problems))
+    dtype = pl.UInt8 if keys <= 256 else pl.UInt16
+    return df.with_columns(pl.Series(column, whole).cast(dtype))
 
 
 def load_ptable(path: str | Path) -> PerturbationTable:
@@ -245,26 +269,6 @@ def make_ptable(max_noise: int = 2, variance: float = 1.05, js: int = 1) -> Pert
         table[i] = np.repeat(d, counts)
     source = f"generated (D={max_noise}, V={variance:g}, js={js})"
     return PerturbationTable(table, "last-row", source)
-
-
-def _whole_numbers(
-    column: pl.Series,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The column as int64, and which rows hold a whole number (nulls and text do not)."""
-    if column.dtype.is_integer():
-        ok = column.is_not_null().to_numpy()
-        return column.cast(pl.Int64).fill_null(0).to_numpy(), ok
-    floats = column.cast(pl.Float64, strict=False).to_numpy()
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < 2**53)
-    return np.where(ok, floats, 0).astype(np.int64), ok
-
-
-def _rows(mask: npt.NDArray[np.bool_], show: int = 5) -> str:
-    rows = np.flatnonzero(mask) + 1
-    listed = ", ".join(str(r) for r in rows[:show])
-    more = f" and {rows.size - show} more" if rows.size > show else ""
-    return f"row{'s' if rows.size > 1 else ''} {listed}{more}"
 
 
 def _max_entropy(d: npt.NDArray[np.int64], variance: float) -> npt.NDArray[np.float64]:

@@ -1,4 +1,5 @@
-"""``check_table``: build a table from microdata, check it, treat it, and say whether it is safe.
+"""``check_table``: build a table from microdata, check it, treat it, and say whether it is safe;
+``check_counts`` does the same for a frequency table that is already counted.
 
 Order of treatment: primary suppression of failing cells; secondary suppression until the LP
 audit finds no exposed cell (additive statistics only: count and sum); then rounding or
@@ -26,16 +27,27 @@ from pipeline.disclosure.cellkey import KEYS, PerturbationTable, resolve_ptable
 from pipeline.disclosure.errors import TableSpecError
 from pipeline.disclosure.rounding import round_nearest, round_random
 from pipeline.disclosure.settings import TableCheckSettings
-from pipeline.disclosure.tables import TableSpec, build_cells, primary_checks
+from pipeline.disclosure.tables import (
+    TableSpec,
+    build_cells,
+    build_cells_from_counts,
+    primary_checks,
+)
 
 logger = logging.getLogger(__name__)
 
 Verdict = Literal["pass", "review", "fail"]
+BuiltFrom = Literal["microdata", "counts"]
+NOT_CHECKED_FROM_COUNTS = ("p% dominance", "(n,k) dominance")
 
 
 @dataclass(frozen=True)
 class TableCheckResult:
-    """Cells with status, reasons and treatment; ``published`` is null where suppressed."""
+    """Cells with status, reasons and treatment; ``published`` is null where suppressed.
+
+    ``built_from`` says what the cells were built from (``"microdata"`` or ``"counts"``, a
+    pre-aggregated frequency table); ``not_checked`` lists rules that the source could not
+    support and that were therefore not applied."""
 
     spec: TableSpec
     settings: TableCheckSettings
@@ -43,6 +55,8 @@ class TableCheckResult:
     audit: dict[str, list[CellInterval]]
     verdict: Verdict
     notes: list[str] = field(default_factory=list)
+    built_from: BuiltFrom = "microdata"
+    not_checked: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
@@ -81,20 +95,66 @@ def check_table(
         if s.rounding != "none":
             raise TableSpecError("choose rounding or cell-key perturbation, not both")
         table = ptable or resolve_ptable(s.ptable)
-    cells = primary_checks(
-        build_cells(
-            df, spec, nk_n=s.nk_n, record_key=s.cell_key_column,
-            key_range=KEYS if table is None else table.keys,
-        ),
-        spec, s,
+    cells = build_cells(
+        df, spec, nk_n=s.nk_n, record_key=s.cell_key_column,
+        key_range=KEYS if table is None else table.keys,
     )  # fmt: skip
-    status = cells.get_column("status").to_numpy()
-    primary = (status == "fail") | ((status == "review") & (not s.accept_review))
-    suppressed = primary.copy()
-    notes: list[str] = []
     nonnegative = spec.variable is None or bool(
         df.select((pl.col(spec.variable).min() >= 0).fill_null(True)).item()
     )
+    return _treat(cells, spec, s, table, nonnegative=nonnegative)
+
+
+def check_counts(
+    counts: pl.DataFrame,
+    spec: TableSpec,
+    settings: TableCheckSettings | None = None,
+    *,
+    count_column: str = "count",
+) -> TableCheckResult:
+    """Check and treat a frequency table that is already counted (one row per cell: the
+    ``spec.by`` columns and ``count_column``); see
+    :func:`~pipeline.disclosure.tables.build_cells_from_counts`.
+
+    The same checks and treatments as :func:`check_table` on the microdata the counts came
+    from: threshold and zeros, secondary suppression with the LP audit against margins
+    computed from the cells, rounding. Dominance rules need each record's contribution and
+    the cell-key method each record's key, so neither is possible: dominance is reported as
+    not checked, and cell-key perturbation raises :class:`TableSpecError`.
+    """
+    s = settings or TableCheckSettings()
+    if s.cell_key_column is not None:
+        raise TableSpecError(
+            "cell-key perturbation needs each record's key: check the microdata instead"
+        )
+    cells = build_cells_from_counts(counts, spec, count_column=count_column)
+    note = (
+        "pre-aggregated counts: margins computed from the cells; dominance (p% and (n,k)) "
+        "needs record-level contributions and was not checked"
+    )
+    return _treat(
+        cells, spec, s, None, nonnegative=True, built_from="counts", notes=[note],
+        not_checked=NOT_CHECKED_FROM_COUNTS,
+    )  # fmt: skip
+
+
+def _treat(
+    cells: pl.DataFrame,
+    spec: TableSpec,
+    s: TableCheckSettings,
+    table: PerturbationTable | None,
+    *,
+    nonnegative: bool,
+    built_from: BuiltFrom = "microdata",
+    notes: list[str] | None = None,
+    not_checked: tuple[str, ...] = (),
+) -> TableCheckResult:
+    """Primary checks, suppression, audit and rounding or perturbation of built cells."""
+    cells = primary_checks(cells, spec, s)
+    status = cells.get_column("status").to_numpy()
+    primary = (status == "fail") | ((status == "review") & (not s.accept_review))
+    suppressed = primary.copy()
+    notes = list(notes or [])
     audit: dict[str, list[CellInterval]] = {}
     if spec.margins and primary.any():
         suppressed, audit = _protect(cells, spec, s, primary, nonnegative)
@@ -130,7 +190,7 @@ def check_table(
         "table %s: %d cells, %d primary and %d secondary suppressions, verdict %s",
         spec.label, cells.height, int(primary.sum()), int(secondary.sum()), verdict,
     )  # fmt: skip
-    return TableCheckResult(spec, s, cells, audit, verdict, notes)
+    return TableCheckResult(spec, s, cells, audit, verdict, notes, built_from, not_checked)
 
 
 def _protect(

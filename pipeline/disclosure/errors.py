@@ -2,7 +2,8 @@
 
 Messages name columns, cells (by their category labels) and counts, never a record's value.
 All of them are data errors (exit code 3): the output cannot leave the TRE as it stands; the
-one exception is :class:`PerturbationTableError`, a bad p-table file (exit code 2).
+exceptions are :class:`PerturbationTableError` (a bad p-table file) and
+:class:`ModelOutputError` (bad model outputs), both exit code 2.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class TableSpecError(DisclosureError):
     """A table specification does not fit the data (missing column, bad statistic...)."""
 
 
-class PerturbationTableError(DisclosureError, ValueError):
-    """A perturbation table (p-table) is malformed. Lists every problem found, each naming the
-    field and the rows (data rows counted from 1, header excluded), never a table value."""
+class _ProblemList(DisclosureError, ValueError):
+    """A user-supplied file or value is malformed (exit code 2). Lists every problem found,
+    each naming the field and the rows (data rows counted from 1), never a value."""
 
     exit_code = EXIT_CONFIG
 
@@ -70,8 +71,21 @@ class PerturbationTableError(DisclosureError, ValueError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_ptable_error, (self.problems, self.source))
+        return (_rebuild_problem_list, (type(self), self.problems, self.source))
 
 
-def _rebuild_ptable_error(problems: list[str], source: str | None) -> PerturbationTableError:
-    return PerturbationTableError(problems, source=source)
+def _rebuild_problem_list(
+    cls: type[_ProblemList], problems: list[str], source: str | None
+) -> _ProblemList:
+    return cls(problems, source=source)
+
+
+class PerturbationTableError(_ProblemList):
+    """A perturbation table (p-table) is malformed. Lists every problem found, each naming the
+    field and the rows (data rows counted from 1, header excluded), never a table value."""
+
+
+class ModelOutputError(_ProblemList):
+    """Model outputs given for checking are malformed: a residual degrees of freedom that is
+    not a whole number >= 0, a model name missing or repeated, a models file without its
+    columns. Lists every problem, naming fields and rows."""

@@ -1,4 +1,5 @@
-"""Build a table (with margins) from microdata, and run the primary disclosure checks on it.
+"""Build a table (with margins) from microdata or from a frequency table already counted, and
+run the primary disclosure checks on it.
 
 Each cell carries its unweighted record count ``n``, its statistic ``value``, the contributions
 the dominance rules need, and (when records carry keys) its cell key. Categories are text; a
@@ -14,6 +15,7 @@ from typing import Literal, get_args
 
 import polars as pl
 
+from pipeline.disclosure.columns import describe_rows, whole_numbers
 from pipeline.disclosure.errors import TableSpecError
 from pipeline.disclosure.settings import TableCheckSettings
 
@@ -87,26 +89,86 @@ def build_cells(
         raise TableSpecError(f"column {spec.variable!r} is not numeric")
     if record_key is not None:
         _check_record_keys(df, record_key, key_range)
-    data = df.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING).alias(c) for c in spec.by)
-    for column in spec.by:
-        if data.get_column(column).eq(TOTAL).any():
-            raise TableSpecError(f"column {column!r} has a category named {TOTAL!r}")
+    data = _labelled(df, spec.by)
     if data.is_empty():
         raise TableSpecError("the data has no records")
+    aggregations = _aggregations(spec, nk_n, record_key, key_range)
+    return _assemble(data, spec, aggregations, records=data.height, record_key=record_key)
+
+
+def build_cells_from_counts(
+    table: pl.DataFrame, spec: TableSpec, *, count_column: str = "count"
+) -> pl.DataFrame:
+    """The cells :func:`build_cells` gives for a count table, from a frequency table that is
+    already counted: one row per interior cell, the ``by`` columns plus ``count_column`` (a
+    whole number of records >= 0). Cells not listed are empty; margins are computed from the
+    cells, so the table must not hold totals. Each combination of categories appears once.
+    Errors name columns and rows (data rows counted from 1), never a count or category."""
+    if spec.statistic != "count":
+        raise TableSpecError(
+            f"a frequency table holds counts; statistic {spec.statistic!r} needs the microdata"
+        )
+    if count_column in spec.by:
+        raise TableSpecError(f"count column {count_column!r} is also a group-by variable")
+    missing = [c for c in (*spec.by, count_column) if c not in table.columns]
+    if missing:
+        raise TableSpecError(f"columns not in the table: {missing}")
+    counts, ok = whole_numbers(table.get_column(count_column))
+    problems = []
+    if not ok.all():
+        problems.append(f"null or not a whole number in {describe_rows(~ok)}")
+    if (ok & (counts < 0)).any():
+        problems.append(f"negative in {describe_rows(ok & (counts < 0))}")
+    if problems:
+        raise TableSpecError(f"count column {count_column!r}: " + "; ".join(problems))
+    data = _labelled(table.select(spec.by), spec.by, counted=True)
+    repeated = data.is_duplicated().to_numpy()
+    if repeated.any():
+        raise TableSpecError(
+            f"cells repeat in {describe_rows(repeated)}: each combination of "
+            f"{', '.join(spec.by)} must appear once"
+        )
+    data = data.with_columns(pl.Series(count_column, counts))
+    records = int(counts.sum())
+    if records == 0:
+        raise TableSpecError("the table has no records")
+    aggregations = _aggregations(spec, 0, None, count_column=count_column)
+    return _assemble(data, spec, aggregations, records=records, record_key=None)
+
+
+def _labelled(df: pl.DataFrame, by: Sequence[str], *, counted: bool = False) -> pl.DataFrame:
+    """Group-by columns as text, a missing category as ``"(missing)"``."""
+    data = df.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING).alias(c) for c in by)
+    for column in by:
+        if data.get_column(column).eq(TOTAL).any():
+            hint = " (margins are computed from the cells: leave totals out)" if counted else ""
+            raise TableSpecError(f"column {column!r} has a category named {TOTAL!r}{hint}")
+    return data
+
+
+def _assemble(
+    data: pl.DataFrame,
+    spec: TableSpec,
+    aggregations: list[pl.Expr],
+    *,
+    records: int,
+    record_key: str | None,
+) -> pl.DataFrame:
+    """Aggregate ``data`` over the full grid of its categories, and over every margin."""
     categories = {c: data.get_column(c).unique().sort() for c in spec.by}
     for column, values in categories.items():
         # Category labels are published even for suppressed cells: refuse identifier-like
         # groupings (mostly distinct values) rather than print them.
-        if values.len() > max(IDENTIFIER_LIKE_MIN, data.height // 2):
+        if values.len() > max(IDENTIFIER_LIKE_MIN, records // 2):
             raise TableSpecError(
-                f"column {column!r} has {values.len()} distinct values in {data.height} records: "
+                f"column {column!r} has {values.len()} distinct values in {records} records: "
                 "it looks like an identifier, not a grouping"
             )
     subsets = _subsets(spec.by) if spec.margins else [tuple(spec.by)]
     frames = []
     for subset in subsets:
         grid = _grid(categories, subset)
-        stats = data.group_by(list(subset)).agg(_aggregations(spec, nk_n, record_key, key_range))
+        stats = data.group_by(list(subset)).agg(aggregations)
         if subset:
             cells = grid.join(stats, on=list(subset), how="left", maintain_order="left")
         else:
@@ -193,6 +255,9 @@ def _check_record_keys(df: pl.DataFrame, record_key: str, key_range: int) -> Non
             f"record key column {record_key!r} must be {dtype} for a p-table with "
             f"{key_range} cell keys"
         )
+    nulls = df.get_column(record_key).is_null().to_numpy()
+    if nulls.any():
+        raise TableSpecError(f"record key column {record_key!r} is null in {describe_rows(nulls)}")
     if key_range not in (256, 65536):
         top = df.get_column(record_key).max()
         if top is not None and int(top) >= key_range:  # type: ignore[arg-type]
@@ -203,14 +268,21 @@ def _check_record_keys(df: pl.DataFrame, record_key: str, key_range: int) -> Non
 
 
 def _aggregations(
-    spec: TableSpec, nk_n: int, record_key: str | None, key_range: int = 256
+    spec: TableSpec,
+    nk_n: int,
+    record_key: str | None,
+    key_range: int = 256,
+    *,
+    count_column: str | None = None,
 ) -> list[pl.Expr]:
-    aggs = [pl.len().alias("n")]
+    # Rows are records, or (with ``count_column``, counting only) cells of that many records.
+    n = pl.len() if count_column is None else pl.col(count_column).sum()
+    aggs = [n.alias("n")]
     if spec.variable is None:
-        aggs.append(pl.len().cast(pl.Float64).alias("value"))
+        aggs.append(n.cast(pl.Float64).alias("value"))
         aggs += [pl.lit(0.0).alias(c) for c in ("top1", "top2", "topn", "abs_total")]
         aggs.append(pl.lit(0).alias("distinct"))
-        aggs.append(pl.len().cast(pl.Float64).alias("total"))
+        aggs.append(n.cast(pl.Float64).alias("total"))
     else:
         v = pl.col(spec.variable).cast(pl.Float64)
         value = {
