@@ -20,10 +20,9 @@ class PipelineError(Exception):
     transient: bool = False
 
 
-class ConfigError(PipelineError, ValueError):
-    """A configuration is invalid. Lists every problem found, not just the first."""
-
-    exit_code = EXIT_CONFIG
+class ProblemList(PipelineError):
+    """An error listing every problem found, not just the first, each naming where (a
+    field, a row), never a value. ``source`` (a file or option) prefixes the message."""
 
     def __init__(self, problems: list[str] | str, *, source: str | None = None) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
@@ -37,11 +36,19 @@ class ConfigError(PipelineError, ValueError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_config_error, (self.problems, self.source))
+        return (_rebuild_problem_list, (type(self), self.problems, self.source))
 
 
-def _rebuild_config_error(problems: list[str], source: str | None) -> ConfigError:
-    return ConfigError(problems, source=source)
+def _rebuild_problem_list(
+    cls: type[ProblemList], problems: list[str], source: str | None
+) -> ProblemList:
+    return cls(problems, source=source)
+
+
+class ConfigError(ProblemList, ValueError):
+    """A configuration is invalid. Lists every problem found, not just the first."""
+
+    exit_code = EXIT_CONFIG
 
 
 class DataError(PipelineError):

@@ -8,7 +8,7 @@ exceptions are :class:`PerturbationTableError` (a bad p-table file) and
 
 from __future__ import annotations
 
-from pipeline.errors import EXIT_CONFIG, EXIT_DATA, PipelineError
+from pipeline.errors import EXIT_CONFIG, EXIT_DATA, PipelineError, ProblemList
 
 
 class DisclosureError(PipelineError):
@@ -53,31 +53,11 @@ class TableSpecError(DisclosureError):
     """A table specification does not fit the data (missing column, bad statistic...)."""
 
 
-class _ProblemList(DisclosureError, ValueError):
+class _ProblemList(DisclosureError, ProblemList, ValueError):
     """A user-supplied file or value is malformed (exit code 2). Lists every problem found,
     each naming the field and the rows (data rows counted from 1), never a value."""
 
     exit_code = EXIT_CONFIG
-
-    def __init__(self, problems: list[str] | str, *, source: str | None = None) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        self.source = source
-        where = f"{source}: " if source else ""
-        if len(self.problems) == 1:
-            message = f"{where}{self.problems[0]}"
-        else:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            message = f"{where}{len(self.problems)} problems:\n{lines}"
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_problem_list, (type(self), self.problems, self.source))
-
-
-def _rebuild_problem_list(
-    cls: type[_ProblemList], problems: list[str], source: str | None
-) -> _ProblemList:
-    return cls(problems, source=source)
 
 
 class PerturbationTableError(_ProblemList):
