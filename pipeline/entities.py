@@ -82,7 +82,7 @@ def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.
         .with_row_index("__n", offset=1)
         .select("cluster", "__n")
     )
-    start = int(known[ENTITY].max() or 0) if known.height else 0  # type: ignore[arg-type]
+    start = int(known[ENTITY].max()) if known.height else 0  # type: ignore[arg-type]
     per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
         pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + start).alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),

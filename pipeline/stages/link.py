@@ -92,7 +92,7 @@ def registry_rows(linked: pl.DataFrame) -> pl.DataFrame:
 def _nothing_to_link(view: pl.DataFrame, spec: LinkageSpec) -> str | None:
     """Why these records cannot be linked (e.g. all from one source), or None."""
     if spec.mode == "link" and view["_source"].n_unique() < 2:
-        return "the batch holds records from one source only; its records stay unlinked"
+        return "every record (this batch and earlier runs) is from one source; none is linked"
     if spec.mode == "dedupe" and view.height < 2:
         return "the batch holds fewer than two records"
     return None

@@ -23,10 +23,10 @@ from typing import Any
 import polars as pl
 
 from pipeline.config import LinkageSpec, blocking_roles
+from pipeline.entities import UID
 
 logger = logging.getLogger(__name__)
 
-UID = "_uid"
 DATE_FORMAT = "%Y-%m-%d"
 
 
