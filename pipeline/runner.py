@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,27 @@ import polars as pl
 
 from pipeline.atomic import remove_stale_temporaries, write_text_atomic, write_with_atomic
 from pipeline.config import PipelineConfig
-from pipeline.entities import REGISTRY_FILE, UID, entity_summary, load_registry, save_registry
-from pipeline.errors import DataError
+from pipeline.entities import (
+    ENTITY,
+    REGISTRY_FILE,
+    UID,
+    entity_summary,
+    load_registry,
+    save_registry,
+)
+from pipeline.errors import ConfigError, DataError
 from pipeline.executors import Executor, LocalExecutor
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, discover_files
 from pipeline.lock import RunLock
 from pipeline.manifest import write_manifest
+from pipeline.review import (
+    DECISIONS_FILE,
+    REVIEW_DIR,
+    load_decisions,
+    review_rows,
+    store_decisions,
+    write_review,
+)
 from pipeline.stages import deidentify as deidentify_stage
 from pipeline.stages import link as link_stage
 from pipeline.stages import prepare as prepare_stage
@@ -74,17 +89,26 @@ def run_pipeline(
     services: Services | None = None,
     progress: Progress | None = None,
     reprocess: bool = False,
+    decisions: Sequence[Path] = (),
 ) -> RunSummary:
     """Run the pipeline for every input file not yet delivered. See the module docstring.
 
     ``reprocess`` takes every current input file, delivered or not (e.g. after a config
     change); with an unchanged config and inputs it finds the earlier delivery and changes nothing.
+    ``decisions`` are edited clerical-review files: they are stored first (even when nothing
+    is new) and shape this and every later run's linkage (:mod:`pipeline.review`).
     """
     executor = executor or LocalExecutor()
     services = services or Services.default()
     state_dir = config.state_dir
+    if decisions and config.linkage.mode == "none":
+        raise ConfigError("--decisions: linkage.mode is none, so there is nothing to decide")
     with RunLock(state_dir / "lock"):
         remove_stale_temporaries(config.delivery_dir)
+        if decisions:
+            stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
+            logger.info("stored %d clerical-review decisions", stored,
+                        extra={"decisions": stored})
         catalogue = StateCatalogue(state_dir / "state.duckdb")
         files = _discover(config)
         done = catalogue.delivered(files)
@@ -98,6 +122,10 @@ def run_pipeline(
             return RunSummary(status="up_to_date")
         config_sha = bytes_sha256(config.model_dump_json().encode("utf-8"))
         fingerprint = config_sha + "".join(f"|{f.source}|{f.path}|{f.sha256}" for f in new)
+        store = config.work_dir / DECISIONS_FILE
+        if config.linkage.mode != "none" and store.exists():
+            # decisions change the linkage: with new ones, --all delivers anew
+            fingerprint += "|decisions|" + file_sha256(store)
         run_id = "run-" + bytes_sha256(fingerprint.encode("utf-8"))[:16]
         target = config.delivery_dir / run_id
         if not target.exists():
@@ -213,13 +241,12 @@ def _run_stages(
 
     step("link", 2)
     registry = config.work_dir / REGISTRY_FILE
-    history = _earlier_entities(registry, rows) if config.linkage.mode != "none" else None
+    linking = config.linkage.mode != "none"
+    history = _earlier_entities(registry, rows) if linking else None
+    decisions = load_decisions(config.work_dir / DECISIONS_FILE) if linking else None
 
     def link() -> tuple[pl.DataFrame, pl.DataFrame]:
-        linked, probabilities = link_stage.link_records(
-            rows, config.linkage, services.linker, history
-        )
-        return linked, pl.DataFrame({"match_probability": probabilities.cast(pl.Float64)})
+        return link_stage.link_records(rows, config.linkage, services.linker, history, decisions)
 
     linked, pairs = _checkpoint(work / "02-linked", link)
     probabilities = pairs["match_probability"]
@@ -275,10 +302,31 @@ def _run_stages(
     from pipeline.report import render_report
 
     write_text_atomic(out / "report.html", render_report(manifest, probabilities))
-    if config.linkage.mode != "none":
+    if linking:
         # before promotion: a run killed after this reruns to the same numbers (rows are keyed)
-        save_registry(registry, history, link_stage.registry_rows(linked))
+        batch = link_stage.registry_rows(linked)
+        _write_review(config, run_id, pairs, history, batch, decisions)
+        save_registry(registry, history, batch)
     return manifest
+
+
+def _write_review(
+    config: PipelineConfig,
+    run_id: str,
+    pairs: pl.DataFrame,
+    history: pl.DataFrame | None,
+    batch: pl.DataFrame,
+    decisions: pl.DataFrame | None,
+) -> None:
+    """The curators' clerical-review file for this run's grey band (:mod:`pipeline.review`)."""
+    records = batch if history is None else pl.concat([history, batch], how="diagonal_relaxed")
+    rows = review_rows(
+        pairs, records.drop(ENTITY), batch[UID],
+        review=config.linkage.thresholds.review, match=config.linkage.thresholds.match,
+        decisions=decisions,
+    )
+    write_review(config.work_dir / REVIEW_DIR / f"{run_id}.csv", rows)
+    logger.info("%d pairs for clerical review", rows.height, extra={"review_pairs": rows.height})
 
 
 def _earlier_entities(registry: Path, rows: pl.DataFrame) -> pl.DataFrame | None:

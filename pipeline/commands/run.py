@@ -44,26 +44,43 @@ def _terminal_progress() -> Progress | None:
     help="Process every input file again, not only new ones (e.g. after changing the config).",
 )
 @click.option(
+    "--decisions",
+    "decisions",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An edited clerical-review file (WORK/review/RUN.csv, decision column filled with "
+    "match or non-match): stored, and applied to this and every later run's linkage.",
+)
+@click.option(
     "--json-logs", is_flag=True, help="Write logs as JSON lines (same as --log-format json)."
 )
 def command(
-    config_path: Path, executor: str, scheduler: str | None, reprocess: bool, json_logs: bool
+    config_path: Path,
+    executor: str,
+    scheduler: str | None,
+    reprocess: bool,
+    decisions: tuple[Path, ...],
+    json_logs: bool,
 ) -> None:
     """Ingest, validate, link, pseudonymise, de-identify and deliver the inputs of CONFIG.
 
-    Files already delivered are skipped, so rerunning is safe. Exit status: 0 done (or nothing
-    new), 2 config error, 3 data error, 75 another run holds the lock (retry later).
+    Files already delivered are skipped, so rerunning is safe. Pairs in the clerical-review
+    band go to WORK/review/RUN.csv (the config's work folder, outside the delivery: it shows
+    names); fill its decision column and pass it back with --decisions. Exit status: 0 done
+    (or nothing new), 2 config error, 3 data error, 75 another run holds the lock (retry later).
 
     \b
     Example:
         PPRL_MASTER_KEY=... pprl run configs/demo.yaml --executor dask
+        pprl run configs/demo.yaml --decisions .pprl-work/demo-demo/review/run-1a2b.csv
     """
     if json_logs:
         configure_logging("json", "INFO")
     config = load_config(config_path)
     with executor_for("dask" if executor == "dask" else "local", scheduler) as ex:
         summary = run_pipeline(
-            config, executor=ex, progress=_terminal_progress(), reprocess=reprocess
+            config, executor=ex, progress=_terminal_progress(), reprocess=reprocess,
+            decisions=decisions,
         )
     if summary.status == "up_to_date":
         click.echo("nothing new to process")

@@ -20,6 +20,8 @@ from pipeline.stages.services import Linker
 
 logger = logging.getLogger(__name__)
 
+PAIRS_SCHEMA = {"_uid_l": pl.String, "_uid_r": pl.String, "match_probability": pl.Float64}
+
 
 def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
     """Only what linkage may read: ``_uid``, ``_source``, person roles and ``id_*`` columns."""
@@ -38,13 +40,15 @@ def link_records(
     spec: LinkageSpec,
     linker: Linker | None,
     history: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.Series]:
+    decisions: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``_entity`` (entity number), ``linked`` and the entity bookkeeping columns.
 
     ``history`` holds the registry rows of earlier runs (``linkage_view`` columns and
-    ``_entity``), none of them in ``frame``; the batch is linked together with them. Returns
-    the frame and the match probabilities of scored pairs (for the report). With ``mode:
-    none`` every row is its own entity, numbered within the batch, and nothing is linked.
+    ``_entity``), none of them in ``frame``; the batch is linked together with them, under
+    the curators' ``decisions`` (:mod:`pipeline.review`). Returns the frame and the scored
+    pairs (``_uid_l``, ``_uid_r``, ``match_probability``). With ``mode: none`` every row is
+    its own entity, numbered within the batch, and nothing is linked.
     """
     view = linkage_view(frame)
     if spec.mode == "none":
@@ -56,11 +60,11 @@ def link_records(
         logger.warning("linkage skipped: %s", skip_reason)
     if spec.mode == "none" or skip_reason:
         clusters = union.select(UID, pl.col(UID).alias("cluster"))
-        probabilities = pl.Series("match_probability", [], dtype=pl.Float64)
+        pairs = pl.DataFrame(schema=PAIRS_SCHEMA)
     else:
         if linker is None:
             raise ConfigError("linkage.mode: no linkage engine is available for this run")
-        clusters, probabilities = linker(union, spec)
+        clusters, pairs = linker(union, spec, decisions)
         missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
         if missing:
             raise ValueError("the linker did not return a cluster for every record")
@@ -72,16 +76,16 @@ def link_records(
         out.height,
         int(out["linked"].sum()),
         int(out[EXISTING].sum()),
-        len(probabilities),
+        pairs.height,
         extra={
             "records": out.height,
             "linked": int(out["linked"].sum()),
             "joined_earlier": int(out[EXISTING].sum()),
             "merged": int(out[MERGED].sum()),
-            "pairs": len(probabilities),
+            "pairs": pairs.height,
         },
     )
-    return out.drop(UID), probabilities
+    return out.drop(UID), pairs
 
 
 def registry_rows(linked: pl.DataFrame) -> pl.DataFrame:

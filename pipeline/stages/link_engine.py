@@ -75,9 +75,14 @@ def _comparison(role: str, kind: str) -> Any:
     raise ValueError(f"unknown comparison kind {kind!r}")  # config validation prevents this
 
 
-def facade_linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
-    """Train on this batch, score pairs down to the review threshold, cluster at ``match``."""
+def facade_linker(
+    view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Train on these records, score pairs down to the review threshold, apply curators'
+    decisions (:func:`pipeline.review.apply_decisions`), cluster at ``match``. Returns the
+    cluster labels and the scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``)."""
     from linkage import LinkageSettings, Linker, block_on
+    from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
     roles = list(
         dict.fromkeys([*spec.comparisons, *(r for b in spec.blocking for r in blocking_roles(b))])
@@ -96,16 +101,21 @@ def facade_linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, 
         unique_id_column=UID,
         em_max_iterations=spec.max_iterations,
     )
+    left_uids = None
     if spec.mode == "link":
         first = frame["_source"].min()
         left = frame.filter(pl.col("_source") == first).drop("_source")
         right = frame.filter(pl.col("_source") != first).drop("_source")
         linker = Linker(settings, left, right)
+        left_uids = left[UID]
     else:
         linker = Linker(settings, frame.drop("_source"))
     try:
         linker.train()
-        pairs = linker.predict(threshold=spec.thresholds.review)
+        scored = linker.predict(threshold=spec.thresholds.review)
+        pairs = apply_decisions(
+            scored.select("id_l", "id_r", PROBABILITY), decisions, frame[UID], left_uids
+        )
         clusters = linker.cluster(pairs, threshold=spec.thresholds.match)
     finally:
         linker.close()
@@ -113,5 +123,9 @@ def facade_linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, 
         pl.col("id").cast(pl.String).alias(UID),
         pl.col("cluster_id").cast(pl.String).alias("cluster"),
     )
-    logger.info("linkage scored %d pairs at or above the review threshold", pairs.height)
-    return labelled, pairs["match_probability"].cast(pl.Float64)
+    logger.info("linkage scored %d pairs at or above the review threshold", scored.height)
+    return labelled, pairs.select(
+        pl.col("id_l").cast(pl.String).alias(PAIR_L),
+        pl.col("id_r").cast(pl.String).alias(PAIR_R),
+        pl.col(PROBABILITY).cast(pl.Float64),
+    )

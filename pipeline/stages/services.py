@@ -28,8 +28,11 @@ class PseudonymiserLike(Protocol):
 
 CheckIdentifiers = Callable[[str, pl.Series], pl.DataFrame]
 PseudonymiserFactory = Callable[[PipelineConfig], PseudonymiserLike]
-# frame from linkage_view -> (frame with "_uid" and "cluster", pair match probabilities)
-Linker = Callable[[pl.DataFrame, LinkageSpec], tuple[pl.DataFrame, pl.Series]]
+# (records from linkage_view, spec, curators' decisions or None) -> (frame with "_uid" and
+# "cluster", scored pairs "_uid_l", "_uid_r", "match_probability"); see pipeline.review
+Linker = Callable[
+    [pl.DataFrame, LinkageSpec, pl.DataFrame | None], tuple[pl.DataFrame, pl.DataFrame]
+]
 
 
 @dataclass(frozen=True)

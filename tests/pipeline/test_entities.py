@@ -8,12 +8,10 @@ in one environment whether they arrive in one run or in two.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -27,9 +25,7 @@ from pipeline.entities import (
     save_registry,
 )
 from pipeline.errors import DataError
-from tests.pipeline.test_runner_support import ENVIRONMENT, make_keystore
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.pipeline.test_runner_support import ENVIRONMENT, demo_config, demo_workspace
 
 
 def _clusters(mapping: dict[str, str]) -> pl.DataFrame:
@@ -86,21 +82,6 @@ def test_unreadable_registry_is_a_data_error_naming_the_file(tmp_path: Path) -> 
 # --- end to end ---------------------------------------------------------------------------------
 
 
-def _demo_config(root: Path, keystore: Path, environment: str, name: str | None = None) -> Path:
-    """configs/demo.yaml on a copy of its data, with our keystore and ``environment``; its
-    outputs go to ``out-NAME`` (default: the environment)."""
-    name = name or environment
-    doc = yaml.safe_load((REPO / "configs/demo.yaml").read_text())
-    doc["environment"] = environment
-    doc["keystore"] = {"path": str(keystore)}
-    doc["delivery"] = {"path": f"out-{name}", "work_dir": f"work-{name}"}
-    doc["disclosure"]["quasi_identifiers"] = []  # small batches cannot be 3-anonymous
-    doc["sources"][1]["path"] = "demo-data/gp/*.csv"  # may be empty for a run
-    path = root / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
-
-
 def _delivered(root: Path, name: str) -> pl.DataFrame:
     runs = sorted((root / f"out-{name}").glob("run-*"), key=lambda p: p.stat().st_mtime)
     parts = [pl.read_parquet(f) for r in runs for f in sorted(r.glob("*.parquet"))
@@ -110,19 +91,13 @@ def _delivered(root: Path, name: str) -> pl.DataFrame:
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    shutil.copytree(REPO / "configs/demo-data", tmp_path / "demo-data")
-    keystore = make_keystore(tmp_path, monkeypatch)
-    from pseudonym.keys import master_key_from_env
-    from pseudonym.keystore import Keystore
-
-    Keystore.open(keystore, master=master_key_from_env()).add_environment("other")
-    return tmp_path, keystore
+    return demo_workspace(tmp_path, monkeypatch), tmp_path / "keys"
 
 
 def test_person_ids_are_keyed_per_environment(demo: tuple[Path, Path]) -> None:
     root, keystore = demo
     for env in (ENVIRONMENT, "other"):
-        result = CliRunner().invoke(cli, ["run", str(_demo_config(root, keystore, env))])
+        result = CliRunner().invoke(cli, ["run", str(demo_config(root, keystore, env))])
         assert result.exit_code == 0, result.output
     one, two = _delivered(root, ENVIRONMENT), _delivered(root, "other")
     assert one.height == two.height > 0
@@ -137,10 +112,10 @@ def test_same_person_ids_whether_files_arrive_in_one_run_or_two(
     demo: tuple[Path, Path], tmp_path: Path
 ) -> None:
     root, keystore = demo
-    together = _demo_config(root, keystore, ENVIRONMENT)
+    together = demo_config(root, keystore, ENVIRONMENT)
     assert CliRunner().invoke(cli, ["run", str(together)]).exit_code == 0
     # the same environment and inputs, with the GP register arriving in a second, later run
-    split = _demo_config(root, keystore, ENVIRONMENT, "split")
+    split = demo_config(root, keystore, ENVIRONMENT, "split")
     gp = root / "demo-data/gp/register.csv"
     gp.rename(tmp_path / "register.csv")
     result = CliRunner().invoke(cli, ["run", str(split)])

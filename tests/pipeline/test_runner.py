@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import LinkageSpec, load_config
 from pipeline.runner import run_pipeline
-from pipeline.stages.link import UID, link_records, linkage_view
+from pipeline.stages.link import PAIRS_SCHEMA, UID, link_records, linkage_view
 from tests.pipeline.test_runner_support import (
     HEADER,
     fake_services,
@@ -31,12 +31,20 @@ class RecordingLinker:
     def __init__(self) -> None:
         self.seen_columns: list[str] = []
 
-    def __call__(self, view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
+    def __call__(
+        self, view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         self.seen_columns = list(view.columns)
         clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
-        sizes = clusters.group_by("cluster").len()
-        pairs = int((sizes["len"] * (sizes["len"] - 1) // 2).sum())
-        return clusters, pl.Series([0.97] * pairs + [0.6, 0.2], dtype=pl.Float64)
+        members = clusters.group_by("cluster").agg(pl.col(UID).sort())
+        linked = [(a, b) for ids in members[UID].to_list() for i, a in enumerate(ids)
+                  for b in ids[i + 1:]]
+        other = view[UID].sort().to_list()[:2]
+        rows = [(a, b, 0.97) for a, b in linked]
+        rows += [(other[0], other[1], 0.6), (other[1], other[0], 0.2)]
+        return clusters, pl.DataFrame(
+            rows, schema=["_uid_l", "_uid_r", "match_probability"], orient="row"
+        )
 
 
 @pytest.fixture
@@ -99,10 +107,12 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
     )
 
     def labels(names: list[str]):  # type: ignore[no-untyped-def]
-        def linker(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
+        def linker(
+            view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
+        ) -> tuple[pl.DataFrame, pl.DataFrame]:
             return view.select(
                 UID, pl.col("surname").replace({"a": names[0], "b": names[1]}).alias("cluster")
-            ), pl.Series([], dtype=pl.Float64)
+            ), pl.DataFrame(schema=PAIRS_SCHEMA)
 
         return linker
 
@@ -116,9 +126,11 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
 def test_linker_that_drops_records_is_an_error() -> None:
     frame = pl.DataFrame({"_source": ["s"] * 2, "_file": ["f"] * 2, "_row": [2, 3]})
 
-    def lossy(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, pl.Series]:
-        return view.head(1).select(UID, pl.col(UID).alias("cluster")), pl.Series(
-            [], dtype=pl.Float64
+    def lossy(
+        view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return view.head(1).select(UID, pl.col(UID).alias("cluster")), pl.DataFrame(
+            schema=PAIRS_SCHEMA
         )
 
     with pytest.raises(ValueError, match="did not return a cluster for every record"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import os
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -149,3 +150,33 @@ def all_output_text(root: Path) -> str:
             if path.suffix == ".parquet":
                 chunks.append(pl.read_parquet(path).write_csv())
     return "\n".join(chunks)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_workspace(root: Path, monkeypatch: object) -> Path:
+    """configs/demo-data copied under ``root`` and a keystore (``root/keys``) with two
+    environments, ENVIRONMENT and ``other``; returns ``root``."""
+    from pseudonym.keys import master_key_from_env
+    from pseudonym.keystore import Keystore
+
+    shutil.copytree(REPO / "configs/demo-data", root / "demo-data")
+    keystore = make_keystore(root, monkeypatch)
+    Keystore.open(keystore, master=master_key_from_env()).add_environment("other")
+    return root
+
+
+def demo_config(root: Path, keystore: Path, environment: str, name: str | None = None) -> Path:
+    """configs/demo.yaml on a copy of its data, with our keystore and ``environment``; its
+    outputs go to ``out-NAME`` (default: the environment)."""
+    name = name or environment
+    doc = yaml.safe_load((REPO / "configs/demo.yaml").read_text())
+    doc["environment"] = environment
+    doc["keystore"] = {"path": str(keystore)}
+    doc["delivery"] = {"path": f"out-{name}", "work_dir": f"work-{name}"}
+    doc["disclosure"]["quasi_identifiers"] = []  # small batches cannot be 3-anonymous
+    doc["sources"][1]["path"] = "demo-data/gp/*.csv"  # may be empty for a run
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
