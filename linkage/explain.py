@@ -74,6 +74,24 @@ def waterfall(
     )
 
 
+def explanation_columns(
+    pairs: pl.DataFrame, comparisons: Sequence[Comparison], params: ModelParameters
+) -> pl.DataFrame:
+    """Wide form of :func:`waterfall` for a review file: ``id_l, id_r``, then each
+    comparison's level label (``level_<name>``) and weight (``weight_<name>``, term-frequency
+    adjustments as ``weight_<name> term frequency``), one row per pair."""
+    keys = ["id_l", "id_r"]
+    if pairs.height == 0:
+        return pairs.select(keys)
+    steps = waterfall(pairs, comparisons, params).filter(pl.col("component") != "prior")
+    weights = steps.pivot(on="component", index=keys, values="match_weight")
+    weights = weights.rename({c: f"weight_{c}" for c in weights.columns if c not in keys})
+    labels = steps.filter(~pl.col("component").str.ends_with(" term frequency")).pivot(
+        on="component", index=keys, values="label")
+    labels = labels.rename({c: f"level_{c}" for c in labels.columns if c not in keys})
+    return labels.join(weights, on=keys)
+
+
 def _level_weights(
     pairs: pl.DataFrame, c: Comparison, params: ModelParameters, by_name: dict[str, Comparison]
 ) -> pl.Series:

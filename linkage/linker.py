@@ -25,7 +25,7 @@ from linkage.blocking import (
 )
 from linkage.comparisons import Comparison
 from linkage.errors import InputDataError, SettingsError
-from linkage.explain import waterfall
+from linkage.explain import explanation_columns, waterfall
 from linkage.model import (
     Dependency,
     ModelParameters,
@@ -343,6 +343,10 @@ class Linker:
     def explain(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """Waterfall data: each comparison's weight and Bayes factor per pair."""
         return waterfall(pairs, self.comparisons, self.parameters)
+
+    def explain_wide(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """One row per pair: each comparison's level label and weight (for review files)."""
+        return explanation_columns(pairs, self.comparisons, self.parameters)
 
     # --- evaluation ---------------------------------------------------------------------
     def evaluate(self, pairs: pl.DataFrame, true_links: pl.DataFrame,

@@ -2,7 +2,8 @@
 
 Each run writes the pairs it scored between the review and match thresholds, with at least one
 record from its own batch, to ``<work>/review/<run_id>.csv``: both records' link fields side
-by side and an empty ``decision`` column for ``match`` or ``non-match``. The file shows names,
+by side, each comparison's level and weight (why the pair scored as it did), and an empty
+``decision`` column for ``match`` or ``non-match``. The file shows names,
 dates of birth and identifiers: it is a curator's working file outside the research
 environment, kept in the work folder and never delivered.
 
@@ -110,7 +111,8 @@ def review_rows(
     decisions: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """The review file's rows: grey-band pairs touching ``batch`` (record ids), undecided,
-    with ``records``' columns (``_source``, roles, ``id_*``) of both sides."""
+    with ``records``' columns (``_source``, roles, ``id_*``) of both sides, then any
+    ``level_*``/``weight_*`` explanation columns of ``pairs``."""
     band = pairs.filter(
         (pl.col(PROBABILITY) >= review) & (pl.col(PROBABILITY) < match)
         & (pl.col(PAIR_L).is_in(batch.implode()) | pl.col(PAIR_R).is_in(batch.implode()))
@@ -126,9 +128,11 @@ def review_rows(
     joined = band.join(side[PAIR_L], on=PAIR_L, how="left").join(side[PAIR_R], on=PAIR_R,
                                                                  how="left")
     columns = [f"{c}_{s}" for c in fields for s in ("l", "r")]
+    why = [c for c in pairs.columns if c.startswith(("level_", "weight_"))]
     return joined.sort(PROBABILITY, PAIR_L, PAIR_R, descending=[True, False, False]).select(
         pl.col(PAIR_L).alias(KEY), pl.col(PAIR_R).alias(CANDIDATE),
         pl.col(PROBABILITY).round(4), *(pl.col(c).cast(pl.String) for c in columns),
+        *(pl.col(c).round(2) if c.startswith("weight_") else pl.col(c) for c in why),
         pl.lit("", dtype=pl.String).alias(DECISION),
     )
 

@@ -198,15 +198,8 @@ def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
                          "match_probability")
     if review.height == 0:
         return base
-    steps = linker.explain(review).filter(pl.col("component") != "prior")
-    weights = steps.pivot(on="component", index=["id_l", "id_r"], values="match_weight")
-    weights = weights.rename({c: f"weight_{c}" for c in weights.columns if c not in
-                              ("id_l", "id_r")})
-    labels = steps.filter(~pl.col("component").str.ends_with(" term frequency")).pivot(
-        on="component", index=["id_l", "id_r"], values="label")
-    labels = labels.rename({c: f"level_{c}" for c in labels.columns if c not in ("id_l", "id_r")})
-    return (base.join(labels, on=["id_l", "id_r"]).join(weights, on=["id_l", "id_r"])
-            .sort("match_weight", descending=True))
+    return base.join(linker.explain_wide(review), on=["id_l", "id_r"]).sort(
+        "match_weight", descending=True)
 
 
 def _parameters_table(linker: Linker) -> list[dict[str, Any]]:

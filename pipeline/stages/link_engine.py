@@ -80,7 +80,8 @@ def facade_linker(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Train on these records, score pairs down to the review threshold, apply curators'
     decisions (:func:`pipeline.review.apply_decisions`), cluster at ``match``. Returns the
-    cluster labels and the scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``)."""
+    cluster labels and the scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``, and
+    for grey-band pairs each comparison's ``level_*`` and ``weight_*``)."""
     from linkage import LinkageSettings, Linker, block_on
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
@@ -117,6 +118,10 @@ def facade_linker(
             scored.select("id_l", "id_r", PROBABILITY), decisions, frame[UID], left_uids
         )
         clusters = linker.cluster(pairs, threshold=spec.thresholds.match)
+        # why each grey-band pair scored as it did, for the clerical-review file
+        p = pl.col(PROBABILITY)
+        band = scored.filter((p >= spec.thresholds.review) & (p < spec.thresholds.match))
+        pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
     finally:
         linker.close()
     labelled = clusters.select(
@@ -128,4 +133,5 @@ def facade_linker(
         pl.col("id_l").cast(pl.String).alias(PAIR_L),
         pl.col("id_r").cast(pl.String).alias(PAIR_R),
         pl.col(PROBABILITY).cast(pl.Float64),
+        pl.exclude("id_l", "id_r", PROBABILITY),
     )

@@ -124,6 +124,9 @@ def test_run_writes_review_file_outside_delivery_and_applies_decisions(
     manifest = json.loads((first_run / "manifest.json").read_text())
     assert review.height == manifest["linkage"]["pairs_for_review"] > 0
     assert {"surname_l", "surname_r", "id_nhs_l", "id_nhs_r"} <= set(review.columns)
+    # why each pair scored as it did: a level and a weight per comparison
+    assert {"level_surname", "weight_surname", "level_date_of_birth"} <= set(review.columns)
+    assert review["level_surname"].null_count() == 0
     assert all(f.suffix != ".csv" for f in out.rglob("*"))  # the review file is not delivered
 
     entities = pl.read_parquet(work / "entities.parquet")
