@@ -71,8 +71,7 @@ def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.
     labelled = clusters.select(UID, "cluster").join(known, on=UID, how="left")
     per_cluster = labelled.group_by("cluster").agg(
         pl.col(ENTITY).min().alias("__old"),
-        pl.col(ENTITY).n_unique().alias("__old_count"),  # counts null as a value
-        pl.col(ENTITY).null_count().alias("__nulls"),
+        pl.col(ENTITY).drop_nulls().n_unique().alias("__old_count"),
         pl.col(UID).filter(pl.col(ENTITY).is_null()).min().alias("__first_new"),
         pl.len().alias("__size"),
     )
@@ -86,7 +85,7 @@ def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.
     per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
         pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + start).alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),
-        (pl.col("__old_count") - (pl.col("__nulls") > 0).cast(pl.UInt32) > 1).alias(MERGED),
+        (pl.col("__old_count") > 1).alias(MERGED),
         (pl.col("__size") > 1).alias("linked"),
     )
     batch = labelled.filter(pl.col(ENTITY).is_null()).select(UID, "cluster")

@@ -289,7 +289,7 @@ def _run_stages(
         "rows": ordered_quarantine.height,
     }
     id_types = sorted({t for s in config.sources for t in s.identifier_columns().values()})
-    if config.linkage.mode != "none":
+    if linking:
         id_types.append(PERSON_TYPE)
     pseudonymiser_keys = key_ids(services.pseudonymiser_factory(config), id_types)
     manifest = build_manifest(
