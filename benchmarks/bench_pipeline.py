@@ -219,8 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="records per source")
     parser.add_argument("--executors", default="local,dask", help="comma-separated")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    parser.add_argument("--increment", type=int, default=0, metavar="N",
-                        help="then a scheduled-ingest run with N new hospital rows (local)")
+    parser.add_argument(
+        "--increment",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then a scheduled-ingest run with N new hospital rows (local)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -234,9 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(args.rows, results)
     increments = incremental(inputs, args.increment, args.timeout) if args.increment else []
     for r in increments:
-        print(f"incremental, {r['run']}: wall {r['wall_seconds']:.1f} s, peak RSS "
-              f"{r['peak_rss_mib']:.0f} MiB, link {r.get('stage_seconds', {}).get('link', 0):.1f}"
-              f" s, entities {r.get('entities')}")
+        print(
+            f"incremental, {r['run']}: wall {r['wall_seconds']:.1f} s, peak RSS "
+            f"{r['peak_rss_mib']:.0f} MiB, link {r.get('stage_seconds', {}).get('link', 0):.1f}"
+            f" s, entities {r.get('entities')}"
+        )
     document = {
         "benchmark": "pipeline",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -134,8 +134,11 @@ def main() -> None:
     result = {
         "benchmark": "pseudonymise",
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "polars": pl.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "polars": pl.__version__,
+        },
         "rows": args.rows,
         "backend": pseudonymiser.backend,
         "chunk_rows": tokens._CHUNK_ROWS,
@@ -164,17 +167,24 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     write_with_atomic(RESULTS, lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
     print(f"rows                 {args.rows:,}")
-    print(f"pprl recipe e2e      {recipe_rate / 1e6:.2f} M IDs/s  (median {recipe_s:.2f} s,"
-          f" runs {', '.join(f'{t:.2f}' for t in recipe_times)})")
-    print(f"stdlib hmac.digest   {stdlib_rate / 1e6:.2f} M IDs/s  ({len(messages):,} sample,"
-          f" extrapolated {stdlib_s:.1f} s)")
+    print(
+        f"pprl recipe e2e      {recipe_rate / 1e6:.2f} M IDs/s  (median {recipe_s:.2f} s,"
+        f" runs {', '.join(f'{t:.2f}' for t in recipe_times)})"
+    )
+    print(
+        f"stdlib hmac.digest   {stdlib_rate / 1e6:.2f} M IDs/s  ({len(messages):,} sample,"
+        f" extrapolated {stdlib_s:.1f} s)"
+    )
     print(f"ratio (wall)         {recipe_rate / stdlib_rate:.1f}x")
-    print(f"per CPU-second       pprl {args.rows / recipe_cpu / 1e6:.2f} M IDs/s,"
-          f" stdlib {args.rows / stdlib_cpu / 1e6:.2f} M IDs/s,"
-          f" ratio {stdlib_cpu / recipe_cpu:.1f}x")
+    print(
+        f"per CPU-second       pprl {args.rows / recipe_cpu / 1e6:.2f} M IDs/s,"
+        f" stdlib {args.rows / stdlib_cpu / 1e6:.2f} M IDs/s,"
+        f" ratio {stdlib_cpu / recipe_cpu:.1f}x"
+    )
     print(f"CPU/wall (pprl)      {recipe_cpu / recipe_s:.2f}  (2.0 = both cores busy throughout)")
-    print(f"other processes      {', '.join(f'{x:.2f}' for x in others)} cores busy during"
-          " the runs")
+    print(
+        f"other processes      {', '.join(f'{x:.2f}' for x in others)} cores busy during the runs"
+    )
     print(f"load average         {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
     print(f"output parquet       {output_bytes / 2**20:.0f} MiB")
     print(f"peak RSS             {peak_rss_mib:.0f} MiB")

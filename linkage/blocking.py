@@ -73,8 +73,10 @@ MAX_RULES = 31
 
 def _mask_sql(rules: Sequence[BlockingRule], k: int) -> str:
     """Bit j set when rule j holds for the pair. Rules before k are false by construction."""
-    later = [f"CASE WHEN coalesce(({rules[j].sql}), FALSE) THEN {1 << j} ELSE 0 END"
-             for j in range(k + 1, len(rules))]
+    later = [
+        f"CASE WHEN coalesce(({rules[j].sql}), FALSE) THEN {1 << j} ELSE 0 END"
+        for j in range(k + 1, len(rules))
+    ]
     return f"CAST({' + '.join([str(1 << k), *later])} AS INTEGER)"
 
 

@@ -87,8 +87,7 @@ class _CompanyLevel(Level):
             _check_name("company level trading_column", self.trading_column)
 
     def _variants(self) -> tuple[str, ...]:
-        return (self.column,) if self.trading_column is None else (
-            self.column, self.trading_column)
+        return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         raise NotImplementedError
@@ -96,7 +95,8 @@ class _CompanyLevel(Level):
     def sql(self, dialect: Dialect) -> str:
         parts = [
             f"coalesce(({self._pair_sql(a, b, dialect)}), FALSE)"
-            for a in self._variants() for b in self._variants()
+            for a in self._variants()
+            for b in self._variants()
         ]
         return "(" + " OR ".join(parts) + ")"
 
@@ -105,8 +105,7 @@ class _CompanyLevel(Level):
 
     def _token_columns(self) -> tuple[str, ...]:
         return tuple(
-            c for v in self._variants()
-            for c in (v, tokens_column(v), idf_column(v), top_column(v))
+            c for v in self._variants() for c in (v, tokens_column(v), idf_column(v), top_column(v))
         )
 
     def _suffix(self) -> str:
@@ -160,9 +159,7 @@ class CompanyRareTokensLevel(_CompanyLevel):
 
     def _rare(self, alias: str, column: str) -> str:
         tokens, idf = col(alias, tokens_column(column)), col(alias, idf_column(column))
-        return (
-            f"list_sort(list_filter({tokens}, lambda t, i: {idf}[i] >= {float(self.min_idf)!r}))"
-        )
+        return f"list_sort(list_filter({tokens}, lambda t, i: {idf}[i] >= {float(self.min_idf)!r}))"
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         # Equal non-empty rare sets have the same rarest token, so unequal tops rule it out.
@@ -213,8 +210,9 @@ class CompanyTokenOverlapLevel(_CompanyLevel):
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         l_tokens, r_tokens = col(LEFT, tokens_column(left)), col(RIGHT, tokens_column(right))
         l_top, r_top = col(LEFT, top_column(left)), col(RIGHT, top_column(right))
-        score = _overlap(l_tokens, col(LEFT, idf_column(left)), r_tokens,
-                         col(RIGHT, idf_column(right)))
+        score = _overlap(
+            l_tokens, col(LEFT, idf_column(left)), r_tokens, col(RIGHT, idf_column(right))
+        )
         # Gate (exact, see _min_shared_tokens): overlap >= t needs a shared rarest token unless
         # both names have at least k tokens.
         k = _min_shared_tokens(float(self.threshold))
@@ -282,9 +280,11 @@ class CompanyNameComparison(Comparison):
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
             raise SettingsError("rare_frequency must be in (0, 1]")
         thresholds = tuple(overlap_thresholds)
-        if not thresholds or tuple(sorted(thresholds, reverse=True)) != thresholds or len(
-            set(thresholds)
-        ) != len(thresholds):
+        if (
+            not thresholds
+            or tuple(sorted(thresholds, reverse=True)) != thresholds
+            or len(set(thresholds)) != len(thresholds)
+        ):
             raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
         levels: list[Level] = [
             NullLevel(column),
@@ -312,8 +312,11 @@ TOKEN_VARIANTS: dict[str, str] = {
 
 def _tokens_expr(column: str) -> pl.Expr:
     """Distinct tokens in order of first appearance, stop words dropped, variants written out."""
-    tokens = pl.col(column).cast(pl.String).str.split(" ").list.eval(
-        pl.element().replace(TOKEN_VARIANTS)
+    tokens = (
+        pl.col(column)
+        .cast(pl.String)
+        .str.split(" ")
+        .list.eval(pl.element().replace(TOKEN_VARIANTS))
     )
     return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
         maintain_order=True
@@ -348,7 +351,9 @@ def add_company_token_columns(
         raise SettingsError("add_company_token_columns needs at least one frame")
     missing = [
         f"frame {i} has no column {c!r}"
-        for i, frame in enumerate(frames) for c in columns if c not in frame.columns
+        for i, frame in enumerate(frames)
+        for c in columns
+        if c not in frame.columns
     ]
     if missing:
         raise SettingsError(missing)
@@ -360,17 +365,22 @@ def add_company_token_columns(
     per_record = [
         frame.lazy().select(
             pl.concat_list([pl.col(tokens_column(c)).fill_null([]) for c in columns])
-            .list.unique().alias("token")
+            .list.unique()
+            .alias("token")
         )
         for frame in tokenised
     ]
     n_records = sum(frame.height for frame in frames)
     rarity = (
-        pl.concat(per_record).explode("token").drop_nulls("token")
-        .group_by("token").agg(pl.len().cast(pl.Int64).alias("n_records"))
+        pl.concat(per_record)
+        .explode("token")
+        .drop_nulls("token")
+        .group_by("token")
+        .agg(pl.len().cast(pl.Int64).alias("n_records"))
         .with_columns(idf=(pl.lit(float(max(n_records, 1))) / pl.col("n_records")).log())
         # rank 0 = rarest; equally rare tokens in alphabetical order (the c_top tie-break)
-        .sort(["n_records", "token"]).with_row_index("rank")
+        .sort(["n_records", "token"])
+        .with_row_index("rank")
         .collect()
     )
     min_block_idf = -math.log(max_block_frequency)
@@ -382,14 +392,21 @@ def add_company_token_columns(
             for c in columns
         )
         for c in columns:
-            added = added.with_columns(
-                _lookup(tokens_column(c), rarity["token"], rarity["rank"]).alias(ranks)
-            ).with_columns(
-                pl.col(tokens_column(c)).list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
-                .alias(top_column(c))
-            ).with_columns(
-                pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
-                .then(pl.col(top_column(c))).alias(rarest_column(c))
-            ).drop(ranks)
+            added = (
+                added.with_columns(
+                    _lookup(tokens_column(c), rarity["token"], rarity["rank"]).alias(ranks)
+                )
+                .with_columns(
+                    pl.col(tokens_column(c))
+                    .list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
+                    .alias(top_column(c))
+                )
+                .with_columns(
+                    pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
+                    .then(pl.col(top_column(c)))
+                    .alias(rarest_column(c))
+                )
+                .drop(ranks)
+            )
         out.append(added)
     return out, rarity.drop("rank")

@@ -155,7 +155,7 @@ class Comparison:
             if len(run) >= 2:
                 metric = run[0][0].metric(dialect)
                 inner = " ".join(f"WHEN s >= {lv.threshold!r} THEN {inf.gamma}" for lv, inf in run)
-                rest = self._case(levels[i + len(run):], dialect)
+                rest = self._case(levels[i + len(run) :], dialect)
                 once = f"list_transform([{metric}], lambda s: CASE {inner} END)[1]"
                 shared = f"coalesce({once}, {rest})"
                 if not whens:

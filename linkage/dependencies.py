@@ -97,8 +97,9 @@ class DependencyTraining:
         self.parameters.dependencies = {}
         rules = self.settings.blocking_rules
         claimed: set[str] = set()
-        by_rarity = sorted(self.comparisons,
-                           key=lambda c: self.parameters.comparisons[c.name].u[-1] or 1.0)
+        by_rarity = sorted(
+            self.comparisons, key=lambda c: self.parameters.comparisons[c.name].u[-1] or 1.0
+        )
         for anchor in by_rarity:
             if anchor.name in claimed or not any(
                 set(r.columns) == set(anchor.columns()) for r in rules
@@ -109,8 +110,7 @@ class DependencyTraining:
             shared = (self.parameters.comparisons[anchor.name].u[-1] or 0.0) * self.total_pairs
             if shared < max(MIN_PAIRS_FOR_CONSTRAINT_CHECK, self._max_matches()):
                 continue
-            candidates = [c for c in self.comparisons
-                          if c is not anchor and c.name not in claimed]
+            candidates = [c for c in self.comparisons if c is not anchor and c.name not in claimed]
             found = self._dependencies_on(anchor, candidates)
             if not found:
                 continue
@@ -120,23 +120,35 @@ class DependencyTraining:
             logger.info("conditional m/u given %s for: %s", anchor.name, ", ".join(found))
         return self.parameters.dependencies
 
-    def _em_on(self, where: str, used: Sequence[Comparison], free: Sequence[Comparison],
-               u_override: dict[str, list[float]], *, estimate_u: bool,
-               lambda_init: float, hold_m: bool = False) -> list[np.ndarray] | None:
+    def _em_on(
+        self,
+        where: str,
+        used: Sequence[Comparison],
+        free: Sequence[Comparison],
+        u_override: dict[str, list[float]],
+        *,
+        estimate_u: bool,
+        lambda_init: float,
+        hold_m: bool = False,
+    ) -> list[np.ndarray] | None:
         """EM over stored candidate pairs matching ``where``; only ``free`` comparisons'
         m (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
         pairs match."""
-        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE} WHERE {where}",
-                                          [c.gamma_column for c in used])
+        patterns, counts = self._patterns(
+            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [c.gamma_column for c in used]
+        )
         if counts.sum() < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
             return None
         params = self.parameters.comparisons
         result = expectation_maximisation(
-            patterns, counts,
+            patterns,
+            counts,
             [np.asarray(params[c.name].m, dtype=float) for c in used],
             [np.asarray(u_override.get(c.name, params[c.name].u), dtype=float) for c in used],
-            lambda_init, estimate_u=estimate_u,
-            free_m=[c in free and not hold_m for c in used], free_u=[c in free for c in used],
+            lambda_init,
+            estimate_u=estimate_u,
+            free_m=[c in free and not hold_m for c in used],
+            free_u=[c in free for c in used],
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
         )
@@ -153,8 +165,9 @@ class DependencyTraining:
         the non-match class. Matches the blocking misses are ignored, as in lambda.
         """
         names = [c.name for c in self.comparisons]
-        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}",
-                                          [c.gamma_column for c in self.comparisons])
+        patterns, counts = self._patterns(
+            f"SELECT * FROM {GAMMA_TABLE}", [c.gamma_column for c in self.comparisons]
+        )
         params = self.parameters
         j = names.index(anchor.name)
         g = patterns[:, j]
@@ -162,8 +175,9 @@ class DependencyTraining:
         n_levels = len(params.comparisons[anchor.name].m)
         for _ in range(iterations):
             bf = params.log2_bayes_factors(names, patterns)
-            lam = lambda_from_weights(bf, counts, float(self.total_pairs),
-                                      params.probability_two_random_records_match)
+            lam = lambda_from_weights(
+                bf, counts, float(self.total_pairs), params.probability_two_random_records_match
+            )
             params.probability_two_random_records_match = lam
             p = 1.0 / (1.0 + np.exp2(-np.clip(bf + params.prior_weight(), -1000, 1000)))
             tallies = np.bincount(g[valid], weights=(counts * p)[valid], minlength=n_levels)
@@ -184,27 +198,47 @@ class DependencyTraining:
         # top: u starts at the observed level shares among pairs agreeing on the anchor
         shares = {}
         for c in dependents:
-            g, n = self._patterns(f"SELECT * FROM {GAMMA_TABLE} WHERE {a_gamma} = {top}",
-                                  [c.gamma_column])
-            tallies = np.bincount(g[:, 0][g[:, 0] >= 0], weights=n[g[:, 0] >= 0],
-                                  minlength=len(params[c.name].u))
+            g, n = self._patterns(
+                f"SELECT * FROM {GAMMA_TABLE} WHERE {a_gamma} = {top}", [c.gamma_column]
+            )
+            tallies = np.bincount(
+                g[:, 0][g[:, 0] >= 0], weights=n[g[:, 0] >= 0], minlength=len(params[c.name].u)
+            )
             shares[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
         # screening fit, every m held: a candidate is dependent when non-matches sharing
         # the anchor agree on it at least DEPENDENCE_LIFT times as often as random pairs
         # (or it is correlated with the anchor as in estimate_m)
-        screen = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
-                             estimate_u=True, lambda_init=0.05, hold_m=True)
+        screen = self._em_on(
+            f"{a_gamma} = {top}",
+            used,
+            dependents,
+            shares,
+            estimate_u=True,
+            lambda_init=0.05,
+            hold_m=True,
+        )
         if screen is None:
             logger.info("too few pairs agree on %r to model its dependents", anchor.name)
             return {}
-        dependents = [c for c in dependents if self._correlated(anchor, c) or
-                      screen[len(used) + used.index(c)][-1]
-                      >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)]
+        dependents = [
+            c
+            for c in dependents
+            if self._correlated(anchor, c)
+            or screen[len(used) + used.index(c)][-1]
+            >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)
+        ]
         if not dependents:
             return {}
         shares = {c.name: shares[c.name] for c in dependents}
-        top_fit = self._em_on(f"{a_gamma} = {top}", used, dependents, shares,
-                              estimate_u=True, lambda_init=0.05, hold_m=True)
+        top_fit = self._em_on(
+            f"{a_gamma} = {top}",
+            used,
+            dependents,
+            shares,
+            estimate_u=True,
+            lambda_init=0.05,
+            hold_m=True,
+        )
         assert top_fit is not None
         # m given a disagreeing anchor differs only for parts that change with it (a move
         # changes the whole address): those correlated with it among random pairs
@@ -219,16 +253,34 @@ class DependencyTraining:
             w = counts[other_rows]
             tallies = np.bincount(g[g >= 0], weights=w[g >= 0], minlength=len(params[c.name].u))
             u_other[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
-        other_fit = None if not moving else self._em_on(
-            f"{a_gamma} >= 0 AND {a_gamma} <> {top}", used, moving, u_other,
-            estimate_u=False, lambda_init=0.5)
+        other_fit = (
+            None
+            if not moving
+            else self._em_on(
+                f"{a_gamma} >= 0 AND {a_gamma} <> {top}",
+                used,
+                moving,
+                u_other,
+                estimate_u=False,
+                lambda_init=0.5,
+            )
+        )
         out = {}
         for c in dependents:
             j = used.index(c)
             m_top = [float(v) for v in top_fit[j]]
             u_top = [float(v) for v in top_fit[len(used) + j]]
-            m_other = params[c.name].m if other_fit is None or c not in moving else [
-                float(v) for v in other_fit[j]]
-            out[c.name] = Dependency(anchor.name, top, [float(v or 0.0) for v in m_top],
-                                     u_top, [float(v or 0.0) for v in m_other], u_other[c.name])
+            m_other = (
+                params[c.name].m
+                if other_fit is None or c not in moving
+                else [float(v) for v in other_fit[j]]
+            )
+            out[c.name] = Dependency(
+                anchor.name,
+                top,
+                [float(v or 0.0) for v in m_top],
+                u_top,
+                [float(v or 0.0) for v in m_other],
+                u_other[c.name],
+            )
         return out

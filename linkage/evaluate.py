@@ -81,8 +81,11 @@ def threshold_sweep(
     rows = []
     for t in thresholds:
         above = probs >= t
-        rows.append(_metrics(float(t), int((above & is_match).sum()), int(above.sum()),
-                             truth.height).to_dict())
+        rows.append(
+            _metrics(
+                float(t), int((above & is_match).sum()), int(above.sum()), truth.height
+            ).to_dict()
+        )
     return pl.DataFrame(rows)
 
 

@@ -22,28 +22,38 @@ def waterfall(
     """
     keys = pairs.select("id_l", "id_r").with_row_index("__pair")
     prior_w = params.prior_weight()
-    steps = [keys.with_columns(
-        pl.lit(0).alias("step"), pl.lit("prior").alias("component"),
-        pl.lit(None, dtype=pl.Int8).alias("gamma"), pl.lit("prior").alias("label"),
-        pl.lit(prior_w).alias("match_weight"),
-    )]
+    steps = [
+        keys.with_columns(
+            pl.lit(0).alias("step"),
+            pl.lit("prior").alias("component"),
+            pl.lit(None, dtype=pl.Int8).alias("gamma"),
+            pl.lit("prior").alias("label"),
+            pl.lit(prior_w).alias("match_weight"),
+        )
+    ]
     by_name = {c.name: c for c in comparisons}
     for i, c in enumerate(comparisons, start=1):
         infos = {info.gamma: info.label for info in c.level_info()}
         gamma = pairs[c.gamma_column]
-        steps.append(keys.with_columns(
-            pl.lit(i).alias("step"), pl.lit(c.name).alias("component"),
-            gamma.cast(pl.Int8).alias("gamma"),
-            gamma.replace_strict(infos, return_dtype=pl.String).alias("label"),
-            _level_weights(pairs, c, params, by_name).alias("match_weight"),
-        ))
+        steps.append(
+            keys.with_columns(
+                pl.lit(i).alias("step"),
+                pl.lit(c.name).alias("component"),
+                gamma.cast(pl.Int8).alias("gamma"),
+                gamma.replace_strict(infos, return_dtype=pl.String).alias("label"),
+                _level_weights(pairs, c, params, by_name).alias("match_weight"),
+            )
+        )
     for i, c in enumerate(comparisons, start=len(comparisons) + 1):
         if not c.tf_column or c.tf_gamma is None or tf_pair_column(c.name) not in pairs.columns:
             continue
         dep = params.dependencies.get(c.name)
         # a dependent comparison is adjusted only where its anchor is null (as in predict)
-        anchor_null = (pairs[by_name[dep.anchor].gamma_column] < 0
-                       if dep is not None and dep.anchor in by_name else None)
+        anchor_null = (
+            pairs[by_name[dep.anchor].gamma_column] < 0
+            if dep is not None and dep.anchor in by_name
+            else None
+        )
         m = max(params.comparisons[c.name].m[c.tf_gamma] or 0.0, PROBABILITY_FLOOR)
         base = params.weights(c.name)[c.tf_gamma]
         tf = pairs[tf_pair_column(c.name)]
@@ -55,12 +65,15 @@ def waterfall(
         )
         if anchor_null is not None:
             adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
-        steps.append(keys.with_columns(
-            pl.lit(i).alias("step"), pl.lit(f"{c.name} term frequency").alias("component"),
-            pairs[c.gamma_column].cast(pl.Int8).alias("gamma"),
-            pl.lit("term frequency adjustment").alias("label"),
-            pl.select(adjust.alias("match_weight")).to_series(),
-        ))
+        steps.append(
+            keys.with_columns(
+                pl.lit(i).alias("step"),
+                pl.lit(f"{c.name} term frequency").alias("component"),
+                pairs[c.gamma_column].cast(pl.Int8).alias("gamma"),
+                pl.lit("term frequency adjustment").alias("label"),
+                pl.select(adjust.alias("match_weight")).to_series(),
+            )
+        )
     out = pl.concat(steps, how="vertical_relaxed").sort("__pair", "step")
     out = out.with_columns(
         (2.0 ** pl.col("match_weight")).alias("bayes_factor"),
@@ -69,8 +82,16 @@ def waterfall(
         (1.0 / (1.0 + 2.0 ** (-pl.col("cumulative_weight")))).alias("cumulative_probability")
     )
     return out.select(
-        "id_l", "id_r", "step", "component", "gamma", "label", "bayes_factor",
-        "match_weight", "cumulative_weight", "cumulative_probability",
+        "id_l",
+        "id_r",
+        "step",
+        "component",
+        "gamma",
+        "label",
+        "bayes_factor",
+        "match_weight",
+        "cumulative_weight",
+        "cumulative_probability",
     )
 
 
@@ -87,7 +108,8 @@ def explanation_columns(
     weights = steps.pivot(on="component", index=keys, values="match_weight")
     weights = weights.rename({c: f"weight_{c}" for c in weights.columns if c not in keys})
     labels = steps.filter(~pl.col("component").str.ends_with(" term frequency")).pivot(
-        on="component", index=keys, values="label")
+        on="component", index=keys, values="label"
+    )
     labels = labels.rename({c: f"level_{c}" for c in labels.columns if c not in keys})
     return labels.join(weights, on=keys)
 
@@ -103,13 +125,18 @@ def _level_weights(
     if dep is None or dep.anchor not in by_name:
         return out
     anchor = pairs[by_name[dep.anchor].gamma_column]
-    top = gamma.replace_strict({**dict(enumerate(dep.weights("top"))), -1: 0.0},
-                               return_dtype=pl.Float64)
-    other = gamma.replace_strict({**dict(enumerate(dep.weights("other"))), -1: 0.0},
-                                 return_dtype=pl.Float64)
+    top = gamma.replace_strict(
+        {**dict(enumerate(dep.weights("top"))), -1: 0.0}, return_dtype=pl.Float64
+    )
+    other = gamma.replace_strict(
+        {**dict(enumerate(dep.weights("other"))), -1: 0.0}, return_dtype=pl.Float64
+    )
     frame = pl.DataFrame({"a": anchor, "plain": out, "top": top, "other": other})
     return frame.select(
-        pl.when(pl.col("a") == dep.anchor_top).then("top")
-        .when(pl.col("a") >= 0).then("other")
-        .otherwise("plain").alias(c.name)
+        pl.when(pl.col("a") == dep.anchor_top)
+        .then("top")
+        .when(pl.col("a") >= 0)
+        .then("other")
+        .otherwise("plain")
+        .alias(c.name)
     ).to_series()

@@ -82,9 +82,7 @@ def level_from_dict(data: dict[str, Any]) -> Level:
         if isinstance(value, dict) and "type" in value:
             kwargs[key] = level_from_dict(value)
         elif isinstance(value, list):
-            kwargs[key] = tuple(
-                level_from_dict(v) if isinstance(v, dict) else v for v in value
-            )
+            kwargs[key] = tuple(level_from_dict(v) if isinstance(v, dict) else v for v in value)
         else:
             kwargs[key] = value
     return _REGISTRY[kind](**kwargs)
@@ -210,8 +208,10 @@ def _within_one_edit(a: str, b: str, dialect: Dialect, *, transpositions: bool) 
     equal = f"{hamming}({a}, {b}) <= 1"
     if transpositions:
         dl = dialect.fn("damerau_levenshtein")
-        equal = (f"CASE WHEN {hamming}({a}, {b}) <= 1 THEN TRUE "
-                 f"WHEN {hamming}({a}, {b}) = 2 THEN {dl}({a}, {b}) <= 1 ELSE FALSE END")
+        equal = (
+            f"CASE WHEN {hamming}({a}, {b}) <= 1 THEN TRUE "
+            f"WHEN {hamming}({a}, {b}) = 2 THEN {dl}({a}, {b}) <= 1 ELSE FALSE END"
+        )
     return (
         f"CASE WHEN length({a}) = length({b}) THEN {equal} "
         f"WHEN abs(length({a}) - length({b})) = 1 THEN {lev}({a}, {b}) <= 1 ELSE FALSE END"

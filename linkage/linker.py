@@ -154,18 +154,19 @@ class Linker:
             count_sql(rules, self.settings.link_type, LEFT_TABLE, self._right_table)
         )
         pairs = [int(c) for _, c in counts]
-        return pl.DataFrame({
-            "rule": [r.name for r in rules],
-            "pairs": pairs,
-            "cumulative_pairs": np.cumsum(pairs).tolist(),
-        })
+        return pl.DataFrame(
+            {
+                "rule": [r.name for r in rules],
+                "pairs": pairs,
+                "cumulative_pairs": np.cumsum(pairs).tolist(),
+            }
+        )
 
     def pair_completeness(self, true_links: pl.DataFrame) -> float:
         """Share of labelled links (``id_l, id_r``) that the blocking rules find."""
         self._register_truth(true_links)
         links, found = self.backend.rows(
-            truth_found_sql(self.settings.blocking_rules, LEFT_TABLE, self._right_table,
-                            "__truth")
+            truth_found_sql(self.settings.blocking_rules, LEFT_TABLE, self._right_table, "__truth")
         )[0]
         return found / links if links else 0.0
 
@@ -232,8 +233,13 @@ class Linker:
         if self._gammas_ready:
             return
         select = comparison_select(self.comparisons, self.backend.dialect)
-        sql = pairs_sql(self.settings.blocking_rules, self.settings.link_type, LEFT_TABLE,
-                        self._right_table, select)
+        sql = pairs_sql(
+            self.settings.blocking_rules,
+            self.settings.link_type,
+            LEFT_TABLE,
+            self._right_table,
+            select,
+        )
         self.backend.execute(f"CREATE OR REPLACE TABLE {GAMMA_TABLE} AS {sql}")
         self._gammas_ready = True
 
@@ -306,24 +312,24 @@ class Linker:
             nodes = left
             a = a.join(left_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
         else:
-            right = self.backend.frame(
-                f"SELECT {id_col} AS id FROM {RIGHT_TABLE} ORDER BY {rid}"
-            )
-            right_ix = right.with_row_index("node").with_columns(
-                pl.col("node") + left.height
-            )
+            right = self.backend.frame(f"SELECT {id_col} AS id FROM {RIGHT_TABLE} ORDER BY {rid}")
+            right_ix = right.with_row_index("node").with_columns(pl.col("node") + left.height)
             a = a.join(right_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
-            nodes = pl.concat([
-                left.select(pl.lit("left").alias("source_dataset"), "id"),
-                right.select(pl.lit("right").alias("source_dataset"), "id"),
-            ], how="vertical_relaxed")
+            nodes = pl.concat(
+                [
+                    left.select(pl.lit("left").alias("source_dataset"), "id"),
+                    right.select(pl.lit("right").alias("source_dataset"), "id"),
+                ],
+                how="vertical_relaxed",
+            )
         smallest = clustering.component_minimum(
             nodes.height, a["a"].to_numpy().astype(np.int64), a["b"].to_numpy().astype(np.int64)
         )
         if self.settings.link_type == "dedupe_only":
             return nodes.with_columns(cluster_id=nodes["id"].gather(smallest))
-        prefix = pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(
-            pl.lit("r:"))
+        prefix = (
+            pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(pl.lit("r:"))
+        )
         labels = nodes.select((prefix + pl.col("id").cast(pl.String)).alias("label"))["label"]
         return nodes.with_columns(cluster_id=labels.gather(smallest))
 
@@ -335,9 +341,12 @@ class Linker:
             raise SettingsError("thresholds must satisfy 0 <= review <= match <= 1")
         p = pl.col("match_probability")
         return pairs.with_columns(
-            pl.when(p >= match).then(pl.lit("match"))
-            .when(p >= review).then(pl.lit("review"))
-            .otherwise(pl.lit("non_match")).alias("decision")
+            pl.when(p >= match)
+            .then(pl.lit("match"))
+            .when(p >= review)
+            .then(pl.lit("review"))
+            .otherwise(pl.lit("non_match"))
+            .alias("decision")
         )
 
     def explain(self, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -349,16 +358,18 @@ class Linker:
         return explanation_columns(pairs, self.comparisons, self.parameters)
 
     # --- evaluation ---------------------------------------------------------------------
-    def evaluate(self, pairs: pl.DataFrame, true_links: pl.DataFrame,
-                 threshold: float) -> evaluation.Metrics:
+    def evaluate(
+        self, pairs: pl.DataFrame, true_links: pl.DataFrame, threshold: float
+    ) -> evaluation.Metrics:
         """Precision, recall, F1 at ``threshold`` against labelled links."""
-        return evaluation.evaluate(pairs, true_links, threshold,
-                                   link_type=self.settings.link_type)
+        return evaluation.evaluate(pairs, true_links, threshold, link_type=self.settings.link_type)
 
-    def threshold_sweep(self, pairs: pl.DataFrame, true_links: pl.DataFrame,
-                        thresholds: Sequence[float]) -> pl.DataFrame:
-        return evaluation.threshold_sweep(pairs, true_links, thresholds,
-                                          link_type=self.settings.link_type)
+    def threshold_sweep(
+        self, pairs: pl.DataFrame, true_links: pl.DataFrame, thresholds: Sequence[float]
+    ) -> pl.DataFrame:
+        return evaluation.threshold_sweep(
+            pairs, true_links, thresholds, link_type=self.settings.link_type
+        )
 
     # --- persistence --------------------------------------------------------------------
     def save_model(self, path: str | Path) -> None:
@@ -386,8 +397,9 @@ class Linker:
         try:
             payload = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SettingsError(f"cannot read model file {Path(path).name!r} "
-                                f"({type(exc).__name__})") from None
+            raise SettingsError(
+                f"cannot read model file {Path(path).name!r} ({type(exc).__name__})"
+            ) from None
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise SettingsError(f"{Path(path).name!r} is not a {MODEL_FORMAT} file")
         if payload.get("version") != MODEL_VERSION:

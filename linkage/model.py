@@ -73,12 +73,20 @@ class Dependency:
     def weights(self, bucket: Literal["top", "other"]) -> list[float]:
         """log2(m/u) per gamma code when the anchor is at its top level or another level."""
         m, u = (self.m_top, self.u_top) if bucket == "top" else (self.m_other, self.u_other)
-        return [math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
-                for a, b in zip(m, u, strict=True)]
+        return [
+            math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
+            for a, b in zip(m, u, strict=True)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"anchor": self.anchor, "anchor_top": self.anchor_top, "m_top": self.m_top,
-                "u_top": self.u_top, "m_other": self.m_other, "u_other": self.u_other}
+        return {
+            "anchor": self.anchor,
+            "anchor_top": self.anchor_top,
+            "m_top": self.m_top,
+            "u_top": self.u_top,
+            "m_other": self.m_other,
+            "u_other": self.u_other,
+        }
 
 
 @dataclass
@@ -98,7 +106,8 @@ class ModelParameters:
         missing = [n for n, p in self.comparisons.items() if any(u is None for u in p.u)]
         if missing:
             raise ModelNotTrainedError(
-                "u probabilities are not estimated for: " + ", ".join(missing)
+                "u probabilities are not estimated for: "
+                + ", ".join(missing)
                 + " (call estimate_u first)"
             )
 
@@ -142,10 +151,13 @@ class ModelParameters:
             "probability_two_random_records_match": self.probability_two_random_records_match,
             "dependencies": {n: d.to_dict() for n, d in self.dependencies.items()},
             "comparisons": [
-                {"name": p.name, "levels": [
-                    {"gamma": g, "label": p.labels[g], "m": p.m[g], "u": p.u[g]}
-                    for g in range(len(p.m))
-                ]}
+                {
+                    "name": p.name,
+                    "levels": [
+                        {"gamma": g, "label": p.labels[g], "m": p.m[g], "u": p.u[g]}
+                        for g in range(len(p.m))
+                    ],
+                }
                 for p in self.comparisons.values()
             ],
         }
@@ -157,13 +169,19 @@ class ModelParameters:
             for c in data["comparisons"]:
                 levels = sorted(c["levels"], key=lambda v: v["gamma"])
                 comps[c["name"]] = ComparisonParameters(
-                    c["name"], [v["label"] for v in levels],
-                    [v["m"] for v in levels], [v["u"] for v in levels],
+                    c["name"],
+                    [v["label"] for v in levels],
+                    [v["m"] for v in levels],
+                    [v["u"] for v in levels],
                 )
-            deps = {n: Dependency(
-                str(d["anchor"]), int(d["anchor_top"]),
-                *(list(map(float, d[k])) for k in ("m_top", "u_top", "m_other", "u_other")),
-            ) for n, d in data.get("dependencies", {}).items()}
+            deps = {
+                n: Dependency(
+                    str(d["anchor"]),
+                    int(d["anchor_top"]),
+                    *(list(map(float, d[k])) for k in ("m_top", "u_top", "m_other", "u_other")),
+                )
+                for n, d in data.get("dependencies", {}).items()
+            }
             return cls(float(data["probability_two_random_records_match"]), comps, deps)
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"model parameters are malformed ({type(exc).__name__})") from None
@@ -180,9 +198,7 @@ class EMResult:
     converged: bool
 
 
-def _level_probabilities(
-    gammas: IntArray, weights: FloatArray, n_levels: int
-) -> FloatArray:
+def _level_probabilities(gammas: IntArray, weights: FloatArray, n_levels: int) -> FloatArray:
     """Weighted share of each gamma code among non-null observations."""
     valid = gammas >= 0
     totals = np.bincount(gammas[valid], weights=weights[valid], minlength=n_levels)
@@ -206,8 +222,10 @@ def posterior(
 ) -> FloatArray:
     """P(match | pattern) for each pattern row."""
     log_odds = (
-        math.log(lambda_) - math.log1p(-lambda_)
-        + _log_likelihood(patterns, m) - _log_likelihood(patterns, u)
+        math.log(lambda_)
+        - math.log1p(-lambda_)
+        + _log_likelihood(patterns, m)
+        - _log_likelihood(patterns, u)
     )
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700))), dtype=np.float64)
 
@@ -246,13 +264,17 @@ def expectation_maximisation(
         p = posterior(patterns, m, u, lam)
         w_match = counts * p
         new_lam = float(np.clip(w_match.sum() / total, 1e-12, 1 - 1e-12))
-        new_m = [_level_probabilities(patterns[:, j], w_match, len(m[j])) if free[j] else m[j]
-                 for j in range(len(m))]
+        new_m = [
+            _level_probabilities(patterns[:, j], w_match, len(m[j])) if free[j] else m[j]
+            for j in range(len(m))
+        ]
         new_u = u
         if estimate_u:
             w_non = counts * (1.0 - p)
-            new_u = [_level_probabilities(patterns[:, j], w_non, len(u[j])) if free_u_[j]
-                     else u[j] for j in range(len(u))]
+            new_u = [
+                _level_probabilities(patterns[:, j], w_non, len(u[j])) if free_u_[j] else u[j]
+                for j in range(len(u))
+            ]
         change = max(
             abs(new_lam - lam),
             max(float(np.max(np.abs(a - b))) for a, b in zip(new_m, m, strict=True)),
@@ -282,8 +304,14 @@ def estimate_global_lambda(
     blocking rules are chosen for; the estimate is then the EM update of lambda alone.
     """
     log2_bf = (_log_likelihood(patterns, m) - _log_likelihood(patterns, u)) / math.log(2.0)
-    return lambda_from_weights(log2_bf, counts, total_pairs, lambda_init,
-                               max_iterations=max_iterations, tolerance=tolerance)
+    return lambda_from_weights(
+        log2_bf,
+        counts,
+        total_pairs,
+        lambda_init,
+        max_iterations=max_iterations,
+        tolerance=tolerance,
+    )
 
 
 def lambda_from_weights(

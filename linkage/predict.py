@@ -40,8 +40,9 @@ def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = Tr
     whens = []
     for gamma, w in enumerate(weights):
         if gamma == tf_gamma:
-            log2_m = math.log2(max(params.comparisons[comparison.name].m[gamma] or 0.0,
-                                   PROBABILITY_FLOOR))
+            log2_m = math.log2(
+                max(params.comparisons[comparison.name].m[gamma] or 0.0, PROBABILITY_FLOOR)
+            )
             tf_col = quote(tf_pair_column(comparison.name))
             whens.append(
                 f"WHEN {gamma} THEN coalesce({double(log2_m)} - log2(greatest({tf_col}, 1e-12)), "

@@ -87,9 +87,7 @@ class Trainer(DependencyTraining):
 
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         cols = ", ".join(quote(c) for c in columns)
-        rows = self.backend.frame(
-            f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY ALL"
-        )
+        rows = self.backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY ALL")
         patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
         return patterns, rows["n"].to_numpy().astype(np.float64)
 
@@ -128,8 +126,10 @@ class Trainer(DependencyTraining):
     def _random_patterns(self) -> tuple[np.ndarray, np.ndarray]:
         """Gamma patterns of the sampled random pairs and their counts."""
         rid = quote(RID)
-        select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-                  for c in self.comparisons]
+        select = [
+            f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
+            for c in self.comparisons
+        ]
         pair_filter = ""
         if self.settings.link_type == "dedupe_only":
             pair_filter = f"WHERE l.{rid} < r.{rid}"
@@ -187,8 +187,7 @@ class Trainer(DependencyTraining):
                 estimates[name].append(found)
             untrained = [n for n, e in estimates.items() if not e]
         if untrained:
-            logger.warning("m not estimated for %s: keeping previous values",
-                           ", ".join(untrained))
+            logger.warning("m not estimated for %s: keeping previous values", ", ".join(untrained))
         for name, passes in estimates.items():
             if not passes:
                 continue
@@ -205,8 +204,11 @@ class Trainer(DependencyTraining):
         used = [c for c in self.comparisons if c not in blocked]
         correlated = [c for c in used if any(self._correlated(c, b) for b in blocked)]
         if correlated:
-            logger.info("EM pass %r holds %s fixed: correlated with the block key",
-                        rule.name, ", ".join(c.name for c in correlated))
+            logger.info(
+                "EM pass %r holds %s fixed: correlated with the block key",
+                rule.name,
+                ", ".join(c.name for c in correlated),
+            )
         used = [c for c in used if c not in correlated]
         if not used:
             logger.warning("training rule %r fixes every comparison; skipped", rule.name)
@@ -214,37 +216,45 @@ class Trainer(DependencyTraining):
         if stored is not None:
             sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << stored}) <> 0"
         else:
-            select = [f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-                      for c in used]
-            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table,
-                            select)
+            select = [
+                f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}" for c in used
+            ]
+            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
         patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
         if counts.sum() == 0:
             logger.warning("training rule %r found no pairs; skipped", rule.name)
             return {}
         free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j], counts)]
         if len(free) < len(used):
-            logger.info("EM pass %r holds %s fixed: the block constrains them", rule.name,
-                        ", ".join(used[j].name for j in range(len(used)) if j not in free))
+            logger.info(
+                "EM pass %r holds %s fixed: the block constrains them",
+                rule.name,
+                ", ".join(used[j].name for j in range(len(used)) if j not in free),
+            )
             if not free:
                 return {}
             used = [used[j] for j in free]
             patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
             counts = np.bincount(inverse.ravel(), weights=counts)
         result = expectation_maximisation(
-            patterns, counts,
+            patterns,
+            counts,
             [np.asarray(self.parameters.comparisons[c.name].m, dtype=float) for c in used],
             [np.asarray(self.parameters.comparisons[c.name].u, dtype=float) for c in used],
             0.1,
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
         )
-        logger.info("EM pass %r: %d pairs, %d patterns, %d iterations, match rate %.3g",
-                    rule.name, int(counts.sum()), len(counts), result.iterations,
-                    result.lambda_)
+        logger.info(
+            "EM pass %r: %d pairs, %d patterns, %d iterations, match rate %.3g",
+            rule.name,
+            int(counts.sum()),
+            len(counts),
+            result.iterations,
+            result.lambda_,
+        )
         expected = result.lambda_ * float(counts.sum())
-        return {c.name: (m, result.lambda_, expected)
-                for c, m in zip(used, result.m, strict=True)}
+        return {c.name: (m, result.lambda_, expected) for c, m in zip(used, result.m, strict=True)}
 
     def _top_agreement(self, comparison: Comparison) -> np.ndarray:
         """Random pairs (pattern rows) at the comparison's most similar level."""
@@ -272,8 +282,10 @@ class Trainer(DependencyTraining):
         # At most one match per record, so this many sampled pairs could be matches; most of
         # them were dropped above, and a tenth of the bound is kept as a margin for the rest.
         possible_matches = float(self.random[1].sum()) * self._max_matches() / self.total_pairs
-        return (joint >= MIN_CORRELATED_PAIRS + 0.1 * possible_matches
-                and joint >= CORRELATION_LIFT * expected)
+        return (
+            joint >= MIN_CORRELATED_PAIRS + 0.1 * possible_matches
+            and joint >= CORRELATION_LIFT * expected
+        )
 
     def _max_matches(self) -> float:
         """Upper bound on matches used for plausibility: one per record on the smaller side
@@ -298,8 +310,13 @@ class Trainer(DependencyTraining):
                 continue
             expected = max(e[2] for e in found.values())
             if expected > bound:
-                logger.info("supplementary EM pass %r expects %.0f matches, more than %.0f "
-                            "records: rejected", rule.name, expected, bound)
+                logger.info(
+                    "supplementary EM pass %r expects %.0f matches, more than %.0f "
+                    "records: rejected",
+                    rule.name,
+                    expected,
+                    bound,
+                )
                 continue
             logger.info("supplementary EM pass %r for %s", rule.name, ", ".join(found))
             return found
@@ -325,21 +342,23 @@ class Trainer(DependencyTraining):
         ranked: list[tuple[float, BlockingRule]] = []
         names = sorted(exact)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 ca, cb = exact[a][0], exact[b][0]
                 if self._correlated(ca, cb) or any(
                     self._correlated(t, c) for t in targets for c in (ca, cb)
                 ):
                     continue
-                size = (self.total_pairs * self.parameters.comparisons[a].u[-1]  # type: ignore[operator]
-                        * self.parameters.comparisons[b].u[-1])
+                u_a = self.parameters.comparisons[a].u[-1]
+                u_b = self.parameters.comparisons[b].u[-1]
+                if u_a is None or u_b is None:  # u not sampled: the block size is unknown
+                    continue
+                size = self.total_pairs * u_a * u_b
                 if 1_000 <= size <= 50 * n_records:
                     ranked.append((size, block_on(exact[a][1], exact[b][1])))
         ranked.sort(key=lambda r: r[0])
         return [rule for _, rule in ranked]
 
-    def _constrained(self, comparison: Comparison, gammas: np.ndarray,
-                     counts: np.ndarray) -> bool:
+    def _constrained(self, comparison: Comparison, gammas: np.ndarray, counts: np.ndarray) -> bool:
         """True when the block all but rules out a level that is common among random pairs
         (e.g. "dob more than 10 years apart" in a block on birth year): the comparison is
         then a function of the block key, not evidence, and EM must hold it fixed."""
@@ -349,8 +368,10 @@ class Trainer(DependencyTraining):
         if total < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
             return False
         share = np.bincount(gammas[valid], weights=counts[valid], minlength=len(u)) / total
-        return any((ug or 0.0) >= 0.05 and sh <= 0.001 * (ug or 0.0)
-                   for ug, sh in zip(u, share, strict=True))
+        return any(
+            (ug or 0.0) >= 0.05 and sh <= 0.001 * (ug or 0.0)
+            for ug, sh in zip(u, share, strict=True)
+        )
 
     def _plausible_passes(
         self, estimates: dict[str, list[PassEstimate]]
@@ -359,8 +380,11 @@ class Trainer(DependencyTraining):
         kept = {n: [p for p in ps if p[2] <= bound] for n, ps in estimates.items()}
         if any(estimates.values()) and not any(kept.values()):
             fewest = min(p[2] for ps in estimates.values() for p in ps)
-            logger.warning("every EM pass expects more matches than records; keeping the pass "
-                           "expecting the fewest (%.0f)", fewest)
+            logger.warning(
+                "every EM pass expects more matches than records; keeping the pass "
+                "expecting the fewest (%.0f)",
+                fewest,
+            )
             kept = {n: [p for p in ps if p[2] == fewest] for n, ps in estimates.items()}
         dropped = sum(len(ps) for ps in estimates.values()) - sum(len(ps) for ps in kept.values())
         if dropped:
@@ -375,10 +399,11 @@ class Trainer(DependencyTraining):
         patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}", columns)
         if counts.size == 0:
             raise ModelNotTrainedError("blocking rules found no candidate pairs")
-        log2_bf = self.parameters.log2_bayes_factors([c.name for c in self.comparisons],
-                                                     patterns)
+        log2_bf = self.parameters.log2_bayes_factors([c.name for c in self.comparisons], patterns)
         lam = lambda_from_weights(
-            log2_bf, counts, float(self.total_pairs),
+            log2_bf,
+            counts,
+            float(self.total_pairs),
             self.parameters.probability_two_random_records_match,
         )
         self.parameters.probability_two_random_records_match = lam

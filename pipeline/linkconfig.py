@@ -109,18 +109,26 @@ class ComparisonSpec(_Strict):
         if t == "exact":
             return cl.ExactComparison(col, term_frequency=self.term_frequency, name=name)
         if t == "name":
-            return cl.NameComparison(col, term_frequency=self.term_frequency, name=name,
-                                     reversed_with=self.reversed_with,
-                                     **({"thresholds": self.thresholds} if self.thresholds else {}))
+            return cl.NameComparison(
+                col,
+                term_frequency=self.term_frequency,
+                name=name,
+                reversed_with=self.reversed_with,
+                **({"thresholds": self.thresholds} if self.thresholds else {}),
+            )
         if t == "jaro_winkler":
-            return cl.JaroWinklerAtThresholds(col, self.thresholds or (0.9, 0.7),
-                                              term_frequency=self.term_frequency, name=name)
+            return cl.JaroWinklerAtThresholds(
+                col, self.thresholds or (0.9, 0.7), term_frequency=self.term_frequency, name=name
+            )
         if t in ("levenshtein", "damerau_levenshtein"):
             distances = [int(d) for d in self.thresholds or (1, 2)]
             if self.thresholds and distances != self.thresholds:
                 raise SettingsError("edit-distance thresholds must be whole numbers")
-            kind = (cl.LevenshteinAtThresholds if t == "levenshtein"
-                    else cl.DamerauLevenshteinAtThresholds)
+            kind = (
+                cl.LevenshteinAtThresholds
+                if t == "levenshtein"
+                else cl.DamerauLevenshteinAtThresholds
+            )
             return kind(col, distances, name=name)
         if t == "dob":
             fmt = self.date_format or (STD_DATE_FORMAT if col in standardised_dates else None)
@@ -221,8 +229,9 @@ class LinkJobConfig(_Strict):
         """Engine settings for training (not used when ``model`` is given)."""
         return LinkageSettings(
             link_type=self.link_type,
-            comparisons=[c.build(standardised_dates=self.standardise.dates)
-                         for c in self.comparisons],
+            comparisons=[
+                c.build(standardised_dates=self.standardise.dates) for c in self.comparisons
+            ],
             blocking_rules=[build_rule(r) for r in self.blocking],
             unique_id_column=ID,
             probability_two_random_records_match=self.training.prior,
@@ -251,8 +260,10 @@ def _cross_problems(cfg: LinkJobConfig, fields_set: set[str]) -> list[str]:
     if cfg.model is not None:
         given = sorted(fields_set & {"comparisons", "blocking", "training"})
         if given:
-            problems.append(f"model: a saved model defines the comparisons, blocking and "
-                            f"training; remove {', '.join(given)}")
+            problems.append(
+                f"model: a saved model defines the comparisons, blocking and "
+                f"training; remove {', '.join(given)}"
+            )
     else:
         if not cfg.comparisons:
             problems.append("comparisons: at least one comparison is required (or give model)")

@@ -81,7 +81,9 @@ def apply_decisions(
     keyed = keyed.join(decisions, on=[_A, _B], how="left")
     kept = keyed.filter(pl.col(DECISION).is_null() | (pl.col(DECISION) == "match"))
     kept = kept.with_columns(
-        pl.when(pl.col(DECISION) == "match").then(1.0).otherwise(pl.col(PROBABILITY))
+        pl.when(pl.col(DECISION) == "match")
+        .then(1.0)
+        .otherwise(pl.col(PROBABILITY))
         .alias(PROBABILITY)
     )
     missing = decisions.filter(pl.col(DECISION) == "match").join(
@@ -97,8 +99,9 @@ def apply_decisions(
         added = missing.select(pl.col(_A).alias("id_l"), pl.col(_B).alias("id_r"))
     added = added.with_columns(pl.lit(1.0).alias(PROBABILITY))
     out = kept.drop(_A, _B, DECISION)
-    return pl.concat([out, added.cast({c: out.schema[c] for c in added.columns})],
-                     how="diagonal_relaxed")
+    return pl.concat(
+        [out, added.cast({c: out.schema[c] for c in added.columns})], how="diagonal_relaxed"
+    )
 
 
 def review_rows(
@@ -114,24 +117,31 @@ def review_rows(
     with ``records``' columns (``_source``, roles, ``id_*``) of both sides, then any
     ``level_*``/``weight_*`` explanation columns of ``pairs``."""
     band = pairs.filter(
-        (pl.col(PROBABILITY) >= review) & (pl.col(PROBABILITY) < match)
+        (pl.col(PROBABILITY) >= review)
+        & (pl.col(PROBABILITY) < match)
         & (pl.col(PAIR_L).is_in(batch.implode()) | pl.col(PAIR_R).is_in(batch.implode()))
     )
     if decisions is not None and decisions.height:
-        band = band.with_columns(*_unordered(pl.col(PAIR_L), pl.col(PAIR_R))).join(
-            decisions.select(_A, _B), on=[_A, _B], how="anti"
-        ).drop(_A, _B)
+        band = (
+            band.with_columns(*_unordered(pl.col(PAIR_L), pl.col(PAIR_R)))
+            .join(decisions.select(_A, _B), on=[_A, _B], how="anti")
+            .drop(_A, _B)
+        )
     fields = [c for c in records.columns if c != UID]
-    side = {n: records.select(pl.col(UID).alias(n), *(pl.col(c).alias(f"{c}_{n[-1]}")
-                                                         for c in fields))
-            for n in (PAIR_L, PAIR_R)}
-    joined = band.join(side[PAIR_L], on=PAIR_L, how="left").join(side[PAIR_R], on=PAIR_R,
-                                                                 how="left")
+    side = {
+        n: records.select(pl.col(UID).alias(n), *(pl.col(c).alias(f"{c}_{n[-1]}") for c in fields))
+        for n in (PAIR_L, PAIR_R)
+    }
+    joined = band.join(side[PAIR_L], on=PAIR_L, how="left").join(
+        side[PAIR_R], on=PAIR_R, how="left"
+    )
     columns = [f"{c}_{s}" for c in fields for s in ("l", "r")]
     why = [c for c in pairs.columns if c.startswith(("level_", "weight_"))]
     return joined.sort(PROBABILITY, PAIR_L, PAIR_R, descending=[True, False, False]).select(
-        pl.col(PAIR_L).alias(KEY), pl.col(PAIR_R).alias(CANDIDATE),
-        pl.col(PROBABILITY).round(4), *(pl.col(c).cast(pl.String) for c in columns),
+        pl.col(PAIR_L).alias(KEY),
+        pl.col(PAIR_R).alias(CANDIDATE),
+        pl.col(PROBABILITY).round(4),
+        *(pl.col(c).cast(pl.String) for c in columns),
         *(pl.col(c).round(2) if c.startswith("weight_") else pl.col(c) for c in why),
         pl.lit("", dtype=pl.String).alias(DECISION),
     )

@@ -107,8 +107,7 @@ def run_pipeline(
         remove_stale_temporaries(config.delivery_dir)
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
-            logger.info("stored %d clerical-review decisions", stored,
-                        extra={"decisions": stored})
+            logger.info("stored %d clerical-review decisions", stored, extra={"decisions": stored})
         catalogue = StateCatalogue(state_dir / "state.duckdb")
         files = _discover(config)
         done = catalogue.delivered(files)
@@ -321,8 +320,11 @@ def _write_review(
     """The curators' clerical-review file for this run's grey band (:mod:`pipeline.review`)."""
     records = batch if history is None else pl.concat([history, batch], how="diagonal_relaxed")
     rows = review_rows(
-        pairs, records.drop(ENTITY), batch[UID],
-        review=config.linkage.thresholds.review, match=config.linkage.thresholds.match,
+        pairs,
+        records.drop(ENTITY),
+        batch[UID],
+        review=config.linkage.thresholds.review,
+        match=config.linkage.thresholds.match,
         decisions=decisions,
     )
     write_review(config.work_dir / REVIEW_DIR / f"{run_id}.csv", rows)

@@ -107,9 +107,7 @@ def derive_key(
     check_name("purpose", purpose)
     if version < 1:
         raise ValueError("key version must be >= 1")
-    info = b"|".join(
-        [_INFO_PREFIX + environment.encode(), purpose.encode(), str(version).encode()]
-    )
+    info = b"|".join([_INFO_PREFIX + environment.encode(), purpose.encode(), str(version).encode()])
     return Secret(hkdf_sha256(master.reveal(), salt=salt, info=info))
 
 

@@ -142,9 +142,7 @@ class Keystore:
         return keystore
 
     @classmethod
-    def open(
-        cls, directory: str | os.PathLike[str], *, master: Secret | None = None
-    ) -> Keystore:
+    def open(cls, directory: str | os.PathLike[str], *, master: Secret | None = None) -> Keystore:
         """Open an existing keystore; ``master`` is needed only to derive keys or key IDs."""
         path = Path(directory)
         file = path / KEYSTORE_FILE

@@ -164,9 +164,7 @@ class Pseudonymiser:
 
     def _key(self, purpose: str) -> tuple[str, str]:
         if purpose not in self._keys:
-            key, kid = self._keystore.working_key(
-                self.environment, purpose, version=self.version
-            )
+            key, kid = self._keystore.working_key(self.environment, purpose, version=self.version)
             self._keys[purpose] = (key.reveal().hex(), kid)
             logger.debug("derived working key %s for %s", kid, purpose)
         return self._keys[purpose]
@@ -184,8 +182,9 @@ def hmac_sha256_hex(key: str, messages: pl.Series, backend: Backend = "auto") ->
     backend = _resolve(backend)
     if backend == "polars-hash":
         return messages.to_frame("m").select(_hmac_expr(key, "m")).to_series()
-    return pl.Series([None if d is None else d.hex() for d in _stdlib_digests(key, messages)],
-                     dtype=pl.String)
+    return pl.Series(
+        [None if d is None else d.hex() for d in _stdlib_digests(key, messages)], dtype=pl.String
+    )
 
 
 def _resolve(backend: Backend) -> Backend:
@@ -205,8 +204,10 @@ def _hmac_expr(key: str, column: str) -> pl.Expr:
 
 def _stdlib_digests(key: str, messages: pl.Series) -> list[bytes | None]:
     raw_key = key.encode("utf-8")
-    return [None if m is None else hmac.digest(raw_key, m.encode(), "sha256")
-            for m in messages.to_list()]
+    return [
+        None if m is None else hmac.digest(raw_key, m.encode(), "sha256")
+        for m in messages.to_list()
+    ]
 
 
 def _tag_halves(

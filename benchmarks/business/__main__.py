@@ -37,8 +37,13 @@ def _prf(linked: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float | int]:
     p = correct / linked.height if linked.height else 0.0
     r = correct / truth.height if truth.height else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"linked": linked.height, "correct": correct, "precision": round(p, 4),
-            "recall": round(r, 4), "f1": round(f1, 4)}
+    return {
+        "linked": linked.height,
+        "correct": correct,
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f1, 4),
+    }
 
 
 def score_pprl(best: pl.DataFrame, truth: pl.DataFrame) -> dict[str, object]:
@@ -52,13 +57,17 @@ def score_pprl(best: pl.DataFrame, truth: pl.DataFrame) -> dict[str, object]:
 
 
 def score_splink(best: pl.DataFrame, truth: pl.DataFrame) -> dict[str, object]:
-    at = {f"p>={t}": _prf(best.filter(pl.col("match_probability") >= t), truth)
-          for t in (0.5, 0.9)}
-    sweep = [(t / 100, _prf(best.filter(pl.col("match_probability") >= t / 100), truth))
-             for t in range(1, 100)]
+    at = {f"p>={t}": _prf(best.filter(pl.col("match_probability") >= t), truth) for t in (0.5, 0.9)}
+    sweep = [
+        (t / 100, _prf(best.filter(pl.col("match_probability") >= t / 100), truth))
+        for t in range(1, 100)
+    ]
     best_t, best_m = max(sweep, key=lambda item: float(item[1]["f1"]))
-    return {"overall": at["p>=0.9"], "at_thresholds": at,
-            "best_threshold": {"threshold": best_t, **best_m}}
+    return {
+        "overall": at["p>=0.9"],
+        "at_thresholds": at,
+        "best_threshold": {"threshold": best_t, **best_m},
+    }
 
 
 def main() -> None:
@@ -78,12 +87,28 @@ def main() -> None:
     for tool in args.tools.split(","):
         out = runs_dir / tool
         if tool.startswith("pprl"):
-            argv = [sys.executable, "-m", "benchmarks.business.run_pprl", "--data", str(data),
-                    "--out", str(out), "--mode", tool.split("-", 1)[1]]
+            argv = [
+                sys.executable,
+                "-m",
+                "benchmarks.business.run_pprl",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--mode",
+                tool.split("-", 1)[1],
+            ]
         else:
             python = str(BENCH_PYTHON) if BENCH_PYTHON.exists() else sys.executable
-            argv = [python, "-m", "benchmarks.business.run_splink", "--data", str(data),
-                    "--out", str(out)]
+            argv = [
+                python,
+                "-m",
+                "benchmarks.business.run_splink",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+            ]
         logging.info("running %s", tool)
         measured = run_measured(argv, cwd=ROOT, log_path=out / "log.txt", timeout=args.timeout)
         entry: dict[str, object] = {
@@ -94,30 +119,42 @@ def main() -> None:
         }
         if measured.status == "ok":
             best = pl.read_parquet(out / "best.parquet").with_columns(
-                pl.col("incoming_id").cast(pl.String), pl.col("entref").cast(pl.String))
+                pl.col("incoming_id").cast(pl.String), pl.col("entref").cast(pl.String)
+            )
             entry["metrics"] = (score_pprl if tool.startswith("pprl") else score_splink)(
-                best, truth)
+                best, truth
+            )
             entry["runner"] = json.loads((out / "result.json").read_text())
         results[tool] = entry
-        logging.info("%s: %s", tool, json.dumps({k: v for k, v in entry.items()
-                                                  if k != "runner"})[:600])
+        logging.info(
+            "%s: %s", tool, json.dumps({k: v for k, v in entry.items() if k != "runner"})[:600]
+        )
     ratios = {}
     if "splink" in results and isinstance(results["splink"], dict):
         splink = results["splink"]
         for tool, entry in results.items():
-            if tool != "splink" and isinstance(entry, dict) and entry["status"] == "ok" \
-                    and splink["status"] == "ok":
+            if (
+                tool != "splink"
+                and isinstance(entry, dict)
+                and entry["status"] == "ok"
+                and splink["status"] == "ok"
+            ):
                 ratios[f"{tool}/splink"] = {
-                    "wall": round(float(entry["wall_seconds"]) / float(splink["wall_seconds"]),
-                                  3),
-                    "peak_rss": round(float(entry["peak_rss_gib"])
-                                      / float(splink["peak_rss_gib"]), 3),
+                    "wall": round(float(entry["wall_seconds"]) / float(splink["wall_seconds"]), 3),
+                    "peak_rss": round(
+                        float(entry["peak_rss_gib"]) / float(splink["peak_rss_gib"]), 3
+                    ),
                 }
     document = {
         "benchmark": "business linkage: incoming records to a business register",
-        "data": {"register": args.register, "incoming": args.incoming, "seed": args.seed,
-                 "true_links": truth.height, "generator": "pipeline.synthetic.businesses",
-                 "generation_seconds": round(generation_seconds, 1)},
+        "data": {
+            "register": args.register,
+            "incoming": args.incoming,
+            "seed": args.seed,
+            "true_links": truth.height,
+            "generator": "pipeline.synthetic.businesses",
+            "generation_seconds": round(generation_seconds, 1),
+        },
         "scoring": __doc__.split("Scoring: ", 1)[1].strip(),
         "results": results,
         "ratios": ratios,

@@ -48,11 +48,15 @@ def main() -> None:
     columns = IncomingColumns(key="incoming_id", **ids)  # type: ignore[arg-type]
     settings = MatchSettings()
     with record.phase("link"):
-        outcome = link_to_register(incoming, register, pseudonymiser,
-                                   incoming_columns=columns, settings=settings)
+        outcome = link_to_register(
+            incoming, register, pseudonymiser, incoming_columns=columns, settings=settings
+        )
     with record.phase("write"):
         outcome.results.select(
-            pl.col("key").alias("incoming_id"), "entref", "match_probability", "status",
+            pl.col("key").alias("incoming_id"),
+            "entref",
+            "match_probability",
+            "status",
             "method",
         ).write_parquet(args.out / "best.parquet")
     record.threshold = settings.match_threshold

@@ -82,23 +82,33 @@ def settings() -> object:
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
-    levels: list[dict[str, object]] = [{
-        "sql_condition": '"name_tokens_with_freq_l" IS NULL OR "name_tokens_with_freq_r" IS NULL',
-        "label_for_charts": "name_tokens_with_freq is NULL", "is_null_level": True,
-    }]
+    levels: list[dict[str, object]] = [
+        {
+            "sql_condition": (
+                '"name_tokens_with_freq_l" IS NULL OR "name_tokens_with_freq_r" IS NULL'
+            ),
+            "label_for_charts": "name_tokens_with_freq is NULL",
+            "is_null_level": True,
+        }
+    ]
     for threshold in ("1e-12", "1e-10", "1e-8", "1e-6", "1e-4"):
-        levels.append({
-            "sql_condition": f"{tf_product_sql('name_tokens_with_freq')} < {threshold}",
-            "label_for_charts": f"Array product is less than {threshold}",
-        })
+        levels.append(
+            {
+                "sql_condition": f"{tf_product_sql('name_tokens_with_freq')} < {threshold}",
+                "label_for_charts": f"Array product is less than {threshold}",
+            }
+        )
     levels.append({"sql_condition": "ELSE", "label_for_charts": "All other comparisons"})
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
         probability_two_random_records_match=1 / 1e6,
         comparisons=[
-            {"output_column_name": "name_tokens_with_freq", "comparison_levels": levels,
-             "comparison_description": "token frequency product"},
+            {
+                "output_column_name": "name_tokens_with_freq",
+                "comparison_levels": levels,
+                "comparison_description": "token frequency product",
+            },
             cl.PostcodeComparison("postcode"),
             cl.ExactMatch("first_num_in_address"),
         ],
@@ -134,10 +144,12 @@ def main() -> None:
         db_api = DuckDBAPI(connection=con)
         left = db_api.register(
             con.sql("SELECT * FROM data_for_matching WHERE source_dataset = 'incoming'"),
-            dataset_display_name="incoming")
+            dataset_display_name="incoming",
+        )
         right = db_api.register(
             con.sql("SELECT * FROM data_for_matching WHERE source_dataset = 'register'"),
-            dataset_display_name="register")
+            dataset_display_name="register",
+        )
         linker = Linker([left, right], settings(), log_level=logging.WARNING)
     with record.phase("train"):
         linker.training.estimate_u_using_random_sampling(max_pairs=args.u_pairs)

@@ -85,7 +85,10 @@ def machine_info() -> dict[str, Any]:
 def git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
             check=True,
         )
     except (OSError, subprocess.CalledProcessError):
@@ -123,13 +126,23 @@ def run_tool(
         out_dir.mkdir(parents=True, exist_ok=True)
         for stale in (PAIRS_FILE, RESULT_FILE):
             (out_dir / stale).unlink(missing_ok=True)
-        argv = [python, "-m", RUNNER_MODULES[tool], "--data", str(dataset.directory),
-                "--out", str(out_dir), "--seed", str(seed)]
+        argv = [
+            python,
+            "-m",
+            RUNNER_MODULES[tool],
+            "--data",
+            str(dataset.directory),
+            "--out",
+            str(out_dir),
+            "--seed",
+            str(seed),
+        ]
         if memory_limit:
             argv += ["--memory-limit", memory_limit]
         logger.info("running %s at %d (run %d/%d)", tool, dataset.n_left, i + 1, runs)
-        m = run_measured(argv, cwd=REPO_ROOT, log_path=out_dir / "log.txt", timeout=timeout,
-                         env=env)
+        m = run_measured(
+            argv, cwd=REPO_ROOT, log_path=out_dir / "log.txt", timeout=timeout, env=env
+        )
         result.walls.append(m.wall_seconds)
         result.rss.append(m.peak_rss_bytes)
         result.statuses.append(m.status)
@@ -152,19 +165,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Example: python -m benchmarks.linkage --sizes 100000 "
         "--tools pprl,splink,recordlinkage --runs 1",
     )
-    p.add_argument("--sizes", default="100000",
-                   help="comma-separated records per file (n x n), e.g. 100000,1000000")
+    p.add_argument(
+        "--sizes",
+        default="100000",
+        help="comma-separated records per file (n x n), e.g. 100000,1000000",
+    )
     p.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated from {TOOLS}")
-    p.add_argument("--runs", type=int, default=None,
-                   help="runs per tool and size (median reported); default 3, or 1 from 1M")
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="runs per tool and size (median reported); default 3, or 1 from 1M",
+    )
     p.add_argument("--seed", type=int, default=20261123, help="data and sampling seed")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per tool run")
-    p.add_argument("--splink-memory-limit", default=None, metavar="SIZE",
-                   help="DuckDB memory_limit for Splink (e.g. 8GB); default DuckDB's 80%% of RAM")
-    p.add_argument("--python", action="append", default=[], metavar="TOOL=PATH",
-                   help="interpreter for a tool, e.g. splink=.venv-bench/bin/python")
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                   help="cache of generated data (gitignored)")
+    p.add_argument(
+        "--splink-memory-limit",
+        default=None,
+        metavar="SIZE",
+        help="DuckDB memory_limit for Splink (e.g. 8GB); default DuckDB's 80%% of RAM",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="TOOL=PATH",
+        help="interpreter for a tool, e.g. splink=.venv-bench/bin/python",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="cache of generated data (gitignored)",
+    )
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON path")
     ns = p.parse_args(argv)
     ns.sizes = [int(s) for s in ns.sizes.split(",") if s]
@@ -193,10 +226,17 @@ def main(argv: list[str] | None = None) -> int:
         dataset = ensure_dataset(size, size, seed=args.seed, root=args.data_dir)
         truth = dataset.read_truth()
         runs = [
-            run_tool(tool, dataset, truth, runs=args.runs or default_runs(size),
-                     python=choose_python(tool, args.python),
-                     work_dir=args.data_dir / "runs", timeout=args.timeout, seed=args.seed,
-                     memory_limit=args.splink_memory_limit if tool == "splink" else None)
+            run_tool(
+                tool,
+                dataset,
+                truth,
+                runs=args.runs or default_runs(size),
+                python=choose_python(tool, args.python),
+                work_dir=args.data_dir / "runs",
+                timeout=args.timeout,
+                seed=args.seed,
+                memory_limit=args.splink_memory_limit if tool == "splink" else None,
+            )
             for tool in args.tools
         ]
         comparisons = compare_with_peers(runs)
@@ -204,14 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         if comparisons:
             print(format_comparisons(size, comparisons))
         print()
-        sizes_out.append({
-            "n_left": dataset.n_left,
-            "n_right": dataset.n_right,
-            "data_source": dataset.source,
-            "true_pairs": truth.height,
-            "tools": [r.to_dict() for r in runs],
-            "pprl_vs_peers": comparisons,
-        })
+        sizes_out.append(
+            {
+                "n_left": dataset.n_left,
+                "n_right": dataset.n_right,
+                "data_source": dataset.source,
+                "true_pairs": truth.height,
+                "tools": [r.to_dict() for r in runs],
+                "pprl_vs_peers": comparisons,
+            }
+        )
     payload = {
         "benchmark": "linkage",
         "started_utc": started.isoformat(timespec="seconds"),

@@ -55,7 +55,11 @@ def run_measured(
     with log_path.open("wb") as log:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env,
+            argv,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
             start_new_session=True,  # its own process group, so a timeout kills all of it
         )
         deadline = started + timeout

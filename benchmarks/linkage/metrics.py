@@ -64,9 +64,7 @@ def _labelled(pred: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def evaluate_pairs(
-    pred: pl.DataFrame, truth: pl.DataFrame, *, threshold: float
-) -> PairMetrics:
+def evaluate_pairs(pred: pl.DataFrame, truth: pl.DataFrame, *, threshold: float) -> PairMetrics:
     """Score ``pred`` (id_l, id_r, match_probability) against ``truth`` (id_l, id_r).
 
     Headline figures count pairs with ``match_probability >= threshold`` as links; the

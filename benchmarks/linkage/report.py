@@ -62,8 +62,13 @@ class ToolRun:
             "peak_rss_bytes_median": self.peak_rss,
             "peak_rss_gib_median": None if self.peak_rss is None else self.peak_rss / GIB,
             "runs": [
-                {"wall_seconds": w, "cpu_seconds": c, "peak_rss_bytes": r, "status": s,
-                 "rss_method": m}
+                {
+                    "wall_seconds": w,
+                    "cpu_seconds": c,
+                    "peak_rss_bytes": r,
+                    "status": s,
+                    "rss_method": m,
+                }
                 for w, c, r, s, m in zip(
                     self.walls, self.cpu, self.rss, self.statuses, self.rss_methods, strict=True
                 )
@@ -106,8 +111,7 @@ def compare_with_peers(runs: list[ToolRun]) -> dict[str, dict[str, Any]]:
             entry["targets"] = {
                 f"wall <= {LARGE_WALL_RATIO}x peer": wall_ratio is not None
                 and wall_ratio <= LARGE_WALL_RATIO,
-                "peak RSS <= 3 GiB": pprl.peak_rss is not None
-                and pprl.peak_rss <= LARGE_RSS_BYTES,
+                "peak RSS <= 3 GiB": pprl.peak_rss is not None and pprl.peak_rss <= LARGE_RSS_BYTES,
                 "F1 (auto) >= peer best-threshold F1": f1 >= peer_best,
             }
         else:

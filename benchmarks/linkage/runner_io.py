@@ -61,8 +61,9 @@ def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset directory")
     parser.add_argument("--out", type=Path, required=True, help="directory for pairs and result")
     parser.add_argument("--seed", type=int, default=0, help="seed for any sampling the tool does")
-    parser.add_argument("--memory-limit", default=None,
-                        help="DuckDB memory_limit for tools that take one, e.g. 8GB")
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory_limit for tools that take one, e.g. 8GB"
+    )
     ns = parser.parse_args(argv)
     ns.out.mkdir(parents=True, exist_ok=True)
     return RunnerArgs(data=ns.data, out=ns.out, seed=ns.seed, memory_limit=ns.memory_limit)

@@ -15,10 +15,59 @@ import numpy as np
 import polars as pl
 
 _SYLLABLES = (
-    "al", "an", "ar", "be", "bel", "bri", "ca", "car", "da", "del", "el", "em", "fa", "fer", "ga",
-    "gil", "ha", "han", "is", "ja", "jo", "ka", "ke", "la", "le", "li", "lo", "ma", "mar", "mi",
-    "mo", "na", "ne", "no", "ol", "pa", "pe", "ra", "ri", "ro", "sa", "se", "sha", "so", "ta",
-    "te", "ti", "to", "va", "vi", "wil", "ya", "ze",
+    "al",
+    "an",
+    "ar",
+    "be",
+    "bel",
+    "bri",
+    "ca",
+    "car",
+    "da",
+    "del",
+    "el",
+    "em",
+    "fa",
+    "fer",
+    "ga",
+    "gil",
+    "ha",
+    "han",
+    "is",
+    "ja",
+    "jo",
+    "ka",
+    "ke",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "ma",
+    "mar",
+    "mi",
+    "mo",
+    "na",
+    "ne",
+    "no",
+    "ol",
+    "pa",
+    "pe",
+    "ra",
+    "ri",
+    "ro",
+    "sa",
+    "se",
+    "sha",
+    "so",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "va",
+    "vi",
+    "wil",
+    "ya",
+    "ze",
 )
 _STREET_TYPES = ("road", "street", "lane", "avenue", "close", "way", "drive", "grove")
 _LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
@@ -129,8 +178,10 @@ def generate_person_pair_standin(
         order = rng.permutation(len(idx))
         frame = pl.DataFrame(
             {
-                **{k: pl.Series(k, v, dtype=pl.Date if k == "dob" else pl.String)
-                   for k, v in cols.items()},
+                **{
+                    k: pl.Series(k, v, dtype=pl.Date if k == "dob" else pl.String)
+                    for k, v in cols.items()
+                },
                 "sex": people["sex"][idx],
                 "person": idx,
             }

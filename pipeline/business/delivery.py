@@ -31,7 +31,12 @@ REPORT_FILE = "match_report.json"
 MANIFEST_FILE = "manifest.json"
 REVIEW_FILE = Path("review") / "clerical_review.csv"
 RESULT_COLUMNS: tuple[str, ...] = (
-    KEY, "status", "method", "match_probability", "reason", TOKEN,
+    KEY,
+    "status",
+    "method",
+    "match_probability",
+    "reason",
+    TOKEN,
 )
 
 
@@ -70,8 +75,10 @@ def deliver(
     if status_names:
         results = results.with_columns(pl.col("status").replace(status_names))
     report = match_report(results, truth)
-    delivered = results.select(RESULT_COLUMNS).rename({KEY: key_column}).with_columns(
-        pl.col("match_probability").round(6)
+    delivered = (
+        results.select(RESULT_COLUMNS)
+        .rename({KEY: key_column})
+        .with_columns(pl.col("match_probability").round(6))
     )
     results_path, report_path = out_dir / RESULTS_FILE, out_dir / REPORT_FILE
     write_with_atomic(results_path, lambda p: delivered.write_csv(p))
@@ -82,8 +89,13 @@ def deliver(
         review_path = out_dir / REVIEW_FILE
         review_path.parent.mkdir(parents=True, exist_ok=True)
         write_review_file(review_path, outcome.review)
-        review_entry = [{**file_entry(review_path), "rows": outcome.review.height,
-                         "note": "curator only: holds names and addresses; not for delivery"}]
+        review_entry = [
+            {
+                **file_entry(review_path),
+                "rows": outcome.review.height,
+                "note": "curator only: holds names and addresses; not for delivery",
+            }
+        ]
     input_entries = [file_entry(p) for p in inputs]
     outputs = [file_entry(results_path), file_entry(report_path)]
     manifest_path = out_dir / MANIFEST_FILE
@@ -96,8 +108,9 @@ def deliver(
             "key_version": pseudonymiser.version,
             "prefix": pseudonymiser.prefix,
             "algorithm": description["algorithm"],
-            "pseudonymised": [{"column": TOKEN, "id_type": "entref",
-                               "key_id": pseudonymiser.key_id("entref")}],
+            "pseudonymised": [
+                {"column": TOKEN, "id_type": "entref", "key_id": pseudonymiser.key_id("entref")}
+            ],
             "key_column": key_column,
             "counts": report["by_status"],
             "facts": outcome.facts,
@@ -111,8 +124,10 @@ def deliver(
     audit.append(
         kind,
         inputs={str(e["name"]): str(e["sha256"]) for e in input_entries},
-        outputs={str(e["name"]): str(e["sha256"])
-                 for e in [*outputs, *review_entry, file_entry(manifest_path)]},
+        outputs={
+            str(e["name"]): str(e["sha256"])
+            for e in [*outputs, *review_entry, file_entry(manifest_path)]
+        },
         details={
             "environment": pseudonymiser.environment,
             "key_version": pseudonymiser.version,

@@ -28,8 +28,12 @@ def deterministic_matches(
     ``n_enterprises`` (distinct enterprises found); ``reg_uid`` and ``entref`` (set only when
     exactly one enterprise was found).
     """
-    entrefs = pl.DataFrame({REG_UID: pl.int_range(len(register_entref), dtype=pl.Int64,
-                                                   eager=True), ENTREF: register_entref})
+    entrefs = pl.DataFrame(
+        {
+            REG_UID: pl.int_range(len(register_entref), dtype=pl.Int64, eager=True),
+            ENTREF: register_entref,
+        }
+    )
     hits = []
     for rank, id_type in enumerate(id_types):
         column = norm_column(id_type)
@@ -40,8 +44,13 @@ def deterministic_matches(
                 UID, REG_UID, pl.lit(id_type).alias("id_type"), pl.lit(rank).alias("rank")
             )
         )
-    schema = {UID: pl.Int64, "method": pl.String, "n_enterprises": pl.UInt32,
-              REG_UID: pl.Int64, ENTREF: pl.String}
+    schema = {
+        UID: pl.Int64,
+        "method": pl.String,
+        "n_enterprises": pl.UInt32,
+        REG_UID: pl.Int64,
+        ENTREF: pl.String,
+    }
     if not hits:
         return pl.DataFrame(schema=schema)
     joined = pl.concat(hits).join(entrefs, on=REG_UID).sort(UID, "rank", REG_UID)
@@ -52,7 +61,11 @@ def deterministic_matches(
         pl.col(ENTREF).first().alias(ENTREF),
     )
     single = pl.col("n_enterprises") == 1
-    return grouped.with_columns(
-        pl.when(single).then(pl.col(REG_UID)).alias(REG_UID),
-        pl.when(single).then(pl.col(ENTREF)).alias(ENTREF),
-    ).select(list(schema)).sort(UID)
+    return (
+        grouped.with_columns(
+            pl.when(single).then(pl.col(REG_UID)).alias(REG_UID),
+            pl.when(single).then(pl.col(ENTREF)).alias(ENTREF),
+        )
+        .select(list(schema))
+        .sort(UID)
+    )

@@ -101,42 +101,60 @@ def link_to_register(
     if rejected.height:
         det = det.join(rejected, on=[UID, ENTREF], how="anti")
 
-    fallback = inc_ids.select(UID).join(det.select(UID), on=UID, how="anti").join(
-        clerical.select(UID), on=UID, how="anti"
+    fallback = (
+        inc_ids.select(UID)
+        .join(det.select(UID), on=UID, how="anti")
+        .join(clerical.select(UID), on=UID, how="anti")
     )
     has_names = present(incoming, ic.name) is not None
-    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String,
-                                 "match_probability": pl.Float64})
+    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
     training: dict[str, object] = {"method": "none"}
     if has_names and fallback.height:
-        inc_link = linkage_frame(incoming, name=ic.name, trading_name=ic.trading_name,
-                                 postcode=ic.postcode, address=ic.address)
-        reg_link = linkage_frame(register, name=rc.name, trading_name=rc.trading_name,
-                                 postcode=rc.postcode, address=rc.address)
+        inc_link = linkage_frame(
+            incoming,
+            name=ic.name,
+            trading_name=ic.trading_name,
+            postcode=ic.postcode,
+            address=ic.address,
+        )
+        reg_link = linkage_frame(
+            register,
+            name=rc.name,
+            trading_name=rc.trading_name,
+            postcode=rc.postcode,
+            address=rc.address,
+        )
         labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
         scored = score_candidates(inc_link, reg_link, labelled=labelled, settings=settings)
         training = scored.training
-        reg_entref = pl.DataFrame({REG_UID: pl.int_range(register.height, dtype=pl.Int64,
-                                                         eager=True), ENTREF: entrefs})
+        reg_entref = pl.DataFrame(
+            {REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True), ENTREF: entrefs}
+        )
         pairs = (
             scored.pairs.join(fallback, on=UID, how="semi")
             .join(reg_entref, on=REG_UID)
-            .group_by(UID, ENTREF).agg(pl.col("match_probability").max())
+            .group_by(UID, ENTREF)
+            .agg(pl.col("match_probability").max())
             .join(rejected, on=[UID, ENTREF], how="anti")
         )
     decided = _decide(pairs, settings)
-    usable = [inc_ids[norm_column(t)].is_not_null().alias(t) for t in ("crn", "vat", "paye")
-              if norm_column(t) in inc_ids.columns]
+    usable = [
+        inc_ids[norm_column(t)].is_not_null().alias(t)
+        for t in ("crn", "vat", "paye")
+        if norm_column(t) in inc_ids.columns
+    ]
     if has_names:
         assert ic.name is not None
         named = incoming[ic.name].cast(pl.String).str.strip_chars().str.len_chars().fill_null(0)
         usable.append((named > 0).alias("name"))
     nothing = (
         ~pl.DataFrame(usable).select(pl.any_horizontal(pl.all())).to_series()
-        if usable else pl.Series([True] * incoming.height)
+        if usable
+        else pl.Series([True] * incoming.height)
     )
-    results = _assemble(inc_ids.with_columns(nothing.alias("__nothing")), keys,
-                        det, clerical, decided)
+    results = _assemble(
+        inc_ids.with_columns(nothing.alias("__nothing")), keys, det, clerical, decided
+    )
     results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
     review = _review_rows(results, pairs, incoming, register, ic, rc, keys, token_map, settings)
     facts: dict[str, object] = {
@@ -145,8 +163,10 @@ def link_to_register(
         "shared_identifier_types": id_types,
         "probabilistic": training,
         "decisions_applied": {"match": clerical.height, "non_match": rejected.height},
-        "settings": {"match_threshold": settings.match_threshold,
-                     "review_threshold": settings.review_threshold},
+        "settings": {
+            "match_threshold": settings.match_threshold,
+            "review_threshold": settings.review_threshold,
+        },
     }
     return LinkOutcome(results.drop(UID), review, facts)
 
@@ -169,8 +189,9 @@ def _valid_register(
     valid = ids[norm_column("entref")].is_not_null()
     dropped = int((~valid).sum())
     if dropped:
-        logger.warning("%s: %d register row(s) without a valid entref are not used", source,
-                       dropped)
+        logger.warning(
+            "%s: %d register row(s) without a valid entref are not used", source, dropped
+        )
     kept = register.with_columns(ids[norm_column("entref")].alias("__entref")).filter(valid)
     return kept, {"register_rows": register.height, "register_rows_without_valid_entref": dropped}
 
@@ -193,8 +214,9 @@ def _decisions(
     matches = resolved.filter(pl.col(DECISION) == "match").select(UID, ENTREF)
     several = matches.group_by(UID).len().filter(pl.col("len") > 1).height
     if several:
-        raise DataError(f"decisions: {several} record(s) are marked 'match' to more than one "
-                        "candidate")
+        raise DataError(
+            f"decisions: {several} record(s) are marked 'match' to more than one candidate"
+        )
     rejected = resolved.filter(pl.col(DECISION) == "non_match").select(UID, ENTREF)
     return matches, rejected
 
@@ -211,14 +233,18 @@ def _decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     status = (
         pl.when((p >= settings.match_threshold) & (second >= settings.match_threshold))
         .then(pl.lit("ambiguous"))
-        .when(p >= settings.match_threshold).then(pl.lit("matched_probabilistic"))
-        .when(p >= settings.review_threshold).then(pl.lit("review"))
+        .when(p >= settings.match_threshold)
+        .then(pl.lit("matched_probabilistic"))
+        .when(p >= settings.review_threshold)
+        .then(pl.lit("review"))
         .otherwise(pl.lit("not_found"))
     )
     matched = pl.col("status") == "matched_probabilistic"
-    return best.with_columns(status.alias("status")).with_columns(
-        pl.when(matched).then(pl.col(ENTREF)).alias(ENTREF)
-    ).select(UID, "status", ENTREF, "match_probability")
+    return (
+        best.with_columns(status.alias("status"))
+        .with_columns(pl.when(matched).then(pl.col(ENTREF)).alias(ENTREF))
+        .select(UID, "status", ENTREF, "match_probability")
+    )
 
 
 def _assemble(
@@ -229,47 +255,72 @@ def _assemble(
     decided: pl.DataFrame,
 ) -> pl.DataFrame:
     reasons = [
-        pl.when(pl.col(reason_column(t)).is_not_null() & (pl.col(reason_column(t)) != "missing"))
-        .then(pl.lit(f"{t}:") + pl.col(reason_column(t)))
-        for t in ("crn", "vat", "paye") if reason_column(t) in inc_ids.columns
+        pl.when(
+            pl.col(reason_column(t)).is_not_null() & (pl.col(reason_column(t)) != "missing")
+        ).then(pl.lit(f"{t}:") + pl.col(reason_column(t)))
+        for t in ("crn", "vat", "paye")
+        if reason_column(t) in inc_ids.columns
     ]
     base = inc_ids.select(
-        UID, "__nothing",
+        UID,
+        "__nothing",
         pl.concat_str(reasons, separator=";", ignore_nulls=True).alias("reason")
-        if reasons else pl.lit(None, pl.String).alias("reason"),
+        if reasons
+        else pl.lit(None, pl.String).alias("reason"),
     ).with_columns(
-        pl.when(pl.col("reason") != "").then(pl.col("reason"))
-        .when(pl.col("__nothing")).then(pl.lit(NOTHING_TO_MATCH)).alias("reason")
+        pl.when(pl.col("reason") != "")
+        .then(pl.col("reason"))
+        .when(pl.col("__nothing"))
+        .then(pl.lit(NOTHING_TO_MATCH))
+        .alias("reason")
     )
     base = base.with_columns(keys.alias(KEY))
-    det_status = pl.when(pl.col("n_enterprises") == 1).then(pl.lit("matched_exact")).otherwise(
-        pl.lit("ambiguous"))
+    det_status = (
+        pl.when(pl.col("n_enterprises") == 1)
+        .then(pl.lit("matched_exact"))
+        .otherwise(pl.lit("ambiguous"))
+    )
     joined = (
         base.join(clerical.rename({ENTREF: "c_entref"}), on=UID, how="left")
-        .join(det.select(UID, "method", det_status.alias("d_status"),
-                         pl.col(ENTREF).alias("d_entref")), on=UID, how="left")
+        .join(
+            det.select(
+                UID, "method", det_status.alias("d_status"), pl.col(ENTREF).alias("d_entref")
+            ),
+            on=UID,
+            how="left",
+        )
         .join(decided.rename({ENTREF: "p_entref", "status": "p_status"}), on=UID, how="left")
     )
     clerical_hit = pl.col("c_entref").is_not_null()
     det_hit = pl.col("d_status").is_not_null()
     prob_status = pl.col("p_status").fill_null("not_found")
     status = (
-        pl.when(clerical_hit).then(pl.lit("matched_clerical"))
-        .when(det_hit).then(pl.col("d_status"))
+        pl.when(clerical_hit)
+        .then(pl.lit("matched_clerical"))
+        .when(det_hit)
+        .then(pl.col("d_status"))
         .when((prob_status == "not_found") & pl.col("reason").is_not_null())
         .then(pl.lit("invalid"))
         .otherwise(prob_status)
     )
     method = (
-        pl.when(clerical_hit).then(pl.lit("clerical"))
-        .when(det_hit).then(pl.col("method"))
-        .when(pl.col("p_status").is_not_null()).then(pl.lit("probabilistic"))
+        pl.when(clerical_hit)
+        .then(pl.lit("clerical"))
+        .when(det_hit)
+        .then(pl.col("method"))
+        .when(pl.col("p_status").is_not_null())
+        .then(pl.lit("probabilistic"))
     )
     entref = pl.coalesce("c_entref", "d_entref", "p_entref")
     probability = pl.when(~clerical_hit & ~det_hit).then(pl.col("match_probability"))
     return joined.select(
-        UID, KEY, status.alias("status"), method.alias("method"),
-        probability.alias("match_probability"), "reason", entref.alias(ENTREF),
+        UID,
+        KEY,
+        status.alias("status"),
+        method.alias("method"),
+        probability.alias("match_probability"),
+        "reason",
+        entref.alias(ENTREF),
     ).sort(UID)
 
 
@@ -289,7 +340,8 @@ def _review_rows(
         pairs.join(grey, on=UID, how="semi")
         .filter(pl.col("match_probability") >= settings.review_threshold)
         .sort([UID, "match_probability"], descending=[False, True])
-        .group_by(UID, maintain_order=True).head(MAX_REVIEW_CANDIDATES)
+        .group_by(UID, maintain_order=True)
+        .head(MAX_REVIEW_CANDIDATES)
     )
 
     def text(frame: pl.DataFrame, column: str | None, alias: str) -> pl.Expr:
@@ -310,7 +362,8 @@ def _review_rows(
         text(register, rc.address, "register_address"),
     ).unique(ENTREF, keep="first")
     return (
-        candidates.join(inc, on=UID).join(reg, on=ENTREF)
+        candidates.join(inc, on=UID)
+        .join(reg, on=ENTREF)
         .join(token_map.rename({TOKEN: CANDIDATE}), on=ENTREF)
         .sort([UID, "match_probability"], descending=[False, True])
         .drop(UID, ENTREF)

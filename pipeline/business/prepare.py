@@ -69,12 +69,15 @@ def linkage_frame(
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
         (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias("__name"),
-        (pl.col(trading_name).cast(pl.String) if trading_name else pl.lit(None, pl.String))
-        .alias("__trading"),
-        (pl.col(postcode).cast(pl.String) if postcode else pl.lit(None, pl.String))
-        .alias("__postcode"),
-        (pl.col(address).cast(pl.String) if address else pl.lit(None, pl.String))
-        .alias("__address"),
+        (pl.col(trading_name).cast(pl.String) if trading_name else pl.lit(None, pl.String)).alias(
+            "__trading"
+        ),
+        (pl.col(postcode).cast(pl.String) if postcode else pl.lit(None, pl.String)).alias(
+            "__postcode"
+        ),
+        (pl.col(address).cast(pl.String) if address else pl.lit(None, pl.String)).alias(
+            "__address"
+        ),
     )
     # The standardisers one by one rather than standardise_business_frame: it also derives
     # tokens, flat, house number and street, which matching does not use (3x the time).
@@ -82,8 +85,9 @@ def linkage_frame(
     return base.select(
         UID,
         normalise_company_name(pl.col("__name")).alias("name_std"),
-        normalise_company_name(pl.coalesce(pl.col("__trading"), embedded_trading))
-        .alias("trading_name_std"),
+        normalise_company_name(pl.coalesce(pl.col("__trading"), embedded_trading)).alias(
+            "trading_name_std"
+        ),
         normalise_postcode(pl.col("__postcode")).alias("postcode_std"),
         normalise_address(pl.col("__address")).alias("address_std"),
     )

@@ -64,8 +64,13 @@ class MatchSettings:
         for name in ("rare_frequency", "block_frequency"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 problems.append(f"{name} must be in (0, 1]")
-        for name in ("rare_min_records", "block_min_records", "min_labelled_pairs",
-                     "max_training_pairs", "threads"):
+        for name in (
+            "rare_min_records",
+            "block_min_records",
+            "min_labelled_pairs",
+            "max_training_pairs",
+            "threads",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
         if problems:
@@ -83,8 +88,9 @@ class ScoredCandidates:
 def comparisons(rare_frequency: float) -> list[Comparison]:
     """Name (rarity-weighted, best of legal/trading), postcode, address."""
     return [
-        CompanyNameComparison(NAME, trading_column=TRADING, rare_frequency=rare_frequency,
-                              name="company_name"),
+        CompanyNameComparison(
+            NAME, trading_column=TRADING, rare_frequency=rare_frequency, name="company_name"
+        ),
         PostcodeComparison("postcode_std", name="postcode"),
         JaroWinklerAtThresholds("address_std", (0.9, 0.75), name="address"),
     ]
@@ -117,8 +123,14 @@ def score_candidates(
     """
     incoming = incoming.filter(pl.col(NAME).is_not_null())
     register = register.filter(pl.col(NAME).is_not_null())
-    empty = pl.DataFrame(schema={UID: pl.Int64, "reg_uid": pl.Int64,
-                                 "match_probability": pl.Float64, "match_weight": pl.Float64})
+    empty = pl.DataFrame(
+        schema={
+            UID: pl.Int64,
+            "reg_uid": pl.Int64,
+            "match_probability": pl.Float64,
+            "match_weight": pl.Float64,
+        }
+    )
     if incoming.height == 0 or register.height == 0:
         return ScoredCandidates(empty, {"method": "none", "reason": "no names to compare"})
     n = incoming.height + register.height
@@ -156,11 +168,12 @@ def score_candidates(
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     pairs = pairs.select(
-        pl.col("id_l").alias(UID), pl.col("id_r").alias("reg_uid"),
-        "match_probability", "match_weight",
+        pl.col("id_l").alias(UID),
+        pl.col("id_r").alias("reg_uid"),
+        "match_probability",
+        "match_weight",
     )
-    logger.info("scored %d candidate pairs for %d incoming records", pairs.height,
-                incoming.height)
+    logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
 
 

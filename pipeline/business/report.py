@@ -38,8 +38,10 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
     }
     cross = [
         {"status": s, "method": m, "records": int(n)}
-        for s, m, n in results.group_by("status", "method").len()
-        .sort("status", "method", nulls_last=True).rows()
+        for s, m, n in results.group_by("status", "method")
+        .len()
+        .sort("status", "method", nulls_last=True)
+        .rows()
     ]
     matched = results.filter(pl.col("status").is_in(list(MATCHED)))
     report: dict[str, object] = {
@@ -51,8 +53,9 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
     }
     if truth is None:
         return report
-    true = truth.select(pl.col(KEY).cast(pl.String), pl.col(ENTREF).cast(pl.String)
-                        .alias("true_entref")).unique(KEY)
+    true = truth.select(
+        pl.col(KEY).cast(pl.String), pl.col(ENTREF).cast(pl.String).alias("true_entref")
+    ).unique(KEY)
     judged = matched.join(true, on=KEY, how="left").with_columns(
         (pl.col(ENTREF) == pl.col("true_entref")).fill_null(False).alias("correct")
     )
@@ -63,8 +66,12 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
     for method, group in judged.group_by("method"):
         hits = int(group["correct"].sum())
         p, r = _ratio(hits, group.height), _ratio(hits, n_true)
-        methods[str(method[0])] = {"matched": group.height, "correct": hits, "precision": p,
-                                   "recall": r}
+        methods[str(method[0])] = {
+            "matched": group.height,
+            "correct": hits,
+            "precision": p,
+            "recall": r,
+        }
     missed = true.join(matched.select(KEY), on=KEY, how="anti")
     missed_status = results.join(missed.select(KEY), on=KEY).group_by("status").len().rows()
     report["truth"] = {

@@ -22,12 +22,25 @@ from pipeline.business.columns import read_table
 from pipeline.errors import DataError
 
 KEY, CANDIDATE, DECISION = "key", "candidate", "decision"
-DECISIONS = {"match": "match", "non-match": "non_match", "non_match": "non_match",
-             "nonmatch": "non_match", "no-match": "non_match"}
+DECISIONS = {
+    "match": "match",
+    "non-match": "non_match",
+    "non_match": "non_match",
+    "nonmatch": "non_match",
+    "no-match": "non_match",
+}
 REVIEW_COLUMNS: tuple[str, ...] = (
-    KEY, CANDIDATE, "match_probability", "incoming_name", "register_name",
-    "register_trading_name", "incoming_postcode", "register_postcode", "incoming_address",
-    "register_address", DECISION,
+    KEY,
+    CANDIDATE,
+    "match_probability",
+    "incoming_name",
+    "register_name",
+    "register_trading_name",
+    "incoming_postcode",
+    "register_postcode",
+    "incoming_address",
+    "register_address",
+    DECISION,
 )
 
 
@@ -64,14 +77,19 @@ def read_decisions(path: Path) -> pl.DataFrame:
     ]
     problems += [
         f"row {r}: key or candidate is empty"
-        for r in frame.filter(pl.col(KEY).is_null() | pl.col(CANDIDATE).is_null())["__row"]
-        .to_list()
+        for r in frame.filter(pl.col(KEY).is_null() | pl.col(CANDIDATE).is_null())[
+            "__row"
+        ].to_list()
     ]
-    conflicts = frame.group_by(KEY, CANDIDATE).agg(
-        pl.col(DECISION).n_unique().alias("n"), pl.col("__row").min().alias("first")
-    ).filter(pl.col("n") > 1)
-    problems += [f"row {r}: conflicting decisions for the same pair"
-                 for r in sorted(conflicts["first"].to_list())]
+    conflicts = (
+        frame.group_by(KEY, CANDIDATE)
+        .agg(pl.col(DECISION).n_unique().alias("n"), pl.col("__row").min().alias("first"))
+        .filter(pl.col("n") > 1)
+    )
+    problems += [
+        f"row {r}: conflicting decisions for the same pair"
+        for r in sorted(conflicts["first"].to_list())
+    ]
     if problems:
         raise DataError(f"{path.name}: " + "; ".join(problems))
     return frame.select(KEY, CANDIDATE, DECISION).unique(maintain_order=True)

@@ -23,15 +23,31 @@ from pipeline.commands.link_register import common_options, run_link, summary_li
 
 @click.command("crn-request")
 @common_options
-@click.option("--key-column", default="request_id", show_default=True,
-              help="Your row key column, kept in the results so you can join back.")
+@click.option(
+    "--key-column",
+    default="request_id",
+    show_default=True,
+    help="Your row key column, kept in the results so you can join back.",
+)
 @click.option("--crn-column", default="crn", show_default=True)
-@click.option("--name-column", default="name", show_default=True,
-              help="Company name column for the fallback (used if present).")
-@click.option("--postcode-column", default="postcode", show_default=True,
-              help="Postcode column for the fallback (used if present).")
-@click.option("--address-column", default="address", show_default=True,
-              help="Address column for the fallback (used if present).")
+@click.option(
+    "--name-column",
+    default="name",
+    show_default=True,
+    help="Company name column for the fallback (used if present).",
+)
+@click.option(
+    "--postcode-column",
+    default="postcode",
+    show_default=True,
+    help="Postcode column for the fallback (used if present).",
+)
+@click.option(
+    "--address-column",
+    default="address",
+    show_default=True,
+    help="Address column for the fallback (used if present).",
+)
 def command(
     keystore_dir: Path,
     environment: str,
@@ -62,15 +78,23 @@ def command(
     """
     delivered = run_link(
         kind="crn-request",
-        keystore_dir=keystore_dir, environment=environment, key_version=key_version,
-        key_file=key_file, register_path=register_path, input_path=input_path,
+        keystore_dir=keystore_dir,
+        environment=environment,
+        key_version=key_version,
+        key_file=key_file,
+        register_path=register_path,
+        input_path=input_path,
         out_dir=out_dir,
         incoming_columns=IncomingColumns(
-            key=key_column, crn=crn_column, vat=None, paye=None, name=name_column,
-            postcode=postcode_column, address=address_column,
+            key=key_column,
+            crn=crn_column,
+            vat=None,
+            paye=None,
+            name=name_column,
+            postcode=postcode_column,
+            address=address_column,
         ),
-        settings=MatchSettings(match_threshold=match_threshold,
-                               review_threshold=review_threshold),
+        settings=MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold),
         truth_path=truth_path,
         status_names={"review": "ambiguous"},
         write_review=False,

@@ -155,8 +155,11 @@ def init_command(keystore_dir: Path, key_file: Path | None) -> None:
 
 @command.command("add-env")
 @click.argument("environment")
-@click.option("--prefix", default=None, help="1-8 letters that start this environment's pseudonyms"
-              " (default: the letters of its name).")
+@click.option(
+    "--prefix",
+    default=None,
+    help="1-8 letters that start this environment's pseudonyms (default: the letters of its name).",
+)
 @keystore_option
 @key_file_option
 def add_env_command(
@@ -206,8 +209,13 @@ def list_command(as_json: bool, keystore_dir: Path) -> None:
                     "status": env.status,
                     "active_version": env.active_version,
                     "versions": [
-                        {"version": v.version, "key_id": v.key_id, "status": v.status,
-                         "created": v.created, "destroyed": v.destroyed}
+                        {
+                            "version": v.version,
+                            "key_id": v.key_id,
+                            "status": v.status,
+                            "created": v.created,
+                            "destroyed": v.destroyed,
+                        }
                         for v in env.versions
                     ],
                 }

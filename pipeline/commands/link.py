@@ -63,11 +63,13 @@ def read_input(cfg: LinkJobConfig, index: int, needed: list[str]) -> pl.DataFram
         if spec.file_format == "parquet":
             frame = pl.read_parquet(path, columns=[spec.id_column, *dict.fromkeys(wanted.values())])
         else:
-            frame = pl.read_csv(path, infer_schema=False,
-                                columns=[spec.id_column, *dict.fromkeys(wanted.values())])
+            frame = pl.read_csv(
+                path, infer_schema=False, columns=[spec.id_column, *dict.fromkeys(wanted.values())]
+            )
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"inputs[{index}]: cannot read {path.name!r} "
-                        f"({type(exc).__name__})") from None
+        raise DataError(
+            f"inputs[{index}]: cannot read {path.name!r} ({type(exc).__name__})"
+        ) from None
     return frame.select(
         pl.col(spec.id_column).cast(pl.String).alias(ID),
         *[pl.col(source).alias(name) for name, source in wanted.items()],
@@ -82,8 +84,11 @@ def standardise(frame: pl.DataFrame, spec: StandardiseSpec) -> pl.DataFrame:
     exprs += [normalise_address(pl.col(c).cast(pl.String)).alias(c) for c in spec.addresses]
     for c in spec.dates:
         dtype = frame.schema[c]
-        date = pl.col(c).cast(pl.Date) if dtype in (pl.Date, pl.Datetime) else parse_date(
-            pl.col(c).cast(pl.String), formats)
+        date = (
+            pl.col(c).cast(pl.Date)
+            if dtype in (pl.Date, pl.Datetime)
+            else parse_date(pl.col(c).cast(pl.String), formats)
+        )
         exprs.append(date.dt.strftime(STD_DATE_FORMAT).alias(c))
     if exprs:
         frame = frame.with_columns(exprs)
@@ -106,10 +111,14 @@ def read_truth(cfg: LinkJobConfig) -> pl.DataFrame | None:
         else:
             frame = pl.read_csv(path, infer_schema=False, columns=cols)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"truth: cannot read {path.name!r} with columns "
-                        f"{', '.join(cols)} ({type(exc).__name__})") from None
-    return frame.select(pl.col(spec.left_column).cast(pl.String).alias("id_l"),
-                        pl.col(spec.right_column).cast(pl.String).alias("id_r"))
+        raise DataError(
+            f"truth: cannot read {path.name!r} with columns "
+            f"{', '.join(cols)} ({type(exc).__name__})"
+        ) from None
+    return frame.select(
+        pl.col(spec.left_column).cast(pl.String).alias("id_l"),
+        pl.col(spec.right_column).cast(pl.String).alias("id_r"),
+    )
 
 
 def saved_settings(cfg: LinkJobConfig) -> LinkageSettings:
@@ -142,8 +151,10 @@ def with_model_standardisation(cfg: LinkJobConfig, given: bool) -> LinkJobConfig
     if not given:
         return cfg.model_copy(update={"standardise": trained})
     if trained != cfg.standardise:
-        raise ConfigError("standardise: differs from the model's training job; remove it to "
-                          "use the model's, or retrain")
+        raise ConfigError(
+            "standardise: differs from the model's training job; remove it to "
+            "use the model's, or retrain"
+        )
     return cfg
 
 
@@ -173,8 +184,9 @@ def build_linker(cfg: LinkJobConfig, frames: list[pl.DataFrame]) -> Linker:
             return Linker.load_model(cfg.resolve(cfg.model), frames[0], right)
         linker = Linker(cfg.settings(), frames[0], right)
         rules = [build_rule(r) for r in cfg.training.em_rules] if cfg.training.em_rules else None
-        linker.train(max_pairs=cfg.training.u_max_pairs, seed=cfg.training.seed,
-                     training_rules=rules)
+        linker.train(
+            max_pairs=cfg.training.u_max_pairs, seed=cfg.training.seed, training_rules=rules
+        )
         return linker
 
 
@@ -188,18 +200,22 @@ def engine_errors() -> Iterator[None]:
     except SettingsError as exc:
         raise ConfigError(exc.problems) from None
     except duckdb.Error as exc:  # the message may quote SQL: name the kind only
-        raise ConfigError(f"a blocking rule or comparison failed in DuckDB "
-                          f"({type(exc).__name__}); check the SQL and column types") from None
+        raise ConfigError(
+            f"a blocking rule or comparison failed in DuckDB "
+            f"({type(exc).__name__}); check the SQL and column types"
+        ) from None
 
 
 def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
     """Review pairs with each comparison's level label and weight (explanation API)."""
-    base = review.select("id_l", "id_r", pl.col("match_weight").cast(pl.Float64),
-                         "match_probability")
+    base = review.select(
+        "id_l", "id_r", pl.col("match_weight").cast(pl.Float64), "match_probability"
+    )
     if review.height == 0:
         return base
     return base.join(linker.explain_wide(review), on=["id_l", "id_r"]).sort(
-        "match_weight", descending=True)
+        "match_weight", descending=True
+    )
 
 
 def _parameters_table(linker: Linker) -> list[dict[str, Any]]:
@@ -207,8 +223,17 @@ def _parameters_table(linker: Linker) -> list[dict[str, Any]]:
     for c in linker.comparisons:
         p = linker.parameters.comparisons[c.name]
         weights = linker.parameters.weights(c.name)
-        rows += [{"comparison": c.name, "gamma": g, "label": p.labels[g], "m": p.m[g],
-                  "u": p.u[g], "weight": weights[g]} for g in range(len(p.m))]
+        rows += [
+            {
+                "comparison": c.name,
+                "gamma": g,
+                "label": p.labels[g],
+                "m": p.m[g],
+                "u": p.u[g],
+                "weight": weights[g],
+            }
+            for g in range(len(p.m))
+        ]
     return rows
 
 
@@ -218,8 +243,9 @@ def run_link_job(cfg: LinkJobConfig, output: Path | None = None) -> dict[str, An
     out = output or cfg.resolve(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     needed = needed_columns(cfg)
-    frames = [standardise(read_input(cfg, i, needed), cfg.standardise)
-              for i in range(len(cfg.inputs))]
+    frames = [
+        standardise(read_input(cfg, i, needed), cfg.standardise) for i in range(len(cfg.inputs))
+    ]
     truth = read_truth(cfg)
     linker = build_linker(cfg, frames)
     try:
@@ -229,8 +255,13 @@ def run_link_job(cfg: LinkJobConfig, output: Path | None = None) -> dict[str, An
         linker.close()
 
 
-def _score_and_write(cfg: LinkJobConfig, linker: Linker, frames: list[pl.DataFrame],
-                     truth: pl.DataFrame | None, out: Path) -> dict[str, Any]:
+def _score_and_write(
+    cfg: LinkJobConfig,
+    linker: Linker,
+    frames: list[pl.DataFrame],
+    truth: pl.DataFrame | None,
+    out: Path,
+) -> dict[str, Any]:
     t = cfg.thresholds
     scored = linker.predict()
     summary = linker.posterior_summary()
@@ -243,16 +274,24 @@ def _score_and_write(cfg: LinkJobConfig, linker: Linker, frames: list[pl.DataFra
     classified = Linker.classify(kept, match_t, review_t)
     # term frequencies describe how common a value is: needed to explain, not delivered
     decided = classified.drop(c for c in kept.columns if c.startswith("tf_")).with_columns(
-        pl.col("match_weight").cast(pl.Float64))  # DuckDB returns a DECIMAL
+        pl.col("match_weight").cast(pl.Float64)
+    )  # DuckDB returns a DECIMAL
     matches = decided.filter(pl.col("decision") == "match")
     clusters = linker.cluster(decided, threshold=cluster_t)
     review = review_table(linker, classified.filter(pl.col("decision") == "review"))
 
     evaluation: dict[str, Any] = {
-        "thresholds": {"match": match_t, "match_setting": t.match, "review": review_t,
-                       "cluster": cluster_t, "one_to_one": t.one_to_one},
-        "blocking": {"rules": linker.blocking_report().to_dicts(),
-                     "candidate_pairs": scored.height},
+        "thresholds": {
+            "match": match_t,
+            "match_setting": t.match,
+            "review": review_t,
+            "cluster": cluster_t,
+            "one_to_one": t.one_to_one,
+        },
+        "blocking": {
+            "rules": linker.blocking_report().to_dicts(),
+            "candidate_pairs": scored.height,
+        },
         "unsupervised": asdict(summary),
         "decisions": {"match": matches.height, "review": review.height},
     }
@@ -272,25 +311,39 @@ def _score_and_write(cfg: LinkJobConfig, linker: Linker, frames: list[pl.DataFra
         linker.save_model(target)
     write_text_atomic(out / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
     counts = {f"{SIDES[i]}_rows": f.height for i, f in enumerate(frames)}
-    counts |= {"candidate_pairs": scored.height, "matches": matches.height,
-               "review": review.height, "clusters": clusters["cluster_id"].n_unique()}
-    html = render_link_report(cfg, counts, evaluation, _parameters_table(linker),
-                              scored["match_probability"])
+    counts |= {
+        "candidate_pairs": scored.height,
+        "matches": matches.height,
+        "review": review.height,
+        "clusters": clusters["cluster_id"].n_unique(),
+    }
+    html = render_link_report(
+        cfg, counts, evaluation, _parameters_table(linker), scored["match_probability"]
+    )
     write_text_atomic(out / "link-report.html", html)
     return _record(cfg, out, counts, evaluation)
 
 
-def _record(cfg: LinkJobConfig, out: Path, counts: dict[str, int],
-            evaluation: dict[str, Any]) -> dict[str, Any]:
+def _record(
+    cfg: LinkJobConfig, out: Path, counts: dict[str, int], evaluation: dict[str, Any]
+) -> dict[str, Any]:
     """Manifest beside the outputs and one audit entry: checksums, counts, thresholds."""
-    inputs = {f"{SIDES[i]}:{Path(s.path).name}": file_entry(cfg.resolve(s.path))
-              for i, s in enumerate(cfg.inputs)}
+    inputs = {
+        f"{SIDES[i]}:{Path(s.path).name}": file_entry(cfg.resolve(s.path))
+        for i, s in enumerate(cfg.inputs)
+    }
     if cfg.truth is not None:
         inputs[f"truth:{Path(cfg.truth.path).name}"] = file_entry(cfg.resolve(cfg.truth.path))
     if cfg.model is not None:
         inputs[f"model:{Path(cfg.model).name}"] = file_entry(cfg.resolve(cfg.model))
-    names = ["pairs.parquet", "clusters.parquet", "review.csv", "model.json",
-             "evaluation.json", "link-report.html"]
+    names = [
+        "pairs.parquet",
+        "clusters.parquet",
+        "review.csv",
+        "model.json",
+        "evaluation.json",
+        "link-report.html",
+    ]
     outputs = {n: file_entry(out / n) for n in names}
     body: dict[str, Any] = {
         "mode": cfg.mode,
@@ -314,34 +367,59 @@ def _record(cfg: LinkJobConfig, out: Path, counts: dict[str, int],
 
 
 # --- report ------------------------------------------------------------------------------
-def render_link_report(cfg: LinkJobConfig, counts: dict[str, int], evaluation: dict[str, Any],
-                       parameters: list[dict[str, Any]], probabilities: pl.Series) -> str:
+def render_link_report(
+    cfg: LinkJobConfig,
+    counts: dict[str, int],
+    evaluation: dict[str, Any],
+    parameters: list[dict[str, Any]],
+    probabilities: pl.Series,
+) -> str:
     """Self-contained HTML: counts, weight histogram, m/u per level, blocking, evaluation."""
     th = evaluation["thresholds"]
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>pprl link report</title><style>{_CSS}</style></head><body>",
         f"<h1>Linkage report ({_e(cfg.mode)})</h1>",
-        "<h2>Counts</h2>", _table(["what", "count"], list(counts.items())),
+        "<h2>Counts</h2>",
+        _table(["what", "count"], list(counts.items())),
         "<h2>Thresholds</h2>",
-        _table(["threshold", "probability"],
-               [[k, round(float(th[k]), 6)] for k in ("match", "review", "cluster")]),
+        _table(
+            ["threshold", "probability"],
+            [[k, round(float(th[k]), 6)] for k in ("match", "review", "cluster")],
+        ),
         f"<p>Match threshold setting: {_e(th['match_setting'])}; one-to-one: "
         f"{_e(th['one_to_one'])}.</p>",
         "<h2>Match weights of candidate pairs</h2>",
         histogram_svg(probabilities, threshold=float(th["match"]), bins=30),
         "<h2>Model: m and u per comparison level</h2>",
-        _table(["comparison", "gamma", "level", "m", "u", "match weight"],
-               [[r["comparison"], r["gamma"], r["label"], _fmt(r["m"]), _fmt(r["u"]),
-                 _fmt(r["weight"])] for r in parameters]),
+        _table(
+            ["comparison", "gamma", "level", "m", "u", "match weight"],
+            [
+                [
+                    r["comparison"],
+                    r["gamma"],
+                    r["label"],
+                    _fmt(r["m"]),
+                    _fmt(r["u"]),
+                    _fmt(r["weight"]),
+                ]
+                for r in parameters
+            ],
+        ),
         "<h2>Blocking</h2>",
-        _table(["rule", "pairs", "cumulative pairs"],
-               [[r["rule"], r["pairs"], r["cumulative_pairs"]]
-                for r in evaluation["blocking"]["rules"]]),
+        _table(
+            ["rule", "pairs", "cumulative pairs"],
+            [
+                [r["rule"], r["pairs"], r["cumulative_pairs"]]
+                for r in evaluation["blocking"]["rules"]
+            ],
+        ),
     ]
     unsup = evaluation["unsupervised"]
-    parts += ["<h2>Unsupervised estimates</h2>",
-              _table(["estimate", "value"], [[k, _fmt(v)] for k, v in unsup.items()])]
+    parts += [
+        "<h2>Unsupervised estimates</h2>",
+        _table(["estimate", "value"], [[k, _fmt(v)] for k, v in unsup.items()]),
+    ]
     if "labelled" in evaluation:
         lab = evaluation["labelled"]
         parts += [
@@ -350,9 +428,13 @@ def render_link_report(cfg: LinkJobConfig, counts: dict[str, int], evaluation: d
             f"{_fmt(evaluation['blocking']['pair_completeness'])}.</p>",
             _table(["metric", "value"], [[k, _fmt(v)] for k, v in lab.items()]),
             "<h3>Threshold sweep</h3>",
-            _table(["threshold", "precision", "recall", "F1"],
-                   [[r["threshold"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"])]
-                    for r in evaluation["threshold_sweep"]]),
+            _table(
+                ["threshold", "precision", "recall", "F1"],
+                [
+                    [r["threshold"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"])]
+                    for r in evaluation["threshold_sweep"]
+                ],
+            ),
         ]
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -367,10 +449,17 @@ def _fmt(value: object) -> object:
 # --- CLI -----------------------------------------------------------------------------------
 @click.command("link")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(path_type=Path))
-@click.option("--check", is_flag=True,
-              help="Only validate CONFIG and the input headers; report every problem at once.")
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="Write outputs here instead of the config's output folder.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only validate CONFIG and the input headers; report every problem at once.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write outputs here instead of the config's output folder.",
+)
 def command(config_path: Path, check: bool, output: Path | None) -> None:
     """Link two files, or deduplicate one, as described by a linkage CONFIG (YAML).
 
@@ -391,8 +480,10 @@ def command(config_path: Path, check: bool, output: Path | None) -> None:
         return
     body = run_link_job(cfg, output.resolve() if output else None)
     c = body["counts"]
-    line = (f"{c['candidate_pairs']} candidate pairs, {c['matches']} matches, "
-            f"{c['review']} for review, {c['clusters']} clusters")
+    line = (
+        f"{c['candidate_pairs']} candidate pairs, {c['matches']} matches, "
+        f"{c['review']} for review, {c['clusters']} clusters"
+    )
     if "labelled" in body:
         lab = body["labelled"]
         line += f"; precision {lab['precision']:.4f} recall {lab['recall']:.4f} F1 {lab['f1']:.4f}"

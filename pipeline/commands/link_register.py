@@ -42,26 +42,60 @@ def common_options(func: F) -> F:
     """Keystore, environment, register, input, output and threshold options."""
     options = [
         keystore_option,
-        click.option("--env", "environment", required=True,
-                     help="Project environment whose keys pseudonymise the entref."),
-        click.option("--key-version", type=int, default=None,
-                     help="Key version (default: active)."),
+        click.option(
+            "--env",
+            "environment",
+            required=True,
+            help="Project environment whose keys pseudonymise the entref.",
+        ),
+        click.option(
+            "--key-version", type=int, default=None, help="Key version (default: active)."
+        ),
         key_file_option,
-        click.option("--register", "register_path", required=True, type=FILE,
-                     help="Business register (CSV or Parquet): entref, legal_name, trading_name,"
-                     " postcode, address, crn, vat, paye."),
-        click.option("--input", "input_path", required=True, type=FILE,
-                     help="Records to link (CSV or Parquet)."),
-        click.option("--out", "out_dir", required=True,
-                     type=click.Path(file_okay=False, path_type=Path),
-                     help="Output directory (created if needed)."),
-        click.option("--match-threshold", type=float, default=0.9, show_default=True,
-                     help="Probability at or above which the best candidate is a match."),
-        click.option("--review-threshold", type=float, default=0.5, show_default=True,
-                     help="Lower edge of the grey band."),
-        click.option("--truth", "truth_path", type=FILE, default=None,
-                     help="Known links (key column + entref) to add precision/recall to the"
-                     " report; for evaluation on generated data."),
+        click.option(
+            "--register",
+            "register_path",
+            required=True,
+            type=FILE,
+            help="Business register (CSV or Parquet): entref, legal_name, trading_name,"
+            " postcode, address, crn, vat, paye.",
+        ),
+        click.option(
+            "--input",
+            "input_path",
+            required=True,
+            type=FILE,
+            help="Records to link (CSV or Parquet).",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Output directory (created if needed).",
+        ),
+        click.option(
+            "--match-threshold",
+            type=float,
+            default=0.9,
+            show_default=True,
+            help="Probability at or above which the best candidate is a match.",
+        ),
+        click.option(
+            "--review-threshold",
+            type=float,
+            default=0.5,
+            show_default=True,
+            help="Lower edge of the grey band.",
+        ),
+        click.option(
+            "--truth",
+            "truth_path",
+            type=FILE,
+            default=None,
+            help="Known links (key column + entref) to add precision/recall to the"
+            " report; for evaluation on generated data.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -74,8 +108,9 @@ def read_truth(path: Path | None, key_column: str) -> pl.DataFrame | None:
         return None
     frame = read_table(path)
     check_columns(frame, [key_column, ENTREF], path.name)
-    return frame.select(pl.col(key_column).cast(pl.String).alias(KEY),
-                        pl.col(ENTREF).cast(pl.String))
+    return frame.select(
+        pl.col(key_column).cast(pl.String).alias(KEY), pl.col(ENTREF).cast(pl.String)
+    )
 
 
 def run_link(
@@ -107,18 +142,32 @@ def run_link(
     keystore = open_keystore(keystore_dir, key_file)
     pseudonymiser = Pseudonymiser.from_keystore(keystore, environment, version=key_version)
     outcome = link_to_register(
-        incoming, register, pseudonymiser,
-        incoming_columns=incoming_columns, register_columns=register_columns,
-        settings=settings, decisions=decisions,
-        incoming_source=input_path.name, register_source=register_path.name,
+        incoming,
+        register,
+        pseudonymiser,
+        incoming_columns=incoming_columns,
+        register_columns=register_columns,
+        settings=settings,
+        decisions=decisions,
+        incoming_source=input_path.name,
+        register_source=register_path.name,
     )
     inputs = [register_path, input_path, *([decisions_path] if decisions_path else [])]
     return deliver(
-        out_dir, outcome, kind=kind, key_column=incoming_columns.key,
-        pseudonymiser=pseudonymiser, audit=audit_log(keystore_dir), inputs=inputs,
-        truth=truth, status_names=status_names, write_review=write_review,
-        settings={"match_threshold": settings.match_threshold,
-                  "review_threshold": settings.review_threshold},
+        out_dir,
+        outcome,
+        kind=kind,
+        key_column=incoming_columns.key,
+        pseudonymiser=pseudonymiser,
+        audit=audit_log(keystore_dir),
+        inputs=inputs,
+        truth=truth,
+        status_names=status_names,
+        write_review=write_review,
+        settings={
+            "match_threshold": settings.match_threshold,
+            "review_threshold": settings.review_threshold,
+        },
     )
 
 
@@ -131,8 +180,12 @@ def summary_line(delivered: Delivered) -> str:
 
 @click.command("link-register")
 @common_options
-@click.option("--key-column", default="incoming_id", show_default=True,
-              help="Your row key column, kept in the results so you can join back.")
+@click.option(
+    "--key-column",
+    default="incoming_id",
+    show_default=True,
+    help="Your row key column, kept in the results so you can join back.",
+)
 @click.option("--name-column", default="name", show_default=True, help="Company name column.")
 @click.option("--trading-name-column", default=None, help="Trading name column, if separate.")
 @click.option("--postcode-column", default="postcode", show_default=True)
@@ -140,9 +193,13 @@ def summary_line(delivered: Delivered) -> str:
 @click.option("--crn-column", default="crn", show_default=True)
 @click.option("--vat-column", default="vat", show_default=True)
 @click.option("--paye-column", default="paye", show_default=True)
-@click.option("--decisions", "decisions_path", type=FILE, default=None,
-              help="An edited clerical_review.csv: its match/non-match decisions override"
-              " those pairs.")
+@click.option(
+    "--decisions",
+    "decisions_path",
+    type=FILE,
+    default=None,
+    help="An edited clerical_review.csv: its match/non-match decisions override those pairs.",
+)
 def command(
     keystore_dir: Path,
     environment: str,
@@ -179,16 +236,25 @@ def command(
     """
     delivered = run_link(
         kind="link-register",
-        keystore_dir=keystore_dir, environment=environment, key_version=key_version,
-        key_file=key_file, register_path=register_path, input_path=input_path,
+        keystore_dir=keystore_dir,
+        environment=environment,
+        key_version=key_version,
+        key_file=key_file,
+        register_path=register_path,
+        input_path=input_path,
         out_dir=out_dir,
         incoming_columns=IncomingColumns(
-            key=key_column, name=name_column, trading_name=trading_name_column,
-            postcode=postcode_column, address=address_column, crn=crn_column,
-            vat=vat_column, paye=paye_column,
+            key=key_column,
+            name=name_column,
+            trading_name=trading_name_column,
+            postcode=postcode_column,
+            address=address_column,
+            crn=crn_column,
+            vat=vat_column,
+            paye=paye_column,
         ),
-        settings=MatchSettings(match_threshold=match_threshold,
-                               review_threshold=review_threshold),
-        decisions_path=decisions_path, truth_path=truth_path,
+        settings=MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold),
+        decisions_path=decisions_path,
+        truth_path=truth_path,
     )
     click.echo(summary_line(delivered))

@@ -168,8 +168,10 @@ def pseudonymise_table(
         for spec in columns
     ]
     valid = frame.filter(keep).with_columns(replaced)
-    quarantine = pl.concat(entries).sort([ROW, "column"]) if entries else pl.DataFrame(
-        schema=QUARANTINE_SCHEMA
+    quarantine = (
+        pl.concat(entries).sort([ROW, "column"])
+        if entries
+        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     )
     return TableResult(valid, quarantine, missing)
 
@@ -189,8 +191,10 @@ def pseudonymise_table(
     "--allow-test-numbers", is_flag=True, help="Accept reserved test ranges (e.g. NHS 999...)."
 )
 @click.option(
-    "--quarantine-missing", is_flag=True, help="Quarantine rows with a missing identifier too"
-    " (default: keep them with a null pseudonym)."
+    "--quarantine-missing",
+    is_flag=True,
+    help="Quarantine rows with a missing identifier too"
+    " (default: keep them with a null pseudonym).",
 )
 @key_file_option
 @click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
@@ -272,9 +276,7 @@ def run_pseudonymise(
     rows_quarantined = frame.height - valid.height
     inputs = [file_entry(input_path)]
     outputs = [file_entry(output_path), file_entry(quarantine_path)]
-    by_reason = (
-        quarantine.group_by(["column", "reason"]).len().sort(["column", "reason"]).rows()
-    )
+    by_reason = quarantine.group_by(["column", "reason"]).len().sort(["column", "reason"]).rows()
     counts: dict[str, dict[str, int]] = {c.column: {} for c in columns}
     for column, reason, n in by_reason:
         counts[column][reason] = n
@@ -290,14 +292,20 @@ def run_pseudonymise(
             "prefix": pseudonymiser.prefix,
             "algorithm": description["algorithm"],
             "columns": [
-                {"column": c.column, "id_type": c.id_type,
-                 "key_id": pseudonymiser.key_id(c.id_type),
-                 "key_version": pseudonymiser.version}
+                {
+                    "column": c.column,
+                    "id_type": c.id_type,
+                    "key_id": pseudonymiser.key_id(c.id_type),
+                    "key_version": pseudonymiser.version,
+                }
                 for c in columns
             ],
             "rows": {"in": frame.height, "out": valid.height, "quarantined": rows_quarantined},
-            "quarantine": {"file": quarantine_path.name, "entries": quarantine.height,
-                           "by_column_and_reason": counts},
+            "quarantine": {
+                "file": quarantine_path.name,
+                "entries": quarantine.height,
+                "by_column_and_reason": counts,
+            },
             "missing_kept_as_null": {} if quarantine_missing else table.missing,
             "allow_test_numbers": allow_test_numbers,
             "quarantine_missing": quarantine_missing,
@@ -321,7 +329,11 @@ def run_pseudonymise(
     )
     logger.info(
         "pseudonymised %d of %d rows (%d quarantined) with environment %s version %d",
-        valid.height, frame.height, rows_quarantined, environment, pseudonymiser.version,
+        valid.height,
+        frame.height,
+        rows_quarantined,
+        environment,
+        pseudonymiser.version,
     )
     return PseudonymiseResult(
         rows_in=frame.height,

@@ -79,7 +79,10 @@ def command(
     config = load_config(config_path)
     with executor_for("dask" if executor == "dask" else "local", scheduler) as ex:
         summary = run_pipeline(
-            config, executor=ex, progress=_terminal_progress(), reprocess=reprocess,
+            config,
+            executor=ex,
+            progress=_terminal_progress(),
+            reprocess=reprocess,
             decisions=decisions,
         )
     if summary.status == "up_to_date":

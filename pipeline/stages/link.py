@@ -53,8 +53,8 @@ def link_records(
     view = linkage_view(frame)
     if spec.mode == "none":
         history = None
-    union = view if history is None else pl.concat(
-        [history.drop(ENTITY), view], how="diagonal_relaxed"
+    union = (
+        view if history is None else pl.concat([history.drop(ENTITY), view], how="diagonal_relaxed")
     )
     if skip_reason := _nothing_to_link(union, spec):
         logger.warning("linkage skipped: %s", skip_reason)

@@ -13,8 +13,14 @@ from linkage.levels import Level
 from linkage.sql import DUCKDB
 
 
-def _pairs_table(con: duckdb.DuckDBPyConnection, left: Sequence[Any], right: Sequence[Any],
-                 column: str, dtype: pl.DataType | None, derived: dict[str, str]) -> None:
+def _pairs_table(
+    con: duckdb.DuckDBPyConnection,
+    left: Sequence[Any],
+    right: Sequence[Any],
+    column: str,
+    dtype: pl.DataType | None,
+    derived: dict[str, str],
+) -> None:
     frame = pl.DataFrame(
         {"i": list(range(len(left))), "a": list(left), "b": list(right)},
         schema_overrides={"a": dtype, "b": dtype} if dtype is not None else None,
@@ -23,29 +29,46 @@ def _pairs_table(con: duckdb.DuckDBPyConnection, left: Sequence[Any], right: Seq
     extra = "".join(f', {sql} AS "{name}"' for name, sql in derived.items())
     for view, source in (("lv", "a"), ("rv", "b")):
         con.execute(
-            f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{extra} FROM '
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{extra} FROM "
             f'(SELECT i, {source} AS "{column}" FROM cases)'
         )
 
 
-def level_results(level: Level, pairs: Sequence[tuple[Any, Any]], *, column: str = "x",
-                  dtype: pl.DataType | None = None) -> list[bool | None]:
+def level_results(
+    level: Level,
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    column: str = "x",
+    dtype: pl.DataType | None = None,
+) -> list[bool | None]:
     """The level's SQL condition evaluated on each (left, right) value pair."""
     con = duckdb.connect()
-    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype,
-                 level.derived_columns())
+    _pairs_table(
+        con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype, level.derived_columns()
+    )
     rows = con.execute(
         f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
     ).fetchall()
     return [r[1] for r in rows]
 
 
-def gamma_results(comparison: Comparison, pairs: Sequence[tuple[Any, Any]], *,
-                  column: str = "x", dtype: pl.DataType | None = None) -> list[int]:
+def gamma_results(
+    comparison: Comparison,
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    column: str = "x",
+    dtype: pl.DataType | None = None,
+) -> list[int]:
     """Gamma codes of ``comparison`` on each (left, right) value pair."""
     con = duckdb.connect()
-    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype,
-                 comparison.derived_columns())
+    _pairs_table(
+        con,
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        column,
+        dtype,
+        comparison.derived_columns(),
+    )
     rows = con.execute(
         f"SELECT l.i, {comparison.gamma_sql(DUCKDB)} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
     ).fetchall()

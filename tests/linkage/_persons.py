@@ -33,6 +33,9 @@ def person_settings(*, tf: bool = True) -> LinkageSettings:
             cl.JaroWinklerAtThresholds("street", (0.9, 0.7)),
             cl.ExactComparison("town", term_frequency=tf),
         ],
-        blocking_rules=[block_on("postcode"), block_on("surname", "dob_year"),
-                        block_on("first_name", "dob")],
+        blocking_rules=[
+            block_on("postcode"),
+            block_on("surname", "dob_year"),
+            block_on("first_name", "dob"),
+        ],
     )

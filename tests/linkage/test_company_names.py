@@ -32,23 +32,25 @@ from linkage.standardise import standardise_business_frame
 COMMON = ["SERVICES", "UK", "SOLUTIONS", "NORTH", "GROUP", "SYSTEMS", "CONSULTING", "TRADING"]
 # 400 background names, each with one unique-ish word and two common words: common tokens end up
 # in about 100 records each (frequency ~0.1), unique words in one.
-BACKGROUND = [
-    f"FILLER{i} {COMMON[i % 8]} {COMMON[(i * 3 + 1) % 8]}" for i in range(400)
-]
+BACKGROUND = [f"FILLER{i} {COMMON[i % 8]} {COMMON[(i * 3 + 1) % 8]}" for i in range(400)]
 RARE_FREQUENCY = 0.02  # tokens in at most ~8 of ~400 records are rare
 MIN_IDF = -math.log(RARE_FREQUENCY)
 
 
-def evaluate_sql(sql: str, pairs: list[tuple[tuple[str | None, str | None],
-                                               tuple[str | None, str | None]]]) -> list[object]:
+def evaluate_sql(
+    sql: str, pairs: list[tuple[tuple[str | None, str | None], tuple[str | None, str | None]]]
+) -> list[object]:
     """Evaluate SQL over ``l``/``r`` on (left (legal, trading), right (legal, trading)) pairs."""
     schema = {"name": pl.String, "trading": pl.String}
-    left = pl.DataFrame({"name": [p[0][0] for p in pairs], "trading": [p[0][1] for p in pairs]},
-                        schema=schema)
-    right = pl.DataFrame({"name": [p[1][0] for p in pairs], "trading": [p[1][1] for p in pairs]},
-                         schema=schema)
-    background = pl.DataFrame({"name": BACKGROUND, "trading": [None] * len(BACKGROUND)},
-                              schema=schema)
+    left = pl.DataFrame(
+        {"name": [p[0][0] for p in pairs], "trading": [p[0][1] for p in pairs]}, schema=schema
+    )
+    right = pl.DataFrame(
+        {"name": [p[1][0] for p in pairs], "trading": [p[1][1] for p in pairs]}, schema=schema
+    )
+    background = pl.DataFrame(
+        {"name": BACKGROUND, "trading": [None] * len(BACKGROUND)}, schema=schema
+    )
     frames = [
         standardise_business_frame(f, name="name", trading_name="trading", postcode=None)
         for f in (left, right, background)
@@ -57,66 +59,99 @@ def evaluate_sql(sql: str, pairs: list[tuple[tuple[str | None, str | None],
     con = duckdb.connect()
     con.register("lv", left.with_row_index("i"))
     con.register("rv", right.with_row_index("i"))
-    rows = con.execute(
-        f"SELECT l.i, {sql} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
-    ).fetchall()
+    rows = con.execute(f"SELECT l.i, {sql} FROM lv l JOIN rv r USING (i) ORDER BY l.i").fetchall()
     return [r[1] for r in rows]
 
 
-def evaluate(level: Level, pairs: list[tuple[tuple[str | None, str | None],
-                                                tuple[str | None, str | None]]]) -> list[bool]:
+def evaluate(
+    level: Level, pairs: list[tuple[tuple[str | None, str | None], tuple[str | None, str | None]]]
+) -> list[bool]:
     return [bool(v) for v in evaluate_sql(f"coalesce(({level.sql(DUCKDB)}), FALSE)", pairs)]
 
 
 N, T = "name_std", "trading_name_std"
 
-LEVEL_CASES: list[tuple[Level, list[tuple[tuple[str | None, str | None],
-                                          tuple[str | None, str | None]]], list[bool]]] = [
+LEVEL_CASES: list[
+    tuple[
+        Level, list[tuple[tuple[str | None, str | None], tuple[str | None, str | None]]], list[bool]
+    ]
+] = [
     # Legal forms, '&'/AND, THE and punctuation do not break an exact match
-    (CompanyNameExactLevel(N), [
-        (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None)),
-        (("The Smith & Sons Ltd.", None), ("SMITH AND SONS", None)),
-        (("Acme Widgets Ltd", None), ("Acme Widget Ltd", None)),
-        ((None, None), ("ACME", None)),
-    ], [True, True, False, False]),
+    (
+        CompanyNameExactLevel(N),
+        [
+            (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None)),
+            (("The Smith & Sons Ltd.", None), ("SMITH AND SONS", None)),
+            (("Acme Widgets Ltd", None), ("Acme Widget Ltd", None)),
+            ((None, None), ("ACME", None)),
+        ],
+        [True, True, False, False],
+    ),
     # Best of legal and trading names, on either side
-    (CompanyNameExactLevel(N, T), [
-        (("Bloggs Holdings Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE", None)),
-        (("Zephyr Cafe", None), ("Bloggs Ltd T/A Zephyr Cafe", None)),
-        (("Bloggs Ltd", "Zephyr Cafe"), ("Other Ltd", "Zephyr Café")),
-        (("Bloggs Ltd", "Zephyr Cafe"), ("Other Ltd", "Aurora Cafe")),
-    ], [True, True, True, False]),
-    (CompanyNameExactLevel(N), [
-        (("Bloggs Holdings Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE", None)),
-    ], [False]),
+    (
+        CompanyNameExactLevel(N, T),
+        [
+            (("Bloggs Holdings Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE", None)),
+            (("Zephyr Cafe", None), ("Bloggs Ltd T/A Zephyr Cafe", None)),
+            (("Bloggs Ltd", "Zephyr Cafe"), ("Other Ltd", "Zephyr Café")),
+            (("Bloggs Ltd", "Zephyr Cafe"), ("Other Ltd", "Aurora Cafe")),
+        ],
+        [True, True, True, False],
+    ),
+    (
+        CompanyNameExactLevel(N),
+        [
+            (("Bloggs Holdings Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE", None)),
+        ],
+        [False],
+    ),
     # Rare tokens: the identifying words agree; common words may differ or be missing
-    (CompanyRareTokensLevel(N, MIN_IDF), [
-        (("Zytronix Solutions Ltd", None), ("ZYTRONIX SYSTEMS", None)),
-        (("Zytronix Solutions Ltd", None), ("Zytronix", None)),
-        (("Zytronix Solutions Ltd", None), ("Quorvex Solutions Ltd", None)),
-        (("Zytronix Halberd Ltd", None), ("Zytronix Ltd", None)),
-        (("Services UK Ltd", None), ("Services UK", None)),  # no rare token at all
-    ], [True, True, False, False, False]),
-    (CompanyRareTokensLevel(N, MIN_IDF, T), [
-        (("Bloggs Ltd", "Zytronix Group"), ("Zytronix UK", None)),
-    ], [True]),
+    (
+        CompanyRareTokensLevel(N, MIN_IDF),
+        [
+            (("Zytronix Solutions Ltd", None), ("ZYTRONIX SYSTEMS", None)),
+            (("Zytronix Solutions Ltd", None), ("Zytronix", None)),
+            (("Zytronix Solutions Ltd", None), ("Quorvex Solutions Ltd", None)),
+            (("Zytronix Halberd Ltd", None), ("Zytronix Ltd", None)),
+            (("Services UK Ltd", None), ("Services UK", None)),  # no rare token at all
+        ],
+        [True, True, False, False, False],
+    ),
+    (
+        CompanyRareTokensLevel(N, MIN_IDF, T),
+        [
+            (("Bloggs Ltd", "Zytronix Group"), ("Zytronix UK", None)),
+        ],
+        [True],
+    ),
     # Weighted overlap: a dropped common word costs little, a dropped rare word a lot
-    (CompanyTokenOverlapLevel(N, 0.7), [
-        (("Quorvex Halberd North Ltd", None), ("QUORVEX HALBERD", None)),
-        (("Quorvex Halberd Ltd", None), ("QUORVEX", None)),
-        (("Quorvex Halberd", None), ("HALBERD QUORVEX", None)),
-        (("Services UK", None), ("Systems Group", None)),
-    ], [True, False, True, False]),
+    (
+        CompanyTokenOverlapLevel(N, 0.7),
+        [
+            (("Quorvex Halberd North Ltd", None), ("QUORVEX HALBERD", None)),
+            (("Quorvex Halberd Ltd", None), ("QUORVEX", None)),
+            (("Quorvex Halberd", None), ("HALBERD QUORVEX", None)),
+            (("Services UK", None), ("Systems Group", None)),
+        ],
+        [True, False, True, False],
+    ),
     # Jaro-Winkler on the standardised name catches typos that change tokens
-    (CompanyNameJaroWinklerLevel(N, 0.9), [
-        (("Bravo Services Ltd", None), ("BRAVO SRVICES LIMITED", None)),
-        (("Bravo Services Ltd", None), ("Charlie Services Ltd", None)),
-    ], [True, False]),
+    (
+        CompanyNameJaroWinklerLevel(N, 0.9),
+        [
+            (("Bravo Services Ltd", None), ("BRAVO SRVICES LIMITED", None)),
+            (("Bravo Services Ltd", None), ("Charlie Services Ltd", None)),
+        ],
+        [True, False],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("level", "pairs", "expected"), LEVEL_CASES,
-                         ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(LEVEL_CASES)])
+@pytest.mark.parametrize(
+    ("level", "pairs", "expected"),
+    LEVEL_CASES,
+    ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(LEVEL_CASES)],
+)
 def test_level_cases(level: Level, pairs: list, expected: list[bool]) -> None:
     assert evaluate(level, pairs) == expected
 
@@ -152,22 +187,30 @@ def test_levels_round_trip_through_dicts() -> None:
         assert level_from_dict(level.to_dict()) == level
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"rare_frequency": 0.0}, {"rare_frequency": 1.5}, {"overlap_thresholds": (0.5, 0.7)},
-    {"overlap_thresholds": ()},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"rare_frequency": 0.0},
+        {"rare_frequency": 1.5},
+        {"overlap_thresholds": (0.5, 0.7)},
+        {"overlap_thresholds": ()},
+    ],
+)
 def test_invalid_comparison_settings(kwargs: dict) -> None:
     with pytest.raises(SettingsError):
         CompanyNameComparison(**kwargs)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: CompanyTokenOverlapLevel(N, 0.0),
-    lambda: CompanyTokenOverlapLevel(N, 1.2),
-    lambda: CompanyRareTokensLevel(N, -1.0),
-    lambda: CompanyNameJaroWinklerLevel("", 0.9),
-    lambda: CompanyNameExactLevel(N, ""),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CompanyTokenOverlapLevel(N, 0.0),
+        lambda: CompanyTokenOverlapLevel(N, 1.2),
+        lambda: CompanyRareTokensLevel(N, -1.0),
+        lambda: CompanyNameJaroWinklerLevel("", 0.9),
+        lambda: CompanyNameExactLevel(N, ""),
+    ],
+)
 def test_invalid_levels(make: object) -> None:
     with pytest.raises(SettingsError):
         make()  # type: ignore[operator]
@@ -179,13 +222,15 @@ def test_token_columns_and_rarity() -> None:
         postcode=None,
     )
     (out,), rarity = add_company_token_columns([frame], ("name_std",), max_block_frequency=0.5)
-    assert out[tokens_column("name_std")].to_list() == [["ZYTRONIX", "SERVICES"],
-                                                         ["ACME", "SERVICES"], None]
+    assert out[tokens_column("name_std")].to_list() == [
+        ["ZYTRONIX", "SERVICES"],
+        ["ACME", "SERVICES"],
+        None,
+    ]
     idf = dict(zip(rarity["token"], rarity["idf"], strict=True))
     assert idf["SERVICES"] == pytest.approx(math.log(3 / 2))
     assert idf["ZYTRONIX"] == pytest.approx(math.log(3))
-    assert out[idf_column("name_std")][0].to_list() == pytest.approx([math.log(3),
-                                                                      math.log(3 / 2)])
+    assert out[idf_column("name_std")][0].to_list() == pytest.approx([math.log(3), math.log(3 / 2)])
     # rarest token, alphabetical on ties; null when even it is too common to block on
     assert out["name_std_top"].to_list() == ["ZYTRONIX", "ACME", None]
     assert out["name_std_rarest"].to_list() == ["ZYTRONIX", "ACME", None]
@@ -212,20 +257,25 @@ def test_gated_overlap_matches_direct_computation(threshold: float) -> None:
 
     def frame(tokens: list[list[str]]) -> pl.DataFrame:
         top = [min(ts, key=lambda t: (-weights[t], t)) for ts in tokens]
-        return pl.DataFrame({
-            "x": [" ".join(ts) for ts in tokens],
-            "x_tokens": tokens,
-            "x_idf": [[weights[t] for t in ts] for ts in tokens],
-            "x_top": top,
-        }).with_row_index("i")
+        return pl.DataFrame(
+            {
+                "x": [" ".join(ts) for ts in tokens],
+                "x_tokens": tokens,
+                "x_idf": [[weights[t] for t in ts] for ts in tokens],
+                "x_top": top,
+            }
+        ).with_row_index("i")
 
     con = duckdb.connect()
     con.register("lv", frame(left))
     con.register("rv", frame(right))
     level = CompanyTokenOverlapLevel("x", threshold)
-    got = [r[1] for r in con.execute(
-        f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
-    ).fetchall()]
+    got = [
+        r[1]
+        for r in con.execute(
+            f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
+        ).fetchall()
+    ]
     expected = [
         _python_overlap({t: weights[t] for t in a}, {t: weights[t] for t in b}) >= threshold
         for a, b in zip(left, right, strict=True)
@@ -239,24 +289,32 @@ def test_gated_rare_tokens_match_direct_computation() -> None:
     vocabulary = [f"W{i}" for i in range(10)]
     weights = {w: rng.uniform(0.1, 5.0) for w in vocabulary}
     min_idf = 2.5
-    pairs = [(rng.sample(vocabulary, rng.randint(1, 4)), rng.sample(vocabulary, rng.randint(1, 4)))
-             for _ in range(400)]
+    pairs = [
+        (rng.sample(vocabulary, rng.randint(1, 4)), rng.sample(vocabulary, rng.randint(1, 4)))
+        for _ in range(400)
+    ]
     pairs += [(a, [*a, "W0"]) for a, _ in pairs[:50]]  # many with equal rare sets
 
     def frame(tokens: list[list[str]]) -> pl.DataFrame:
-        return pl.DataFrame({
-            "x": [" ".join(ts) for ts in tokens], "x_tokens": tokens,
-            "x_idf": [[weights[t] for t in ts] for ts in tokens],
-            "x_top": [min(ts, key=lambda t: (-weights[t], t)) for ts in tokens],
-        }).with_row_index("i")
+        return pl.DataFrame(
+            {
+                "x": [" ".join(ts) for ts in tokens],
+                "x_tokens": tokens,
+                "x_idf": [[weights[t] for t in ts] for ts in tokens],
+                "x_top": [min(ts, key=lambda t: (-weights[t], t)) for ts in tokens],
+            }
+        ).with_row_index("i")
 
     con = duckdb.connect()
     con.register("lv", frame([a for a, _ in pairs]))
     con.register("rv", frame([b for _, b in pairs]))
     level = CompanyRareTokensLevel("x", min_idf)
-    got = [r[1] for r in con.execute(
-        f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
-    ).fetchall()]
+    got = [
+        r[1]
+        for r in con.execute(
+            f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
+        ).fetchall()
+    ]
 
     def rare(ts: list[str]) -> set[str]:
         return {t for t in ts if weights[t] >= min_idf}

@@ -60,8 +60,9 @@ def test_households_are_not_matches(
     trained.parameters.dependencies, saved = {}, trained.parameters.dependencies
     try:
         trained.estimate_lambda()
-        independent = trained.evaluate(trained.predict(threshold=1e-4), truth,
-                                       trained.auto_threshold())
+        independent = trained.evaluate(
+            trained.predict(threshold=1e-4), truth, trained.auto_threshold()
+        )
     finally:
         trained.parameters.dependencies = saved
         trained.estimate_lambda()
@@ -77,8 +78,9 @@ def test_sql_weights_match_python(
 ) -> None:
     """Predicted weights (SQL) equal the model's Python log2 Bayes factors plus the prior
     (comparisons without term-frequency adjustments, which only SQL applies)."""
-    linker = Linker(person_settings(tf=False), households[0], households[1],
-                    parameters=trained.parameters)
+    linker = Linker(
+        person_settings(tf=False), households[0], households[1], parameters=trained.parameters
+    )
     pairs = linker.predict()
     names = [c.name for c in linker.comparisons]
     patterns = pairs.select([c.gamma_column for c in linker.comparisons]).to_numpy()
@@ -91,8 +93,11 @@ def test_sql_weights_match_python(
 
 def test_waterfall_adds_up_with_dependencies(trained: Linker) -> None:
     pairs = trained.predict(threshold=0.01)
-    sample = pairs.filter(pl.col("gamma_postcode") != 4).head(50).vstack(
-        pairs.filter(pl.col("gamma_postcode") == 4).head(50))
+    sample = (
+        pairs.filter(pl.col("gamma_postcode") != 4)
+        .head(50)
+        .vstack(pairs.filter(pl.col("gamma_postcode") == 4).head(50))
+    )
     steps = trained.explain(sample)
     last = steps.group_by("id_l", "id_r").agg(pl.col("cumulative_weight").last())
     joined = last.join(sample.select("id_l", "id_r", "match_weight"), on=["id_l", "id_r"])
@@ -113,21 +118,35 @@ def test_model_round_trip_keeps_dependencies(trained: Linker) -> None:
     [(1, "top"), (0, "other"), (-1, "plain")],
 )
 def test_conditional_weight_branches(anchor_gamma: int, expected: str) -> None:
-    params = ModelParameters.from_dict({
-        "probability_two_random_records_match": 0.01,
-        "comparisons": [
-            {"name": "a", "levels": [{"gamma": 0, "label": "else", "m": 0.1, "u": 0.9},
-                                     {"gamma": 1, "label": "exact", "m": 0.9, "u": 0.1}]},
-            {"name": "b", "levels": [{"gamma": 0, "label": "else", "m": 0.2, "u": 0.8},
-                                     {"gamma": 1, "label": "exact", "m": 0.8, "u": 0.2}]},
-        ],
-    })
-    params.dependencies["b"] = Dependency("a", 1, [0.1, 0.9], [0.5, 0.5], [0.7, 0.3],
-                                          [0.99, 0.01])
+    params = ModelParameters.from_dict(
+        {
+            "probability_two_random_records_match": 0.01,
+            "comparisons": [
+                {
+                    "name": "a",
+                    "levels": [
+                        {"gamma": 0, "label": "else", "m": 0.1, "u": 0.9},
+                        {"gamma": 1, "label": "exact", "m": 0.9, "u": 0.1},
+                    ],
+                },
+                {
+                    "name": "b",
+                    "levels": [
+                        {"gamma": 0, "label": "else", "m": 0.2, "u": 0.8},
+                        {"gamma": 1, "label": "exact", "m": 0.8, "u": 0.2},
+                    ],
+                },
+            ],
+        }
+    )
+    params.dependencies["b"] = Dependency("a", 1, [0.1, 0.9], [0.5, 0.5], [0.7, 0.3], [0.99, 0.01])
     got = params.log2_bayes_factors(["a", "b"], np.array([[anchor_gamma, 1]]))[0]
     a_weight = {1: np.log2(9.0), 0: np.log2(0.1 / 0.9), -1: 0.0}[anchor_gamma]
-    b_weight = {"top": np.log2(0.9 / 0.5), "other": np.log2(0.3 / 0.01),
-                "plain": np.log2(0.8 / 0.2)}[expected]
+    b_weight = {
+        "top": np.log2(0.9 / 0.5),
+        "other": np.log2(0.3 / 0.01),
+        "plain": np.log2(0.8 / 0.2),
+    }[expected]
     assert got == pytest.approx(a_weight + b_weight)
 
 
@@ -137,7 +156,8 @@ def test_em_holds_comparisons_not_free() -> None:
     counts = rng.integers(1, 50, size=200).astype(float)
     m0 = [np.array([0.3, 0.7]), np.array([0.4, 0.6])]
     u0 = [np.array([0.8, 0.2]), np.array([0.7, 0.3])]
-    result = expectation_maximisation(patterns, counts, m0, u0, 0.2, estimate_u=True,
-                                      free_m=[False, True])
+    result = expectation_maximisation(
+        patterns, counts, m0, u0, 0.2, estimate_u=True, free_m=[False, True]
+    )
     assert np.array_equal(result.m[0], m0[0]) and np.array_equal(result.u[0], u0[0])
     assert not np.allclose(result.m[1], m0[1])

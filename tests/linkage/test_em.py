@@ -13,14 +13,23 @@ from linkage.model import (
     posterior,
 )
 
-TRUE_M = [np.array([0.05, 0.15, 0.80]), np.array([0.02, 0.08, 0.10, 0.80]),
-          np.array([0.10, 0.90]), np.array([0.05, 0.25, 0.70])]
-TRUE_U = [np.array([0.85, 0.10, 0.05]), np.array([0.70, 0.20, 0.08, 0.02]),
-          np.array([0.90, 0.10]), np.array([0.60, 0.30, 0.10])]
+TRUE_M = [
+    np.array([0.05, 0.15, 0.80]),
+    np.array([0.02, 0.08, 0.10, 0.80]),
+    np.array([0.10, 0.90]),
+    np.array([0.05, 0.25, 0.70]),
+]
+TRUE_U = [
+    np.array([0.85, 0.10, 0.05]),
+    np.array([0.70, 0.20, 0.08, 0.02]),
+    np.array([0.90, 0.10]),
+    np.array([0.60, 0.30, 0.10]),
+]
 
 
-def simulate(n: int, lam: float, seed: int, null_rate: float = 0.05
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate(
+    n: int, lam: float, seed: int, null_rate: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Aggregated patterns, their counts, and the true match flag count per pattern."""
     rng = np.random.default_rng(seed)
     is_match = rng.random(n) < lam
@@ -30,8 +39,7 @@ def simulate(n: int, lam: float, seed: int, null_rate: float = 0.05
         g[rng.random(n) < null_rate] = -1
         cols.append(g)
     vectors = np.stack(cols, axis=1)
-    patterns, inverse, counts = np.unique(vectors, axis=0, return_inverse=True,
-                                          return_counts=True)
+    patterns, inverse, counts = np.unique(vectors, axis=0, return_inverse=True, return_counts=True)
     matches = np.bincount(inverse.ravel(), weights=is_match, minlength=len(counts))
     return patterns.astype(np.int64), counts.astype(np.float64), matches
 
@@ -45,10 +53,14 @@ def test_em_recovers_m_u_and_lambda() -> None:
     patterns, counts, _ = simulate(200_000, 0.2, seed=1)
     assert len(counts) < 300  # EM cost scales with distinct patterns, not pairs
     result = expectation_maximisation(
-        patterns, counts,
+        patterns,
+        counts,
         [flat_start(len(m)) for m in TRUE_M],
         [np.full(len(u), 1 / len(u)) for u in TRUE_U],
-        0.5, estimate_u=True, max_iterations=500, convergence=1e-7,
+        0.5,
+        estimate_u=True,
+        max_iterations=500,
+        convergence=1e-7,
     )
     assert result.converged
     assert result.lambda_ == pytest.approx(0.2, abs=0.01)
@@ -61,8 +73,13 @@ def test_em_recovers_m_u_and_lambda() -> None:
 def test_em_with_fixed_u_recovers_m_for_rare_matches() -> None:
     patterns, counts, _ = simulate(150_000, 0.02, seed=2)
     result = expectation_maximisation(
-        patterns, counts, [flat_start(len(m)) for m in TRUE_M], TRUE_U, 0.1,
-        max_iterations=500, convergence=1e-8,
+        patterns,
+        counts,
+        [flat_start(len(m)) for m in TRUE_M],
+        TRUE_U,
+        0.1,
+        max_iterations=500,
+        convergence=1e-8,
     )
     assert result.lambda_ == pytest.approx(0.02, rel=0.08)
     for got, want in zip(result.m, TRUE_M, strict=True):
@@ -93,8 +110,9 @@ def test_global_lambda_counts_expected_matches_over_all_pairs() -> None:
 
 
 def test_parameters_round_trip_and_weights() -> None:
-    params = ModelParameters(0.001, {"a": ComparisonParameters(
-        "a", ["else", "exact"], [0.1, 0.9], [0.99, 0.01])})
+    params = ModelParameters(
+        0.001, {"a": ComparisonParameters("a", ["else", "exact"], [0.1, 0.9], [0.99, 0.01])}
+    )
     again = ModelParameters.from_dict(params.to_dict())
     assert again == params
     assert again.weights("a")[1] == pytest.approx(np.log2(90))

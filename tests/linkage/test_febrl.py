@@ -41,8 +41,13 @@ def febrl_settings() -> LinkageSettings:
             cl.LevenshteinAtThresholds("soc_sec_id", (1, 2)),
             cl.ExactComparison("state"),
         ],
-        blocking_rules=[block_on("given_name"), block_on("surname"), block_on("date_of_birth"),
-                        block_on("postcode"), block_on("soc_sec_id")],
+        blocking_rules=[
+            block_on("given_name"),
+            block_on("surname"),
+            block_on("date_of_birth"),
+            block_on("postcode"),
+            block_on("soc_sec_id"),
+        ],
     )
 
 
@@ -61,8 +66,14 @@ def febrl() -> Iterator[dict]:
         linker = Linker(febrl_settings(), left, right)
         linker.train(seed=1)
         pairs = linker.predict()
-        yield {"left": left, "right": right, "truth": truth, "linker": linker,
-               "pairs": pairs, "logs": handler.messages}
+        yield {
+            "left": left,
+            "right": right,
+            "truth": truth,
+            "linker": linker,
+            "pairs": pairs,
+            "logs": handler.messages,
+        }
     finally:
         log.removeHandler(handler)
         log.setLevel(old_level)
@@ -132,8 +143,9 @@ def test_cluster_ids_are_stable_across_reruns(febrl: dict, tmp_path: Path) -> No
     assert first.height == 10_000
     path = tmp_path / "model.json"
     febrl["linker"].save_model(path)
-    shuffled = Linker.load_model(path, febrl["left"].sample(fraction=1.0, shuffle=True, seed=5),
-                                 febrl["right"].reverse())
+    shuffled = Linker.load_model(
+        path, febrl["left"].sample(fraction=1.0, shuffle=True, seed=5), febrl["right"].reverse()
+    )
     second = shuffled.cluster(shuffled.predict(), threshold=0.9)
     key = ["source_dataset", "id"]
     assert first.sort(key).equals(second.sort(key))

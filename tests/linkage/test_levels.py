@@ -22,42 +22,74 @@ from linkage.sql import Dialect
 from tests.linkage._helpers import gamma_results, level_results
 
 LEVEL_CASES = [
-    (cl.NullLevel("x"), [("a", None), (None, "a"), (None, None), ("a", "b")],
-     [True, True, True, False]),
-    (cl.ExactMatchLevel("x"), [("SMITH", "SMITH"), ("SMITH", "SMYTH"), ("a", "A")],
-     [True, False, False]),
+    (
+        cl.NullLevel("x"),
+        [("a", None), (None, "a"), (None, None), ("a", "b")],
+        [True, True, True, False],
+    ),
+    (
+        cl.ExactMatchLevel("x"),
+        [("SMITH", "SMITH"), ("SMITH", "SMYTH"), ("a", "A")],
+        [True, False, False],
+    ),
     (cl.JaroWinklerLevel("x", 0.96), [("MARTHA", "MARHTA"), ("DWAYNE", "DUANE")], [True, False]),
-    (cl.JaroWinklerLevel("x", 0.84), [("DWAYNE", "DUANE"), ("DIXON", "DICKSONX")],
-     [True, False]),
+    (cl.JaroWinklerLevel("x", 0.84), [("DWAYNE", "DUANE"), ("DIXON", "DICKSONX")], [True, False]),
     (cl.JaroWinklerLevel("x", 0.81), [("DIXON", "DICKSONX"), ("ABC", "XYZ")], [True, False]),
-    (cl.LevenshteinLevel("x", 1), [("kitten", "sitten"), ("kitten", "sitting"), ("ab", "ba")],
-     [True, False, False]),
-    (cl.LevenshteinLevel("x", 3), [("kitten", "sitting"), ("flaw", "lawn"), ("", "abcd")],
-     [True, True, False]),
-    (cl.DamerauLevenshteinLevel("x", 1),
-     [("ab", "ba"), ("19151111", "19151121"), ("19151111", "19511111"), ("CA", "ABC")],
-     [True, True, True, False]),
-    (cl.DamerauLevenshteinLevel("x", 2), [("CA", "ABC"), ("abcd", "badc"), ("abc", "xyz")],
-     [True, True, False]),
-    (cl.JaccardLevel("x", 0.6), [("abc", "abd"), ("abc", "cab"), ("", "a"), ("abc", "xyz")],
-     [False, True, False, False]),
+    (
+        cl.LevenshteinLevel("x", 1),
+        [("kitten", "sitten"), ("kitten", "sitting"), ("ab", "ba")],
+        [True, False, False],
+    ),
+    (
+        cl.LevenshteinLevel("x", 3),
+        [("kitten", "sitting"), ("flaw", "lawn"), ("", "abcd")],
+        [True, True, False],
+    ),
+    (
+        cl.DamerauLevenshteinLevel("x", 1),
+        [("ab", "ba"), ("19151111", "19151121"), ("19151111", "19511111"), ("CA", "ABC")],
+        [True, True, True, False],
+    ),
+    (
+        cl.DamerauLevenshteinLevel("x", 2),
+        [("CA", "ABC"), ("abcd", "badc"), ("abc", "xyz")],
+        [True, True, False],
+    ),
+    (
+        cl.JaccardLevel("x", 0.6),
+        [("abc", "abd"), ("abc", "cab"), ("", "a"), ("abc", "xyz")],
+        [False, True, False, False],
+    ),
     (cl.JaccardLevel("x", 0.5), [("abc", "abd")], [True]),
-    (cl.PostcodePartialLevel("x", "sector"),
-     [("SW1A 1AA", "sw1a1ab"), ("SW1A 1AA", "SW1A 2AA"), ("M1 1AE", "M1 1BB"), ("AB", "AB")],
-     [True, False, True, False]),
-    (cl.PostcodePartialLevel("x", "district"),
-     [("SW1A 1AA", "SW1A 2BB"), ("SW1A 1AA", "SW1B 1AA"), ("M1 1AE", "M11 1AE")],
-     [True, False, False]),
-    (cl.PostcodePartialLevel("x", "area"),
-     [("SW1A 1AA", "SW9 9ZZ"), ("SW1A 1AA", "S1 1AA"), ("M1 1AE", "M60 1NW"),
-      ("B1 1AA", "BS1 1AA")],
-     [True, False, True, False]),
+    (
+        cl.PostcodePartialLevel("x", "sector"),
+        [("SW1A 1AA", "sw1a1ab"), ("SW1A 1AA", "SW1A 2AA"), ("M1 1AE", "M1 1BB"), ("AB", "AB")],
+        [True, False, True, False],
+    ),
+    (
+        cl.PostcodePartialLevel("x", "district"),
+        [("SW1A 1AA", "SW1A 2BB"), ("SW1A 1AA", "SW1B 1AA"), ("M1 1AE", "M11 1AE")],
+        [True, False, False],
+    ),
+    (
+        cl.PostcodePartialLevel("x", "area"),
+        [
+            ("SW1A 1AA", "SW9 9ZZ"),
+            ("SW1A 1AA", "S1 1AA"),
+            ("M1 1AE", "M60 1NW"),
+            ("B1 1AA", "BS1 1AA"),
+        ],
+        [True, False, True, False],
+    ),
     (cl.ElseLevel(), [("a", "b"), (None, None)], [True, True]),
 ]
 
 
-@pytest.mark.parametrize(("level", "pairs", "expected"), LEVEL_CASES,
-                         ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(LEVEL_CASES)])
+@pytest.mark.parametrize(
+    ("level", "pairs", "expected"),
+    LEVEL_CASES,
+    ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(LEVEL_CASES)],
+)
 def test_level_literal_cases(level: cl.Level, pairs: list, expected: list) -> None:
     got = [bool(v) if v is not None else False for v in level_results(level, pairs)]
     assert got == expected
@@ -65,23 +97,37 @@ def test_level_literal_cases(level: cl.Level, pairs: list, expected: list) -> No
 
 def test_date_distance_on_dates_and_text() -> None:
     d = dt.date
-    pairs = [(d(2000, 1, 1), d(2000, 1, 31)), (d(2000, 1, 1), d(2000, 3, 1)),
-             (d(2000, 1, 1), d(2000, 12, 31)), (d(2000, 1, 1), d(2001, 1, 2))]
+    pairs = [
+        (d(2000, 1, 1), d(2000, 1, 31)),
+        (d(2000, 1, 1), d(2000, 3, 1)),
+        (d(2000, 1, 1), d(2000, 12, 31)),
+        (d(2000, 1, 1), d(2001, 1, 2)),
+    ]
     assert level_results(cl.DateDistanceLevel("x", 1, "month"), pairs, dtype=pl.Date) == [
-        True, False, False, False]
+        True,
+        False,
+        False,
+        False,
+    ]
     assert level_results(cl.DateDistanceLevel("x", 1, "year"), pairs, dtype=pl.Date) == [
-        True, True, True, False]
+        True,
+        True,
+        True,
+        False,
+    ]
     text = [("19151111", "19151201"), ("19151111", "19161201"), ("19151111", "1915xx11")]
     got = level_results(cl.DateDistanceLevel("x", 30, "day", "%Y%m%d"), text)
     assert got == [True, False, None]  # unparseable -> NULL -> level does not hold
 
 
 def test_numeric_and_reversed_levels() -> None:
-    assert level_results(cl.NumericAbsDiffLevel("x", 2), [(10, 12), (10, 13), (5.5, 4)],
-                         dtype=pl.Float64) == [True, False, True]
+    assert level_results(
+        cl.NumericAbsDiffLevel("x", 2), [(10, 12), (10, 13), (5.5, 4)], dtype=pl.Float64
+    ) == [True, False, True]
     import duckdb
 
     from linkage.sql import DUCKDB
+
     con = duckdb.connect()
     sql = cl.ColumnsReversedLevel("first", "last").sql(DUCKDB)
     rows = con.execute(
@@ -95,15 +141,34 @@ def test_combinators() -> None:
     exact, jw = cl.ExactMatchLevel("x"), cl.JaroWinklerLevel("x", 0.9)
     pairs = [("MARTHA", "MARTHA"), ("MARTHA", "MARHTA"), ("MARTHA", "ZED"), ("A", None)]
     assert [bool(v) for v in level_results(cl.And([jw, cl.Not(exact)]), pairs)[:3]] == [
-        False, True, False]
+        False,
+        True,
+        False,
+    ]
     assert level_results(cl.Or([exact, jw]), pairs) == [True, True, False, False]
     assert level_results(cl.Not(exact), pairs) == [False, True, True, True]
 
 
 def test_jaro_winkler_level_agrees_with_jellyfish() -> None:
     rng = random.Random(7)
-    names = ["SMITH", "SMYTH", "JONES", "JOHNSON", "JOHNSTON", "MARTHA", "MARHTA", "BROWN",
-             "BRAUN", "WILLIAMS", "WILLIAMSON", "TAYLOR", "TAILOR", "DAVIES", "DAVIS", "O'NEILL"]
+    names = [
+        "SMITH",
+        "SMYTH",
+        "JONES",
+        "JOHNSON",
+        "JOHNSTON",
+        "MARTHA",
+        "MARHTA",
+        "BROWN",
+        "BRAUN",
+        "WILLIAMS",
+        "WILLIAMSON",
+        "TAYLOR",
+        "TAILOR",
+        "DAVIES",
+        "DAVIS",
+        "O'NEILL",
+    ]
     pairs = [(rng.choice(names), rng.choice(names)) for _ in range(150)]
     for threshold in (0.7, 0.85, 0.92):
         expected = [jellyfish.jaro_winkler_similarity(a, b) >= threshold for a, b in pairs]
@@ -113,8 +178,13 @@ def test_jaro_winkler_level_agrees_with_jellyfish() -> None:
 def test_edit_distance_levels_agree_with_jellyfish() -> None:
     rng = random.Random(11)
     alphabet = "ABCDE"
-    pairs = [("".join(rng.choices(alphabet, k=rng.randint(1, 6))),
-              "".join(rng.choices(alphabet, k=rng.randint(1, 6)))) for _ in range(200)]
+    pairs = [
+        (
+            "".join(rng.choices(alphabet, k=rng.randint(1, 6))),
+            "".join(rng.choices(alphabet, k=rng.randint(1, 6))),
+        )
+        for _ in range(200)
+    ]
     for k in (1, 2, 3):
         lev = [jellyfish.levenshtein_distance(a, b) <= k for a, b in pairs]
         assert level_results(cl.LevenshteinLevel("x", k), pairs) == lev
@@ -127,48 +197,82 @@ def test_edit_distance_levels_agree_with_jellyfish() -> None:
 def test_name_comparison_gamma_codes() -> None:
     comp = cl.NameComparison("x")
     assert [i.gamma for i in comp.level_info()] == [-1, 4, 3, 2, 1, 0]
-    pairs = [(None, "SMITH"), ("SMITH", "SMITH"), ("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"),
-             ("DIXON", "DICKSONX"), ("SMITH", "ZZZZZ")]
+    pairs = [
+        (None, "SMITH"),
+        ("SMITH", "SMITH"),
+        ("MARTHA", "MARHTA"),
+        ("DWAYNE", "DUANE"),
+        ("DIXON", "DICKSONX"),
+        ("SMITH", "ZZZZZ"),
+    ]
     # MARHTA 0.961 >= 0.92 -> 3; DUANE 0.84 >= 0.7 -> 1; DICKSONX 0.813 >= 0.7 -> 1
     assert gamma_results(comp, pairs) == [-1, 4, 3, 1, 1, 0]
 
 
 def test_shared_jaro_winkler_run_falls_through_to_later_levels() -> None:
     # Jaro-Winkler levels are evaluated once and shared; levels after them must still apply.
-    comp = cl.Comparison("c", [cl.JaroWinklerLevel("x", 0.97), cl.JaroWinklerLevel("x", 0.8),
-                               cl.LevenshteinLevel("x", 3), cl.ElseLevel()])
-    pairs = [("MARTHA", "MARTHA"), ("MARTHA", "MARHTA"), ("DWAYNE", "DUANE"), ("ABC", "XYZ"),
-             ("ABCDEFGH", "XYZ"), (None, "A")]
+    comp = cl.Comparison(
+        "c",
+        [
+            cl.JaroWinklerLevel("x", 0.97),
+            cl.JaroWinklerLevel("x", 0.8),
+            cl.LevenshteinLevel("x", 3),
+            cl.ElseLevel(),
+        ],
+    )
+    pairs = [
+        ("MARTHA", "MARTHA"),
+        ("MARTHA", "MARHTA"),
+        ("DWAYNE", "DUANE"),
+        ("ABC", "XYZ"),
+        ("ABCDEFGH", "XYZ"),
+        (None, "A"),
+    ]
     assert gamma_results(comp, pairs) == [3, 2, 2, 1, 0, 0]
 
 
 def test_postcode_and_dob_comparison_gamma_codes() -> None:
     pc = cl.PostcodeComparison("x")
-    pairs = [("SW1A 1AA", "SW1A 1AA"), ("SW1A 1AA", "SW1A 1AB"), ("SW1A 1AA", "SW1A 2BB"),
-             ("SW1A 1AA", "SW2 1AA"), ("SW1A 1AA", "M1 1AA"), (None, "M1 1AA")]
+    pairs = [
+        ("SW1A 1AA", "SW1A 1AA"),
+        ("SW1A 1AA", "SW1A 1AB"),
+        ("SW1A 1AA", "SW1A 2BB"),
+        ("SW1A 1AA", "SW2 1AA"),
+        ("SW1A 1AA", "M1 1AA"),
+        (None, "M1 1AA"),
+    ]
     assert gamma_results(pc, pairs) == [4, 3, 2, 1, 0, -1]
     dob = cl.DateOfBirthComparison("x", date_format="%Y%m%d")
-    pairs = [("19800115", "19800115"), ("19800115", "19800151"), ("19800115", "19800130"),
-             ("19800115", "19801020"), ("19800115", "19850316"), ("19800115", "19200720")]
+    pairs = [
+        ("19800115", "19800115"),
+        ("19800115", "19800151"),
+        ("19800115", "19800130"),
+        ("19800115", "19801020"),
+        ("19800115", "19850316"),
+        ("19800115", "19200720"),
+    ]
     assert gamma_results(dob, pairs) == [5, 4, 3, 2, 1, 0]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: cl.JaroWinklerLevel("x", 1.5),
-    lambda: cl.JaroWinklerLevel("x", 0),
-    lambda: cl.LevenshteinLevel("x", 0),
-    lambda: cl.DamerauLevenshteinLevel("x", 1.5),
-    lambda: cl.DateDistanceLevel("x", -1),
-    lambda: cl.DateDistanceLevel("x", 1, "week"),
-    lambda: cl.PostcodePartialLevel("x", "street"),
-    lambda: cl.ExactMatchLevel(""),
-    lambda: cl.And([cl.ExactMatchLevel("x")]),
-    lambda: cl.JaroWinklerAtThresholds("x", (0.7, 0.9)),
-    lambda: cl.LevenshteinAtThresholds("x", (2, 1)),
-    lambda: cl.Comparison("bad name", [cl.ExactMatchLevel("x"), cl.ElseLevel()]),
-    lambda: cl.Comparison("x", [cl.ExactMatchLevel("x"), cl.JaroWinklerLevel("x", 0.9)]),
-    lambda: cl.Comparison("x", [cl.ExactMatchLevel("x"), cl.NullLevel("x"), cl.ElseLevel()]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cl.JaroWinklerLevel("x", 1.5),
+        lambda: cl.JaroWinklerLevel("x", 0),
+        lambda: cl.LevenshteinLevel("x", 0),
+        lambda: cl.DamerauLevenshteinLevel("x", 1.5),
+        lambda: cl.DateDistanceLevel("x", -1),
+        lambda: cl.DateDistanceLevel("x", 1, "week"),
+        lambda: cl.PostcodePartialLevel("x", "street"),
+        lambda: cl.ExactMatchLevel(""),
+        lambda: cl.And([cl.ExactMatchLevel("x")]),
+        lambda: cl.JaroWinklerAtThresholds("x", (0.7, 0.9)),
+        lambda: cl.LevenshteinAtThresholds("x", (2, 1)),
+        lambda: cl.Comparison("bad name", [cl.ExactMatchLevel("x"), cl.ElseLevel()]),
+        lambda: cl.Comparison("x", [cl.ExactMatchLevel("x"), cl.JaroWinklerLevel("x", 0.9)]),
+        lambda: cl.Comparison("x", [cl.ExactMatchLevel("x"), cl.NullLevel("x"), cl.ElseLevel()]),
+    ],
+)
 def test_invalid_parameters_raise_settings_error(make: object) -> None:
     with pytest.raises(SettingsError):
         make()  # type: ignore[operator]
@@ -181,13 +285,16 @@ def test_comparison_lists_every_problem() -> None:
 
 
 def test_levels_round_trip_through_dict() -> None:
-    comp = cl.Comparison("c", [
-        cl.NullLevel("x"),
-        cl.ExactMatchLevel("x", True),
-        cl.Or([cl.ColumnsReversedLevel("x", "y"), cl.JaccardLevel("x", 0.8)]),
-        cl.And([cl.JaroWinklerLevel("x", 0.9), cl.Not(cl.DateDistanceLevel("d", 2, "year"))]),
-        cl.ElseLevel(),
-    ])
+    comp = cl.Comparison(
+        "c",
+        [
+            cl.NullLevel("x"),
+            cl.ExactMatchLevel("x", True),
+            cl.Or([cl.ColumnsReversedLevel("x", "y"), cl.JaccardLevel("x", 0.8)]),
+            cl.And([cl.JaroWinklerLevel("x", 0.9), cl.Not(cl.DateDistanceLevel("d", 2, "year"))]),
+            cl.ElseLevel(),
+        ],
+    )
     again = cl.Comparison.from_dict(comp.to_dict())
     assert again.to_dict() == comp.to_dict()
     assert again.levels == comp.levels

@@ -13,18 +13,42 @@ from linkage import BlockingRule, LinkageSettings, Linker, block_on
 from linkage import comparisons as cl
 from linkage.errors import InputDataError, LinkageError, ModelNotTrainedError, SettingsError
 
-FIRST = ["OLIVER", "GEORGE", "HARRY", "NOAH", "JACK", "AMELIA", "OLIVIA", "ISLA", "EMILY",
-         "AVA", "LILY", "MIA", "SOPHIA", "ISABELLA", "GRACE", "THOMAS", "JAMES", "WILLIAM"]
+FIRST = [
+    "OLIVER",
+    "GEORGE",
+    "HARRY",
+    "NOAH",
+    "JACK",
+    "AMELIA",
+    "OLIVIA",
+    "ISLA",
+    "EMILY",
+    "AVA",
+    "LILY",
+    "MIA",
+    "SOPHIA",
+    "ISABELLA",
+    "GRACE",
+    "THOMAS",
+    "JAMES",
+    "WILLIAM",
+]
 # Skewed surnames: SMITH is common, so an exact SMITH match should weigh less than a rare one.
-SURNAMES = ["SMITH"] * 30 + ["JONES"] * 10 + [f"SURNAME{c}{d}" for c in "ABCDEFGH"
-                                              for d in "QRSTUVWXYZ"]
-POSTCODES = [f"{a}{n} {m}{x}{y}" for a in ("SW", "M", "LS", "B") for n in range(1, 6)
-             for m in range(1, 4) for x, y in (("A", "B"), ("C", "D"))]
+SURNAMES = (
+    ["SMITH"] * 30 + ["JONES"] * 10 + [f"SURNAME{c}{d}" for c in "ABCDEFGH" for d in "QRSTUVWXYZ"]
+)
+POSTCODES = [
+    f"{a}{n} {m}{x}{y}"
+    for a in ("SW", "M", "LS", "B")
+    for n in range(1, 6)
+    for m in range(1, 4)
+    for x, y in (("A", "B"), ("C", "D"))
+]
 
 
 def _typo(rng: random.Random, s: str) -> str:
     i = rng.randrange(len(s))
-    return s[:i] + rng.choice("AEIOUXZ") + s[i + 1:]
+    return s[:i] + rng.choice("AEIOUXZ") + s[i + 1 :]
 
 
 def make_people(n_entities: int = 1500, seed: int = 3) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -53,7 +77,7 @@ def make_people(n_entities: int = 1500, seed: int = 3) -> tuple[pl.DataFrame, pl
             rows.append({"id": next_id, **dup})
             ids.append(next_id)
             next_id += 1
-        links += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+        links += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
     records = pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=seed)
     truth = pl.DataFrame(links, schema=["id_l", "id_r"], orient="row")
     return records, truth
@@ -68,9 +92,13 @@ def dedupe_settings(**overrides: object) -> LinkageSettings:
             cl.DateOfBirthComparison("dob", date_format="%Y%m%d"),
             cl.PostcodeComparison("postcode"),
         ],
-        "blocking_rules": [block_on("surname"), block_on("dob"),
-                           BlockingRule('l."first_name" = r."first_name" AND '
-                                        "left(l.postcode, 2) = left(r.postcode, 2)")],
+        "blocking_rules": [
+            block_on("surname"),
+            block_on("dob"),
+            BlockingRule(
+                'l."first_name" = r."first_name" AND left(l.postcode, 2) = left(r.postcode, 2)'
+            ),
+        ],
     }
     data.update(overrides)
     return LinkageSettings(**data)
@@ -92,8 +120,9 @@ def test_dedupe_finds_duplicates(trained: Linker, people: tuple) -> None:
     _, truth = people
     pairs = trained.predict()
     assert (pairs["id_l"] != pairs["id_r"]).all()
-    unordered = pairs.select(pl.min_horizontal("id_l", "id_r").alias("a"),
-                             pl.max_horizontal("id_l", "id_r").alias("b"))
+    unordered = pairs.select(
+        pl.min_horizontal("id_l", "id_r").alias("a"), pl.max_horizontal("id_l", "id_r").alias("b")
+    )
     assert unordered.unique().height == pairs.height  # each unordered pair once
     assert trained.blocking_report()["pairs"].sum() == pairs.height
     metrics = trained.evaluate(pairs, truth, trained.auto_threshold())
@@ -105,8 +134,11 @@ def test_dedupe_finds_duplicates(trained: Linker, people: tuple) -> None:
 def test_scores_are_floating_point(people: tuple) -> None:
     # weights are inlined as SQL constants; without a term-frequency term (a DOUBLE) in the
     # sum, DECIMAL literals would make match_weight a DECIMAL column
-    comparisons = [cl.NameComparison("first_name"), cl.NameComparison("surname"),
-                   cl.DateOfBirthComparison("dob", date_format="%Y%m%d")]
+    comparisons = [
+        cl.NameComparison("first_name"),
+        cl.NameComparison("surname"),
+        cl.DateOfBirthComparison("dob", date_format="%Y%m%d"),
+    ]
     linker = Linker(dedupe_settings(comparisons=comparisons), people[0])
     linker.train(max_pairs=50_000, seed=4)
     pairs = linker.predict()
@@ -155,8 +187,12 @@ def test_parquet_input_and_settings_json_round_trip(people: tuple, tmp_path: Pat
 
 def test_settings_errors_list_every_problem() -> None:
     with pytest.raises(SettingsError) as info:
-        LinkageSettings(link_type="both", comparisons=[], blocking_rules=[],  # type: ignore
-                        probability_two_random_records_match=2.0)
+        LinkageSettings(
+            link_type="both",
+            comparisons=[],
+            blocking_rules=[],  # type: ignore
+            probability_two_random_records_match=2.0,
+        )
     assert len(info.value.problems) == 4
     assert isinstance(info.value, ValueError) and isinstance(info.value, LinkageError)
     with pytest.raises(SettingsError, match="unknown settings keys: colour"):
@@ -186,8 +222,12 @@ def test_input_errors_name_columns_not_values(people: tuple) -> None:
     _assert_no_values(message, [str(row["id"]), row["surname"], row["dob"], row["postcode"]])
 
     with pytest.raises(InputDataError, match="null"):
-        Linker(dedupe_settings(), records.with_columns(
-            pl.when(pl.col("id") == 0).then(None).otherwise(pl.col("id")).alias("id")))
+        Linker(
+            dedupe_settings(),
+            records.with_columns(
+                pl.when(pl.col("id") == 0).then(None).otherwise(pl.col("id")).alias("id")
+            ),
+        )
 
 
 def test_unusable_states_raise(people: tuple, tmp_path: Path) -> None:
@@ -221,8 +261,9 @@ def test_em_pass_holds_fixed_comparisons_correlated_with_block(
     linker = Linker(settings, with_town)
     with caplog.at_level("INFO", logger="linkage"):
         linker.train(max_pairs=200_000, seed=4)
-    held = [r.getMessage() for r in caplog.records if "correlated with the block key" in
-            r.getMessage()]
+    held = [
+        r.getMessage() for r in caplog.records if "correlated with the block key" in r.getMessage()
+    ]
     assert any("block_on(postcode)" in m and "town" in m for m in held)
     assert not any("first_name" in m for m in held)
     pairs = linker.predict()

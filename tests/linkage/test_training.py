@@ -33,8 +33,11 @@ def persons() -> tuple[pl.DataFrame, pl.DataFrame]:
     return prepare_persons(left), prepare_persons(right)
 
 
-def _linker(persons: tuple[pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch,
-            candidates: list[BlockingRule]) -> Linker:
+def _linker(
+    persons: tuple[pl.DataFrame, pl.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    candidates: list[BlockingRule],
+) -> Linker:
     monkeypatch.setattr(Trainer, "_supplementary_rules", lambda self, untrained: candidates)
     linker = Linker(person_settings(), *persons)
     linker.estimate_u(seed=2)
@@ -53,7 +56,8 @@ def test_household_block_really_is_implausible(
 
 
 def test_implausible_supplementary_pass_is_rejected_for_the_next(
-    persons: tuple[pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch,
+    persons: tuple[pl.DataFrame, pl.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     linker = _linker(persons, monkeypatch, [HOUSEHOLD_BLOCK, PERSON_BLOCK])
@@ -61,15 +65,15 @@ def test_implausible_supplementary_pass_is_rejected_for_the_next(
         linker.estimate_m(ON_DOB)
     messages = [r.getMessage() for r in caplog.records]
     assert any(HOUSEHOLD_BLOCK.name in msg and "rejected" in msg for msg in messages)
-    assert any(f"supplementary EM pass {PERSON_BLOCK.name!r} for dob" in msg
-               for msg in messages)
+    assert any(f"supplementary EM pass {PERSON_BLOCK.name!r} for dob" in msg for msg in messages)
     m = linker.parameters.comparisons["dob"].m
-    assert m[0] is not None and m[0] < 0.01   # matches rarely have dates far apart
+    assert m[0] is not None and m[0] < 0.01  # matches rarely have dates far apart
     assert m[-1] is not None and m[-1] > 0.9  # and mostly agree exactly
 
 
 def test_no_plausible_supplementary_pass_keeps_previous_m(
-    persons: tuple[pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch,
+    persons: tuple[pl.DataFrame, pl.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     linker = _linker(persons, monkeypatch, [HOUSEHOLD_BLOCK])
@@ -77,8 +81,9 @@ def test_no_plausible_supplementary_pass_keeps_previous_m(
     with caplog.at_level("WARNING", logger="linkage"):
         linker.estimate_m(ON_DOB)
     assert linker.parameters.comparisons["dob"].m == before
-    assert any("m not estimated for" in r.getMessage() and "dob" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "m not estimated for" in r.getMessage() and "dob" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_default_training_on_dense_households_is_calibrated(

@@ -38,8 +38,10 @@ def text_of(result: Result) -> str:
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("business")
     ks = root / "ks"
-    for args in (["keys", "init", "--keystore", str(ks)],
-                 ["keys", "add-env", "project", "--keystore", str(ks)]):
+    for args in (
+        ["keys", "init", "--keystore", str(ks)],
+        ["keys", "add-env", "project", "--keystore", str(ks)],
+    ):
         result = run(args)
         assert result.exit_code == 0, text_of(result)
     register = generate_register(2000, seed=11)
@@ -48,22 +50,36 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     register.write_parquet(register_path)
     keystore = Keystore.open(ks, master=Secret(base64.b64decode(MASTER)))
     return {
-        "root": root, "ks": ks, "register": register, "incoming": incoming, "truth": truth,
+        "root": root,
+        "ks": ks,
+        "register": register,
+        "incoming": incoming,
+        "truth": truth,
         "register_path": register_path,
         "pseudonymiser": Pseudonymiser.from_keystore(keystore, "project"),
     }
 
 
 def output_text(directory: Path) -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(directory.rglob("*"))
-                     if p.is_file())
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(directory.rglob("*")) if p.is_file()
+    )
 
 
 def register_values(register: pl.DataFrame) -> set[str]:
     """Every register identifier (raw and normalised) and name/address value."""
     values: set[str] = set()
-    for column in ("entref", "ruref", "luref", "crn", "vat", "paye", "legal_name",
-                   "trading_name", "address"):
+    for column in (
+        "entref",
+        "ruref",
+        "luref",
+        "crn",
+        "vat",
+        "paye",
+        "legal_name",
+        "trading_name",
+        "address",
+    ):
         values |= {v for v in register[column].drop_nulls().cast(pl.String).to_list() if v}
     values |= set(check("crn", register["crn"])["normalised"].drop_nulls().to_list())
     return values
@@ -75,28 +91,54 @@ def test_crn_request_end_to_end(world: dict[str, object]) -> None:
     assert isinstance(root, Path) and isinstance(incoming, pl.DataFrame)
     assert isinstance(truth, pl.DataFrame) and isinstance(register, pl.DataFrame)
     requests = incoming.rename({"incoming_id": "request_id"}).select(
-        "request_id", "crn", "name", "postcode")
+        "request_id", "crn", "name", "postcode"
+    )
     # Researchers' typing: invalid numbers, some with a name to fall back on, some without.
     bad = ["QQ123456", "00000000", "XY12", "sc000000", "123456789", "ZZ000001", "0", "SC12345678"]
     requests = requests.with_columns(
         pl.when(pl.int_range(pl.len()) < len(bad))
         .then(pl.Series(bad + [None] * (requests.height - len(bad))))
-        .otherwise(pl.col("crn")).alias("crn"),
-        pl.when(pl.int_range(pl.len()).is_between(4, len(bad) - 1)).then(None)
-        .otherwise(pl.col("name")).alias("name"),
+        .otherwise(pl.col("crn"))
+        .alias("crn"),
+        pl.when(pl.int_range(pl.len()).is_between(4, len(bad) - 1))
+        .then(None)
+        .otherwise(pl.col("name"))
+        .alias("name"),
     )
     requests_path, truth_path = root / "crns.csv", root / "crn_truth.csv"
     requests.write_csv(requests_path)
     truth.rename({"incoming_id": "request_id"}).write_csv(truth_path)
     out = root / "crn-answer"
-    result = run(["crn-request", "--keystore", str(world["ks"]), "--env", "project",
-                  "--register", str(world["register_path"]), "--input", str(requests_path),
-                  "--key-column", "request_id", "--truth", str(truth_path), "--out", str(out)])
+    result = run(
+        [
+            "crn-request",
+            "--keystore",
+            str(world["ks"]),
+            "--env",
+            "project",
+            "--register",
+            str(world["register_path"]),
+            "--input",
+            str(requests_path),
+            "--key-column",
+            "request_id",
+            "--truth",
+            str(truth_path),
+            "--out",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, text_of(result)
 
     results = pl.read_csv(out / "results.csv", infer_schema=False)
-    assert results.columns == ["request_id", "status", "method", "match_probability", "reason",
-                               "entref_pseudonym"]
+    assert results.columns == [
+        "request_id",
+        "status",
+        "method",
+        "match_probability",
+        "reason",
+        "entref_pseudonym",
+    ]
     assert results["request_id"].to_list() == requests["request_id"].to_list()
     assert set(results["status"]) <= CRN_STATUSES
 
@@ -105,12 +147,15 @@ def test_crn_request_end_to_end(world: dict[str, object]) -> None:
     pseudonymiser = world["pseudonymiser"]
     assert isinstance(pseudonymiser, Pseudonymiser)
     normalised = check("crn", requests["crn"])
-    register_crn = register.with_columns(check("crn", register["crn"])["normalised"]
-                                         .alias("norm"))
-    once = register_crn.group_by("norm").agg(pl.col("entref").first(), pl.len()).filter(
-        pl.col("len") == 1)
-    expected = pl.DataFrame({"request_id": requests["request_id"],
-                             "norm": normalised["normalised"]}).join(once, on="norm")
+    register_crn = register.with_columns(check("crn", register["crn"])["normalised"].alias("norm"))
+    once = (
+        register_crn.group_by("norm")
+        .agg(pl.col("entref").first(), pl.len())
+        .filter(pl.col("len") == 1)
+    )
+    expected = pl.DataFrame(
+        {"request_id": requests["request_id"], "norm": normalised["normalised"]}
+    ).join(once, on="norm")
     assert expected.height > 60
     got = results.join(expected, on="request_id")
     assert (got["status"] == "matched_exact").all()
@@ -155,10 +200,28 @@ def link(world: dict[str, object], out: Path, *extra: str) -> Result:
     if not input_path.exists():
         incoming.write_csv(input_path)
         truth.write_csv(truth_path)
-    return run(["link-register", "--keystore", str(world["ks"]), "--env", "project",
-                "--register", str(world["register_path"]), "--input", str(input_path),
-                "--truth", str(truth_path), "--match-threshold", "0.999",
-                "--review-threshold", "0.05", "--out", str(out), *extra])
+    return run(
+        [
+            "link-register",
+            "--keystore",
+            str(world["ks"]),
+            "--env",
+            "project",
+            "--register",
+            str(world["register_path"]),
+            "--input",
+            str(input_path),
+            "--truth",
+            str(truth_path),
+            "--match-threshold",
+            "0.999",
+            "--review-threshold",
+            "0.05",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_clerical_review_round_trip(world: dict[str, object]) -> None:
@@ -179,13 +242,14 @@ def test_clerical_review_round_trip(world: dict[str, object]) -> None:
     delivered = (first / "results.csv").read_text() + (first / "match_report.json").read_text()
     assert not [v for v in register_values(register) if v in delivered]
 
-    true_token = {k: pseudonymiser.pseudonymise_one("entref", e)
-                  for k, e in truth.iter_rows()}
+    true_token = {k: pseudonymiser.pseudonymise_one("entref", e) for k, e in truth.iter_rows()}
     decided = review.with_columns(
-        pl.struct("key", "candidate").map_elements(
+        pl.struct("key", "candidate")
+        .map_elements(
             lambda r: "match" if true_token.get(r["key"]) == r["candidate"] else "non-match",
             return_dtype=pl.String,
-        ).alias("decision")
+        )
+        .alias("decision")
     )
     decisions_path = root / "decisions.csv"
     decided.write_csv(decisions_path)
@@ -200,9 +264,9 @@ def test_clerical_review_round_trip(world: dict[str, object]) -> None:
         assert by_key[key]["status"] == "matched_clerical"
         assert by_key[key]["method"] == "clerical"
         assert by_key[key]["entref_pseudonym"] == candidate
-    for key, candidate in decided.filter(pl.col("decision") == "non-match").select(
-        "key", "candidate"
-    ).iter_rows():
+    for key, candidate in (
+        decided.filter(pl.col("decision") == "non-match").select("key", "candidate").iter_rows()
+    ):
         assert by_key[key]["entref_pseudonym"] != candidate
     report = json.loads((second / "match_report.json").read_text())
     assert report["by_status"]["matched_clerical"] == matches.height
@@ -215,8 +279,13 @@ def test_bad_decisions_are_reported_by_row_without_values(world: dict[str, objec
     root = world["root"]
     assert isinstance(root, Path)
     bad = root / "bad_decisions.csv"
-    pl.DataFrame({"key": ["B00000001", "B00000002"], "candidate": ["x", "y"],
-                  "decision": ["perhaps-later", "match"]}).write_csv(bad)
+    pl.DataFrame(
+        {
+            "key": ["B00000001", "B00000002"],
+            "candidate": ["x", "y"],
+            "decision": ["perhaps-later", "match"],
+        }
+    ).write_csv(bad)
     result = link(world, root / "link-bad", "--decisions", str(bad))
     assert result.exit_code == 3
     message = text_of(result)

@@ -60,9 +60,14 @@ def test_init_prompts_for_passphrase_twice_when_not_in_env(tmp_path: Path) -> No
 
 def test_full_lifecycle_with_audit_and_no_key_in_output(tmp_path: Path, keystore: Path) -> None:
     outputs = []
-    for args in (["add-env", "research", "--prefix", "res"], ["add-env", "audit"],
-                 ["rotate", "research"], ["list"], ["list", "--json"],
-                 ["destroy", "audit", "--yes"]):
+    for args in (
+        ["add-env", "research", "--prefix", "res"],
+        ["add-env", "audit"],
+        ["rotate", "research"],
+        ["list"],
+        ["list", "--json"],
+        ["destroy", "audit", "--yes"],
+    ):
         result = run(["keys", *args, "--keystore", str(keystore)])
         assert result.exit_code == 0, (args, all_text(result))
         outputs.append(all_text(result))
@@ -74,8 +79,15 @@ def test_full_lifecycle_with_audit_and_no_key_in_output(tmp_path: Path, keystore
     assert Keystore.open(keystore).environment("audit").status == "destroyed"
     assert "* v2" in outputs[3]
     actions = [e["action"] for e in AuditLog(keystore / "audit.jsonl").entries()]
-    assert actions == ["keys.init", "keys.add-env", "keys.add-env", "keys.rotate", "keys.list",
-                       "keys.list", "keys.destroy"]
+    assert actions == [
+        "keys.init",
+        "keys.add-env",
+        "keys.add-env",
+        "keys.rotate",
+        "keys.list",
+        "keys.list",
+        "keys.destroy",
+    ]
     AuditLog(keystore / "audit.jsonl").verify()
 
     master = read_key_file(tmp_path / "m.key", Secret(PASSPHRASE.encode()))
@@ -85,8 +97,11 @@ def test_full_lifecycle_with_audit_and_no_key_in_output(tmp_path: Path, keystore
         for version in (1, 2):
             key, _ = store.working_key("research", purpose, version=version)
             secrets.append(key.reveal().hex())
-    texts = [*outputs, (keystore / "audit.jsonl").read_text(),
-             (keystore / KEYSTORE_FILE).read_text()]
+    texts = [
+        *outputs,
+        (keystore / "audit.jsonl").read_text(),
+        (keystore / KEYSTORE_FILE).read_text(),
+    ]
     for text in texts:
         for secret in secrets:
             assert secret not in text
@@ -105,8 +120,9 @@ def test_env_master_key_and_mismatch(tmp_path: Path) -> None:
 
 
 def test_errors_have_clear_messages_and_exit_codes(tmp_path: Path, keystore: Path) -> None:
-    wrong = run(["keys", "add-env", "x", "--keystore", str(keystore)],
-                env={"PPRL_KEY_PASSPHRASE": "not-it"})
+    wrong = run(
+        ["keys", "add-env", "x", "--keystore", str(keystore)], env={"PPRL_KEY_PASSPHRASE": "not-it"}
+    )
     assert wrong.exit_code == 2 and "cannot decrypt" in all_text(wrong)
     missing = run(["keys", "list", "--keystore", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no keystore here" in all_text(missing)
@@ -130,8 +146,16 @@ def test_destroy_asks_for_confirmation_without_yes(keystore: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["keys"], ["keys", "init"], ["keys", "add-env"], ["keys", "list"],
-                ["keys", "rotate"], ["keys", "destroy"], ["pseudonymise"]]
+    "command",
+    [
+        ["keys"],
+        ["keys", "init"],
+        ["keys", "add-env"],
+        ["keys", "list"],
+        ["keys", "rotate"],
+        ["keys", "destroy"],
+        ["pseudonymise"],
+    ],
 )
 def test_every_command_help_ends_with_an_example(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])

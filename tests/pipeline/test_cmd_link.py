@@ -20,10 +20,17 @@ from pseudonym.digests import file_sha256
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "linkage" / "link-demo.yaml"
 DEMO_DATA = REPO / "configs" / "link-data"
-OUTPUTS = ["pairs.parquet", "clusters.parquet", "review.csv", "model.json", "evaluation.json",
-           "link-report.html", "link-manifest.json", "audit.jsonl"]
-PERSON = ["record_id", "first_name", "surname", "dob", "sex", "postcode", "street",
-          "house_number"]
+OUTPUTS = [
+    "pairs.parquet",
+    "clusters.parquet",
+    "review.csv",
+    "model.json",
+    "evaluation.json",
+    "link-report.html",
+    "link-manifest.json",
+    "audit.jsonl",
+]
+PERSON = ["record_id", "first_name", "surname", "dob", "sex", "postcode", "street", "house_number"]
 
 
 def invoke(*args: str) -> Result:
@@ -81,8 +88,14 @@ def test_demo_outputs_are_consistent(demo_run: dict[str, Any]) -> None:
     pairs = pl.read_parquet(out / "pairs.parquet")
     evaluation = json.loads((out / "evaluation.json").read_text())
     th = evaluation["thresholds"]
-    assert set(pairs.columns) >= {"id_l", "id_r", "match_weight", "match_probability",
-                                  "decision", "gamma_surname"}
+    assert set(pairs.columns) >= {
+        "id_l",
+        "id_r",
+        "match_weight",
+        "match_probability",
+        "decision",
+        "gamma_surname",
+    }
     assert not [c for c in pairs.columns if c.startswith("tf_")]
     assert pairs["match_probability"].min() >= th["review"]
     matched = pairs.filter(pl.col("decision") == "match")
@@ -136,8 +149,12 @@ def _dedupe_config(tmp_path: Path) -> dict[str, Any]:
     return {
         "mode": "dedupe",
         "inputs": [{"path": "people.parquet", "id_column": "record_id"}],
-        "standardise": {"names": ["first_name", "surname"], "dates": ["dob"],
-                        "postcodes": ["postcode"], "phonetic": ["surname"]},
+        "standardise": {
+            "names": ["first_name", "surname"],
+            "dates": ["dob"],
+            "postcodes": ["postcode"],
+            "phonetic": ["surname"],
+        },
         "comparisons": [
             {"type": "name", "column": "first_name", "term_frequency": True},
             {"type": "name", "column": "surname", "term_frequency": True},
@@ -148,8 +165,11 @@ def _dedupe_config(tmp_path: Path) -> dict[str, Any]:
         "blocking": [["dob"], ["surname_phonetic"], ["postcode"]],
         "training": {"u_max_pairs": 200_000, "seed": 1},
         "thresholds": {"match": "auto", "review": 0.2},
-        "truth": {"path": "truth.csv", "left_column": "record_id_left",
-                  "right_column": "record_id_right"},
+        "truth": {
+            "path": "truth.csv",
+            "left_column": "record_id_left",
+            "right_column": "record_id_right",
+        },
         "output": "out",
     }
 
@@ -216,17 +236,25 @@ def test_config_problems_are_listed_at_once(tmp_path: Path) -> None:
     bad = {
         "mode": "link",
         "inputs": [{"path": "a.csv", "id_column": "id"}],
-        "comparisons": [{"type": "soundex", "column": "surname"},
-                        {"type": "jaro_winkler", "column": "town", "thresholds": [0.7, 0.9]},
-                        {"type": "exact", "column": "sex", "thresholds": [1]}],
+        "comparisons": [
+            {"type": "soundex", "column": "surname"},
+            {"type": "jaro_winkler", "column": "town", "thresholds": [0.7, 0.9]},
+            {"type": "exact", "column": "sex", "thresholds": [1]},
+        ],
         "thresholds": {"match": 0.5, "review": 0.8},
         "output": "out",
         "colour": "blue",
     }
     result = invoke("link", str(write_config(tmp_path / "bad.yaml", bad)), "--check")
     assert result.exit_code == 2
-    for where in ("comparisons[0].type", "comparisons[1]", "strictly decreasing",
-                  "comparisons[2]", "thresholds", "colour: unknown field"):
+    for where in (
+        "comparisons[0].type",
+        "comparisons[1]",
+        "strictly decreasing",
+        "comparisons[2]",
+        "thresholds",
+        "colour: unknown field",
+    ):
         assert where in result.output, where
     fields_ok = {**bad, "comparisons": [{"type": "exact", "column": "sex"}]}
     fields_ok.pop("colour")
@@ -242,8 +270,7 @@ def test_missing_columns_and_files_are_config_errors(tmp_path: Path) -> None:
     config = {
         "mode": "dedupe",
         "inputs": [{"path": "a.csv", "id_column": "id"}],
-        "comparisons": [{"type": "name", "column": "surname"},
-                        {"type": "dob", "column": "dob"}],
+        "comparisons": [{"type": "name", "column": "surname"}, {"type": "dob", "column": "dob"}],
         "blocking": [["postcode"]],
         "truth": {"path": "nowhere.csv"},
         "output": "out",
@@ -255,12 +282,16 @@ def test_missing_columns_and_files_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_duplicate_ids_are_a_data_error_without_values(tmp_path: Path) -> None:
-    pl.DataFrame({"id": ["X-991", "X-991", "X-992"],
-                  "surname": ["QUINTANILLA", "QUINTANILLO", "OYELARAN"]}).write_csv(
-        tmp_path / "a.csv")
-    config = {"mode": "dedupe", "inputs": [{"path": "a.csv", "id_column": "id"}],
-              "comparisons": [{"type": "name", "column": "surname"}],
-              "blocking": [["surname"]], "output": "out"}
+    pl.DataFrame(
+        {"id": ["X-991", "X-991", "X-992"], "surname": ["QUINTANILLA", "QUINTANILLO", "OYELARAN"]}
+    ).write_csv(tmp_path / "a.csv")
+    config = {
+        "mode": "dedupe",
+        "inputs": [{"path": "a.csv", "id_column": "id"}],
+        "comparisons": [{"type": "name", "column": "surname"}],
+        "blocking": [["surname"]],
+        "output": "out",
+    }
     result = invoke("link", str(write_config(tmp_path / "c.yaml", config)))
     assert result.exit_code == 3
     assert "duplicated" in result.output
@@ -275,19 +306,27 @@ def test_help_ends_with_an_example() -> None:
 
 def test_broken_blocking_sql_is_a_config_error(tmp_path: Path) -> None:
     pl.DataFrame({"id": ["1", "2"], "surname": ["QUINTANILLA", "OYELARAN"]}).write_csv(
-        tmp_path / "a.csv")
-    config = {"mode": "dedupe", "inputs": [{"path": "a.csv", "id_column": "id"}],
-              "comparisons": [{"type": "name", "column": "surname"}],
-              "blocking": [{"sql": "no_such_function(l.surname) = r.surname"}],
-              "output": "out"}
+        tmp_path / "a.csv"
+    )
+    config = {
+        "mode": "dedupe",
+        "inputs": [{"path": "a.csv", "id_column": "id"}],
+        "comparisons": [{"type": "name", "column": "surname"}],
+        "blocking": [{"sql": "no_such_function(l.surname) = r.surname"}],
+        "output": "out",
+    }
     result = invoke("link", str(write_config(tmp_path / "c.yaml", config)))
     assert result.exit_code == 2, result.output
     assert "failed in DuckDB" in result.output and "QUINTANILLA" not in result.output
 
 
 def test_missing_model_is_listed_with_other_problems(tmp_path: Path) -> None:
-    config = {"mode": "dedupe", "inputs": [{"path": "absent.csv", "id_column": "id"}],
-              "model": "absent-model.json", "output": "out"}
+    config = {
+        "mode": "dedupe",
+        "inputs": [{"path": "absent.csv", "id_column": "id"}],
+        "model": "absent-model.json",
+        "output": "out",
+    }
     result = invoke("link", str(write_config(tmp_path / "c.yaml", config)), "--check")
     assert result.exit_code == 2
     assert "absent.csv" in result.output and "absent-model.json" in result.output

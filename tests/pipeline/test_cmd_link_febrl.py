@@ -31,16 +31,19 @@ def test_febrl4_linked_through_the_cli(tmp_path: Path) -> None:
     pl.from_pandas(a.reset_index()).write_parquet(tmp_path / "febrl4_a.parquet")
     # the right file names its id column differently: the config maps each input's own id
     pl.from_pandas(b.reset_index()).rename({"rec_id": "record"}).write_parquet(
-        tmp_path / "febrl4_b.parquet")
+        tmp_path / "febrl4_b.parquet"
+    )
     pl.DataFrame({"a": links.get_level_values(0), "b": links.get_level_values(1)}).write_csv(
-        tmp_path / "truth.csv")
+        tmp_path / "truth.csv"
+    )
     config = {
         "mode": "link",
-        "inputs": [{"path": "febrl4_a.parquet", "id_column": "rec_id"},
-                   {"path": "febrl4_b.parquet", "id_column": "record"}],
+        "inputs": [
+            {"path": "febrl4_a.parquet", "id_column": "rec_id"},
+            {"path": "febrl4_b.parquet", "id_column": "record"},
+        ],
         "comparisons": COMPARISONS,
-        "blocking": [["given_name"], ["surname"], ["date_of_birth"], ["postcode"],
-                     ["soc_sec_id"]],
+        "blocking": [["given_name"], ["surname"], ["date_of_birth"], ["postcode"], ["soc_sec_id"]],
         "thresholds": {"match": "auto", "review": 0.1},
         "truth": {"path": "truth.csv", "left_column": "a", "right_column": "b"},
         "output": "out",

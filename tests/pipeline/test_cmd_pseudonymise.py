@@ -64,9 +64,11 @@ def text_of(result: Result) -> str:
 @pytest.fixture
 def setup(tmp_path: Path) -> dict[str, Path]:
     ks = tmp_path / "ks"
-    for args in (["keys", "init", "--keystore", str(ks), "--key-file", str(tmp_path / "m.key")],
-                 ["keys", "add-env", "research", "--keystore", str(ks)],
-                 ["keys", "add-env", "trial", "--keystore", str(ks)]):
+    for args in (
+        ["keys", "init", "--keystore", str(ks), "--key-file", str(tmp_path / "m.key")],
+        ["keys", "add-env", "research", "--keystore", str(ks)],
+        ["keys", "add-env", "trial", "--keystore", str(ks)],
+    ):
         result = run(args)
         assert result.exit_code == 0, text_of(result)
     nhs, crn = list(GOOD_NHS), list(GOOD_CRN)
@@ -82,8 +84,22 @@ def setup(tmp_path: Path) -> dict[str, Path]:
 
 
 def pseudonymise(s: dict[str, Path], env: str, out: str, *extra: str) -> Result:
-    return run(["pseudonymise", "--keystore", str(s["ks"]), "--env", env, "--column",
-                "nhs_number:nhs", "--column", "crn:crn", *extra, str(s["in"]), str(s["tmp"] / out)])
+    return run(
+        [
+            "pseudonymise",
+            "--keystore",
+            str(s["ks"]),
+            "--env",
+            env,
+            "--column",
+            "nhs_number:nhs",
+            "--column",
+            "crn:crn",
+            *extra,
+            str(s["in"]),
+            str(s["tmp"] / out),
+        ]
+    )
 
 
 def test_preconditions_values_are_what_the_test_says() -> None:
@@ -96,8 +112,11 @@ def test_preconditions_values_are_what_the_test_says() -> None:
 
 def test_end_to_end_stable_separated_quarantined_and_leak_free(setup: dict[str, Path]) -> None:
     s, tmp = setup, setup["tmp"]
-    results = [pseudonymise(s, "research", "a.parquet"), pseudonymise(s, "research", "b.parquet"),
-               pseudonymise(s, "trial", "c.parquet")]
+    results = [
+        pseudonymise(s, "research", "a.parquet"),
+        pseudonymise(s, "research", "b.parquet"),
+        pseudonymise(s, "trial", "c.parquet"),
+    ]
     for result in results:
         assert result.exit_code == 0, text_of(result)
     a, b, c = (pl.read_parquet(tmp / n) for n in ("a.parquet", "b.parquet", "c.parquet"))
@@ -189,9 +208,20 @@ def test_parquet_input_and_quarantine_missing(setup: dict[str, Path]) -> None:
     s, tmp = setup, setup["tmp"]
     parquet_in = tmp / "in.parquet"
     pl.read_csv(s["in"], infer_schema=False).write_parquet(parquet_in)
-    result = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "research",
-                  "--column", "nhs_number:nhs", "--quarantine-missing", str(parquet_in),
-                  str(tmp / "p.parquet")])
+    result = run(
+        [
+            "pseudonymise",
+            "--keystore",
+            str(s["ks"]),
+            "--env",
+            "research",
+            "--column",
+            "nhs_number:nhs",
+            "--quarantine-missing",
+            str(parquet_in),
+            str(tmp / "p.parquet"),
+        ]
+    )
     assert result.exit_code == 0, text_of(result)
     quarantine = pl.read_parquet(tmp / "p.parquet.quarantine.parquet")
     assert (6, "nhs_number", "missing") in quarantine.rows()
@@ -201,18 +231,28 @@ def test_parquet_input_and_quarantine_missing(setup: dict[str, Path]) -> None:
 @pytest.mark.parametrize(
     ("columns", "code", "needles"),
     [
-        (["--column", "nhs_number:nhs", "--column", "postcode_x:nhs"], 3,
-         ["in.csv", "postcode_x"]),
+        (["--column", "nhs_number:nhs", "--column", "postcode_x:nhs"], 3, ["in.csv", "postcode_x"]),
         (["--column", "nhs_number:nope"], 2, ["nhs_number", "'nope'"]),
         (["--column", "nhs_number"], 2, ["COL:TYPE"]),
         (["--column", "nhs_number:nhs", "--column", "nhs_number:nhs"], 2, ["more than once"]),
     ],
 )
-def test_clear_errors_name_file_and_column(setup: dict[str, Path], columns: list[str], code: int,
-                                           needles: list[str]) -> None:
+def test_clear_errors_name_file_and_column(
+    setup: dict[str, Path], columns: list[str], code: int, needles: list[str]
+) -> None:
     s = setup
-    result = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "research", *columns,
-                  str(s["in"]), str(s["tmp"] / "o.parquet")])
+    result = run(
+        [
+            "pseudonymise",
+            "--keystore",
+            str(s["ks"]),
+            "--env",
+            "research",
+            *columns,
+            str(s["in"]),
+            str(s["tmp"] / "o.parquet"),
+        ]
+    )
     assert result.exit_code == code, text_of(result)
     for needle in needles:
         assert needle in text_of(result)
@@ -222,15 +262,40 @@ def test_unreadable_and_unsupported_inputs(setup: dict[str, Path]) -> None:
     s, tmp = setup, setup["tmp"]
     broken = tmp / "broken.parquet"
     broken.write_bytes(b"4000000005 not parquet at all")
-    cases = [(broken, 3, "broken.parquet"), (tmp / "absent.csv", 3, "absent.csv"),
-             (tmp / "x.xlsx", 2, "x.xlsx")]
+    cases = [
+        (broken, 3, "broken.parquet"),
+        (tmp / "absent.csv", 3, "absent.csv"),
+        (tmp / "x.xlsx", 2, "x.xlsx"),
+    ]
     for path, code, needle in cases:
-        result = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "research",
-                      "--column", "nhs_number:nhs", str(path), str(tmp / "o.parquet")])
+        result = run(
+            [
+                "pseudonymise",
+                "--keystore",
+                str(s["ks"]),
+                "--env",
+                "research",
+                "--column",
+                "nhs_number:nhs",
+                str(path),
+                str(tmp / "o.parquet"),
+            ]
+        )
         assert result.exit_code == code, text_of(result)
         assert needle in text_of(result) and "4000000005" not in text_of(result)
-    unknown_env = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "nope",
-                       "--column", "nhs_number:nhs", str(s["in"]), str(tmp / "o.parquet")])
+    unknown_env = run(
+        [
+            "pseudonymise",
+            "--keystore",
+            str(s["ks"]),
+            "--env",
+            "nope",
+            "--column",
+            "nhs_number:nhs",
+            str(s["in"]),
+            str(tmp / "o.parquet"),
+        ]
+    )
     assert unknown_env.exit_code == 2 and "'nope'" in text_of(unknown_env)
 
 
@@ -238,8 +303,19 @@ def test_header_only_input_gives_empty_outputs_that_add_up(setup: dict[str, Path
     s, tmp = setup, setup["tmp"]
     empty = tmp / "empty.csv"
     empty.write_text("nhs_number,crn,visits\n")
-    result = run(["pseudonymise", "--keystore", str(s["ks"]), "--env", "research", "--column",
-                  "nhs_number:nhs", str(empty), str(tmp / "e.parquet")])
+    result = run(
+        [
+            "pseudonymise",
+            "--keystore",
+            str(s["ks"]),
+            "--env",
+            "research",
+            "--column",
+            "nhs_number:nhs",
+            str(empty),
+            str(tmp / "e.parquet"),
+        ]
+    )
     assert result.exit_code == 0, text_of(result)
     assert pl.read_parquet(tmp / "e.parquet").columns == ["nhs_number", "crn", "visits"]
     manifest = json.loads((tmp / "e.parquet.manifest.json").read_text())

@@ -84,8 +84,12 @@ def test_unreadable_registry_is_a_data_error_naming_the_file(tmp_path: Path) -> 
 
 def _delivered(root: Path, name: str) -> pl.DataFrame:
     runs = sorted((root / f"out-{name}").glob("run-*"), key=lambda p: p.stat().st_mtime)
-    parts = [pl.read_parquet(f) for r in runs for f in sorted(r.glob("*.parquet"))
-             if f.name != "quarantine.parquet"]
+    parts = [
+        pl.read_parquet(f)
+        for r in runs
+        for f in sorted(r.glob("*.parquet"))
+        if f.name != "quarantine.parquet"
+    ]
     return pl.concat(parts, how="diagonal_relaxed")
 
 
@@ -128,8 +132,7 @@ def test_same_person_ids_whether_files_arrive_in_one_run_or_two(
     assert manifest["linkage"]["entities"]["records_joining_earlier_entities"] > 20
     one = _delivered(root, ENVIRONMENT).sort("pid_nhs", "record_key")
     two = _delivered(root, "split").sort("pid_nhs", "record_key")
-    both = one.join(two, on=["_source", "pid_nhs", "record_key"], suffix="_split",
-                    nulls_equal=True)
+    both = one.join(two, on=["_source", "pid_nhs", "record_key"], suffix="_split", nulls_equal=True)
     assert both.height == one.height == two.height
     # a GP record linked to hospital records of the earlier run carries their person_id
     gp_linked = both.filter((pl.col("_source") == "gp") & pl.col("linked_split"))

@@ -38,10 +38,12 @@ def _write(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 
 def test_match_forces_a_link_and_non_match_removes_the_pair() -> None:
-    pairs = pl.DataFrame({"id_l": ["a", "c", "g"], "id_r": ["b", "d", "h"],
-                          "match_probability": [0.7, 0.95, 0.6]})
-    decisions = _decisions([("a", "b", "match"), ("c", "d", "non_match"),
-                            ("e", "f", "match"), ("a", "zz", "match")])
+    pairs = pl.DataFrame(
+        {"id_l": ["a", "c", "g"], "id_r": ["b", "d", "h"], "match_probability": [0.7, 0.95, 0.6]}
+    )
+    decisions = _decisions(
+        [("a", "b", "match"), ("c", "d", "non_match"), ("e", "f", "match"), ("a", "zz", "match")]
+    )
     records = pl.Series(["a", "b", "c", "d", "e", "f", "g", "h"])
     out = apply_decisions(pairs, decisions, records, left_uids=pl.Series(["a", "c", "f", "g"]))
     got = {(r["id_l"], r["id_r"]): r["match_probability"] for r in out.iter_rows(named=True)}
@@ -68,23 +70,39 @@ def test_a_bad_decision_is_reported_by_row_without_its_value(tmp_path: Path) -> 
 
 
 def test_review_rows_list_undecided_grey_band_pairs_of_the_batch_side_by_side() -> None:
-    pairs = pl.DataFrame({
-        "_uid_l": ["h|1|2", "h|1|3", "h|0|9", "h|1|4"],
-        "_uid_r": ["g|1|2", "g|1|3", "g|0|8", "g|1|4"],
-        "match_probability": [0.7, 0.95, 0.6, 0.55],
-    })
-    records = pl.DataFrame({
-        "_uid": ["h|1|2", "h|1|3", "h|0|9", "h|1|4", "g|1|2", "g|1|3", "g|0|8", "g|1|4"],
-        "_source": ["h"] * 4 + ["g"] * 4,
-        "surname": ["ash", "birch", "cedar", "dale", "ashe", "birch", "ceder", "dahl"],
-    })
+    pairs = pl.DataFrame(
+        {
+            "_uid_l": ["h|1|2", "h|1|3", "h|0|9", "h|1|4"],
+            "_uid_r": ["g|1|2", "g|1|3", "g|0|8", "g|1|4"],
+            "match_probability": [0.7, 0.95, 0.6, 0.55],
+        }
+    )
+    records = pl.DataFrame(
+        {
+            "_uid": ["h|1|2", "h|1|3", "h|0|9", "h|1|4", "g|1|2", "g|1|3", "g|0|8", "g|1|4"],
+            "_source": ["h"] * 4 + ["g"] * 4,
+            "surname": ["ash", "birch", "cedar", "dale", "ashe", "birch", "ceder", "dahl"],
+        }
+    )
     rows = review_rows(
-        pairs, records, pl.Series(["h|1|2", "h|1|3", "h|1|4"]), review=0.5, match=0.9,
+        pairs,
+        records,
+        pl.Series(["h|1|2", "h|1|3", "h|1|4"]),
+        review=0.5,
+        match=0.9,
         decisions=_decisions([("g|1|4", "h|1|4", "non_match")]),
     )
     # 0.95 is a match, h|0|9 is from an earlier run, (h|1|4, g|1|4) is decided
-    assert rows.columns == ["key", "candidate", "match_probability", "_source_l", "_source_r",
-                            "surname_l", "surname_r", "decision"]
+    assert rows.columns == [
+        "key",
+        "candidate",
+        "match_probability",
+        "_source_l",
+        "_source_r",
+        "surname_l",
+        "surname_r",
+        "decision",
+    ]
     assert rows.rows() == [("h|1|2", "g|1|2", 0.7, "h", "g", "ash", "ashe", "")]
 
 
@@ -134,7 +152,9 @@ def test_run_writes_review_file_outside_delivery_and_applies_decisions(
     top = review.row(0, named=True)
     assert entity[top["key"]] != entity[top["candidate"]]  # not linked by the model
     edited = review.with_columns(
-        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("match")).otherwise(pl.lit(""))
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("match"))
+        .otherwise(pl.lit(""))
         .alias("decision")
     )
     decisions = tmp_path / "decided.csv"

@@ -37,8 +37,12 @@ class RecordingLinker:
         self.seen_columns = list(view.columns)
         clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
         members = clusters.group_by("cluster").agg(pl.col(UID).sort())
-        linked = [(a, b) for ids in members[UID].to_list() for i, a in enumerate(ids)
-                  for b in ids[i + 1:]]
+        linked = [
+            (a, b)
+            for ids in members[UID].to_list()
+            for i, a in enumerate(ids)
+            for b in ids[i + 1 :]
+        ]
         other = view[UID].sort().to_list()[:2]
         rows = [(a, b, 0.97) for a, b in linked]
         rows += [(other[0], other[1], 0.6), (other[1], other[0], 0.2)]

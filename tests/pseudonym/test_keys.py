@@ -52,8 +52,12 @@ def test_hkdf_matches_rfc5869(case: dict[str, object]) -> None:
     assert hkdf_sha256(ikm, salt=salt, info=info, length=length) == case["OKM"]
 
 
-@given(ikm=st.binary(min_size=1, max_size=64), salt=st.binary(max_size=64),
-       info=st.binary(max_size=64), length=st.integers(1, 200))
+@given(
+    ikm=st.binary(min_size=1, max_size=64),
+    salt=st.binary(max_size=64),
+    info=st.binary(max_size=64),
+    length=st.integers(1, 200),
+)
 def test_hkdf_agrees_with_cryptography(ikm: bytes, salt: bytes, info: bytes, length: int) -> None:
     expected = HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
     assert hkdf_sha256(ikm, salt=salt, info=info, length=length) == expected
@@ -69,8 +73,13 @@ def test_derive_key_matches_documented_info_string() -> None:
 def test_derived_keys_differ_by_environment_purpose_version_and_salt() -> None:
     master, salt = Secret(b"m" * 32), b"s" * 32
     base = dict(salt=salt, environment="a", purpose="nhs", version=1)
-    variants = [base, {**base, "environment": "b"}, {**base, "purpose": "crn"},
-                {**base, "version": 2}, {**base, "salt": b"t" * 32}]
+    variants = [
+        base,
+        {**base, "environment": "b"},
+        {**base, "purpose": "crn"},
+        {**base, "version": 2},
+        {**base, "salt": b"t" * 32},
+    ]
     keys = {derive_key(master, **v).reveal() for v in variants}  # type: ignore[arg-type]
     assert len(keys) == len(variants)
 

@@ -42,8 +42,9 @@ def test_create_add_and_reopen(tmp_path: Path, store: Keystore, master: Secret) 
     assert key_a == key_b and kid_a == kid_b
 
 
-def test_keystore_file_is_private_and_holds_no_key(tmp_path: Path, store: Keystore,
-                                                   master: Secret) -> None:
+def test_keystore_file_is_private_and_holds_no_key(
+    tmp_path: Path, store: Keystore, master: Secret
+) -> None:
     path = tmp_path / "ks" / KEYSTORE_FILE
     assert path.stat().st_mode & 0o777 == 0o600
     text = path.read_text()
@@ -63,8 +64,9 @@ def test_rotation_adds_active_version_and_keeps_old_readable(store: Keystore) ->
     assert statuses == ["retired", "active"]
 
 
-def test_destroy_shreds_salts_keeps_key_ids(tmp_path: Path, store: Keystore,
-                                            master: Secret) -> None:
+def test_destroy_shreds_salts_keeps_key_ids(
+    tmp_path: Path, store: Keystore, master: Secret
+) -> None:
     store.rotate("research")
     ids_before = [v.key_id for v in store.environment("research").versions]
     store.destroy("research")
@@ -94,8 +96,7 @@ def test_wrong_master_is_rejected(tmp_path: Path, store: Keystore) -> None:
         Keystore.open(tmp_path / "ks", master=generate_master_key())
 
 
-def test_operations_needing_master_fail_clearly_without_it(tmp_path: Path,
-                                                          store: Keystore) -> None:
+def test_operations_needing_master_fail_clearly_without_it(tmp_path: Path, store: Keystore) -> None:
     read_only = Keystore.open(tmp_path / "ks")
     assert read_only.environment("research").active_version == 1
     with pytest.raises(MasterKeyError, match="needs the master key"):

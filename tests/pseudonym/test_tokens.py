@@ -75,8 +75,9 @@ def _independent_token(store: Keystore, env: str, id_type: str, value: str) -> s
     """Recompute a pseudonym from the documented definition with stdlib only."""
     key, _ = store.working_key(env, id_type)
     version = store.active_version(env)
-    digest = hmac.digest(key.reveal().hex().encode("ascii"), f"{id_type}:{value}".encode(),
-                         "sha256")
+    digest = hmac.digest(
+        key.reveal().hex().encode("ascii"), f"{id_type}:{value}".encode(), "sha256"
+    )
     prefix = store.environment(env).prefix
     return f"{prefix}{version}_" + base64.b32encode(digest[:16]).decode()[:26].lower()
 
@@ -99,8 +100,9 @@ def test_nulls_stay_null_and_empty_series_work(store: Keystore) -> None:
     assert p.pseudonymise("nhs", pl.Series([None, None], dtype=pl.String)).null_count() == 2
 
 
-def test_encoding_crosses_chunk_boundaries(store: Keystore, monkeypatch: pytest.MonkeyPatch
-                                           ) -> None:
+def test_encoding_crosses_chunk_boundaries(
+    store: Keystore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pseudonym.tokens as tokens
 
     monkeypatch.setattr(tokens, "_CHUNK_ROWS", 7)
@@ -109,7 +111,6 @@ def test_encoding_crosses_chunk_boundaries(store: Keystore, monkeypatch: pytest.
     assert p.pseudonymise("nhs", pl.Series(values)).to_list() == [
         p.pseudonymise_one("nhs", v) for v in values
     ]
-
 
 
 def test_nulls_across_chunks_on_two_threads(
