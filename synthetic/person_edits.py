@@ -1,4 +1,4 @@
-"""Apply a :class:`~pipeline.synthetic.corruption.Corruption` to a frame of synthetic people."""
+"""Apply a :class:`~synthetic.corruption.Corruption` to a frame of synthetic people."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from pipeline.synthetic.corruption import Corruption, choose, digit_typo, typo
-from pipeline.synthetic.places import UNIT_LETTERS
-from pipeline.synthetic.sampling import draw_surnames, surname_pool
-from pipeline.synthetic.vocab import NICKNAMES, STREET_ABBREVIATIONS
+from synthetic.corruption import Corruption, choose, digit_typo, typo
+from synthetic.places import UNIT_LETTERS
+from synthetic.sampling import draw_surnames, surname_pool
+from synthetic.vocab import NICKNAMES, STREET_ABBREVIATIONS
 
 _ADDRESS_COLUMNS = ("postcode", "house_number", "street", "town")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import re
 import time
 
@@ -13,15 +14,15 @@ import polars as pl
 import pytest
 
 from linkage.standardise import normalise_postcode, postcode_region
-from pipeline.errors import ConfigError
-from pipeline.synthetic import (
+from synthetic import (
     PERSON_COLUMNS,
     Corruption,
     generate_person_pair,
     generate_persons,
 )
-from pipeline.synthetic.checkdigits import is_valid_nhs_number
-from pipeline.synthetic.corruption import digit_typo, typo
+from synthetic.checkdigits import is_valid_nhs_number
+from synthetic.corruption import digit_typo, typo
+from synthetic.errors import SyntheticError
 
 
 def independent_nhs_valid(number: str) -> bool:
@@ -178,13 +179,16 @@ def test_default_corruption_makes_linkage_non_trivial() -> None:
     assert not all(independent_nhs_valid(x) for x in mistyped)  # some NHS numbers mistyped
 
 
-def test_invalid_arguments_raise_config_errors() -> None:
-    with pytest.raises(ConfigError) as info:
+def test_invalid_arguments_raise_synthetic_errors() -> None:
+    with pytest.raises(SyntheticError) as info:
         Corruption(move=1.5, nhs_missing=-0.1)
-    assert len(info.value.problems) == 2
-    with pytest.raises(ConfigError):
+    assert len(info.value.problems) == 2 and isinstance(info.value, ValueError)
+    assert "move" in str(info.value) and "nhs_missing" in str(info.value)
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is SyntheticError and copy.problems == info.value.problems
+    with pytest.raises(SyntheticError):
         generate_person_pair(10, 10, overlap=1.2, seed=1)
-    with pytest.raises(ConfigError):
+    with pytest.raises(SyntheticError):
         generate_persons(-1, seed=1)
 
 
@@ -214,7 +218,7 @@ def test_generation_speed_scales_to_a_million_rows_in_a_minute() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    import pipeline.synthetic
+    import synthetic
 
-    result = doctest.testmod(pipeline.synthetic)
+    result = doctest.testmod(synthetic)
     assert result.attempted > 0 and result.failed == 0
