@@ -298,7 +298,7 @@ def _run_stages(
     manifest["linkage"]["entities"] = entity_summary(linked, history)
     manifest["stage_seconds"] = _stage_seconds(started, time.perf_counter())
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, manifest)
-    from pipeline.report import render_report
+    from pipeline.run_report import render_report
 
     write_text_atomic(out / "report.html", render_report(manifest, probabilities))
     if linking:
