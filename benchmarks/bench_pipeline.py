@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/bench_pipeline.py [--rows 1000000] [--executors local,dask]
 
-* Data: :func:`pipeline.synthetic.write_demo_sources` (messy hospital CSV + GP Parquet about
+* Data: :func:`synthetic.write_demo_sources` (messy hospital CSV + GP Parquet about
   the same fictitious people, 80% overlap). It writes ``0.8 n`` hospital rows and ``n`` GP rows,
   so it is asked for ``n = rows / 0.8`` and the GP file is cut to ``rows``: both sources then
   hold ``rows`` records. Cached in ``benchmarks/data/pipeline_<rows>/`` (gitignored).
@@ -46,9 +46,9 @@ sys.path.insert(0, str(ROOT.parent))
 
 from pipeline.atomic import write_text_atomic, write_with_atomic  # noqa: E402
 from pipeline.commands.demo import ENVIRONMENT, demo_config  # noqa: E402
-from pipeline.synthetic import write_demo_sources  # noqa: E402
 from pseudonym.keys import encode_master_key, generate_master_key  # noqa: E402
 from pseudonym.keystore import Keystore  # noqa: E402
+from synthetic import write_demo_sources  # noqa: E402
 
 DATA = ROOT / "data"
 RESULTS = ROOT / "results" / "pipeline.json"

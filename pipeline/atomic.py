@@ -1,4 +1,5 @@
 """Atomic file writes: write to a temporary file beside the target, fsync, then rename.
+Folders assembled elsewhere are put in place the same way (:func:`move_atomic`).
 
 A run killed mid-write leaves either the old file or no file, never a partial one; temporary
 files carry a ``.tmp-`` prefix so a rerun can clean them up.
@@ -34,8 +35,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        move_atomic(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -59,6 +59,15 @@ def write_with_atomic(target: str | os.PathLike[str], writer: Callable[[Path], o
     """
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+def move_atomic(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Rename a finished file or folder onto ``target`` in one step (same filesystem), and make
+    the rename durable: a reader sees all of it or none of it, even after a crash."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    _fsync_dir(target.parent)
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:

@@ -3,7 +3,8 @@
 A manifest says what was made, from what, by which code and keys: file checksums, row counts,
 key IDs and versions, settings. It never holds a key or a record value: callers pass counts,
 names, checksums and key IDs only, and :func:`write_manifest` refuses byte strings (the usual
-way key material slips in).
+way key material slips in). :func:`run_manifest_body` is the body of a pipeline run's manifest,
+counted from the run's frames (:class:`RunFacts`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from pipeline import __version__
 from pipeline.atomic import write_text_atomic
+from pipeline.config import PipelineConfig
 from pipeline.errors import DataError
-from pseudonym.digests import file_sha256
+from pipeline.stages.prepare import NULLED_STAGE
+from pipeline.state import FileRecord
+from pseudonym.digests import bytes_sha256, file_sha256
 
 MANIFEST_FORMAT = "pprl-manifest/1"
 
@@ -85,3 +92,120 @@ def _reject_bytes(value: object, where: str) -> None:
             _reject_bytes(item, f"{where}[{index}]")
     elif not isinstance(value, str | int | float | bool | type(None)):
         raise TypeError(f"{where}: {type(value).__name__} is not allowed in a manifest")
+
+
+# --- the body of a pipeline run's manifest ------------------------------------------------------
+
+_TOTALS = ("input_rows", "quarantined", "delivered", "linked", "unlinked", "identifiers_nulled")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a pipeline run's manifest reports, gathered by the runner. The frames are only
+    counted: no value of theirs reaches the manifest."""
+
+    config: PipelineConfig
+    run_id: str
+    files: list[FileRecord]
+    delivered: pl.DataFrame  # one row per delivered record: ``_source``, ``linked``
+    quarantine: pl.DataFrame  # ``_source``, ``stage``, ``reason`` (pipeline.ingest's schema)
+    probabilities: pl.Series  # match probability of every scored pair
+    key_ids: dict[str, str]  # identifier type -> key ID (never a key)
+    disclosure: dict[str, Any]  # what the de-identify stage reports
+    entities: dict[str, Any]  # pipeline.entities.entity_summary
+
+
+def config_digest(config: PipelineConfig) -> str:
+    """SHA-256 of the validated config, as runs and manifests record it."""
+    return bytes_sha256(config.model_dump_json().encode("utf-8"))
+
+
+def run_manifest_body(
+    facts: RunFacts, outputs: dict[str, dict[str, Any]], stage_seconds: dict[str, float]
+) -> dict[str, Any]:
+    """Counts, checksums, key IDs and settings for a run: no values, no timestamps."""
+    config = facts.config
+    sources = {source.name: _source_counts(facts, source.name) for source in config.sources}
+    totals = {key: sum(int(s[key]) for s in sources.values()) for key in _TOTALS}
+    return {
+        "run_id": facts.run_id,
+        "project": config.project,
+        "environment": config.environment,
+        "config_sha256": config_digest(config),
+        "inputs": [
+            {"source": f.source, "path": f.path, "sha256": f.sha256, "size": f.size}
+            for f in facts.files
+        ],
+        "outputs": outputs,
+        "sources": sources,
+        "totals": totals,
+        "quarantine_reasons": _quarantine_reasons(facts.quarantine),
+        "linkage": _linkage_summary(facts, totals),
+        "key_ids": facts.key_ids,
+        "disclosure": {**_disclosure_settings(config), **facts.disclosure},
+        "stage_seconds": stage_seconds,
+    }
+
+
+def _source_counts(facts: RunFacts, name: str) -> dict[str, Any]:
+    """Rows of one source: every input row delivered or quarantined, delivered rows linked or
+    not; rows kept with an invalid ID nulled are delivered, and counted apart."""
+    rows = facts.delivered.filter(pl.col("_source") == name)
+    problems = facts.quarantine.filter(pl.col("_source") == name)
+    quarantined = problems.filter(pl.col("stage") != NULLED_STAGE)
+    by_stage = {
+        stage: quarantined.filter(pl.col("stage") == stage).height
+        for stage in ("ingest", "identifiers")
+    }
+    linking = facts.config.linkage.mode != "none"
+    linked = int(rows["linked"].sum()) if rows.height and linking else 0
+    return {
+        "files": sum(1 for f in facts.files if f.source == name),
+        "input_rows": rows.height + quarantined.height,
+        "quarantined": quarantined.height,
+        "quarantined_by_stage": by_stage,
+        "delivered": rows.height,
+        "identifiers_nulled": problems.height - quarantined.height,
+        "linked": linked,
+        "unlinked": rows.height - linked,
+    }
+
+
+def _quarantine_reasons(quarantine: pl.DataFrame) -> list[dict[str, Any]]:
+    if not quarantine.height:
+        return []
+    counts = quarantine.group_by("stage", "reason").len().sort("stage", "reason")
+    return [
+        {"stage": stage, "reason": reason, "rows": n} for stage, reason, n in counts.iter_rows()
+    ]
+
+
+def _linkage_summary(facts: RunFacts, totals: dict[str, int]) -> dict[str, Any]:
+    thresholds = facts.config.linkage.thresholds
+    probabilities = facts.probabilities
+    matched = probabilities >= thresholds.match
+    review = (probabilities >= thresholds.review) & ~matched
+    return {
+        "mode": facts.config.linkage.mode,
+        "pairs_scored": len(probabilities),
+        "pairs_matched": int(matched.sum()) if len(probabilities) else 0,
+        "pairs_for_review": int(review.sum()) if len(probabilities) else 0,
+        "match_threshold": thresholds.match,
+        "review_threshold": thresholds.review,
+        "match_rate": (totals["linked"] / totals["delivered"]) if totals["delivered"] else 0.0,
+        "entities": facts.entities,
+    }
+
+
+def _disclosure_settings(config: PipelineConfig) -> dict[str, Any]:
+    settings = config.disclosure
+    return {
+        "approved_attributes": list(config.approved_attributes),
+        "direct_identifiers_removed": True,
+        "leak_check": "passed",
+        "derived_attributes": list(settings.derive),
+        "k": settings.k,
+        "quasi_identifiers": list(settings.quasi_identifiers),
+        "suppression_budget": settings.suppression_budget,
+        "geography_floor": settings.geography_floor,
+    }

@@ -173,20 +173,6 @@ class Pseudonymiser:
 # --- HMAC back ends ---------------------------------------------------------------------------
 
 
-def hmac_sha256_hex(key: str, messages: pl.Series, backend: Backend = "auto") -> pl.Series:
-    """Hex HMAC-SHA256 of each UTF-8 message under the UTF-8 bytes of ``key``; null stays null.
-
-    Uses the same HMAC expression (polars-hash) or loop (stdlib) as the pseudonymiser. Exposed
-    for the RFC 4231 tests; pipeline code uses :class:`Pseudonymiser`.
-    """
-    backend = _resolve(backend)
-    if backend == "polars-hash":
-        return messages.to_frame("m").select(_hmac_expr(key, "m")).to_series()
-    return pl.Series(
-        [None if d is None else d.hex() for d in _stdlib_digests(key, messages)], dtype=pl.String
-    )
-
-
 def _resolve(backend: Backend) -> Backend:
     if backend == "auto":
         return "polars-hash" if polars_hash_available() else "stdlib"
@@ -213,35 +199,41 @@ def _stdlib_digests(key: str, messages: pl.Series) -> list[bytes | None]:
 def _tag_halves(
     key: str, tag: str, values: pl.Series, backend: Backend
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """First 128 bits of HMAC(key, tag + ":" + value) as uint64 arrays (hi, lo), and validity.
+    """First 128 bits of HMAC(key, tag + ":" + value) as uint64 arrays (hi, lo), and validity."""
+    text = _as_text(values)
+    messages = text.to_frame("v").lazy().select((pl.lit(f"{tag}:") + pl.col("v")).alias("m"))
+    hi, lo = _hmac_halves(key, messages, backend)
+    return hi, lo, text.is_not_null().to_numpy()
 
-    The polars-hash path builds the messages, runs the HMAC and parses the hex in one query
+
+def _hmac_halves(
+    key: str, messages: pl.LazyFrame, backend: Backend
+) -> tuple[np.ndarray, np.ndarray]:
+    """First 128 bits of HMAC-SHA256 under the UTF-8 bytes of ``key`` of each UTF-8 message in
+    column ``m``, as uint64 arrays (hi, lo); zero where the message is null.
+
+    The only place a back end computes an HMAC (the RFC 4231 tests call it for both). The
+    polars-hash path runs the HMAC and parses the hex in the query that builds the messages
     (polars runs it on one thread: callers run chunks side by side); the expression carrying
     the key is built and evaluated here, never returned.
     """
-    text = _as_text(values)
-    valid = text.is_not_null().to_numpy()
-    message = (pl.lit(f"{tag}:") + pl.col("v")).alias("m")
     if _resolve(backend) == "polars-hash":
         halves = (
-            text.to_frame("v")
-            .lazy()
-            .select(message)
-            .select(_hmac_expr(key, "m").alias("h"))
+            messages.select(_hmac_expr(key, "m").alias("h"))
             .select(
                 pl.col("h").str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("hi"),
                 pl.col("h").str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("lo"),
             )
             .collect()
         )
-        if not valid.all():
+        if halves["hi"].null_count():
             halves = halves.fill_null(0)
-        return halves["hi"].to_numpy(), halves["lo"].to_numpy(), valid
-    messages = text.to_frame("v").select(message).to_series()
+        return halves["hi"].to_numpy(), halves["lo"].to_numpy()
     blank = bytes(16)
-    packed = b"".join(blank if d is None else d[:16] for d in _stdlib_digests(key, messages))
+    digests = _stdlib_digests(key, messages.collect().get_column("m"))
+    packed = b"".join(blank if d is None else d[:16] for d in digests)
     words = np.frombuffer(packed, dtype=">u8").reshape(-1, 2).astype(np.uint64)
-    return words[:, 0].copy(), words[:, 1].copy(), valid
+    return words[:, 0].copy(), words[:, 1].copy()
 
 
 def _as_text(values: pl.Series) -> pl.Series:
@@ -265,17 +257,6 @@ def _check_type(id_type: str) -> str:
 
 def _b32_text(digest: bytes) -> str:
     return base64.b32encode(digest[:16]).decode("ascii")[:TOKEN_CHARS].lower()
-
-
-def _encode_tokens(hi: np.ndarray, lo: np.ndarray, valid: np.ndarray, prefix: str) -> pl.Series:
-    """``prefix`` + base32 of the 128-bit values hi:lo (numpy, chunked); null where invalid."""
-    raw_prefix = prefix.encode("ascii")
-
-    def encode(i: int) -> pa.Array:
-        rows = slice(i, i + _CHUNK_ROWS)
-        return _encode_chunk(hi[rows], lo[rows], raw_prefix, valid[rows])
-
-    return _from_chunks(_map_chunks(encode, len(hi)))
 
 
 def _map_chunks(work: Callable[[int], pa.Array], rows: int) -> list[pa.Array]:

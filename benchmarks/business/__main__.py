@@ -152,7 +152,7 @@ def main() -> None:
             "incoming": args.incoming,
             "seed": args.seed,
             "true_links": truth.height,
-            "generator": "pipeline.synthetic.businesses",
+            "generator": "synthetic.businesses",
             "generation_seconds": round(generation_seconds, 1),
         },
         "scoring": __doc__.split("Scoring: ", 1)[1].strip(),

@@ -1,6 +1,6 @@
 """Generated business register and incoming records, cached as Parquet.
 
-``register.parquet`` (``pipeline.synthetic.generate_register``), ``incoming.parquet`` and
+``register.parquet`` (``synthetic.generate_register``), ``incoming.parquet`` and
 ``truth.parquet`` (``generate_incoming``: ``incoming_id, entref`` for records about register
 enterprises). Cached under ``benchmarks/data/`` by size and seed.
 """
@@ -22,7 +22,7 @@ def dataset_dir(n_register: int, n_incoming: int, seed: int) -> Path:
 
 def ensure_dataset(n_register: int, n_incoming: int, seed: int) -> tuple[Path, float]:
     """The dataset directory (generated on first use) and the seconds generation took."""
-    from pipeline.synthetic.businesses import generate_incoming, generate_register
+    from synthetic.businesses import generate_incoming, generate_register
 
     directory = dataset_dir(n_register, n_incoming, seed)
     if (directory / "truth.parquet").exists():

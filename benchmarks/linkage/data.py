@@ -67,9 +67,9 @@ Generator = Callable[..., Any]
 
 
 def project_generator() -> Generator | None:
-    """``pipeline.synthetic.generate_person_pair`` if it is importable, else ``None``."""
+    """``synthetic.generate_person_pair`` if it is importable, else ``None``."""
     try:
-        module = importlib.import_module("pipeline.synthetic")
+        module = importlib.import_module("synthetic")
         generate: Generator = module.generate_person_pair
     except (ImportError, AttributeError):
         return None
@@ -77,7 +77,7 @@ def project_generator() -> Generator | None:
 
 
 def data_source() -> str:
-    return "pipeline.synthetic" if project_generator() is not None else "standin"
+    return "synthetic" if project_generator() is not None else "standin"
 
 
 def generate_raw(
@@ -86,14 +86,14 @@ def generate_raw(
     """Return raw ``(left, right, truth, source)`` from the project generator, else the stand-in."""
     generate = project_generator()
     if generate is None:
-        logger.warning("pipeline.synthetic not importable: using the STAND-IN generator")
+        logger.warning("synthetic not importable: using the STAND-IN generator")
         left, right, truth = generate_person_pair_standin(
             n_left, n_right, overlap=OVERLAP, seed=seed
         )
         return left, right, truth, "standin"
     result = generate(n_left, n_right, overlap=OVERLAP, seed=seed)
     left, right, truth = (_as_polars(x) for x in tuple(result)[:3])
-    return left, right, truth, "pipeline.synthetic"
+    return left, right, truth, "synthetic"
 
 
 def normalise_truth(truth: pl.DataFrame) -> pl.DataFrame:

@@ -1,6 +1,6 @@
-"""STAND-IN person-pair generator, used only when ``pipeline.synthetic`` is not importable.
+"""STAND-IN person-pair generator, used only when ``synthetic`` is not importable.
 
-It mimics the interface of ``pipeline.synthetic.generate_person_pair`` (returns left, right,
+It mimics the interface of ``synthetic.generate_person_pair`` (returns left, right,
 truth) so the harness could be developed before the real generator landed. Results produced
 with it are labelled ``data_source: "standin"`` in the JSON and are not comparable with runs on
 the real generator. Names are syllable compounds with Zipf frequencies; corruption is typos,

@@ -35,6 +35,10 @@ from linkage.standardise import (
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.errors import ConfigError, DataError
+from pipeline.html_blocks import PAGE_CSS as _CSS
+from pipeline.html_blocks import escape as _e
+from pipeline.html_blocks import histogram_svg
+from pipeline.html_blocks import html_table as _table
 from pipeline.linkconfig import (
     ID,
     STD_DATE_FORMAT,
@@ -45,7 +49,6 @@ from pipeline.linkconfig import (
     load_link_config,
 )
 from pipeline.manifest import file_entry, write_manifest
-from pipeline.report import _CSS, _e, _table, histogram_svg
 
 logger = logging.getLogger(__name__)
 

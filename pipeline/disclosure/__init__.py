@@ -10,7 +10,6 @@ counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression out
 format) and :func:`ons_10_5_ptable`, record keys read from a file by :func:`cast_record_keys`.
 """
 
-from pipeline.disclosure.audit import audit_suppression, secondary_suppression
 from pipeline.disclosure.cellkey import (
     PerturbationTable,
     cast_record_keys,
@@ -46,6 +45,7 @@ from pipeline.disclosure.kanon import (
     local_suppression,
 )
 from pipeline.disclosure.minimise import leak_check, minimise
+from pipeline.disclosure.recovery import audit_suppression, secondary_suppression
 from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
 from pipeline.disclosure.settings import KAnonymitySettings, TableCheckSettings

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from pipeline.disclosure.audit import CellInterval, audit_suppression, coverage_matrix
-from pipeline.disclosure.audit import secondary_suppression as run_secondary
 from pipeline.disclosure.cellkey import KEYS, PerturbationTable, resolve_ptable
 from pipeline.disclosure.errors import TableSpecError
+from pipeline.disclosure.recovery import CellInterval, audit_suppression, coverage_matrix
+from pipeline.disclosure.recovery import secondary_suppression as run_secondary
 from pipeline.disclosure.rounding import round_nearest, round_random
 from pipeline.disclosure.settings import TableCheckSettings
 from pipeline.disclosure.tables import (

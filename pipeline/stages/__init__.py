@@ -13,10 +13,13 @@ Order and contract (columns named as in :mod:`pipeline.ingest`):
    ``pid_<type>`` and adds a keyed ``record_key`` (0-255, for the cell-key method). Runs per chunk.
 4. :func:`deidentify.deidentify` - keeps only pseudonyms, ``person_id``/``linked``, approved
    and derived attributes; k-anonymity and a leak check via ``pipeline.disclosure``.
+5. :func:`deliver.deliver` - writes each source's extract, the quarantine, the manifest
+   (counted from :class:`pipeline.manifest.RunFacts`) and the report into a staging folder,
+   which the runner then promotes with one rename.
 
-The runner then writes the extracts, quarantine, manifest and report into a staging folder and
-promotes it. Dependencies on other packages (identifier rules, pseudonymiser, linker) come in
-through :class:`services.Services`, so each stage can be tested with fakes.
+Dependencies on other packages (identifier rules, pseudonymiser, linker) come in through
+:class:`services.Services`, so each stage can be tested with fakes; the deliver stage receives
+key IDs, not the pseudonymiser.
 """
 
 from pipeline.stages.services import Services

@@ -16,8 +16,8 @@ import polars as pl
 from pipeline.config import SourceConfig
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_file
 from pipeline.stages.services import CheckIdentifiers
+from pseudonym.identifiers import Reason
 
-MISSING = "missing"
 NULLED_STAGE = "identifiers_nulled"  # recorded problems whose rows were kept
 
 
@@ -34,7 +34,7 @@ def validate_identifiers(
             raise ValueError(f"identifier check for {id_type} changed the row count")
         reason = result["reason"].cast(pl.String)
         reason = pl.select(
-            pl.when(reason.is_null() | (reason == MISSING))
+            pl.when(reason.is_null() | (reason == Reason.MISSING))
             .then(None)
             .otherwise(pl.lit(f"{id_type}:") + reason)
         ).to_series()

@@ -1,6 +1,6 @@
 """Dependent comparisons (address parts given postcode) on synthetic people in households.
 
-The data come from ``pipeline.synthetic.generate_person_pair``: household members share a
+The data come from ``synthetic.generate_person_pair``: household members share a
 postcode, house number, street, town and mostly a surname, and a person who moves changes all
 of them. Under the independence assumption these households became false matches (F1 ~0.5 on
 the linkage benchmark); the tests below check the dependence model fixes that and that its
@@ -15,7 +15,7 @@ import pytest
 
 from linkage import Linker
 from linkage.model import Dependency, ModelParameters, expectation_maximisation
-from pipeline.synthetic import generate_person_pair
+from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
 
 N = 4000

@@ -17,7 +17,7 @@ import pytest
 from linkage import Linker, block_on
 from linkage.blocking import BlockingRule
 from linkage.training import Trainer
-from pipeline.synthetic import generate_person_pair
+from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
 
 N = 20_000

@@ -15,11 +15,11 @@ from click.testing import CliRunner, Result
 
 from pipeline.audit import AuditLog
 from pipeline.cli import cli
-from pipeline.synthetic.businesses import generate_incoming, generate_register
 from pseudonym.identifiers import check
 from pseudonym.keystore import Keystore
 from pseudonym.secret import Secret
 from pseudonym.tokens import Pseudonymiser
+from synthetic.businesses import generate_incoming, generate_register
 
 MASTER = base64.b64encode(b"business-linkage-test-master-key-32bytes!").decode()
 ENV = {"PPRL_MASTER_KEY": MASTER, "PPRL_KEYSTORE": "", "PPRL_KEY_PASSPHRASE": ""}

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 
 from pipeline.audit import AuditLog
 from pipeline.cli import cli
-from pipeline.synthetic.persons import generate_person_pair
 from pseudonym.digests import file_sha256
+from synthetic.persons import generate_person_pair
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "linkage" / "link-demo.yaml"

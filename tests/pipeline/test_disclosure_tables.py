@@ -20,7 +20,7 @@ from pipeline.disclosure import (
     report_html,
     report_json,
 )
-from pipeline.disclosure.audit import coverage_matrix
+from pipeline.disclosure.recovery import coverage_matrix
 from pipeline.disclosure.rounding import round_nearest, round_random
 
 

@@ -113,7 +113,7 @@ def _generated_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``pprl demo``'s generated sources (1,000 GP records, messier than configs/demo-data)
     and its config, with our keystore; returns the config path."""
     from pipeline.commands.demo import demo_config as generated_config
-    from pipeline.synthetic import write_demo_sources
+    from synthetic import write_demo_sources
 
     write_demo_sources(root / "inputs", n=1000, seed=5)
     doc = generated_config("inputs", "keys", "out")

@@ -4,7 +4,8 @@ import re
 
 import polars as pl
 
-from pipeline.report import histogram_svg, match_weight, render_report
+from pipeline.html_blocks import histogram_svg, match_weight
+from pipeline.run_report import render_report
 
 
 def manifest(**overrides: object) -> dict[str, object]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.synthetic.places import DISTRICTS, UNIT_LETTERS
-from pipeline.synthetic.sampling import zipf_indices
-from pipeline.synthetic.vocab import STREET_NAMES, STREET_TYPES
+from synthetic.places import DISTRICTS, UNIT_LETTERS
+from synthetic.sampling import zipf_indices
+from synthetic.vocab import STREET_NAMES, STREET_TYPES
 
 _ADDRESSES_PER_POSTCODE = 12
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.errors import ConfigError
-from pipeline.synthetic.addresses import generate_addresses
-from pipeline.synthetic.business_names import company_names, incoming_name
-from pipeline.synthetic.checkdigits import CRN_PREFIXES, ruref_check_letter, vat_check_digits
-from pipeline.synthetic.corruption import digit_typo, typo
-from pipeline.synthetic.person_edits import abbreviate_street, postcode_typo
+from synthetic.addresses import generate_addresses
+from synthetic.business_names import company_names, incoming_name
+from synthetic.checkdigits import CRN_PREFIXES, ruref_check_letter, vat_check_digits
+from synthetic.corruption import digit_typo, typo
+from synthetic.errors import SyntheticError
+from synthetic.person_edits import abbreviate_street, postcode_typo
 
 REGISTER_COLUMNS: tuple[str, ...] = (
     "entref", "ruref", "luref", "crn", "vat", "paye", "legal_name", "trading_name", "address",
@@ -42,7 +42,7 @@ def generate_register(n_enterprises: int, *, seed: int) -> pl.DataFrame:
     merged into another. Deterministic by seed.
     """
     if n_enterprises < 0:
-        raise ConfigError("n_enterprises must be zero or more", source="generate_register")
+        raise SyntheticError("generate_register: n_enterprises must be zero or more")
     rng = np.random.default_rng(seed)
     n = n_enterprises
     entref = _unique_digits(rng, n, 10)
@@ -94,9 +94,7 @@ def generate_incoming(
     is capped at three per enterprise, so a tiny register yields fewer than ``in_register``.
     """
     if n < 0 or not 0.0 <= in_register <= 1.0:
-        raise ConfigError(
-            "n must be zero or more and in_register between 0 and 1", source="generate_incoming"
-        )
+        raise SyntheticError("generate_incoming: n must be zero or more, in_register 0 to 1")
     rng = np.random.default_rng(seed)
     n_known = min(round(n * in_register), register.height * 3)
     picks = rng.choice(register.height, n_known, replace=n_known > register.height)

@@ -4,21 +4,26 @@ Used by tests, ``pprl demo`` and benchmarks. Everything is seeded and vectorised
 matters; identifiers carry valid check digits; corruption is realistic enough that linkage is
 not trivial (households of near-duplicates, nicknames, typos, moves, missing values).
 
->>> from pipeline.synthetic import generate_person_pair
+A tool beside the pipeline, not part of it: this package imports nothing from ``pipeline``,
+``linkage`` or ``pseudonym`` (its check digits are written independently of the validators it
+helps to test), and raises :class:`SyntheticError` (a ``ValueError``) for impossible requests.
+
+>>> from synthetic import generate_person_pair
 >>> left, right, truth = generate_person_pair(1000, 1000, overlap=0.8, seed=7)
 >>> truth.height, truth.columns
 (800, ['record_id_left', 'record_id_right'])
 """
 
-from pipeline.synthetic.businesses import (
+from synthetic.businesses import (
     INCOMING_COLUMNS,
     REGISTER_COLUMNS,
     generate_incoming,
     generate_register,
 )
-from pipeline.synthetic.corruption import Corruption
-from pipeline.synthetic.demo import INVALID_KINDS, DemoSources, write_demo_sources
-from pipeline.synthetic.persons import (
+from synthetic.corruption import Corruption
+from synthetic.demo import INVALID_KINDS, DemoSources, write_demo_sources
+from synthetic.errors import SyntheticError
+from synthetic.persons import (
     EMPLOYMENT_STATUSES,
     PERSON_COLUMNS,
     generate_person_pair,
@@ -33,6 +38,7 @@ __all__ = [
     "REGISTER_COLUMNS",
     "Corruption",
     "DemoSources",
+    "SyntheticError",
     "generate_incoming",
     "generate_person_pair",
     "generate_persons",

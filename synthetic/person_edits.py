@@ -1,16 +1,17 @@
-"""Apply a :class:`~pipeline.synthetic.corruption.Corruption` to a frame of synthetic people."""
+"""Apply a :class:`~synthetic.corruption.Corruption` to a frame of synthetic people."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from pipeline.synthetic.corruption import Corruption, choose, digit_typo, typo
-from pipeline.synthetic.places import UNIT_LETTERS
-from pipeline.synthetic.sampling import draw_surnames, surname_pool
-from pipeline.synthetic.vocab import NICKNAMES, STREET_ABBREVIATIONS
+from synthetic.corruption import Corruption, choose, digit_typo, typo
+from synthetic.places import UNIT_LETTERS
+from synthetic.sampling import draw_surnames, surname_pool
+from synthetic.vocab import NICKNAMES, STREET_ABBREVIATIONS
 
 _ADDRESS_COLUMNS = ("postcode", "house_number", "street", "town")
 
@@ -31,8 +32,27 @@ def corrupt_persons(
     if n == 0:
         return frame
     columns = {name: frame[name].to_list() for name in frame.columns}
-    first, surname = columns["first_name"], columns["surname"]
+    # The order of the edits is the order of the random draws: keep it, or seeds change data.
+    _edit_names(columns, corruption, rng, reference_date)
+    _edit_dates_and_sex(columns, corruption, rng)
+    _move_and_edit_addresses(columns, corruption, rng, donors)
+    _mistype_and_blank(columns, corruption, rng)
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, values, dtype=frame.schema[name])
+            for name, values in columns.items()
+        }
+    )
 
+
+Columns = dict[str, list[Any]]  # column name -> values, edited in place
+
+
+def _edit_names(
+    columns: Columns, corruption: Corruption, rng: np.random.Generator, reference_date: dt.date
+) -> None:
+    first, surname, dob = columns["first_name"], columns["surname"], columns["dob"]
+    n = len(first)
     for i in np.flatnonzero(choose(rng, n, corruption.nickname)):
         options = NICKNAMES.get(first[i])
         if options:
@@ -43,8 +63,6 @@ def corrupt_persons(
         surname[i] = typo(surname[i], rng)
     for i in np.flatnonzero(choose(rng, n, corruption.name_swap)):
         first[i], surname[i] = surname[i], first[i]
-
-    dob = columns["dob"]
     adult_cutoff = reference_date.replace(year=reference_date.year - 18).isoformat()
     changed = np.flatnonzero(choose(rng, n, corruption.surname_change))
     all_surnames = surname_pool()[0]
@@ -52,50 +70,55 @@ def corrupt_persons(
         if columns["sex"][i] == "F" and dob[i] is not None and dob[i] <= adult_cutoff:
             surname[i] = all_surnames[new]
 
+
+def _edit_dates_and_sex(columns: Columns, corruption: Corruption, rng: np.random.Generator) -> None:
+    dob, sex = columns["dob"], columns["sex"]
+    n = len(dob)
     for i in np.flatnonzero(choose(rng, n, corruption.dob_day_month_swap)):
         year, month, day = dob[i].split("-")
         if int(day) <= 12 and day != month:
             dob[i] = f"{year}-{day}-{month}"
     for i in np.flatnonzero(choose(rng, n, corruption.dob_typo)):
         dob[i] = _valid_date_typo(dob[i], rng)
-
-    sex = columns["sex"]
     for i in np.flatnonzero(choose(rng, n, corruption.sex_flip)):
         sex[i] = "M" if sex[i] == "F" else "F"
 
+
+def _move_and_edit_addresses(
+    columns: Columns, corruption: Corruption, rng: np.random.Generator, donors: pl.DataFrame
+) -> None:
+    """Movers take a donor's whole address; then keying errors and abbreviations."""
+    postcode, street, house = columns["postcode"], columns["street"], columns["house_number"]
+    n = len(postcode)
     movers = np.flatnonzero(choose(rng, n, corruption.move))
     new_homes = rng.integers(0, donors.height, movers.size)
     for name in _ADDRESS_COLUMNS:
         donated = donors[name].gather(new_homes).to_list()
         for i, value in zip(movers, donated, strict=True):
             columns[name][i] = value
-
-    postcode = columns["postcode"]
     for i in np.flatnonzero(choose(rng, n, corruption.postcode_typo)):
         postcode[i] = postcode_typo(postcode[i], rng)
-    street = columns["street"]
     for i in np.flatnonzero(choose(rng, n, corruption.street_abbreviation)):
         street[i] = abbreviate_street(street[i])
-    house = columns["house_number"]
     for i in np.flatnonzero(choose(rng, n, corruption.house_number_typo)):
         house[i] = digit_typo(house[i], rng)
 
+
+def _mistype_and_blank(columns: Columns, corruption: Corruption, rng: np.random.Generator) -> None:
     nhs = columns["nhs_number"]
+    n = len(nhs)
     for i in np.flatnonzero(choose(rng, n, corruption.nhs_mistyped)):
         nhs[i] = digit_typo(nhs[i], rng)
-    _blank(nhs, choose(rng, n, corruption.nhs_missing))
-    _blank(first, choose(rng, n, corruption.missing_first_name))
-    _blank(surname, choose(rng, n, corruption.missing_surname))
-    _blank(dob, choose(rng, n, corruption.missing_dob))
-    _blank(postcode, choose(rng, n, corruption.missing_postcode))
-    _blank(house, choose(rng, n, corruption.missing_house_number))
-    _blank(street, choose(rng, n, corruption.missing_street))
-    return pl.DataFrame(
-        {
-            name: pl.Series(name, values, dtype=frame.schema[name])
-            for name, values in columns.items()
-        }
-    )
+    for column, rate in (
+        ("nhs_number", corruption.nhs_missing),
+        ("first_name", corruption.missing_first_name),
+        ("surname", corruption.missing_surname),
+        ("dob", corruption.missing_dob),
+        ("postcode", corruption.missing_postcode),
+        ("house_number", corruption.missing_house_number),
+        ("street", corruption.missing_street),
+    ):
+        _blank(columns[column], choose(rng, n, rate))
 
 
 def _blank(values: list[object], mask: np.ndarray) -> None:

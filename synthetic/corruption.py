@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.errors import ConfigError
+from synthetic.errors import SyntheticError
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Keys next to each other on a UK QWERTY keyboard: most real substitutions are neighbours.
@@ -50,12 +50,12 @@ class Corruption:
 
     def __post_init__(self) -> None:
         problems = [
-            f"corruption rate {f.name} must be between 0 and 1"
+            f"Corruption: rate {f.name} must be between 0 and 1"
             for f in fields(self)
             if not 0.0 <= getattr(self, f.name) <= 1.0
         ]
         if problems:
-            raise ConfigError(problems, source="synthetic corruption")
+            raise SyntheticError(*problems)
 
     @classmethod
     def none(cls) -> Corruption:

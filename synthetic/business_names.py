@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.synthetic.business_vocab import (
+from synthetic.business_vocab import (
     COINED_HEADS,
     COINED_TAILS,
     DESCRIPTIVE,
@@ -12,10 +12,10 @@ from pipeline.synthetic.business_vocab import (
     NAME_ABBREVIATIONS,
     SUFFIX_VARIANTS,
 )
-from pipeline.synthetic.checkdigits import CRN_PREFIXES
-from pipeline.synthetic.corruption import typo
-from pipeline.synthetic.places import DISTRICTS
-from pipeline.synthetic.sampling import draw_surnames, surname_pool
+from synthetic.checkdigits import CRN_PREFIXES
+from synthetic.corruption import typo
+from synthetic.places import DISTRICTS
+from synthetic.sampling import draw_surnames, surname_pool
 
 _TOWNS = sorted({town for _, town, _ in DISTRICTS})
 _OVERSEAS = ("INC", "CORPORATION", "GMBH", "B.V.", "S.A.")

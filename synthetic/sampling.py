@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.synthetic.vocab import SURNAME_ENDINGS, SURNAME_ROOTS, SURNAMES
+from synthetic.vocab import SURNAME_ENDINGS, SURNAME_ROOTS, SURNAMES
 
 #: Share of people whose surname comes from the embedded list of common surnames; the rest get
 #: a rarer toponymic surname. With it SMITH is ~2% of people (1-1.5% in GB registers).

@@ -1,12 +1,11 @@
 """leak_check (distinct cells, one identifier table, word n-gram joins) against a plain-Python
-reading of its rule, on generated extracts; and its speed at pipeline scale."""
+reading of its rule, on generated extracts. Its speed at pipeline scale is measured by
+benchmarks/bench_budgets.py, not asserted here."""
 
 from __future__ import annotations
 
 import re
-import time
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -99,25 +98,14 @@ def test_counts_rows_not_distinct_values_and_orders_by_source_then_column() -> N
     assert found(extract, sources) == reference(extract, sources)
 
 
-def test_six_hundred_thousand_identifiers_against_a_300k_row_extract_in_seconds() -> None:
-    rng = np.random.default_rng(5)
-    n = 300_000
-    nhs = pl.Series(rng.integers(10**9, 10**10, n)).cast(pl.String)
-    names = pl.Series([f"Person {i} Example" for i in range(n)])
-    extract = pl.DataFrame(
-        {
-            "pid": pl.Series(rng.integers(0, 2**62, n)).cast(pl.String).str.pad_start(20, "q"),
-            "token": "pid_" + pl.Series(rng.integers(0, 2**62, n)).cast(pl.String),
-            "age_band": pl.Series(rng.choice(["0-15", "16-24", "25-34"], n)),
-            "income": pl.Series(rng.integers(0, 10**5, n)),
-        }
+def test_a_clean_extract_passes_and_one_planted_name_among_many_values_is_found() -> None:
+    from benchmarks.bench_budgets import leak_inputs
+
+    extract, sources = leak_inputs(20_000)
+    leak_check(extract, sources)  # pseudonym-like text and numbers: no identifier, no error
+    planted = extract.with_columns(
+        pl.Series("note", ["seen PERSON 17 example"] + ["-"] * (extract.height - 1))
     )
-    start = time.perf_counter()
-    leak_check(extract, {"nhs": nhs, "name": names})
-    elapsed = time.perf_counter() - start
-    # 1M rows x 2M values: 7 s on the shared 2-core machine under load ~5 (timed by hand).
-    assert elapsed < 15, elapsed
-    planted = extract.with_columns(pl.Series("note", ["seen PERSON 17 example"] + ["-"] * (n - 1)))
     with pytest.raises(IdentifierLeak) as info:
-        leak_check(planted, {"nhs": nhs, "name": names})
+        leak_check(planted, sources)
     assert info.value.leaks == [("note", "name", 1)]

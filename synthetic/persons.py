@@ -13,13 +13,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from pipeline.errors import ConfigError
-from pipeline.synthetic.addresses import generate_addresses
-from pipeline.synthetic.checkdigits import nhs_check_digit
-from pipeline.synthetic.corruption import Corruption
-from pipeline.synthetic.person_edits import corrupt_persons
-from pipeline.synthetic.sampling import draw_surnames, surname_pool, zipf_indices
-from pipeline.synthetic.vocab import (
+from synthetic.addresses import generate_addresses
+from synthetic.checkdigits import nhs_check_digit
+from synthetic.corruption import Corruption
+from synthetic.errors import SyntheticError
+from synthetic.person_edits import corrupt_persons
+from synthetic.sampling import draw_surnames, surname_pool, zipf_indices
+from synthetic.vocab import (
     DIAGNOSIS_CODES,
     FEMALE_FIRST_NAMES,
     MALE_FIRST_NAMES,
@@ -72,7 +72,7 @@ def generate_person_pair(
     _check_count("n_left", n_left)
     _check_count("n_right", n_right)
     if not 0.0 <= overlap <= 1.0:
-        raise ConfigError("overlap must be between 0 and 1", source="generate_person_pair")
+        raise SyntheticError("generate_person_pair: overlap must be between 0 and 1")
     rng = np.random.default_rng(seed)
     n_match = round(overlap * min(n_left, n_right))
     people = _people(rng, n_left + n_right - n_match)
@@ -98,7 +98,7 @@ def generate_person_pair(
 
 def _check_count(name: str, value: int) -> None:
     if value < 0:
-        raise ConfigError(f"{name} must be zero or more", source="synthetic persons")
+        raise SyntheticError(f"synthetic persons: {name} must be zero or more")
 
 
 def _subseed(rng: np.random.Generator) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.synthetic import INVALID_KINDS, write_demo_sources
+from synthetic import INVALID_KINDS, write_demo_sources
+from synthetic.errors import SyntheticError
 
 
 def classify(number: str | None) -> str:
@@ -74,7 +74,7 @@ def test_demo_sources_are_deterministic(tmp_path: Path) -> None:
 
 
 def test_demo_sources_reject_tiny_n(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(SyntheticError):
         write_demo_sources(tmp_path, n=3, seed=1)
 
 

@@ -14,7 +14,8 @@ length, a letter in place of a digit) on top of the missing ones; the returned
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,10 +23,9 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from pipeline.atomic import write_with_atomic
-from pipeline.errors import ConfigError
-from pipeline.synthetic.corruption import Corruption
-from pipeline.synthetic.persons import generate_person_pair
+from synthetic.corruption import Corruption
+from synthetic.errors import SyntheticError
+from synthetic.persons import generate_person_pair
 
 InvalidKind = Literal["missing", "bad_check_digit", "wrong_length", "non_numeric"]
 INVALID_KINDS: tuple[InvalidKind, ...] = (
@@ -58,7 +58,7 @@ def write_demo_sources(out_dir: str | Path, *, n: int, seed: int) -> DemoSources
     (``episode_id``, ``gp_record_id``). Deterministic by ``seed``.
     """
     if n < 10:
-        raise ConfigError("n must be at least 10 for the demo sources", source="demo sources")
+        raise SyntheticError("write_demo_sources: n must be at least 10")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -79,13 +79,13 @@ def write_demo_sources(out_dir: str | Path, *, n: int, seed: int) -> DemoSources
     hospital_frame = _hospital_layout(hospital.with_columns(nhs_number=hospital_nhs), rng)
     gp_frame = _gp_layout(gp.with_columns(nhs_number=gp_nhs))
     paths = (out / HOSPITAL_FILE, out / GP_FILE, out / TRUTH_FILE)
-    write_with_atomic(paths[0], hospital_frame.write_csv)
-    write_with_atomic(paths[1], gp_frame.write_parquet)
+    _write_atomic(paths[0], hospital_frame.write_csv)
+    _write_atomic(paths[1], gp_frame.write_parquet)
     truth_frame = truth.select(
         pl.col("record_id_right").str.replace("^R", "HES").alias("episode_id"),
         pl.col("record_id_left").str.replace("^L", "GP").alias("gp_record_id"),
     )
-    write_with_atomic(paths[2], truth_frame.write_parquet)
+    _write_atomic(paths[2], truth_frame.write_parquet)
     return DemoSources(
         hospital_path=paths[0],
         gp_path=paths[1],
@@ -115,7 +115,7 @@ def _break_numbers(
     present = np.flatnonzero(numbers.is_not_null().to_numpy())
     total = sum(broken.values())
     if total > present.size:
-        raise ConfigError("too few NHS numbers to break", source="demo sources")
+        raise SyntheticError("write_demo_sources: too few NHS numbers to break")
     chosen = rng.choice(present, total, replace=False)
     start = 0
     for kind, count in broken.items():
@@ -136,41 +136,8 @@ def _break(number: str, kind: str, rng: np.random.Generator) -> str:
 
 def _hospital_layout(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     n = frame.height
-    style = pl.Series(rng.integers(0, 4, n))
-    titles = pl.Series(np.where(frame["sex"].to_numpy() == "F", "Ms", "Mr"))
-    first = frame["first_name"].fill_null("").str.to_titlecase()
-    surname = frame["surname"].fill_null("")
-    full = (
-        pl.DataFrame({"style": style, "title": titles, "first": first, "surname": surname})
-        .select(
-            pl.when(pl.col("style") == 0)
-            .then(pl.col("title") + " " + pl.col("first") + " " + pl.col("surname"))
-            .when(pl.col("style") == 1)
-            .then(pl.col("surname") + ", " + pl.col("first"))
-            .when(pl.col("style") == 2)
-            .then(pl.col("first") + " " + pl.col("surname").str.to_titlecase())
-            .otherwise(pl.col("first").str.to_uppercase() + " " + pl.col("surname"))
-            .str.strip_chars(" ,")
-        )
-        .to_series()
-    )
-    spaced = pl.Series(rng.random(n) < 0.5)
-    nhs = frame["nhs_number"]
-    nhs_written = (
-        pl.DataFrame({"nhs": nhs, "spaced": spaced})
-        .select(
-            pl.when(pl.col("spaced") & (pl.col("nhs").str.len_chars() == 10))
-            .then(
-                pl.col("nhs").str.slice(0, 3)
-                + " "
-                + pl.col("nhs").str.slice(3, 3)
-                + " "
-                + pl.col("nhs").str.slice(6, 4)
-            )
-            .otherwise(pl.col("nhs"))
-        )
-        .to_series()
-    )
+    full = _free_text_names(frame, rng.integers(0, 4, n))
+    nhs_written = _sometimes_spaced(frame["nhs_number"], rng.random(n) < 0.5)
     postcode_style = pl.Series(rng.integers(0, 3, n))
     return pl.DataFrame(
         {
@@ -210,6 +177,46 @@ def _hospital_layout(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
     )
 
 
+def _free_text_names(frame: pl.DataFrame, styles: np.ndarray) -> pl.Series:
+    """Whole names as clerks type them: "Mr John SMITH", "SMITH, John", "John Smith"..."""
+    titles = pl.Series(np.where(frame["sex"].to_numpy() == "F", "Ms", "Mr"))
+    first = frame["first_name"].fill_null("").str.to_titlecase()
+    surname = frame["surname"].fill_null("")
+    return (
+        pl.DataFrame({"style": styles, "title": titles, "first": first, "surname": surname})
+        .select(
+            pl.when(pl.col("style") == 0)
+            .then(pl.col("title") + " " + pl.col("first") + " " + pl.col("surname"))
+            .when(pl.col("style") == 1)
+            .then(pl.col("surname") + ", " + pl.col("first"))
+            .when(pl.col("style") == 2)
+            .then(pl.col("first") + " " + pl.col("surname").str.to_titlecase())
+            .otherwise(pl.col("first").str.to_uppercase() + " " + pl.col("surname"))
+            .str.strip_chars(" ,")
+        )
+        .to_series()
+    )
+
+
+def _sometimes_spaced(nhs: pl.Series, spaced: np.ndarray) -> pl.Series:
+    """Ten-digit numbers written "943 476 5919" where ``spaced``, as printed on NHS cards."""
+    return (
+        pl.DataFrame({"nhs": nhs, "spaced": spaced})
+        .select(
+            pl.when(pl.col("spaced") & (pl.col("nhs").str.len_chars() == 10))
+            .then(
+                pl.col("nhs").str.slice(0, 3)
+                + " "
+                + pl.col("nhs").str.slice(3, 3)
+                + " "
+                + pl.col("nhs").str.slice(6, 4)
+            )
+            .otherwise(pl.col("nhs"))
+        )
+        .to_series()
+    )
+
+
 def _admission_dates(rng: np.random.Generator, n: int) -> pl.Series:
     start = (dt.date(2023, 4, 1) - dt.date(1970, 1, 1)).days
     days = start + rng.integers(0, 365, n)
@@ -231,3 +238,11 @@ def _gp_layout(frame: pl.DataFrame) -> pl.DataFrame:
         "income",
         "employment_status",
     )
+
+
+def _write_atomic(path: Path, writer: Callable[[Path], object]) -> None:
+    """Write through a temporary file beside ``path`` and rename it, so no reader sees half a
+    file (the pipeline's own writer is not used: this package depends on nothing in pprl)."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    writer(tmp)
+    os.replace(tmp, path)

@@ -1,4 +1,8 @@
-"""Linear-programming audit of cell suppression, and secondary suppression that passes it.
+"""How much of a suppressed cell an intruder can recover (linear programming), and secondary
+suppression that leaves no cell recoverable.
+
+This is the suppression *audit* of the SDC literature (tau-Argus's "audit"); not the run's
+audit log, which is :mod:`pipeline.audit`.
 
 An intruder who sees every published cell of an additive table (interior cells and margins)
 knows each margin equals the sum of the interior cells it covers, and that cells are

@@ -1,6 +1,6 @@
 """Check-digit rules needed to make synthetic identifiers valid, vectorised with numpy.
 
-Kept inside :mod:`pipeline.synthetic` on purpose: the generator must not depend on the
+Kept inside :mod:`synthetic` on purpose: the generator must not depend on the
 validators it will be used to test (``pseudonym.identifiers``), so the rules are written twice
 and tests can cross-check one against the other.
 

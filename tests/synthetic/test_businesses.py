@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 
 from linkage.standardise import normalise_company_name
-from pipeline.synthetic import (
+from synthetic import (
     INCOMING_COLUMNS,
     REGISTER_COLUMNS,
     generate_incoming,
     generate_register,
 )
-from pipeline.synthetic.checkdigits import (
+from synthetic.checkdigits import (
     is_valid_crn,
     is_valid_ruref,
     is_valid_vat_number,

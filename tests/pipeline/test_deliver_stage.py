@@ -1,0 +1,71 @@
+"""The deliver stage on its own: what goes in each file, the quarantine's order, the manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.manifest import read_manifest
+from pipeline.stages.deliver import deliver
+from pseudonym.digests import file_sha256
+from tests.pipeline.run_facts_support import run_facts, two_source_config
+
+
+def extract() -> pl.DataFrame:
+    """De-identified rows of both sources, as the deidentify stage leaves them."""
+    return pl.DataFrame(
+        {
+            "_source": ["hospital"] * 3 + ["gp"] * 2,
+            "pid_nhs": [f"research1_{i:026d}" for i in range(5)],
+            "ethnicity": ["A1", "B2", "A1", None, None],
+            "region_code": [None, None, None, "R1", "R2"],
+        }
+    )
+
+
+def test_each_source_gets_its_own_attributes_and_the_manifest_checks_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts = run_facts(two_source_config(tmp_path, monkeypatch))
+    out = tmp_path / "staging" / facts.run_id
+    out.mkdir(parents=True)
+    (out / "stale.parquet").write_text("from a killed run")
+    seen_at_timing: list[list[str]] = []
+
+    def stage_seconds() -> dict[str, float]:
+        seen_at_timing.append(sorted(p.name for p in out.iterdir()))
+        return {"deliver": 0.25}
+
+    manifest = deliver(out, extract(), facts, stage_seconds=stage_seconds)
+    names = ["gp.parquet", "hospital.parquet", "quarantine.parquet"]
+    assert seen_at_timing == [names]  # timed once, after the extracts were written
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "manifest.json", "report.html"])
+    hospital, gp = pl.read_parquet(out / "hospital.parquet"), pl.read_parquet(out / "gp.parquet")
+    assert hospital.columns == ["_source", "pid_nhs", "ethnicity"] and hospital.height == 3
+    assert gp.columns == ["_source", "pid_nhs", "region_code"] and gp.height == 2
+    quarantine = pl.read_parquet(out / "quarantine.parquet")
+    assert quarantine.select("_source", "_row").rows() == [
+        ("gp", 2),
+        ("hospital", 3),
+        ("hospital", 7),
+    ]
+    assert list(manifest["outputs"]) == ["hospital.parquet", "gp.parquet", "quarantine.parquet"]
+    for name, entry in manifest["outputs"].items():
+        assert entry["sha256"] == file_sha256(out / name)
+    assert manifest["outputs"]["quarantine.parquet"]["rows"] == 3
+    assert read_manifest(out / "manifest.json") == manifest
+    assert manifest["kind"] == "pipeline-run" and manifest["stage_seconds"] == {"deliver": 0.25}
+    assert facts.run_id in (out / "report.html").read_text()
+
+
+def test_a_source_without_files_in_the_batch_gets_no_extract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts = run_facts(two_source_config(tmp_path, monkeypatch), gp_files=False)
+    hospital_only = extract().filter(pl.col("_source") == "hospital")
+    manifest = deliver(tmp_path / "out", hospital_only, facts, stage_seconds=dict)
+    assert sorted(manifest["outputs"]) == ["hospital.parquet", "quarantine.parquet"]
+    assert not (tmp_path / "out" / "gp.parquet").exists()
+    assert manifest["sources"]["gp"]["files"] == 0
