@@ -17,12 +17,14 @@ comparisons), and run the list lambdas only for pairs that pass it: random pairs
 which fail, then cost about as much as an exact comparison.
 
 The levels below read those columns and, when ``trading_column`` is set, compare every pairing
-of legal and trading names and take the best. They build SQL only (DuckDB list lambdas).
+of legal and trading names and take the best. They build SQL only; the list functions and
+lambdas they need come from the dialect (:class:`~linkage.sql.Dialect`).
 """
 
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,8 +91,9 @@ class _CompanyLevel(Level):
     def _variants(self) -> tuple[str, ...]:
         return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
 
+    @abstractmethod
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
-        raise NotImplementedError
+        """The condition for one pairing of a left and a right name variant."""
 
     def sql(self, dialect: Dialect) -> str:
         parts = [
@@ -157,15 +160,22 @@ class CompanyRareTokensLevel(_CompanyLevel):
         if not isinstance(self.min_idf, int | float) or self.min_idf < 0:
             raise SettingsError("CompanyRareTokensLevel min_idf must be a number >= 0")
 
-    def _rare(self, alias: str, column: str) -> str:
+    def _rare(self, alias: str, column: str, dialect: Dialect) -> str:
         tokens, idf = col(alias, tokens_column(column)), col(alias, idf_column(column))
-        return f"list_sort(list_filter({tokens}, lambda t, i: {idf}[i] >= {float(self.min_idf)!r}))"
+        min_idf = float(self.min_idf)
+        rare = dialect.filter_positions(
+            tokens, lambda i: f"{dialect.element(idf, i)} >= {min_idf!r}"
+        )
+        return f"{dialect.fn('list_sort')}({rare})"
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         # Equal non-empty rare sets have the same rarest token, so unequal tops rule it out.
-        rare_l, rare_r = self._rare(LEFT, left), self._rare(RIGHT, right)
+        rare_l, rare_r = self._rare(LEFT, left, dialect), self._rare(RIGHT, right, dialect)
         gate = f"{col(LEFT, top_column(left))} = {col(RIGHT, top_column(right))}"
-        return f"CASE WHEN {gate} THEN (len({rare_l}) > 0 AND {rare_l} = {rare_r}) ELSE FALSE END"
+        size = dialect.fn("list_length")
+        return (
+            f"CASE WHEN {gate} THEN ({size}({rare_l}) > 0 AND {rare_l} = {rare_r}) ELSE FALSE END"
+        )
 
     def columns(self) -> tuple[str, ...]:
         return self._token_columns()
@@ -175,12 +185,13 @@ class CompanyRareTokensLevel(_CompanyLevel):
         return f"{self.column} same rare tokens (idf >= {self.min_idf:.2f}){self._suffix()}"
 
 
-def _overlap(l_tokens: str, l_idf: str, r_tokens: str, r_idf: str) -> str:
-    shared = (
-        f"coalesce(list_sum(list_filter({l_idf}, "
-        f"lambda w, i: list_contains({r_tokens}, {l_tokens}[i]))), 0.0)"
+def _overlap(l_tokens: str, l_idf: str, r_tokens: str, r_idf: str, dialect: Dialect) -> str:
+    total_of, contains = dialect.fn("list_sum"), dialect.fn("list_contains")
+    weights = dialect.filter_positions(
+        l_idf, lambda i: f"{contains}({r_tokens}, {dialect.element(l_tokens, i)})"
     )
-    total = f"(coalesce(list_sum({l_idf}), 0.0) + coalesce(list_sum({r_idf}), 0.0) - {shared})"
+    shared = f"coalesce({total_of}({weights}), 0.0)"
+    total = f"(coalesce({total_of}({l_idf}), 0.0) + coalesce({total_of}({r_idf}), 0.0) - {shared})"
     return f"CASE WHEN {total} > 0 THEN CAST({shared} AS DOUBLE) / {total} ELSE 0.0 END"
 
 
@@ -211,14 +222,15 @@ class CompanyTokenOverlapLevel(_CompanyLevel):
         l_tokens, r_tokens = col(LEFT, tokens_column(left)), col(RIGHT, tokens_column(right))
         l_top, r_top = col(LEFT, top_column(left)), col(RIGHT, top_column(right))
         score = _overlap(
-            l_tokens, col(LEFT, idf_column(left)), r_tokens, col(RIGHT, idf_column(right))
+            l_tokens, col(LEFT, idf_column(left)), r_tokens, col(RIGHT, idf_column(right)), dialect
         )
         # Gate (exact, see _min_shared_tokens): overlap >= t needs a shared rarest token unless
         # both names have at least k tokens.
         k = _min_shared_tokens(float(self.threshold))
+        size, contains = dialect.fn("list_length"), dialect.fn("list_contains")
         gate = (
-            f"least(len({l_tokens}), len({r_tokens})) >= {k} OR {l_top} = {r_top} "
-            f"OR list_contains({r_tokens}, {l_top}) OR list_contains({l_tokens}, {r_top})"
+            f"least({size}({l_tokens}), {size}({r_tokens})) >= {k} OR {l_top} = {r_top} "
+            f"OR {contains}({r_tokens}, {l_top}) OR {contains}({l_tokens}, {r_top})"
         )
         return f"CASE WHEN {gate} THEN ({score}) >= {float(self.threshold)!r} ELSE FALSE END"
 

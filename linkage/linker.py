@@ -137,7 +137,8 @@ class Linker:
                 self.backend.execute(attach_tf_sql(table, column, tf_table))
 
     def _attach_derived_columns(self) -> None:
-        derived = {k: v for c in self.comparisons for k, v in c.derived_columns().items()}
+        dialect = self.backend.dialect
+        derived = {k: v for c in self.comparisons for k, v in c.derived_columns(dialect).items()}
         if not derived:
             return
         exprs = ", ".join(f"{sql} AS {quote(name)}" for name, sql in derived.items())

@@ -87,7 +87,7 @@ class Trainer(DependencyTraining):
 
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         cols = ", ".join(quote(c) for c in columns)
-        rows = self.backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY ALL")
+        rows = self.backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY {cols}")
         patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
         return patterns, rows["n"].to_numpy().astype(np.float64)
 

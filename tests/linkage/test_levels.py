@@ -8,9 +8,11 @@ Random pairs are cross-checked against jellyfish, an independent implementation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
+import duckdb
 import jellyfish
 import polars as pl
 import pytest
@@ -18,7 +20,7 @@ import pytest
 from linkage import comparisons as cl
 from linkage.errors import DialectError, SettingsError
 from linkage.levels import level_from_dict
-from linkage.sql import Dialect
+from linkage.sql import DUCKDB
 from tests.linkage._helpers import gamma_results, level_results
 
 LEVEL_CASES = [
@@ -124,10 +126,6 @@ def test_numeric_and_reversed_levels() -> None:
     assert level_results(
         cl.NumericAbsDiffLevel("x", 2), [(10, 12), (10, 13), (5.5, 4)], dtype=pl.Float64
     ) == [True, False, True]
-    import duckdb
-
-    from linkage.sql import DUCKDB
-
     con = duckdb.connect()
     sql = cl.ColumnsReversedLevel("first", "last").sql(DUCKDB)
     rows = con.execute(
@@ -304,5 +302,8 @@ def test_levels_round_trip_through_dict() -> None:
 
 
 def test_missing_dialect_function_names_the_backend() -> None:
+    bare = dataclasses.replace(DUCKDB, name="sqlite", functions={})
     with pytest.raises(DialectError, match="sqlite"):
-        cl.JaroWinklerLevel("x", 0.9).sql(Dialect("sqlite", {}))
+        cl.JaroWinklerLevel("x", 0.9).sql(bare)
+    with pytest.raises(DialectError, match="sqlite"):
+        cl.PostcodePartialLevel("x", "area").derived_columns(bare)
