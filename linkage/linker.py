@@ -13,8 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from linkage import cluster as clustering
-from linkage import evaluate as evaluation
+import linkage.cluster as clustering
+import linkage.evaluate as evaluation
 from linkage.backend import DuckDBBackend, Source
 from linkage.blocking import (
     RID,
@@ -200,6 +200,16 @@ class Linker:
         """m by EM, one checked pass per training rule (see :meth:`Trainer.estimate_m`)."""
         self._trainer.estimate_m(blocking_rules, combine=combine, supplement=supplement)
         self._summary = None
+
+    def estimate_m_from_labelled_pairs(self, pairs: pl.DataFrame) -> int:
+        """m from pairs known to match (``id_l``, ``id_r``; e.g. confirmed by a shared
+        identifier, which is evidence independent of the comparisons): each level's share
+        among them, half a count added to every level. Pairs whose ids are not both in the
+        inputs are ignored; returns the number of pairs used."""
+        self._register_truth(pairs)
+        found = self._trainer.estimate_m_from_pairs("__truth")
+        self._summary = None
+        return found
 
     def estimate_dependencies(self) -> dict[str, Dependency]:
         """Conditional m/u of comparisons that move with an anchor, e.g. address parts with
