@@ -4,13 +4,9 @@ Names are first standardised (:func:`linkage.standardise.normalise_company_name`
 stripped, so "LIMITED" vs "LTD" or a dropped suffix cannot break a match). Each name is then
 split into tokens, and every token gets an inverse document frequency (idf = ln(N / n), n the
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
-agreeing on "SERVICES". :func:`add_company_token_columns` adds, for a standardised column ``c``:
-
-* ``c_tokens``: distinct tokens without stop words, abbreviations written out
-  (:data:`TOKEN_VARIANTS`: INTL -> INTERNATIONAL, BROS -> BROTHERS...) (VARCHAR[]),
-* ``c_idf``: the idf of each token, aligned with ``c_tokens`` (DOUBLE[]),
-* ``c_top``: the rarest token (ties broken alphabetically),
-* ``c_rarest``: the same, but null when even it is common (a blocking key).
+agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a
+standardised column ``c``, its tokens (``c_tokens``), their idf (``c_idf``), the rarest token
+(``c_top``) and the same as a blocking key (``c_rarest``, null when even it is common).
 
 The token levels first check a cheap necessary condition on ``c_top`` (native string
 comparisons), and run the list lambdas only for pairs that pass it: random pairs, almost all of
@@ -28,13 +24,18 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import polars as pl
-
+from linkage.company_tokens import (
+    TOKEN_VARIANTS,
+    add_company_token_columns,
+    idf_column,
+    rarest_column,
+    tokens_column,
+    top_column,
+)
 from linkage.comparisons import Comparison
 from linkage.errors import SettingsError
 from linkage.levels import ElseLevel, Level, NullLevel
 from linkage.sql import LEFT, RIGHT, Dialect, col
-from linkage.standardise.companies import COMPANY_STOP_WORDS
 
 __all__ = [
     "TOKEN_VARIANTS",
@@ -49,26 +50,6 @@ __all__ = [
     "tokens_column",
     "top_column",
 ]
-
-
-def tokens_column(column: str) -> str:
-    """Name of the token-list column derived from standardised name column ``column``."""
-    return f"{column}_tokens"
-
-
-def idf_column(column: str) -> str:
-    """Name of the idf-list column aligned with :func:`tokens_column`."""
-    return f"{column}_idf"
-
-
-def top_column(column: str) -> str:
-    """Name of the column holding the rarest token, always set (ties: alphabetical first)."""
-    return f"{column}_top"
-
-
-def rarest_column(column: str) -> str:
-    """Name of the rarest-token column (a blocking key)."""
-    return f"{column}_rarest"
 
 
 def _check_name(name: str, value: object) -> None:
@@ -307,118 +288,3 @@ class CompanyNameComparison(Comparison):
             ElseLevel(),
         ]
         super().__init__(name or column, levels)
-
-
-#: Common abbreviations in UK business names, mapped to the written-out word so that "LEWIS
-#: INTL" and "LEWIS INTERNATIONAL" share their tokens (and their rarity).
-TOKEN_VARIANTS: dict[str, str] = {
-    "SVCS": "SERVICES", "SERVS": "SERVICES", "INTL": "INTERNATIONAL",
-    "MGMT": "MANAGEMENT", "MGT": "MANAGEMENT", "ENG": "ENGINEERING", "ENGG": "ENGINEERING",
-    "BROS": "BROTHERS", "ASSOCS": "ASSOCIATES", "ASSOC": "ASSOCIATES", "SOLNS": "SOLUTIONS",
-    "TECH": "TECHNOLOGY", "TECHNOLOGIES": "TECHNOLOGY", "DEVS": "DEVELOPMENTS",
-    "DEVT": "DEVELOPMENT", "CONSTR": "CONSTRUCTION", "PROPS": "PROPERTIES",
-    "CONTRS": "CONTRACTORS", "TPT": "TRANSPORT", "MFG": "MANUFACTURING", "DIST": "DISTRIBUTION",
-    "INVS": "INVESTMENTS", "CTR": "CENTRE", "CENTER": "CENTRE", "ENTS": "ENTERPRISES",
-}  # fmt: skip
-
-
-def _tokens_expr(column: str) -> pl.Expr:
-    """Distinct tokens in order of first appearance, stop words dropped, variants written out."""
-    tokens = (
-        pl.col(column)
-        .cast(pl.String)
-        .str.split(" ")
-        .list.eval(pl.element().replace(TOKEN_VARIANTS))
-    )
-    return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
-        maintain_order=True
-    )
-
-
-def _lookup(column: str, keys: pl.Series, values: pl.Series) -> pl.Expr:
-    """Map each token of a list column through ``keys -> values``; null lists stay null.
-
-    The lists are filled before ``list.eval``: polars 2.1 evaluates a ``replace_strict`` over a
-    mostly-null list column several hundred times slower than over empty lists.
-    """
-    lists = pl.col(column)
-    mapped = lists.fill_null([]).list.eval(pl.element().replace_strict(keys, values, default=None))
-    return pl.when(lists.is_not_null()).then(mapped)
-
-
-def add_company_token_columns(
-    frames: Sequence[pl.DataFrame],
-    columns: Sequence[str] = ("name_std", "trading_name_std"),
-    *,
-    max_block_frequency: float = 0.001,
-) -> tuple[list[pl.DataFrame], pl.DataFrame]:
-    """Add ``c_tokens``, ``c_idf`` and ``c_rarest`` for each standardised name column ``c``.
-
-    Rarity is counted over every frame together (a record counts a token once even if it is in
-    both its legal and trading name). ``c_rarest`` is null when the rarest token is in more than
-    ``max_block_frequency`` of records, so blocking on it cannot create huge blocks. Returns the
-    frames and the rarity table (``token, n_records, idf``).
-    """
-    if not frames:
-        raise SettingsError("add_company_token_columns needs at least one frame")
-    missing = [
-        f"frame {i} has no column {c!r}"
-        for i, frame in enumerate(frames)
-        for c in columns
-        if c not in frame.columns
-    ]
-    if missing:
-        raise SettingsError(missing)
-    # Tokens once per frame; rarity from every frame together.
-    tokenised = [
-        frame.with_columns(_tokens_expr(c).alias(tokens_column(c)) for c in columns)
-        for frame in frames
-    ]
-    per_record = [
-        frame.lazy().select(
-            pl.concat_list([pl.col(tokens_column(c)).fill_null([]) for c in columns])
-            .list.unique()
-            .alias("token")
-        )
-        for frame in tokenised
-    ]
-    n_records = sum(frame.height for frame in frames)
-    rarity = (
-        pl.concat(per_record)
-        .explode("token")
-        .drop_nulls("token")
-        .group_by("token")
-        .agg(pl.len().cast(pl.Int64).alias("n_records"))
-        .with_columns(idf=(pl.lit(float(max(n_records, 1))) / pl.col("n_records")).log())
-        # rank 0 = rarest; equally rare tokens in alphabetical order (the c_top tie-break)
-        .sort(["n_records", "token"])
-        .with_row_index("rank")
-        .collect()
-    )
-    min_block_idf = -math.log(max_block_frequency)
-    out = []
-    for frame in tokenised:
-        ranks = "__ranks"
-        added = frame.with_columns(
-            _lookup(tokens_column(c), rarity["token"], rarity["idf"]).alias(idf_column(c))
-            for c in columns
-        )
-        for c in columns:
-            added = (
-                added.with_columns(
-                    _lookup(tokens_column(c), rarity["token"], rarity["rank"]).alias(ranks)
-                )
-                .with_columns(
-                    pl.col(tokens_column(c))
-                    .list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
-                    .alias(top_column(c))
-                )
-                .with_columns(
-                    pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
-                    .then(pl.col(top_column(c)))
-                    .alias(rarest_column(c))
-                )
-                .drop(ranks)
-            )
-        out.append(added)
-    return out, rarity.drop("rank")

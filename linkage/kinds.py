@@ -5,31 +5,15 @@ column: surname}`` in a ``pprl link`` job); :func:`build_comparison` turns the k
 and the options the kind takes into a :class:`~linkage.comparisons.Comparison`, and each kind
 says how its column is standardised first (:func:`~linkage.standardise.standardise_columns`).
 
-=====================  ===============================  ================  ====================
-kind                   comparison (levels in its doc)   standardised as   options
-=====================  ===============================  ================  ====================
-exact                  ExactComparison                  -                 term_frequency
-name                   NameComparison (tf on)           name              thresholds, tf,
-                                                                          reversed_with
-jaro_winkler           JaroWinklerAtThresholds          -                 thresholds, tf
-levenshtein            LevenshteinAtThresholds          -                 thresholds
-damerau_levenshtein    DamerauLevenshteinAtThresholds   -                 thresholds
-date (also ``dob``)    DateOfBirthComparison            date (ISO text)   date_format
-postcode               PostcodeComparison               postcode          term_frequency
-=====================  ===============================  ================  ====================
+The kinds, their options and their standardisation are the entries of :data:`KINDS` below;
+each comparison's docstring lists its levels. ``dob`` is another spelling of ``date``, and the
+``name`` kind weighs rare names more (term frequencies) unless told not to.
 
 >>> build_comparison("dob", "birth_date", standardised_as="date").levels[3].date_format
 '%Y-%m-%d'
 
-Adding a comparison kind
-------------------------
-Write the comparison (a :class:`~linkage.comparisons.Comparison` subclass whose docstring
-lists its levels), then add one :class:`ComparisonKind` to :data:`KINDS` below: its name, a
-builder from ``(column, KindOptions)``, the options it accepts and the standardisation its
-column needs. That is the only change: the pipeline's ``linkage.comparisons`` and the link
-job's ``comparisons[].type`` are validated against this registry, and both standardise the
-column as the kind says. Add a row to the table above and a case to
-``tests/linkage/test_kinds.py``.
+Adding a kind is one entry in :data:`KINDS` (see "Adding a comparison kind" in
+``linkage/README.md``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 NAME, TRADING = "name_std", "trading_name_std"
 NAME_BLOCK = "name_std_block"  # the name, where it is rare enough to block on alone
 DISTRICT = "postcode_district"
+SCORED_SCHEMA = {
+    UID: pl.Int64,
+    "reg_uid": pl.Int64,
+    "match_probability": pl.Float64,
+    "match_weight": pl.Float64,
+}
 
 
 @dataclass(frozen=True)
@@ -119,15 +125,8 @@ def score_candidates(
     """
     incoming = incoming.filter(pl.col(NAME).is_not_null())
     register = register.filter(pl.col(NAME).is_not_null())
-    empty = pl.DataFrame(
-        schema={
-            UID: pl.Int64,
-            "reg_uid": pl.Int64,
-            "match_probability": pl.Float64,
-            "match_weight": pl.Float64,
-        }
-    )
     if incoming.height == 0 or register.height == 0:
+        empty = pl.DataFrame(schema=SCORED_SCHEMA)
         return ScoredCandidates(empty, {"method": "none", "reason": "no names to compare"})
     n = incoming.height + register.height
     rare = max(settings.rare_frequency * n, settings.rare_min_records) / n
@@ -151,15 +150,7 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     try:
-        linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
-        training: dict[str, object] = {"labelled_pairs": confirmed.height}
-        if confirmed.height >= settings.min_labelled_pairs:
-            linker.estimate_m_from_labelled_pairs(confirmed)
-            training["m_from"] = "pairs confirmed by a shared identifier"
-        else:
-            linker.estimate_m()
-            training["m_from"] = "expectation maximisation"
-        training["lambda"] = linker.estimate_lambda()
+        training = _train(linker, confirmed, settings)
         pairs = linker.predict(threshold=settings.review_threshold / 10)
     finally:
         linker.close()
@@ -172,6 +163,21 @@ def score_candidates(
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _train(linker: Linker, confirmed: pl.DataFrame, settings: MatchSettings) -> dict[str, object]:
+    """u from random pairs; m from the identifier-confirmed pairs (``id_l, id_r``) when there
+    are enough of them, else by EM; lambda. Returns what was done, for the run's facts."""
+    linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
+    training: dict[str, object] = {"labelled_pairs": confirmed.height}
+    if confirmed.height >= settings.min_labelled_pairs:
+        linker.estimate_m_from_labelled_pairs(confirmed)
+        training["m_from"] = "pairs confirmed by a shared identifier"
+    else:
+        linker.estimate_m()
+        training["m_from"] = "expectation maximisation"
+    training["lambda"] = linker.estimate_lambda()
+    return training
 
 
 def _block_keys(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import linkage.kinds as kinds
 from linkage import comparisons as cl
 from linkage.errors import SettingsError
 from linkage.kinds import KINDS, build_comparison, comparison_kind, kind_names
@@ -27,13 +26,6 @@ def test_every_kind_builds_its_documented_comparison_by_default() -> None:
     assert set(KINDS) == set(EXPECTED)
     for kind, expected in EXPECTED.items():
         assert build_comparison(kind, "x").to_dict() == expected.to_dict(), kind
-
-
-def test_every_kind_is_in_the_module_docstring_table() -> None:
-    doc = kinds.__doc__ or ""
-    for kind in KINDS.values():
-        assert f"\n{kind.name} " in doc, kind.name
-        assert type(build_comparison(kind.name, "x")).__name__ in doc, kind.name
 
 
 def test_standardisations_named_by_kinds_exist() -> None:
