@@ -132,9 +132,9 @@ class Linker:
     def _attach_term_frequencies(self) -> None:
         for column in dict.fromkeys(c.tf_column for c in self.comparisons if c.tf_column):
             tf_table = f"__tf_table_{column}"
-            self.backend.execute(tf_table_sql(column, self._tables, tf_table))
+            self.backend.create_table(tf_table, tf_table_sql(column, self._tables))
             for table in self._tables:
-                self.backend.execute(attach_tf_sql(table, column, tf_table))
+                self.backend.create_table(table, attach_tf_sql(table, column, tf_table))
 
     def _attach_derived_columns(self) -> None:
         dialect = self.backend.dialect
@@ -143,9 +143,7 @@ class Linker:
             return
         exprs = ", ".join(f"{sql} AS {quote(name)}" for name, sql in derived.items())
         for table in self._tables:
-            self.backend.execute(
-                f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT *, {exprs} FROM {quote(table)}"
-            )
+            self.backend.create_table(table, f"SELECT *, {exprs} FROM {quote(table)}")
 
     # --- blocking -----------------------------------------------------------------------
     def blocking_report(self) -> pl.DataFrame:
@@ -177,11 +175,12 @@ class Linker:
             raise InputDataError(f"true links need columns id_l and id_r (missing {missing})")
         self.backend.register_frame("__truth_ids", true_links.select("id_l", "id_r"))
         id_col = quote(self.settings.unique_id_column)
-        self.backend.execute(
-            f"CREATE OR REPLACE TABLE __truth AS SELECT l.{quote(RID)} AS rid_l, "
+        self.backend.create_table(
+            "__truth",
+            f"SELECT l.{quote(RID)} AS rid_l, "
             f"r.{quote(RID)} AS rid_r FROM __truth_ids t "
             f"JOIN {quote(LEFT_TABLE)} l ON l.{id_col} = t.id_l "
-            f"JOIN {quote(self._right_table)} r ON r.{id_col} = t.id_r"
+            f"JOIN {quote(self._right_table)} r ON r.{id_col} = t.id_r",
         )
 
     # --- training -----------------------------------------------------------------------
@@ -251,7 +250,7 @@ class Linker:
             self._right_table,
             select,
         )
-        self.backend.execute(f"CREATE OR REPLACE TABLE {GAMMA_TABLE} AS {sql}")
+        self.backend.create_table(GAMMA_TABLE, sql)
         self._gammas_ready = True
 
     def _scored_sql(self) -> str:
