@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from linkage import comparisons as cl
+from linkage.company_names import CompanyRareTokensLevel
 from linkage.errors import DialectError, SettingsError
 from linkage.levels import level_from_dict
 from linkage.sql import DUCKDB
@@ -307,3 +308,6 @@ def test_missing_dialect_function_names_the_backend() -> None:
         cl.JaroWinklerLevel("x", 0.9).sql(bare)
     with pytest.raises(DialectError, match="sqlite"):
         cl.PostcodePartialLevel("x", "area").derived_columns(bare)
+    # list functions (company-name tokens) come from the dialect too
+    with pytest.raises(DialectError, match="'list_sort' is not available in the sqlite"):
+        CompanyRareTokensLevel("name_std").sql(bare)
