@@ -4,7 +4,7 @@
 """
 
 from linkage import blocking, comparisons
-from linkage.blocking import BlockingRule, block_on
+from linkage.blocking import BlockingRule, block_across, block_on
 from linkage.errors import LinkageError
 from linkage.linker import Linker
 from linkage.settings import LinkageSettings
@@ -14,6 +14,7 @@ __all__ = [
     "LinkageError",
     "LinkageSettings",
     "Linker",
+    "block_across",
     "block_on",
     "blocking",
     "comparisons",

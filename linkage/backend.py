@@ -87,12 +87,16 @@ class DuckDBBackend:
     def columns(self, table: str) -> list[str]:
         return [r[0] for r in self.rows(f"DESCRIBE {quote(table)}")]
 
+    def create_table(self, name: str, select: str) -> None:
+        """Store the result of query ``select`` as table ``name`` (replacing any of that name)."""
+        self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {select}")
+
     def register_frame(self, name: str, frame: pl.DataFrame) -> None:
         """Copy a small polars frame into a table (replacing any table of that name)."""
         view = f"__view_{name}"
         self.con.register(view, frame)
         try:
-            self.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {quote(view)}")
+            self.create_table(name, f"SELECT * FROM {quote(view)}")
         finally:
             self.con.unregister(view)
 

@@ -60,6 +60,15 @@ def block_on(*columns: str) -> BlockingRule:
     return BlockingRule(sql, "block_on(" + ", ".join(columns) + ")", tuple(columns))
 
 
+def block_across(left_column: str, right_column: str, *, name: str = "") -> BlockingRule:
+    """Equality of one column on the left with another on the right (e.g. a legal name's
+    key with a trading name's): ``block_across("name_key", "trading_key")``."""
+    if not all(isinstance(c, str) and c for c in (left_column, right_column)):
+        raise SettingsError("block_across needs two column names")
+    sql = f"{col(LEFT, left_column)} = {col(RIGHT, right_column)}"
+    return BlockingRule(sql, name, (left_column, right_column))
+
+
 def _join(rules: Sequence[BlockingRule], k: int, link_type: LinkType) -> str:
     conditions = [f"({rules[k].sql})"]
     if link_type == "dedupe_only":

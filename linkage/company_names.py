@@ -4,35 +4,38 @@ Names are first standardised (:func:`linkage.standardise.normalise_company_name`
 stripped, so "LIMITED" vs "LTD" or a dropped suffix cannot break a match). Each name is then
 split into tokens, and every token gets an inverse document frequency (idf = ln(N / n), n the
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
-agreeing on "SERVICES". :func:`add_company_token_columns` adds, for a standardised column ``c``:
-
-* ``c_tokens``: distinct tokens without stop words, abbreviations written out
-  (:data:`TOKEN_VARIANTS`: INTL -> INTERNATIONAL, BROS -> BROTHERS...) (VARCHAR[]),
-* ``c_idf``: the idf of each token, aligned with ``c_tokens`` (DOUBLE[]),
-* ``c_top``: the rarest token (ties broken alphabetically),
-* ``c_rarest``: the same, but null when even it is common (a blocking key).
+agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a
+standardised column ``c``, its tokens (``c_tokens``), their idf (``c_idf``), the rarest token
+(``c_top``) and the same as a blocking key (``c_rarest``, null when even it is common).
 
 The token levels first check a cheap necessary condition on ``c_top`` (native string
 comparisons), and run the list lambdas only for pairs that pass it: random pairs, almost all of
 which fail, then cost about as much as an exact comparison.
 
 The levels below read those columns and, when ``trading_column`` is set, compare every pairing
-of legal and trading names and take the best. They build SQL only (DuckDB list lambdas).
+of legal and trading names and take the best. They build SQL only; the list functions and
+lambdas they need come from the dialect (:class:`~linkage.sql.Dialect`).
 """
 
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import polars as pl
-
+from linkage.company_tokens import (
+    TOKEN_VARIANTS,
+    add_company_token_columns,
+    idf_column,
+    rarest_column,
+    tokens_column,
+    top_column,
+)
 from linkage.comparisons import Comparison
 from linkage.errors import SettingsError
 from linkage.levels import ElseLevel, Level, NullLevel
 from linkage.sql import LEFT, RIGHT, Dialect, col
-from linkage.standardise.companies import COMPANY_STOP_WORDS
 
 __all__ = [
     "TOKEN_VARIANTS",
@@ -47,26 +50,6 @@ __all__ = [
     "tokens_column",
     "top_column",
 ]
-
-
-def tokens_column(column: str) -> str:
-    """Name of the token-list column derived from standardised name column ``column``."""
-    return f"{column}_tokens"
-
-
-def idf_column(column: str) -> str:
-    """Name of the idf-list column aligned with :func:`tokens_column`."""
-    return f"{column}_idf"
-
-
-def top_column(column: str) -> str:
-    """Name of the column holding the rarest token, always set (ties: alphabetical first)."""
-    return f"{column}_top"
-
-
-def rarest_column(column: str) -> str:
-    """Name of the rarest-token column (a blocking key)."""
-    return f"{column}_rarest"
 
 
 def _check_name(name: str, value: object) -> None:
@@ -89,8 +72,9 @@ class _CompanyLevel(Level):
     def _variants(self) -> tuple[str, ...]:
         return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
 
+    @abstractmethod
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
-        raise NotImplementedError
+        """The condition for one pairing of a left and a right name variant."""
 
     def sql(self, dialect: Dialect) -> str:
         parts = [
@@ -157,15 +141,22 @@ class CompanyRareTokensLevel(_CompanyLevel):
         if not isinstance(self.min_idf, int | float) or self.min_idf < 0:
             raise SettingsError("CompanyRareTokensLevel min_idf must be a number >= 0")
 
-    def _rare(self, alias: str, column: str) -> str:
+    def _rare(self, alias: str, column: str, dialect: Dialect) -> str:
         tokens, idf = col(alias, tokens_column(column)), col(alias, idf_column(column))
-        return f"list_sort(list_filter({tokens}, lambda t, i: {idf}[i] >= {float(self.min_idf)!r}))"
+        min_idf = float(self.min_idf)
+        rare = dialect.filter_positions(
+            tokens, lambda i: f"{dialect.element(idf, i)} >= {min_idf!r}"
+        )
+        return f"{dialect.fn('list_sort')}({rare})"
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         # Equal non-empty rare sets have the same rarest token, so unequal tops rule it out.
-        rare_l, rare_r = self._rare(LEFT, left), self._rare(RIGHT, right)
+        rare_l, rare_r = self._rare(LEFT, left, dialect), self._rare(RIGHT, right, dialect)
         gate = f"{col(LEFT, top_column(left))} = {col(RIGHT, top_column(right))}"
-        return f"CASE WHEN {gate} THEN (len({rare_l}) > 0 AND {rare_l} = {rare_r}) ELSE FALSE END"
+        size = dialect.fn("list_length")
+        return (
+            f"CASE WHEN {gate} THEN ({size}({rare_l}) > 0 AND {rare_l} = {rare_r}) ELSE FALSE END"
+        )
 
     def columns(self) -> tuple[str, ...]:
         return self._token_columns()
@@ -175,12 +166,13 @@ class CompanyRareTokensLevel(_CompanyLevel):
         return f"{self.column} same rare tokens (idf >= {self.min_idf:.2f}){self._suffix()}"
 
 
-def _overlap(l_tokens: str, l_idf: str, r_tokens: str, r_idf: str) -> str:
-    shared = (
-        f"coalesce(list_sum(list_filter({l_idf}, "
-        f"lambda w, i: list_contains({r_tokens}, {l_tokens}[i]))), 0.0)"
+def _overlap(l_tokens: str, l_idf: str, r_tokens: str, r_idf: str, dialect: Dialect) -> str:
+    total_of, contains = dialect.fn("list_sum"), dialect.fn("list_contains")
+    weights = dialect.filter_positions(
+        l_idf, lambda i: f"{contains}({r_tokens}, {dialect.element(l_tokens, i)})"
     )
-    total = f"(coalesce(list_sum({l_idf}), 0.0) + coalesce(list_sum({r_idf}), 0.0) - {shared})"
+    shared = f"coalesce({total_of}({weights}), 0.0)"
+    total = f"(coalesce({total_of}({l_idf}), 0.0) + coalesce({total_of}({r_idf}), 0.0) - {shared})"
     return f"CASE WHEN {total} > 0 THEN CAST({shared} AS DOUBLE) / {total} ELSE 0.0 END"
 
 
@@ -211,14 +203,15 @@ class CompanyTokenOverlapLevel(_CompanyLevel):
         l_tokens, r_tokens = col(LEFT, tokens_column(left)), col(RIGHT, tokens_column(right))
         l_top, r_top = col(LEFT, top_column(left)), col(RIGHT, top_column(right))
         score = _overlap(
-            l_tokens, col(LEFT, idf_column(left)), r_tokens, col(RIGHT, idf_column(right))
+            l_tokens, col(LEFT, idf_column(left)), r_tokens, col(RIGHT, idf_column(right)), dialect
         )
         # Gate (exact, see _min_shared_tokens): overlap >= t needs a shared rarest token unless
         # both names have at least k tokens.
         k = _min_shared_tokens(float(self.threshold))
+        size, contains = dialect.fn("list_length"), dialect.fn("list_contains")
         gate = (
-            f"least(len({l_tokens}), len({r_tokens})) >= {k} OR {l_top} = {r_top} "
-            f"OR list_contains({r_tokens}, {l_top}) OR list_contains({l_tokens}, {r_top})"
+            f"least({size}({l_tokens}), {size}({r_tokens})) >= {k} OR {l_top} = {r_top} "
+            f"OR {contains}({r_tokens}, {l_top}) OR {contains}({l_tokens}, {r_top})"
         )
         return f"CASE WHEN {gate} THEN ({score}) >= {float(self.threshold)!r} ELSE FALSE END"
 
@@ -295,118 +288,3 @@ class CompanyNameComparison(Comparison):
             ElseLevel(),
         ]
         super().__init__(name or column, levels)
-
-
-#: Common abbreviations in UK business names, mapped to the written-out word so that "LEWIS
-#: INTL" and "LEWIS INTERNATIONAL" share their tokens (and their rarity).
-TOKEN_VARIANTS: dict[str, str] = {
-    "SVCS": "SERVICES", "SERVS": "SERVICES", "INTL": "INTERNATIONAL",
-    "MGMT": "MANAGEMENT", "MGT": "MANAGEMENT", "ENG": "ENGINEERING", "ENGG": "ENGINEERING",
-    "BROS": "BROTHERS", "ASSOCS": "ASSOCIATES", "ASSOC": "ASSOCIATES", "SOLNS": "SOLUTIONS",
-    "TECH": "TECHNOLOGY", "TECHNOLOGIES": "TECHNOLOGY", "DEVS": "DEVELOPMENTS",
-    "DEVT": "DEVELOPMENT", "CONSTR": "CONSTRUCTION", "PROPS": "PROPERTIES",
-    "CONTRS": "CONTRACTORS", "TPT": "TRANSPORT", "MFG": "MANUFACTURING", "DIST": "DISTRIBUTION",
-    "INVS": "INVESTMENTS", "CTR": "CENTRE", "CENTER": "CENTRE", "ENTS": "ENTERPRISES",
-}  # fmt: skip
-
-
-def _tokens_expr(column: str) -> pl.Expr:
-    """Distinct tokens in order of first appearance, stop words dropped, variants written out."""
-    tokens = (
-        pl.col(column)
-        .cast(pl.String)
-        .str.split(" ")
-        .list.eval(pl.element().replace(TOKEN_VARIANTS))
-    )
-    return tokens.list.filter(~pl.element().is_in(list(COMPANY_STOP_WORDS))).list.unique(
-        maintain_order=True
-    )
-
-
-def _lookup(column: str, keys: pl.Series, values: pl.Series) -> pl.Expr:
-    """Map each token of a list column through ``keys -> values``; null lists stay null.
-
-    The lists are filled before ``list.eval``: polars 2.1 evaluates a ``replace_strict`` over a
-    mostly-null list column several hundred times slower than over empty lists.
-    """
-    lists = pl.col(column)
-    mapped = lists.fill_null([]).list.eval(pl.element().replace_strict(keys, values, default=None))
-    return pl.when(lists.is_not_null()).then(mapped)
-
-
-def add_company_token_columns(
-    frames: Sequence[pl.DataFrame],
-    columns: Sequence[str] = ("name_std", "trading_name_std"),
-    *,
-    max_block_frequency: float = 0.001,
-) -> tuple[list[pl.DataFrame], pl.DataFrame]:
-    """Add ``c_tokens``, ``c_idf`` and ``c_rarest`` for each standardised name column ``c``.
-
-    Rarity is counted over every frame together (a record counts a token once even if it is in
-    both its legal and trading name). ``c_rarest`` is null when the rarest token is in more than
-    ``max_block_frequency`` of records, so blocking on it cannot create huge blocks. Returns the
-    frames and the rarity table (``token, n_records, idf``).
-    """
-    if not frames:
-        raise SettingsError("add_company_token_columns needs at least one frame")
-    missing = [
-        f"frame {i} has no column {c!r}"
-        for i, frame in enumerate(frames)
-        for c in columns
-        if c not in frame.columns
-    ]
-    if missing:
-        raise SettingsError(missing)
-    # Tokens once per frame; rarity from every frame together.
-    tokenised = [
-        frame.with_columns(_tokens_expr(c).alias(tokens_column(c)) for c in columns)
-        for frame in frames
-    ]
-    per_record = [
-        frame.lazy().select(
-            pl.concat_list([pl.col(tokens_column(c)).fill_null([]) for c in columns])
-            .list.unique()
-            .alias("token")
-        )
-        for frame in tokenised
-    ]
-    n_records = sum(frame.height for frame in frames)
-    rarity = (
-        pl.concat(per_record)
-        .explode("token")
-        .drop_nulls("token")
-        .group_by("token")
-        .agg(pl.len().cast(pl.Int64).alias("n_records"))
-        .with_columns(idf=(pl.lit(float(max(n_records, 1))) / pl.col("n_records")).log())
-        # rank 0 = rarest; equally rare tokens in alphabetical order (the c_top tie-break)
-        .sort(["n_records", "token"])
-        .with_row_index("rank")
-        .collect()
-    )
-    min_block_idf = -math.log(max_block_frequency)
-    out = []
-    for frame in tokenised:
-        ranks = "__ranks"
-        added = frame.with_columns(
-            _lookup(tokens_column(c), rarity["token"], rarity["idf"]).alias(idf_column(c))
-            for c in columns
-        )
-        for c in columns:
-            added = (
-                added.with_columns(
-                    _lookup(tokens_column(c), rarity["token"], rarity["rank"]).alias(ranks)
-                )
-                .with_columns(
-                    pl.col(tokens_column(c))
-                    .list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
-                    .alias(top_column(c))
-                )
-                .with_columns(
-                    pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
-                    .then(pl.col(top_column(c)))
-                    .alias(rarest_column(c))
-                )
-                .drop(ranks)
-            )
-        out.append(added)
-    return out, rarity.drop("rank")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from linkage.errors import SettingsError
@@ -112,9 +113,9 @@ class Comparison:
         """Every input column the comparison reads."""
         return tuple(dict.fromkeys(c for v in self.levels for c in v.columns()))
 
-    def derived_columns(self) -> dict[str, str]:
+    def derived_columns(self, dialect: Dialect) -> dict[str, str]:
         """Per-record columns the levels need (see :meth:`Level.derived_columns`)."""
-        return {k: v for level in self.levels for k, v in level.derived_columns().items()}
+        return {k: v for level in self.levels for k, v in level.derived_columns(dialect).items()}
 
     def level_info(self) -> list[LevelInfo]:
         """Levels in order with their gamma codes."""
@@ -137,8 +138,8 @@ class Comparison:
         """A ``CASE`` expression returning the gamma code as a TINYINT.
 
         DuckDB evaluates a function again in every ``WHEN`` that mentions it, so a run of
-        Jaro-Winkler levels on one column is written as one evaluation bound to a lambda
-        parameter: ``list_transform([jw(l.x, r.x)], lambda s: CASE WHEN s >= 0.92 ...)[1]``.
+        Jaro-Winkler levels on one column is evaluated once (:meth:`Dialect.evaluate_once`)
+        and its thresholds compared with that one value.
         """
         levels = list(zip(self.levels, self.level_info(), strict=True))
         return f"CAST({self._case(levels, dialect)} AS TINYINT)"
@@ -154,9 +155,8 @@ class Comparison:
             run = _metric_run(levels, i, dialect)
             if len(run) >= 2:
                 metric = run[0][0].metric(dialect)
-                inner = " ".join(f"WHEN s >= {lv.threshold!r} THEN {inf.gamma}" for lv, inf in run)
                 rest = self._case(levels[i + len(run) :], dialect)
-                once = f"list_transform([{metric}], lambda s: CASE {inner} END)[1]"
+                once = dialect.evaluate_once(metric, partial(_thresholds_case, run=run))
                 shared = f"coalesce({once}, {rest})"
                 if not whens:
                     return shared
@@ -194,6 +194,12 @@ def _metric_run(
             break
         run.append((level, info))
     return run
+
+
+def _thresholds_case(value: str, run: list[tuple[JaroWinklerLevel, LevelInfo]]) -> str:
+    """The gamma of the first level in ``run`` whose threshold ``value`` reaches, else NULL."""
+    whens = " ".join(f"WHEN {value} >= {lv.threshold!r} THEN {info.gamma}" for lv, info in run)
+    return f"CASE {whens} END"
 
 
 def _thresholds(name: str, values: Sequence[float], *, descending: bool) -> tuple[Any, ...]:

@@ -1,13 +1,15 @@
 """Conditional m/u for comparisons that move together with an anchor (address parts with
 postcode): the dependence-aware part of training, see :class:`~linkage.model.Dependency`.
 
-A mixin of :class:`~linkage.training.Trainer`, which provides the data, the random sample and
-the pattern and correlation helpers declared below.
+:class:`DependencyTraining` is an abstract base of :class:`~linkage.training.Trainer`, which
+provides the data, the random sample and the pattern and correlation helpers declared abstract
+below.
 """
 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +22,7 @@ from linkage.model import (
     expectation_maximisation,
     lambda_from_weights,
 )
+from linkage.patterns import level_shares
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
 from linkage.tables import GAMMA_TABLE
@@ -33,39 +36,43 @@ MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
 DEPENDENCE_LIFT = 2.0
 
 
-class DependencyTraining:
+class DependencyTraining(ABC):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
-    # provided by Trainer
+    #: gamma patterns of the random sample and their counts (None before u is estimated)
     random: tuple[np.ndarray, np.ndarray] | None
 
     @property
-    def settings(self) -> LinkageSettings:
-        raise NotImplementedError
+    @abstractmethod
+    def settings(self) -> LinkageSettings: ...
 
     @property
-    def parameters(self) -> ModelParameters:
-        raise NotImplementedError
+    @abstractmethod
+    def parameters(self) -> ModelParameters: ...
 
     @property
-    def comparisons(self) -> list[Comparison]:
-        raise NotImplementedError
+    @abstractmethod
+    def comparisons(self) -> list[Comparison]: ...
 
     @property
-    def total_pairs(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def total_pairs(self) -> int: ...
 
+    @abstractmethod
     def ensure_gammas(self) -> None:
-        raise NotImplementedError
+        """Store the comparison vectors of every candidate pair (once)."""
 
+    @abstractmethod
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
 
+    @abstractmethod
     def _correlated(self, a: Comparison, b: Comparison) -> bool:
-        raise NotImplementedError
+        """Do random non-matches agree on both far more often than independence predicts?"""
 
+    @abstractmethod
     def _max_matches(self) -> float:
-        raise NotImplementedError
+        """Upper bound on the number of matches."""
 
     def estimate_dependencies(self) -> dict[str, Dependency]:
         """Model comparisons that move together with an anchor comparison (see
@@ -188,53 +195,23 @@ class DependencyTraining:
                 break
 
     def _dependencies_on(
-        self, anchor: Comparison, dependents: Sequence[Comparison]
+        self, anchor: Comparison, candidates: Sequence[Comparison]
     ) -> dict[str, Dependency]:
-        assert self.random is not None
         params = self.parameters.comparisons
         top = len(params[anchor.name].u) - 1
         a_gamma = quote(anchor.gamma_column)
+        agree = f"{a_gamma} = {top}"
         used = [c for c in self.comparisons if c is not anchor]
         # top: u starts at the observed level shares among pairs agreeing on the anchor
-        shares = {}
-        for c in dependents:
-            g, n = self._patterns(
-                f"SELECT * FROM {GAMMA_TABLE} WHERE {a_gamma} = {top}", [c.gamma_column]
-            )
-            tallies = np.bincount(
-                g[:, 0][g[:, 0] >= 0], weights=n[g[:, 0] >= 0], minlength=len(params[c.name].u)
-            )
-            shares[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
-        # screening fit, every m held: a candidate is dependent when non-matches sharing
-        # the anchor agree on it at least DEPENDENCE_LIFT times as often as random pairs
-        # (or it is correlated with the anchor as in estimate_m)
-        screen = self._em_on(
-            f"{a_gamma} = {top}",
-            used,
-            dependents,
-            shares,
-            estimate_u=True,
-            lambda_init=0.05,
-            hold_m=True,
-        )
-        if screen is None:
-            logger.info("too few pairs agree on %r to model its dependents", anchor.name)
-            return {}
-        dependents = [
-            c
-            for c in dependents
-            if self._correlated(anchor, c)
-            or screen[len(used) + used.index(c)][-1]
-            >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)
-        ]
+        shares = {c.name: self._shares_where(agree, c) for c in candidates}
+        dependents = self._screen(anchor, candidates, used, agree, shares)
         if not dependents:
             return {}
-        shares = {c.name: shares[c.name] for c in dependents}
         top_fit = self._em_on(
-            f"{a_gamma} = {top}",
+            agree,
             used,
             dependents,
-            shares,
+            {c.name: shares[c.name] for c in dependents},
             estimate_u=True,
             lambda_init=0.05,
             hold_m=True,
@@ -243,20 +220,10 @@ class DependencyTraining:
         # m given a disagreeing anchor differs only for parts that change with it (a move
         # changes the whole address): those correlated with it among random pairs
         moving = [c for c in dependents if self._correlated(anchor, c)]
-        # other: u from random pairs whose anchor is known and disagrees
-        patterns, counts = self.random
-        j_anchor = self.comparisons.index(anchor)
-        other_rows = (patterns[:, j_anchor] >= 0) & (patterns[:, j_anchor] != top)
-        u_other = {}
-        for c in dependents:
-            g = patterns[other_rows, self.comparisons.index(c)]
-            w = counts[other_rows]
-            tallies = np.bincount(g[g >= 0], weights=w[g >= 0], minlength=len(params[c.name].u))
-            u_other[c.name] = [float(max(t, 0.5) / max(tallies.sum(), 1.0)) for t in tallies]
-        other_fit = (
-            None
-            if not moving
-            else self._em_on(
+        u_other = self._u_given_disagreement(anchor, dependents, top)
+        other_fit = None
+        if moving:
+            other_fit = self._em_on(
                 f"{a_gamma} >= 0 AND {a_gamma} <> {top}",
                 used,
                 moving,
@@ -264,23 +231,67 @@ class DependencyTraining:
                 estimate_u=False,
                 lambda_init=0.5,
             )
-        )
         out = {}
         for c in dependents:
             j = used.index(c)
-            m_top = [float(v) for v in top_fit[j]]
-            u_top = [float(v) for v in top_fit[len(used) + j]]
-            m_other = (
-                params[c.name].m
-                if other_fit is None or c not in moving
-                else [float(v) for v in other_fit[j]]
-            )
+            m_other = params[c.name].m if other_fit is None or c not in moving else other_fit[j]
             out[c.name] = Dependency(
                 anchor.name,
                 top,
-                [float(v or 0.0) for v in m_top],
-                u_top,
+                [float(v or 0.0) for v in top_fit[j]],
+                [float(v) for v in top_fit[len(used) + j]],
                 [float(v or 0.0) for v in m_other],
                 u_other[c.name],
             )
         return out
+
+    def _shares_where(self, where: str, comparison: Comparison) -> list[float]:
+        """Level shares of ``comparison`` among the candidate pairs matching ``where``."""
+        g, n = self._patterns(
+            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [comparison.gamma_column]
+        )
+        return level_shares(g[:, 0], n, len(self.parameters.comparisons[comparison.name].u))
+
+    def _screen(
+        self,
+        anchor: Comparison,
+        candidates: Sequence[Comparison],
+        used: list[Comparison],
+        agree: str,
+        shares: dict[str, list[float]],
+    ) -> list[Comparison]:
+        """Screening fit over the pairs agreeing on the anchor, every m held: a candidate is
+        dependent when non-matches sharing the anchor agree on it at least DEPENDENCE_LIFT
+        times as often as random pairs (or it is correlated with the anchor as in
+        estimate_m)."""
+        screen = self._em_on(
+            agree, used, candidates, shares, estimate_u=True, lambda_init=0.05, hold_m=True
+        )
+        if screen is None:
+            logger.info("too few pairs agree on %r to model its dependents", anchor.name)
+            return []
+        params = self.parameters.comparisons
+        return [
+            c
+            for c in candidates
+            if self._correlated(anchor, c)
+            or screen[len(used) + used.index(c)][-1]
+            >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)
+        ]
+
+    def _u_given_disagreement(
+        self, anchor: Comparison, dependents: Sequence[Comparison], top: int
+    ) -> dict[str, list[float]]:
+        """u of each dependent from random pairs whose anchor is known and disagrees."""
+        assert self.random is not None
+        patterns, counts = self.random
+        j_anchor = self.comparisons.index(anchor)
+        other_rows = (patterns[:, j_anchor] >= 0) & (patterns[:, j_anchor] != top)
+        return {
+            c.name: level_shares(
+                patterns[other_rows, self.comparisons.index(c)],
+                counts[other_rows],
+                len(self.parameters.comparisons[c.name].u),
+            )
+            for c in dependents
+        }

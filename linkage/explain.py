@@ -21,59 +21,20 @@ def waterfall(
     weight equals the pair's ``match_weight`` from ``predict``.
     """
     keys = pairs.select("id_l", "id_r").with_row_index("__pair")
-    prior_w = params.prior_weight()
-    steps = [
-        keys.with_columns(
-            pl.lit(0).alias("step"),
-            pl.lit("prior").alias("component"),
-            pl.lit(None, dtype=pl.Int8).alias("gamma"),
-            pl.lit("prior").alias("label"),
-            pl.lit(prior_w).alias("match_weight"),
-        )
-    ]
+    no_gamma = pl.lit(None, dtype=pl.Int8)
+    steps = [_step(keys, 0, "prior", no_gamma, pl.lit("prior"), pl.lit(params.prior_weight()))]
     by_name = {c.name: c for c in comparisons}
     for i, c in enumerate(comparisons, start=1):
         infos = {info.gamma: info.label for info in c.level_info()}
         gamma = pairs[c.gamma_column]
-        steps.append(
-            keys.with_columns(
-                pl.lit(i).alias("step"),
-                pl.lit(c.name).alias("component"),
-                gamma.cast(pl.Int8).alias("gamma"),
-                gamma.replace_strict(infos, return_dtype=pl.String).alias("label"),
-                _level_weights(pairs, c, params, by_name).alias("match_weight"),
-            )
-        )
+        label = gamma.replace_strict(infos, return_dtype=pl.String)
+        weight = _level_weights(pairs, c, params, by_name)
+        steps.append(_step(keys, i, c.name, gamma, label, weight))
     for i, c in enumerate(comparisons, start=len(comparisons) + 1):
-        if not c.tf_column or c.tf_gamma is None or tf_pair_column(c.name) not in pairs.columns:
-            continue
-        dep = params.dependencies.get(c.name)
-        # a dependent comparison is adjusted only where its anchor is null (as in predict)
-        anchor_null = (
-            pairs[by_name[dep.anchor].gamma_column] < 0
-            if dep is not None and dep.anchor in by_name
-            else None
-        )
-        m = max(params.comparisons[c.name].m[c.tf_gamma] or 0.0, PROBABILITY_FLOOR)
-        base = params.weights(c.name)[c.tf_gamma]
-        tf = pairs[tf_pair_column(c.name)]
-        adjust = (
-            pl.when(pairs[c.gamma_column] == c.tf_gamma)
-            .then(math.log2(m) - tf.clip(lower_bound=1e-12).log(2) - base)
-            .otherwise(0.0)
-            .fill_null(0.0)
-        )
-        if anchor_null is not None:
-            adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
-        steps.append(
-            keys.with_columns(
-                pl.lit(i).alias("step"),
-                pl.lit(f"{c.name} term frequency").alias("component"),
-                pairs[c.gamma_column].cast(pl.Int8).alias("gamma"),
-                pl.lit("term frequency adjustment").alias("label"),
-                pl.select(adjust.alias("match_weight")).to_series(),
-            )
-        )
+        adjust = _tf_adjustment(pairs, c, params, by_name)
+        if adjust is not None:
+            component, tf_label = f"{c.name} term frequency", pl.lit("term frequency adjustment")
+            steps.append(_step(keys, i, component, pairs[c.gamma_column], tf_label, adjust))
     out = pl.concat(steps, how="vertical_relaxed").sort("__pair", "step")
     out = out.with_columns(
         (2.0 ** pl.col("match_weight")).alias("bayes_factor"),
@@ -93,6 +54,48 @@ def waterfall(
         "cumulative_weight",
         "cumulative_probability",
     )
+
+
+def _step(
+    keys: pl.DataFrame,
+    step: int,
+    component: str,
+    gamma: pl.Series | pl.Expr,
+    label: pl.Series | pl.Expr,
+    weight: pl.Series | pl.Expr,
+) -> pl.DataFrame:
+    """One waterfall step for every pair."""
+    return keys.with_columns(
+        pl.lit(step).alias("step"),
+        pl.lit(component).alias("component"),
+        gamma.cast(pl.Int8).alias("gamma"),
+        label.alias("label"),
+        weight.alias("match_weight"),
+    )
+
+
+def _tf_adjustment(
+    pairs: pl.DataFrame, c: Comparison, params: ModelParameters, by_name: dict[str, Comparison]
+) -> pl.Series | None:
+    """How far each pair's term frequency moves the weight of ``c``'s exact level (None when
+    ``c`` has no term-frequency adjustment)."""
+    if not c.tf_column or c.tf_gamma is None or tf_pair_column(c.name) not in pairs.columns:
+        return None
+    m = max(params.comparisons[c.name].m[c.tf_gamma] or 0.0, PROBABILITY_FLOOR)
+    base = params.weights(c.name)[c.tf_gamma]
+    tf = pairs[tf_pair_column(c.name)]
+    adjust = (
+        pl.when(pairs[c.gamma_column] == c.tf_gamma)
+        .then(math.log2(m) - tf.clip(lower_bound=1e-12).log(2) - base)
+        .otherwise(0.0)
+        .fill_null(0.0)
+    )
+    dep = params.dependencies.get(c.name)
+    if dep is not None and dep.anchor in by_name:
+        # a dependent comparison is adjusted only where its anchor is null (as in predict)
+        anchor_null = pairs[by_name[dep.anchor].gamma_column] < 0
+        adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
+    return pl.select(adjust.alias("match_weight")).to_series()
 
 
 def explanation_columns(

@@ -13,8 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from linkage import cluster as clustering
-from linkage import evaluate as evaluation
+import linkage.cluster as clustering
+import linkage.evaluate as evaluation
 from linkage.backend import DuckDBBackend, Source
 from linkage.blocking import (
     RID,
@@ -132,19 +132,18 @@ class Linker:
     def _attach_term_frequencies(self) -> None:
         for column in dict.fromkeys(c.tf_column for c in self.comparisons if c.tf_column):
             tf_table = f"__tf_table_{column}"
-            self.backend.execute(tf_table_sql(column, self._tables, tf_table))
+            self.backend.create_table(tf_table, tf_table_sql(column, self._tables))
             for table in self._tables:
-                self.backend.execute(attach_tf_sql(table, column, tf_table))
+                self.backend.create_table(table, attach_tf_sql(table, column, tf_table))
 
     def _attach_derived_columns(self) -> None:
-        derived = {k: v for c in self.comparisons for k, v in c.derived_columns().items()}
+        dialect = self.backend.dialect
+        derived = {k: v for c in self.comparisons for k, v in c.derived_columns(dialect).items()}
         if not derived:
             return
         exprs = ", ".join(f"{sql} AS {quote(name)}" for name, sql in derived.items())
         for table in self._tables:
-            self.backend.execute(
-                f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT *, {exprs} FROM {quote(table)}"
-            )
+            self.backend.create_table(table, f"SELECT *, {exprs} FROM {quote(table)}")
 
     # --- blocking -----------------------------------------------------------------------
     def blocking_report(self) -> pl.DataFrame:
@@ -176,11 +175,12 @@ class Linker:
             raise InputDataError(f"true links need columns id_l and id_r (missing {missing})")
         self.backend.register_frame("__truth_ids", true_links.select("id_l", "id_r"))
         id_col = quote(self.settings.unique_id_column)
-        self.backend.execute(
-            f"CREATE OR REPLACE TABLE __truth AS SELECT l.{quote(RID)} AS rid_l, "
+        self.backend.create_table(
+            "__truth",
+            f"SELECT l.{quote(RID)} AS rid_l, "
             f"r.{quote(RID)} AS rid_r FROM __truth_ids t "
             f"JOIN {quote(LEFT_TABLE)} l ON l.{id_col} = t.id_l "
-            f"JOIN {quote(self._right_table)} r ON r.{id_col} = t.id_r"
+            f"JOIN {quote(self._right_table)} r ON r.{id_col} = t.id_r",
         )
 
     # --- training -----------------------------------------------------------------------
@@ -199,6 +199,16 @@ class Linker:
         """m by EM, one checked pass per training rule (see :meth:`Trainer.estimate_m`)."""
         self._trainer.estimate_m(blocking_rules, combine=combine, supplement=supplement)
         self._summary = None
+
+    def estimate_m_from_labelled_pairs(self, pairs: pl.DataFrame) -> int:
+        """m from pairs known to match (``id_l``, ``id_r``; e.g. confirmed by a shared
+        identifier, which is evidence independent of the comparisons): each level's share
+        among them, half a count added to every level. Pairs whose ids are not both in the
+        inputs are ignored; returns the number of pairs used."""
+        self._register_truth(pairs)
+        found = self._trainer.estimate_m_from_pairs("__truth")
+        self._summary = None
+        return found
 
     def estimate_dependencies(self) -> dict[str, Dependency]:
         """Conditional m/u of comparisons that move with an anchor, e.g. address parts with
@@ -240,7 +250,7 @@ class Linker:
             self._right_table,
             select,
         )
-        self.backend.execute(f"CREATE OR REPLACE TABLE {GAMMA_TABLE} AS {sql}")
+        self.backend.create_table(GAMMA_TABLE, sql)
         self._gammas_ready = True
 
     def _scored_sql(self) -> str:

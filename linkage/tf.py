@@ -22,20 +22,18 @@ def tf_pair_column(comparison_name: str) -> str:
     return f"tf_{comparison_name}"
 
 
-def tf_table_sql(column: str, tables: Sequence[str], tf_table: str) -> str:
-    """Create ``tf_table(value, tf)`` from the non-null values of ``column`` in ``tables``."""
+def tf_table_sql(column: str, tables: Sequence[str]) -> str:
+    """``value, tf``: each non-null value of ``column`` in ``tables`` and its share of them."""
     union = " UNION ALL ".join(f"SELECT {quote(column)} AS value FROM {quote(t)}" for t in tables)
     return (
-        f"CREATE OR REPLACE TABLE {quote(tf_table)} AS "
         f"SELECT value, CAST(count(*) AS DOUBLE) / sum(count(*)) OVER () AS tf "
         f"FROM ({union}) WHERE value IS NOT NULL GROUP BY value"
     )
 
 
 def attach_tf_sql(table: str, column: str, tf_table: str) -> str:
-    """Rebuild ``table`` with its term frequency for ``column`` as an extra column."""
+    """The rows of ``table`` with their term frequency for ``column`` as an extra column."""
     return (
-        f"CREATE OR REPLACE TABLE {quote(table)} AS "
         f"SELECT b.*, t.tf AS {quote(tf_value_column(column))} FROM {quote(table)} AS b "
         f"LEFT JOIN {quote(tf_table)} AS t ON b.{quote(column)} = t.value"
     )

@@ -1,7 +1,9 @@
-"""Training a Fellegi-Sunter model: u from random pairs, m by EM per training block, lambda.
+"""Training a Fellegi-Sunter model: u from random pairs, m by EM per training block (or from
+labelled matches), lambda.
 
 :class:`Trainer` works on the tables a :class:`~linkage.linker.Linker` has loaded and on its
-parameters; the linker's ``estimate_*`` methods call it. Every EM pass runs on aggregated
+parameters, seen through the narrow :class:`~linkage.patterns.TrainingData` interface; the
+linker's ``estimate_*`` methods call it. Every EM pass runs on aggregated
 gamma patterns (``GROUP BY`` in DuckDB), never on individual pairs. Each pass is checked
 before its estimates are used (see :meth:`Trainer.estimate_m`): a block in which the
 independence assumption fails, or where EM settles on the wrong class (households instead of
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -24,12 +26,10 @@ from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.dependencies import MIN_PAIRS_FOR_CONSTRAINT_CHECK, DependencyTraining
 from linkage.errors import ModelNotTrainedError, SettingsError
 from linkage.model import ModelParameters, expectation_maximisation, lambda_from_weights
+from linkage.patterns import TrainingData, level_shares, level_tallies, pattern_counts
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
 from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
-
-if TYPE_CHECKING:
-    from linkage.linker import Linker
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ PassEstimate = tuple[np.ndarray, float, float]
 class Trainer(DependencyTraining):
     """Estimates the parameters of one linker (see the module docstring)."""
 
-    def __init__(self, linker: Linker) -> None:
+    def __init__(self, linker: TrainingData) -> None:
         self.linker = linker
         #: gamma patterns of the random sample and their counts (set by estimate_u)
         self.random: tuple[np.ndarray, np.ndarray] | None = None
@@ -86,10 +86,7 @@ class Trainer(DependencyTraining):
         self.linker.ensure_gammas()
 
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        cols = ", ".join(quote(c) for c in columns)
-        rows = self.backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY ALL")
-        patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
-        return patterns, rows["n"].to_numpy().astype(np.float64)
+        return pattern_counts(self.backend, sql, columns)
 
     def estimate_u(self, max_pairs: int = 1_000_000, *, seed: int = 1) -> None:
         """u from about ``max_pairs`` random record pairs (deterministic given ``seed``).
@@ -116,30 +113,47 @@ class Trainer(DependencyTraining):
         patterns, counts = self.random
         for j, c in enumerate(self.comparisons):
             params = self.parameters.comparisons[c.name]
-            g = patterns[:, j]
-            valid = g >= 0
-            tallies = np.bincount(g[valid], weights=counts[valid], minlength=len(params.u))
-            total = tallies.sum()
-            params.u = [float(max(t, 0.5) / max(total, 1.0)) for t in tallies]
+            params.u = [*level_shares(patterns[:, j], counts, len(params.u))]
         logger.info("estimated u from %d random pairs", int(counts.sum()))
+
+    def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:
+        return ", ".join(
+            f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}" for c in comparisons
+        )
 
     def _random_patterns(self) -> tuple[np.ndarray, np.ndarray]:
         """Gamma patterns of the sampled random pairs and their counts."""
         rid = quote(RID)
-        select = [
-            f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}"
-            for c in self.comparisons
-        ]
         pair_filter = ""
         if self.settings.link_type == "dedupe_only":
             pair_filter = f"WHERE l.{rid} < r.{rid}"
         sql = (
-            f"SELECT {', '.join(select)} FROM "
+            f"SELECT {self._gamma_select(self.comparisons)} FROM "
             f"(SELECT t.* FROM {quote(LEFT_TABLE)} t JOIN __sample_l s ON t.{rid} = s.rid) l, "
             f"(SELECT t.* FROM {quote(self.right_table)} t JOIN __sample_r s "
             f"ON t.{rid} = s.rid) r {pair_filter}"
         )
         return self._patterns(sql, [c.gamma_column for c in self.comparisons])
+
+    def estimate_m_from_pairs(self, pairs_table: str) -> int:
+        """m as each level's share among labelled matches (table ``pairs_table`` of row ids
+        ``rid_l, rid_r``), with half a count added to every level so that a level unseen
+        among them keeps a finite weight. Returns the number of pairs read."""
+        rid = quote(RID)
+        sql = (
+            f"SELECT {self._gamma_select(self.comparisons)} FROM {quote(pairs_table)} t "
+            f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = t.rid_l "
+            f"JOIN {quote(self.right_table)} r ON r.{rid} = t.rid_r"
+        )
+        patterns, counts = self._patterns(sql, [c.gamma_column for c in self.comparisons])
+        for j, c in enumerate(self.comparisons):
+            params = self.parameters.comparisons[c.name]
+            seen = level_tallies(patterns[:, j], counts, len(params.m))
+            smoothed = seen + 0.5
+            params.m = [float(t) for t in smoothed / smoothed.sum()]
+            logger.debug("m for %s from %d labelled pairs", c.name, int(seen.sum()))
+        logger.info("estimated m from %d labelled pairs", int(counts.sum()))
+        return int(counts.sum())
 
     def estimate_m(
         self,
@@ -216,9 +230,7 @@ class Trainer(DependencyTraining):
         if stored is not None:
             sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << stored}) <> 0"
         else:
-            select = [
-                f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}" for c in used
-            ]
+            select = [self._gamma_select(used)]
             sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
         patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
         if counts.sum() == 0:
@@ -367,7 +379,7 @@ class Trainer(DependencyTraining):
         total = counts[valid].sum()
         if total < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
             return False
-        share = np.bincount(gammas[valid], weights=counts[valid], minlength=len(u)) / total
+        share = level_tallies(gammas, counts, len(u)) / total
         return any(
             (ug or 0.0) >= 0.05 and sh <= 0.001 * (ug or 0.0)
             for ug, sh in zip(u, share, strict=True)

@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from linkage.kinds import KINDS, kind_names
 from pipeline.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -51,15 +52,9 @@ PERSON_ROLES: tuple[str, ...] = (
     "date_of_birth",
     "sex",
 )
-# Named comparisons the linkage stage knows (see pipeline.stages.link_engine).
-COMPARISON_KINDS: tuple[str, ...] = (
-    "exact",
-    "name",
-    "jaro_winkler",
-    "levenshtein",
-    "date",
-    "postcode",
-)
+# Comparison kinds a role may be compared by: linkage's registry (linkage.kinds), whose
+# aliases ("dob" for "date") are accepted too.
+COMPARISON_KINDS: tuple[str, ...] = tuple(KINDS)
 
 
 def blocking_roles(rule: str) -> list[str]:
@@ -193,10 +188,10 @@ class LinkageSpec(_Strict):
         unknown = sorted(set(comparisons) - set(PERSON_ROLES))
         if unknown:
             raise ValueError(f"comparisons are keyed by person role; unknown: {', '.join(unknown)}")
-        kinds = sorted({k for k in comparisons.values() if k not in COMPARISON_KINDS})
+        kinds = sorted({k for k in comparisons.values() if k not in kind_names()})
         if kinds:
             raise ValueError(
-                f"unknown comparison {', '.join(kinds)}; choose from {', '.join(COMPARISON_KINDS)}"
+                f"unknown comparison {', '.join(kinds)}; choose from {', '.join(kind_names())}"
             )
         return comparisons
 

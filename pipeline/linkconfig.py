@@ -17,24 +17,45 @@ rules name columns *after* renaming (``inputs[].columns``) and standardisation; 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from linkage import BlockingRule, LinkageSettings, block_on
 from linkage import comparisons as cl
 from linkage.errors import SettingsError
+from linkage.kinds import build_comparison, comparison_kind
+from linkage.standardise import (
+    DEFAULT_DATE_FORMATS,
+    ISO_DATE,
+    Standardisation,
+    standardise_columns,
+)
 from pipeline.config import read_config_document, validate_document
 from pipeline.errors import ConfigError
 
 # Internal name of the id column inside the linkage engine (inputs keep their own names).
 ID = "unique_id"
-STD_DATE_FORMAT = "%Y-%m-%d"  # standardised dates are written as ISO text
+STD_DATE_FORMAT = ISO_DATE  # standardised dates are written as ISO text
 
-ComparisonType = Literal[
-    "exact", "name", "jaro_winkler", "levenshtein", "damerau_levenshtein", "dob", "postcode"
-]
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def _known_kind(kind: str) -> str:
+    comparison_kind(kind)  # raises SettingsError (a ValueError) naming the known kinds
+    return kind
+
+
+# A kind from linkage's registry (linkage.kinds), "dob" or "date" for dates.
+ComparisonType = Annotated[str, AfterValidator(_known_kind)]
+# The standardisation of the columns listed under each StandardiseSpec field.
+_STANDARDISE_FIELDS: dict[str, Standardisation] = {
+    "names": "name",
+    "dates": "date",
+    "postcodes": "postcode",
+    "addresses": "address",
+}
 
 
 class _Strict(BaseModel):
@@ -72,9 +93,27 @@ class StandardiseSpec(_Strict):
     def derived(self) -> list[str]:
         return [f"{c}_phonetic" for c in self.phonetic]
 
+    def kinds(self) -> dict[str, Standardisation]:
+        """Column -> how it is standardised (phonetic keys aside)."""
+        return {
+            column: kind
+            for field, kind in _STANDARDISE_FIELDS.items()
+            for column in getattr(self, field)
+        }
+
+    def apply(self, frame: FrameT) -> FrameT:
+        """Standardise the listed columns in place (dates become ISO text) and add the
+        ``<column>_phonetic`` keys."""
+        return standardise_columns(
+            frame,
+            self.kinds(),
+            phonetic_keys=self.phonetic,
+            date_formats=self.date_formats or DEFAULT_DATE_FORMATS,
+        )
+
 
 class ComparisonSpec(_Strict):
-    """A named comparison from :mod:`linkage.comparisons`.
+    """A comparison of a kind from :mod:`linkage.kinds` (which lists the options each takes).
 
     ``thresholds``: similarities (decreasing) for ``name``/``jaro_winkler``, edit distances
     (increasing) for ``levenshtein``/``damerau_levenshtein``; unused by the other types.
@@ -90,50 +129,22 @@ class ComparisonSpec(_Strict):
 
     @model_validator(mode="after")
     def _buildable(self) -> ComparisonSpec:
-        self.build(standardised_dates=())  # raises ValueError (SettingsError) with the problem
+        self.build({})  # raises ValueError (SettingsError) with the problem
         return self
 
-    def build(self, *, standardised_dates: tuple[str, ...] | list[str]) -> cl.Comparison:
-        t, col, name = self.type, self.column, self.name
-        problems = []
-        if self.thresholds is not None and t in ("exact", "dob", "postcode"):
-            problems.append(f"thresholds do not apply to type {t!r}")
-        if self.term_frequency and t in ("levenshtein", "damerau_levenshtein", "dob"):
-            problems.append(f"term_frequency does not apply to type {t!r}")
-        if self.reversed_with is not None and t != "name":
-            problems.append("reversed_with applies to type 'name' only")
-        if self.date_format is not None and t != "dob":
-            problems.append("date_format applies to type 'dob' only")
-        if problems:
-            raise SettingsError(problems)
-        if t == "exact":
-            return cl.ExactComparison(col, term_frequency=self.term_frequency, name=name)
-        if t == "name":
-            return cl.NameComparison(
-                col,
-                term_frequency=self.term_frequency,
-                name=name,
-                reversed_with=self.reversed_with,
-                **({"thresholds": self.thresholds} if self.thresholds else {}),
-            )
-        if t == "jaro_winkler":
-            return cl.JaroWinklerAtThresholds(
-                col, self.thresholds or (0.9, 0.7), term_frequency=self.term_frequency, name=name
-            )
-        if t in ("levenshtein", "damerau_levenshtein"):
-            distances = [int(d) for d in self.thresholds or (1, 2)]
-            if self.thresholds and distances != self.thresholds:
-                raise SettingsError("edit-distance thresholds must be whole numbers")
-            kind = (
-                cl.LevenshteinAtThresholds
-                if t == "levenshtein"
-                else cl.DamerauLevenshteinAtThresholds
-            )
-            return kind(col, distances, name=name)
-        if t == "dob":
-            fmt = self.date_format or (STD_DATE_FORMAT if col in standardised_dates else None)
-            return cl.DateOfBirthComparison(col, date_format=fmt, name=name)
-        return cl.PostcodeComparison(col, term_frequency=self.term_frequency, name=name)
+    def build(self, standardised: dict[str, Standardisation]) -> cl.Comparison:
+        """The comparison; ``standardised`` says how columns were standardised
+        (:meth:`StandardiseSpec.kinds`)."""
+        return build_comparison(
+            self.type,
+            self.column,
+            name=self.name,
+            thresholds=self.thresholds,
+            term_frequency=self.term_frequency,
+            reversed_with=self.reversed_with,
+            date_format=self.date_format,
+            standardised_as=standardised.get(self.column),
+        )
 
 
 class SqlRule(_Strict):
@@ -229,9 +240,7 @@ class LinkJobConfig(_Strict):
         """Engine settings for training (not used when ``model`` is given)."""
         return LinkageSettings(
             link_type=self.link_type,
-            comparisons=[
-                c.build(standardised_dates=self.standardise.dates) for c in self.comparisons
-            ],
+            comparisons=[c.build(self.standardise.kinds()) for c in self.comparisons],
             blocking_rules=[build_rule(r) for r in self.blocking],
             unique_id_column=ID,
             probability_two_random_records_match=self.training.prior,
@@ -278,9 +287,7 @@ def _cross_problems(cfg: LinkJobConfig, fields_set: set[str]) -> list[str]:
     for i, spec in enumerate(cfg.inputs):
         if ID in spec.columns:
             problems.append(f"inputs[{i}].columns: {ID!r} is reserved")
-    std = cfg.standardise
-    kinds = [std.names, std.dates, std.postcodes, std.addresses]
-    flat = [c for k in kinds for c in k]
+    flat = [c for field in _STANDARDISE_FIELDS for c in getattr(cfg.standardise, field)]
     twice = sorted({c for c in flat if flat.count(c) > 1})
     if twice:
         problems.append(f"standardise: columns listed under two kinds: {', '.join(twice)}")

@@ -19,6 +19,12 @@ from linkage.standardise.addresses import (
     normalise_address,
     street_name,
 )
+from linkage.standardise.columns import (
+    ISO_DATE,
+    STANDARDISATIONS,
+    Standardisation,
+    standardise_columns,
+)
 from linkage.standardise.companies import (
     COMPANY_STOP_WORDS,
     LEGAL_FORMS,
@@ -27,7 +33,7 @@ from linkage.standardise.companies import (
     split_trading_as,
     token_rarity,
 )
-from linkage.standardise.dates import DEFAULT_DATE_FORMATS, parse_date
+from linkage.standardise.dates import DEFAULT_DATE_FORMATS, as_date, parse_date
 from linkage.standardise.frames import (
     MissingColumnsError,
     standardise_business_frame,
@@ -58,16 +64,20 @@ __all__ = [
     "COMPANY_STOP_WORDS",
     "CROWN_DEPENDENCY_AREAS",
     "DEFAULT_DATE_FORMATS",
+    "ISO_DATE",
     "LEGAL_FORMS",
     "ONS_REGIONS",
     "POSTCODE_AREA_REGION",
+    "STANDARDISATIONS",
     "STRADDLING_AREAS",
     "SUFFIXES",
     "TITLES",
     "MissingColumnsError",
     "PhoneticAlgorithm",
+    "Standardisation",
     "UnknownPhoneticAlgorithmError",
     "address_tokens",
+    "as_date",
     "company_name_tokens",
     "flat_number",
     "fold_text",
@@ -85,6 +95,7 @@ __all__ = [
     "split_full_name",
     "split_trading_as",
     "standardise_business_frame",
+    "standardise_columns",
     "standardise_person_frame",
     "street_name",
     "token_rarity",

@@ -67,3 +67,16 @@ def _parse(expr: pl.Expr, formats: Sequence[str], latest: dt.date | None) -> pl.
             )
         attempts.append(parsed)
     return pl.coalesce(attempts)
+
+
+def as_date(
+    frame: pl.DataFrame | pl.LazyFrame, column: str, formats: Sequence[str] = DEFAULT_DATE_FORMATS
+) -> pl.Expr:
+    """``column`` of ``frame`` as ``pl.Date``: date and datetime columns as they are (the time
+    dropped), text parsed with :func:`parse_date`."""
+    dtype = frame.collect_schema()[column]
+    if dtype == pl.Date:
+        return pl.col(column)
+    if dtype == pl.Datetime:
+        return pl.col(column).dt.date()
+    return parse_date(pl.col(column).cast(pl.String), formats)

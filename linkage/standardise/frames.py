@@ -14,7 +14,7 @@ from linkage.standardise.companies import (
     normalise_company_name,
     split_trading_as,
 )
-from linkage.standardise.dates import DEFAULT_DATE_FORMATS, parse_date
+from linkage.standardise.dates import DEFAULT_DATE_FORMATS, as_date
 from linkage.standardise.names import normalise_name
 from linkage.standardise.phonetic import PhoneticAlgorithm, phonetic
 from linkage.standardise.postcodes import (
@@ -66,7 +66,7 @@ def standardise_person_frame(
         if column is not None
     ]
     if dob is not None:
-        extra.append(_date_column(frame, dob, date_formats).alias(f"{dob}_std"))
+        extra.append(as_date(frame, dob, date_formats).alias(f"{dob}_std"))
     extra += _postcode_columns(postcode)
     extra += _address_columns(address)
     return _add_derived(frame.with_columns(extra), postcode, address)
@@ -116,17 +116,6 @@ def _require_columns(frame: pl.DataFrame | pl.LazyFrame, specs: Sequence[ColumnS
     missing = [column for column in wanted if column not in present]
     if missing:
         raise MissingColumnsError(f"columns not found in frame: {', '.join(missing)}")
-
-
-def _date_column(
-    frame: pl.DataFrame | pl.LazyFrame, column: str, formats: Sequence[str]
-) -> pl.Expr:
-    dtype = frame.collect_schema()[column]
-    if dtype == pl.Date:
-        return pl.col(column)
-    if dtype == pl.Datetime:
-        return pl.col(column).dt.date()
-    return parse_date(pl.col(column), formats)
 
 
 def _postcode_columns(postcode: str | None) -> list[pl.Expr]:

@@ -16,23 +16,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
-from linkage import BlockingRule, LinkageSettings, Linker, block_on
+from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_on
 from linkage.company_names import CompanyNameComparison, add_company_token_columns, rarest_column
 from linkage.comparisons import Comparison, JaroWinklerAtThresholds, PostcodeComparison
-from linkage.linker import LEFT_TABLE, RIGHT_TABLE
-from linkage.sql import quote
 from pipeline.business.prepare import UID
 from pipeline.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-CONFIRMED = "__confirmed_reg_uid"
 NAME, TRADING = "name_std", "trading_name_std"
 NAME_BLOCK = "name_std_block"  # the name, where it is rare enough to block on alone
 DISTRICT = "postcode_district"
+SCORED_SCHEMA = {
+    UID: pl.Int64,
+    "reg_uid": pl.Int64,
+    "match_probability": pl.Float64,
+    "match_weight": pl.Float64,
+}
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,8 @@ def blocking_rules() -> list[BlockingRule]:
         block_on(NAME, DISTRICT),
         block_on("postcode_std"),
         block_on(name_r),
-        BlockingRule(f"l.{quote(name_r)} = r.{quote(trading_r)}", "legal-trading rarest token"),
-        BlockingRule(f"l.{quote(trading_r)} = r.{quote(name_r)}", "trading-legal rarest token"),
+        block_across(name_r, trading_r, name="legal-trading rarest token"),
+        block_across(trading_r, name_r, name="trading-legal rarest token"),
     ]
 
 
@@ -123,15 +125,8 @@ def score_candidates(
     """
     incoming = incoming.filter(pl.col(NAME).is_not_null())
     register = register.filter(pl.col(NAME).is_not_null())
-    empty = pl.DataFrame(
-        schema={
-            UID: pl.Int64,
-            "reg_uid": pl.Int64,
-            "match_probability": pl.Float64,
-            "match_weight": pl.Float64,
-        }
-    )
     if incoming.height == 0 or register.height == 0:
+        empty = pl.DataFrame(schema=SCORED_SCHEMA)
         return ScoredCandidates(empty, {"method": "none", "reason": "no names to compare"})
     n = incoming.height + register.height
     rare = max(settings.rare_frequency * n, settings.rare_min_records) / n
@@ -140,8 +135,10 @@ def score_candidates(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
-    incoming = incoming.join(
-        labelled.select(UID, pl.col("reg_uid").alias(CONFIRMED)), on=UID, how="left"
+    # identifier-confirmed pairs of incoming records that have a name
+    confirmed = labelled.select(pl.col(UID).alias("id_l"), pl.col("reg_uid").alias("id_r"))
+    confirmed = confirmed.drop_nulls().join(
+        incoming.select(pl.col(UID).alias("id_l")), on="id_l", how="semi"
     )
     link_settings = LinkageSettings(
         link_type="link_only",
@@ -153,16 +150,7 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     try:
-        linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
-        n_labelled = int(incoming[CONFIRMED].is_not_null().sum())
-        training: dict[str, object] = {"labelled_pairs": n_labelled}
-        if n_labelled >= settings.min_labelled_pairs:
-            _m_from_labelled(linker)
-            training["m_from"] = "pairs confirmed by a shared identifier"
-        else:
-            linker.estimate_m()
-            training["m_from"] = "expectation maximisation"
-        training["lambda"] = linker.estimate_lambda()
+        training = _train(linker, confirmed, settings)
         pairs = linker.predict(threshold=settings.review_threshold / 10)
     finally:
         linker.close()
@@ -175,6 +163,21 @@ def score_candidates(
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _train(linker: Linker, confirmed: pl.DataFrame, settings: MatchSettings) -> dict[str, object]:
+    """u from random pairs; m from the identifier-confirmed pairs (``id_l, id_r``) when there
+    are enough of them, else by EM; lambda. Returns what was done, for the run's facts."""
+    linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
+    training: dict[str, object] = {"labelled_pairs": confirmed.height}
+    if confirmed.height >= settings.min_labelled_pairs:
+        linker.estimate_m_from_labelled_pairs(confirmed)
+        training["m_from"] = "pairs confirmed by a shared identifier"
+    else:
+        linker.estimate_m()
+        training["m_from"] = "expectation maximisation"
+    training["lambda"] = linker.estimate_lambda()
+    return training
 
 
 def _block_keys(
@@ -191,22 +194,3 @@ def _block_keys(
         )
 
     return add(incoming), add(register)
-
-
-def _m_from_labelled(linker: Linker) -> None:
-    """Set m to each level's share among identifier-confirmed pairs (half a count of
-    smoothing so an unseen level keeps a finite weight)."""
-    select = ", ".join(
-        f"{c.gamma_sql(linker.backend.dialect)} AS {quote(c.gamma_column)}"
-        for c in linker.comparisons
-    )
-    gammas = linker.backend.frame(
-        f"SELECT {select} FROM {quote(LEFT_TABLE)} l JOIN {quote(RIGHT_TABLE)} r "
-        f"ON l.{quote(CONFIRMED)} = r.{quote(UID)}"
-    )
-    for c in linker.comparisons:
-        params = linker.parameters.comparisons[c.name]
-        g = gammas[c.gamma_column].to_numpy().astype(np.int64)
-        tallies = np.bincount(g[g >= 0], minlength=len(params.m)).astype(float) + 0.5
-        params.m = [float(t) for t in tallies / tallies.sum()]
-        logger.debug("m for %s from %d labelled pairs", c.name, int((g >= 0).sum()))

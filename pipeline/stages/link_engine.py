@@ -1,78 +1,86 @@
 """Adapter from the pipeline's linkage spec to the ``linkage`` package's ``Linker`` facade.
 
 The view handed over holds ``_uid``, ``_source``, person roles and identifiers only (see
-:func:`pipeline.stages.link.linkage_view`). Names, postcodes and addresses are standardised with
-``linkage.standardise`` first; a ``full_name`` fills ``first_name``/``surname`` where those are
-missing. Comparisons are chosen by kind per role:
-
-* ``exact``: null, exact, else
-* ``name``: null, exact (term-frequency adjusted), Jaro-Winkler 0.92 / 0.88 / 0.7, else
-* ``jaro_winkler``: null, exact, Jaro-Winkler 0.9 / 0.7, else
-* ``levenshtein``: null, exact, edit distance 1 / 2, else
-* ``date``: null, exact, one typo, within a month, a year, ten years, else
-* ``postcode``: null, exact, same sector, district, area, else
-
+:func:`pipeline.stages.link.linkage_view`). Each role is standardised as
+:data:`ROLE_STANDARDISATION` says, with ``linkage.standardise.standardise_columns``; a
+``full_name`` fills ``first_name``/``surname`` where those are missing. Comparisons are chosen
+by kind per role from linkage's registry (:mod:`linkage.kinds`, which lists each kind's levels).
 Blocking rules are roles joined with ``&`` (exact equality on each).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import polars as pl
 
+from linkage import LinkageSettings, Linker, block_on
+from linkage.kinds import build_comparison
+from linkage.standardise import Standardisation, split_full_name, standardise_columns
 from pipeline.config import LinkageSpec, blocking_roles
 from pipeline.entities import UID
+from pipeline.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-DATE_FORMAT = "%Y-%m-%d"
+#: How each person role is standardised before linkage (dates become ISO text).
+ROLE_STANDARDISATION: dict[str, Standardisation] = {
+    "first_name": "name",
+    "surname": "name",
+    "full_name": "name",
+    "postcode": "postcode",
+    "address": "address",
+    "date_of_birth": "date",
+    "sex": "sex",
+}
+_SPLIT = {"first_name": "__first_name_from_full", "surname": "__surname_from_full"}
 
 
 def standardise_view(view: pl.DataFrame) -> pl.DataFrame:
     """Normalised person fields for comparison (text only; dates as ISO text)."""
-    from linkage.standardise.addresses import normalise_address
-    from linkage.standardise.names import normalise_name, split_full_name
-    from linkage.standardise.postcodes import normalise_postcode
-
-    cols = set(view.columns)
-    exprs: list[pl.Expr] = []
-    split = split_full_name(pl.col("full_name")) if "full_name" in cols else None
-    for i, role in enumerate(("first_name", "surname")):
-        own = normalise_name(pl.col(role)) if role in cols else None
-        parts = [e for e in (own, split[i] if split else None) if e is not None]
-        if parts:
-            exprs.append(pl.coalesce(parts).alias(role))
-    if "full_name" in cols:
-        exprs.append(normalise_name(pl.col("full_name")).alias("full_name"))
-    if "postcode" in cols:
-        exprs.append(normalise_postcode(pl.col("postcode")).alias("postcode"))
-    if "address" in cols:
-        exprs.append(normalise_address(pl.col("address")).alias("address"))
-    if "date_of_birth" in cols:
-        exprs.append(pl.col("date_of_birth").cast(pl.Date).dt.strftime(DATE_FORMAT))
-    if "sex" in cols:
-        exprs.append(pl.col("sex").str.to_uppercase().str.slice(0, 1).alias("sex"))
-    return view.with_columns(exprs)
+    roles = {r: kind for r, kind in ROLE_STANDARDISATION.items() if r in view.columns}
+    if "full_name" not in view.columns:
+        return standardise_columns(view, roles)
+    # split the full name as given (a comma marks "SURNAME, First") before it is standardised
+    first, surname = split_full_name(pl.col("full_name"))
+    view = view.with_columns(first.alias(_SPLIT["first_name"]), surname.alias(_SPLIT["surname"]))
+    frame = standardise_columns(view, roles)
+    return frame.with_columns(
+        pl.coalesce([*([pl.col(role)] if role in roles else []), pl.col(split)]).alias(role)
+        for role, split in _SPLIT.items()
+    ).drop(_SPLIT.values())
 
 
-def _comparison(role: str, kind: str) -> Any:
-    from linkage import comparisons as cl
+def _settings(spec: LinkageSpec) -> LinkageSettings:
+    return LinkageSettings(
+        link_type="link_only" if spec.mode == "link" else "dedupe_only",
+        comparisons=[
+            build_comparison(kind, role, standardised_as=ROLE_STANDARDISATION.get(role))
+            for role, kind in spec.comparisons.items()
+        ],
+        blocking_rules=[block_on(*blocking_roles(rule)) for rule in spec.blocking],
+        unique_id_column=UID,
+        em_max_iterations=spec.max_iterations,
+    )
 
-    if kind == "exact":
-        return cl.ExactComparison(role)
-    if kind == "name":
-        return cl.NameComparison(role, term_frequency=True)
-    if kind == "jaro_winkler":
-        return cl.JaroWinklerAtThresholds(role)
-    if kind == "levenshtein":
-        return cl.LevenshteinAtThresholds(role)
-    if kind == "date":
-        return cl.DateOfBirthComparison(role, date_format=DATE_FORMAT)
-    if kind == "postcode":
-        return cl.PostcodeComparison(role)
-    raise ValueError(f"unknown comparison kind {kind!r}")  # config validation prevents this
+
+def _bind(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, Linker, pl.Series | None]:
+    """The standardised records, a linker over them (the first source on the left in link
+    mode) and, in link mode, the left side's ids."""
+    roles = list(
+        dict.fromkeys([*spec.comparisons, *(r for b in spec.blocking for r in blocking_roles(b))])
+    )
+    frame = standardise_view(view)
+    missing = [r for r in roles if r not in frame.columns]
+    if missing:
+        raise ConfigError(f"linkage: no source maps the role(s) {', '.join(missing)}")
+    frame = frame.select(UID, "_source", *roles)
+    if spec.mode != "link":
+        return frame, Linker(_settings(spec), frame.drop("_source")), None
+    first = frame["_source"].min()
+    left = frame.filter(pl.col("_source") == first).drop("_source")
+    right = frame.filter(pl.col("_source") != first).drop("_source")
+    return frame, Linker(_settings(spec), left, right), left[UID]
 
 
 def facade_linker(
@@ -82,35 +90,9 @@ def facade_linker(
     decisions (:func:`pipeline.review.apply_decisions`), cluster at ``match``. Returns the
     cluster labels and the scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``, and
     for grey-band pairs each comparison's ``level_*`` and ``weight_*``)."""
-    from linkage import LinkageSettings, Linker, block_on
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
-    roles = list(
-        dict.fromkeys([*spec.comparisons, *(r for b in spec.blocking for r in blocking_roles(b))])
-    )
-    frame = standardise_view(view)
-    missing = [r for r in roles if r not in frame.columns]
-    if missing:
-        from pipeline.errors import ConfigError
-
-        raise ConfigError(f"linkage: no source maps the role(s) {', '.join(missing)}")
-    frame = frame.select(UID, "_source", *roles)
-    settings = LinkageSettings(
-        link_type="link_only" if spec.mode == "link" else "dedupe_only",
-        comparisons=[_comparison(role, kind) for role, kind in spec.comparisons.items()],
-        blocking_rules=[block_on(*blocking_roles(rule)) for rule in spec.blocking],
-        unique_id_column=UID,
-        em_max_iterations=spec.max_iterations,
-    )
-    left_uids = None
-    if spec.mode == "link":
-        first = frame["_source"].min()
-        left = frame.filter(pl.col("_source") == first).drop("_source")
-        right = frame.filter(pl.col("_source") != first).drop("_source")
-        linker = Linker(settings, left, right)
-        left_uids = left[UID]
-    else:
-        linker = Linker(settings, frame.drop("_source"))
+    frame, linker, left_uids = _bind(view, spec)
     try:
         linker.train()
         scored = linker.predict(threshold=spec.thresholds.review)

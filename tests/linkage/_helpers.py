@@ -44,7 +44,12 @@ def level_results(
     """The level's SQL condition evaluated on each (left, right) value pair."""
     con = duckdb.connect()
     _pairs_table(
-        con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype, level.derived_columns()
+        con,
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        column,
+        dtype,
+        level.derived_columns(DUCKDB),
     )
     rows = con.execute(
         f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
@@ -67,7 +72,7 @@ def gamma_results(
         [p[1] for p in pairs],
         column,
         dtype,
-        comparison.derived_columns(),
+        comparison.derived_columns(DUCKDB),
     )
     rows = con.execute(
         f"SELECT l.i, {comparison.gamma_sql(DUCKDB)} FROM lv l JOIN rv r USING (i) ORDER BY l.i"

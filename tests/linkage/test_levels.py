@@ -8,17 +8,20 @@ Random pairs are cross-checked against jellyfish, an independent implementation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
+import duckdb
 import jellyfish
 import polars as pl
 import pytest
 
 from linkage import comparisons as cl
+from linkage.company_names import CompanyRareTokensLevel
 from linkage.errors import DialectError, SettingsError
 from linkage.levels import level_from_dict
-from linkage.sql import Dialect
+from linkage.sql import DUCKDB
 from tests.linkage._helpers import gamma_results, level_results
 
 LEVEL_CASES = [
@@ -124,10 +127,6 @@ def test_numeric_and_reversed_levels() -> None:
     assert level_results(
         cl.NumericAbsDiffLevel("x", 2), [(10, 12), (10, 13), (5.5, 4)], dtype=pl.Float64
     ) == [True, False, True]
-    import duckdb
-
-    from linkage.sql import DUCKDB
-
     con = duckdb.connect()
     sql = cl.ColumnsReversedLevel("first", "last").sql(DUCKDB)
     rows = con.execute(
@@ -304,5 +303,11 @@ def test_levels_round_trip_through_dict() -> None:
 
 
 def test_missing_dialect_function_names_the_backend() -> None:
+    bare = dataclasses.replace(DUCKDB, name="sqlite", functions={})
     with pytest.raises(DialectError, match="sqlite"):
-        cl.JaroWinklerLevel("x", 0.9).sql(Dialect("sqlite", {}))
+        cl.JaroWinklerLevel("x", 0.9).sql(bare)
+    with pytest.raises(DialectError, match="sqlite"):
+        cl.PostcodePartialLevel("x", "area").derived_columns(bare)
+    # list functions (company-name tokens) come from the dialect too
+    with pytest.raises(DialectError, match="'list_sort' is not available in the sqlite"):
+        CompanyRareTokensLevel("name_std").sql(bare)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linkage import BlockingRule, LinkageSettings, Linker, block_on
+from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_on
 from linkage import comparisons as cl
 from linkage.errors import InputDataError, LinkageError, ModelNotTrainedError, SettingsError
 
@@ -268,3 +268,51 @@ def test_em_pass_holds_fixed_comparisons_correlated_with_block(
     assert not any("first_name" in m for m in held)
     pairs = linker.predict()
     assert linker.evaluate(pairs, truth, linker.auto_threshold()).f1 >= 0.9
+
+
+def _labelled_link() -> tuple[Linker, pl.DataFrame]:
+    """40 known matches: surnames agree in 30, differ in 8, are missing on the right in 2;
+    towns agree in all 40. One labelled pair names an id that is in neither input."""
+    surnames_l = [f"NAME{i}" for i in range(40)]
+    surnames_r = surnames_l[:30] + [f"OTHER{i}" for i in range(8)] + [None, None]
+    left = pl.DataFrame({"id": list(range(40)), "surname": surnames_l, "town": ["LEEDS"] * 40})
+    right = pl.DataFrame(
+        {"id": list(range(100, 140)), "surname": surnames_r, "town": ["LEEDS"] * 40}
+    )
+    settings = LinkageSettings(
+        link_type="link_only",
+        comparisons=[cl.ExactComparison("surname"), cl.ExactComparison("town")],
+        blocking_rules=[block_on("surname")],
+    )
+    labels = pl.DataFrame({"id_l": [*range(40), 999], "id_r": [*range(100, 140), 100]})
+    return Linker(settings, left, right), labels
+
+
+def test_m_from_labelled_pairs_is_each_levels_smoothed_share() -> None:
+    linker, labels = _labelled_link()
+    try:
+        assert linker.estimate_m_from_labelled_pairs(labels) == 40
+        m = {name: p.m for name, p in linker.parameters.comparisons.items()}
+    finally:
+        linker.close()
+    # gamma 0 = all other, gamma 1 = exact; null pairs (2) count for neither level
+    assert m["surname"] == pytest.approx([8.5 / 39, 30.5 / 39])
+    assert m["town"] == pytest.approx([0.5 / 41, 40.5 / 41])
+
+
+def test_block_across_joins_one_column_with_another() -> None:
+    rule = block_across("legal_key", "trading_key", name="legal-trading")
+    assert rule.columns == ("legal_key", "trading_key")
+    assert rule.name == "legal-trading"
+    left = pl.DataFrame({"id": [1, 2], "legal_key": ["A", "B"], "trading_key": ["X", "Y"]})
+    right = pl.DataFrame({"id": [3, 4], "legal_key": ["Z", "Z"], "trading_key": ["B", "A"]})
+    settings = LinkageSettings(
+        link_type="link_only", comparisons=[cl.ExactComparison("legal_key")], blocking_rules=[rule]
+    )
+    linker = Linker(settings, left, right)
+    try:
+        assert linker.blocking_report()["pairs"].to_list() == [2]
+    finally:
+        linker.close()
+    with pytest.raises(SettingsError):
+        block_across("legal_key", "")

@@ -1,0 +1,129 @@
+"""Similarity and edit-distance levels on text (Jaro-Winkler, Jaccard, Levenshtein, Damerau)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linkage.levels.base import Level, check_column, check_count, check_fraction, text
+from linkage.sql import LEFT, RIGHT, Dialect
+
+
+@dataclass(frozen=True)
+class JaroWinklerLevel(Level):
+    """Jaro-Winkler similarity >= ``threshold`` (DuckDB ``jaro_winkler_similarity``)."""
+
+    column: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        check_column(self.column)
+        check_fraction("JaroWinklerLevel threshold", self.threshold)
+
+    def metric(self, dialect: Dialect) -> str:
+        """The similarity compared with the threshold; consecutive levels on one metric share
+        a single evaluation (see :meth:`Comparison.gamma_sql`)."""
+        fn = dialect.fn("jaro_winkler")
+        return f"{fn}({text(LEFT, self.column)}, {text(RIGHT, self.column)})"
+
+    def sql(self, dialect: Dialect) -> str:
+        return f"{self.metric(dialect)} >= {self.threshold!r}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} jaro-winkler >= {self.threshold}"
+
+
+@dataclass(frozen=True)
+class JaccardLevel(Level):
+    """Jaccard similarity of the character sets >= ``threshold`` (DuckDB ``jaccard``)."""
+
+    column: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        check_column(self.column)
+        check_fraction("JaccardLevel threshold", self.threshold)
+
+    def sql(self, dialect: Dialect) -> str:
+        fn = dialect.fn("jaccard")
+        a, b = text(LEFT, self.column), text(RIGHT, self.column)
+        # DuckDB's jaccard raises on an empty string, which would abort the whole query
+        return (
+            f"CASE WHEN length({a}) > 0 AND length({b}) > 0 "
+            f"THEN {fn}({a}, {b}) >= {self.threshold!r} ELSE FALSE END"
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} jaccard >= {self.threshold}"
+
+
+def _within_one_edit(a: str, b: str, dialect: Dialect, *, transpositions: bool) -> str:
+    """Edit distance <= 1 without a full dynamic-programming distance for most pairs.
+
+    Equal lengths: one edit is one substitution (Hamming distance 1) or, with
+    ``transpositions``, one swap of neighbours (Hamming distance 2, confirmed by
+    Damerau-Levenshtein). Lengths one apart: one insertion, checked by Levenshtein.
+    """
+    lev, hamming = dialect.fn("levenshtein"), dialect.fn("hamming")
+    equal = f"{hamming}({a}, {b}) <= 1"
+    if transpositions:
+        dl = dialect.fn("damerau_levenshtein")
+        equal = (
+            f"CASE WHEN {hamming}({a}, {b}) <= 1 THEN TRUE "
+            f"WHEN {hamming}({a}, {b}) = 2 THEN {dl}({a}, {b}) <= 1 ELSE FALSE END"
+        )
+    return (
+        f"CASE WHEN length({a}) = length({b}) THEN {equal} "
+        f"WHEN abs(length({a}) - length({b})) = 1 THEN {lev}({a}, {b}) <= 1 ELSE FALSE END"
+    )
+
+
+@dataclass(frozen=True)
+class LevenshteinLevel(Level):
+    """Levenshtein edit distance <= ``distance``."""
+
+    column: str
+    distance: int
+
+    def __post_init__(self) -> None:
+        check_column(self.column)
+        check_count("LevenshteinLevel distance", self.distance)
+
+    def sql(self, dialect: Dialect) -> str:
+        fn = dialect.fn("levenshtein")
+        a, b = text(LEFT, self.column), text(RIGHT, self.column)
+        if self.distance == 1:
+            return _within_one_edit(a, b, dialect, transpositions=False)
+        return f"{fn}({a}, {b}) <= {self.distance}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} levenshtein <= {self.distance}"
+
+
+@dataclass(frozen=True)
+class DamerauLevenshteinLevel(Level):
+    """Damerau-Levenshtein distance (transpositions count once) <= ``distance``."""
+
+    column: str
+    distance: int
+
+    def __post_init__(self) -> None:
+        check_column(self.column)
+        check_count("DamerauLevenshteinLevel distance", self.distance)
+
+    def sql(self, dialect: Dialect) -> str:
+        # DuckDB's damerau_levenshtein is ~8x slower than levenshtein; since DL <= k implies
+        # Levenshtein <= 2k, a CASE (which short-circuits, unlike AND) skips most pairs.
+        a, b = text(LEFT, self.column), text(RIGHT, self.column)
+        if self.distance == 1:
+            return _within_one_edit(a, b, dialect, transpositions=True)
+        pair = f"{a}, {b}"
+        dl, lev = dialect.fn("damerau_levenshtein"), dialect.fn("levenshtein")
+        k = self.distance
+        return f"CASE WHEN {lev}({pair}) <= {2 * k} THEN {dl}({pair}) <= {k} ELSE FALSE END"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} damerau-levenshtein <= {self.distance}"

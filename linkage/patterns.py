@@ -1,0 +1,70 @@
+"""What training reads: a linker's loaded data, seen through :class:`TrainingData`, and the
+gamma patterns (distinct comparison vectors with their counts) it aggregates from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from linkage.backend import DuckDBBackend
+from linkage.comparisons import Comparison
+from linkage.model import ModelParameters
+from linkage.settings import LinkageSettings
+from linkage.sql import quote
+
+
+class TrainingData(Protocol):
+    """The narrow view of a :class:`~linkage.linker.Linker` that training needs: its loaded
+    tables (through the backend), their row counts, the settings and the parameters it fills."""
+
+    @property
+    def settings(self) -> LinkageSettings: ...
+
+    @property
+    def backend(self) -> DuckDBBackend: ...
+
+    @property
+    def parameters(self) -> ModelParameters: ...
+
+    @property
+    def comparisons(self) -> list[Comparison]: ...
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per loaded input table."""
+        ...
+
+    @property
+    def total_pairs(self) -> int:
+        """Number of possible record pairs."""
+        ...
+
+    def ensure_gammas(self) -> None:
+        """Store the comparison vectors of every candidate pair (once)."""
+        ...
+
+
+def pattern_counts(
+    backend: DuckDBBackend, sql: str, columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``columns`` among the rows of ``sql`` and how often each occurs."""
+    cols = ", ".join(quote(c) for c in columns)
+    rows = backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY {cols}")
+    patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
+    return patterns, rows["n"].to_numpy().astype(np.float64)
+
+
+def level_tallies(gammas: np.ndarray, counts: np.ndarray, n_levels: int) -> np.ndarray:
+    """Pairs at each level (gamma code), null levels (-1) left out."""
+    valid = gammas >= 0
+    return np.bincount(gammas[valid], weights=counts[valid], minlength=n_levels)
+
+
+def level_shares(gammas: np.ndarray, counts: np.ndarray, n_levels: int) -> list[float]:
+    """Each level's share of the pairs; a level never seen gets half a count, not zero, so
+    that its weight stays finite."""
+    tallies = level_tallies(gammas, counts, n_levels)
+    total = max(float(tallies.sum()), 1.0)
+    return [float(max(t, 0.5) / total) for t in tallies]
