@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.business.columns import read_table
 from pipeline.errors import DataError
+from pipeline.io import read_table
 
 KEY, CANDIDATE, DECISION = "key", "candidate", "decision"
 DECISIONS = {

@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import click
-import polars as pl
 from click.core import ParameterSource
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -28,22 +27,10 @@ from pipeline.disclosure.regression import check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html
 from pipeline.disclosure.settings import TableCheckSettings
 from pipeline.disclosure.tables import TableSpec
-from pipeline.errors import ConfigError, DataError
+from pipeline.errors import ConfigError
+from pipeline.io import read_table
 
 logger = logging.getLogger(__name__)
-
-
-def read_frame(path: Path, *, option: str = "--data") -> pl.DataFrame:
-    """Read CSV or Parquet by extension; errors name the file only."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix in (".csv", ".txt"):
-            return pl.read_csv(path, infer_schema_length=10_000)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"{path.name}: cannot read ({type(exc).__name__})") from None
-    raise ConfigError(f"{option} {path.name}: use a .csv or .parquet file")
 
 
 def _problem(error: ErrorDetails) -> str:
@@ -123,7 +110,8 @@ def _check(
 ) -> TableCheckResult:  # fmt: skip
     """Read ``path`` (microdata, or counted cells) and check it; library errors that mean
     "fix the command line" become :class:`ConfigError` naming the file."""
-    frame = read_frame(path, option="--data" if microdata else "--table")
+    option = "--data" if microdata else "--table"
+    frame = read_table(path, infer_schema=True, label=f"{option} {path.name}")
     try:
         if not microdata:
             return check_counts(frame, spec, settings, count_column=count_column)

@@ -32,9 +32,11 @@ from linkage.standardise import (
     parse_date,
     phonetic,
 )
+from pipeline import io
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.errors import ConfigError, DataError
+from pipeline.io import read_table
 from pipeline.linkconfig import (
     ID,
     STD_DATE_FORMAT,
@@ -59,17 +61,12 @@ def read_input(cfg: LinkJobConfig, index: int, needed: list[str]) -> pl.DataFram
     spec = cfg.inputs[index]
     path = cfg.resolve(spec.path)
     wanted = {c: spec.columns.get(c, c) for c in needed}
-    try:
-        if spec.file_format == "parquet":
-            frame = pl.read_parquet(path, columns=[spec.id_column, *dict.fromkeys(wanted.values())])
-        else:
-            frame = pl.read_csv(
-                path, infer_schema=False, columns=[spec.id_column, *dict.fromkeys(wanted.values())]
-            )
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(
-            f"inputs[{index}]: cannot read {path.name!r} ({type(exc).__name__})"
-        ) from None
+    frame = read_table(
+        path,
+        file_format="parquet" if spec.file_format == "parquet" else "csv",
+        columns=[spec.id_column, *wanted.values()],
+        label=f"inputs[{index}]: {path.name}",
+    )
     return frame.select(
         pl.col(spec.id_column).cast(pl.String).alias(ID),
         *[pl.col(source).alias(name) for name, source in wanted.items()],
@@ -101,24 +98,12 @@ def standardise(frame: pl.DataFrame, spec: StandardiseSpec) -> pl.DataFrame:
 
 
 def read_truth(cfg: LinkJobConfig) -> pl.DataFrame | None:
+    """Known links (``id_l``, ``id_r``), when the job gives a truth file."""
     if cfg.truth is None:
         return None
     spec, path = cfg.truth, cfg.resolve(cfg.truth.path)
-    cols = [spec.left_column, spec.right_column]
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pl.read_parquet(path, columns=cols)
-        else:
-            frame = pl.read_csv(path, infer_schema=False, columns=cols)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(
-            f"truth: cannot read {path.name!r} with columns "
-            f"{', '.join(cols)} ({type(exc).__name__})"
-        ) from None
-    return frame.select(
-        pl.col(spec.left_column).cast(pl.String).alias("id_l"),
-        pl.col(spec.right_column).cast(pl.String).alias("id_r"),
-    )
+    columns = {"id_l": spec.left_column, "id_r": spec.right_column}
+    return io.read_truth(path, columns, label=f"truth: {path.name}")
 
 
 def saved_settings(cfg: LinkJobConfig) -> LinkageSettings:

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import polars as pl
 
-from pipeline.business.columns import IncomingColumns, RegisterColumns, check_columns, read_table
+from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import (
     MANIFEST_FILE,
     REPORT_FILE,
@@ -30,6 +29,7 @@ from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.review import KEY, read_decisions
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pipeline.errors import ConfigError
+from pipeline.io import read_table, read_truth
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)
@@ -102,17 +102,6 @@ def common_options(func: F) -> F:
     return func
 
 
-def read_truth(path: Path | None, key_column: str) -> pl.DataFrame | None:
-    """``key, entref`` from a truth file whose key column is ``key_column``."""
-    if path is None:
-        return None
-    frame = read_table(path)
-    check_columns(frame, [key_column, ENTREF], path.name)
-    return frame.select(
-        pl.col(key_column).cast(pl.String).alias(KEY), pl.col(ENTREF).cast(pl.String)
-    )
-
-
 def run_link(
     *,
     kind: str,
@@ -138,7 +127,11 @@ def run_link(
     register = read_table(register_path)
     incoming = read_table(input_path)
     decisions = read_decisions(decisions_path) if decisions_path is not None else None
-    truth = read_truth(truth_path, incoming_columns.key)
+    truth = (
+        None
+        if truth_path is None
+        else read_truth(truth_path, {KEY: incoming_columns.key, ENTREF: ENTREF})
+    )
     keystore = open_keystore(keystore_dir, key_file)
     pseudonymiser = Pseudonymiser.from_keystore(keystore, environment, version=key_version)
     outcome = link_to_register(

@@ -22,6 +22,7 @@ import polars as pl
 from pipeline.atomic import write_with_atomic
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pipeline.errors import ConfigError, DataError
+from pipeline.io import read_table
 from pipeline.manifest import file_entry, manifest_path_for, write_manifest
 from pseudonym.tokens import Pseudonymiser
 
@@ -90,22 +91,6 @@ def parse_columns(specs: tuple[str, ...]) -> list[ColumnSpec]:
     if problems:
         raise ConfigError(problems)
     return parsed
-
-
-def read_table(path: Path) -> pl.DataFrame:
-    """CSV (every column as text, so leading zeros survive) or Parquet, chosen by extension."""
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq"}:
-        raise ConfigError(f"{path.name}: unsupported input type {suffix!r} (use .csv or .parquet)")
-    if not path.is_file():
-        raise DataError(f"{path}: input file not found")
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
-        return pl.read_parquet(path)
-    except Exception as exc:
-        # The library's message can quote file contents: name the file and the error type only.
-        raise DataError(f"{path.name}: cannot read input ({type(exc).__name__})") from None
 
 
 def pseudonymise_table(
