@@ -18,10 +18,11 @@ import polars as pl
 
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
+from pipeline.business.clerical_review import write_review_file
 from pipeline.business.link import TOKEN, LinkOutcome
 from pipeline.business.report import match_report
-from pipeline.business.review import KEY, write_review_file
 from pipeline.manifest import file_entry, write_manifest
+from pipeline.review.decisions import KEY
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ from pipeline.business.prepare import (
     shared_id_types,
 )
 from pipeline.business.probabilistic import MatchSettings, score_candidates
-from pipeline.business.review import CANDIDATE, DECISION, KEY
 from pipeline.errors import DataError
+from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, NON_MATCH
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def link_to_register(
         "incoming_rows": incoming.height,
         "shared_identifier_types": id_types,
         "probabilistic": training,
-        "decisions_applied": {"match": clerical.height, "non_match": rejected.height},
+        "decisions_applied": {MATCH: clerical.height, NON_MATCH: rejected.height},
         "settings": {
             "match_threshold": settings.match_threshold,
             "review_threshold": settings.review_threshold,
@@ -211,13 +211,13 @@ def _decisions(
     if unknown:
         logger.warning("%d decision(s) name a key or candidate not in this run; ignored", unknown)
     resolved = resolved.drop_nulls([UID, ENTREF])
-    matches = resolved.filter(pl.col(DECISION) == "match").select(UID, ENTREF)
+    matches = resolved.filter(pl.col(DECISION) == MATCH).select(UID, ENTREF)
     several = matches.group_by(UID).len().filter(pl.col("len") > 1).height
     if several:
         raise DataError(
             f"decisions: {several} record(s) are marked 'match' to more than one candidate"
         )
-    rejected = resolved.filter(pl.col(DECISION) == "non_match").select(UID, ENTREF)
+    rejected = resolved.filter(pl.col(DECISION) == NON_MATCH).select(UID, ENTREF)
     return matches, rejected
 
 

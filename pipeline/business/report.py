@@ -9,7 +9,7 @@ import polars as pl
 
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.link import MATCHED, STATUSES
-from pipeline.business.review import KEY
+from pipeline.review.decisions import KEY
 
 
 def _ratio(a: int, b: int) -> float:

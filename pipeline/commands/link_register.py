@@ -26,10 +26,10 @@ from pipeline.business.delivery import (
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.link import link_to_register
 from pipeline.business.probabilistic import MatchSettings
-from pipeline.business.review import KEY, read_decisions
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pipeline.errors import ConfigError
 from pipeline.io import read_table, read_truth
+from pipeline.review.decisions import KEY, read_decisions
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)
