@@ -16,9 +16,9 @@ The CLI edges are ``pprl crn-request`` and ``pprl link-register``.
 from pipeline.business.clerical_review import write_review_file
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import Delivered, deliver
-from pipeline.business.link import STATUSES, LinkOutcome, link_to_register
+from pipeline.business.match_report import match_report
 from pipeline.business.probabilistic import MatchSettings
-from pipeline.business.report import match_report
+from pipeline.business.register_link import STATUSES, LinkOutcome, link_to_register
 from pipeline.review.decisions import read_decisions
 
 __all__ = [

@@ -19,8 +19,8 @@ import polars as pl
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.business.clerical_review import write_review_file
-from pipeline.business.link import TOKEN, LinkOutcome
-from pipeline.business.report import match_report
+from pipeline.business.match_report import match_report
+from pipeline.business.register_link import TOKEN, LinkOutcome
 from pipeline.manifest import file_entry, write_manifest
 from pipeline.review.decisions import KEY
 from pseudonym.tokens import Pseudonymiser
@@ -50,6 +50,13 @@ class Delivered:
     manifest: Path
     review: Path | None
     summary: dict[str, object]
+
+    def summary_line(self) -> str:
+        """One line for a terminal: records by status, and where the results are."""
+        counts = self.summary["by_status"]
+        assert isinstance(counts, dict)
+        parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        return f"{self.summary['records']} records: {parts}. Results in {self.results}"
 
 
 def deliver(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.business.deterministic import ENTREF
-from pipeline.business.link import MATCHED, STATUSES
+from pipeline.business.register_link import MATCHED, STATUSES
 from pipeline.review.decisions import KEY
 
 
