@@ -142,6 +142,14 @@ def _read_csv(
         if fast is not None:
             return fast, []
         logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
+    return _read_rows(text, source, name, any_bad_bytes)
+
+
+def _read_rows(
+    text: str, source: SourceConfig, name: str, any_bad_bytes: bool
+) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
+    """Parse ``text`` record by record with the csv module, quarantining rows that are
+    unparseable, ragged or (when ``any_bad_bytes``) not valid in the source's encoding."""
     reader = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=source.delimiter,

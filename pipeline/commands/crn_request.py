@@ -18,8 +18,8 @@ import click
 
 from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_job import RegisterLinkOptions, run_register_link
-from pipeline.commands.link_register import ENV_HELP
 from pipeline.commands.options import (
+    ENTREF_ENV_HELP,
     KeyOptions,
     column_option,
     grouped,
@@ -35,7 +35,7 @@ def _request_columns(**columns: str) -> IncomingColumns:
 
 
 @click.command("crn-request")
-@key_options(ENV_HELP)
+@key_options(ENTREF_ENV_HELP)
 @register_run_options
 @grouped(
     "columns",

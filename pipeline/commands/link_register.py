@@ -17,6 +17,7 @@ import click
 from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_job import RegisterLinkOptions, run_register_link
 from pipeline.commands.options import (
+    ENTREF_ENV_HELP,
     FILE,
     KeyOptions,
     column_option,
@@ -26,11 +27,9 @@ from pipeline.commands.options import (
     register_run_options,
 )
 
-ENV_HELP = "Project environment whose keys pseudonymise the entref."
-
 
 @click.command("link-register")
-@key_options(ENV_HELP)
+@key_options(ENTREF_ENV_HELP)
 @register_run_options
 @grouped(
     "columns",

@@ -23,6 +23,7 @@ from pipeline.commands.keys import audit_log, key_file_option, keystore_option, 
 from pseudonym.tokens import Pseudonymiser
 
 F = TypeVar("F", bound=Callable[..., Any])
+ENTREF_ENV_HELP = "Project environment whose keys pseudonymise the entref."
 Decorator = Callable[[F], F]
 FILE = click.Path(dir_okay=False, path_type=Path)
 
