@@ -282,11 +282,9 @@ def _manifest_body(
     counts: dict[str, dict[str, int]] = {c.column: {} for c in options.columns}
     for column, reason, n in by_reason.rows():
         counts[column][reason] = n
-    return {
-        "environment": pseudonymiser.environment,
-        "key_version": pseudonymiser.version,
-        "prefix": pseudonymiser.prefix,
-        "algorithm": pseudonymiser.describe()["algorithm"],
+    facts = pseudonymiser.describe()
+    del facts["key_ids"]  # every key derived so far: the columns' keys are listed with them
+    return facts | {
         "columns": [
             {
                 "column": c.column,

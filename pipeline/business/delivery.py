@@ -138,12 +138,7 @@ def _write_review(out_dir: Path, review: pl.DataFrame) -> tuple[Path, list[dict[
 
 def _keys_used(pseudonymiser: Pseudonymiser) -> dict[str, object]:
     """Which key pseudonymised the entrefs: environment, version, prefix, algorithm, key ID."""
-    return {
-        "environment": pseudonymiser.environment,
-        "key_version": pseudonymiser.version,
-        "prefix": pseudonymiser.prefix,
-        "algorithm": pseudonymiser.describe()["algorithm"],
-        "pseudonymised": [
-            {"column": TOKEN, "id_type": "entref", "key_id": pseudonymiser.key_id("entref")}
-        ],
-    }
+    facts = pseudonymiser.describe()
+    del facts["key_ids"]  # every key derived so far: the entref key is listed on its own
+    entref = {"column": TOKEN, "id_type": "entref", "key_id": pseudonymiser.key_id("entref")}
+    return facts | {"pseudonymised": [entref]}
