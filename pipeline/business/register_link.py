@@ -114,25 +114,7 @@ def link_to_register(
         .join(clerical.select(UID), on=UID, how="anti")
     )
     has_names = present(incoming, ic.name) is not None
-    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
-    training: dict[str, object] = {"method": "none"}
-    if has_names and fallback.height:
-        labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
-        scored = score_candidates(
-            _linkage_frame(incoming, ic), _linkage_frame(register, rc), labelled=labelled,
-            settings=settings,
-        )  # fmt: skip
-        training = scored.training
-        reg_entref = pl.DataFrame(
-            {REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True), ENTREF: entrefs}
-        )
-        pairs = (
-            scored.pairs.join(fallback, on=UID, how="semi")
-            .join(reg_entref, on=REG_UID)
-            .group_by(UID, ENTREF)
-            .agg(pl.col("match_probability").max())
-            .join(rejected, on=[UID, ENTREF], how="anti")
-        )
+    pairs, training = _fallback_pairs(incoming, register, ic, rc, det, fallback, rejected, settings)
     nothing = _nothing_to_match(incoming, inc_ids, ic.name if has_names else None)
     results = _assemble(
         inc_ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
@@ -151,6 +133,42 @@ def link_to_register(
         },
     }
     return LinkOutcome(results.drop(UID), review, facts)
+
+
+def _fallback_pairs(
+    incoming: pl.DataFrame,
+    register: pl.DataFrame,
+    ic: IncomingColumns,
+    rc: RegisterColumns,
+    det: pl.DataFrame,
+    fallback: pl.DataFrame,
+    rejected: pl.DataFrame,
+    settings: MatchSettings,
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """``uid, entref, match_probability`` (best per pair) for the ``fallback`` records, by
+    name, postcode and address, trained on the identifier matches; and how it was trained."""
+    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
+    if present(incoming, ic.name) is None or not fallback.height:
+        return pairs, {"method": "none"}
+    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
+    scored = score_candidates(
+        _linkage_frame(incoming, ic), _linkage_frame(register, rc), labelled=labelled,
+        settings=settings,
+    )  # fmt: skip
+    reg_entref = pl.DataFrame(
+        {
+            REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True),
+            ENTREF: register["__entref"],
+        }
+    )
+    pairs = (
+        scored.pairs.join(fallback, on=UID, how="semi")
+        .join(reg_entref, on=REG_UID)
+        .group_by(UID, ENTREF)
+        .agg(pl.col("match_probability").max())
+        .join(rejected, on=[UID, ENTREF], how="anti")
+    )
+    return pairs, scored.training
 
 
 def _linkage_frame(frame: pl.DataFrame, columns: IncomingColumns | RegisterColumns) -> pl.DataFrame:
