@@ -28,10 +28,11 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from pipeline.config import PipelineConfig, SourceConfig
 from pipeline.errors import DataError
+from pipeline.io import check_readable, read_bytes, read_table
+from pipeline.io import read_header as read_table_header
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,6 @@ class IngestResult:
     quarantine: pl.DataFrame
 
 
-def empty_quarantine() -> pl.DataFrame:
-    """A quarantine frame with no rows."""
-    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-
-
 def discover_files(config: PipelineConfig, source: SourceConfig) -> list[Path]:
     """Files a source currently covers, sorted. A glob matching nothing means "no files yet"."""
     pattern = config.resolve(source.path)
@@ -70,12 +66,8 @@ def discover_files(config: PipelineConfig, source: SourceConfig) -> list[Path]:
 def read_header(path: Path, source: SourceConfig) -> list[str]:
     """Column names of a file, reading only its header (used by ``pprl validate``)."""
     if source.format == "parquet":
-        try:
-            return list(pq.read_schema(path).names)
-        except (OSError, ValueError) as exc:
-            raise DataError(
-                f"{path.name}: not a readable Parquet file ({type(exc).__name__})"
-            ) from None
+        return read_table_header(path, file_format="parquet")
+    check_readable(path)
     with open(path, "rb") as handle:
         first = handle.readline()
     if not first.strip():
@@ -89,8 +81,7 @@ def read_header(path: Path, source: SourceConfig) -> list[str]:
 def ingest_file(path: Path, source: SourceConfig, *, file_name: str | None = None) -> IngestResult:
     """Read one file of ``source`` into a canonical frame plus its quarantine."""
     name = file_name or path.name
-    if not path.is_file():
-        raise DataError(f"{name}: input file not found")
+    check_readable(path, label=name)
     rows: list[tuple[object, ...]] = []
     if source.format == "parquet":
         raw = _read_parquet(path, source, name)
@@ -137,7 +128,7 @@ def _has_bad_bytes(value: str) -> bool:
 def _read_csv(
     path: Path, source: SourceConfig, name: str
 ) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
-    data = path.read_bytes()
+    data = read_bytes(path, label=name)
     if not data or data.isspace():
         raise DataError(f"{name}: file is empty (no header row)")
     try:
@@ -151,6 +142,14 @@ def _read_csv(
         if fast is not None:
             return fast, []
         logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
+    return _read_rows(text, source, name, any_bad_bytes)
+
+
+def _read_rows(
+    text: str, source: SourceConfig, name: str, any_bad_bytes: bool
+) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
+    """Parse ``text`` record by record with the csv module, quarantining rows that are
+    unparseable, ragged or (when ``any_bad_bytes``) not valid in the source's encoding."""
     reader = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=source.delimiter,
@@ -314,15 +313,8 @@ def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
 
 
 def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{name}: not a readable Parquet file ({type(exc).__name__})") from None
-    _check_header(list(schema.names), source, name)
-    try:
-        frame = pl.read_parquet(path, columns=list(source.columns))
-    except Exception as exc:  # polars raises several unrelated types for corrupt files
-        raise DataError(f"{name}: cannot read Parquet data ({type(exc).__name__})") from None
+    _check_header(read_table_header(path, file_format="parquet", label=name), source, name)
+    frame = read_table(path, file_format="parquet", columns=list(source.columns), label=name)
     if frame.height == 0:
         raise DataError(f"{name}: file has no rows")
     problems = []

@@ -33,7 +33,8 @@ from linkage.standardise import (
     standardise_columns,
 )
 from pipeline.config import read_config_document, validate_document
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.io import TableFormat, read_header
 
 # Internal name of the id column inside the linkage engine (inputs keep their own names).
 ID = "unique_id"
@@ -71,7 +72,7 @@ class InputSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
 
     @property
-    def file_format(self) -> str:
+    def file_format(self) -> TableFormat:
         if self.format is not None:
             return self.format
         return "parquet" if self.path.lower().endswith((".parquet", ".pq")) else "csv"
@@ -315,12 +316,9 @@ def load_link_config(path: str | Path) -> LinkJobConfig:
 def input_columns(cfg: LinkJobConfig, index: int) -> list[str] | None:
     """Header of input ``index`` (no data read), or None if the file cannot be read."""
     spec = cfg.inputs[index]
-    path = cfg.resolve(spec.path)
     try:
-        if spec.file_format == "parquet":
-            return list(pl.read_parquet_schema(path))
-        return list(pl.scan_csv(path, infer_schema=False).collect_schema())
-    except (OSError, pl.exceptions.PolarsError):
+        return read_header(cfg.resolve(spec.path), file_format=spec.file_format)
+    except PipelineError:
         return None
 
 

@@ -10,15 +10,18 @@ never a register identifier or name.
 >>> outcome = link_to_register(incoming, register, pseudonymiser)      # doctest: +SKIP
 >>> match_report(outcome.results, truth)["truth"]["f1"]                # doctest: +SKIP
 
-The CLI edges are ``pprl crn-request`` and ``pprl link-register``.
+A whole run (read files, link, deliver) is :func:`run_register_link`; the CLI edges are
+``pprl crn-request`` and ``pprl link-register``.
 """
 
+from pipeline.business.clerical_review import write_review_file
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import Delivered, deliver
-from pipeline.business.link import STATUSES, LinkOutcome, link_to_register
+from pipeline.business.match_report import match_report
 from pipeline.business.probabilistic import MatchSettings
-from pipeline.business.report import match_report
-from pipeline.business.review import read_decisions, write_review_file
+from pipeline.business.register_job import RegisterLinkOptions, run_register_link
+from pipeline.business.register_link import STATUSES, LinkOutcome, link_to_register
+from pipeline.review.decisions import read_decisions
 
 __all__ = [
     "STATUSES",
@@ -27,9 +30,11 @@ __all__ = [
     "LinkOutcome",
     "MatchSettings",
     "RegisterColumns",
+    "RegisterLinkOptions",
     "deliver",
     "link_to_register",
     "match_report",
     "read_decisions",
+    "run_register_link",
     "write_review_file",
 ]

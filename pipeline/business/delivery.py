@@ -18,10 +18,11 @@ import polars as pl
 
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
-from pipeline.business.link import TOKEN, LinkOutcome
-from pipeline.business.report import match_report
-from pipeline.business.review import KEY, write_review_file
+from pipeline.business.clerical_review import write_review_file
+from pipeline.business.match_report import match_report
+from pipeline.business.register_link import TOKEN, LinkOutcome
 from pipeline.manifest import file_entry, write_manifest
+from pipeline.review.decisions import KEY
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,13 @@ class Delivered:
     manifest: Path
     review: Path | None
     summary: dict[str, object]
+
+    def summary_line(self) -> str:
+        """One line for a terminal: records by status, and where the results are."""
+        counts = self.summary["by_status"]
+        assert isinstance(counts, dict)
+        parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        return f"{self.summary['records']} records: {parts}. Results in {self.results}"
 
 
 def deliver(
@@ -83,44 +91,23 @@ def deliver(
     results_path, report_path = out_dir / RESULTS_FILE, out_dir / REPORT_FILE
     write_with_atomic(results_path, lambda p: delivered.write_csv(p))
     write_text_atomic(report_path, json.dumps(report, indent=2) + "\n")
-    review_path: Path | None = None
-    review_entry: list[dict[str, object]] = []
-    if write_review:
-        review_path = out_dir / REVIEW_FILE
-        review_path.parent.mkdir(parents=True, exist_ok=True)
-        write_review_file(review_path, outcome.review)
-        review_entry = [
-            {
-                **file_entry(review_path),
-                "rows": outcome.review.height,
-                "note": "curator only: holds names and addresses; not for delivery",
-            }
-        ]
+    review_path, review_entry = (
+        _write_review(out_dir, outcome.review) if write_review else (None, [])
+    )
     input_entries = [file_entry(p) for p in inputs]
     outputs = [file_entry(results_path), file_entry(report_path)]
     manifest_path = out_dir / MANIFEST_FILE
-    description = pseudonymiser.describe()
-    write_manifest(
-        manifest_path,
-        kind,
-        {
-            "environment": pseudonymiser.environment,
-            "key_version": pseudonymiser.version,
-            "prefix": pseudonymiser.prefix,
-            "algorithm": description["algorithm"],
-            "pseudonymised": [
-                {"column": TOKEN, "id_type": "entref", "key_id": pseudonymiser.key_id("entref")}
-            ],
-            "key_column": key_column,
-            "counts": report["by_status"],
-            "facts": outcome.facts,
-            "settings": settings or {},
-            "inputs": input_entries,
-            "outputs": outputs,
-            "curator_files": review_entry,
-            "audit_head_before_run": audit.head(),
-        },
-    )
+    body = {
+        "key_column": key_column,
+        "counts": report["by_status"],
+        "facts": outcome.facts,
+        "settings": settings or {},
+        "inputs": input_entries,
+        "outputs": outputs,
+        "curator_files": review_entry,
+        "audit_head_before_run": audit.head(),
+    }
+    write_manifest(manifest_path, kind, _keys_used(pseudonymiser) | body)
     audit.append(
         kind,
         inputs={str(e["name"]): str(e["sha256"]) for e in input_entries},
@@ -138,3 +125,20 @@ def deliver(
     )
     logger.info("%s: %d records, match rate %.3f", kind, results.height, report["match_rate"])
     return Delivered(results_path, report_path, manifest_path, review_path, report)
+
+
+def _write_review(out_dir: Path, review: pl.DataFrame) -> tuple[Path, list[dict[str, object]]]:
+    """The curator's review file, and its manifest entry (checksum and rows, not its content)."""
+    path = out_dir / REVIEW_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_review_file(path, review)
+    note = "curator only: holds names and addresses; not for delivery"
+    return path, [{**file_entry(path), "rows": review.height, "note": note}]
+
+
+def _keys_used(pseudonymiser: Pseudonymiser) -> dict[str, object]:
+    """Which key pseudonymised the entrefs: environment, version, prefix, algorithm, key ID."""
+    facts = pseudonymiser.describe()
+    del facts["key_ids"]  # every key derived so far: the entref key is listed on its own
+    entref = {"column": TOKEN, "id_type": "entref", "key_id": pseudonymiser.key_id("entref")}
+    return facts | {"pseudonymised": [entref]}

@@ -1,141 +1,24 @@
 """``pprl check-output``: check and treat one table (built from microdata, or a frequency table
 already counted) and any regression outputs before release.
 
-Writes the treated table (CSV and Parquet; only when a table was given), ``disclosure.json``
-and ``disclosure.html`` atomically. Exit 0 when every output is safe, 3 when the table cannot
-be made safe (or still needs a human review that was not accepted) or a model has too few
-residual degrees of freedom.
+Parses the options and calls :func:`pipeline.disclosure.output_check.check_output`, which
+writes the treated table, ``disclosure.json`` and ``disclosure.html``. Exit 0 when every output
+is safe, 3 when the table cannot be made safe (or still needs a human review that was not
+accepted) or a model has too few residual degrees of freedom.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
 from pathlib import Path
+from typing import Any
 
 import click
-import polars as pl
 from click.core import ParameterSource
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
-from pipeline.atomic import write_text_atomic, write_with_atomic
-from pipeline.disclosure.cellkey import PerturbationTable, cast_record_keys, resolve_ptable
-from pipeline.disclosure.check import TableCheckResult, check_counts, check_table
-from pipeline.disclosure.errors import PerturbationTableError, TableSpecError, UnsafeTable
-from pipeline.disclosure.regression import check_models, load_models
-from pipeline.disclosure.report import report_dict, report_html
-from pipeline.disclosure.settings import TableCheckSettings
-from pipeline.disclosure.tables import TableSpec
-from pipeline.errors import ConfigError, DataError
+from pipeline.disclosure.output_check import OutputCheckOptions, check_output
 
-logger = logging.getLogger(__name__)
-
-
-def read_frame(path: Path, *, option: str = "--data") -> pl.DataFrame:
-    """Read CSV or Parquet by extension; errors name the file only."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix in (".csv", ".txt"):
-            return pl.read_csv(path, infer_schema_length=10_000)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"{path.name}: cannot read ({type(exc).__name__})") from None
-    raise ConfigError(f"{option} {path.name}: use a .csv or .parquet file")
-
-
-def _problem(error: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
-
-
-def _given(name: str) -> bool:
-    """Was option ``name`` set by the user rather than left at its default?"""
-    source = click.get_current_context().get_parameter_source(name)
-    return source not in (None, ParameterSource.DEFAULT)
-
-
-def _input_problems(
-    data: Path | None, table: Path | None, by: tuple[str, ...], stat: str,
-    cell_key: str | None, models: bool,
-) -> list[str]:  # fmt: skip
-    """Every problem with the choice of inputs, at once."""
-    problems = []
-    if data is not None and table is not None:
-        problems.append("give --data (microdata) or --table (counted cells), not both")
-    elif data is None and table is None and not models:
-        problems.append(
-            "nothing to check: give --data or --table with --by, and/or --residual-dof or --models"
-        )
-    if (data is not None or table is not None) and not by:
-        problems.append("--by: give at least one group-by column")
-    if data is None and table is None and by:
-        problems.append("--by needs --data or --table")
-    if table is not None:
-        if stat != "count":
-            problems.append(
-                f"--stat {stat}: --table holds counts; sums, means, medians, minima and "
-                "maxima need --data (microdata)"
-            )
-        if cell_key is not None:
-            problems.append("--cell-key needs each record's key: use --data (microdata)")
-        dominance = [o for o, name in (("--p-ratio", "p_ratio"), ("--nk", "nk")) if _given(name)]
-        if dominance:
-            problems.append(
-                f"{' and '.join(dominance)}: dominance needs record-level contributions; "
-                "use --data (microdata)"
-            )
-    elif _given("count_column"):
-        problems.append("--count-column applies to --table only")
-    return problems
-
-
-def _models(residual_dof: tuple[str, ...], models_file: Path | None) -> dict[str, int]:
-    """``--residual-dof [NAME=]N`` values (unnamed ones become "model 1", "model 2", ... by
-    position) and the rows of ``--models FILE``; names must not repeat."""
-    models: dict[str, int] = {}
-    problems = []
-    sources = []
-    for position, text in enumerate(residual_dof, start=1):
-        name, sep, number = text.rpartition("=")
-        name = name.strip() if sep else f"model {position}"
-        if not re.fullmatch(r"\s*[0-9]+\s*", number) or not name:
-            problems.append(f"--residual-dof {text!r}: give N or NAME=N, N a whole number >= 0")
-            continue
-        sources.append((name, int(number)))
-    if models_file is not None:
-        sources += list(load_models(models_file).items())
-    for name, dof in sources:
-        if name in models:
-            problems.append(f"model {name!r} is given more than once")
-        models[name] = dof
-    if problems:
-        raise ConfigError(problems)
-    return models
-
-
-def _check(
-    path: Path, spec: TableSpec, settings: TableCheckSettings, *, microdata: bool,
-    count_column: str,
-) -> TableCheckResult:  # fmt: skip
-    """Read ``path`` (microdata, or counted cells) and check it; library errors that mean
-    "fix the command line" become :class:`ConfigError` naming the file."""
-    frame = read_frame(path, option="--data" if microdata else "--table")
-    try:
-        if not microdata:
-            return check_counts(frame, spec, settings, count_column=count_column)
-        ptable: PerturbationTable | None = None
-        if settings.cell_key_column is not None:
-            ptable = resolve_ptable(settings.ptable)
-            frame = cast_record_keys(frame, settings.cell_key_column, ptable.keys)
-        return check_table(frame, spec, settings, ptable=ptable)
-    except PerturbationTableError as exc:  # the --ptable file itself is wrong
-        raise ConfigError(exc.problems, source=f"--ptable {exc.source}") from None
-    except TableSpecError as exc:  # a request that does not fit the data: fix the command line
-        raise ConfigError(str(exc), source=path.name) from None
+#: Options whose default means "not asked for" (``None`` in :class:`OutputCheckOptions`).
+ASKED_ONLY = ("count_column", "p_ratio", "nk")
 
 
 @click.command("check-output")
@@ -246,13 +129,7 @@ def _check(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory.",
 )
-def command(
-    data: Path | None, table: Path | None, count_column: str, by: tuple[str, ...], stat: str,
-    threshold: int, round_base: int | None, random_round: bool, seed: int, secondary: bool,
-    zeros_safe: bool, p_ratio: float, nk: tuple[int, float], protection: float,
-    cell_key: str | None, ptable: str, no_margins: bool, residual_dof: tuple[str, ...],
-    models_file: Path | None, dof_threshold: int, accept_review: bool, out: Path,
-) -> None:  # fmt: skip
+def command(**values: Any) -> None:
     """Check a table (from microdata, or already counted) and regression outputs for disclosure
     risk, treat the table, and report.
 
@@ -275,59 +152,11 @@ def command(
         pprl check-output --data cohort.parquet --by region --cell-key record_key \\
             --ptable ptable_census.csv --out checked/
     """
-    problems = _input_problems(data, table, by, stat, cell_key, bool(residual_dof or models_file))
-    if problems:
-        raise ConfigError(problems)
-    try:
-        settings = TableCheckSettings(
-            threshold=threshold, zeros_are_disclosive=not zeros_safe, p_ratio=p_ratio,
-            nk_n=nk[0], nk_k=nk[1], secondary=secondary, protection_interval=protection,
-            rounding="none" if round_base is None else ("random" if random_round else "nearest"),
-            rounding_base=round_base or 5, seed=seed, cell_key_column=cell_key, ptable=ptable,
-            accept_review=accept_review, dof_threshold=dof_threshold,
-        )  # fmt: skip
-    except ValidationError as exc:
-        raise ConfigError([_problem(e) for e in exc.errors()]) from None
-    except ValueError as exc:
-        raise ConfigError(str(exc).splitlines()[0]) from None
-    given = _models(residual_dof, models_file)
-    models = check_models(given, settings) if given else []
-    result: TableCheckResult | None = None
-    source = models_file.name if models_file is not None else None
-    path = data if data is not None else table
-    if path is not None:
-        try:
-            spec = TableSpec.parse(by, stat, margins=not no_margins)
-        except TableSpecError as exc:
-            raise ConfigError(str(exc)) from None
-        result = _check(path, spec, settings, microdata=data is not None,
-                        count_column=count_column)  # fmt: skip
-        source = path.name
-    report = report_dict(result, models=models, settings=settings, source=source)
-    out.mkdir(parents=True, exist_ok=True)
-    if result is not None:
-        published = result.published_table()
-        write_with_atomic(out / "table.csv", lambda p: published.write_csv(p))
-        write_with_atomic(out / "table.parquet", lambda p: published.write_parquet(p))
-    write_text_atomic(out / "disclosure.json", json.dumps(report, indent=2) + "\n")
-    write_text_atomic(out / "disclosure.html", report_html(report))
-    summary, parts = report["summary"], []
-    if result is not None:
-        parts.append(
-            f"{summary['cells']} cells, {summary['primary_suppressions']} primary and "
-            f"{summary['secondary_suppressions']} secondary suppressions"
-        )
-    if models:
-        plural = "s" if summary["models"] != 1 else ""
-        parts.append(
-            f"{summary['models']} model{plural}, {summary['models_failed']} below "
-            f"{dof_threshold} residual degrees of freedom"
-        )
-    click.echo(f"{report['verdict']}: {'; '.join(parts)} -> {out}")
-    unsafe = []
-    if result is not None and not result.safe:
-        unsafe.append("table")
-    if any(m.status == "fail" for m in models):
-        unsafe.append("regression outputs")
-    if unsafe:
-        raise UnsafeTable(f"{' and '.join(unsafe)} not safe to release; see disclosure.html")
+    context = click.get_current_context()
+    for name in ASKED_ONLY:
+        if context.get_parameter_source(name) in (None, ParameterSource.DEFAULT):
+            values[name] = None
+    values["margins"] = not values.pop("no_margins")
+    report = check_output(OutputCheckOptions(**values))
+    click.echo(report.summary_line())
+    report.raise_if_unsafe()

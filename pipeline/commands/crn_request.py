@@ -12,59 +12,41 @@ is written: only your key, the status and the entref pseudonym.
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
 import click
 
 from pipeline.business.columns import IncomingColumns
-from pipeline.business.probabilistic import MatchSettings
-from pipeline.commands.link_register import common_options, run_link, summary_line
+from pipeline.business.register_job import RegisterLinkOptions, run_register_link
+from pipeline.commands.options import (
+    ENTREF_ENV_HELP,
+    KeyOptions,
+    column_option,
+    grouped,
+    key_column_option,
+    key_options,
+    register_run_options,
+)
+
+
+def _request_columns(**columns: str) -> IncomingColumns:
+    """A CRN request matches on CRN, with name, postcode and address as a fallback only."""
+    return IncomingColumns(vat=None, paye=None, **columns)
 
 
 @click.command("crn-request")
-@common_options
-@click.option(
-    "--key-column",
-    default="request_id",
-    show_default=True,
-    help="Your row key column, kept in the results so you can join back.",
+@key_options(ENTREF_ENV_HELP)
+@register_run_options
+@grouped(
+    "columns",
+    _request_columns,
+    key_column_option("request_id"),
+    column_option("crn", "crn"),
+    column_option("name", "name", "Company name column for the fallback (used if present)."),
+    column_option("postcode", "postcode", "Postcode column for the fallback (used if present)."),
+    column_option("address", "address", "Address column for the fallback (used if present)."),
 )
-@click.option("--crn-column", default="crn", show_default=True)
-@click.option(
-    "--name-column",
-    default="name",
-    show_default=True,
-    help="Company name column for the fallback (used if present).",
-)
-@click.option(
-    "--postcode-column",
-    default="postcode",
-    show_default=True,
-    help="Postcode column for the fallback (used if present).",
-)
-@click.option(
-    "--address-column",
-    default="address",
-    show_default=True,
-    help="Address column for the fallback (used if present).",
-)
-def command(
-    keystore_dir: Path,
-    environment: str,
-    key_version: int | None,
-    key_file: Path | None,
-    register_path: Path,
-    input_path: Path,
-    out_dir: Path,
-    match_threshold: float,
-    review_threshold: float,
-    truth_path: Path | None,
-    key_column: str,
-    crn_column: str,
-    name_column: str,
-    postcode_column: str,
-    address_column: str,
-) -> None:
+def command(keys: KeyOptions, run: RegisterLinkOptions, columns: IncomingColumns) -> None:
     """Match company numbers to the register; return pseudonymised entrefs.
 
     Writes OUT/results.csv (your key, status, method, match_probability, reason,
@@ -76,27 +58,12 @@ def command(
         pprl crn-request --keystore ks --env project1 --register register.parquet \\
             --input crns.csv --key-column request_id --out crn-answer
     """
-    delivered = run_link(
+    options = replace(
+        run,
         kind="crn-request",
-        keystore_dir=keystore_dir,
-        environment=environment,
-        key_version=key_version,
-        key_file=key_file,
-        register_path=register_path,
-        input_path=input_path,
-        out_dir=out_dir,
-        incoming_columns=IncomingColumns(
-            key=key_column,
-            crn=crn_column,
-            vat=None,
-            paye=None,
-            name=name_column,
-            postcode=postcode_column,
-            address=address_column,
-        ),
-        settings=MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold),
-        truth_path=truth_path,
+        incoming_columns=columns,
         status_names={"review": "ambiguous"},
         write_review=False,
     )
-    click.echo(summary_line(delivered))
+    delivered = run_register_link(options, keys.open_pseudonymiser, keys.audit())
+    click.echo(delivered.summary_line())

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from pipeline.business.columns import IncomingColumns
-from pipeline.business.link import link_to_register
-from pipeline.business.report import match_report
+from pipeline.business.match_report import match_report
+from pipeline.business.register_link import link_to_register
 from pipeline.errors import DataError
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore

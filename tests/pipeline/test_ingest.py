@@ -8,6 +8,7 @@ import pytest
 from pipeline.config import SourceConfig
 from pipeline.errors import DataError
 from pipeline.ingest import ingest_file, read_header
+from tests.pipeline._unreadable import deny_reading
 
 COLUMNS = {
     "nhs": "identifier:nhs",
@@ -153,7 +154,7 @@ def test_parquet_wrong_types_and_corrupt_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="field nhs: column type"):
         ingest_file(path, source(format="parquet"))
     junk = write(tmp_path, b"not parquet at all", "junk.parquet")
-    with pytest.raises(DataError, match=r"junk\.parquet: not a readable Parquet file"):
+    with pytest.raises(DataError, match=r"junk\.parquet: not a Parquet file, or a damaged one"):
         ingest_file(junk, source(format="parquet"))
 
 
@@ -162,3 +163,18 @@ def test_read_header_reads_only_the_first_line(tmp_path: Path) -> None:
     assert read_header(path, source()) == ["nhs", "name", "dob", "eth"]
     with pytest.raises(DataError, match="row 1: header is not valid utf-8"):
         read_header(write(tmp_path, b"nh\xffs,name\n", "b.csv"), source())
+
+
+def test_missing_and_unreadable_files_are_data_errors_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(DataError, match=r"^gp/absent\.csv: file not found$"):
+        ingest_file(tmp_path / "absent.csv", source(), file_name="gp/absent.csv")
+    for fmt, name in (("csv", "locked.csv"), ("parquet", "locked.parquet")):
+        path = tmp_path / name
+        pl.DataFrame({c: ["4000000004"] for c in COLUMNS}).write_csv(path)
+        deny_reading(monkeypatch, path)
+        for read in (ingest_file, read_header):
+            with pytest.raises(DataError, match=rf"^{name}: permission denied") as raised:
+                read(path, source(format=fmt))
+            assert "4000000004" not in str(raised.value)

@@ -1,4 +1,4 @@
-"""Clerical review in the batch pipeline (pipeline/review.py): the review file a run writes
+"""Clerical review in the batch pipeline (pipeline/review/persons.py): the review file a run writes
 for curators, and their decisions fed back with ``pprl run --decisions``."""
 
 from __future__ import annotations

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.business.columns import IncomingColumns, RegisterColumns, check_columns, present
+from pipeline.business.columns import (
+    SHARED_ID_TYPES,
+    IncomingColumns,
+    RegisterColumns,
+    check_columns,
+    present,
+)
 from pipeline.business.deterministic import ENTREF, REG_UID, deterministic_matches
 from pipeline.business.prepare import (
     UID,
@@ -32,8 +38,9 @@ from pipeline.business.prepare import (
     shared_id_types,
 )
 from pipeline.business.probabilistic import MatchSettings, score_candidates
-from pipeline.business.review import CANDIDATE, DECISION, KEY
 from pipeline.errors import DataError
+from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, NON_MATCH
+from pseudonym.identifiers import Reason
 from pseudonym.tokens import Pseudonymiser
 
 logger = logging.getLogger(__name__)
@@ -107,68 +114,89 @@ def link_to_register(
         .join(clerical.select(UID), on=UID, how="anti")
     )
     has_names = present(incoming, ic.name) is not None
-    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
-    training: dict[str, object] = {"method": "none"}
-    if has_names and fallback.height:
-        inc_link = linkage_frame(
-            incoming,
-            name=ic.name,
-            trading_name=ic.trading_name,
-            postcode=ic.postcode,
-            address=ic.address,
-        )
-        reg_link = linkage_frame(
-            register,
-            name=rc.name,
-            trading_name=rc.trading_name,
-            postcode=rc.postcode,
-            address=rc.address,
-        )
-        labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
-        scored = score_candidates(inc_link, reg_link, labelled=labelled, settings=settings)
-        training = scored.training
-        reg_entref = pl.DataFrame(
-            {REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True), ENTREF: entrefs}
-        )
-        pairs = (
-            scored.pairs.join(fallback, on=UID, how="semi")
-            .join(reg_entref, on=REG_UID)
-            .group_by(UID, ENTREF)
-            .agg(pl.col("match_probability").max())
-            .join(rejected, on=[UID, ENTREF], how="anti")
-        )
-    decided = _decide(pairs, settings)
-    usable = [
-        inc_ids[norm_column(t)].is_not_null().alias(t)
-        for t in ("crn", "vat", "paye")
-        if norm_column(t) in inc_ids.columns
-    ]
-    if has_names:
-        assert ic.name is not None
-        named = incoming[ic.name].cast(pl.String).str.strip_chars().str.len_chars().fill_null(0)
-        usable.append((named > 0).alias("name"))
-    nothing = (
-        ~pl.DataFrame(usable).select(pl.any_horizontal(pl.all())).to_series()
-        if usable
-        else pl.Series([True] * incoming.height)
-    )
+    pairs, training = _fallback_pairs(incoming, register, ic, rc, det, fallback, rejected, settings)
+    nothing = _nothing_to_match(incoming, inc_ids, ic.name if has_names else None)
     results = _assemble(
-        inc_ids.with_columns(nothing.alias("__nothing")), keys, det, clerical, decided
-    )
-    results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
+        inc_ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
+        _decide(pairs, settings),
+    ).join(token_map, on=ENTREF, how="left", maintain_order="left")  # fmt: skip
     review = _review_rows(results, pairs, incoming, register, ic, rc, keys, token_map, settings)
     facts: dict[str, object] = {
         **register_facts,
         "incoming_rows": incoming.height,
         "shared_identifier_types": id_types,
         "probabilistic": training,
-        "decisions_applied": {"match": clerical.height, "non_match": rejected.height},
+        "decisions_applied": {MATCH: clerical.height, NON_MATCH: rejected.height},
         "settings": {
             "match_threshold": settings.match_threshold,
             "review_threshold": settings.review_threshold,
         },
     }
     return LinkOutcome(results.drop(UID), review, facts)
+
+
+def _fallback_pairs(
+    incoming: pl.DataFrame,
+    register: pl.DataFrame,
+    ic: IncomingColumns,
+    rc: RegisterColumns,
+    det: pl.DataFrame,
+    fallback: pl.DataFrame,
+    rejected: pl.DataFrame,
+    settings: MatchSettings,
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """``uid, entref, match_probability`` (best per pair) for the ``fallback`` records, by
+    name, postcode and address, trained on the identifier matches; and how it was trained."""
+    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
+    if present(incoming, ic.name) is None or not fallback.height:
+        return pairs, {"method": "none"}
+    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
+    scored = score_candidates(
+        _linkage_frame(incoming, ic), _linkage_frame(register, rc), labelled=labelled,
+        settings=settings,
+    )  # fmt: skip
+    reg_entref = pl.DataFrame(
+        {
+            REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True),
+            ENTREF: register["__entref"],
+        }
+    )
+    pairs = (
+        scored.pairs.join(fallback, on=UID, how="semi")
+        .join(reg_entref, on=REG_UID)
+        .group_by(UID, ENTREF)
+        .agg(pl.col("match_probability").max())
+        .join(rejected, on=[UID, ENTREF], how="anti")
+    )
+    return pairs, scored.training
+
+
+def _linkage_frame(frame: pl.DataFrame, columns: IncomingColumns | RegisterColumns) -> pl.DataFrame:
+    """The name, trading name, postcode and address columns probabilistic matching compares."""
+    return linkage_frame(
+        frame,
+        name=columns.name,
+        trading_name=columns.trading_name,
+        postcode=columns.postcode,
+        address=columns.address,
+    )
+
+
+def _nothing_to_match(
+    incoming: pl.DataFrame, inc_ids: pl.DataFrame, name_column: str | None
+) -> pl.Series:
+    """Records with no valid identifier and no name (``name_column`` None: no names at all)."""
+    usable = [
+        inc_ids[norm_column(t)].is_not_null().alias(t)
+        for t in SHARED_ID_TYPES
+        if norm_column(t) in inc_ids.columns
+    ]
+    if name_column is not None:
+        named = incoming[name_column].cast(pl.String).str.strip_chars().str.len_chars().fill_null(0)
+        usable.append((named > 0).alias("name"))
+    if not usable:
+        return pl.Series([True] * incoming.height)
+    return ~pl.DataFrame(usable).select(pl.any_horizontal(pl.all())).to_series()
 
 
 def _check_keys(keys: pl.Series, column: str, source: str) -> None:
@@ -211,13 +239,13 @@ def _decisions(
     if unknown:
         logger.warning("%d decision(s) name a key or candidate not in this run; ignored", unknown)
     resolved = resolved.drop_nulls([UID, ENTREF])
-    matches = resolved.filter(pl.col(DECISION) == "match").select(UID, ENTREF)
+    matches = resolved.filter(pl.col(DECISION) == MATCH).select(UID, ENTREF)
     several = matches.group_by(UID).len().filter(pl.col("len") > 1).height
     if several:
         raise DataError(
             f"decisions: {several} record(s) are marked 'match' to more than one candidate"
         )
-    rejected = resolved.filter(pl.col(DECISION) == "non_match").select(UID, ENTREF)
+    rejected = resolved.filter(pl.col(DECISION) == NON_MATCH).select(UID, ENTREF)
     return matches, rejected
 
 
@@ -254,27 +282,9 @@ def _assemble(
     clerical: pl.DataFrame,
     decided: pl.DataFrame,
 ) -> pl.DataFrame:
-    reasons = [
-        pl.when(
-            pl.col(reason_column(t)).is_not_null() & (pl.col(reason_column(t)) != "missing")
-        ).then(pl.lit(f"{t}:") + pl.col(reason_column(t)))
-        for t in ("crn", "vat", "paye")
-        if reason_column(t) in inc_ids.columns
-    ]
-    base = inc_ids.select(
-        UID,
-        "__nothing",
-        pl.concat_str(reasons, separator=";", ignore_nulls=True).alias("reason")
-        if reasons
-        else pl.lit(None, pl.String).alias("reason"),
-    ).with_columns(
-        pl.when(pl.col("reason") != "")
-        .then(pl.col("reason"))
-        .when(pl.col("__nothing"))
-        .then(pl.lit(NOTHING_TO_MATCH))
-        .alias("reason")
-    )
-    base = base.with_columns(keys.alias(KEY))
+    """One row per incoming record: a clerical decision beats an identifier match, which
+    beats the probabilistic one; a record nothing matched with a reason is ``invalid``."""
+    base = _reasons(inc_ids).with_columns(keys.alias(KEY))
     det_status = (
         pl.when(pl.col("n_enterprises") == 1)
         .then(pl.lit("matched_exact"))
@@ -322,6 +332,31 @@ def _assemble(
         "reason",
         entref.alias(ENTREF),
     ).sort(UID)
+
+
+def _reasons(inc_ids: pl.DataFrame) -> pl.DataFrame:
+    """``uid, __nothing, reason``: invalid identifiers as ``type:code`` (a missing one is no
+    reason), or :data:`NOTHING_TO_MATCH`."""
+    reasons = [
+        pl.when(
+            pl.col(reason_column(t)).is_not_null() & (pl.col(reason_column(t)) != Reason.MISSING)
+        ).then(pl.lit(f"{t}:") + pl.col(reason_column(t)))
+        for t in SHARED_ID_TYPES
+        if reason_column(t) in inc_ids.columns
+    ]
+    return inc_ids.select(
+        UID,
+        "__nothing",
+        pl.concat_str(reasons, separator=";", ignore_nulls=True).alias("reason")
+        if reasons
+        else pl.lit(None, pl.String).alias("reason"),
+    ).with_columns(
+        pl.when(pl.col("reason") != "")
+        .then(pl.col("reason"))
+        .when(pl.col("__nothing"))
+        .then(pl.lit(NOTHING_TO_MATCH))
+        .alias("reason")
+    )
 
 
 def _review_rows(

@@ -8,7 +8,7 @@ dates of birth and identifiers: it is a curator's working file outside the resea
 environment, kept in the work folder and never delivered.
 
 ``pprl run CONFIG --decisions FILE`` stores the filled-in decisions (``key``, ``candidate``,
-``decision``, the format of :mod:`pipeline.business.review`) in ``<work>/decisions.parquet``.
+``decision``, the format of :mod:`pipeline.review.decisions`) in ``<work>/decisions.parquet``.
 Every later run links its batch together with earlier records, and applies every stored
 decision to the scored pairs before clustering: ``match`` links the two records whatever the
 model says, ``non-match`` removes the pair (the records may still meet through others). A
@@ -23,8 +23,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.atomic import write_with_atomic
-from pipeline.business.review import CANDIDATE, DECISION, KEY, read_decisions
 from pipeline.entities import UID
+from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, read_decisions
 
 REVIEW_DIR = "review"
 DECISIONS_FILE = "decisions.parquet"
@@ -79,14 +79,14 @@ def apply_decisions(
     decisions = decisions.filter(pl.col(_A).is_in(known) & pl.col(_B).is_in(known))
     keyed = pairs.with_columns(*_unordered(pl.col("id_l"), pl.col("id_r")))
     keyed = keyed.join(decisions, on=[_A, _B], how="left")
-    kept = keyed.filter(pl.col(DECISION).is_null() | (pl.col(DECISION) == "match"))
+    kept = keyed.filter(pl.col(DECISION).is_null() | (pl.col(DECISION) == MATCH))
     kept = kept.with_columns(
-        pl.when(pl.col(DECISION) == "match")
+        pl.when(pl.col(DECISION) == MATCH)
         .then(1.0)
         .otherwise(pl.col(PROBABILITY))
         .alias(PROBABILITY)
     )
-    missing = decisions.filter(pl.col(DECISION) == "match").join(
+    missing = decisions.filter(pl.col(DECISION) == MATCH).join(
         keyed.select(_A, _B), on=[_A, _B], how="anti"
     )
     if left_uids is not None:

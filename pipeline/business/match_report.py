@@ -8,8 +8,8 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.business.deterministic import ENTREF
-from pipeline.business.link import MATCHED, STATUSES
-from pipeline.business.review import KEY
+from pipeline.business.register_link import MATCHED, STATUSES
+from pipeline.review.decisions import KEY
 
 
 def _ratio(a: int, b: int) -> float:
@@ -51,8 +51,15 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
         "by_status_and_method": cross,
         "match_rate": _ratio(matched.height, total),
     }
-    if truth is None:
-        return report
+    if truth is not None:
+        report["truth"] = _truth_metrics(results, matched, truth)
+    return report
+
+
+def _truth_metrics(
+    results: pl.DataFrame, matched: pl.DataFrame, truth: pl.DataFrame
+) -> dict[str, object]:
+    """Precision, recall and F1 of the matched records, overall and by method."""
     true = truth.select(
         pl.col(KEY).cast(pl.String), pl.col(ENTREF).cast(pl.String).alias("true_entref")
     ).unique(KEY)
@@ -74,7 +81,7 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
         }
     missed = true.join(matched.select(KEY), on=KEY, how="anti")
     missed_status = results.join(missed.select(KEY), on=KEY).group_by("status").len().rows()
-    report["truth"] = {
+    return {
         "true_links": n_true,
         "matched": judged.height,
         "correct": correct,
@@ -84,4 +91,3 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
         "by_method": dict(sorted(methods.items())),
         "true_links_not_matched_by_status": {str(s): int(n) for s, n in sorted(missed_status)},
     }
-    return report

@@ -1,0 +1,103 @@
+"""A business-linkage job end to end: read the register, the records and any decisions, link,
+deliver. The library call behind ``pprl link-register`` and ``pprl crn-request``.
+
+>>> options = RegisterLinkOptions(register_path=reg, input_path=data, out_dir=out) # doctest: +SKIP
+>>> delivered = run_register_link(options, lambda: pseudonymiser, audit)            # doctest: +SKIP
+>>> delivered.summary_line()                                                        # doctest: +SKIP
+'1000 records: 812 matched_exact, ... Results in out/results.csv'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pipeline.audit import AuditLog
+from pipeline.business.columns import IncomingColumns, RegisterColumns
+from pipeline.business.delivery import MANIFEST_FILE, REPORT_FILE, RESULTS_FILE, Delivered, deliver
+from pipeline.business.deterministic import ENTREF
+from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.register_link import link_to_register
+from pipeline.errors import ConfigError
+from pipeline.io import read_table, read_truth
+from pipeline.review.decisions import KEY, read_decisions
+from pseudonym.tokens import Pseudonymiser
+
+
+@dataclass(frozen=True)
+class RegisterLinkOptions:
+    """One run: its files, columns and thresholds, and how it reports.
+
+    ``kind`` names the run in the manifest and audit log; ``status_names`` renames statuses
+    for that kind (the CRN request calls the review band ``ambiguous``); ``write_review``
+    writes the curator's review file; ``truth_path`` (the key column + ``entref``) adds
+    precision and recall to the report.
+    """
+
+    register_path: Path
+    input_path: Path
+    out_dir: Path
+    kind: Literal["link-register", "crn-request"] = "link-register"
+    incoming_columns: IncomingColumns = field(default_factory=IncomingColumns)
+    register_columns: RegisterColumns | None = None
+    settings: MatchSettings = field(default_factory=MatchSettings)
+    decisions_path: Path | None = None
+    truth_path: Path | None = None
+    status_names: Mapping[str, str] | None = None
+    write_review: bool = True
+
+    def inputs(self) -> list[Path]:
+        """The files the run reads and records in its manifest (not the truth file)."""
+        return [self.register_path, self.input_path, *filter(None, [self.decisions_path])]
+
+
+def run_register_link(
+    options: RegisterLinkOptions,
+    open_pseudonymiser: Callable[[], Pseudonymiser],
+    audit: AuditLog,
+) -> Delivered:
+    """Read the inputs, link, deliver into ``options.out_dir`` and record the run in ``audit``.
+
+    ``open_pseudonymiser`` is called once the inputs have been read (opening a keystore may
+    ask for a passphrase; a bad input should fail first).
+    """
+    written = {(options.out_dir / n).resolve() for n in (RESULTS_FILE, REPORT_FILE, MANIFEST_FILE)}
+    if written & {p.resolve() for p in options.inputs()}:
+        raise ConfigError("--out must not be the directory of an input named like an output")
+    register = read_table(options.register_path)
+    incoming = read_table(options.input_path)
+    decisions = read_decisions(options.decisions_path) if options.decisions_path else None
+    truth = None
+    if options.truth_path is not None:
+        truth_columns = {KEY: options.incoming_columns.key, ENTREF: ENTREF}
+        truth = read_truth(options.truth_path, truth_columns)
+    pseudonymiser = open_pseudonymiser()
+    outcome = link_to_register(
+        incoming,
+        register,
+        pseudonymiser,
+        incoming_columns=options.incoming_columns,
+        register_columns=options.register_columns,
+        settings=options.settings,
+        decisions=decisions,
+        incoming_source=options.input_path.name,
+        register_source=options.register_path.name,
+    )
+    return deliver(
+        options.out_dir,
+        outcome,
+        kind=options.kind,
+        key_column=options.incoming_columns.key,
+        pseudonymiser=pseudonymiser,
+        audit=audit,
+        inputs=options.inputs(),
+        truth=truth,
+        status_names=dict(options.status_names or {}),
+        write_review=options.write_review,
+        settings={
+            "match_threshold": options.settings.match_threshold,
+            "review_threshold": options.settings.review_threshold,
+        },
+    )

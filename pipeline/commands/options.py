@@ -1,0 +1,160 @@
+"""Click options shared by several commands, each declared once.
+
+:func:`grouped` hands a block of options to the command as one value (a dataclass), so a
+command's signature names what it needs (``keys``, ``run``, ``columns``) rather than a
+dozen loose parameters. Opening the keystore happens here, at the CLI edge: it may prompt
+for a passphrase, which a library never does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.audit import AuditLog
+from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.register_job import RegisterLinkOptions
+from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
+from pseudonym.tokens import Pseudonymiser
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENTREF_ENV_HELP = "Project environment whose keys pseudonymise the entref."
+Decorator = Callable[[F], F]
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def grouped(name: str, build: Callable[..., object], *options: Decorator[Any]) -> Callable[[F], F]:
+    """Add ``options`` to a command and pass their values to it as one argument, ``name``,
+    built by ``build(**values)`` (keyword names as the options' parameter names)."""
+
+    def decorate(func: F) -> F:
+        before = len(getattr(func, "__click_params__", []))
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {p: kwargs.pop(p) for p in names}
+            return func(*args, **kwargs, **{name: build(**values)})
+
+        for option in reversed(options):
+            option(command)
+        names = [p.name for p in command.__click_params__[before:]]  # type: ignore[attr-defined]
+        return command  # type: ignore[return-value]
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class KeyOptions:
+    """Where a command's keys come from: keystore, environment, key version, master key."""
+
+    keystore_dir: Path
+    environment: str
+    key_version: int | None
+    key_file: Path | None
+
+    def open_pseudonymiser(self) -> Pseudonymiser:
+        """The environment's pseudonymiser (asks for the key file's passphrase if needed)."""
+        keystore = open_keystore(self.keystore_dir, self.key_file)
+        return Pseudonymiser.from_keystore(keystore, self.environment, version=self.key_version)
+
+    def audit(self) -> AuditLog:
+        """The keystore's audit log, where a keyed run is recorded."""
+        return audit_log(self.keystore_dir)
+
+
+def key_options(env_help: str) -> Callable[[F], F]:
+    """``--keystore``, ``--env``, ``--key-version`` and ``--key-file``, as ``keys``."""
+    return grouped(
+        "keys",
+        KeyOptions,
+        keystore_option,
+        click.option("--env", "environment", required=True, help=env_help),
+        click.option(
+            "--key-version", type=int, default=None, help="Key version (default: active)."
+        ),
+        key_file_option,
+    )
+
+
+def _register_run(
+    register_path: Path,
+    input_path: Path,
+    out_dir: Path,
+    match_threshold: float,
+    review_threshold: float,
+    truth_path: Path | None,
+) -> RegisterLinkOptions:
+    settings = MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold)
+    return RegisterLinkOptions(
+        register_path=register_path,
+        input_path=input_path,
+        out_dir=out_dir,
+        settings=settings,
+        truth_path=truth_path,
+    )
+
+
+#: ``--register``, ``--input``, ``--out``, the thresholds and ``--truth``, as ``run``
+#: (a :class:`RegisterLinkOptions` the command completes with its columns).
+register_run_options: Decorator[Any] = grouped(
+    "run",
+    _register_run,
+    click.option(
+        "--register",
+        "register_path",
+        required=True,
+        type=FILE,
+        help="Business register (CSV or Parquet): entref, legal_name, trading_name,"
+        " postcode, address, crn, vat, paye.",
+    ),
+    click.option(
+        "--input", "input_path", required=True, type=FILE, help="Records to link (CSV or Parquet)."
+    ),
+    click.option(
+        "--out",
+        "out_dir",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Output directory (created if needed).",
+    ),
+    click.option(
+        "--match-threshold",
+        type=float,
+        default=0.9,
+        show_default=True,
+        help="Probability at or above which the best candidate is a match.",
+    ),
+    click.option(
+        "--review-threshold",
+        type=float,
+        default=0.5,
+        show_default=True,
+        help="Lower edge of the grey band.",
+    ),
+    click.option(
+        "--truth",
+        "truth_path",
+        type=FILE,
+        default=None,
+        help="Known links (key column + entref) to add precision/recall to the"
+        " report; for evaluation on generated data.",
+    ),
+)
+
+
+def column_option(field: str, default: str | None, help: str | None = None) -> Callable[[F], F]:
+    """``--FIELD-column``: which column of the incoming file holds ``field``."""
+    flag = f"--{field.replace('_', '-')}-column"
+    return click.option(flag, field, default=default, show_default=default is not None, help=help)
+
+
+def key_column_option(default: str) -> Callable[[F], F]:
+    """``--key-column``: the caller's row key, kept in the results."""
+    return column_option(
+        "key", default, "Your row key column, kept in the results so you can join back."
+    )

@@ -1,0 +1,21 @@
+"""A standalone linkage or deduplication job, as ``pprl link CONFIG`` runs it (the config
+format is :mod:`pipeline.linkconfig`).
+
+Reads one or two CSV/Parquet inputs, standardises the configured columns, trains a
+Fellegi-Sunter model (or loads a saved one), scores candidate pairs and writes, atomically, into
+the output folder: ``pairs.parquet``, ``clusters.parquet``, ``review.csv``, ``model.json``,
+``evaluation.json``, ``link-report.html`` and ``link-manifest.json``, plus one audit entry.
+Outputs hold the inputs' own ids, scores, gamma levels and level labels; never a name, date,
+postcode or address value.
+
+Modules: :mod:`~pipeline.linkjob.inputs` (config, columns, reading and standardising),
+:mod:`~pipeline.linkjob.run` (model, scoring, outputs, manifest),
+:mod:`~pipeline.linkjob.html_report` (``link-report.html``).
+
+>>> result = run_link_job("configs/linkage/link-demo.yaml", output=Path("out"))  # doctest: +SKIP
+>>> result.summary_line()                                                        # doctest: +SKIP
+"""
+
+from pipeline.linkjob.run import LinkJobResult, check_link_job, run_link_job
+
+__all__ = ["LinkJobResult", "check_link_job", "run_link_job"]

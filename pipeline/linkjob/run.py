@@ -1,0 +1,275 @@
+"""Running a link job: train (or load) the model, score, decide, cluster, evaluate, and write
+the outputs, the manifest and one audit entry."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from linkage import Linker
+from linkage.errors import InputDataError, SettingsError
+from linkage.evaluate import PosteriorSummary
+from pipeline.atomic import write_text_atomic, write_with_atomic
+from pipeline.audit import AuditLog
+from pipeline.errors import ConfigError, DataError
+from pipeline.linkconfig import LinkJobConfig, build_rule
+from pipeline.linkjob.html_report import parameter_rows, render_link_report
+from pipeline.linkjob.inputs import (
+    check_job,
+    load_job,
+    needed_columns,
+    read_input,
+    read_truth,
+    standardise,
+)
+from pipeline.manifest import file_entry, write_manifest
+
+logger = logging.getLogger(__name__)
+
+SWEEP = [round(0.05 * k, 2) for k in range(1, 20)] + [0.99, 0.999]
+SIDES = ("left", "right")
+OUTPUT_FILES = (
+    "pairs.parquet",
+    "clusters.parquet",
+    "review.csv",
+    "model.json",
+    "evaluation.json",
+    "link-report.html",
+)
+MANIFEST_FILE = "link-manifest.json"
+
+
+@dataclass(frozen=True)
+class LinkJobResult:
+    """Where a job wrote its outputs, and its manifest body (counts, thresholds, checksums,
+    and ``labelled`` precision/recall when the job had known links)."""
+
+    output: Path
+    manifest: dict[str, Any]
+
+    def summary_line(self) -> str:
+        c = self.manifest["counts"]
+        line = (
+            f"{c['candidate_pairs']} candidate pairs, {c['matches']} matches, "
+            f"{c['review']} for review, {c['clusters']} clusters"
+        )
+        if "labelled" in self.manifest:
+            lab = self.manifest["labelled"]
+            line += (
+                f"; precision {lab['precision']:.4f} recall {lab['recall']:.4f} F1 {lab['f1']:.4f}"
+            )
+        return line
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """Scored pairs and what the thresholds made of them."""
+
+    thresholds: dict[str, Any]
+    summary: PosteriorSummary
+    scored: pl.DataFrame
+    decided: pl.DataFrame
+    matches: pl.DataFrame
+    clusters: pl.DataFrame
+    review: pl.DataFrame
+
+
+def check_link_job(config: str | Path | LinkJobConfig) -> LinkJobConfig:
+    """The job, once every problem with it and its input headers has been ruled out (one
+    :class:`ConfigError` lists them all)."""
+    cfg = load_job(config)
+    check_job(cfg)
+    return cfg
+
+
+def run_link_job(
+    config: str | Path | LinkJobConfig, *, output: Path | None = None
+) -> LinkJobResult:
+    """Run a job end to end, writing into ``output`` (default: the config's output folder)."""
+    cfg = check_link_job(config)
+    out = output or cfg.resolve(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    needed = needed_columns(cfg)
+    frames = [
+        standardise(read_input(cfg, i, needed), cfg.standardise) for i in range(len(cfg.inputs))
+    ]
+    truth = read_truth(cfg)
+    linker = build_linker(cfg, frames)
+    try:
+        with engine_errors():
+            decided = _decide(cfg, linker)
+            evaluation = _evaluation(linker, decided, truth)
+            counts = _write_outputs(cfg, linker, frames, decided, evaluation, out)
+    finally:
+        linker.close()
+    return LinkJobResult(out, _record(cfg, out, counts, evaluation))
+
+
+def build_linker(cfg: LinkJobConfig, frames: list[pl.DataFrame]) -> Linker:
+    """The job's saved model on these frames, or a new one trained on them."""
+    right = frames[1] if len(frames) > 1 else None
+    with engine_errors():
+        if cfg.model is not None:
+            return Linker.load_model(cfg.resolve(cfg.model), frames[0], right)
+        linker = Linker(cfg.settings(), frames[0], right)
+        rules = [build_rule(r) for r in cfg.training.em_rules] if cfg.training.em_rules else None
+        linker.train(
+            max_pairs=cfg.training.u_max_pairs, seed=cfg.training.seed, training_rules=rules
+        )
+        return linker
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Engine exceptions as pipeline errors (exit 2 for settings, 3 for data)."""
+    try:
+        yield
+    except InputDataError as exc:
+        raise DataError(exc.problems) from None
+    except SettingsError as exc:
+        raise ConfigError(exc.problems) from None
+    except duckdb.Error as exc:  # the message may quote SQL: name the kind only
+        raise ConfigError(
+            f"a blocking rule or comparison failed in DuckDB "
+            f"({type(exc).__name__}); check the SQL and column types"
+        ) from None
+
+
+def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
+    """Review pairs with each comparison's level label and weight (explanation API)."""
+    base = review.select(
+        "id_l", "id_r", pl.col("match_weight").cast(pl.Float64), "match_probability"
+    )
+    if review.height == 0:
+        return base
+    return base.join(linker.explain_wide(review), on=["id_l", "id_r"]).sort(
+        "match_weight", descending=True
+    )
+
+
+def _decide(cfg: LinkJobConfig, linker: Linker) -> _Decided:
+    """Score every candidate pair, apply the thresholds, cluster the matches."""
+    t = cfg.thresholds
+    scored = linker.predict()
+    summary = linker.posterior_summary()
+    match_t = summary.auto_threshold if t.match == "auto" else float(t.match)
+    review_t = min(t.review if t.review is not None else match_t, match_t)
+    cluster_t = t.cluster if t.cluster is not None else match_t
+    kept = scored.filter(pl.col("match_probability") >= review_t)
+    if t.one_to_one:
+        kept = linker.one_to_one(kept)
+    classified = Linker.classify(kept, match_t, review_t)
+    # term frequencies describe how common a value is: needed to explain, not delivered
+    decided = classified.drop(c for c in kept.columns if c.startswith("tf_")).with_columns(
+        pl.col("match_weight").cast(pl.Float64)
+    )  # DuckDB returns a DECIMAL
+    thresholds = {
+        "match": match_t,
+        "match_setting": t.match,
+        "review": review_t,
+        "cluster": cluster_t,
+        "one_to_one": t.one_to_one,
+    }
+    return _Decided(
+        thresholds=thresholds,
+        summary=summary,
+        scored=scored,
+        decided=decided,
+        matches=decided.filter(pl.col("decision") == "match"),
+        clusters=linker.cluster(decided, threshold=cluster_t),
+        review=review_table(linker, classified.filter(pl.col("decision") == "review")),
+    )
+
+
+def _evaluation(linker: Linker, d: _Decided, truth: pl.DataFrame | None) -> dict[str, Any]:
+    """Thresholds, blocking, unsupervised estimates; with known links, labelled metrics."""
+    evaluation: dict[str, Any] = {
+        "thresholds": d.thresholds,
+        "blocking": {
+            "rules": linker.blocking_report().to_dicts(),
+            "candidate_pairs": d.scored.height,
+        },
+        "unsupervised": asdict(d.summary),
+        "decisions": {"match": d.matches.height, "review": d.review.height},
+    }
+    if truth is not None:
+        match_t = d.thresholds["match"]
+        evaluation["blocking"]["pair_completeness"] = linker.pair_completeness(truth)
+        evaluation["labelled"] = linker.evaluate(d.matches, truth, match_t).to_dict()
+        evaluation["labelled"]["true_links"] = truth.height
+        evaluation["threshold_sweep"] = linker.threshold_sweep(d.scored, truth, SWEEP).to_dicts()
+    return evaluation
+
+
+def _write_outputs(
+    cfg: LinkJobConfig,
+    linker: Linker,
+    frames: list[pl.DataFrame],
+    d: _Decided,
+    evaluation: dict[str, Any],
+    out: Path,
+) -> dict[str, int]:
+    """Write :data:`OUTPUT_FILES` (and the model to ``save_model``); return the counts."""
+    write_with_atomic(out / "pairs.parquet", d.decided.write_parquet)
+    write_with_atomic(out / "clusters.parquet", d.clusters.write_parquet)
+    write_with_atomic(out / "review.csv", d.review.write_csv)
+    linker.save_model(out / "model.json")
+    if cfg.save_model is not None:
+        target = cfg.resolve(cfg.save_model)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        linker.save_model(target)
+    write_text_atomic(out / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
+    counts = {f"{SIDES[i]}_rows": f.height for i, f in enumerate(frames)}
+    counts |= {
+        "candidate_pairs": d.scored.height,
+        "matches": d.matches.height,
+        "review": d.review.height,
+        "clusters": d.clusters["cluster_id"].n_unique(),
+    }
+    html = render_link_report(
+        cfg, counts, evaluation, parameter_rows(linker), d.scored["match_probability"]
+    )
+    write_text_atomic(out / "link-report.html", html)
+    return counts
+
+
+def _record(
+    cfg: LinkJobConfig, out: Path, counts: dict[str, int], evaluation: dict[str, Any]
+) -> dict[str, Any]:
+    """Manifest beside the outputs and one audit entry: checksums, counts, thresholds."""
+    inputs = {
+        f"{SIDES[i]}:{Path(s.path).name}": file_entry(cfg.resolve(s.path))
+        for i, s in enumerate(cfg.inputs)
+    }
+    if cfg.truth is not None:
+        inputs[f"truth:{Path(cfg.truth.path).name}"] = file_entry(cfg.resolve(cfg.truth.path))
+    if cfg.model is not None:
+        inputs[f"model:{Path(cfg.model).name}"] = file_entry(cfg.resolve(cfg.model))
+    outputs = {n: file_entry(out / n) for n in OUTPUT_FILES}
+    body: dict[str, Any] = {
+        "mode": cfg.mode,
+        "model": "loaded" if cfg.model else "trained",
+        "inputs": inputs,
+        "outputs": outputs,
+        "counts": counts,
+        "thresholds": evaluation["thresholds"],
+    }
+    if "labelled" in evaluation:
+        body["labelled"] = evaluation["labelled"]
+    write_manifest(out / MANIFEST_FILE, "link", body)
+    AuditLog(cfg.audit_path(out)).append(
+        "link.run",
+        inputs={k: str(v["sha256"]) for k, v in inputs.items()},
+        outputs={k: str(v["sha256"]) for k, v in outputs.items()},
+        details={"mode": cfg.mode, "counts": counts, "thresholds": evaluation["thresholds"]},
+    )
+    logger.info("link job done: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return body

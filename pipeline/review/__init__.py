@@ -1,0 +1,40 @@
+"""Clerical review: curators' decisions on the pairs a model was unsure of.
+
+:mod:`pipeline.review.decisions` is the decision file both reviews share (``key``,
+``candidate``, ``decision``) and reads an edited one back; :mod:`pipeline.review.persons` is
+the batch pipeline's review of person pairs (the file a run writes, the decisions store, and
+applying decisions before clustering). The business register's review file is
+:mod:`pipeline.business.clerical_review`.
+"""
+
+from pipeline.review.decisions import CANDIDATE, DECISION, DECISIONS, KEY, read_decisions
+from pipeline.review.persons import (
+    DECISIONS_FILE,
+    PAIR_L,
+    PAIR_R,
+    PROBABILITY,
+    REVIEW_DIR,
+    apply_decisions,
+    load_decisions,
+    review_rows,
+    store_decisions,
+    write_review,
+)
+
+__all__ = [
+    "CANDIDATE",
+    "DECISION",
+    "DECISIONS",
+    "DECISIONS_FILE",
+    "KEY",
+    "PAIR_L",
+    "PAIR_R",
+    "PROBABILITY",
+    "REVIEW_DIR",
+    "apply_decisions",
+    "load_decisions",
+    "read_decisions",
+    "review_rows",
+    "store_decisions",
+    "write_review",
+]

@@ -1,0 +1,51 @@
+"""The link job as a library call (pipeline/linkjob/), no click."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError, DataError
+from pipeline.linkconfig import load_link_config
+from pipeline.linkjob import LinkJobResult, check_link_job, run_link_job
+from pipeline.linkjob.run import MANIFEST_FILE, OUTPUT_FILES
+
+DEMO = Path(__file__).resolve().parents[2] / "configs" / "linkage" / "link-demo.yaml"
+
+
+def test_a_job_runs_from_its_config_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_link_job(DEMO, output=out)
+    assert isinstance(result, LinkJobResult) and result.output == out
+    for name in (*OUTPUT_FILES, MANIFEST_FILE):
+        assert (out / name).is_file(), name
+    written = json.loads((out / MANIFEST_FILE).read_text())
+    assert written["counts"] == result.manifest["counts"]
+    counts, labelled = result.manifest["counts"], result.manifest["labelled"]
+    assert counts["left_rows"] == counts["right_rows"] == 300
+    assert result.summary_line() == (
+        f"{counts['candidate_pairs']} candidate pairs, {counts['matches']} matches, "
+        f"{counts['review']} for review, {counts['clusters']} clusters; precision "
+        f"{labelled['precision']:.4f} recall {labelled['recall']:.4f} F1 {labelled['f1']:.4f}"
+    )
+
+
+def test_a_parsed_config_is_checked_before_anything_is_read(tmp_path: Path) -> None:
+    cfg = load_link_config(DEMO)
+    assert check_link_job(cfg).mode == "link"
+    missing = cfg.model_copy(
+        update={"inputs": [cfg.inputs[0].model_copy(update={"path": "gone.csv"}), cfg.inputs[1]]}
+    )
+    with pytest.raises(ConfigError, match=r"inputs\[0\]\.path: cannot read csv file 'gone\.csv'"):
+        run_link_job(missing, output=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_truth_file_without_its_columns_is_a_data_error(tmp_path: Path) -> None:
+    cfg = load_link_config(DEMO)
+    assert cfg.truth is not None
+    wrong = cfg.model_copy(update={"truth": cfg.truth.model_copy(update={"left_column": "nope"})})
+    with pytest.raises(DataError, match=r"^truth: truth\.csv: missing column\(s\) nope$"):
+        run_link_job(wrong, output=tmp_path / "out")
