@@ -47,7 +47,8 @@ def _read_addresses(data: TaskData) -> pl.DataFrame | None:
     if "street_name" not in data.task.columns:
         return None
     files = [data.directory / f for f in ("left.parquet", "right.parquet")]
-    return pl.concat([pl.read_parquet(f) for f in files if f.exists()]).unique("record_id")
+    frames = [pl.read_parquet(f) for f in files if f.exists()]
+    return pl.concat(frames).unique("record_id") if frames else None
 
 
 def score_tool(data: TaskData, out_dir: Path, child: dict[str, Any]) -> dict[str, Any]:
