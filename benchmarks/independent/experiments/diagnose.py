@@ -155,26 +155,72 @@ def block_truth(data: TaskData, columns: list[str]) -> dict[str, int]:
 
 
 def pass_table(data: TaskData, trace: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every EM pass with what it estimated, whether its estimates were used, and the truth."""
     kept = trace["kept_expected_matches"]
+    supplementary = {
+        n: e["expected"] for s in trace["supplementary"] for n, e in s["estimates"].items()
+    }
     rows = []
-    supplementary = {tuple(sorted(s["estimates"])) for s in trace["supplementary"]}
     for p in trace["passes"]:
         est = p["estimates"]
         if not est:
             continue
         first = next(iter(est.values()))
+        used = [
+            n
+            for n in est
+            if first["expected"] in kept.get(n, []) or supplementary.get(n) == first["expected"]
+        ]
         rows.append(
             {
                 "rule": p["rule"],
                 "trained": sorted(est),
                 "match_rate": first["rate"],
                 "expected_matches": first["expected"],
-                "kept_for": sorted(n for n in est if first["expected"] in kept.get(n, []))
-                or (sorted(est) if tuple(sorted(est)) in supplementary else []),
+                "kept_for": sorted(used),
                 **block_truth(data, _rule_columns(p["rule"])),
             }
         )
     return rows
+
+
+def block_consistency(
+    data: TaskData, trace: dict[str, Any], cand: pl.DataFrame
+) -> list[dict[str, Any]]:
+    """Per prediction block: matches its own EM pass expected, matches the final model
+    expects among the same pairs, and the truth. A model that fits agrees with its passes."""
+    rows = []
+    for k, rule in enumerate(data.task.blocking):
+        in_block = cand.filter((pl.col("rules_mask") & (1 << k)) > 0)
+        name = "block_on(" + ", ".join(rule) + ")"
+        est = next((p["estimates"] for p in trace["passes"] if p["rule"] == name), {})
+        rows.append(
+            {
+                "rule": name,
+                "pairs": in_block.height,
+                "pass_expected": next(iter(est.values()))["expected"] if est else None,
+                "final_expected": float(in_block["match_probability"].sum()),
+                "true_matches": int(in_block["is_match"].sum()),
+            }
+        )
+    return rows
+
+
+def per_record_matches(cand: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Expected matches per record (sum of match probabilities) against the truth."""
+    out = {}
+    for side in ("id_l", "id_r"):
+        s = cand.group_by(side).agg(
+            pl.col("match_probability").sum().alias("expected"),
+            pl.col("is_match").sum().alias("true"),
+        )
+        out[side] = {
+            "records_expecting_over_1.5": int((s["expected"] > 1.5).sum()),
+            "records_with_over_1_true": int((s["true"] > 1).sum()),
+            "max_expected": float(s["expected"].max() or 0.0),  # type: ignore[arg-type]
+            "max_true": int(s["true"].max() or 0),  # type: ignore[arg-type]
+        }
+    return out
 
 
 def false_positive_table(
@@ -346,6 +392,8 @@ def diagnose(name: str, data_dir: Path, seed: int, quick: bool) -> dict[str, Any
             "unsupervised_precision_estimate": summary.expected_precision,
             "dependencies": sorted(linker.parameters.dependencies),
             "passes": pass_table(data, trace),
+            "block_consistency": block_consistency(data, trace, cand),
+            "per_record_expected_matches": per_record_matches(cand),
             "training_log": trace["log"],
             "levels": level_table(linker, cand),
             "false_positives": false_positive_table(linker, cand, summary.auto_threshold),
@@ -368,6 +416,18 @@ def print_report(r: dict[str, Any]) -> None:
             f"  pass {p['rule']:<42} rate {p['match_rate']:.3f} expects "
             f"{p['expected_matches']:>8.0f} | truth {p['true_matches']:>6} of {p['pairs']:>7} "
             f"pairs | kept for {','.join(p['kept_for']) or '-'}"
+        )
+    for b in r["block_consistency"]:
+        pe = "-" if b["pass_expected"] is None else f"{b['pass_expected']:.0f}"
+        print(
+            f"  block {b['rule']:<40} its pass expects {pe:>7}, final model "
+            f"{b['final_expected']:>8.0f}, truth {b['true_matches']:>6}"
+        )
+    for side, v in r["per_record_expected_matches"].items():
+        print(
+            f"  {side}: {v['records_expecting_over_1.5']} records expect > 1.5 matches "
+            f"(truly > 1: {v['records_with_over_1_true']}); max {v['max_expected']:.1f} "
+            f"(true {v['max_true']})"
         )
     for name, levels in r["levels"].items():
         cells = "  ".join(
