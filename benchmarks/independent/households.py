@@ -64,7 +64,7 @@ def _surnames(rng: np.random.Generator, n: int) -> np.ndarray:
     return names[:n]
 
 
-def _zipf(rng: np.random.Generator, pool: np.ndarray | list[str], size: int) -> np.ndarray:
+def _zipf(rng: np.random.Generator, pool: np.ndarray | tuple[str, ...], size: int) -> np.ndarray:
     w = 1.0 / np.arange(1, len(pool) + 1) ** 0.8
     return rng.choice(np.asarray(pool), size=size, p=w / w.sum())
 

@@ -74,7 +74,7 @@ def run(data: Path, out: Path, seed: int) -> RunRecord:
         inputs = [db_api.register(n, dataset_display_name=n) for n in names]
         linker = Linker(inputs, settings_for(task), log_level=logging.WARNING)
     with record.phase("train"):
-        deterministic = [block_on(*r) for r in task.deterministic]
+        deterministic: list[Any] = [block_on(*r) for r in task.deterministic]
         linker.training.estimate_probability_two_random_records_match(
             deterministic, recall=PRIOR_RECALL
         )

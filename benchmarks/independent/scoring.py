@@ -62,16 +62,16 @@ def false_positive_profile(
     fp = fp.join(ent.rename({"record_id": "id_l", "household_id": "h_l"}), on="id_l", how="left")
     fp = fp.join(ent.rename({"record_id": "id_r", "household_id": "h_r"}), on="id_r", how="left")
     if fp["h_l"].null_count() < fp.height:  # FEBRL has no households
-        same = (fp["h_l"] == fp["h_r"]).fill_null(False)
-        out["same_household_share"] = float(same.mean())  # type: ignore[arg-type]
+        same_household = (pl.col("h_l") == pl.col("h_r")).fill_null(False).mean()
+        out["same_household_share"] = float(fp.select(same_household).item())
     if addresses is not None:
         a = addresses.select("record_id", "street_number", "street_name")
         fp = fp.join(a.rename({"record_id": "id_l"}), on="id_l", how="left")
         fp = fp.join(a.rename({"record_id": "id_r"}), on="id_r", how="left", suffix="_r")
-        same = (pl.col("street_number") == pl.col("street_number_r")) & (
+        same_address = (pl.col("street_number") == pl.col("street_number_r")) & (
             pl.col("street_name") == pl.col("street_name_r")
         )
-        out["same_address_share"] = float(fp.select(same.fill_null(False).mean()).item())
+        out["same_address_share"] = float(fp.select(same_address.fill_null(False).mean()).item())
     return out
 
 

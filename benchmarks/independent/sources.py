@@ -131,7 +131,7 @@ def prepare_source(name: str, raw: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def extract(out_dir: Path, seed: int) -> dict[str, int]:
     """Write ``<source>.parquet`` for every source; return row counts."""
-    import pseudopeople
+    import pseudopeople  # type: ignore[import-not-found]  # lives in .venv-bench only
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}

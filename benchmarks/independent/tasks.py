@@ -101,9 +101,10 @@ class Task:
         return cls.from_dict(json.loads((directory / "task.json").read_text()))
 
 
-_PERSON = (("first_name", "name"), ("middle_initial", "exact"), ("last_name", "name"))
-_DOB_SEX = (("dob", "dob"), ("sex", "exact"))
-_ADDRESS = (("street_number", "exact"), ("street_name", "string"), ("unit_number", "exact"))
+Fields = tuple[tuple[str, FieldKind], ...]
+_PERSON: Fields = (("first_name", "name"), ("middle_initial", "exact"), ("last_name", "name"))
+_DOB_SEX: Fields = (("dob", "dob"), ("sex", "exact"))
+_ADDRESS: Fields = (("street_number", "exact"), ("street_name", "string"), ("unit_number", "exact"))
 _ADDRESS_BLOCK = ("street_number", "street_name")
 
 TASKS: dict[str, Task] = {

@@ -193,7 +193,9 @@ def block_consistency(
     for k, rule in enumerate(data.task.blocking):
         in_block = cand.filter((pl.col("rules_mask") & (1 << k)) > 0)
         name = "block_on(" + ", ".join(rule) + ")"
-        est = next((p["estimates"] for p in trace["passes"] if p["rule"] == name), {})
+        est: dict[str, Any] = next(
+            (p["estimates"] for p in trace["passes"] if p["rule"] == name), {}
+        )
         rows.append(
             {
                 "rule": name,
@@ -245,9 +247,12 @@ def false_positive_table(
     return {
         "threshold": threshold,
         "false_positives": fp.height,
-        "same_household_share": float(fp["same_household"].mean() or 0.0),
+        "same_household_share": float(fp.select(pl.col("same_household").mean()).item() or 0.0),
         "same_household_other_surname_share": float(
-            (fp["same_household"] & (fp[surname_gamma] != top_surname)).mean() or 0.0
+            fp.select(
+                (pl.col("same_household") & (pl.col(surname_gamma) != top_surname)).mean()
+            ).item()
+            or 0.0
         )
         if surname_gamma
         else None,
@@ -331,9 +336,11 @@ def three_class_per_block(
         strata=strata.astype(np.int64),
     )
     p_match = responsibilities(patterns, fit.probs, fit.shares, strata.astype(np.int64))[:, 0]
-    score = score_posterior(
-        p_match, counts, tps, data.truth.height, int(data.meta["total_pairs"])
-    ).as_dict()
+    score: dict[str, Any] = dict(
+        score_posterior(
+            p_match, counts, tps, data.truth.height, int(data.meta["total_pairs"])
+        ).as_dict()
+    )
     score["converged"] = fit.converged
     score["iterations"] = fit.iterations
     score["strata"] = len(strata_keys)
@@ -357,7 +364,7 @@ def three_class(
         patterns, counts, [m, h0, u], np.array([0.05, 0.25, 0.70]), fixed=[False, False, True]
     )
     p_match = responsibilities(patterns, fit.probs, fit.shares)[:, 0]
-    score = score_posterior(p_match, counts, tps, n_true, total).as_dict()
+    score: dict[str, Any] = dict(score_posterior(p_match, counts, tps, n_true, total).as_dict())
     score["converged"] = fit.converged
     score["iterations"] = fit.iterations
     score["class_shares_among_candidates"] = [round(float(s), 5) for s in fit.shares[0]]
