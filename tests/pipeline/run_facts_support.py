@@ -11,7 +11,7 @@ from pipeline.config import PipelineConfig, load_config
 from pipeline.ingest import QUARANTINE_SCHEMA
 from pipeline.manifest import RunFacts
 from pipeline.state import FileRecord
-from tests.pipeline.test_runner_support import COLUMNS, make_keystore, write_config
+from tests.pipeline.runner_support import COLUMNS, make_keystore, write_config
 
 HOSPITAL = {k: v for k, v in COLUMNS.items() if k != "region_code"}
 GP = {"nhs_no": "identifier:nhs", "surname": "surname", "region_code": "attribute"}

@@ -25,7 +25,7 @@ from pipeline.entities import (
     save_registry,
 )
 from pipeline.errors import DataError
-from tests.pipeline.test_runner_support import ENVIRONMENT, demo_config, demo_workspace
+from tests.pipeline.runner_support import ENVIRONMENT, demo_config, demo_workspace
 
 
 def _clusters(mapping: dict[str, str]) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.executors import DaskExecutor, LocalExecutor, executor_for
 from pipeline.runner import run_pipeline
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     HEADER,
     fake_services,
     make_keystore,

@@ -8,7 +8,7 @@ import pytest
 from pipeline.config import LinkageSpec, load_config
 from pipeline.runner import run_pipeline
 from pipeline.stages.link import PAIRS_SCHEMA, UID, link_records, linkage_view
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     HEADER,
     fake_services,
     make_keystore,
@@ -188,7 +188,7 @@ def test_keep_row_nulls_invalid_identifiers_but_keeps_the_record(tmp_path, monke
     rows = people_rows(0, 6)
     rows[2][0] = "1234567890"  # fails mod 11
     write_csv(tmp_path / "in/hospital/a.csv", HEADER, rows)
-    from tests.pipeline.test_runner_support import COLUMNS
+    from tests.pipeline.runner_support import COLUMNS
 
     source = {
         "name": "hospital",

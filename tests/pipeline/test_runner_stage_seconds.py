@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.runner import _stage_seconds, run_pipeline
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     HEADER,
     fake_services,
     make_keystore,

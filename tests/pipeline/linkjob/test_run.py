@@ -12,7 +12,7 @@ from pipeline.linkconfig import load_link_config
 from pipeline.linkjob import LinkJobResult, check_link_job, run_link_job
 from pipeline.linkjob.run import MANIFEST_FILE, OUTPUT_FILES
 
-DEMO = Path(__file__).resolve().parents[2] / "configs" / "linkage" / "link-demo.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "configs" / "linkage" / "link-demo.yaml"
 
 
 def test_a_job_runs_from_its_config_file(tmp_path: Path) -> None:

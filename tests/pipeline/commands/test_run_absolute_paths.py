@@ -15,7 +15,7 @@ from pipeline.cli import cli
 def test_inputs_outside_the_config_folder_are_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     data = tmp_path / "landing" / "demo-data"
     shutil.copytree(repo / "configs/demo-data", data)
     text = (repo / "configs/demo.yaml").read_text()

@@ -20,7 +20,7 @@ from pipeline.review import (
     review_rows,
     store_decisions,
 )
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     ENVIRONMENT,
     demo_config,
     demo_workspace,

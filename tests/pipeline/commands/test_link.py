@@ -17,7 +17,7 @@ from pipeline.cli import cli
 from pseudonym.digests import file_sha256
 from synthetic.persons import generate_person_pair
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "configs" / "linkage" / "link-demo.yaml"
 DEMO_DATA = REPO / "configs" / "link-data"
 OUTPUTS = [

@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     HEADER,
     make_keystore,
     people_rows,
@@ -17,7 +17,7 @@ from tests.pipeline.test_runner_support import (
     write_csv,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def validate(path: Path) -> tuple[int, str]:
@@ -104,7 +104,9 @@ def test_schema_errors_exit_2_with_yaml_paths(workspace: Path) -> None:
 def test_shipped_configs_validate_from_a_fresh_environment() -> None:
     """What CI does: `pprl validate` on every configs/*.yaml with no key material in the env."""
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
-    for config in sorted((REPO / "configs").glob("*.yaml")):
+    configs = sorted((REPO / "configs").glob("*.yaml"))
+    assert configs, f"no example configs found under {REPO / 'configs'}"
+    for config in configs:
         done = subprocess.run(
             [sys.executable, "-m", "pipeline.cli", "validate", str(config)],
             capture_output=True,

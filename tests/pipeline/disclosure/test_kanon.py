@@ -25,7 +25,7 @@ from pipeline.disclosure import (
     recode_ladder,
 )
 
-VECTORS = Path(__file__).parents[1] / "vectors" / "disclosure" / "sdcmicro_freqcalc.json"
+VECTORS = Path(__file__).parents[2] / "vectors" / "disclosure" / "sdcmicro_freqcalc.json"
 
 
 def _brute_force_fk(rows: list[tuple[object, ...]]) -> list[int]:

@@ -22,7 +22,7 @@ from pipeline.disclosure import (
 )
 from pipeline.errors import EXIT_CONFIG
 
-VECTORS = Path(__file__).parents[1] / "vectors" / "disclosure"
+VECTORS = Path(__file__).parents[2] / "vectors" / "disclosure"
 ONS_MICRO = VECTORS / "ons_ckp_micro.csv"  # ONS's R worked example, record_key 0-255
 ONS_PTABLE = VECTORS / "ons_ptable_10_5_rule.csv.xz"
 

@@ -51,7 +51,7 @@ from pipeline.disclosure import (
 from pipeline.disclosure.cellkey import KEYS, cell_key
 from pipeline.errors import EXIT_CONFIG
 
-VECTORS = Path(__file__).parents[1] / "vectors" / "disclosure"
+VECTORS = Path(__file__).parents[2] / "vectors" / "disclosure"
 ONS_PTABLE = VECTORS / "ons_ptable_10_5_rule.csv.xz"
 ONS_PTABLE_SHA256 = "05d8eccca94b6943f8b36484a36918dc41025ee8151293923a46e5c837843751"
 ONS_MICRO = VECTORS / "ons_ckp_micro.csv"

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
-from tests.pipeline.test_runner_support import (
+from tests.pipeline.runner_support import (
     HEADER,
     PEOPLE,
     all_output_text,
@@ -222,7 +222,7 @@ def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(worksp
 def test_shipped_demo_config_links_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     shutil.copytree(repo / "configs/demo-data", tmp_path / "configs/demo-data")
     shutil.copy(repo / "configs/demo.yaml", tmp_path / "configs/demo.yaml")
     monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
@@ -270,7 +270,7 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
 ) -> None:
     # a later batch holds hospital records only; they link to the GP records of the first
     # run (the entity registry) and carry the person_id those people were delivered with
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     shutil.copytree(repo / "configs/demo-data", tmp_path / "configs/demo-data")
     shutil.copy(repo / "configs/demo.yaml", tmp_path / "configs/demo.yaml")
     monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
