@@ -107,10 +107,12 @@ def pprl_links(out: Path, tokens: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFr
 def statuses_by_group(results: pl.DataFrame, truth: pl.DataFrame) -> dict[str, dict[str, int]]:
     """pprl's status counts over all records and within each record group (where the records
     it did not link went: review, ambiguous, not_found)."""
-    joined = truth.join(results.select("incoming_id", "status"), on="incoming_id", how="left")
+    # The truth has a "status" column of its own (the company's): pprl's is "link_status".
+    linked = results.select("incoming_id", link_status="status")
+    joined = truth.join(linked, on="incoming_id", how="left")
     groups = {"all": pl.lit(True), **GROUPS}
     return {
-        name: dict(joined.filter(expr).group_by("status").len().sort("status").rows())
+        name: dict(joined.filter(expr).group_by("link_status").len().sort("link_status").rows())
         for name, expr in groups.items()
     }
 
@@ -137,12 +139,13 @@ class Scorer:
         return metrics(judge(links, self.truth, self.register_truth, conflicts))
 
     def best_threshold(self, out: Path) -> dict[str, object]:
-        """Splink's scores at thresholds 0.05, 0.10 ... 0.95; the best F1, with hindsight."""
+        """Splink's scores at thresholds 0.01, 0.02, 0.05, 0.10 ... 0.95; the best F1, with
+        hindsight."""
         best = splink_links(out, 0.0)
         sweep: list[tuple[float, dict[str, object]]] = []
-        for t in range(5, 100, 5):
-            scored = self.score(best.filter(pl.col("match_probability") >= t / 100))
-            sweep.append((t / 100, scored["overall"]))  # type: ignore[arg-type]
+        for threshold in (0.01, 0.02, *(t / 100 for t in range(5, 100, 5))):
+            scored = self.score(best.filter(pl.col("match_probability") >= threshold))
+            sweep.append((threshold, scored["overall"]))  # type: ignore[arg-type]
         threshold, overall = max(sweep, key=lambda item: float(item[1]["f1"]))  # type: ignore[arg-type]
         return {"threshold": threshold, **overall}
 

@@ -123,3 +123,27 @@ def test_judge_names_each_kind_of_wrong_link() -> None:
     )["overall"]
     assert overall["precision"] == 0.25 and overall["recall"] == 0.25  # type: ignore[index]
     assert overall["sister_wrong_share_of_incoming"] == 0.2  # type: ignore[index]
+
+
+def test_pprl_statuses_are_counted_per_group_not_the_company_status() -> None:
+    from benchmarks.business.hard_bench import statuses_by_group
+
+    truth = pl.DataFrame(
+        {
+            "incoming_id": ["a", "b", "c"],
+            "status": ["active", "dissolved", "active"],  # the company's register status
+            "scenario": ["in_register", "in_register", "outside"],
+            "sisters_in_register": [1, 0, 0],
+            "namesakes_in_register": [0, 0, 0],
+            "address_kind": ["registered"] * 3,
+            "name_variations": [""] * 3,
+            "ids_given": [""] * 3,
+        }
+    )
+    results = pl.DataFrame(
+        {"incoming_id": ["a", "b", "c"], "status": ["review", "matched_exact", "not_found"]}
+    )
+    counts = statuses_by_group(results, truth)
+    assert counts["all"] == {"matched_exact": 1, "not_found": 1, "review": 1}
+    assert counts["in_register_with_registered_sister"] == {"review": 1}
+    assert counts["dissolved"] == {"matched_exact": 1}
