@@ -1,5 +1,8 @@
 """Business linkage benchmark harness.
 
+``python -m benchmarks.business --data hard`` runs the hard benchmark instead
+(:mod:`benchmarks.business.hard_bench`: 300k register x 30k incoming by default).
+
 ``python -m benchmarks.business --register 1000000 --incoming 100000`` generates (or reuses)
 the data, runs pprl (full: IDs then names; names: names only) and Splink (its business-rates
 example approach) each in a fresh interpreter (Splink in ``.venv-bench``), measures whole-process
@@ -165,4 +168,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--data" in sys.argv:
+        from benchmarks.business.hard_bench import main as hard_main
+
+        hard_main(sys.argv[1:])
+    else:
+        main()

@@ -2,6 +2,17 @@
 
 The goal is that "The Smith & Sons Ltd." and "SMITH AND SONS LIMITED" standardise to the same
 string, while the words that tell companies apart survive.
+
+Two standardisations:
+
+* :func:`normalise_company_name` (the original): also strips HOLDINGS, HOLDING, (UK), CO and
+  "& CO" at the end, so "X HOLDINGS LTD" and "X LTD" become the same string;
+* :func:`standardise_company_name`: removes only what is legally equivalent (the legal form,
+  '&'/AND, a leading THE, punctuation, status notes, common abbreviations written out) and keeps
+  every word that can tell two companies apart: "X HOLDINGS LTD" -> "X HOLDINGS". The legal form
+  comes out separately (:func:`company_legal_form`), and so do the words that mark a sister
+  company or a place (:func:`company_distinguishing_tokens`) and the rest of the name
+  (:func:`company_core_tokens`), so a model can weigh each.
 """
 
 from __future__ import annotations
@@ -44,7 +55,9 @@ COMPANY_STOP_WORDS: frozenset[str] = frozenset({"THE", "AND", "OF", "A", "AN", "
 _STATUS_RE = (
     r"\(?\s*\b(?:IN\s+(?:LIQUIDATION|ADMINISTRATION|RECEIVERSHIP)|DISSOLVED|STRUCK\s+OFF)\b\s*\)?"
 )
-_TRADING_AS_RE = r"\s*(?:\bT\s*/\s*AS?\b|\bTRADING\s+AS\b|\bT\\A\b)\s*"
+# The marker with what may introduce it: "FOO LTD T/A BAR", "FOO LTD (T/A BAR)", "FOO LTD - T/A
+# BAR", "FOO LTD, TRADING AS BAR".
+_TRADING_AS_RE = r"\s*[(\[,-]?\s*(?:\bT\s*/\s*AS?\b|\bTRADING\s+AS\b|\bT\\A\b)\s*"
 # Everything after the first word that is a run of legal forms; "$1" keeps the rest. Requiring a
 # first word means a name made only of legal forms keeps its first one ("LIMITED", "CO LTD"
 # -> "CO") rather than vanishing.
@@ -55,15 +68,19 @@ _SEPARATOR = "\x1f"
 def split_trading_as(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Split "LEGAL NAME T/A TRADING NAME" into (legal name, trading name), both raw text.
 
-    Recognises T/A, T/AS, T\\A and TRADING AS in any case. Without a marker the trading name is
-    null and the legal name is the whole value.
+    Recognises T/A, T/AS, T\\A and TRADING AS in any case, also in brackets ("FOO LTD (T/A
+    BAR)") or after a comma or dash. Without a marker the trading name is null and the legal
+    name is the whole value. "X TRADING LTD" has no marker: TRADING alone is part of a name.
     """
     marked = expr.cast(pl.String).str.replace(
         "(?i)" + _TRADING_AS_RE, _SEPARATOR
     )  # first marker only
     parts = marked.str.splitn(_SEPARATOR, 2)
     legal = collapse_spaces(parts.struct.field("field_0"))
-    trading = collapse_spaces(parts.struct.field("field_1"))
+    # The bracket closing "(T/A BAR)" goes with the marker.
+    trading = collapse_spaces(
+        parts.struct.field("field_1").str.replace(r"^([^(\[]*)[)\]]\s*$", "$1")
+    )
     return legal, trading
 
 
@@ -123,3 +140,146 @@ def token_rarity(frame: pl.DataFrame | pl.LazyFrame, column: str) -> pl.DataFram
         frequency=pl.col("n_records") / max(n_records, 1),
     ).with_columns(idf=(1.0 / pl.col("frequency")).log())
     return result.sort(["n_records", "token"]).collect()
+
+
+# ------------------------------------------------------- legal-equivalence standardisation
+
+#: Legal forms (as written, including Welsh) and their code. Only these are removed by
+#: :func:`standardise_company_name`; "CO", "HOLDINGS" and "(UK)" are not legal forms.
+LEGAL_FORM_CODES: dict[str, str] = {
+    "PUBLIC LIMITED COMPANY": "PLC",
+    "CWMNI CYFYNGEDIG CYHOEDDUS": "PLC",
+    "PLC": "PLC",
+    "LIMITED LIABILITY PARTNERSHIP": "LLP",
+    "PARTNERIAETH ATEBOLRWYDD CYFYNGEDIG": "LLP",
+    "LLP": "LLP",
+    "LIMITED PARTNERSHIP": "LP",
+    "LP": "LP",
+    "COMMUNITY INTEREST COMPANY": "CIC",
+    "CWMNI BUDDIANT CYMUNEDOL": "CIC",
+    "CIC": "CIC",
+    "CBC": "CIC",
+    "UNLIMITED": "UNLTD",
+    "ANGYFYNGEDIG": "UNLTD",
+    "LIMITED": "LTD",
+    "CYFYNGEDIG": "LTD",
+    "LTD": "LTD",
+    "CYF": "LTD",
+}
+
+#: Abbreviations that mean the same word, written out (CO stays CO: it is the legal spelling).
+COMPANY_ABBREVIATIONS: dict[str, str] = {
+    "INTL": "INTERNATIONAL", "SVCS": "SERVICES", "SERVS": "SERVICES",
+    "BROS": "BROTHERS", "COMPANY": "CO", "HLDGS": "HOLDINGS", "HOLDING": "HOLDINGS",
+    "GRP": "GROUP", "MGMT": "MANAGEMENT", "MGT": "MANAGEMENT", "ASSOC": "ASSOCIATES",
+    "ASSOCS": "ASSOCIATES", "DEVS": "DEVELOPMENTS", "PROPS": "PROPERTIES", "INVS": "INVESTMENTS",
+    "ENTS": "ENTERPRISES", "CTR": "CENTRE", "CENTER": "CENTRE", "TRDG": "TRADING",
+}  # fmt: skip
+
+#: Words that tell a company from a sister or a namesake: the structure of a group (HOLDINGS,
+#: GROUP, PROPERTIES...), and regions and countries. Kept as tokens, reported separately.
+DISTINGUISHING_WORDS: frozenset[str] = frozenset(
+    {
+        "HOLDINGS", "GROUP", "UK", "GB", "TRADING", "SERVICES", "PROPERTIES", "PROPERTY",
+        "INTERNATIONAL", "INVESTMENTS", "ESTATES", "DEVELOPMENTS", "MANAGEMENT", "ENTERPRISES",
+        "VENTURES", "CAPITAL", "FINANCE", "LEASING", "CONTRACTS", "CONTRACTING", "NOMINEES",
+        "TRUSTEES", "PENSIONS", "EUROPE", "EUROPEAN", "GLOBAL", "WORLDWIDE", "OVERSEAS",
+        "NORTH", "SOUTH", "EAST", "WEST", "NORTHERN", "SOUTHERN", "EASTERN", "WESTERN",
+        "MIDLANDS", "ENGLAND", "SCOTLAND", "WALES", "IRELAND", "BRITAIN",
+    }
+)  # fmt: skip
+
+_FORMS = words_pattern(list(LEGAL_FORM_CODES))
+# the name, then every trailing legal form ("X LTD LTD", "X LIMITED CYFYNGEDIG"), the last captured
+_CODE_FORMS_RE = rf"^(.*?\S)(?:\s+(?:{_FORMS}))*\s+({_FORMS})$"
+_BRACKETED_RE = r"\(([^()]*)\)"
+
+
+def _legal_text(expr: pl.Expr) -> pl.Expr:
+    """The registered part of the name, upper case, '&'/'+' as AND, status notes, THE and
+    punctuation gone; the legal form still at the end."""
+    legal, _ = split_trading_as(expr)
+    text = fold_text(legal).str.replace_all(_STATUS_RE, " ")
+    text = text.str.replace_all(r"[&+]", " AND ").str.replace_all(r"['’`.]", "")
+    text = collapse_spaces(text.str.replace_all(r"[^A-Z0-9 ]+", " "))
+    return text.str.replace(r"^(?:THE\s+)+", "")
+
+
+def _name_words(expr: pl.Expr) -> pl.Expr:
+    """The standardised name (legal form removed, abbreviations written out) as a word list.
+    Abbreviations come after the form is removed: "PUBLIC LIMITED COMPANY" must stay whole."""
+    name, _ = _split_form(_legal_text(expr))
+    return name.str.split(" ").list.eval(pl.element().replace(COMPANY_ABBREVIATIONS))
+
+
+def _split_form(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(name without its trailing legal forms, code of the last form) from :func:`_legal_text`.
+    A name made only of a legal form keeps it ("LIMITED"), with no form."""
+    parts = text.str.extract_groups(_CODE_FORMS_RE)
+    matched = parts.struct.field("1").is_not_null()
+    spelled = parts.struct.field("2").str.replace_all(r"\s+", " ")
+    code = spelled.replace_strict(LEGAL_FORM_CODES, default=None, return_dtype=pl.String)
+    return pl.when(matched).then(parts.struct.field("1")).otherwise(text), code
+
+
+def standardise_company_name(expr: pl.Expr) -> pl.Expr:
+    """The name with only legally equivalent differences removed.
+
+    "The Smith & Sons (UK) Holdings Limited" -> "SMITH AND SONS UK HOLDINGS": upper case
+    without accents; '&' and '+' as AND; a leading THE, punctuation and status notes
+    ("(IN LIQUIDATION)") removed; a trading-as part dropped (see :func:`split_trading_as`);
+    :data:`COMPANY_ABBREVIATIONS` written out (INTL -> INTERNATIONAL, BROS -> BROTHERS,
+    COMPANY -> CO); trailing legal forms (:data:`LEGAL_FORM_CODES`) removed. Words such as
+    HOLDINGS, GROUP, UK, TRADING and PROPERTIES stay.
+    """
+    return per_distinct(expr, lambda e: _name_words(e).list.join(" "), pl.String())
+
+
+def company_legal_form(expr: pl.Expr) -> pl.Expr:
+    """The legal form at the end of the name as a code: LTD, PLC, LLP, LP, CIC or UNLTD
+    (LIMITED, CYF, "PUBLIC LIMITED COMPANY"... as in :data:`LEGAL_FORM_CODES`); null without
+    one (a sole trader, a partnership, or a form dropped by the source)."""
+    return per_distinct(expr, lambda e: _split_form(_legal_text(e))[1], pl.String())
+
+
+def _bracketed_words(expr: pl.Expr) -> pl.Expr:
+    """Words written in brackets ("THOMPSON (LEEDS) LTD" -> ["LEEDS"]), standardised."""
+    legal, _ = split_trading_as(expr)
+    inside = fold_text(legal).str.replace_all(_STATUS_RE, " ").str.extract_all(_BRACKETED_RE)
+    text = _legal_text(inside.list.join(" ").str.replace_all(r"[()]", " ")).fill_null("")
+    words = text.str.split(" ").list.eval(pl.element().replace(COMPANY_ABBREVIATIONS))
+    return words.list.filter((pl.element() != "") & ~pl.element().is_in(list(LEGAL_FORM_CODES)))
+
+
+def company_distinguishing_tokens(expr: pl.Expr) -> pl.Expr:
+    """The words of the standardised name that tell sisters and namesakes apart (a list):
+    :data:`DISTINGUISHING_WORDS` and any word written in brackets, in order, each once.
+    "Thompson Builders (Leeds) Holdings Ltd" -> ["LEEDS", "HOLDINGS"]; empty when none."""
+
+    def tokens(e: pl.Expr) -> pl.Expr:
+        words = _name_words(e)
+        listed = words.list.filter(pl.element().is_in(list(DISTINGUISHING_WORDS)))
+        # set_intersection keeps the order of its left side: the order of the name.
+        marked = words.list.set_intersection(pl.concat_list(listed, _bracketed_words(e)))
+        return marked.list.join(" ")
+
+    return _word_list(per_distinct(expr, tokens, pl.String()))
+
+
+def company_core_tokens(expr: pl.Expr) -> pl.Expr:
+    """The rest of the standardised name as a list, each word once: no stop words, no
+    distinguishing words. "The Thompson & Sons (Leeds) Holdings Ltd" -> ["THOMPSON", "SONS"]."""
+
+    def tokens(e: pl.Expr) -> pl.Expr:
+        words = _name_words(e)
+        dropped = pl.element().is_in(list(DISTINGUISHING_WORDS | COMPANY_STOP_WORDS))
+        core = words.list.filter(~dropped).list.set_difference(_bracketed_words(e))
+        return core.list.join(" ")
+
+    return _word_list(per_distinct(expr, tokens, pl.String()))
+
+
+def _word_list(joined: pl.Expr) -> pl.Expr:
+    """Space-joined words back to a list ("" -> []); computed per distinct name as text,
+    because mapping list results back to rows is slow and fragile in polars."""
+    return joined.str.split(" ").list.filter(pl.element() != "")
