@@ -264,12 +264,13 @@ def rotate_command(environment: str, keystore_dir: Path, key_file: Path | None) 
 @click.argument("environment")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @keystore_option
-def destroy_command(environment: str, yes: bool, keystore_dir: Path) -> None:
+@key_file_option
+def destroy_command(environment: str, yes: bool, keystore_dir: Path, key_file: Path | None) -> None:
     """Destroy every key of an environment by deleting its salts (crypto-shredding).
 
     Pseudonyms already made stay as they are, but no new ones can be made and the old ones can
     no longer be reproduced or matched, even with the master key. Key IDs are kept for the audit
-    trail. This cannot be undone.
+    trail. This cannot be undone. Needs the master key (the keystore is re-tagged).
 
     \b
     Example:
@@ -283,7 +284,8 @@ def destroy_command(environment: str, yes: bool, keystore_dir: Path) -> None:
             abort=True,
             err=True,
         )
-    info = keystore.destroy(environment)
+    # the rewritten keystore is tagged, which needs the master key
+    info = open_keystore(keystore_dir, key_file).destroy(environment)
     audit_log(keystore_dir).append(
         "keys.destroy",
         details={
