@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.validate",
     "pipeline.commands.run",
     "pipeline.commands.audit",
+    "pipeline.commands.unlock",
     "pipeline.commands.check_output",
     "pipeline.commands.keys",
     "pipeline.commands.pseudonymise",
