@@ -29,6 +29,7 @@ Entries hold file names, checksums, counts, key IDs and settings: never keys or 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import getpass
 import json
@@ -321,10 +322,11 @@ class AuditLog:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.link(tmp_name, self.path)
-        except FileExistsError:
-            return False
+        except (FileExistsError, FileNotFoundError):  # created by another writer; or our
+            return False  # temporary file was cleared away: either way, look again
         finally:
-            os.unlink(tmp_name)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
         return True
 
 

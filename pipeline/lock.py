@@ -173,33 +173,24 @@ class RunLock:
         """Take the lock, replacing a stale one; raise :class:`LockHeld` if it is held."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
-        tmp = self._write_candidate(token)
-        try:
-            for _attempt in range(3):
-                self._checkpoint("before-link")
-                try:
-                    os.link(tmp, self.path)
-                except FileExistsError:
-                    pass
-                else:
-                    self._token = token
-                    return
-                owner = self.owner()
-                if owner is None:
-                    continue  # released meanwhile
-                if not self.is_stale(owner):
-                    raise LockHeld(str(self.path), owner.describe())
-                self._checkpoint("stale-seen")
-                if self._remove_if_unchanged(owner):
-                    logger.warning(
-                        "removing stale run lock %s (%s)",
-                        self.path,
-                        owner.describe(),
-                        extra={"lock": str(self.path)},
-                    )
-            raise LockHeld(str(self.path), "a run that keeps re-taking it")
-        finally:
-            tmp.unlink(missing_ok=True)
+        for _attempt in range(3):
+            if self._link_candidate(token):
+                self._token = token
+                return
+            owner = self.owner()
+            if owner is None:
+                continue  # released meanwhile
+            if not self.is_stale(owner):
+                raise LockHeld(str(self.path), owner.describe())
+            self._checkpoint("stale-seen")
+            if self._remove_if_unchanged(owner):
+                logger.warning(
+                    "removing stale run lock %s (%s)",
+                    self.path,
+                    owner.describe(),
+                    extra={"lock": str(self.path)},
+                )
+        raise LockHeld(str(self.path), "a run that keeps re-taking it")
 
     def release(self) -> None:
         """Drop the lock if this object holds it and it is still ours."""
@@ -224,20 +215,35 @@ class RunLock:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _write_candidate(self, token: str) -> Path:
+    def _link_candidate(self, token: str) -> bool:
+        """Write the owner record to a temporary file and link it to the lock's name; False
+        if the name is taken. A candidate removed before the link (a run clearing temporary
+        files) is written again."""
         payload = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "token": token,
         }
-        fd, name = tempfile.mkstemp(prefix=f".tmp-{self.path.name}.", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(payload))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(name, 0o644)  # other operators on the host may read who holds it
-        return Path(name)
+        for _attempt in range(3):
+            fd, name = tempfile.mkstemp(prefix=f".tmp-{self.path.name}.", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(json.dumps(payload))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(name, 0o644)  # other operators on the host may read who holds it
+                self._checkpoint("before-link")
+                os.link(name, self.path)
+                return True
+            except FileExistsError:
+                return False
+            except FileNotFoundError:
+                continue
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+        raise LockHeld(str(self.path), "its temporary files keep disappearing")
 
     def _remove_if_unchanged(self, expected: LockOwner) -> bool:
         with self._guard():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.audit import AuditLog, head_from_manifest, run_log
+from pipeline.audit import AuditLog, head_from_manifest, recorded_heads, run_log
 from pipeline.commands.keys import key_file_option, open_keystore, read_passphrase
 from pipeline.config import load_config
 from pseudonym.keys import MasterKeyError, master_key_from_env, read_key_file
@@ -104,13 +104,16 @@ def verify(
     """Check every entry's tag and link with the master key; exit 3 if the log was altered.
 
     A log cut short still verifies on its own: pass a head recorded elsewhere (--expect-head,
-    or --manifest M for the audit_head a manifest recorded) to detect that.
+    or --manifest M for the audit_head a manifest recorded) to detect that. For a CONFIG, the
+    heads recorded by every delivered run's manifest are checked too.
 
     \b
     Example:
         pprl audit verify configs/demo.yaml --manifest demo-output/run-1a2b/manifest.json
     """
     expected = [*heads, *(head_from_manifest(m) for m in manifests)]
+    if _is_config(target):  # every delivered run's manifest recorded the head of its day
+        expected += [head for _, head in recorded_heads(load_config(target).delivery_dir)]
     authenticator = None if unkeyed else _authenticator(target, keystore_dir, key_file)
     result = _log(target, authenticator).verify(expect_head=expected)
     how = "authenticated" if result.authenticated else "hash chain only, not authenticated"

@@ -108,3 +108,20 @@ def test_without_the_master_key_the_lock_stays(
     path = place_lock(config, pid=1, host="elsewhere")
     result = unlock(config)
     assert result.exit_code == 2 and "master key" in result.output and path.exists()
+
+
+def test_audit_verify_of_a_config_checks_every_delivered_manifests_head(config: Path) -> None:
+    log = keyed_log(config)
+    log.append("pipeline.run", actor="x", details={"run": 1})
+    log.append("pipeline.run", actor="x", details={"run": 2})
+    manifest = load_config(config).delivery_dir / "run-2" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"run_id": "run-2", "audit_head": log.head()}))
+    log.append("pipeline.run", actor="x", details={"run": 3})
+    assert CliRunner().invoke(cli, ["audit", "verify", str(config)]).exit_code == 0
+    log.path.write_text("".join(log.path.read_text().splitlines(keepends=True)[:1]))
+    truncated = CliRunner().invoke(cli, ["audit", "verify", str(config)])
+    assert truncated.exit_code == 3 and "is not in the log" in truncated.output
+    log.path.write_text("")
+    emptied = CliRunner().invoke(cli, ["audit", "verify", str(config)])
+    assert emptied.exit_code == 3 and "the log is empty" in emptied.output

@@ -190,6 +190,23 @@ def test_stale_takeover_race_while_one_is_removing(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+def test_a_candidate_cleared_away_before_the_link_is_written_again(tmp_path: Path) -> None:
+    """A run holding the lock clears temporary files in the state folder; a second run's
+    candidate may vanish before it is linked."""
+    path = tmp_path / "lock"
+    cleared: list[str] = []
+
+    def clear(point: str) -> None:
+        if point == "before-link" and not cleared:
+            cleared.extend(p.name for p in tmp_path.glob(".tmp-*"))
+            for p in tmp_path.glob(".tmp-*"):
+                p.unlink()
+
+    with RunLock(path, checkpoint=clear):
+        assert cleared and json.loads(path.read_text())["pid"] == os.getpid()
+    assert not list(tmp_path.iterdir()) or [p.name for p in tmp_path.iterdir()] == ["lock.guard"]
+
+
 def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path: Path) -> None:
     path = tmp_path / "lock"
     mine = RunLock(path)
