@@ -62,12 +62,18 @@ def audit_log(keystore: Keystore | Path) -> AuditLog:
     """The keystore's audit log, keyed with the audit key of the keystore's master key.
 
     Pass the keystore :func:`open_keystore` returned. Given only its directory (as older
-    callers do), the master key is loaded again: ``PPRL_MASTER_KEY``, else the key file the
-    keystore records.
+    callers do), the keystore this process last opened there is used, else the master key is
+    loaded again (``PPRL_MASTER_KEY``, else the key file the keystore records).
     """
     if not isinstance(keystore, Keystore):
-        keystore = open_keystore(Path(keystore), None)
+        directory = Path(keystore).resolve()
+        opened = [k for k in _last_opened if k.path.resolve() == directory]
+        keystore = opened[0] if opened else open_keystore(directory, None)
     return AuditLog(keystore.path / AUDIT_FILE, authenticator=keystore.audit_authenticator())
+
+
+# The keystore open_keystore returned last, for audit_log callers that pass a directory.
+_last_opened: list[Keystore] = []
 
 
 def read_passphrase(*, confirm: bool = False) -> Secret:
@@ -100,7 +106,9 @@ def load_master_key(keystore_dir: Path, key_file: Path | None) -> Secret:
 def open_keystore(keystore_dir: Path, key_file: Path | None) -> Keystore:
     """Open the keystore with its master key (checked against the recorded master key ID)."""
     Keystore.open(keystore_dir)  # fail on a missing keystore before asking for a passphrase
-    return Keystore.open(keystore_dir, master=load_master_key(keystore_dir, key_file))
+    keystore = Keystore.open(keystore_dir, master=load_master_key(keystore_dir, key_file))
+    _last_opened[:] = [keystore]
+    return keystore
 
 
 @click.group("keys", context_settings={"help_option_names": ["-h", "--help"]})

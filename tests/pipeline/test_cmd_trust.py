@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from pipeline.audit import AuditLog
 from pipeline.cli import cli
+from pseudonym.keys import MasterKeyError
 from pseudonym.keystore import KEYSTORE_FILE, Keystore
 from pseudonym.secret import Secret
 from pseudonym.tokens import Pseudonymiser
@@ -161,3 +162,22 @@ def test_audit_upgrade_of_an_older_log_file(tmp_path: Path) -> None:
     assert "nothing to do" in ok(["audit", "upgrade", str(log)]).output
     listing = ok(["audit", "list", str(log)]).output.splitlines()
     assert [line.split()[-1] for line in listing] == ["pseudonymise", "audit.upgrade"]
+
+
+def test_audit_log_given_a_directory_reuses_the_keystore_opened_there(
+    ks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pseudonymise and link-register open the keystore (maybe with --key-file) and then pass
+    its directory to audit_log: no second master-key lookup may be needed."""
+    from pipeline.commands.keys import audit_log, open_keystore
+
+    monkeypatch.setenv("PPRL_MASTER_KEY", MASTER)
+    opened = open_keystore(ks, None)
+    monkeypatch.setenv("PPRL_MASTER_KEY", "")  # a second lookup would now fail
+    log = audit_log(ks)
+    assert log.authenticator is not None
+    assert log.authenticator.key_id == opened.audit_authenticator().key_id
+    other = tmp_path / "other"
+    shutil.copytree(ks, other)
+    with pytest.raises(MasterKeyError, match="no master key"):
+        audit_log(other)  # not the keystore opened: the master key is looked up again
