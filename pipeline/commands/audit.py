@@ -9,6 +9,7 @@ import click
 from pipeline.audit import AuditLog, head_from_manifest, recorded_heads, run_log
 from pipeline.commands.keys import key_file_option, open_keystore, read_passphrase
 from pipeline.config import load_config
+from pipeline.errors import ConfigError
 from pseudonym.keys import MasterKeyError, master_key_from_env, read_key_file
 from pseudonym.keystore import KEYSTORE_FILE, Keystore
 from pseudonym.macs import AUDIT_LOG, RecordAuthenticator
@@ -111,6 +112,8 @@ def verify(
     Example:
         pprl audit verify configs/demo.yaml --manifest demo-output/run-1a2b/manifest.json
     """
+    if any(len(h) != 64 or h.strip("0123456789abcdef") for h in heads):
+        raise ConfigError("--expect-head: give the 64-character hex hash of an entry")
     expected = [*heads, *(head_from_manifest(m) for m in manifests)]
     if _is_config(target):  # every delivered run's manifest recorded the head of its day
         expected += [head for _, head in recorded_heads(load_config(target).delivery_dir)]

@@ -136,6 +136,8 @@ def test_audit_verify_of_a_keystore_log_with_heads_and_manifests(ks: Path, tmp_p
     for extra in (["--expect-head", head], ["--manifest", str(manifest)]):
         result = run(["audit", "verify", log, *extra])
         assert result.exit_code == 3 and "is not in the log" in result.output
+    malformed = run(["audit", "verify", log, "--expect-head", head[:20]])
+    assert malformed.exit_code == 2 and "--expect-head: give the 64-character" in malformed.output
 
 
 def test_audit_verify_needs_the_key_or_unkeyed(ks: Path, tmp_path: Path) -> None:
