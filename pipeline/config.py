@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from linkage.kinds import KINDS, kind_names
+from pipeline.approvals import Approvals
 from pipeline.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -113,7 +114,11 @@ class ColumnSpec(_Strict):
 
 
 class SourceConfig(_Strict):
-    """One input source: a file or a glob of files sharing a layout."""
+    """One input source: a file or a glob of files sharing a layout.
+
+    A glob that matches no file is an error (a misspelt folder would otherwise deliver the
+    other sources alone) unless ``allow_empty`` says this source may have no files yet.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
     path: str
@@ -123,6 +128,7 @@ class SourceConfig(_Strict):
     date_format: str = "%Y-%m-%d"
     on_bad_rows: Literal["quarantine", "error"] = "quarantine"
     invalid_identifiers: Literal["quarantine", "keep_row"] = "quarantine"
+    allow_empty: bool = False
     columns: dict[str, ColumnSpec]
 
     @field_validator("columns")
@@ -288,6 +294,7 @@ class PipelineConfig(_Strict):
     approved_attributes: list[str] = Field(default_factory=list)
     disclosure: DisclosureSettings = Field(default_factory=DisclosureSettings)
     delivery: DeliveryConfig
+    approvals: Approvals | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

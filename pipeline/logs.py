@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -36,8 +37,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+def json_line(level: str, name: str, message: str, **fields: object) -> str:
+    """One JSON log object built like :class:`JsonFormatter`'s, for the CLI's error line."""
+    record = logging.makeLogRecord(
+        {"name": name, "levelname": level.upper(), "msg": message, "args": None, **fields}
+    )
+    return JsonFormatter().format(record)
+
+
 def configure_logging(fmt: LogFormat = "text", level: str = "INFO") -> None:
-    """Send pprl's loggers to stderr in the chosen format. Called once, by the CLI."""
+    """Send pprl's loggers to stderr in the chosen format. Called by the CLI.
+
+    ``level`` is one of :data:`LEVELS` (any case); anything else is a ``ValueError``.
+    """
+    if level.upper() not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}")
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -10,12 +10,16 @@ from pseudonym.keystore import (
     EnvironmentNotFoundError,
     Keystore,
     KeystoreError,
+    KeystoreTampered,
+    KeystoreUnauthenticated,
     KeyVersionError,
 )
+from pseudonym.macs import AuthenticationError, RecordAuthenticator
 from pseudonym.secret import Secret
 from pseudonym.tokens import Pseudonymiser, TokenError
 
 __all__ = [
+    "AuthenticationError",
     "DecryptionError",
     "EnvironmentDestroyedError",
     "EnvironmentNotFoundError",
@@ -23,9 +27,12 @@ __all__ = [
     "KeyVersionError",
     "Keystore",
     "KeystoreError",
+    "KeystoreTampered",
+    "KeystoreUnauthenticated",
     "MasterKeyError",
     "PseudonymError",
     "Pseudonymiser",
+    "RecordAuthenticator",
     "Secret",
     "TokenError",
 ]

@@ -9,6 +9,11 @@ Key hierarchy::
 The salt is random per (environment, key version) and lives only in the keystore, so deleting it
 destroys every key of that environment version even for someone holding the master key.
 
+Keys bound to the master key alone (no environment, no salt to destroy) serve pprl's own
+records, one per purpose: ``HKDF-SHA256(master, salt=<none>, info=b"pprl/v1/master|" + purpose)``
+(see :func:`derive_master_purpose_key`). Environment names cannot contain ``/``, so this info
+string never equals an environment key's.
+
 Key IDs are public fingerprints: ``k<version>-`` + the first 16 hex characters of
 ``HMAC-SHA256(key, b"pprl key id")``. They leak nothing useful: HMAC-SHA256 is a pseudo-random
 function, so its output says nothing about the key to anyone who does not already hold it, and
@@ -45,6 +50,7 @@ KEY_FILE_VERSION = 1
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 _INFO_PREFIX = b"pprl/v1|"
+_MASTER_INFO_PREFIX = b"pprl/v1/master|"
 _KEY_ID_MESSAGE = b"pprl key id"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -109,6 +115,16 @@ def derive_key(
         raise ValueError("key version must be >= 1")
     info = b"|".join([_INFO_PREFIX + environment.encode(), purpose.encode(), str(version).encode()])
     return Secret(hkdf_sha256(master.reveal(), salt=salt, info=info))
+
+
+def derive_master_purpose_key(master: Secret, purpose: str) -> Secret:
+    """A key for one of pprl's own purposes (audit-log MACs, the keystore MAC), from the master
+    key alone: it survives the destruction of every environment, and a new master key changes it.
+    """
+    check_name("purpose", purpose)
+    return Secret(
+        hkdf_sha256(master.reveal(), salt=b"", info=_MASTER_INFO_PREFIX + purpose.encode())
+    )
 
 
 def fingerprint(key: Secret) -> str:

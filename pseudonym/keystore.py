@@ -13,6 +13,27 @@ backups under the same retention rules as the data they protect.
 
 The file (``keystore.json``, mode 0600) is rewritten atomically. Concurrent writers are not
 serialised: run key administration from one place at a time.
+
+**Authenticated.** The document carries ``mac``: an HMAC-SHA256 tag over everything else, keyed
+by a key derived from the master key (:mod:`pseudonym.macs`). Opening with the master key checks
+the tag and then every stored key ID against the key derived from its salt, so an edit (a bit
+flipped in a salt, a changed key ID, prefix or active version, a removed version) raises
+:class:`KeystoreTampered` and no key is ever derived from it: a tampered keystore gives an error,
+never different pseudonyms. Every write needs the master key, to tag the new document.
+Without the master key the keystore opens read-only and unverified (``pprl keys list``).
+
+**Older keystores** (written before the tag existed) are refused with
+:class:`KeystoreUnauthenticated` until :meth:`Keystore.upgrade` (``pprl keys upgrade``) checks
+their key IDs against the master key and adds the tag. The key-ID check catches edited salts
+and key IDs; it cannot see a removed version or a changed prefix or active version, so compare
+``pprl keys list`` with your records before upgrading. A keystore is never upgraded implicitly:
+otherwise stripping the tag would be a way round it.
+
+**Backup and restore.** Back up the keystore directory (``keystore.json`` and ``audit.jsonl``)
+whenever it changes, and the master key file separately from both (its passphrase separately
+again). To restore, copy the directory back and run ``pprl keys verify``: it checks the tag, the
+master key, every key ID, the audit log, and that every key version the audit log recorded is
+still in the keystore (an older backup missing a rotation is reported).
 """
 
 from __future__ import annotations
@@ -24,13 +45,11 @@ import hmac
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pseudonym.errors import PseudonymError
 from pseudonym.keys import (
     MasterKeyError,
     check_name,
@@ -39,20 +58,27 @@ from pseudonym.keys import (
     master_key_id,
     random_salt,
 )
+from pseudonym.keystore_doc import (
+    KEYSTORE_FILE,
+    KEYSTORE_FORMAT,
+    KEYSTORE_VERSION,
+    KeystoreError,
+    KeystoreTampered,
+    KeystoreUnauthenticated,
+    decode_salt,
+    read_document,
+    untagged,
+    version_records,
+    write_private_atomic,
+)
+from pseudonym.macs import ALGORITHM, AUDIT_LOG, KEYSTORE, AuthenticationError, RecordAuthenticator
 from pseudonym.secret import Secret
 
-KEYSTORE_FILE = "keystore.json"
-KEYSTORE_FORMAT = "pprl-keystore"
-KEYSTORE_VERSION = 1
 # Purpose used for the per-version key ID shown by ``pprl keys list``; not an identifier type.
 ENVIRONMENT_PURPOSE = "environment"
 _PREFIX = re.compile(r"^[a-z]{1,8}$")
 
 Status = Literal["active", "retired", "destroyed"]
-
-
-class KeystoreError(PseudonymError, ValueError):
-    """The keystore is missing, malformed, or cannot do what was asked."""
 
 
 class EnvironmentNotFoundError(KeystoreError):
@@ -111,6 +137,7 @@ class Keystore:
         self._master = master
         if master is not None:
             self._check_master(master)
+            self._authenticate(master)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -137,28 +164,34 @@ class Keystore:
             "master_key_file": master_key_file,
             "environments": {},
         }
-        keystore = cls(path, data, master)
+        keystore = cls(path, data, None)
+        keystore._master = master
         keystore._save()
         return keystore
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str], *, master: Secret | None = None) -> Keystore:
-        """Open an existing keystore; ``master`` is needed only to derive keys or key IDs."""
+        """Open an existing keystore. With ``master`` it is authenticated (see the module
+        docstring) and can derive keys; without, it is a read-only, unverified view."""
         path = Path(directory)
-        file = path / KEYSTORE_FILE
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise KeystoreError(
-                f"{path}: no keystore here (create one with 'pprl keys init')"
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise KeystoreError(f"{file}: unreadable keystore file") from None
-        if not isinstance(data, dict) or data.get("format") != KEYSTORE_FORMAT:
-            raise KeystoreError(f"{file}: not a pprl keystore")
-        if data.get("format_version") != KEYSTORE_VERSION:
-            raise KeystoreError(f"{file}: unsupported keystore format version")
-        return cls(path, data, master)
+        return cls(path, read_document(path), master)
+
+    @classmethod
+    def upgrade(cls, directory: str | os.PathLike[str], *, master: Secret) -> Keystore:
+        """Tag a keystore written before tags existed, after checking its key IDs with ``master``.
+
+        A keystore that already has a tag is only authenticated. Raises
+        :class:`KeystoreTampered` naming the first key version whose key ID does not match.
+        """
+        path = Path(directory)
+        keystore = cls(path, read_document(path), None)
+        if keystore.tagged:
+            return cls(path, keystore._data, master)
+        keystore._check_master(master)
+        keystore._master = master
+        keystore.check_key_ids()
+        keystore._save()
+        return keystore
 
     def with_master(self, master: Secret) -> Keystore:
         """The same keystore, able to derive keys with ``master``."""
@@ -167,6 +200,47 @@ class Keystore:
     @property
     def master_key_id(self) -> str:
         return str(self._data["master_key_id"])
+
+    @property
+    def tagged(self) -> bool:
+        """Whether the document carries an authentication tag (older keystores do not)."""
+        return "mac" in self._data
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether this object was opened with the master key (and so passed every check)."""
+        return self._master is not None
+
+    def audit_authenticator(self) -> RecordAuthenticator:
+        """The recipe that tags and checks audit-log entries (a key derived from the master)."""
+        return RecordAuthenticator(self._require_master(), AUDIT_LOG)
+
+    def check_key_ids(self) -> int:
+        """Check every stored key ID against the key derived from its salt; return how many.
+
+        Destroyed versions have no salt and are covered by the tag only.
+        """
+        master = self._require_master()
+        checked = 0
+        for environment, number, record in version_records(self._data):
+            salt = decode_salt(record.get("salt"))
+            if salt is None:
+                continue
+            derived = derive_key(
+                master,
+                salt=salt,
+                environment=environment,
+                purpose=ENVIRONMENT_PURPOSE,
+                version=number,
+            )
+            if not hmac.compare_digest(key_id(derived, number), str(record["key_id"])):
+                raise KeystoreTampered(
+                    f"{self.path / KEYSTORE_FILE}: environments.{environment}.versions.{number}"
+                    ".key_id does not match the key derived from its salt (the keystore was"
+                    " changed outside pprl; restore it from a backup)"
+                )
+            checked += 1
+        return checked
 
     @property
     def master_key_file(self) -> str | None:
@@ -228,7 +302,10 @@ class Keystore:
 
     def add_environment(self, name: str, *, prefix: str | None = None) -> KeyVersion:
         """Add an environment with key version 1; ``prefix`` starts its pseudonyms."""
-        check_name("environment", name)
+        try:
+            check_name("environment", name)
+        except ValueError as exc:
+            raise KeystoreError(str(exc)) from None
         if name in self._data["environments"]:
             raise KeystoreError(f"environment {name!r} already exists")
         prefix = _default_prefix(name) if prefix is None else prefix
@@ -307,11 +384,12 @@ class Keystore:
         record = env["versions"].get(str(version))
         if record is None:
             raise KeyVersionError(f"environment {environment!r} has no key version {version}")
-        if record.get("salt") is None:
+        salt = decode_salt(record.get("salt"))
+        if salt is None:
             raise KeyVersionError(
                 f"key version {version} of environment {environment!r} was destroyed"
             )
-        return base64.b64decode(record["salt"])
+        return salt
 
     def _require_master(self) -> Secret:
         if self._master is None:
@@ -326,33 +404,36 @@ class Keystore:
                 f"the master key given is not this keystore's master key ({self.master_key_id})"
             )
 
+    def _authenticate(self, master: Secret) -> None:
+        file = self.path / KEYSTORE_FILE
+        mac = self._data.get("mac")
+        if mac is None:
+            raise KeystoreUnauthenticated(
+                f"{file}: the keystore has no authentication tag (written by an older pprl);"
+                f" check it and add one with 'pprl keys upgrade --keystore {self.path}'"
+            )
+        auth = RecordAuthenticator(master, KEYSTORE)
+        if mac.get("algorithm") != ALGORITHM or mac.get("key_id") != auth.key_id:
+            raise KeystoreTampered(
+                f"{file}: mac: not a tag this master key made (the keystore was changed"
+                " outside pprl; restore it from a backup)"
+            )
+        try:
+            auth.verify(untagged(self._data), mac.get("tag"))
+        except AuthenticationError:
+            raise KeystoreTampered(
+                f"{file}: the keystore fails authentication: it was changed outside pprl"
+                " (restore it from a backup, then run 'pprl keys verify')"
+            ) from None
+        self.check_key_ids()
+
     def _save(self) -> None:
+        auth = RecordAuthenticator(self._require_master(), KEYSTORE)
+        body = untagged(self._data)
+        tag = {"algorithm": ALGORITHM, "key_id": auth.key_id, "tag": auth.tag(body)}
+        self._data = {**body, "mac": tag}
         text = json.dumps(self._data, indent=2, sort_keys=True) + "\n"
         write_private_atomic(self.path / KEYSTORE_FILE, text.encode("utf-8"))
-
-
-def write_private_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to a 0600 temporary file beside ``target``, fsync, rename over it.
-
-    ``pseudonym`` may not import ``pipeline.atomic``, hence this small copy.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{target.name}.", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _default_prefix(name: str) -> str:

@@ -1,9 +1,10 @@
 """``pprl keys``: create a keystore, add environments, rotate and destroy their keys.
 
-Every command appends an entry to ``<keystore>/audit.jsonl`` (key IDs, never keys) and no command
-ever prints key material. The master key comes from ``--key-file`` (encrypted with a passphrase
-from ``PPRL_KEY_PASSPHRASE`` or a prompt), from ``PPRL_MASTER_KEY``, or from the key file recorded
-in the keystore, in that order.
+Every command that changes the keystore appends an entry to ``<keystore>/audit.jsonl`` (key IDs,
+never keys), authenticated with the audit key derived from the master key; no command ever
+prints key material. The master key comes from ``--key-file`` (encrypted with a passphrase from
+``PPRL_KEY_PASSPHRASE`` or a prompt), from ``PPRL_MASTER_KEY``, or from the key file recorded in
+the keystore, in that order.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pseudonym.keys import (
     read_key_file,
     write_key_file,
 )
-from pseudonym.keystore import Keystore
+from pseudonym.keystore import Keystore, KeystoreError
 from pseudonym.secret import Secret
 
 AUDIT_FILE = "audit.jsonl"
@@ -57,9 +58,22 @@ def key_file_option(func: F) -> F:
     )(func)
 
 
-def audit_log(keystore_dir: Path) -> AuditLog:
-    """The keystore's audit log."""
-    return AuditLog(keystore_dir / AUDIT_FILE)
+def audit_log(keystore: Keystore | Path) -> AuditLog:
+    """The keystore's audit log, keyed with the audit key of the keystore's master key.
+
+    Pass the keystore :func:`open_keystore` returned. Given only its directory (as older
+    callers do), the keystore this process last opened there is used, else the master key is
+    loaded again (``PPRL_MASTER_KEY``, else the key file the keystore records).
+    """
+    if not isinstance(keystore, Keystore):
+        directory = Path(keystore).resolve()
+        opened = [k for k in _last_opened if k.path.resolve() == directory]
+        keystore = opened[0] if opened else open_keystore(directory, None)
+    return AuditLog(keystore.path / AUDIT_FILE, authenticator=keystore.audit_authenticator())
+
+
+# The keystore open_keystore returned last, for audit_log callers that pass a directory.
+_last_opened: list[Keystore] = []
 
 
 def read_passphrase(*, confirm: bool = False) -> Secret:
@@ -92,7 +106,9 @@ def load_master_key(keystore_dir: Path, key_file: Path | None) -> Secret:
 def open_keystore(keystore_dir: Path, key_file: Path | None) -> Keystore:
     """Open the keystore with its master key (checked against the recorded master key ID)."""
     Keystore.open(keystore_dir)  # fail on a missing keystore before asking for a passphrase
-    return Keystore.open(keystore_dir, master=load_master_key(keystore_dir, key_file))
+    keystore = Keystore.open(keystore_dir, master=load_master_key(keystore_dir, key_file))
+    _last_opened[:] = [keystore]
+    return keystore
 
 
 @click.group("keys", context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,7 +156,7 @@ def init_command(keystore_dir: Path, key_file: Path | None) -> None:
         master = env_master
     recorded = str(key_file.resolve()) if key_file is not None else None
     keystore = Keystore.create(keystore_dir, master=master, master_key_file=recorded)
-    audit_log(keystore_dir).append(
+    audit_log(keystore).append(
         "keys.init",
         details={
             "master_key_id": keystore.master_key_id,
@@ -174,7 +190,7 @@ def add_env_command(
     keystore = open_keystore(keystore_dir, key_file)
     version = keystore.add_environment(environment, prefix=prefix)
     info = keystore.environment(environment)
-    audit_log(keystore_dir).append(
+    audit_log(keystore).append(
         "keys.add-env",
         details={
             "environment": environment,
@@ -190,7 +206,10 @@ def add_env_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @keystore_option
 def list_command(as_json: bool, keystore_dir: Path) -> None:
-    """List environments and their key versions (key IDs only). Needs no master key.
+    """List environments and their key versions (key IDs only), as the keystore file holds them.
+
+    Needs no master key, so nothing is verified and no audit entry is written: 'pprl keys
+    verify' checks the file with the master key.
 
     \b
     Example:
@@ -198,7 +217,6 @@ def list_command(as_json: bool, keystore_dir: Path) -> None:
     """
     keystore = Keystore.open(keystore_dir)
     environments = keystore.environments()
-    audit_log(keystore_dir).append("keys.list", details={"environments": len(environments)})
     if as_json:
         payload = {
             "master_key_id": keystore.master_key_id,
@@ -248,7 +266,7 @@ def rotate_command(environment: str, keystore_dir: Path, key_file: Path | None) 
     keystore = open_keystore(keystore_dir, key_file)
     previous = keystore.active_version(environment)
     version = keystore.rotate(environment)
-    audit_log(keystore_dir).append(
+    audit_log(keystore).append(
         "keys.rotate",
         details={
             "environment": environment,
@@ -264,12 +282,13 @@ def rotate_command(environment: str, keystore_dir: Path, key_file: Path | None) 
 @click.argument("environment")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @keystore_option
-def destroy_command(environment: str, yes: bool, keystore_dir: Path) -> None:
+@key_file_option
+def destroy_command(environment: str, yes: bool, keystore_dir: Path, key_file: Path | None) -> None:
     """Destroy every key of an environment by deleting its salts (crypto-shredding).
 
     Pseudonyms already made stay as they are, but no new ones can be made and the old ones can
     no longer be reproduced or matched, even with the master key. Key IDs are kept for the audit
-    trail. This cannot be undone.
+    trail. This cannot be undone. Needs the master key (the keystore is re-tagged).
 
     \b
     Example:
@@ -283,8 +302,10 @@ def destroy_command(environment: str, yes: bool, keystore_dir: Path) -> None:
             abort=True,
             err=True,
         )
+    # the rewritten keystore is tagged, which needs the master key
+    keystore = open_keystore(keystore_dir, key_file)
     info = keystore.destroy(environment)
-    audit_log(keystore_dir).append(
+    audit_log(keystore).append(
         "keys.destroy",
         details={
             "environment": environment,
@@ -294,3 +315,82 @@ def destroy_command(environment: str, yes: bool, keystore_dir: Path) -> None:
     click.echo(
         f"Destroyed environment {environment}: {len(info.versions)} key version(s) shredded."
     )
+
+
+@command.command("verify")
+@keystore_option
+@key_file_option
+def verify_command(keystore_dir: Path, key_file: Path | None) -> None:
+    """Check a keystore with its master key: after a restore from backup, or at any time.
+
+    Checks the keystore's authentication tag, its master key, every key ID against the key
+    derived from its salt, its audit log, and that every key version the audit log recorded is
+    still in the keystore (an older backup that misses a rotation fails). Exit 2 if not.
+
+    \b
+    Example:
+        pprl keys verify --keystore /secure/ks
+    """
+    keystore = open_keystore(keystore_dir, key_file)  # checks the tag and every key ID
+    log = audit_log(keystore)
+    summary = f"{len(keystore.environments())} environments, {keystore.check_key_ids()} key IDs"
+    if log.path.exists():
+        result = log.verify()
+        _check_recorded_versions(keystore, log)
+        summary += f"; audit log {result.entries} entries, head {result.head[:16]}"
+    else:
+        summary += "; no audit log"
+    click.echo(f"ok: keystore {keystore_dir} (master key {keystore.master_key_id}): {summary}")
+
+
+def _check_recorded_versions(keystore: Keystore, log: AuditLog) -> None:
+    """Every key version the audit log says was made is still in the keystore."""
+    held = {
+        (env.name, v.version, v.key_id) for env in keystore.environments() for v in env.versions
+    }
+    for entry in log.entries():
+        details = entry.get("details", {})
+        if entry.get("action") not in ("keys.add-env", "keys.rotate"):
+            continue
+        made = (details.get("environment"), details.get("key_version"), details.get("key_id"))
+        if made not in held and None not in made:
+            raise KeystoreError(
+                f"{keystore.path}: key version {made[1]} of environment {made[0]} ({made[2]}) is"
+                f" in the audit log (entry {entry.get('seq')}) but not in the keystore: restored"
+                " from an older backup?"
+            )
+
+
+@command.command("upgrade")
+@keystore_option
+@key_file_option
+def upgrade_command(keystore_dir: Path, key_file: Path | None) -> None:
+    """Authenticate a keystore and its audit log written by an older pprl.
+
+    Checks every key ID against the master key, then adds the keystore's authentication tag;
+    an audit log in the old unkeyed format is checked and authenticated from here on (an
+    audit.upgrade entry). The key-ID check cannot see a removed key version or a changed prefix
+    or active version: compare 'pprl keys list' with your records first. Does nothing to a
+    keystore that is already authenticated.
+
+    \b
+    Example:
+        pprl keys upgrade --keystore /secure/ks
+    """
+    tagged_before = Keystore.open(keystore_dir).tagged
+    keystore = Keystore.upgrade(keystore_dir, master=load_master_key(keystore_dir, key_file))
+    log = audit_log(keystore)
+    log_upgrade = log.upgrade() if log.path.exists() else None
+    if tagged_before and log_upgrade is None:
+        click.echo(f"Keystore {keystore_dir} is already authenticated; nothing to do.")
+        return
+    log.append(
+        "keys.upgrade",
+        details={
+            "master_key_id": keystore.master_key_id,
+            "keystore_tagged": not tagged_before,
+            "audit_log_upgraded": log_upgrade is not None,
+            "key_ids_checked": keystore.check_key_ids(),
+        },
+    )
+    click.echo(f"Upgraded keystore {keystore_dir}: it and its audit log are now authenticated.")

@@ -37,9 +37,14 @@ def test_valid_setup_prints_ok(workspace: Path) -> None:
     assert validate(workspace / "pipeline.yaml") == (0, "ok\n")
 
 
-def test_empty_incremental_folder_is_no_files_yet(workspace: Path) -> None:
+def test_a_glob_matching_no_files_is_an_error_unless_allowed(workspace: Path) -> None:
     (workspace / "in/hospital/a.csv").unlink()
-    assert validate(workspace / "pipeline.yaml")[0] == 0
+    code, output = validate(workspace / "pipeline.yaml")
+    assert code == 2 and "sources[0].path: the pattern matches no files" in output
+    doc = yaml.safe_load((workspace / "pipeline.yaml").read_text())
+    doc["sources"][0]["allow_empty"] = True
+    (workspace / "pipeline.yaml").write_text(yaml.safe_dump(doc))
+    assert validate(workspace / "pipeline.yaml") == (0, "ok\n")
 
 
 def test_every_problem_is_listed_and_exit_is_2(
@@ -103,7 +108,13 @@ def test_schema_errors_exit_2_with_yaml_paths(workspace: Path) -> None:
 
 def test_shipped_configs_validate_from_a_fresh_environment() -> None:
     """What CI does: `pprl validate` on every configs/*.yaml with no key material in the env."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    # the demo key file's passphrase is published (fictitious data); a run needs it, so does
+    # validate
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "PPRL_DEMO_PASSPHRASE": "pprl-demo-only",
+    }
     configs = sorted((REPO / "configs").glob("*.yaml"))
     assert configs, f"no example configs found under {REPO / 'configs'}"
     for config in configs:
@@ -117,3 +128,15 @@ def test_shipped_configs_validate_from_a_fresh_environment() -> None:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.strip() == "ok"
+
+
+def test_shipped_demo_config_needs_its_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PPRL_DEMO_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PPRL_MASTER_KEY", raising=False)
+    code, output = validate(REPO / "configs/demo.yaml")
+    assert code == 2 and "keystore.passphrase_env: PPRL_DEMO_PASSPHRASE is not set" in output
+    monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "not-the-passphrase")
+    code, output = validate(REPO / "configs/demo.yaml")
+    assert code == 2 and "cannot decrypt" in output
+    monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
+    assert validate(REPO / "configs/demo.yaml") == (0, "ok\n")
