@@ -113,6 +113,7 @@ class RunFacts:
     key_ids: dict[str, str]  # identifier type -> key ID (never a key)
     disclosure: dict[str, Any]  # what the de-identify stage reports
     entities: dict[str, Any]  # pipeline.entities.entity_summary
+    audit_head: str = ""  # the run log's head before this run's entry (pipeline.audit)
 
 
 def config_digest(config: PipelineConfig) -> str:
@@ -144,6 +145,8 @@ def run_manifest_body(
         "key_ids": facts.key_ids,
         "disclosure": {**_disclosure_settings(config), **facts.disclosure},
         "stage_seconds": stage_seconds,
+        "audit_head": facts.audit_head,
+        **({"approvals": config.approvals.record()} if config.approvals else {}),
     }
 
 

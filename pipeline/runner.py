@@ -26,12 +26,14 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from pipeline.atomic import move_atomic, remove_stale_temporaries, write_with_atomic
+from pipeline.audit import AuditLog, check_run_log, run_log, run_log_head
 from pipeline.config import PipelineConfig
 from pipeline.entities import (
     ENTITY,
@@ -111,7 +113,12 @@ def run_pipeline(
     """
     if decisions and config.linkage.mode == "none":
         raise ConfigError("--decisions: linkage.mode is none, so there is nothing to decide")
+    services = services or Services.default()
     with RunLock(config.state_dir / "lock"):
+        if config.approvals is not None:
+            config.approvals.enforce(date.today())  # expired, or recipient not approved: exit 2
+        authenticator = services.open_audit_authenticator(config)
+        check_run_log(config, authenticator)  # tampered, truncated or emptied log: exit 3
         remove_stale_temporaries(config.delivery_dir)
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
@@ -139,12 +146,12 @@ def run_pipeline(
                 run_id,
                 new,
                 executor or LocalExecutor(),
-                services or Services.default(),
+                services,
                 progress,
             )
             _run_and_promote(batch, catalogue, target)
         manifest = read_manifest(target / "manifest.json")
-        _audit(config, run_id, manifest, new, target)
+        _audit(run_log(config, authenticator), config, manifest, new, target)
         catalogue.finish_run(run_id)
         logger.info(
             "%s: run delivered", run_id, extra={"run_id": run_id, "rows": manifest["totals"]}
@@ -191,6 +198,11 @@ def _discover(config: PipelineConfig) -> list[FileRecord]:
     records = []
     for source in config.sources:
         paths = discover_files(config, source)
+        if not paths and not source.allow_empty:
+            raise ConfigError(
+                f"sources.{source.name}.path: the pattern matches no files (set allow_empty: "
+                "true if this source may have none yet)"
+            )
         for path in paths:
             if not path.is_file():
                 raise DataError(f"sources.{source.name}: input file not found: {path.name}")
@@ -266,6 +278,7 @@ def _run_stages(batch: _Batch, work: Path, out: Path) -> None:
         key_ids=_key_ids(config, services),
         disclosure=disclosure,
         entities=entity_summary(linked, history),
+        audit_head=run_log_head(config),
     )
     deliver_stage.deliver(out, extract, facts, stage_seconds=clock.seconds)
     if linking:
@@ -381,15 +394,13 @@ def _remove_stale_runs(directory: Path, *, keep: str) -> None:
 
 
 def _audit(
+    log: AuditLog,
     config: PipelineConfig,
-    run_id: str,
     manifest: dict[str, Any],
     files: list[FileRecord],
     target: Path,
 ) -> None:
-    from pipeline.audit import AuditLog
-
-    log = AuditLog(config.state_dir / "audit.jsonl")
+    run_id = manifest["run_id"]
     if any(
         e.get("action") == "pipeline.run" and e.get("details", {}).get("run_id") == run_id
         for e in log.entries()
@@ -406,5 +417,6 @@ def _audit(
             "totals": manifest["totals"],
             "key_ids": manifest["key_ids"],
             "manifest_sha256": file_sha256(target / "manifest.json"),
+            **({"approvals": config.approvals.record()} if config.approvals else {}),
         },
     )

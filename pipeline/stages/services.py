@@ -33,6 +33,8 @@ PseudonymiserFactory = Callable[[PipelineConfig], PseudonymiserLike]
 Linker = Callable[
     [pl.DataFrame, LinkageSpec, pl.DataFrame | None], tuple[pl.DataFrame, pl.DataFrame]
 ]
+# config -> the recipe that tags and checks audit-log entries (pseudonym.macs.RecordAuthenticator)
+AuditAuthenticatorFactory = Callable[[PipelineConfig], Any]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ class Services:
     check_identifiers: CheckIdentifiers
     pseudonymiser_factory: PseudonymiserFactory
     linker: Linker | None = None
+    audit_authenticator: AuditAuthenticatorFactory | None = None
+
+    def open_audit_authenticator(self, config: PipelineConfig) -> Any:
+        """The audit-log recipe: injected, or derived from the configured keystore."""
+        factory = self.audit_authenticator or open_audit_authenticator
+        return factory(config)
 
     @classmethod
     def default(cls) -> Services:
@@ -95,6 +103,11 @@ def open_keystore(config: PipelineConfig) -> Any:
             f"keystore: master key not reachable: set {ref.master_key_env} or configure key_file"
         )
     return Keystore.open(config.resolve(ref.path), master=master)
+
+
+def open_audit_authenticator(config: PipelineConfig) -> Any:
+    """The audit-log key's recipe, derived from the configured keystore's master key."""
+    return open_keystore(config).audit_authenticator()
 
 
 def open_pseudonymiser(config: PipelineConfig) -> PseudonymiserLike:

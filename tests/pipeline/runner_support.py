@@ -177,6 +177,7 @@ def demo_config(root: Path, keystore: Path, environment: str, name: str | None =
     doc["delivery"] = {"path": f"out-{name}", "work_dir": f"work-{name}"}
     doc["disclosure"]["quasi_identifiers"] = []  # small batches cannot be 3-anonymous
     doc["sources"][1]["path"] = "demo-data/gp/*.csv"  # may be empty for a run
+    doc["sources"][1]["allow_empty"] = True
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path

@@ -31,11 +31,6 @@ def delivered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_run_records_an_audit_entry_that_verifies(delivered: Path) -> None:
     runner = CliRunner()
     config = str(delivered / "pipeline.yaml")
-    # Until the runner appends with the audit key, its entries are in the older unkeyed
-    # format, which keyed verification refuses until the log is upgraded; once it does,
-    # the upgrade finds nothing to do. Either way the log then verifies with the key.
-    upgraded = runner.invoke(cli, ["audit", "upgrade", config])
-    assert upgraded.exit_code == 0, upgraded.output
     result = runner.invoke(cli, ["audit", "verify", config])
     assert result.exit_code == 0 and result.output.startswith("ok: "), result.output
     assert "(authenticated)" in result.output
@@ -48,6 +43,55 @@ def test_run_records_an_audit_entry_that_verifies(delivered: Path) -> None:
 
     assert entry["details"]["manifest_sha256"] == file_sha256(manifest)
     assert entry["inputs"] == {"in/hospital/a.csv": file_sha256(delivered / "in/hospital/a.csv")}
+    assert entry["format"] == "pprl-audit/2" and entry["mac"]  # appended with the audit key
+    # the manifest holds the head the log had before this run: the genesis of a new log
+    head = json.loads(manifest.read_text())["audit_head"]
+    verified = runner.invoke(cli, ["audit", "verify", config, "--manifest", str(manifest)])
+    assert verified.exit_code == 0, verified.output
+    assert head == entry["prev"]
+
+
+def _second_batch(root: Path) -> str:
+    write_csv(root / "in/hospital/b.csv", HEADER, people_rows(10, 4))
+    return str(root / "pipeline.yaml")
+
+
+def test_a_run_refuses_a_tampered_audit_log(delivered: Path) -> None:
+    log = delivered / "out/.pprl/audit.jsonl"
+    log.write_text(log.read_text().replace('"pipeline.run"', '"pipeline.rerun"'))
+    result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert len(list((delivered / "out").glob("run-*"))) == 1  # nothing new delivered
+
+
+def test_a_run_refuses_an_emptied_audit_log(delivered: Path) -> None:
+    (delivered / "out/.pprl/audit.jsonl").write_text("")
+    result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
+    assert result.exit_code == 3, result.output
+    assert len(list((delivered / "out").glob("run-*"))) == 1
+
+
+def test_a_run_refuses_a_deleted_audit_log_after_a_delivery(delivered: Path) -> None:
+    (delivered / "out/.pprl/audit.jsonl").unlink()
+    result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
+    assert result.exit_code == 3, result.output
+    assert len(list((delivered / "out").glob("run-*"))) == 1
+
+
+def test_a_second_run_chains_onto_the_first(delivered: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", _second_batch(delivered)])
+    assert result.exit_code == 0, result.output
+    entries = [
+        json.loads(x) for x in (delivered / "out/.pprl/audit.jsonl").read_text().splitlines()
+    ]
+    runs = [e for e in entries if e["action"] == "pipeline.run"]
+    assert len(runs) == 2
+    second = delivered / "out" / runs[1]["details"]["run_id"] / "manifest.json"
+    assert json.loads(second.read_text())["audit_head"] == runs[1]["prev"] != runs[0]["prev"]
+    verified = runner.invoke(cli, ["audit", "verify", str(delivered / "pipeline.yaml")])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_tampering_with_the_audit_log_exits_3(delivered: Path) -> None:
