@@ -14,7 +14,7 @@ reports kept in the work folder; by default they show labels, weights and counts
 
 from pipeline.charts.clusters import cluster_studio, self_match_weights, unlinkables_chart
 from pipeline.charts.model import m_u_chart, match_weight_chart, weight_distribution_chart
-from pipeline.charts.pairs import comparison_viewer, waterfall_chart
+from pipeline.charts.pairs import comparison_viewer, waterfall_chart, waterfall_svg
 from pipeline.charts.render import CHART_CSS, ChartError, assert_offline, external_references
 from pipeline.charts.training import (
     TrainingLog,
@@ -41,5 +41,6 @@ __all__ = [
     "unlinkables_chart",
     "warnings_list",
     "waterfall_chart",
+    "waterfall_svg",
     "weight_distribution_chart",
 ]

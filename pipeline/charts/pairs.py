@@ -19,7 +19,7 @@ import polars as pl
 
 from linkage.comparisons import Comparison
 from pipeline.charts.model import NEGATIVE, POSITIVE
-from pipeline.charts.render import ChartError, altair, figure
+from pipeline.charts.render import ChartError, altair, figure, svg
 from pipeline.charts.tables import records_table
 from pipeline.html_blocks import escape, html_table
 
@@ -40,18 +40,29 @@ def waterfall_chart(
     charts = []
     for number, (id_l, id_r) in enumerate(pairs.iter_rows(), start=1):
         one = steps.filter((pl.col("id_l") == id_l) & (pl.col("id_r") == id_r)).sort("step")
-        final = one.row(-1, named=True)
         who = f"{id_l} and {id_r}" if include_records else f"pair {number}"
-        title = f"{who}: weight {final['cumulative_weight']:+.2f}, probability " + (
-            f"{final['cumulative_probability']:.4f}"
-        )
-        charts.append(_waterfall(_waterfall_rows(one)).properties(title=title))
+        charts.append(_waterfall(_waterfall_rows(one)).properties(title=_title(who, one)))
     caption = (
         "How each pair's match weight builds up: the prior, then each comparison's weight at "
         "the level the pair reached (and any term-frequency adjustment); the last bar is the "
         "total, whose log2 odds give the match probability."
     )
     return figure(alt.vconcat(*charts), caption)
+
+
+def waterfall_svg(steps: pl.DataFrame) -> str:
+    """SVG of one pair's waterfall (its rows of :func:`linkage.explain.waterfall`), titled
+    with its final weight and probability but not its ids."""
+    one = steps.sort("step")
+    return svg(_waterfall(_waterfall_rows(one)).properties(title=_title("this pair", one)))
+
+
+def _title(who: str, one: pl.DataFrame) -> str:
+    final = one.row(-1, named=True)
+    return (
+        f"{who}: weight {final['cumulative_weight']:+.2f}, "
+        f"probability {final['cumulative_probability']:.4f}"
+    )
 
 
 def _waterfall_rows(one: pl.DataFrame) -> list[dict[str, Any]]:
