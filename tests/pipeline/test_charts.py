@@ -125,7 +125,7 @@ def test_waterfall_ends_at_the_pairs_predicted_weight(model: Trained) -> None:
 
 def test_comparison_viewer_counts_the_commonest_pattern(model: Trained) -> None:
     gammas = [c.gamma_column for c in model.linker.comparisons]
-    commonest = model.pairs.group_by(gammas).len()["len"].max()
+    commonest = model.pairs.group_by(gammas).len().select(pl.col("len").max()).item()
     html = charts.comparison_viewer(model.pairs, model.linker.comparisons, top=3)
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", html)
     assert first_row is not None
