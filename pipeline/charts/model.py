@@ -10,13 +10,11 @@ from typing import Any
 import polars as pl
 
 from linkage.model import PROBABILITY_FLOOR, ModelParameters
-from pipeline.charts.render import altair, figure
+from pipeline.charts.render import altair, figure, ordered_y
 from pipeline.html_blocks import match_weight
 
 POSITIVE, NEGATIVE = "#2f6fb0", "#c0504d"
 PRIOR = "prior (lambda)"
-# levels top to bottom from the most similar, as the comparison lists them
-_BY_ORDER = {"field": "order", "op": "min"}
 
 
 def _level_rows(params: ModelParameters) -> list[dict[str, Any]]:
@@ -55,7 +53,7 @@ def match_weight_chart(params: ModelParameters) -> str:
     for row in rows:
         row["text"] = f"{row['weight']:+.2f}"
     base = alt.Chart().encode(
-        y=alt.Y("level:N", sort=_BY_ORDER, title=None),
+        y=ordered_y("level"),
         x=alt.X("weight:Q", title="match weight (log2 Bayes factor)"),
     )
     bars = base.mark_bar().encode(color=_sign_colour("weight"))
@@ -95,7 +93,7 @@ def m_u_chart(params: ModelParameters) -> str:
                 }
             )
     base = alt.Chart().encode(
-        y=alt.Y("level:N", sort=_BY_ORDER, title=None),
+        y=ordered_y("level"),
         x=alt.X("value:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
     )
     bars = base.mark_bar().encode(

@@ -19,7 +19,7 @@ import polars as pl
 
 from linkage.comparisons import Comparison
 from pipeline.charts.model import NEGATIVE, POSITIVE
-from pipeline.charts.render import ChartError, altair, figure, svg
+from pipeline.charts.render import ChartError, altair, figure, ordered_y, svg
 from pipeline.charts.tables import records_table
 from pipeline.html_blocks import escape, html_table
 
@@ -102,12 +102,7 @@ def _bar(
 def _waterfall(rows: list[dict[str, Any]]) -> Any:
     alt = altair()
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y(
-            "name:N",
-            sort={"field": "order", "op": "min"},
-            title=None,
-            axis=alt.Axis(labelLimit=300),
-        ),
+        y=ordered_y("name", axis=alt.Axis(labelLimit=300)),
     )
     bars = base.mark_bar().encode(
         x=alt.X("start:Q", title="cumulative match weight"),
@@ -187,7 +182,7 @@ def _pattern_chart(patterns: pl.DataFrame, total: int) -> str:
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
-            y=alt.Y("pattern:N", sort={"field": "order", "op": "min"}, title=None),
+            y=ordered_y("pattern"),
             x=alt.X("pairs:Q", title="candidate pairs"),
             color=alt.Color(
                 "weight:Q",

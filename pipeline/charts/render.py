@@ -44,6 +44,12 @@ def altair() -> Any:
     return alt
 
 
+def ordered_y(field: str, **options: Any) -> Any:
+    """A nominal y axis, untitled, listing the categories top to bottom by the rows' ``order``
+    (as the model or the file lists them, not alphabetically)."""
+    return altair().Y(f"{field}:N", sort={"field": "order", "op": "min"}, title=None, **options)
+
+
 def svg(chart: alt.TopLevelMixin) -> str:
     """Static SVG of an Altair chart (no scripts, no external references)."""
     import vl_convert

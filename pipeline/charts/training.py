@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.charts.model import NEGATIVE, POSITIVE
-from pipeline.charts.render import altair, figure
+from pipeline.charts.render import altair, figure, ordered_y
 from pipeline.html_blocks import escape, html_table
 
 # The linkage package's messages this module reads (linkage/training.py, linkage/model.py);
@@ -136,7 +136,7 @@ def training_chart(passes: Sequence[TrainingPass], *, max_iterations: int | None
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
-            y=alt.Y("pass:N", sort={"field": "order", "op": "min"}, title=None),
+            y=ordered_y("pass"),
             x=alt.X("iterations:Q", title="EM iterations"),
             color=alt.Color(
                 "status:N",

@@ -25,17 +25,22 @@ class _Collect(logging.Handler):
 
 @pytest.fixture
 def root_at_warning() -> Iterator[_Collect]:
-    """The root logger at WARNING with a handler that would print anything it is given."""
-    root = logging.getLogger()
+    """The root logger at WARNING with a handler that would print anything it is given, and
+    the linkage logger as an application leaves it (no level of its own, propagating)."""
+    root, linkage = logging.getLogger(), logging.getLogger("linkage")
     handler = _Collect()
-    level = root.level
+    saved = root.level, linkage.level, linkage.propagate
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    linkage.setLevel(logging.NOTSET)
+    linkage.propagate = True
     try:
         yield handler
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(saved[0])
+        linkage.setLevel(saved[1])
+        linkage.propagate = saved[2]
 
 
 def _linker(max_iterations: int) -> Linker:
