@@ -4,7 +4,10 @@
 ``candidate``, ``decision``) and reads an edited one back; :mod:`pipeline.review.persons` is
 the batch pipeline's review of person pairs (the file a run writes, the decisions store, and
 applying decisions before clustering). The business register's review file is
-:mod:`pipeline.business.clerical_review`.
+:mod:`pipeline.business.clerical_review`. ``pprl review`` shows either in a browser:
+:mod:`pipeline.review.session` keeps a curator's decisions (saved as they are made),
+:mod:`pipeline.review.layout` lays a pair out side by side, :mod:`pipeline.review.server`
+serves the page on the loopback interface.
 """
 
 from pipeline.review.decisions import CANDIDATE, DECISION, DECISIONS, KEY, read_decisions
@@ -16,6 +19,7 @@ from pipeline.review.persons import (
     REVIEW_DIR,
     apply_decisions,
     load_decisions,
+    review_file,
     review_rows,
     store_decisions,
     write_review,
@@ -34,6 +38,7 @@ __all__ = [
     "apply_decisions",
     "load_decisions",
     "read_decisions",
+    "review_file",
     "review_rows",
     "store_decisions",
     "write_review",

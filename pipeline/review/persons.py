@@ -24,6 +24,7 @@ import polars as pl
 
 from pipeline.atomic import write_with_atomic
 from pipeline.entities import UID
+from pipeline.errors import DataError
 from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, read_decisions
 
 REVIEW_DIR = "review"
@@ -150,3 +151,17 @@ def review_rows(
 def write_review(path: Path, rows: pl.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_with_atomic(path, rows.write_csv)
+
+
+def review_file(work_dir: Path, run_id: str | None = None) -> Path:
+    """The review file of run ``run_id`` in ``work_dir``, or the newest run's."""
+    folder = work_dir / REVIEW_DIR
+    if run_id is not None:
+        path = folder / f"{run_id}.csv"
+        if not path.is_file():
+            raise DataError(f"no review file for run {run_id} in {folder}")
+        return path
+    files = sorted(folder.glob("run-*.csv"), key=lambda p: (p.stat().st_mtime, p.name))
+    if not files:
+        raise DataError(f"no review file in {folder}: run pprl run CONFIG first")
+    return files[-1]

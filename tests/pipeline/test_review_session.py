@@ -1,0 +1,147 @@
+"""A curator's review session (pipeline/review/session.py, layout.py): decisions saved at once
+in the format --decisions reads, undo, resuming, and how a pair is laid out."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.errors import DataError
+from pipeline.review import DECISIONS_FILE, load_decisions, read_decisions, store_decisions
+from pipeline.review.layout import FieldPair, diff_segments, field_pairs
+from pipeline.review.persons import review_file
+from pipeline.review.session import ReviewSession, decided_path
+from tests.pipeline.review_support import PERSON_ROWS, person_review_file, register_review_file
+
+
+def test_each_decision_is_saved_at_once_in_the_decisions_format(tmp_path: Path) -> None:
+    path = person_review_file(tmp_path)
+    session = ReviewSession.open(path)
+    assert session.decided_file == path.parent / "decided" / path.name
+    session.decide(0, "match")
+    assert read_decisions(session.decided_file).rows() == [
+        ("h|in.csv|0", "g|gp.parquet|0", "match")
+    ]
+    session.decide(2, "non-match")
+    session.decide(3, "unsure")
+    saved = pl.read_csv(session.decided_file, infer_schema=False)
+    # every column of the review file is kept, in order, and the values are unchanged
+    assert saved.columns == [*pl.read_csv(path, infer_schema=False).columns, "unsure"]
+    assert saved["surname_l"].to_list() == [r["surname_l"] for r in PERSON_ROWS]
+    assert saved["decision"].fill_null("").to_list() == ["match", "", "non-match", ""]
+    assert saved["unsure"].fill_null("").to_list() == ["", "", "", "yes"]
+    assert not list(session.decided_file.parent.glob(".tmp-*"))
+    # what the next run does with it: exactly as a hand-edited review file
+    store = tmp_path / DECISIONS_FILE
+    assert store_decisions(store, [session.decided_file]) == 2
+    stored = load_decisions(store)
+    assert stored is not None and sorted(stored["decision"].to_list()) == ["match", "non_match"]
+
+
+def test_undo_takes_back_decisions_in_reverse_order(tmp_path: Path) -> None:
+    session = ReviewSession.open(person_review_file(tmp_path))
+    session.decide(1, "match")
+    session.decide(1, "non-match")
+    session.decide(2, "unsure")
+    assert session.undo() == 2
+    assert session.states == ["", "non-match", "", ""]
+    assert session.undo() == 1
+    assert session.states == ["", "match", "", ""]
+    assert session.undo() == 1
+    assert session.undo() is None
+    assert read_decisions(session.decided_file).height == 0
+
+
+def test_reopening_resumes_from_the_decided_file(tmp_path: Path) -> None:
+    path = person_review_file(tmp_path)
+    first = ReviewSession.open(path)
+    first.decide(0, "non-match")
+    first.decide(3, "unsure")
+    again = ReviewSession.open(path)
+    assert again.states == ["non-match", "", "", "unsure"]
+    assert again.progress() == {"pairs": 4, "decided": 1, "unsure": 1}
+
+
+def test_decisions_typed_into_the_review_file_are_picked_up(tmp_path: Path) -> None:
+    path = person_review_file(tmp_path)
+    frame = pl.read_csv(path, infer_schema=False)
+    frame.with_columns(pl.Series("decision", ["", "Match", "", ""])).write_csv(path)
+    assert ReviewSession.open(path).states == ["", "match", "", ""]
+
+
+def test_bad_requests_are_refused(tmp_path: Path) -> None:
+    session = ReviewSession.open(person_review_file(tmp_path))
+    with pytest.raises(ValueError):
+        session.decide(0, "maybe")
+    with pytest.raises(IndexError):
+        session.decide(4, "match")
+    assert not session.decided_file.exists()
+    not_review = tmp_path / "other.csv"
+    pl.DataFrame({"a": [1]}).write_csv(not_review)
+    with pytest.raises(DataError, match="not a review file"):
+        ReviewSession.open(not_review)
+
+
+def test_pipeline_fields_face_each_other_with_differences_marked(tmp_path: Path) -> None:
+    session = ReviewSession.open(person_review_file(tmp_path))
+    view = session.view()
+    assert view["sides"] == ["record (key)", "candidate"]
+    first = view["pairs"][0]
+    fields = {f["label"]: f for f in first["fields"]}
+    assert list(fields) == ["source", "surname", "date_of_birth"]
+    assert fields["surname"]["differs"] and not fields["date_of_birth"]["differs"]
+    # SOUTHWORTH / SOUTHWARTH: only the differing letter is marked
+    assert fields["surname"]["left"] == [["SOUTHW", False], ["O", True], ["RTH", False]]
+    assert fields["surname"]["right"] == [["SOUTHW", False], ["A", True], ["RTH", False]]
+    assert first["levels"][0] == {
+        "comparison": "surname",
+        "level": "surname jaro-winkler >= 0.92",
+        "weight": "5.1",
+    }
+
+
+def test_values_with_little_in_common_are_marked_whole() -> None:
+    assert diff_segments("BIRCH", "ASH") == ([["BIRCH", True]], [["ASH", True]])
+    assert diff_segments("Khan", "KHAN") == ([["Khan", False]], [["KHAN", False]])
+
+
+def test_register_review_pairs_incoming_with_register_columns(tmp_path: Path) -> None:
+    path = register_review_file(tmp_path)
+    pairs = field_pairs(pl.read_csv(path).columns)
+    assert pairs == [
+        FieldPair("name", "incoming_name", "register_name"),
+        FieldPair("trading name", "incoming_name", "register_trading_name"),
+        FieldPair("postcode", "incoming_postcode", "register_postcode"),
+        FieldPair("address", "incoming_address", "register_address"),
+    ]
+    session = ReviewSession.open(path)
+    assert session.view()["sides"] == ["incoming record", "register enterprise"]
+    assert session.view()["pairs"][0]["has_waterfall"] is False
+    assert session.waterfall(0).height == 0
+    session.decide(1, "non-match")
+    assert decided_path(path) == session.decided_file
+    assert read_decisions(session.decided_file).rows() == [("s1", "tokB", "non_match")]
+
+
+def test_waterfall_is_rebuilt_from_the_weights_and_ends_at_the_probability(
+    tmp_path: Path,
+) -> None:
+    session = ReviewSession.open(person_review_file(tmp_path))
+    steps = session.waterfall(0)
+    assert steps["component"].to_list() == ["prior", "surname", "date_of_birth"]
+    assert steps["match_weight"].to_list()[1:] == [5.1, 11.5]
+    assert steps["cumulative_probability"][-1] == pytest.approx(0.8789)
+    assert steps["cumulative_weight"][-1] == pytest.approx(math.log2(0.8789 / 0.1211))
+
+
+def test_the_newest_run_review_file_is_found(tmp_path: Path) -> None:
+    path = person_review_file(tmp_path)
+    assert review_file(tmp_path) == path
+    assert review_file(tmp_path, "run-0123456789abcdef") == path
+    with pytest.raises(DataError, match="no review file for run run-x"):
+        review_file(tmp_path, "run-x")
+    with pytest.raises(DataError, match="run pprl run CONFIG first"):
+        review_file(tmp_path / "elsewhere")
