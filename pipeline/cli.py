@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.crn_request",
     "pipeline.commands.link_register",
     "pipeline.commands.link",
+    "pipeline.commands.review",
 ]
 
 

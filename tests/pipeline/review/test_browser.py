@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pipeline.review import read_decisions
 from pipeline.review.session import ReviewSession
-from tests.pipeline.review_support import person_review_file, serving
+from tests.pipeline.review.review_support import person_review_file, serving
 
 CHROMIUM = "/usr/bin/chromium"
 # no network of its own: no updates, sync, or first-run fetches while the tests run

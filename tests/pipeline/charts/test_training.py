@@ -11,7 +11,7 @@ import pytest
 
 from linkage import Linker
 from pipeline.charts import record_training, training_chart
-from tests.pipeline.charts_support import trained
+from tests.pipeline.charts.charts_support import trained
 
 
 class _Collect(logging.Handler):

@@ -20,7 +20,7 @@ from pipeline.errors import ConfigError
 from pipeline.review import read_decisions
 from pipeline.review.server import ReviewServer, loopback_address
 from pipeline.review.session import ReviewSession
-from tests.pipeline.review_support import (
+from tests.pipeline.review.review_support import (
     person_review_file,
     register_review_file,
     request,

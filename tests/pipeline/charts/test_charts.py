@@ -11,7 +11,7 @@ import pytest
 from linkage.model import ComparisonParameters, ModelParameters
 from pipeline import charts
 from pipeline.charts import ChartError, assert_offline, external_references
-from tests.pipeline.charts_support import SENTINEL_IDS, SENTINELS, Trained, trained
+from tests.pipeline.charts.charts_support import SENTINEL_IDS, SENTINELS, Trained, trained
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,11 @@ from pipeline.review import DECISIONS_FILE, load_decisions, read_decisions, stor
 from pipeline.review.layout import FieldPair, diff_segments, field_pairs
 from pipeline.review.persons import review_file
 from pipeline.review.session import ReviewSession, decided_path
-from tests.pipeline.review_support import PERSON_ROWS, person_review_file, register_review_file
+from tests.pipeline.review.review_support import (
+    PERSON_ROWS,
+    person_review_file,
+    register_review_file,
+)
 
 
 def test_each_decision_is_saved_at_once_in_the_decisions_format(tmp_path: Path) -> None:
