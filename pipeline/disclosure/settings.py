@@ -54,7 +54,7 @@ class TableCheckSettings(_Settings):
     ``threshold``: a cell built from fewer than this many records fails (ACRO: 10;
     OpenSAFELY's "redact <= 7" is threshold 8). ``p_ratio``: p% rule, a cell fails when the
     total minus its two largest contributions is below ``p_ratio`` times the largest.
-    ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions exceed ``nk_k`` of
+    ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions reach ``nk_k`` of
     the total. ``protection_interval``: a suppressed cell is exposed when the LP audit bounds it
     to an interval no wider than this (0 means "only exact recovery counts as exposed").
     ``cell_key_column`` turns on cell-key perturbation of counts with the p-table ``ptable``:

@@ -241,7 +241,8 @@ def _dominance_reasons(s: TableCheckSettings) -> list[tuple[pl.Expr, str, Status
     mixed signs can hide one large value behind a small total."""
     has = (pl.col("contributors") > 0) & (pl.col("abs_total") > 0)
     p_rule = pl.col("abs_total") - pl.col("top1") - pl.col("top2") < s.p_ratio * pl.col("top1")
-    nk_rule = pl.col("topn") > s.nk_k * pl.col("abs_total")
+    # ">=" as ACRO: a cell exactly at k is dominated too.
+    nk_rule = pl.col("topn") >= s.nk_k * pl.col("abs_total")
     # ACRO's "all values are the same": a mean or sum then reveals every contribution.
     same = (pl.col("contributors") > 1) & (pl.col("distinct") == 1)
     negative = pl.col("negatives") > 0
