@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import polars as pl
 
@@ -30,6 +31,8 @@ from pipeline.disclosure.settings import KAnonymitySettings
 logger = logging.getLogger(__name__)
 
 _ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
+# One sensitive attribute or several: l-diversity then holds for each of them.
+Sensitive: TypeAlias = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,17 @@ def frequency_counts(
     quasi_identifiers: Sequence[str],
     *,
     weight: str | None = None,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
 ) -> pl.DataFrame:
     """Return ``df`` with ``fk`` (UInt32) and ``Fk`` (Float64) columns, and ``l`` when
-    ``sensitive`` is given (distinct non-null sensitive values among the matching records)."""
+    ``sensitive`` is given (distinct non-null sensitive values among the matching records; the
+    smallest over the sensitive attributes when there are several)."""
     qis = _check_columns(df, quasi_identifiers, weight, sensitive)
     records, combos = _combos(df, qis, weight, sensitive)
     stats = _assess(combos, combos, qis, sensitive)
     out = records.join(stats, on=_ID, how="left", maintain_order="left")
     cols = [pl.col("fk").cast(pl.UInt32), pl.col("Fk").cast(pl.Float64)]
-    if sensitive is not None:
+    if _listed(sensitive):
         cols.append(pl.col("l").cast(pl.UInt32))
     return out.select(pl.exclude(_ID, "fk", "Fk", "l"), *cols)
 
@@ -84,7 +88,7 @@ def count_unsafe(
     quasi_identifiers: Sequence[str],
     k: int,
     *,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
     l_diversity: int | None = None,
 ) -> int:
     """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
@@ -176,7 +180,7 @@ def local_suppression(
     *,
     order: Sequence[str] | None = None,
     budget: int | None = None,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
     l_diversity: int | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int], int]:
     """Null quasi-identifiers in unsafe records until every record has ``fk >= k``.
@@ -262,23 +266,29 @@ def _suppression_order(
     return sorted(qis, key=lambda q: (-distinct[q], qis.index(q)))
 
 
+def _listed(sensitive: Sensitive) -> list[str]:
+    if sensitive is None:
+        return []
+    return [sensitive] if isinstance(sensitive, str) else list(sensitive)
+
+
 def _check_columns(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
 ) -> list[str]:
-    wanted = [*qis, *(c for c in (weight, sensitive) if c is not None)]
+    wanted = [*qis, *(c for c in (weight,) if c is not None), *_listed(sensitive)]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise TableSpecError(f"columns not in the data: {missing}")
-    if sensitive is not None and sensitive in qis:
-        raise TableSpecError("the sensitive attribute cannot also be a quasi-identifier")
+    if set(_listed(sensitive)) & set(qis):
+        raise TableSpecError("a sensitive attribute cannot also be a quasi-identifier")
     return list(qis)
 
 
 def _combos(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Records tagged with a combination id, and the distinct combinations with counts."""
-    keys = [*qis, *([sensitive] if sensitive else [])]
+    keys = [*qis, *_listed(sensitive)]
     w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
     combos = (
         df.group_by(keys, maintain_order=True)
@@ -297,15 +307,15 @@ def _mask(qis: Sequence[str]) -> pl.Expr:
 
 
 def _assess(
-    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str], sensitive: str | None
+    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str], sensitive: Sensitive
 ) -> pl.DataFrame:
     """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
     docstring's missing-matches-anything rule."""
     probe = probe.select(_ID, *qis).with_columns(_mask(qis))
-    pop_cols = [*qis, *([sensitive] if sensitive else []), _N, _W]
+    extra = _listed(sensitive)
+    pop_cols = [*qis, *extra, _N, _W]
     pop = population.select(pop_cols).with_columns(_mask(qis))
     pieces: list[pl.DataFrame] = []
-    extra = [sensitive] if sensitive else []
     for p_mask in probe.get_column(_MASK).unique().to_list():
         probe_p = probe.filter(pl.col(_MASK) == p_mask)
         for q_mask in pop.get_column(_MASK).unique().to_list():
@@ -322,8 +332,9 @@ def _assess(
             pieces.append(joined.select(_ID, _N, _W, *extra))
     allp = pl.concat(pieces, how="vertical_relaxed")
     aggs = [pl.col(_N).sum().alias("fk"), pl.col(_W).sum().alias("Fk")]
-    if sensitive:
-        aggs.append(pl.col(sensitive).drop_nulls().n_unique().alias("l"))
+    if extra:
+        distinct = [pl.col(c).drop_nulls().n_unique() for c in extra]
+        aggs.append(pl.min_horizontal(distinct).alias("l"))
     return allp.group_by(_ID).agg(aggs)
 
 
