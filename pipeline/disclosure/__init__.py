@@ -2,7 +2,8 @@
 
 Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
-:func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity).
+:func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity); risk beyond
+k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed).
 Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
 counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression outputs by
 :func:`check_models` (:func:`load_models` reads them from CSV); reports by :func:`report_dict` /
@@ -24,6 +25,7 @@ from pipeline.disclosure.errors import (
     IdentifierLeak,
     ModelOutputError,
     PerturbationTableError,
+    ReidentificationRiskExceeded,
     SuppressionBudgetExceeded,
     TableSpecError,
     UnsafeTable,
@@ -48,7 +50,8 @@ from pipeline.disclosure.kanon import (
 from pipeline.disclosure.minimise import leak_check, minimise
 from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
-from pipeline.disclosure.settings import KAnonymitySettings, TableCheckSettings
+from pipeline.disclosure.risk import RiskReport, assess_risk, check_risk, individual_risk
+from pipeline.disclosure.settings import KAnonymitySettings, RiskLimits, TableCheckSettings
 from pipeline.disclosure.tables import TableSpec, check_residual_dof
 
 __all__ = [
@@ -61,6 +64,9 @@ __all__ = [
     "ModelOutputError",
     "PerturbationTable",
     "PerturbationTableError",
+    "ReidentificationRiskExceeded",
+    "RiskLimits",
+    "RiskReport",
     "SuppressionBudgetExceeded",
     "TableCheckResult",
     "TableCheckSettings",
@@ -69,16 +75,19 @@ __all__ = [
     "UnsafeTable",
     "age_band",
     "anonymise",
+    "assess_risk",
     "audit_suppression",
     "bottom_code",
     "cast_record_keys",
     "check_counts",
     "check_models",
     "check_residual_dof",
+    "check_risk",
     "check_table",
     "count_unsafe",
     "dob_ladder",
     "frequency_counts",
+    "individual_risk",
     "leak_check",
     "load_models",
     "load_ptable",
