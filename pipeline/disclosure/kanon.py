@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+import numpy as np
 import polars as pl
 
 from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError
@@ -31,6 +32,8 @@ from pipeline.disclosure.settings import KAnonymitySettings
 logger = logging.getLogger(__name__)
 
 _ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
+# Below this many (probe x population) combination pairs, compare them all at once.
+_PAIRWISE_MAX = 4_000_000
 # One sensitive attribute or several: l-diversity then holds for each of them.
 Sensitive: TypeAlias = str | Sequence[str] | None
 
@@ -311,8 +314,10 @@ def _assess(
 ) -> pl.DataFrame:
     """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
     docstring's missing-matches-anything rule."""
-    probe = probe.select(_ID, *qis).with_columns(_mask(qis))
     extra = _listed(sensitive)
+    if not extra and probe.height * population.height <= _PAIRWISE_MAX:
+        return _assess_pairwise(probe, population, qis)
+    probe = probe.select(_ID, *qis).with_columns(_mask(qis))
     pop_cols = [*qis, *extra, _N, _W]
     pop = population.select(pop_cols).with_columns(_mask(qis))
     pieces: list[pl.DataFrame] = []
@@ -336,6 +341,28 @@ def _assess(
         distinct = [pl.col(c).drop_nulls().n_unique() for c in extra]
         aggs.append(pl.min_horizontal(distinct).alias("l"))
     return allp.group_by(_ID).agg(aggs)
+
+
+def _assess_pairwise(
+    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str]
+) -> pl.DataFrame:
+    """:func:`_assess` for small inputs (many missing-value patterns make its joins many and
+    tiny): compare every probe combination with every population one."""
+    matches = np.ones((probe.height, population.height), dtype=bool)
+    for q in qis:
+        both = pl.concat([probe.get_column(q), population.get_column(q)])
+        codes = both.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        mine, theirs = codes[: probe.height, None], codes[None, probe.height :]
+        matches &= (mine == theirs) | (mine == 0) | (theirs == 0)
+    counts = population.get_column(_N).cast(pl.Float64).to_numpy()
+    weights = population.get_column(_W).cast(pl.Float64).to_numpy()
+    return pl.DataFrame(
+        {
+            _ID: probe.get_column(_ID),
+            "fk": (matches @ counts).round().astype(np.int64),
+            "Fk": matches @ weights,
+        }
+    )
 
 
 def _unsafe(stats: pl.DataFrame, k: int, l_diversity: int | None) -> pl.Expr:

@@ -1,0 +1,231 @@
+"""The views of a linked delivery that :mod:`pipeline.disclosure.linked` keeps k-anonymous, and
+the treatments that act on them (consistent local suppression, unlinking)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from pipeline.disclosure.errors import TableSpecError
+from pipeline.disclosure.kanon import local_suppression
+
+UNIT, ROW, _KEY = "__unit", "__row", "__key"
+# Separators of the earlier files' value tuples; no printable value contains them.
+_NULL, _FIELD, _TUPLE = "\x00", "\x1f", "\x1e"
+
+
+class Delivery:
+    """The current files (tagged with row and unit ids) and the earlier ones, never changed."""
+
+    def __init__(
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        earlier: Mapping[str, pl.DataFrame],
+        quasi_identifiers: Sequence[str],
+        keys: Sequence[str],
+    ) -> None:
+        clash = sorted(set(frames) & set(earlier))
+        if clash:
+            raise TableSpecError(f"file names used for both current and earlier files: {clash}")
+        if not keys:
+            raise TableSpecError("the linked view needs at least one key column")
+        self.keys = list(keys)
+        self.qis = {n: [q for q in quasi_identifiers if q in f.columns] for n, f in frames.items()}
+        self.old_qis = {
+            n: [q for q in quasi_identifiers if q in f.columns] for n, f in earlier.items()
+        }
+        for name, frame in {**frames, **earlier}.items():
+            reserved = [c for c in frame.columns if c.startswith("__")]
+            if reserved:
+                raise TableSpecError(f"file {name!r}: column names starting '__' are reserved")
+        tagged = {n: f.with_row_index(ROW) for n, f in {**frames, **earlier}.items()}
+        units = _units(tagged, self.keys)
+        self.current = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in frames}
+        self.earlier = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in earlier}
+        self.columns = {n: f.columns for n, f in frames.items()}
+
+    def rows(self) -> int:
+        return sum(f.height for f in self.current.values())
+
+    def units(self) -> int:
+        ids = [f.get_column(UNIT) for f in (*self.current.values(), *self.earlier.values())]
+        return pl.concat(ids).n_unique() if ids else 0
+
+    def result(self) -> dict[str, pl.DataFrame]:
+        return {n: f.select(self.columns[n]) for n, f in self.current.items()}
+
+
+def _units(tagged: Mapping[str, pl.DataFrame], keys: Sequence[str]) -> dict[str, pl.Series]:
+    """Unit id per row of every file: connected components of rows and key values."""
+    offsets, total = {}, 0
+    for name, frame in tagged.items():
+        offsets[name] = total
+        total += frame.height
+    edges = [
+        frame.select(
+            (pl.col(ROW).cast(pl.Int64) + offsets[name]).alias("row"),
+            pl.concat_str(pl.lit(f"{key}{_FIELD}"), pl.col(key).cast(pl.String)).alias(_KEY),
+        ).drop_nulls()
+        for name, frame in tagged.items()
+        for key in keys
+        if key in frame.columns
+    ]
+    if edges:
+        pairs = pl.concat(edges).with_columns(
+            (pl.col(_KEY).rank("dense").cast(pl.Int64) - 1 + total).alias("value")
+        )
+        rows, values = pairs["row"].to_numpy(), pairs["value"].to_numpy()
+    else:
+        rows = values = np.zeros(0, dtype=np.int64)
+    nodes = total + (int(values.max()) + 1 - total if values.size else 0)
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, values)), (nodes, nodes))
+    _, labels = connected_components(graph, directed=False)
+    return {
+        name: pl.Series(UNIT, labels[offsets[name] : offsets[name] + frame.height], pl.Int64)
+        for name, frame in tagged.items()
+    }
+
+
+@dataclass(frozen=True)
+class View:
+    """One row per unit. ``qis`` are matched (wildcard on missing values); only ``order`` may
+    be suppressed; ``targets`` maps a view column to its (file, quasi-identifier)."""
+
+    frame: pl.DataFrame
+    qis: list[str]
+    order: list[str]
+    targets: dict[str, tuple[str, str]]
+
+
+def file_view(delivery: Delivery, name: str) -> View:
+    """The file alone: one row per unit with rows in it (values consistent within a unit, so
+    the largest non-missing value is the unit's value)."""
+    qis = delivery.qis[name]
+    frame = delivery.current[name].group_by(UNIT).agg(pl.col(q).max() for q in qis)
+    return View(frame, list(qis), list(qis), {q: (name, q) for q in qis})
+
+
+def key_view(delivery: Delivery, key: str) -> View:
+    """Units of ``key`` found in two or more files, at least one of them current: a presence
+    flag per file, a column per current file and quasi-identifier, and one per earlier file
+    holding the set of its value tuples."""
+    parts: list[pl.DataFrame] = []
+    flags: list[str] = []
+    fixed: list[str] = []
+    free: list[str] = []
+    targets: dict[str, tuple[str, str]] = {}
+    for name, frame in delivery.current.items():
+        if key not in frame.columns:
+            continue
+        flags.append(f"in{_FIELD}{name}")
+        columns = {f"{name}{_FIELD}{q}": q for q in delivery.qis[name]}
+        targets |= {c: (name, q) for c, q in columns.items()}
+        free += list(columns)
+        parts.append(
+            _keyed(frame, key, name, [pl.col(q).max().alias(c) for c, q in columns.items()])
+        )
+    for name, frame in delivery.earlier.items():
+        if key not in frame.columns:
+            continue
+        qis = delivery.old_qis[name]
+        values = []
+        if qis:
+            tuples = pl.concat_str(
+                [pl.col(q).cast(pl.String).fill_null(_NULL) for q in qis], separator=_FIELD
+            )
+            values = [tuples.unique().sort().str.join(_TUPLE).alias(f"{name}{_FIELD}*")]
+            fixed.append(f"{name}{_FIELD}*")
+        parts.append(_keyed(frame, key, name, values))
+        flags.append(f"in{_FIELD}{name}")
+    if not any(f.split(_FIELD, 1)[1] in delivery.current for f in flags):
+        return View(pl.DataFrame(), [], [], {})
+    view = parts[0]
+    for part in parts[1:]:
+        view = view.join(part, on=_KEY, how="full", coalesce=True)
+    current = [f for f in flags if f.split(_FIELD, 1)[1] in delivery.current]
+    present = pl.sum_horizontal(pl.col(f).fill_null(False) for f in flags)
+    view = (
+        view.with_columns(pl.col(f).fill_null(False) for f in flags)
+        .with_columns(pl.coalesce(c for c in view.columns if c.startswith(UNIT)).alias(UNIT))
+        .filter((present >= 2) & pl.any_horizontal(current))
+    )
+    return View(view, [*flags, *fixed, *free], free, targets)
+
+
+def _keyed(frame: pl.DataFrame, key: str, name: str, values: list[pl.Expr]) -> pl.DataFrame:
+    keyed = frame.filter(pl.col(key).is_not_null()).with_columns(
+        pl.col(key).cast(pl.String).alias(_KEY)
+    )
+    return keyed.group_by(_KEY).agg(
+        pl.col(UNIT).first().alias(f"{UNIT}{_FIELD}{name}"),
+        pl.lit(True).alias(f"in{_FIELD}{name}"),
+        *values,
+    )
+
+
+def suppress_view(
+    delivery: Delivery,
+    view: View,
+    k: int,
+    preferred: Sequence[str] | None,
+    suppressed: dict[str, dict[str, int]],
+    touched: dict[str, pl.Series],
+) -> None:
+    """Local suppression on ``view``, applied to every row of each treated unit in the file."""
+    if view.frame.is_empty() or not view.order:
+        return
+    treated, _, _ = local_suppression(view.frame, view.qis, k, order=_order(view, preferred))
+    for column in view.order:
+        lost = view.frame.get_column(column).is_not_null() & treated.get_column(column).is_null()
+        units = view.frame.filter(lost).get_column(UNIT)
+        if units.is_empty():
+            continue
+        name, q = view.targets[column]
+        frame = delivery.current[name]
+        hit = pl.col(UNIT).is_in(units.implode())
+        rows = frame.filter(hit & pl.col(q).is_not_null()).get_column(ROW)
+        delivery.current[name] = frame.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(q)).alias(q)
+        )
+        suppressed[name][q] += rows.len()
+        touched[name] = pl.concat([touched[name], rows])
+
+
+def _order(view: View, preferred: Sequence[str] | None) -> list[str]:
+    """Suppress first the quasi-identifiers listed in ``preferred``, then the ones with most
+    distinct values (as :func:`pipeline.disclosure.kanon.anonymise`)."""
+    rank = {q: i for i, q in enumerate(preferred or [])}
+    distinct = {c: view.frame.get_column(c).drop_nulls().n_unique() for c in view.order}
+    return sorted(view.order, key=lambda c: (rank.get(view.targets[c][1], len(rank)), -distinct[c]))
+
+
+def unlink(
+    delivery: Delivery, key: str, k: int, unlinked: dict[str, int], touched: dict[str, pl.Series]
+) -> None:
+    """Remove ``key`` from the current rows of units that no suppression can hide: fewer than
+    ``k`` units share their files (and earlier files' values, which cannot change)."""
+    view = key_view(delivery, key)
+    if view.frame.is_empty():
+        return
+    fixed = [c for c in view.qis if c not in view.order]
+    best = view.frame.with_columns(pl.len().over(fixed).alias("__best"))
+    lone = best.filter(pl.col("__best") < k).get_column(_KEY)
+    if lone.is_empty():
+        return
+    for name, frame in delivery.current.items():
+        if key not in frame.columns:
+            continue
+        hit = pl.col(key).cast(pl.String).is_in(lone.implode())
+        rows = frame.filter(hit).get_column(ROW)
+        if rows.is_empty():
+            continue
+        delivery.current[name] = frame.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(key)).alias(key)
+        )
+        unlinked[name] += rows.len()
+        touched[name] = pl.concat([touched[name], rows])
