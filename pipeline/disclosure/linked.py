@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError
+from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError, UnsafeTable
 from pipeline.disclosure.kanon import count_unsafe
 from pipeline.disclosure.linked_views import (
     ROW,
@@ -59,16 +59,17 @@ logger = logging.getLogger(__name__)
 class LinkedReport:
     """What linked-view anonymisation did: counts only, never values.
 
-    ``unsafe_before``/``unsafe_after``: units below k per view (``file:<name>`` for one file,
-    ``key:<key>`` for the joins on a key); ``suppressed``: values set missing per file and
+    ``unsafe_after``: units below k per view after treatment (``file:<name>`` for one file,
+    ``key:<key>`` for the joins on a key; all 0, or None when not verified: the views are
+    safe by construction, and ``verify`` re-checks them at the cost of a second
+    :func:`assess_linked`); ``suppressed``: values set missing per file and
     quasi-identifier (in records); ``unlinked``: records whose keys were removed, per file;
     ``records_touched``: records with any suppression or unlinking, per file."""
 
     k: int
     records: int
     units: int
-    unsafe_before: dict[str, int]
-    unsafe_after: dict[str, int]
+    unsafe_after: dict[str, int] | None
     suppressed: dict[str, dict[str, int]]
     unlinked: dict[str, int]
     records_touched: dict[str, int]
@@ -79,8 +80,7 @@ class LinkedReport:
             "k": self.k,
             "records": self.records,
             "units": self.units,
-            "unsafe_before": dict(self.unsafe_before),
-            "unsafe_after": dict(self.unsafe_after),
+            "unsafe_after": None if self.unsafe_after is None else dict(self.unsafe_after),
             "suppressed": {f: dict(c) for f, c in self.suppressed.items()},
             "unlinked": dict(self.unlinked),
             "records_touched": dict(self.records_touched),
@@ -109,25 +109,27 @@ def anonymise_linked(
     *,
     keys: Sequence[str] = ("person_id",),
     earlier: Mapping[str, pl.DataFrame] | None = None,
+    verify: bool = True,
 ) -> tuple[dict[str, pl.DataFrame], LinkedReport]:
     """Make every join of ``frames`` (and of ``earlier`` deliveries, left unchanged) on any of
     ``keys`` k-anonymous on ``settings.quasi_identifiers`` by consistent local suppression and
     unlinking; see the module docstring. Returns the treated frames (same columns and rows, in
     the same order) and a report. Raises :class:`SuppressionBudgetExceeded` when more than
-    ``settings.suppression_budget`` of the current records would be touched."""
+    ``settings.suppression_budget`` of the current records would be touched, and (with
+    ``verify``) :class:`UnsafeTable` if a view is still below k afterwards (a bug: fail
+    closed rather than deliver). The check as delivered is :func:`assess_linked`."""
     if not settings.quasi_identifiers:
         raise TableSpecError("k-anonymity needs at least one quasi-identifier")
     delivery = Delivery(frames, earlier or {}, settings.quasi_identifiers, keys)
     k = settings.k
-    before = _unsafe_per_view(delivery, k)
     touched = {n: pl.Series(ROW, [], pl.UInt32) for n in delivery.current}
     suppressed = {n: dict.fromkeys(delivery.qis[n], 0) for n in delivery.current}
     unlinked = dict.fromkeys(delivery.current, 0)
     _make_consistent(delivery, suppressed, touched)
     order = settings.suppression_order
     for key in delivery.keys:
-        unlink(delivery, key, k, unlinked, touched)
-        suppress_view(delivery, key_view(delivery, key), k, order, suppressed, touched)
+        view = unlink(delivery, key_view(delivery, key), key, k, unlinked, touched)
+        suppress_view(delivery, view, k, order, suppressed, touched)
     for name in delivery.current:
         if delivery.qis[name]:
             suppress_view(delivery, file_view(delivery, name), k, order, suppressed, touched)
@@ -135,12 +137,14 @@ def anonymise_linked(
     budget = int(settings.suppression_budget * delivery.rows())
     if sum(counts.values()) > budget:
         raise SuppressionBudgetExceeded(sum(counts.values()), budget, delivery.rows())
+    after = _unsafe_per_view(delivery, k) if verify else None
+    if after is not None and any(after.values()):
+        raise UnsafeTable(f"linked view still below k after treatment: {after}")
     report = LinkedReport(
         k=k,
         records=delivery.rows(),
         units=delivery.units(),
-        unsafe_before=before,
-        unsafe_after=_unsafe_per_view(delivery, k),
+        unsafe_after=after,
         suppressed=suppressed,
         unlinked=unlinked,
         records_touched=counts,
@@ -159,14 +163,21 @@ def _make_consistent(
 ) -> None:
     """Suppress a value in all of a unit's rows of a file where those rows disagree."""
     for name, frame in delivery.current.items():
-        for q in delivery.qis[name]:
-            differs = (pl.col(q).min().over(UNIT) != pl.col(q).max().over(UNIT)).fill_null(False)
-            hit = frame.filter(differs & pl.col(q).is_not_null()).get_column(ROW)
-            if hit.is_empty():
+        qis = delivery.qis[name]
+        if not qis or not frame.get_column(UNIT).is_duplicated().any():
+            continue
+        spread = frame.group_by(UNIT).agg(
+            (pl.col(q).min() != pl.col(q).max()).alias(q) for q in qis
+        )
+        for q in qis:
+            units = spread.filter(pl.col(q)).get_column(UNIT)
+            if units.is_empty():
                 continue
-            frame = frame.with_columns(pl.when(differs).then(None).otherwise(pl.col(q)).alias(q))
-            suppressed[name][q] += hit.len()
-            touched[name] = pl.concat([touched[name], hit])
+            hit = pl.col(UNIT).is_in(units.implode())
+            rows = frame.filter(hit & pl.col(q).is_not_null()).get_column(ROW)
+            frame = frame.with_columns(pl.when(hit).then(None).otherwise(pl.col(q)).alias(q))
+            suppressed[name][q] += rows.len()
+            touched[name] = pl.concat([touched[name], rows])
         delivery.current[name] = frame
 
 

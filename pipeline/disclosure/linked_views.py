@@ -44,6 +44,9 @@ class Delivery:
             if reserved:
                 raise TableSpecError(f"file {name!r}: column names starting '__' are reserved")
         tagged = {n: f.with_row_index(ROW) for n, f in {**frames, **earlier}.items()}
+        tagged = _with_key_codes(tagged, self.keys)
+        tagged = _with_qi_codes(tagged, quasi_identifiers)
+        self.original = dict(frames)
         units = _units(tagged, self.keys)
         self.current = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in frames}
         self.earlier = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in earlier}
@@ -57,33 +60,106 @@ class Delivery:
         return pl.concat(ids).n_unique() if ids else 0
 
     def result(self) -> dict[str, pl.DataFrame]:
-        return {n: f.select(self.columns[n]) for n, f in self.current.items()}
+        """The original frames with every value suppressed here (QI or key) set missing."""
+        out = {}
+        for name, frame in self.current.items():
+            lost = [c for c in (*self.qis[name], *self.keys) if c in frame.columns]
+            codes = {c: frame.get_column(code(c) if c in self.keys else c) for c in lost}
+            out[name] = self.original[name].with_columns(
+                pl.when(codes[c].is_null()).then(None).otherwise(pl.col(c)).alias(c) for c in lost
+            )
+        return out
+
+
+def code(key: str) -> str:
+    """The column holding ``key`` as an integer code shared by every file (null stays null)."""
+    return f"__code{_FIELD}{key}"
+
+
+def _with_key_codes(
+    tagged: Mapping[str, pl.DataFrame], keys: Sequence[str]
+) -> dict[str, pl.DataFrame]:
+    out = dict(tagged)
+    for key in keys:
+        holders = [n for n, f in tagged.items() if key in f.columns]
+        for name, codes in _shared_codes(tagged, key, holders, dense=len(keys) > 1).items():
+            out[name] = out[name].with_columns(codes.alias(code(key)))
+    return out
+
+
+def _shared_codes(
+    frames: Mapping[str, pl.DataFrame], column: str, holders: Sequence[str], *, dense: bool
+) -> dict[str, pl.Series]:
+    """``column`` of every holder as one integer code space (equal values, equal codes; null
+    stays null): integers as they are, unless ``dense`` codes from 1 are needed; anything else
+    through a categorical (a hash, not a sort)."""
+    columns = [frames[n].get_column(column) for n in holders]
+    if not columns:
+        return {}
+    joined = (
+        pl.concat([c.cast(pl.String) for c in columns])
+        if len({c.dtype for c in columns}) > 1
+        else pl.concat(columns)
+    )
+    if joined.dtype.is_integer() and not dense:
+        codes = joined.cast(pl.Int64)
+    else:
+        codes = joined.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64) + 1
+    out, offset = {}, 0
+    for name in holders:
+        out[name] = codes.slice(offset, frames[name].height)
+        offset += frames[name].height
+    return out
+
+
+def _with_qi_codes(
+    tagged: Mapping[str, pl.DataFrame], quasi_identifiers: Sequence[str]
+) -> dict[str, pl.DataFrame]:
+    """Quasi-identifiers as integer codes: text is hashed once here instead of in every view."""
+    out = dict(tagged)
+    for q in quasi_identifiers:
+        holders = [n for n, f in tagged.items() if q in f.columns]
+        kinds = {tagged[n].schema[q] for n in holders}
+        if len(kinds) == 1 and next(iter(kinds)).is_numeric():
+            continue
+        for name, codes in _shared_codes(tagged, q, holders, dense=True).items():
+            out[name] = out[name].with_columns(codes.alias(q))
+    return out
 
 
 def _units(tagged: Mapping[str, pl.DataFrame], keys: Sequence[str]) -> dict[str, pl.Series]:
-    """Unit id per row of every file: connected components of rows and key values."""
+    """Unit id per row of every file: connected components of rows and key values. With one
+    key the unit is the key's code; a row without any key is a unit of its own."""
     offsets, total = {}, 0
     for name, frame in tagged.items():
         offsets[name] = total
         total += frame.height
-    edges = [
-        frame.select(
-            (pl.col(ROW).cast(pl.Int64) + offsets[name]).alias("row"),
-            pl.concat_str(pl.lit(f"{key}{_FIELD}"), pl.col(key).cast(pl.String)).alias(_KEY),
-        ).drop_nulls()
-        for name, frame in tagged.items()
-        for key in keys
-        if key in frame.columns
-    ]
-    if edges:
-        pairs = pl.concat(edges).with_columns(
-            (pl.col(_KEY).rank("dense").cast(pl.Int64) - 1 + total).alias("value")
-        )
-        rows, values = pairs["row"].to_numpy(), pairs["value"].to_numpy()
-    else:
-        rows = values = np.zeros(0, dtype=np.int64)
-    nodes = total + (int(values.max()) + 1 - total if values.size else 0)
-    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, values)), (nodes, nodes))
+    if len(keys) == 1:
+        own = {
+            n: -(pl.col(ROW).cast(pl.Int64) + offsets[n] + 1) for n in tagged
+        }  # negative: never a code
+        return {
+            n: f.select(
+                pl.col(code(keys[0])).fill_null(own[n]) if code(keys[0]) in f.columns else own[n]
+            ).to_series()
+            for n, f in tagged.items()
+        }
+    edges, base = [], total
+    for key in keys:
+        top = 0
+        for name, frame in tagged.items():
+            if code(key) not in frame.columns:
+                continue
+            pairs = frame.select(
+                (pl.col(ROW).cast(pl.Int64) + offsets[name]).alias("row"),
+                (pl.col(code(key)) - 1 + base).alias("value"),
+            ).drop_nulls()
+            edges.append(pairs)
+            top = max(top, int(frame.get_column(code(key)).max() or 0))  # type: ignore[arg-type]
+        base += top
+    pairs = pl.concat(edges) if edges else pl.DataFrame({"row": [], "value": []})
+    rows, values = pairs["row"].to_numpy(), pairs["value"].to_numpy()
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, values)), (base, base))
     _, labels = connected_components(graph, directed=False)
     return {
         name: pl.Series(UNIT, labels[offsets[name] : offsets[name] + frame.height], pl.Int64)
@@ -106,7 +182,9 @@ def file_view(delivery: Delivery, name: str) -> View:
     """The file alone: one row per unit with rows in it (values consistent within a unit, so
     the largest non-missing value is the unit's value)."""
     qis = delivery.qis[name]
-    frame = delivery.current[name].group_by(UNIT).agg(pl.col(q).max() for q in qis)
+    frame = delivery.current[name]
+    if frame.get_column(UNIT).is_duplicated().any():
+        frame = frame.group_by(UNIT).agg(pl.col(q).max() for q in qis)
     return View(frame, list(qis), list(qis), {q: (name, q) for q in qis})
 
 
@@ -120,7 +198,7 @@ def key_view(delivery: Delivery, key: str) -> View:
     free: list[str] = []
     targets: dict[str, tuple[str, str]] = {}
     for name, frame in delivery.current.items():
-        if key not in frame.columns:
+        if code(key) not in frame.columns:
             continue
         flags.append(f"in{_FIELD}{name}")
         columns = {f"{name}{_FIELD}{q}": q for q in delivery.qis[name]}
@@ -130,7 +208,7 @@ def key_view(delivery: Delivery, key: str) -> View:
             _keyed(frame, key, name, [pl.col(q).max().alias(c) for c, q in columns.items()])
         )
     for name, frame in delivery.earlier.items():
-        if key not in frame.columns:
+        if code(key) not in frame.columns:
             continue
         qis = delivery.old_qis[name]
         values = []
@@ -158,9 +236,7 @@ def key_view(delivery: Delivery, key: str) -> View:
 
 
 def _keyed(frame: pl.DataFrame, key: str, name: str, values: list[pl.Expr]) -> pl.DataFrame:
-    keyed = frame.filter(pl.col(key).is_not_null()).with_columns(
-        pl.col(key).cast(pl.String).alias(_KEY)
-    )
+    keyed = frame.filter(pl.col(code(key)).is_not_null()).rename({code(key): _KEY})
     return keyed.group_by(_KEY).agg(
         pl.col(UNIT).first().alias(f"{UNIT}{_FIELD}{name}"),
         pl.lit(True).alias(f"in{_FIELD}{name}"),
@@ -205,27 +281,33 @@ def _order(view: View, preferred: Sequence[str] | None) -> list[str]:
 
 
 def unlink(
-    delivery: Delivery, key: str, k: int, unlinked: dict[str, int], touched: dict[str, pl.Series]
-) -> None:
-    """Remove ``key`` from the current rows of units that no suppression can hide: fewer than
-    ``k`` units share their files (and earlier files' values, which cannot change)."""
-    view = key_view(delivery, key)
+    delivery: Delivery,
+    view: View,
+    key: str,
+    k: int,
+    unlinked: dict[str, int],
+    touched: dict[str, pl.Series],
+) -> View:
+    """Remove ``key`` from the current rows of units of ``view`` that no suppression can hide:
+    fewer than ``k`` units share their files (and earlier files' values, which cannot
+    change). Returns the view without them."""
     if view.frame.is_empty():
-        return
+        return view
     fixed = [c for c in view.qis if c not in view.order]
-    best = view.frame.with_columns(pl.len().over(fixed).alias("__best"))
-    lone = best.filter(pl.col("__best") < k).get_column(_KEY)
-    if lone.is_empty():
-        return
+    lone = pl.len().over(fixed) < k
+    gone = view.frame.filter(lone).get_column(_KEY)
+    if gone.is_empty():
+        return view
     for name, frame in delivery.current.items():
-        if key not in frame.columns:
+        if code(key) not in frame.columns:
             continue
-        hit = pl.col(key).cast(pl.String).is_in(lone.implode())
+        hit = pl.col(code(key)).is_in(gone.implode())
         rows = frame.filter(hit).get_column(ROW)
         if rows.is_empty():
             continue
         delivery.current[name] = frame.with_columns(
-            pl.when(hit).then(None).otherwise(pl.col(key)).alias(key)
+            pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in (key, code(key))
         )
         unlinked[name] += rows.len()
         touched[name] = pl.concat([touched[name], rows])
+    return View(view.frame.filter(~lone), view.qis, view.order, view.targets)

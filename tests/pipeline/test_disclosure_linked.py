@@ -62,6 +62,7 @@ def _treat(seed: int) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame],
     current, earlier, keys, k = _delivery(seed)
     settings = KAnonymitySettings(k=k, quasi_identifiers=QIS, suppression_budget=1.0)
     treated, report = anonymise_linked(current, settings, keys=keys, earlier=earlier)
+    assert report.unsafe_after is not None
     assert all(v == 0 for v in report.unsafe_after.values())
     _only_nulled(current, treated, keys)
     return treated, earlier, keys, k
@@ -115,7 +116,8 @@ def test_issue_scenario_hospital_and_gp_joined_on_person_id() -> None:
     assert violations({"h": hospital, "g": gp}, QIS, 3, ["person_id"], ["h", "g"])
     settings = KAnonymitySettings(k=3, quasi_identifiers=QIS, suppression_budget=1.0)
     treated, report = anonymise_linked({"h": hospital, "g": gp}, settings)
-    assert report.unsafe_before["key:person_id"] > 0
+    assert assess_linked({"h": hospital, "g": gp}, QIS, 3)["key:person_id"] > 0
+    assert report.unsafe_after == {"file:h": 0, "file:g": 0, "key:person_id": 0}
     assert violations(treated, QIS, 3, ["person_id"], ["h", "g"]) == []
     assert report.unlinked == {"h": 0, "g": 0}
 
