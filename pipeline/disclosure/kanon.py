@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 _ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
 # Below this many (probe x population) combination pairs, compare them all at once.
-_PAIRWISE_MAX = 4_000_000
+_PAIRWISE_MAX = 250_000
 # One sensitive attribute or several: l-diversity then holds for each of them.
 Sensitive: TypeAlias = str | Sequence[str] | None
 
@@ -320,16 +320,16 @@ def _assess(
     probe = probe.select(_ID, *qis).with_columns(_mask(qis))
     pop_cols = [*qis, *extra, _N, _W]
     pop = population.select(pop_cols).with_columns(_mask(qis))
+    small = probe.height * 20 < population.height
     pieces: list[pl.DataFrame] = []
     for p_mask in probe.get_column(_MASK).unique().to_list():
         probe_p = probe.filter(pl.col(_MASK) == p_mask)
         for q_mask in pop.get_column(_MASK).unique().to_list():
             on = [q for i, q in enumerate(qis) if not (p_mask | q_mask) >> i & 1]
-            pop_q = (
-                pop.filter(pl.col(_MASK) == q_mask)
-                .group_by([*on, *extra])
-                .agg(pl.col(_N).sum(), pl.col(_W).sum())
-            )
+            pop_q = pop.filter(pl.col(_MASK) == q_mask)
+            if not small or not on:
+                # Summing the population first keeps the join small for large probes.
+                pop_q = pop_q.group_by([*on, *extra]).agg(pl.col(_N).sum(), pl.col(_W).sum())
             if on:
                 joined = probe_p.select(_ID, *on).join(pop_q, on=on, how="inner")
             else:

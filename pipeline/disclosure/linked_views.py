@@ -51,6 +51,22 @@ class Delivery:
         self.current = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in frames}
         self.earlier = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in earlier}
         self.columns = {n: f.columns for n, f in frames.items()}
+        self._per_unit: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+        self.unlinked_units = {n: pl.Series(UNIT, [], pl.Int64) for n in frames}
+
+    def per_unit(self, name: str) -> pl.DataFrame:
+        """One row per unit of current file ``name`` (``UNIT`` and its quasi-identifiers, the
+        largest non-missing value of each), cached until the file changes."""
+        frame = self.current[name]
+        cached = self._per_unit.get(name)
+        if cached is not None and cached[0] is frame:
+            return cached[1]
+        qis = self.qis[name]
+        units = frame.select(UNIT, *qis)
+        if frame.get_column(UNIT).is_duplicated().any():
+            units = frame.group_by(UNIT).agg(pl.col(q).max() for q in qis)
+        self._per_unit[name] = (frame, units)
+        return units
 
     def rows(self) -> int:
         return sum(f.height for f in self.current.values())
@@ -101,7 +117,7 @@ def _shared_codes(
         if len({c.dtype for c in columns}) > 1
         else pl.concat(columns)
     )
-    if joined.dtype.is_integer() and not dense:
+    if joined.dtype.is_integer() and not dense and (joined.min() or 0) >= 0:  # type: ignore[operator]
         codes = joined.cast(pl.Int64)
     else:
         codes = joined.cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Int64) + 1
@@ -182,10 +198,7 @@ def file_view(delivery: Delivery, name: str) -> View:
     """The file alone: one row per unit with rows in it (values consistent within a unit, so
     the largest non-missing value is the unit's value)."""
     qis = delivery.qis[name]
-    frame = delivery.current[name]
-    if frame.get_column(UNIT).is_duplicated().any():
-        frame = frame.group_by(UNIT).agg(pl.col(q).max() for q in qis)
-    return View(frame, list(qis), list(qis), {q: (name, q) for q in qis})
+    return View(delivery.per_unit(name), list(qis), list(qis), {q: (name, q) for q in qis})
 
 
 def key_view(delivery: Delivery, key: str) -> View:
@@ -204,9 +217,21 @@ def key_view(delivery: Delivery, key: str) -> View:
         columns = {f"{name}{_FIELD}{q}": q for q in delivery.qis[name]}
         targets |= {c: (name, q) for c, q in columns.items()}
         free += list(columns)
-        parts.append(
-            _keyed(frame, key, name, [pl.col(q).max().alias(c) for c, q in columns.items()])
-        )
+        if delivery.keys == [key]:  # the unit is the key: reuse the per-unit values
+            # Units unlinked from this file have lost the key in it.
+            gone = delivery.unlinked_units[name]
+            part = delivery.per_unit(name).filter(
+                (pl.col(UNIT) >= 0) & ~pl.col(UNIT).is_in(gone.implode())
+            )
+            part = part.select(
+                pl.col(UNIT).alias(_KEY),
+                pl.col(UNIT).alias(f"{UNIT}{_FIELD}{name}"),
+                *(pl.col(q).alias(c) for c, q in columns.items()),
+            )
+        else:
+            part = _keyed(frame, key, [pl.col(q).max().alias(c) for c, q in columns.items()])
+            part = part.rename({UNIT: f"{UNIT}{_FIELD}{name}"})
+        parts.append(part.with_columns(pl.lit(True).alias(f"in{_FIELD}{name}")))
     for name, frame in delivery.earlier.items():
         if code(key) not in frame.columns:
             continue
@@ -218,7 +243,8 @@ def key_view(delivery: Delivery, key: str) -> View:
             )
             values = [tuples.unique().sort().str.join(_TUPLE).alias(f"{name}{_FIELD}*")]
             fixed.append(f"{name}{_FIELD}*")
-        parts.append(_keyed(frame, key, name, values))
+        part = _keyed(frame, key, values).rename({UNIT: f"{UNIT}{_FIELD}{name}"})
+        parts.append(part.with_columns(pl.lit(True).alias(f"in{_FIELD}{name}")))
         flags.append(f"in{_FIELD}{name}")
     if not any(f.split(_FIELD, 1)[1] in delivery.current for f in flags):
         return View(pl.DataFrame(), [], [], {})
@@ -235,13 +261,9 @@ def key_view(delivery: Delivery, key: str) -> View:
     return View(view, [*flags, *fixed, *free], free, targets)
 
 
-def _keyed(frame: pl.DataFrame, key: str, name: str, values: list[pl.Expr]) -> pl.DataFrame:
+def _keyed(frame: pl.DataFrame, key: str, values: list[pl.Expr]) -> pl.DataFrame:
     keyed = frame.filter(pl.col(code(key)).is_not_null()).rename({code(key): _KEY})
-    return keyed.group_by(_KEY).agg(
-        pl.col(UNIT).first().alias(f"{UNIT}{_FIELD}{name}"),
-        pl.lit(True).alias(f"in{_FIELD}{name}"),
-        *values,
-    )
+    return keyed.group_by(_KEY).agg(pl.col(UNIT).first(), *values)
 
 
 def suppress_view(
@@ -309,5 +331,7 @@ def unlink(
             pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in (key, code(key))
         )
         unlinked[name] += rows.len()
+        units = frame.filter(hit).get_column(UNIT).unique()
+        delivery.unlinked_units[name] = pl.concat([delivery.unlinked_units[name], units])
         touched[name] = pl.concat([touched[name], rows])
     return View(view.frame.filter(~lone), view.qis, view.order, view.targets)
