@@ -162,23 +162,15 @@ def _make_consistent(
     touched: dict[str, pl.Series],
 ) -> None:
     """Suppress a value in all of a unit's rows of a file where those rows disagree."""
-    for name, frame in delivery.current.items():
-        qis = delivery.qis[name]
-        if not qis or not frame.get_column(UNIT).is_duplicated().any():
-            continue
-        spread = frame.group_by(UNIT).agg(
-            (pl.col(q).min() != pl.col(q).max()).alias(q) for q in qis
-        )
-        for q in qis:
+    for name in delivery.current:
+        spread = delivery.spread(name)
+        for q in delivery.qis[name]:
             units = spread.filter(pl.col(q)).get_column(UNIT)
             if units.is_empty():
                 continue
-            hit = pl.col(UNIT).is_in(units.implode())
-            rows = frame.filter(hit & pl.col(q).is_not_null()).get_column(ROW)
-            frame = frame.with_columns(pl.when(hit).then(None).otherwise(pl.col(q)).alias(q))
+            rows = delivery.suppress(name, q, units)
             suppressed[name][q] += rows.len()
             touched[name] = pl.concat([touched[name], rows])
-        delivery.current[name] = frame
 
 
 def _unsafe_per_view(delivery: Delivery, k: int) -> dict[str, int]:

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from pipeline.disclosure.errors import TableSpecError
 from pipeline.disclosure.kanon import local_suppression
 
-UNIT, ROW, _KEY = "__unit", "__row", "__key"
+UNIT, ROW, _KEY, _SPREAD = "__unit", "__row", "__key", "__spread"
 # Separators of the earlier files' value tuples; no printable value contains them.
 _NULL, _FIELD, _TUPLE = "\x00", "\x1f", "\x1e"
 
@@ -51,22 +51,61 @@ class Delivery:
         self.current = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in frames}
         self.earlier = {n: tagged[n].with_columns(units[n].alias(UNIT)) for n in earlier}
         self.columns = {n: f.columns for n, f in frames.items()}
-        self._per_unit: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+        self._per_unit: dict[str, pl.DataFrame] = {}
+        self._spread: dict[str, pl.DataFrame] = {}
         self.unlinked_units = {n: pl.Series(UNIT, [], pl.Int64) for n in frames}
 
     def per_unit(self, name: str) -> pl.DataFrame:
-        """One row per unit of current file ``name`` (``UNIT`` and its quasi-identifiers, the
-        largest non-missing value of each), cached until the file changes."""
+        """One row per unit of current file ``name``: ``UNIT`` and the unit's value of each
+        quasi-identifier (the largest non-missing one; after :meth:`make_consistent` the
+        only one). Kept up to date by :meth:`suppress`."""
+        if name not in self._per_unit:
+            self._summarise(name)
+        return self._per_unit[name]
+
+    def spread(self, name: str) -> pl.DataFrame:
+        """``UNIT`` and, per quasi-identifier, whether the unit's rows in ``name`` disagree."""
+        if name not in self._spread:
+            self._summarise(name)
+        return self._spread[name]
+
+    def _summarise(self, name: str) -> None:
+        frame, qis = self.current[name], self.qis[name]
+        if not qis:
+            self._per_unit[name] = frame.select(UNIT).unique()
+            self._spread[name] = pl.DataFrame(schema={UNIT: pl.Int64})
+            return
+        # Most units repeat the same values in all their rows: distinct rows first (one hash
+        # pass), then a group-by over the few units left with more than one.
+        distinct = frame.select(UNIT, *qis).unique()
+        repeated = distinct.get_column(UNIT).is_duplicated()
+        single = distinct.filter(~repeated)
+        stats = (
+            distinct.filter(repeated)
+            .group_by(UNIT)
+            .agg(
+                *(pl.col(q).max() for q in qis),
+                *((pl.col(q).min() != pl.col(q).max()).alias(f"{_SPREAD}{q}") for q in qis),
+            )
+        )
+        self._per_unit[name] = pl.concat([single, stats.select(UNIT, *qis)])
+        flags = [pl.col(f"{_SPREAD}{q}").fill_null(False).alias(q) for q in qis]
+        self._spread[name] = stats.select(UNIT, *flags).filter(pl.any_horizontal(qis))
+
+    def suppress(self, name: str, q: str, units: pl.Series) -> pl.Series:
+        """Set ``q`` missing in every row of ``units`` in file ``name``; returns the rows
+        that lost a value."""
         frame = self.current[name]
-        cached = self._per_unit.get(name)
-        if cached is not None and cached[0] is frame:
-            return cached[1]
-        qis = self.qis[name]
-        units = frame.select(UNIT, *qis)
-        if frame.get_column(UNIT).is_duplicated().any():
-            units = frame.group_by(UNIT).agg(pl.col(q).max() for q in qis)
-        self._per_unit[name] = (frame, units)
-        return units
+        hit = pl.col(UNIT).is_in(units.implode())
+        rows = frame.filter(hit & pl.col(q).is_not_null()).get_column(ROW)
+        self.current[name] = frame.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(q)).alias(q)
+        )
+        if name in self._per_unit:
+            self._per_unit[name] = self._per_unit[name].with_columns(
+                pl.when(hit).then(None).otherwise(pl.col(q)).alias(q)
+            )
+        return rows
 
     def rows(self) -> int:
         return sum(f.height for f in self.current.values())
@@ -284,12 +323,7 @@ def suppress_view(
         if units.is_empty():
             continue
         name, q = view.targets[column]
-        frame = delivery.current[name]
-        hit = pl.col(UNIT).is_in(units.implode())
-        rows = frame.filter(hit & pl.col(q).is_not_null()).get_column(ROW)
-        delivery.current[name] = frame.with_columns(
-            pl.when(hit).then(None).otherwise(pl.col(q)).alias(q)
-        )
+        rows = delivery.suppress(name, q, units)
         suppressed[name][q] += rows.len()
         touched[name] = pl.concat([touched[name], rows])
 

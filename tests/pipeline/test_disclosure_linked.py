@@ -153,3 +153,26 @@ def test_budget_is_enforced_in_records() -> None:
     assert any(assess_linked(current, QIS, k, keys=keys, earlier=earlier).values())
     with pytest.raises(SuppressionBudgetExceeded):
         anonymise_linked(current, settings, keys=keys, earlier=earlier)
+
+
+def test_a_file_without_quasi_identifiers_still_links() -> None:
+    # The GP file has no QIs: joins with it still restrict who is in the join.
+    a = pl.DataFrame({"person_id": [f"P{i}" for i in range(12)], "sex": ["F", "M"] * 6})
+    b = pl.DataFrame({"person_id": [f"P{i}" for i in range(4)], "visits": [1, 2, 3, 4]})
+    settings = KAnonymitySettings(k=3, quasi_identifiers=QIS, suppression_budget=1.0)
+    treated, report = anonymise_linked({"a": a, "b": b}, settings)
+    assert violations(treated, QIS, 3, ["person_id"], ["a", "b"]) == []
+    assert treated["b"]["visits"].to_list() == [1, 2, 3, 4]
+    assert report.unsafe_after == {"file:a": 0, "key:person_id": 0}
+
+
+def test_text_and_integer_keys_and_negative_integers() -> None:
+    # Integer person keys (negative ones too) and a key that is text in one file and
+    # integer in another are matched by value.
+    a = pl.DataFrame({"person_id": list(range(-6, 6)), "sex": ["F"] * 6 + ["M"] * 6})
+    b = pl.DataFrame({"person_id": [str(i) for i in range(-6, 6)], "yob": [1950] * 12})
+    settings = KAnonymitySettings(k=3, quasi_identifiers=QIS, suppression_budget=1.0)
+    treated, _ = anonymise_linked({"a": a, "b": b}, settings)
+    as_text = {n: f.with_columns(pl.col("person_id").cast(pl.String)) for n, f in treated.items()}
+    assert violations(as_text, QIS, 3, ["person_id"], ["a", "b"]) == []
+    assert treated["a"].schema == a.schema and treated["b"].schema == b.schema
