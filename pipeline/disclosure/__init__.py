@@ -4,6 +4,8 @@ Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
 :func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity); risk beyond
 k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed).
+Linked deliveries (files joined on a person key, and earlier deliveries): :func:`assess_linked`,
+:func:`anonymise_linked`, :func:`linked_risk` and :func:`check_linked_risk`.
 Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
 counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression outputs by
 :func:`check_models` (:func:`load_models` reads them from CSV); reports by :func:`report_dict` /
@@ -47,6 +49,13 @@ from pipeline.disclosure.kanon import (
     frequency_counts,
     local_suppression,
 )
+from pipeline.disclosure.linked import (
+    LinkedReport,
+    anonymise_linked,
+    assess_linked,
+    check_linked_risk,
+    linked_risk,
+)
 from pipeline.disclosure.minimise import leak_check, minimise
 from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
@@ -60,6 +69,7 @@ __all__ = [
     "KAnonymityReport",
     "KAnonymitySettings",
     "Ladder",
+    "LinkedReport",
     "ModelCheck",
     "ModelOutputError",
     "PerturbationTable",
@@ -75,11 +85,14 @@ __all__ = [
     "UnsafeTable",
     "age_band",
     "anonymise",
+    "anonymise_linked",
+    "assess_linked",
     "assess_risk",
     "audit_suppression",
     "bottom_code",
     "cast_record_keys",
     "check_counts",
+    "check_linked_risk",
     "check_models",
     "check_residual_dof",
     "check_risk",
@@ -89,6 +102,7 @@ __all__ = [
     "frequency_counts",
     "individual_risk",
     "leak_check",
+    "linked_risk",
     "load_models",
     "load_ptable",
     "local_suppression",

@@ -39,18 +39,25 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError, UnsafeTable
+from pipeline.disclosure.errors import (
+    ReidentificationRiskExceeded,
+    SuppressionBudgetExceeded,
+    TableSpecError,
+    UnsafeTable,
+)
 from pipeline.disclosure.kanon import count_unsafe
 from pipeline.disclosure.linked_views import (
     ROW,
     UNIT,
     Delivery,
+    View,
     file_view,
     key_view,
     suppress_view,
     unlink,
 )
-from pipeline.disclosure.settings import KAnonymitySettings
+from pipeline.disclosure.risk import RiskReport, assess_risk
+from pipeline.disclosure.settings import KAnonymitySettings, RiskLimits
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +180,55 @@ def _make_consistent(
             touched[name] = pl.concat([touched[name], rows])
 
 
+def linked_risk(
+    frames: Mapping[str, pl.DataFrame],
+    quasi_identifiers: Sequence[str],
+    limits: RiskLimits | None = None,
+    *,
+    keys: Sequence[str] = ("person_id",),
+    earlier: Mapping[str, pl.DataFrame] | None = None,
+) -> dict[str, RiskReport]:
+    """Re-identification risk of each view of the linked delivery (``file:<name>``,
+    ``key:<key>``), one unit (person) per row: the risk of a unit is 1/fk over the units it
+    matches (weights do not carry across files), the expected re-identifications their sum.
+    Limits are reported against, not enforced; see :func:`check_linked_risk`."""
+    limits = limits or RiskLimits()
+    if limits.weight is not None:
+        raise TableSpecError("the linked view counts persons: risk.weight does not apply to it")
+    delivery = Delivery(frames, earlier or {}, quasi_identifiers, keys)
+    return {name: assess_risk(view.frame, view.qis, limits) for name, view in _views(delivery)}
+
+
+def check_linked_risk(
+    frames: Mapping[str, pl.DataFrame],
+    quasi_identifiers: Sequence[str],
+    limits: RiskLimits,
+    *,
+    keys: Sequence[str] = ("person_id",),
+    earlier: Mapping[str, pl.DataFrame] | None = None,
+) -> dict[str, RiskReport]:
+    """:func:`linked_risk`, failing closed: raises :class:`ReidentificationRiskExceeded`
+    (exit code 3) for the first view above a limit."""
+    reports = linked_risk(frames, quasi_identifiers, limits, keys=keys, earlier=earlier)
+    for report in reports.values():
+        if not report.within_limits:
+            raise ReidentificationRiskExceeded(
+                expected=report.expected_reidentifications,
+                max_expected=limits.max_expected_reidentifications,
+                records_above=report.records_above_limit,
+                max_individual=limits.max_individual_risk,
+            )
+    return reports
+
+
+def _views(delivery: Delivery) -> list[tuple[str, View]]:
+    views = [(f"file:{n}", file_view(delivery, n)) for n in delivery.current if delivery.qis[n]]
+    views += [(f"key:{key}", key_view(delivery, key)) for key in delivery.keys]
+    return [(name, view) for name, view in views if view.frame.height]
+
+
 def _unsafe_per_view(delivery: Delivery, k: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for name in delivery.current:
-        if delivery.qis[name]:
-            view = file_view(delivery, name)
-            out[f"file:{name}"] = count_unsafe(view.frame, view.qis, k)
-    for key in delivery.keys:
-        view = key_view(delivery, key)
-        out[f"key:{key}"] = count_unsafe(view.frame, view.qis, k) if view.frame.height else 0
+    out = {f"key:{key}": 0 for key in delivery.keys}
+    for name, view in _views(delivery):
+        out[name] = count_unsafe(view.frame, view.qis, k)
     return out

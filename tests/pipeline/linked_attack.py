@@ -79,3 +79,19 @@ def violations(
         if smallest is not None and smallest < k:
             found.append(f"{key}: {'+'.join(files)} ({smallest})")
     return found
+
+
+def expected_reidentifications(joined: pl.DataFrame, columns: Sequence[str]) -> float:
+    """Sum over units of 1 / (units matching the unit's best-hidden joined row): the
+    intruder's expected number of correct re-identifications in this join."""
+    values = joined.select(pl.col(c).cast(pl.String) for c in columns).to_numpy().astype(object)
+    units = joined.get_column("unit").to_numpy()
+    missing = np.array([[v is None for v in row] for row in values], dtype=bool)
+    equal = np.ones((len(values), len(values)), dtype=bool)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        equal &= (col[:, None] == col[None, :]) | missing[:, j][:, None] | missing[:, j][None, :]
+    best: dict[object, int] = {}
+    for i, unit in enumerate(units):
+        best[unit] = max(best.get(unit, 0), len(set(units[equal[i]])))
+    return sum(1.0 / n for n in best.values())

@@ -10,9 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.disclosure import KAnonymitySettings
-from pipeline.disclosure.linked import anonymise_linked, assess_linked
-from tests.pipeline.linked_attack import violations
+from pipeline.disclosure import (
+    KAnonymitySettings,
+    ReidentificationRiskExceeded,
+    RiskLimits,
+    TableSpecError,
+    anonymise_linked,
+    assess_linked,
+    check_linked_risk,
+    linked_risk,
+)
+from tests.pipeline.linked_attack import expected_reidentifications, joins, violations
 
 QIS = ["yob", "sex", "region"]
 DOMAINS = {"yob": [1950, 1951, 1952, 1953], "sex": ["F", "M"], "region": ["N", "S", "W"]}
@@ -87,6 +95,9 @@ def test_every_join_of_a_treated_delivery_is_k_anonymous(seed: int) -> None:
     treated, earlier, keys, k = _treat(seed)
     found = violations({**treated, **earlier}, QIS, k, keys, must_include=list(treated))
     assert found == []
+    # ... so no view gives any person a re-identification risk above 1/k.
+    risks = linked_risk(treated, QIS, keys=keys, earlier=earlier)
+    assert all(r.max_individual_risk <= 1 / k + 1e-12 for r in risks.values())
 
 
 def test_untreated_deliveries_do_have_small_classes_in_their_joins() -> None:
@@ -176,3 +187,42 @@ def test_text_and_integer_keys_and_negative_integers() -> None:
     as_text = {n: f.with_columns(pl.col("person_id").cast(pl.String)) for n, f in treated.items()}
     assert violations(as_text, QIS, 3, ["person_id"], ["a", "b"]) == []
     assert treated["a"].schema == a.schema and treated["b"].schema == b.schema
+
+
+def _one_row_per_person(seed: int) -> dict[str, pl.DataFrame]:
+    rng = np.random.default_rng(seed)
+    people = [f"P{i}" for i in range(40)]
+    files = {}
+    for name, qis in (("a", ["yob", "sex"]), ("b", ["region"])):
+        chosen = sorted(rng.choice(people, 30, replace=False).tolist())
+        columns: dict[str, list[object]] = {"person_id": chosen}
+        for q in qis:
+            columns[q] = [
+                None if rng.random() < 0.1 else DOMAINS[q][rng.integers(len(DOMAINS[q]))]
+                for _ in chosen
+            ]
+        files[name] = pl.DataFrame(columns)
+    return files
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_linked_risk_equals_the_intruders_expected_reidentifications(seed: int) -> None:
+    files = _one_row_per_person(seed)
+    (_, _, joined), *_ = [j for j in joins(files, ["person_id"], ["a"]) if j[1] == ("a", "b")]
+    brute = expected_reidentifications(joined, ["a.yob", "a.sex", "b.region"])
+    reports = linked_risk(files, QIS)
+    assert reports["key:person_id"].expected_reidentifications == pytest.approx(brute)
+    assert reports["key:person_id"].records == joined.height
+
+
+def test_linked_risk_limit_fails_closed_then_holds_after_treatment() -> None:
+    files = _one_row_per_person(1)
+    limits = RiskLimits(max_individual_risk=1 / 3)
+    with pytest.raises(ReidentificationRiskExceeded):
+        check_linked_risk(files, QIS, limits)
+    settings = KAnonymitySettings(k=3, quasi_identifiers=QIS, suppression_budget=1.0)
+    treated, _ = anonymise_linked(files, settings)
+    reports = check_linked_risk(treated, QIS, limits)
+    assert all(r.max_individual_risk <= 1 / 3 + 1e-12 for r in reports.values())
+    with pytest.raises(TableSpecError, match="weight does not apply"):
+        linked_risk(files, QIS, RiskLimits(weight="w"))
