@@ -3,7 +3,8 @@
 Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
 :func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity); risk beyond
-k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed).
+k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed), and
+SUDA special uniques by :func:`suda_scores`.
 Linked deliveries (files joined on a person key, and earlier deliveries): :func:`assess_linked`,
 :func:`anonymise_linked`, :func:`linked_risk` and :func:`check_linked_risk`.
 Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
@@ -61,6 +62,7 @@ from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
 from pipeline.disclosure.risk import RiskReport, assess_risk, check_risk, individual_risk
 from pipeline.disclosure.settings import KAnonymitySettings, RiskLimits, TableCheckSettings
+from pipeline.disclosure.suda import suda_scores
 from pipeline.disclosure.tables import TableSpec, check_residual_dof
 
 __all__ = [
@@ -115,6 +117,7 @@ __all__ = [
     "report_html",
     "report_json",
     "secondary_suppression",
+    "suda_scores",
     "top_code",
     "year_of_birth",
 ]
