@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.disclosure.errors import (
-    ReidentificationRiskExceeded,
     SuppressionBudgetExceeded,
     TableSpecError,
     UnsafeTable,
@@ -56,7 +55,7 @@ from pipeline.disclosure.linked_views import (
     suppress_view,
     unlink,
 )
-from pipeline.disclosure.risk import RiskReport, assess_risk
+from pipeline.disclosure.risk import RiskReport, assess_risk, fail_above_limits
 from pipeline.disclosure.settings import KAnonymitySettings, RiskLimits
 
 logger = logging.getLogger(__name__)
@@ -211,13 +210,7 @@ def check_linked_risk(
     (exit code 3) for the first view above a limit."""
     reports = linked_risk(frames, quasi_identifiers, limits, keys=keys, earlier=earlier)
     for report in reports.values():
-        if not report.within_limits:
-            raise ReidentificationRiskExceeded(
-                expected=report.expected_reidentifications,
-                max_expected=limits.max_expected_reidentifications,
-                records_above=report.records_above_limit,
-                max_individual=limits.max_individual_risk,
-            )
+        fail_above_limits(report)
     return reports
 
 

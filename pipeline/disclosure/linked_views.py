@@ -136,10 +136,15 @@ def _with_key_codes(
 ) -> dict[str, pl.DataFrame]:
     out = dict(tagged)
     for key in keys:
-        holders = [n for n, f in tagged.items() if key in f.columns]
-        for name, codes in _shared_codes(tagged, key, holders, dense=len(keys) > 1).items():
-            out[name] = out[name].with_columns(codes.alias(code(key)))
+        _encode(out, key, code(key), dense=len(keys) > 1)
     return out
+
+
+def _encode(frames: dict[str, pl.DataFrame], column: str, into: str, *, dense: bool) -> None:
+    """Add ``column`` of every file holding it, as shared codes, as column ``into``."""
+    holders = [n for n, f in frames.items() if column in f.columns]
+    for name, codes in _shared_codes(frames, column, holders, dense=dense).items():
+        frames[name] = frames[name].with_columns(codes.alias(into))
 
 
 def _shared_codes(
@@ -175,10 +180,8 @@ def _with_qi_codes(
     for q in quasi_identifiers:
         holders = [n for n, f in tagged.items() if q in f.columns]
         kinds = {tagged[n].schema[q] for n in holders}
-        if len(kinds) == 1 and next(iter(kinds)).is_numeric():
-            continue
-        for name, codes in _shared_codes(tagged, q, holders, dense=True).items():
-            out[name] = out[name].with_columns(codes.alias(q))
+        if len(kinds) != 1 or not next(iter(kinds)).is_numeric():
+            _encode(out, q, q, dense=True)
     return out
 
 

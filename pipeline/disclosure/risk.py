@@ -121,8 +121,13 @@ def check_risk(
 ) -> RiskReport:
     """:func:`assess_risk`, failing closed: raises :class:`ReidentificationRiskExceeded`
     (exit code 3) when the extract is above either limit."""
-    report = assess_risk(df, quasi_identifiers, limits)
+    return fail_above_limits(assess_risk(df, quasi_identifiers, limits))
+
+
+def fail_above_limits(report: RiskReport) -> RiskReport:
+    """``report``, or :class:`ReidentificationRiskExceeded` when it is above its limits."""
     if not report.within_limits:
+        limits = report.limits
         raise ReidentificationRiskExceeded(
             expected=report.expected_reidentifications,
             max_expected=limits.max_expected_reidentifications,

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 ROW_ID = "_attack_row"
@@ -53,15 +54,21 @@ def smallest_class(joined: pl.DataFrame, columns: Sequence[str]) -> int | None:
         return None
     if not columns:
         return joined.get_column("unit").n_unique()
+    equal, units = _matches(joined, columns)
+    return min(len(set(units[row])) for row in equal)
+
+
+def _matches(
+    joined: pl.DataFrame, columns: Sequence[str]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.object_]]:
+    """Which joined rows match which on ``columns`` (a missing value matches anything)."""
     values = joined.select(pl.col(c).cast(pl.String) for c in columns).to_numpy().astype(object)
-    units = joined.get_column("unit").to_numpy()
     missing = np.array([[v is None for v in row] for row in values], dtype=bool)
     equal = np.ones((len(values), len(values)), dtype=bool)
     for j in range(values.shape[1]):
         col = values[:, j]
-        same = col[:, None] == col[None, :]
-        equal &= same | missing[:, j][:, None] | missing[:, j][None, :]
-    return min(len(set(units[equal[i]])) for i in range(len(values)))
+        equal &= (col[:, None] == col[None, :]) | missing[:, j][:, None] | missing[:, j][None, :]
+    return equal, joined.get_column("unit").to_numpy().astype(object)
 
 
 def violations(
@@ -84,13 +91,7 @@ def violations(
 def expected_reidentifications(joined: pl.DataFrame, columns: Sequence[str]) -> float:
     """Sum over units of 1 / (units matching the unit's best-hidden joined row): the
     intruder's expected number of correct re-identifications in this join."""
-    values = joined.select(pl.col(c).cast(pl.String) for c in columns).to_numpy().astype(object)
-    units = joined.get_column("unit").to_numpy()
-    missing = np.array([[v is None for v in row] for row in values], dtype=bool)
-    equal = np.ones((len(values), len(values)), dtype=bool)
-    for j in range(values.shape[1]):
-        col = values[:, j]
-        equal &= (col[:, None] == col[None, :]) | missing[:, j][:, None] | missing[:, j][None, :]
+    equal, units = _matches(joined, columns)
     best: dict[object, int] = {}
     for i, unit in enumerate(units):
         best[unit] = max(best.get(unit, 0), len(set(units[equal[i]])))
