@@ -75,22 +75,19 @@ class Delivery:
             self._per_unit[name] = frame.select(UNIT).unique()
             self._spread[name] = pl.DataFrame(schema={UNIT: pl.Int64})
             return
-        # Most units repeat the same values in all their rows: distinct rows first (one hash
-        # pass), then a group-by over the few units left with more than one.
-        distinct = frame.select(UNIT, *qis).unique()
-        repeated = distinct.get_column(UNIT).is_duplicated()
-        single = distinct.filter(~repeated)
-        stats = (
-            distinct.filter(repeated)
-            .group_by(UNIT)
-            .agg(
-                *(pl.col(q).max() for q in qis),
-                *((pl.col(q).min() != pl.col(q).max()).alias(f"{_SPREAD}{q}") for q in qis),
+        if not frame.get_column(UNIT).is_duplicated().any():
+            self._per_unit[name] = frame.select(UNIT, *qis)
+            self._spread[name] = pl.DataFrame(
+                schema={UNIT: pl.Int64, **dict.fromkeys(qis, pl.Boolean)}
             )
+            return
+        stats = frame.group_by(UNIT).agg(
+            *(pl.col(q).max() for q in qis),
+            *(pl.col(q).min().alias(f"{_SPREAD}{q}") for q in qis),
         )
-        self._per_unit[name] = pl.concat([single, stats.select(UNIT, *qis)])
-        flags = [pl.col(f"{_SPREAD}{q}").fill_null(False).alias(q) for q in qis]
-        self._spread[name] = stats.select(UNIT, *flags).filter(pl.any_horizontal(qis))
+        self._per_unit[name] = stats.select(UNIT, *qis)
+        spread = [(pl.col(f"{_SPREAD}{q}") != pl.col(q)).fill_null(False).alias(q) for q in qis]
+        self._spread[name] = stats.select(UNIT, *spread).filter(pl.any_horizontal(qis))
 
     def suppress(self, name: str, q: str, units: pl.Series) -> pl.Series:
         """Set ``q`` missing in every row of ``units`` in file ``name``; returns the rows
@@ -300,6 +297,8 @@ def key_view(delivery: Delivery, key: str) -> View:
         .with_columns(pl.coalesce(c for c in view.columns if c.startswith(UNIT)).alias(UNIT))
         .filter((present >= 2) & pl.any_horizontal(current))
     )
+    # A flag every unit shares (e.g. two files, all units in both) tells no units apart.
+    flags = [f for f in flags if view.get_column(f).n_unique() > 1]
     return View(view, [*flags, *fixed, *free], free, targets)
 
 
@@ -353,7 +352,7 @@ def unlink(
     if view.frame.is_empty():
         return view
     fixed = [c for c in view.qis if c not in view.order]
-    lone = pl.len().over(fixed) < k
+    lone = (pl.len().over(fixed) if fixed else pl.lit(view.frame.height)) < k
     gone = view.frame.filter(lone).get_column(_KEY)
     if gone.is_empty():
         return view
