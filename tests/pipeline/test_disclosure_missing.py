@@ -16,6 +16,7 @@ from pipeline.disclosure import (
     check_counts,
     check_table,
     report_dict,
+    report_html,
     report_json,
 )
 
@@ -123,3 +124,20 @@ def test_counts_are_integers_in_tables_and_reports() -> None:
     counted = check_counts(pl.DataFrame({"g": ["a", "b"], "count": [35, 40]}), TableSpec(("g",)))
     assert counted.published_table().schema["count"] == pl.Int64
     assert report_dict(counted)["summary"]["cells"] == 3
+
+
+def test_audit_bounds_of_counts_are_whole_numbers_and_html_prints_counts_in_full() -> None:
+    # Region X (3 records) is suppressed; the audited bounds of suppressed counts are ints.
+    region = ["E"] * 80 + ["N"] * 70 + ["S"] * 75 + ["W"] * 1_000_000 + ["X"] * 3
+    sex = (["F", "M"] * 600_000)[: len(region)]
+    result = check_table(
+        pl.DataFrame({"region": region, "sex": sex}), TableSpec.parse(["region", "sex"], "count")
+    )
+    report = report_dict(result)
+    bounds = [
+        a[end] for a in report["audit"] if a["measure"] == "count" for end in ("lower", "upper")
+    ]
+    assert bounds and all(b is None or isinstance(b, int) for b in bounds)
+    page = report_html(report)
+    assert f"<td>{len(region)}</td>" in page  # the grand total, not 1.00023e+06
+    assert "e+06" not in page
