@@ -6,7 +6,8 @@ Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
 k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed), and
 SUDA special uniques by :func:`suda_scores`.
 Linked deliveries (files joined on a person key, and earlier deliveries): :func:`assess_linked`,
-:func:`anonymise_linked`, :func:`linked_risk` and :func:`check_linked_risk`.
+:func:`anonymise_linked`, :func:`linked_risk`, :func:`check_linked_risk`, and
+:func:`protect_linked` (all of it, as the de-identify stage runs it).
 Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
 counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression outputs by
 :func:`check_models` (:func:`load_models` reads them from CSV); reports by :func:`report_dict` /
@@ -56,6 +57,7 @@ from pipeline.disclosure.linked import (
     assess_linked,
     check_linked_risk,
     linked_risk,
+    protect_linked,
 )
 from pipeline.disclosure.minimise import leak_check, minimise
 from pipeline.disclosure.regression import ModelCheck, check_models, load_models
@@ -112,6 +114,7 @@ __all__ = [
     "minimise",
     "ons_10_5_ptable",
     "postcode_ladder",
+    "protect_linked",
     "recode_ladder",
     "report_dict",
     "report_html",

@@ -214,6 +214,25 @@ def check_linked_risk(
     return reports
 
 
+def protect_linked(
+    frames: Mapping[str, pl.DataFrame],
+    settings: KAnonymitySettings,
+    *,
+    keys: Sequence[str] = ("person_id",),
+    earlier: Mapping[str, pl.DataFrame] | None = None,
+) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+    """What the de-identify stage runs on a delivery: :func:`anonymise_linked`, then the
+    re-identification risk of every view, failing closed above ``settings.risk``'s limits.
+    Returns the treated frames and a summary for the manifest (counts and risks only)."""
+    treated, report = anonymise_linked(frames, settings, keys=keys, earlier=earlier)
+    qis = settings.quasi_identifiers
+    risks = check_linked_risk(treated, qis, settings.risk, keys=keys, earlier=earlier)
+    return treated, {
+        "linked_k_anonymity": report.to_dict(),
+        "linked_risk": {view: r.to_dict() for view, r in risks.items()},
+    }
+
+
 def _views(delivery: Delivery) -> list[tuple[str, View]]:
     views = [(f"file:{n}", file_view(delivery, n)) for n in delivery.current if delivery.qis[n]]
     views += [(f"key:{key}", key_view(delivery, key)) for key in delivery.keys]

@@ -19,6 +19,7 @@ from pipeline.disclosure import (
     assess_linked,
     check_linked_risk,
     linked_risk,
+    protect_linked,
 )
 from tests.pipeline.linked_attack import expected_reidentifications, joins, violations
 
@@ -226,3 +227,20 @@ def test_linked_risk_limit_fails_closed_then_holds_after_treatment() -> None:
     assert all(r.max_individual_risk <= 1 / 3 + 1e-12 for r in reports.values())
     with pytest.raises(TableSpecError, match="weight does not apply"):
         linked_risk(files, QIS, RiskLimits(weight="w"))
+
+
+def test_protect_linked_treats_and_enforces_the_risk_limit() -> None:
+    files = _one_row_per_person(2)
+    strict = KAnonymitySettings(
+        k=3, quasi_identifiers=QIS, suppression_budget=1.0,
+        risk=RiskLimits(max_expected_reidentifications=0.5),
+    )  # fmt: skip
+    # k = 3 leaves up to 1/3 expected re-identifications per unit: far above 0.5 in total.
+    with pytest.raises(ReidentificationRiskExceeded):
+        protect_linked(files, strict)
+    loose = strict.model_copy(update={"risk": RiskLimits(max_individual_risk=1 / 3)})
+    treated, summary = protect_linked(files, loose)
+    assert violations(treated, QIS, 3, ["person_id"], ["a", "b"]) == []
+    risks = summary["linked_risk"]
+    assert isinstance(risks, dict) and set(risks) == {"file:a", "file:b", "key:person_id"}
+    assert all(r["records_above_limit"] == 0 for r in risks.values())
