@@ -96,7 +96,7 @@ def count_unsafe(
 ) -> int:
     """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
     qis = _check_columns(df, quasi_identifiers, None, sensitive)
-    _, combos = _combos(df, qis, None, sensitive)
+    combos = _combinations(df, qis, None, sensitive)
     stats = _assess(combos, combos, qis, sensitive)
     unsafe = _unsafe(stats, k, l_diversity)
     joined = combos.join(stats.filter(unsafe), on=_ID, how="inner")
@@ -287,17 +287,25 @@ def _check_columns(
     return list(qis)
 
 
+def _combinations(
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
+) -> pl.DataFrame:
+    """The distinct combinations with their record counts and weights, numbered."""
+    keys = [*qis, *_listed(sensitive)]
+    w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
+    return (
+        df.group_by(keys, maintain_order=True)
+        .agg(pl.len().alias(_N), w.alias(_W))
+        .with_row_index(_ID)
+    )
+
+
 def _combos(
     df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Records tagged with a combination id, and the distinct combinations with counts."""
     keys = [*qis, *_listed(sensitive)]
-    w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
-    combos = (
-        df.group_by(keys, maintain_order=True)
-        .agg(pl.len().alias(_N), w.alias(_W))
-        .with_row_index(_ID)
-    )
+    combos = _combinations(df, qis, weight, sensitive)
     records = df.join(
         combos.select(*keys, _ID), on=keys, how="left", nulls_equal=True, maintain_order="left"
     )
