@@ -199,9 +199,17 @@ def local_suppression(
     combos = combos.with_columns(pl.lit(False).alias("__touched"))
     suppressed = dict.fromkeys(qis, 0)
 
+    kept: dict[str, object] = {}
+
+    def assess(probe: pl.DataFrame) -> pl.DataFrame:
+        # The population changes only when values are nulled: partition it once per change.
+        if kept.get("of") is not combos:
+            kept["of"], kept["parts"] = combos, _partition(combos, qis, sensitive)
+        parts: dict[int, pl.DataFrame] = kept["parts"]  # type: ignore[assignment]
+        return _assess(probe, combos, qis, sensitive, parts)
+
     def still_unsafe(ids: pl.Series) -> pl.Series:
-        probe = combos.filter(pl.col(_ID).is_in(ids.implode()))
-        stats = _assess(probe, combos, qis, sensitive)
+        stats = assess(combos.filter(pl.col(_ID).is_in(ids.implode())))
         return stats.filter(_unsafe(stats, k, l_diversity)).get_column(_ID)
 
     def null_out(name: str, ids: pl.Series) -> pl.DataFrame:
@@ -218,7 +226,7 @@ def local_suppression(
             if cand.is_empty():
                 continue
             probe = cand.with_columns(pl.lit(None, dtype=cand.schema[name]).alias(name))
-            stats = _assess(probe, combos, qis, sensitive)
+            stats = assess(probe)
             rescued = stats.filter(~_unsafe(stats, k, l_diversity)).get_column(_ID)
             if rescued.is_empty():
                 continue
@@ -317,24 +325,36 @@ def _mask(qis: Sequence[str]) -> pl.Expr:
     return pl.sum_horizontal(bits).alias(_MASK)
 
 
+def _partition(
+    population: pl.DataFrame, qis: Sequence[str], sensitive: Sensitive
+) -> dict[int, pl.DataFrame]:
+    """The population split by missing-value pattern (the mask of missing QIs)."""
+    pop = population.select(*qis, *_listed(sensitive), _N, _W).with_columns(_mask(qis))
+    parts = pop.partition_by(_MASK, as_dict=True, include_key=False)
+    return {int(key[0]): part for key, part in parts.items()}
+
+
 def _assess(
-    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str], sensitive: Sensitive
+    probe: pl.DataFrame,
+    population: pl.DataFrame,
+    qis: Sequence[str],
+    sensitive: Sensitive,
+    parts: dict[int, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
-    docstring's missing-matches-anything rule."""
+    docstring's missing-matches-anything rule. ``parts``: :func:`_partition` of
+    ``population``, when the caller keeps it across calls."""
     extra = _listed(sensitive)
     if not extra and probe.height * population.height <= _PAIRWISE_MAX:
         return _assess_pairwise(probe, population, qis)
     probe = probe.select(_ID, *qis).with_columns(_mask(qis))
-    pop_cols = [*qis, *extra, _N, _W]
-    pop = population.select(pop_cols).with_columns(_mask(qis))
+    parts = _partition(population, qis, sensitive) if parts is None else parts
     small = probe.height * 20 < population.height
     pieces: list[pl.DataFrame] = []
     for p_mask in probe.get_column(_MASK).unique().to_list():
         probe_p = probe.filter(pl.col(_MASK) == p_mask)
-        for q_mask in pop.get_column(_MASK).unique().to_list():
+        for q_mask, pop_q in parts.items():
             on = [q for i, q in enumerate(qis) if not (p_mask | q_mask) >> i & 1]
-            pop_q = pop.filter(pl.col(_MASK) == q_mask)
             if not small or not on:
                 # Summing the population first keeps the join small for large probes.
                 pop_q = pop_q.group_by([*on, *extra]).agg(pl.col(_N).sum(), pl.col(_W).sum())

@@ -75,7 +75,7 @@ class Delivery:
             self._per_unit[name] = frame.select(UNIT).unique()
             self._spread[name] = pl.DataFrame(schema={UNIT: pl.Int64})
             return
-        if not frame.get_column(UNIT).is_duplicated().any():
+        if frame.get_column(UNIT).n_unique() == frame.height:
             self._per_unit[name] = frame.select(UNIT, *qis)
             self._spread[name] = pl.DataFrame(
                 schema={UNIT: pl.Int64, **dict.fromkeys(qis, pl.Boolean)}
