@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -79,7 +79,6 @@ class LinkedReport:
     suppressed: dict[str, dict[str, int]]
     unlinked: dict[str, int]
     records_touched: dict[str, int]
-    steps: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -90,7 +89,6 @@ class LinkedReport:
             "suppressed": {f: dict(c) for f, c in self.suppressed.items()},
             "unlinked": dict(self.unlinked),
             "records_touched": dict(self.records_touched),
-            "steps": list(self.steps),
         }
 
 
