@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from linkage.kinds import KINDS, kind_names
 from pipeline.approvals import Approvals
+from pipeline.disclosure.settings import KAnonymitySettings
 from pipeline.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -239,19 +240,20 @@ DERIVED_FROM: dict[str, str] = {
 }
 
 
-class DisclosureSettings(_Strict):
-    """Record-level disclosure control for the extract.
+class DisclosureSettings(KAnonymitySettings):
+    """Record-level disclosure control for the extract: the k-anonymity, l-diversity and
+    re-identification risk settings of :class:`~pipeline.disclosure.KAnonymitySettings` (the
+    single definition of those fields and their checks), plus what the pipeline derives.
 
     ``derive`` adds generalised attributes: ``geography`` (postcode at ``geography_floor`` or
     coarser), ``age_band`` (age on ``reference_date`` in ``age_bands``) and ``year_of_birth``.
     When ``quasi_identifiers`` are listed, each source's extract is made ``k``-anonymous on them
     (generalisation up the ladders, then local suppression within ``suppression_budget``; the
-    run fails rather than exceed it).
+    run fails rather than exceed it); with ``l_diversity`` and ``sensitive`` every class also
+    holds at least l distinct values of each sensitive attribute; ``risk`` limits the individual
+    and expected re-identification risk (the run fails closed, exit 3, above them).
     """
 
-    k: int = Field(default=5, ge=2)
-    quasi_identifiers: list[str] = Field(default_factory=list)
-    suppression_budget: float = Field(default=0.05, ge=0.0, le=1.0)
     geography_floor: Literal["sector", "district", "area", "region"] = "region"
     age_bands: list[int] = Field(default_factory=lambda: [0, 16, 25, 35, 45, 55, 65, 75, 85])
     reference_date: date | None = None

@@ -100,7 +100,9 @@ def check_table(
         key_range=KEYS if table is None else table.keys,
     )  # fmt: skip
     nonnegative = spec.variable is None or bool(
-        df.select((pl.col(spec.variable).min() >= 0).fill_null(True)).item()
+        df.select(
+            (pl.col(spec.variable).cast(pl.Float64).fill_nan(None).min() >= 0).fill_null(True)
+        ).item()
     )
     return _treat(cells, spec, s, table, nonnegative=nonnegative)
 
@@ -175,10 +177,12 @@ def _treat(
             primary, suppressed = primary | late, suppressed | late
     secondary = suppressed & ~primary
     suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
+    # Counts are whole numbers (rounded or perturbed ones too): publish them as integers.
+    value_type = pl.Int64 if spec.statistic == "count" else pl.Float64
     cells = cells.with_columns(
         pl.Series("suppression", suppression),
-        pl.Series("published", np.where(suppressed, np.nan, published)).fill_nan(None),
-        pl.Series("n_published", np.where(suppressed, np.nan, n_published)).fill_nan(None),
+        _withheld("published", published, suppressed).cast(value_type),
+        _withheld("n_published", n_published, suppressed).cast(pl.Int64),
     )
     verdict: Verdict = "pass"
     if exposed:
@@ -244,6 +248,12 @@ def _apply(
     if s.rounding == "random":
         return round_random(values, s.rounding_base, seed=s.seed + offset)
     return values
+
+
+def _withheld(
+    name: str, values: npt.NDArray[np.float64], suppressed: npt.NDArray[np.bool_]
+) -> pl.Series:
+    return pl.Series(name, np.where(suppressed, np.nan, values)).fill_nan(None)
 
 
 def _fail_late(cells: pl.DataFrame, late: npt.NDArray[np.bool_], threshold: int) -> pl.DataFrame:

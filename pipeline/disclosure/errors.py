@@ -45,6 +45,47 @@ class SuppressionBudgetExceeded(DisclosureError):
         return (SuppressionBudgetExceeded, (self.needed, self.budget, self.total))
 
 
+class ReidentificationRiskExceeded(DisclosureError):
+    """The extract's re-identification risk is above a configured limit (fail closed).
+
+    Carries the expected number of re-identifications and the number of records above the
+    individual-risk limit, with the limits; never a record."""
+
+    def __init__(
+        self,
+        *,
+        expected: float,
+        max_expected: float | None,
+        records_above: int,
+        max_individual: float | None,
+    ) -> None:
+        self.expected, self.max_expected = expected, max_expected
+        self.records_above, self.max_individual = records_above, max_individual
+        parts = []
+        if max_expected is not None and expected > max_expected:
+            parts.append(
+                f"expected re-identifications {expected:.3g} exceed the limit {max_expected:g}"
+            )
+        if records_above:
+            parts.append(
+                f"{records_above} records have an individual risk above {max_individual:g}"
+            )
+        super().__init__("re-identification risk too high: " + "; ".join(parts))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_risk, (self.expected, self.max_expected, self.records_above,
+                                self.max_individual))  # fmt: skip
+
+
+def _rebuild_risk(
+    expected: float, max_expected: float | None, records_above: int, max_individual: float | None
+) -> ReidentificationRiskExceeded:
+    return ReidentificationRiskExceeded(
+        expected=expected, max_expected=max_expected, records_above=records_above,
+        max_individual=max_individual,
+    )  # fmt: skip
+
+
 class UnsafeTable(DisclosureError):
     """A table cannot be made safe by the configured treatments."""
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
+import numpy as np
 import polars as pl
 
 from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError
@@ -30,6 +32,10 @@ from pipeline.disclosure.settings import KAnonymitySettings
 logger = logging.getLogger(__name__)
 
 _ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
+# Below this many (probe x population) combination pairs, compare them all at once.
+_PAIRWISE_MAX = 250_000
+# One sensitive attribute or several: l-diversity then holds for each of them.
+Sensitive: TypeAlias = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,17 @@ def frequency_counts(
     quasi_identifiers: Sequence[str],
     *,
     weight: str | None = None,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
 ) -> pl.DataFrame:
     """Return ``df`` with ``fk`` (UInt32) and ``Fk`` (Float64) columns, and ``l`` when
-    ``sensitive`` is given (distinct non-null sensitive values among the matching records)."""
+    ``sensitive`` is given (distinct non-null sensitive values among the matching records; the
+    smallest over the sensitive attributes when there are several)."""
     qis = _check_columns(df, quasi_identifiers, weight, sensitive)
     records, combos = _combos(df, qis, weight, sensitive)
     stats = _assess(combos, combos, qis, sensitive)
     out = records.join(stats, on=_ID, how="left", maintain_order="left")
     cols = [pl.col("fk").cast(pl.UInt32), pl.col("Fk").cast(pl.Float64)]
-    if sensitive is not None:
+    if _listed(sensitive):
         cols.append(pl.col("l").cast(pl.UInt32))
     return out.select(pl.exclude(_ID, "fk", "Fk", "l"), *cols)
 
@@ -84,12 +91,12 @@ def count_unsafe(
     quasi_identifiers: Sequence[str],
     k: int,
     *,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
     l_diversity: int | None = None,
 ) -> int:
     """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
     qis = _check_columns(df, quasi_identifiers, None, sensitive)
-    _, combos = _combos(df, qis, None, sensitive)
+    combos = _combinations(df, qis, None, sensitive)
     stats = _assess(combos, combos, qis, sensitive)
     unsafe = _unsafe(stats, k, l_diversity)
     joined = combos.join(stats.filter(unsafe), on=_ID, how="inner")
@@ -176,7 +183,7 @@ def local_suppression(
     *,
     order: Sequence[str] | None = None,
     budget: int | None = None,
-    sensitive: str | None = None,
+    sensitive: Sensitive = None,
     l_diversity: int | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int], int]:
     """Null quasi-identifiers in unsafe records until every record has ``fk >= k``.
@@ -192,9 +199,17 @@ def local_suppression(
     combos = combos.with_columns(pl.lit(False).alias("__touched"))
     suppressed = dict.fromkeys(qis, 0)
 
+    kept: dict[str, object] = {}
+
+    def assess(probe: pl.DataFrame) -> pl.DataFrame:
+        # The population changes only when values are nulled: partition it once per change.
+        if kept.get("of") is not combos:
+            kept["of"], kept["parts"] = combos, _partition(combos, qis, sensitive)
+        parts: dict[int, pl.DataFrame] = kept["parts"]  # type: ignore[assignment]
+        return _assess(probe, combos, qis, sensitive, parts)
+
     def still_unsafe(ids: pl.Series) -> pl.Series:
-        probe = combos.filter(pl.col(_ID).is_in(ids.implode()))
-        stats = _assess(probe, combos, qis, sensitive)
+        stats = assess(combos.filter(pl.col(_ID).is_in(ids.implode())))
         return stats.filter(_unsafe(stats, k, l_diversity)).get_column(_ID)
 
     def null_out(name: str, ids: pl.Series) -> pl.DataFrame:
@@ -211,7 +226,7 @@ def local_suppression(
             if cand.is_empty():
                 continue
             probe = cand.with_columns(pl.lit(None, dtype=cand.schema[name]).alias(name))
-            stats = _assess(probe, combos, qis, sensitive)
+            stats = assess(probe)
             rescued = stats.filter(~_unsafe(stats, k, l_diversity)).get_column(_ID)
             if rescued.is_empty():
                 continue
@@ -262,29 +277,43 @@ def _suppression_order(
     return sorted(qis, key=lambda q: (-distinct[q], qis.index(q)))
 
 
+def _listed(sensitive: Sensitive) -> list[str]:
+    if sensitive is None:
+        return []
+    return [sensitive] if isinstance(sensitive, str) else list(sensitive)
+
+
 def _check_columns(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
 ) -> list[str]:
-    wanted = [*qis, *(c for c in (weight, sensitive) if c is not None)]
+    wanted = [*qis, *(c for c in (weight,) if c is not None), *_listed(sensitive)]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise TableSpecError(f"columns not in the data: {missing}")
-    if sensitive is not None and sensitive in qis:
-        raise TableSpecError("the sensitive attribute cannot also be a quasi-identifier")
+    if set(_listed(sensitive)) & set(qis):
+        raise TableSpecError("a sensitive attribute cannot also be a quasi-identifier")
     return list(qis)
 
 
-def _combos(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: str | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Records tagged with a combination id, and the distinct combinations with counts."""
-    keys = [*qis, *([sensitive] if sensitive else [])]
+def _combinations(
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
+) -> pl.DataFrame:
+    """The distinct combinations with their record counts and weights, numbered."""
+    keys = [*qis, *_listed(sensitive)]
     w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
-    combos = (
+    return (
         df.group_by(keys, maintain_order=True)
         .agg(pl.len().alias(_N), w.alias(_W))
         .with_row_index(_ID)
     )
+
+
+def _combos(
+    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records tagged with a combination id, and the distinct combinations with counts."""
+    keys = [*qis, *_listed(sensitive)]
+    combos = _combinations(df, qis, weight, sensitive)
     records = df.join(
         combos.select(*keys, _ID), on=keys, how="left", nulls_equal=True, maintain_order="left"
     )
@@ -296,25 +325,39 @@ def _mask(qis: Sequence[str]) -> pl.Expr:
     return pl.sum_horizontal(bits).alias(_MASK)
 
 
+def _partition(
+    population: pl.DataFrame, qis: Sequence[str], sensitive: Sensitive
+) -> dict[int, pl.DataFrame]:
+    """The population split by missing-value pattern (the mask of missing QIs)."""
+    pop = population.select(*qis, *_listed(sensitive), _N, _W).with_columns(_mask(qis))
+    parts = pop.partition_by(_MASK, as_dict=True, include_key=False)
+    return {int(key[0]): part for key, part in parts.items()}
+
+
 def _assess(
-    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str], sensitive: str | None
+    probe: pl.DataFrame,
+    population: pl.DataFrame,
+    qis: Sequence[str],
+    sensitive: Sensitive,
+    parts: dict[int, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
-    docstring's missing-matches-anything rule."""
+    docstring's missing-matches-anything rule. ``parts``: :func:`_partition` of
+    ``population``, when the caller keeps it across calls."""
+    extra = _listed(sensitive)
+    if not extra and probe.height * population.height <= _PAIRWISE_MAX:
+        return _assess_pairwise(probe, population, qis)
     probe = probe.select(_ID, *qis).with_columns(_mask(qis))
-    pop_cols = [*qis, *([sensitive] if sensitive else []), _N, _W]
-    pop = population.select(pop_cols).with_columns(_mask(qis))
+    parts = _partition(population, qis, sensitive) if parts is None else parts
+    small = probe.height * 20 < population.height
     pieces: list[pl.DataFrame] = []
-    extra = [sensitive] if sensitive else []
     for p_mask in probe.get_column(_MASK).unique().to_list():
         probe_p = probe.filter(pl.col(_MASK) == p_mask)
-        for q_mask in pop.get_column(_MASK).unique().to_list():
+        for q_mask, pop_q in parts.items():
             on = [q for i, q in enumerate(qis) if not (p_mask | q_mask) >> i & 1]
-            pop_q = (
-                pop.filter(pl.col(_MASK) == q_mask)
-                .group_by([*on, *extra])
-                .agg(pl.col(_N).sum(), pl.col(_W).sum())
-            )
+            if not small or not on:
+                # Summing the population first keeps the join small for large probes.
+                pop_q = pop_q.group_by([*on, *extra]).agg(pl.col(_N).sum(), pl.col(_W).sum())
             if on:
                 joined = probe_p.select(_ID, *on).join(pop_q, on=on, how="inner")
             else:
@@ -322,9 +365,32 @@ def _assess(
             pieces.append(joined.select(_ID, _N, _W, *extra))
     allp = pl.concat(pieces, how="vertical_relaxed")
     aggs = [pl.col(_N).sum().alias("fk"), pl.col(_W).sum().alias("Fk")]
-    if sensitive:
-        aggs.append(pl.col(sensitive).drop_nulls().n_unique().alias("l"))
+    if extra:
+        distinct = [pl.col(c).drop_nulls().n_unique() for c in extra]
+        aggs.append(pl.min_horizontal(distinct).alias("l"))
     return allp.group_by(_ID).agg(aggs)
+
+
+def _assess_pairwise(
+    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str]
+) -> pl.DataFrame:
+    """:func:`_assess` for small inputs (many missing-value patterns make its joins many and
+    tiny): compare every probe combination with every population one."""
+    matches = np.ones((probe.height, population.height), dtype=bool)
+    for q in qis:
+        both = pl.concat([probe.get_column(q), population.get_column(q)])
+        codes = both.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
+        mine, theirs = codes[: probe.height, None], codes[None, probe.height :]
+        matches &= (mine == theirs) | (mine == 0) | (theirs == 0)
+    counts = population.get_column(_N).cast(pl.Float64).to_numpy()
+    weights = population.get_column(_W).cast(pl.Float64).to_numpy()
+    return pl.DataFrame(
+        {
+            _ID: probe.get_column(_ID),
+            "fk": (matches @ counts).round().astype(np.int64),
+            "Fk": matches @ weights,
+        }
+    )
 
 
 def _unsafe(stats: pl.DataFrame, k: int, l_diversity: int | None) -> pl.Expr:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipeline.disclosure.check import TableCheckResult
@@ -110,8 +111,8 @@ def _audit(result: TableCheckResult) -> list[dict[str, Any]]:
             "measure": "count" if measure == "n" else f"sum of {spec.variable}",
             "cell": {c: result.cells[c][iv.index] for c in spec.by},
             # An exposed cell's bounds would print its value: give them only when protected.
-            "lower": None if iv.exposed else _finite(iv.lower),
-            "upper": None if iv.exposed else _finite(iv.upper),
+            "lower": None if iv.exposed else _bound(iv.lower, measure, math.ceil),
+            "upper": None if iv.exposed else _bound(iv.upper, measure, math.floor),
             "exposed": iv.exposed,
         }
         for measure, intervals in result.audit.items()
@@ -182,7 +183,7 @@ def _cells_html(cells: Sequence[Mapping[str, Any]], by: list[str]) -> str:
     rows = []
     for cell in cells:
         labels = "".join(f"<td>{e(str(cell['cell'][c]))}</td>" for c in by)
-        published = "withheld" if cell["published"] is None else f"{cell['published']:g}"
+        published = _number(cell["published"])
         reasons = e("; ".join(cell["reasons"])) or "&nbsp;"
         rows.append(
             f'<tr class="{e(cell["status"])}">{labels}<td>{e(cell["status"])}</td>'
@@ -194,6 +195,12 @@ def _cells_html(cells: Sequence[Mapping[str, Any]], by: list[str]) -> str:
         f"<table><tr>{head}<th>status</th><th>reasons</th><th>suppression</th>"
         f"<th>published</th></tr>{''.join(rows)}</table>"
     )
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return "withheld"
+    return f"{value:d}" if isinstance(value, int) else f"{value:g}"
 
 
 def _models_html(models: Sequence[Mapping[str, Any]]) -> str:
@@ -211,3 +218,13 @@ def _models_html(models: Sequence[Mapping[str, Any]]) -> str:
 
 def _finite(x: float) -> float | None:
     return x if x not in (float("inf"), float("-inf")) else None
+
+
+def _bound(x: float, measure: str, to_whole: Callable[[float], int]) -> float | int | None:
+    """An audit bound; a count's is a whole number (rounded inwards: counts are integers, so
+    the tighter bound is as true and is what an intruder infers anyway)."""
+    finite = _finite(x)
+    if finite is None or measure != "n":
+        return finite
+    nudge = 1e-7 if to_whole is math.ceil else -1e-7
+    return int(to_whole(finite - nudge))

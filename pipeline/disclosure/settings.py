@@ -9,11 +9,32 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiskLimits(_Settings):
+    """Limits on re-identification risk beyond k (see :mod:`pipeline.disclosure.risk`).
+
+    ``max_individual_risk``: no record may have a higher individual risk (sdcMicro's
+    ``indivRisk``; 1/k is the risk a record in a class of exactly k has without weights).
+    ``max_expected_reidentifications``: the sum of individual risks (sdcMicro's global risk
+    ``risk$global$risk_ER``) may not exceed this. ``weight``: column of sampling weights
+    (population records each record stands for); without one every record weighs 1, the
+    extract is taken as the whole population and the risk of a record is 1/fk.
+    """
+
+    max_individual_risk: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_expected_reidentifications: float | None = Field(default=None, ge=0.0)
+    weight: str | None = None
+
+    @property
+    def active(self) -> bool:
+        limits = (self.max_individual_risk, self.max_expected_reidentifications)
+        return any(limit is not None for limit in limits)
 
 
 class KAnonymitySettings(_Settings):
@@ -24,6 +45,9 @@ class KAnonymitySettings(_Settings):
     ``suppression_order`` lists quasi-identifiers to suppress first (smallest information loss);
     when omitted, the variable with the most distinct categories goes first (our default:
     it is usually the one that makes records unique; sdcMicro takes this as ``importance``).
+    ``l_diversity`` with ``sensitive`` (one attribute or a list): every class of records that
+    match on the quasi-identifiers holds at least l distinct values of each sensitive attribute
+    (distinct l-diversity). ``risk`` sets limits on re-identification risk beyond k.
     """
 
     k: int = Field(default=5, ge=2)
@@ -31,16 +55,32 @@ class KAnonymitySettings(_Settings):
     suppression_budget: float = Field(default=0.05, ge=0.0, le=1.0)
     suppression_order: list[str] | None = None
     l_diversity: int | None = Field(default=None, ge=2)
-    sensitive: str | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+
+    @field_validator("sensitive", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return [] if value is None else [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _sensitive_needs_l(self) -> KAnonymitySettings:
-        if (self.l_diversity is None) != (self.sensitive is None):
-            raise ValueError("l_diversity and sensitive must be given together")
+        problems = []
+        if (self.l_diversity is None) != (not self.sensitive):
+            problems.append("l_diversity and sensitive must be given together")
+        if len(set(self.sensitive)) != len(self.sensitive):
+            problems.append("sensitive attributes repeat")
+        both = sorted(set(self.sensitive) & set(self.quasi_identifiers))
+        if both:
+            problems.append(f"sensitive attributes cannot also be quasi-identifiers: {both}")
         if self.suppression_order is not None:
             unknown = sorted(set(self.suppression_order) - set(self.quasi_identifiers))
             if unknown:
-                raise ValueError(f"suppression_order names non-quasi-identifiers: {unknown}")
+                problems.append(f"suppression_order names non-quasi-identifiers: {unknown}")
+        if self.risk.weight is not None and self.risk.weight in self.quasi_identifiers:
+            problems.append("risk.weight cannot also be a quasi-identifier")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -54,7 +94,7 @@ class TableCheckSettings(_Settings):
     ``threshold``: a cell built from fewer than this many records fails (ACRO: 10;
     OpenSAFELY's "redact <= 7" is threshold 8). ``p_ratio``: p% rule, a cell fails when the
     total minus its two largest contributions is below ``p_ratio`` times the largest.
-    ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions exceed ``nk_k`` of
+    ``nk_n``/``nk_k``: a cell fails when its ``nk_n`` largest contributions reach ``nk_k`` of
     the total. ``protection_interval``: a suppressed cell is exposed when the LP audit bounds it
     to an interval no wider than this (0 means "only exact recovery counts as exposed").
     ``cell_key_column`` turns on cell-key perturbation of counts with the p-table ``ptable``:

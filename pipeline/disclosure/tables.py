@@ -1,9 +1,14 @@
 """Build a table (with margins) from microdata or from a frequency table already counted, and
 run the primary disclosure checks on it.
 
-Each cell carries its unweighted record count ``n``, its statistic ``value``, the contributions
+Each cell carries its unweighted record count ``n``, its number of ``contributors`` (records
+whose variable is not missing; ``n`` when counting), its statistic ``value``, the contributions
 the dominance rules need, and (when records carry keys) its cell key. Categories are text; a
 missing category is shown as ``"(missing)"`` and a margin as ``"Total"``.
+
+Missing values of the variable (null, or NaN) contribute nothing: the statistic, the dominance
+rules and the threshold of a magnitude table are all computed on the non-missing contributions
+alone, as ACRO's pandas aggregations do. A frequency table's threshold counts records.
 """
 
 from __future__ import annotations
@@ -77,8 +82,10 @@ def build_cells(
 ) -> pl.DataFrame:
     """One row per cell: interior cells first (the full grid of observed categories, empty
     cells included), then margins. Columns: the ``by`` variables (text), ``interior``, ``n``,
-    ``distinct`` (distinct values of the variable), ``value``, ``total`` (sum of the variable,
-    or ``n`` when counting), ``top1``, ``top2``, ``topn``, ``abs_total`` and, with
+    ``contributors`` (non-missing values of the variable, or ``n`` when counting),
+    ``negatives`` (negative contributions), ``distinct`` (distinct non-missing values),
+    ``value``, ``total`` (sum of the variable, or ``n`` when counting), ``top1``, ``top2``,
+    ``topn``, ``abs_total`` (all from non-missing contributions) and, with
     ``record_key``, ``cell_key`` (sum of record keys mod ``key_range``: 256, the p-table's
     cell keys, for UInt8 record keys; up to 65536 for UInt16 keys below ``key_range``)."""
     needed = [*spec.by, *(c for c in (spec.variable, record_key) if c is not None)]
@@ -86,7 +93,10 @@ def build_cells(
     if missing:
         raise TableSpecError(f"columns not in the data: {missing}")
     if spec.variable is not None and not df.schema[spec.variable].is_numeric():
-        raise TableSpecError(f"column {spec.variable!r} is not numeric")
+        raise TableSpecError(
+            f"column {spec.variable!r} is {df.schema[spec.variable]}, not numeric: a "
+            f"{spec.statistic} needs an integer or decimal column (declare its type, or cast it)"
+        )
     if record_key is not None:
         _check_record_keys(df, record_key, key_range)
     data = _labelled(df, spec.by)
@@ -178,7 +188,7 @@ def _assemble(
             cells.with_columns(*labels, pl.lit(len(subset) == len(spec.by)).alias("interior"))
         )
     cells = pl.concat([f.select(_cell_columns(spec, record_key)) for f in frames])
-    fills = [pl.col("n").fill_null(0), pl.col("distinct").fill_null(0)]
+    fills = [pl.col(c).fill_null(0) for c in ("n", "contributors", "negatives", "distinct")]
     if spec.additive:
         fills.append(pl.col("value").fill_null(0.0))
     fills += [pl.col(c).fill_null(0.0) for c in ("total", "top1", "top2", "topn", "abs_total")]
@@ -192,28 +202,26 @@ def primary_checks(
 ) -> pl.DataFrame:
     """Add ``status`` (pass / review / fail) and ``reasons`` (list of text) to each cell."""
     s = settings
+    # A magnitude table's threshold counts contributors (non-missing values), a frequency
+    # table's counts records (``contributors`` is ``n`` when counting).
+    unit = "records" if spec.variable is None else "contributors"
+    occupied = pl.col("n") > 0
     reasons: list[tuple[pl.Expr, str, Status]] = [
         (
-            (pl.col("n") > 0) & (pl.col("n") < s.threshold),
-            f"threshold: fewer than {s.threshold} records",
+            occupied & (pl.col("contributors") < s.threshold),
+            f"threshold: fewer than {s.threshold} {unit}",
             "fail",
         ),
     ]
     if s.zeros_are_disclosive:
         reasons.append((pl.col("n") == 0, "zero: no records in cell", "fail"))
+    if spec.variable is not None:
+        unchecked = occupied & (pl.col("contributors") == 0)
+        reasons.append((unchecked, "cannot be checked: every contribution is missing", "review"))
     if spec.statistic in MAGNITUDE:
-        has = (pl.col("n") > 0) & (pl.col("abs_total") > 0)
-        p_rule = pl.col("abs_total") - pl.col("top1") - pl.col("top2") < s.p_ratio * pl.col("top1")
-        nk_rule = pl.col("topn") > s.nk_k * pl.col("abs_total")
-        reasons.append((has & p_rule, f"p% rule: p={s.p_ratio:g}", "fail"))
-        reasons.append((has & nk_rule, f"nk dominance: n={s.nk_n}, k={s.nk_k:g}", "fail"))
-        # ACRO's "all values are the same": a mean or sum then reveals every contribution.
-        same = (pl.col("n") > 1) & (pl.col("distinct") == 1)
-        reasons.append((same, "all values in the cell are the same", "fail"))
+        reasons += _dominance_reasons(s)
     if spec.statistic in SINGLE_RECORD:
-        reasons.append(
-            (pl.col("n") > 0, f"{spec.statistic} reports a single record's value", "review")
-        )
+        reasons.append((occupied, f"{spec.statistic} reports a single record's value", "review"))
     reason_list = pl.concat_list(
         [pl.when(cond).then(pl.lit(text)).otherwise(None) for cond, text, _ in reasons]
     ).list.drop_nulls()
@@ -225,6 +233,25 @@ def primary_checks(
     return cells.with_columns(
         status.otherwise(pl.lit("pass")).alias("status"), reason_list.alias("reasons")
     )
+
+
+def _dominance_reasons(s: TableCheckSettings) -> list[tuple[pl.Expr, str, Status]]:
+    """p% and (n,k) on the absolute non-missing contributions; a cell with negative ones is
+    also ``review``: dominance is defined for non-negative contributions only, and a sum of
+    mixed signs can hide one large value behind a small total."""
+    has = (pl.col("contributors") > 0) & (pl.col("abs_total") > 0)
+    p_rule = pl.col("abs_total") - pl.col("top1") - pl.col("top2") < s.p_ratio * pl.col("top1")
+    # ">=" as ACRO: a cell exactly at k is dominated too.
+    nk_rule = pl.col("topn") >= s.nk_k * pl.col("abs_total")
+    # ACRO's "all values are the same": a mean or sum then reveals every contribution.
+    same = (pl.col("contributors") > 1) & (pl.col("distinct") == 1)
+    negative = pl.col("negatives") > 0
+    return [
+        (has & p_rule, f"p% rule: p={s.p_ratio:g}", "fail"),
+        (has & nk_rule, f"nk dominance: n={s.nk_n}, k={s.nk_k:g}", "fail"),
+        (same, "all values in the cell are the same", "fail"),
+        (negative, "negative contributions: dominance cannot be checked", "review"),
+    ]
 
 
 def check_residual_dof(residual_dof: int, settings: TableCheckSettings | None = None) -> Status:
@@ -279,12 +306,14 @@ def _aggregations(
     n = pl.len() if count_column is None else pl.col(count_column).sum()
     aggs = [n.alias("n")]
     if spec.variable is None:
+        aggs += [n.alias("contributors"), pl.lit(0).alias("negatives")]
         aggs.append(n.cast(pl.Float64).alias("value"))
         aggs += [pl.lit(0.0).alias(c) for c in ("top1", "top2", "topn", "abs_total")]
         aggs.append(pl.lit(0).alias("distinct"))
         aggs.append(n.cast(pl.Float64).alias("total"))
     else:
-        v = pl.col(spec.variable).cast(pl.Float64)
+        # NaN is missing too; nulls are left out of every aggregation below.
+        v = pl.col(spec.variable).cast(pl.Float64).fill_nan(None)
         value = {
             "sum": v.sum(),
             "mean": v.mean(),
@@ -292,8 +321,10 @@ def _aggregations(
             "min": v.min(),
             "max": v.max(),
         }[spec.statistic]
-        contributions = v.abs().sort(descending=True)
+        contributions = v.drop_nulls().abs().sort(descending=True)
         aggs += [
+            v.count().alias("contributors"),
+            (v < 0).sum().alias("negatives"),
             value.alias("value"),
             contributions.get(0, null_on_oob=True).fill_null(0.0).alias("top1"),
             contributions.get(1, null_on_oob=True).fill_null(0.0).alias("top2"),
@@ -313,7 +344,8 @@ def _aggregations(
 
 def _cell_columns(spec: TableSpec, record_key: str | None) -> list[pl.Expr]:
     cols = [pl.col(c) for c in spec.by]
-    cols += [pl.col("interior"), pl.col("n").cast(pl.Int64), pl.col("distinct").cast(pl.Int64)]
+    cols.append(pl.col("interior"))
+    cols += [pl.col(c).cast(pl.Int64) for c in ("n", "contributors", "negatives", "distinct")]
     cols += [
         pl.col(c).cast(pl.Float64) for c in ("value", "total", "top1", "top2", "topn", "abs_total")
     ]

@@ -223,3 +223,25 @@ def test_anonymised_extracts_are_k_anonymous_and_above_the_floor(
     assert not out["dob"].drop_nulls().str.contains(r"^\d{4}-").any()  # never a full date
     again, _ = anonymise(df, settings, ladders)
     assert again.equals(out)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", None]), st.sampled_from([1, 2, 3, None])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_pairwise_and_join_counting_agree(rows: list[tuple[str | None, int | None]]) -> None:
+    # Small inputs are counted pairwise; large ones by joins per missing-value pattern.
+    from pipeline.disclosure import kanon
+
+    df = pl.DataFrame(rows, schema={"x": pl.String, "y": pl.Int64}, orient="row")
+    pairwise = frequency_counts(df, ["x", "y"])["fk"].to_list()
+    saved = kanon._PAIRWISE_MAX
+    kanon._PAIRWISE_MAX = -1
+    try:
+        joined = frequency_counts(df, ["x", "y"])["fk"].to_list()
+    finally:
+        kanon._PAIRWISE_MAX = saved
+    assert pairwise == joined
