@@ -15,7 +15,7 @@ linkage (invalid ones are quarantined or nulled at ingest).
 ...     "blocking": ["identifier:nhs", "surname & date_of_birth"],
 ...     "comparisons": {"identifier:nhs": "identifier", "surname": "name"}})
 >>> spec.deterministic_roles(), role_column("identifier:nhs"), spec.thresholds.match
-(['identifier:nhs'], 'id_nhs', 0.9)
+(['identifier:nhs'], 'id_nhs', 'auto')
 """
 
 from __future__ import annotations
@@ -85,12 +85,13 @@ class Thresholds(_Strict):
     model's own threshold, the cut maximising its expected F1); ``review`` starts clerical
     review (lowered to the match threshold when that is lower)."""
 
-    match: float = 0.9
+    match: float | Literal["auto"] = "auto"
     review: float = 0.7
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
-        if not 0.0 <= self.review <= self.match <= 1.0:
+        match = 1.0 if self.match == "auto" else self.match
+        if not 0.0 <= self.review <= match <= 1.0:
             raise ValueError("need 0 <= review <= match <= 1 (match probabilities)")
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
@@ -28,11 +28,27 @@ class PseudonymiserLike(Protocol):
 
 CheckIdentifiers = Callable[[str, pl.Series], pl.DataFrame]
 PseudonymiserFactory = Callable[[PipelineConfig], PseudonymiserLike]
-# (records from linkage_view, spec, curators' decisions or None) -> (frame with "_uid" and
-# "cluster", scored pairs "_uid_l", "_uid_r", "match_probability"); see pipeline.review
-Linker = Callable[
-    [pl.DataFrame, LinkageSpec, pl.DataFrame | None], tuple[pl.DataFrame, pl.DataFrame]
-]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a linker made of the records: ``clusters`` (``_uid``, ``cluster``), the scored
+    ``pairs`` (``_uid_l``, ``_uid_r``, ``match_probability``, at or above ``review``; see
+    :mod:`pipeline.review`), the thresholds it used (probabilities, ``match`` resolved when
+    the spec says ``auto``), ``counts`` for the manifest, and ``training_warnings`` when the
+    engine lists its training problems itself (None: the link stage reads them from the
+    ``linkage`` log)."""
+
+    clusters: pl.DataFrame
+    pairs: pl.DataFrame
+    match: float
+    review: float
+    counts: Mapping[str, int] = field(default_factory=dict)
+    training_warnings: tuple[str, ...] | None = None
+
+
+# (records from linkage_view, spec, curators' decisions or None) -> LinkResult
+Linker = Callable[[pl.DataFrame, LinkageSpec, pl.DataFrame | None], LinkResult]
 
 
 @dataclass(frozen=True)

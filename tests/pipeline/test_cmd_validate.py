@@ -103,7 +103,8 @@ def test_schema_errors_exit_2_with_yaml_paths(workspace: Path) -> None:
 
 def test_shipped_configs_validate_from_a_fresh_environment() -> None:
     """What CI does: `pprl validate` on every configs/*.yaml with no key material in the env."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    # PYTHONPATH: this checkout's code, not whatever copy of pprl the interpreter installed
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(REPO)}
     for config in sorted((REPO / "configs").glob("*.yaml")):
         done = subprocess.run(
             [sys.executable, "-m", "pipeline.cli", "validate", str(config)],

@@ -202,7 +202,7 @@ def test_identifier_roles_link_only_as_validated_identifiers(tmp_path: Path) -> 
     ok = linkage(["identifier:nhs", "first_name"], {"identifier:nhs": "identifier"})
     config = load_config(write(tmp_path, ok))
     assert config.linkage.deterministic_roles() == ["identifier:nhs"]
-    assert config.linkage.thresholds.match == 0.9
+    assert config.linkage.thresholds.match == "auto"  # absent: the model's own threshold
     exact = linkage(["first_name"], {"identifier:nhs": "exact"})  # evidence, not deterministic
     assert load_config(write(tmp_path, exact)).linkage.deterministic_roles() == []
 
