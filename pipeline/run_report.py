@@ -164,11 +164,11 @@ def _identifier_links(linkage: dict[str, Any]) -> list[str]:
         ["records linked by a shared valid identifier", linkage["identifier_links"]],
         [
             "links refused: two identifiers of one type from one source in one person",
-            linkage["links_refused_by_identifier_constraint"],
+            linkage.get("links_refused_by_identifier_constraint", 0),
         ],
         [
             "groups sharing an identifier that disagree on another",
-            linkage["identifier_conflicts_kept"],
+            linkage.get("identifier_conflicts_kept", 0),
         ],
     ]
     return ["<h3>Identifiers</h3>", html_table(["what", "count"], rows)]
