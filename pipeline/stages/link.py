@@ -18,7 +18,7 @@ import polars as pl
 from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec
-from pipeline.stages.link_warnings import WarningRecords, capture_warnings
+from pipeline.linkage_warnings import capture_warnings, combined
 from pipeline.stages.services import Linker, LinkResult
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def link_records(
     ``_entity``), none of them in ``frame``; the batch is linked together with them, under
     the curators' ``decisions`` (:mod:`pipeline.review`). The outcome holds the frame, the
     scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``), the thresholds used and the
-    warnings logged while linking (:mod:`pipeline.stages.link_warnings`; the linker's own
+    warnings logged while linking (:mod:`pipeline.linkage_warnings`; the linker's own
     list of training problems replaces the engine's log records when it has one). With
     ``mode: none`` every row is its own entity, numbered within the batch, and nothing is
     linked.
@@ -97,14 +97,14 @@ def link_records(
     out = frame.with_columns(view[UID]).join(assigned, on=UID, how="left")
     _log_finished(out, pairs)
     if result is None:
-        return LinkOutcome(out.drop(UID), pairs, warnings=_warnings(captured, None))
+        return LinkOutcome(out.drop(UID), pairs, warnings=combined(captured, None))
     return LinkOutcome(
         out.drop(UID),
         pairs,
         result.match,
         result.review,
         dict(result.counts),
-        _warnings(captured, result.training_warnings),
+        combined(captured, result.training_warnings),
     )
 
 
@@ -127,13 +127,6 @@ def _run_linker(
 
 def _no_pairs() -> pl.DataFrame:
     return pl.DataFrame(schema=PAIRS_SCHEMA)
-
-
-def _warnings(captured: WarningRecords, training: tuple[str, ...] | None) -> list[str]:
-    """The engine's training problems (its own list when it keeps one, else its WARNING log
-    records), then the link stage's."""
-    engine = captured.messages("linkage") if training is None else list(training)
-    return list(dict.fromkeys([*engine, *captured.messages("pipeline")]))
 
 
 def _log_finished(out: pl.DataFrame, pairs: pl.DataFrame) -> None:

@@ -27,6 +27,7 @@ from linkage.standardise import Standardisation, split_full_name, standardise_co
 from pipeline.entities import UID
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
+from pipeline.linkage_warnings import training_warnings
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.services import LinkResult
 
@@ -157,15 +158,6 @@ def _bound_identifier_disagreement(linker: Linker, spec: LinkageSpec) -> None:
             capped = True
     if capped:
         linker.estimate_lambda()
-
-
-def training_warnings(linker: Linker) -> tuple[str, ...] | None:
-    """The linker's own list of training problems, when it keeps one (None otherwise: they
-    are then read from the ``linkage`` log, see :mod:`pipeline.stages.link_warnings`)."""
-    found = getattr(linker, "training_warnings", None)
-    if found is None or isinstance(found, str) or callable(found):
-        return None
-    return tuple(str(getattr(w, "message", w)) for w in found)
 
 
 def _log_identifier_counts(counts: dict[str, int]) -> None:

@@ -1,5 +1,5 @@
 """Training problems logged by linkage reach the link stage's outcome, the manifest, the report
-and ``pprl run``'s summary (pipeline/stages/link_warnings.py, pipeline/stages/link.py)."""
+and ``pprl run``'s summary (pipeline/linkage_warnings.py, pipeline/stages/link.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import LinkageSpec
+from pipeline.linkage_warnings import capture_warnings, training_warnings
 from pipeline.stages.link import UID, link_records
-from pipeline.stages.link_warnings import capture_warnings
 from pipeline.stages.services import LinkResult
 from tests.pipeline.test_runner_support import (
     HEADER,
@@ -164,3 +164,16 @@ def test_a_run_resumed_after_the_link_stage_still_reports_its_warnings(
     assert calls == [1]  # the link stage was resumed from its checkpoint
     assert len(summary.manifest["warnings"]) == 3
     assert summary.manifest["linkage"]["match_threshold"] == 0.8
+
+
+def test_a_linkers_own_list_is_read_when_it_keeps_one() -> None:
+    class Problem:
+        def __init__(self, message: str) -> None:
+            self.message = message
+
+    class Listing:
+        def __init__(self) -> None:
+            self.training_warnings = [Problem("EM did not converge"), "lambda above its bound"]
+
+    assert training_warnings(Listing()) == ("EM did not converge", "lambda above its bound")
+    assert training_warnings(object()) is None

@@ -1,5 +1,6 @@
 """Training problems made visible: WARNING records of the linkage engine, kept for the run's
-manifest and report (and ``pprl link``'s outputs).
+manifest and report (:mod:`pipeline.stages.link`) and ``pprl link``'s outputs
+(:mod:`pipeline.linkjob`).
 
 The engine logs what went wrong while training (EM not converged, passes discarded, m not
 estimated, a column entirely null, dates that do not parse) at WARNING, with names and
@@ -19,9 +20,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 #: Loggers whose warnings describe the linkage: the engine, and the pipeline's link stage.
 LINKAGE_LOGGERS: tuple[str, ...] = ("linkage", "pipeline.stages")
+ENGINE_LOGGER = "linkage"
 
 
 class WarningRecords(logging.Handler):
@@ -34,11 +37,17 @@ class WarningRecords(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def messages(self, prefix: str = "") -> list[str]:
-        """Each distinct message once, in order of first appearance, from loggers whose name
-        starts with ``prefix``."""
-        found = (r.getMessage() for r in self.records if r.name.startswith(prefix))
+    def messages(self, *, engine: bool | None = None) -> list[str]:
+        """Each distinct message once, in order of first appearance: all of them, or only
+        the engine's (``engine=True``) or only the others' (``engine=False``)."""
+        found = (
+            r.getMessage() for r in self.records if engine is None or _from_engine(r.name) == engine
+        )
         return list(dict.fromkeys(found))
+
+
+def _from_engine(name: str) -> bool:
+    return name == ENGINE_LOGGER or name.startswith(ENGINE_LOGGER + ".")
 
 
 class _BelowLevel(logging.Filter):
@@ -90,3 +99,19 @@ def capture_warnings(names: Sequence[str] = LINKAGE_LOGGERS) -> Iterator[Warning
             logger.setLevel(level)
             for existing in reached:
                 existing.removeFilter(quiet)
+
+
+def training_warnings(linker: Any) -> tuple[str, ...] | None:
+    """The linker's own list of training problems (``training_warnings``), when it keeps one;
+    None otherwise, and its WARNING log records stand in (:func:`combined`)."""
+    found = getattr(linker, "training_warnings", None)
+    if found is None or isinstance(found, str) or callable(found):
+        return None
+    return tuple(str(getattr(w, "message", w)) for w in found)
+
+
+def combined(captured: WarningRecords, training: Sequence[str] | None) -> list[str]:
+    """The engine's training problems (its own list when it keeps one, else its WARNING log
+    records), then the pipeline's own, each once."""
+    engine = captured.messages(engine=True) if training is None else list(training)
+    return list(dict.fromkeys([*engine, *captured.messages(engine=False)]))
