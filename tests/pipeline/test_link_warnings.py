@@ -107,13 +107,17 @@ def test_a_quiet_log_level_hides_warnings_from_the_log_but_not_from_the_capture(
     assert not shown.filters  # the temporary filter is gone
 
 
+def _workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Six hospital records, deduplicated on surname; returns the config path."""
+    keystore = make_keystore(root, monkeypatch)
+    write_csv(root / "in/hospital/a.csv", HEADER, people_rows(0, 6))
+    return write_config(root, keystore, linkage=SPEC.model_dump())
+
+
 def test_run_manifest_report_and_summary_carry_the_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keystore = make_keystore(tmp_path, monkeypatch)
-    write_csv(tmp_path / "in/hospital/a.csv", HEADER, people_rows(0, 6))
-    linkage = {"mode": "dedupe", "blocking": ["surname"], "comparisons": {"surname": "exact"}}
-    path = write_config(tmp_path, keystore, linkage=linkage)
+    path = _workspace(tmp_path, monkeypatch)
     monkeypatch.setattr(
         "pipeline.stages.services.Services.default",
         classmethod(lambda cls: fake_services(_warning_linker())),
@@ -140,10 +144,7 @@ def test_a_run_resumed_after_the_link_stage_still_reports_its_warnings(
     from pipeline import runner
     from pipeline.config import load_config
 
-    keystore = make_keystore(tmp_path, monkeypatch)
-    write_csv(tmp_path / "in/hospital/a.csv", HEADER, people_rows(0, 6))
-    linkage = {"mode": "dedupe", "blocking": ["surname"], "comparisons": {"surname": "exact"}}
-    config = load_config(write_config(tmp_path, keystore, linkage=linkage))
+    config = load_config(_workspace(tmp_path, monkeypatch))
     calls: list[int] = []
     warned = _warning_linker()
 
