@@ -7,7 +7,8 @@ says how its column is standardised first (:func:`~linkage.standardise.standardi
 
 The kinds, their options and their standardisation are the entries of :data:`KINDS` below;
 each comparison's docstring lists its levels. ``dob`` is another spelling of ``date``, and the
-``name`` kind weighs rare names more (term frequencies) unless told not to.
+``name`` kind weighs rare names more (term frequencies) unless told not to. The ``identifier``
+kind (:class:`IdentifierComparison`) compares identifiers that were validated beforehand.
 
 >>> build_comparison("dob", "birth_date", standardised_as="date").levels[3].date_format
 '%Y-%m-%d'
@@ -113,6 +114,28 @@ def _postcode(column: str, o: KindOptions) -> cl.Comparison:
     return cl.PostcodeComparison(column, term_frequency=bool(o.term_frequency), name=o.name)
 
 
+class IdentifierComparison(cl.Comparison):
+    """Levels: null (missing or invalid: neutral), the same identifier, all other (two valid
+    identifiers that differ).
+
+    For identifiers already validated and normalised (e.g. by check digit): the exact level
+    is near-certain evidence of a match and, unlike a name or a date, the other level is
+    strong evidence against one, since a valid identifier is rarely mistyped into another
+    valid one. Its m and u are estimated like any comparison's (or set on the parameters).
+    """
+
+    def __init__(self, column: str, *, name: str | None = None) -> None:
+        super().__init__(
+            name or column,
+            [cl.NullLevel(column), cl.ExactMatchLevel(column), cl.ElseLevel()],
+            description="validated identifier",
+        )
+
+
+def _identifier(column: str, o: KindOptions) -> cl.Comparison:
+    return IdentifierComparison(column, name=o.name)
+
+
 #: Every comparison kind a config can name, by name.
 KINDS: dict[str, ComparisonKind] = {
     kind.name: kind
@@ -133,6 +156,7 @@ KINDS: dict[str, ComparisonKind] = {
         ComparisonKind(
             "postcode", _postcode, frozenset({"term_frequency"}), standardise="postcode"
         ),
+        ComparisonKind("identifier", _identifier),
     )
 }
 _BY_ALIAS = {alias: kind for kind in KINDS.values() for alias in kind.aliases}

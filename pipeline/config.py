@@ -1,9 +1,10 @@
 """Pipeline configuration: pydantic models loaded from YAML, with every problem reported at once.
 
 A config names its sources (files or globs, with a mapping from columns to roles), the linkage
-spec, the target environment, a keystore *reference* (never a secret), approved attributes,
-disclosure settings and the delivery location. Relative paths are resolved against the folder
-that holds the config file, so a config runs the same from any working directory.
+spec (:mod:`pipeline.linkage_spec`, re-exported here), the target environment, a keystore
+*reference* (never a secret), approved attributes, disclosure settings and the delivery
+location. Relative paths are resolved against the folder that holds the config file, so a
+config runs the same from any working directory.
 
 >>> cfg = PipelineConfig.model_validate({
 ...     "project": "demo", "environment": "dev",
@@ -27,10 +28,41 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from linkage.kinds import KINDS, kind_names
+from linkage.kinds import KINDS
 from pipeline.approvals import Approvals
 from pipeline.disclosure.settings import KAnonymitySettings
 from pipeline.errors import ConfigError
+from pipeline.linkage_spec import (
+    PERSON_ROLES,
+    LinkageSpec,
+    Thresholds,
+    blocking_roles,
+    identifier_types,
+    role_column,
+)
+
+__all__ = [
+    "ACCOUNTING_COLUMNS",
+    "COMPARISON_KINDS",
+    "DERIVED_FROM",
+    "PERSON_ROLES",
+    "ColumnSpec",
+    "DeliveryConfig",
+    "DisclosureSettings",
+    "KeystoreRef",
+    "LinkageSpec",
+    "PipelineConfig",
+    "SourceConfig",
+    "Thresholds",
+    "blocking_roles",
+    "find_secrets",
+    "identifier_types",
+    "load_config",
+    "parse_config",
+    "read_config_document",
+    "role_column",
+    "validate_document",
+]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -45,34 +77,12 @@ Role = Literal[
     "sex",
     "attribute",
 ]
-PERSON_ROLES: tuple[str, ...] = (
-    "first_name",
-    "surname",
-    "full_name",
-    "address",
-    "postcode",
-    "date_of_birth",
-    "sex",
-)
 # Comparison kinds a role may be compared by: linkage's registry (linkage.kinds), whose
 # aliases ("dob" for "date") are accepted too.
 COMPARISON_KINDS: tuple[str, ...] = tuple(KINDS)
 
-
-def blocking_roles(rule: str) -> list[str]:
-    """The roles a blocking rule such as ``"surname & date_of_birth"`` joins on."""
-    return [part.strip() for part in rule.split("&")]
-
-
 # Columns the pipeline adds to every ingested row for accounting.
 ACCOUNTING_COLUMNS: tuple[str, ...] = ("_source", "_file", "_row")
-
-
-def identifier_types() -> tuple[str, ...]:
-    """Identifier types the pseudonym package knows how to validate."""
-    from pseudonym.identifiers import IDENTIFIER_TYPES
-
-    return tuple(IDENTIFIER_TYPES)
 
 
 class _Strict(BaseModel):
@@ -165,61 +175,6 @@ class SourceConfig(_Strict):
     def attribute_columns(self) -> list[str]:
         """Canonical names of research attributes."""
         return [spec.output_name(c) for c, spec in self.columns.items() if spec.role == "attribute"]
-
-
-class Thresholds(_Strict):
-    """Match probability thresholds: ``match`` links a pair; ``review`` starts clerical review."""
-
-    match: float = 0.9
-    review: float = 0.7
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if not 0.0 <= self.review <= self.match <= 1.0:
-            raise ValueError("need 0 <= review <= match <= 1 (match probabilities)")
-        return self
-
-
-class LinkageSpec(_Strict):
-    """How records are linked. ``none`` skips linkage (pseudonymise and de-identify only)."""
-
-    mode: Literal["link", "dedupe", "none"] = "none"
-    blocking: list[str] = Field(default_factory=list)
-    comparisons: dict[str, str] = Field(default_factory=dict)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    max_iterations: int = Field(default=25, ge=1, le=1000)
-
-    @field_validator("comparisons")
-    @classmethod
-    def _comparisons_by_role(cls, comparisons: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(comparisons) - set(PERSON_ROLES))
-        if unknown:
-            raise ValueError(f"comparisons are keyed by person role; unknown: {', '.join(unknown)}")
-        kinds = sorted({k for k in comparisons.values() if k not in kind_names()})
-        if kinds:
-            raise ValueError(
-                f"unknown comparison {', '.join(kinds)}; choose from {', '.join(kind_names())}"
-            )
-        return comparisons
-
-    @field_validator("blocking")
-    @classmethod
-    def _blocking_by_role(cls, rules: list[str]) -> list[str]:
-        for rule in rules:
-            unknown = [r for r in blocking_roles(rule) if r not in PERSON_ROLES]
-            if unknown:
-                raise ValueError(
-                    f"blocking rules join person roles with '&'; unknown: {', '.join(unknown)}"
-                )
-        return rules
-
-    @model_validator(mode="after")
-    def _needs_rules(self) -> LinkageSpec:
-        if self.mode != "none" and not self.blocking:
-            raise ValueError("linkage needs at least one blocking rule")
-        if self.mode != "none" and not self.comparisons:
-            raise ValueError("linkage needs at least one comparison")
-        return self
 
 
 class KeystoreRef(_Strict):
@@ -326,10 +281,7 @@ class PipelineConfig(_Strict):
             mapped = {spec.output_name(c) for s in self.sources for c, spec in s.columns.items()}
             if "full_name" in mapped:  # split into first name and surname for linkage
                 mapped |= {"first_name", "surname"}
-            wanted = set(self.linkage.comparisons) | {
-                r for rule in self.linkage.blocking for r in blocking_roles(rule)
-            }
-            unmapped = sorted(wanted - mapped)
+            unmapped = sorted(r for r in self.linkage.roles() if role_column(r) not in mapped)
             if unmapped:
                 raise ValueError(f"linkage uses roles no source maps: {', '.join(unmapped)}")
         if self.linkage.mode == "link" and len(self.sources) != 2:

@@ -43,6 +43,20 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def warnings_section(warnings: Sequence[str], *, subject: str) -> list[str]:
+    """A "Warnings" heading and list: problems that qualify the results of ``subject``
+    (training that did not go as planned, fallbacks), or a line saying there were none."""
+    if not warnings:
+        return ["<h2>Warnings</h2>", f'<p class="ok">No warnings for {escape(subject)}.</p>']
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return [
+        "<h2>Warnings</h2>",
+        f'<p class="bad">{len(warnings)} warning(s): the results of {escape(subject)} may be '
+        "less reliable than they look.</p>",
+        f'<ul class="bad">{items}</ul>',
+    ]
+
+
 def match_weight(probability: float) -> float:
     """Match weight (log2 posterior odds, as Splink reports it) of a match probability."""
     p = min(max(probability, 1e-12), 1 - 1e-12)

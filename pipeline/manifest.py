@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,18 @@ class RunFacts:
     disclosure: dict[str, Any]  # what the de-identify stage reports
     entities: dict[str, Any]  # pipeline.entities.entity_summary
     audit_head: str = ""  # the run log's head before this run's entry (pipeline.audit)
+    # pipeline.stages.link.LinkOutcome.summary(): thresholds used, counts, warnings
+    linking: Mapping[str, Any] = field(default_factory=dict)
+
+    def thresholds(self) -> tuple[float | None, float | None]:
+        """The (match, review) probabilities the link stage used: the configured ones unless
+        it resolved them (``match: auto``); None when nothing was scored."""
+        if self.linking:
+            return self.linking.get("match_threshold"), self.linking.get("review_threshold")
+        configured = self.config.linkage.thresholds
+        if configured.match == "auto":
+            return None, None
+        return configured.match, configured.review
 
 
 def config_digest(config: PipelineConfig) -> str:
@@ -142,6 +154,7 @@ def run_manifest_body(
         "totals": totals,
         "quarantine_reasons": _quarantine_reasons(facts.quarantine),
         "linkage": _linkage_summary(facts, totals),
+        "warnings": list(facts.linking.get("warnings", [])),
         "key_ids": facts.key_ids,
         "disclosure": {**_disclosure_settings(config), **facts.disclosure},
         "stage_seconds": stage_seconds,
@@ -184,19 +197,22 @@ def _quarantine_reasons(quarantine: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _linkage_summary(facts: RunFacts, totals: dict[str, int]) -> dict[str, Any]:
-    thresholds = facts.config.linkage.thresholds
+    match, review = facts.thresholds()
     probabilities = facts.probabilities
-    matched = probabilities >= thresholds.match
-    review = (probabilities >= thresholds.review) & ~matched
+    scored = len(probabilities) > 0 and match is not None and review is not None
+    matched = int((probabilities >= match).sum()) if scored else 0
+    in_band = int((probabilities >= review).sum()) - matched if scored else 0
     return {
         "mode": facts.config.linkage.mode,
         "pairs_scored": len(probabilities),
-        "pairs_matched": int(matched.sum()) if len(probabilities) else 0,
-        "pairs_for_review": int(review.sum()) if len(probabilities) else 0,
-        "match_threshold": thresholds.match,
-        "review_threshold": thresholds.review,
+        "pairs_matched": matched,
+        "pairs_for_review": in_band,
+        "match_threshold": match,
+        "match_threshold_setting": facts.config.linkage.thresholds.match,
+        "review_threshold": review,
         "match_rate": (totals["linked"] / totals["delivered"]) if totals["delivered"] else 0.0,
         "entities": facts.entities,
+        **dict(facts.linking.get("counts", {})),
     }
 
 

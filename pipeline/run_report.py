@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table
+from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table, warnings_section
 
 Manifest = dict[str, Any]
 
@@ -20,6 +20,7 @@ def render_report(manifest: Manifest, probabilities: pl.Series) -> str:
     """The whole report page for one run."""
     parts = [
         *_heading(manifest),
+        *_warnings(manifest),
         *_row_accounting(manifest),
         *_quarantine_reasons(manifest),
         *_linkage_quality(manifest, probabilities),
@@ -51,6 +52,11 @@ def _heading(manifest: Manifest) -> list[str]:
             ],
         ),
     ]
+
+
+def _warnings(manifest: Manifest) -> list[str]:
+    """Linkage problems first: they qualify every count and probability below."""
+    return warnings_section(manifest.get("warnings", []), subject="this run")
 
 
 _ACCOUNTING_HEADERS = [
@@ -112,6 +118,7 @@ def _quarantine_reasons(manifest: Manifest) -> list[str]:
 
 def _linkage_quality(manifest: Manifest, probabilities: pl.Series) -> list[str]:
     linkage = manifest["linkage"]
+    match = linkage["match_threshold"]
     headers = [
         "mode",
         "pairs scored",
@@ -126,16 +133,45 @@ def _linkage_quality(manifest: Manifest, probabilities: pl.Series) -> list[str]:
         linkage["pairs_scored"],
         linkage["pairs_matched"],
         linkage["pairs_for_review"],
-        linkage["match_threshold"],
-        linkage["review_threshold"],
+        _threshold(match, linkage.get("match_threshold_setting")),
+        "-" if linkage["review_threshold"] is None else linkage["review_threshold"],
         f"{linkage['match_rate']:.1%}",
     ]
     histogram = (
-        histogram_svg(probabilities, threshold=float(linkage["match_threshold"]))
-        if len(probabilities)
+        histogram_svg(probabilities, threshold=float(match))
+        if len(probabilities) and match is not None
         else "<p>No pairs were scored.</p>"
     )
-    return ["<h2>Linkage quality</h2>", html_table(headers, [row]), histogram]
+    return [
+        "<h2>Linkage quality</h2>",
+        html_table(headers, [row]),
+        histogram,
+        *_identifier_links(linkage),
+    ]
+
+
+def _threshold(value: float | None, setting: object) -> object:
+    """A threshold as used, saying when the model chose it."""
+    if value is None:
+        return "-"
+    return f"{value:.4g} (auto)" if setting == "auto" else value
+
+
+def _identifier_links(linkage: dict[str, Any]) -> list[str]:
+    if "identifier_links" not in linkage:
+        return []
+    rows = [
+        ["records linked by a shared valid identifier", linkage["identifier_links"]],
+        [
+            "links refused: two identifiers of one type from one source in one person",
+            linkage.get("links_refused_by_identifier_constraint", 0),
+        ],
+        [
+            "groups sharing an identifier that disagree on another",
+            linkage.get("identifier_conflicts_kept", 0),
+        ],
+    ]
+    return ["<h3>Identifiers</h3>", html_table(["what", "count"], rows)]
 
 
 def _keys(manifest: Manifest) -> list[str]:

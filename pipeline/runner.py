@@ -21,6 +21,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -32,7 +33,12 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.atomic import move_atomic, remove_stale_temporaries, write_with_atomic
+from pipeline.atomic import (
+    move_atomic,
+    remove_stale_temporaries,
+    write_text_atomic,
+    write_with_atomic,
+)
 from pipeline.audit import AuditLog, check_run_log, run_log, run_log_head
 from pipeline.config import PipelineConfig
 from pipeline.entities import (
@@ -252,10 +258,7 @@ def _run_stages(batch: _Batch, work: Path, out: Path) -> None:
     linking = config.linkage.mode != "none"
     history = _earlier_entities(config.work_dir / REGISTRY_FILE, rows) if linking else None
     decisions = load_decisions(config.work_dir / DECISIONS_FILE) if linking else None
-    linked, pairs = _checkpoint(
-        work / "02-linked",
-        lambda: link_stage.link_records(rows, config.linkage, services.linker, history, decisions),
-    )
+    linked, pairs, link_facts = _link(batch, work / "02-linked", rows, history, decisions)
 
     clock.start("pseudonymise")
     pseudonymised, _ = _checkpoint(
@@ -279,13 +282,41 @@ def _run_stages(batch: _Batch, work: Path, out: Path) -> None:
         disclosure=disclosure,
         entities=entity_summary(linked, history),
         audit_head=run_log_head(config),
+        linking=link_facts,
     )
     deliver_stage.deliver(out, extract, facts, stage_seconds=clock.seconds)
     if linking:
         # before promotion: a run killed after this reruns to the same numbers (rows are keyed)
         registry_batch = link_stage.registry_rows(linked)
-        _write_review(config, batch.run_id, pairs, history, registry_batch, decisions)
+        match, review = facts.thresholds()
+        if match is not None and review is not None:
+            registry = (history, registry_batch)
+            _write_review(config, batch.run_id, pairs, registry, decisions, (review, match))
         save_registry(config.work_dir / REGISTRY_FILE, history, registry_batch)
+
+
+def _link(
+    batch: _Batch,
+    stem: Path,
+    rows: pl.DataFrame,
+    history: pl.DataFrame | None,
+    decisions: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """Stage 2 with its checkpoint: the linked rows, the scored pairs and the stage's facts
+    (thresholds used, counts, warnings), which are kept beside the checkpoint so a resumed
+    run reports them too."""
+    facts_path = stem.with_suffix(".facts.json")
+    if not facts_path.exists():  # written first: without it the checkpoint is incomplete
+        stem.with_suffix(".main.parquet").unlink(missing_ok=True)
+    config, linker = batch.config, batch.services.linker
+
+    def compute() -> tuple[pl.DataFrame, pl.DataFrame]:
+        outcome = link_stage.link_records(rows, config.linkage, linker, history, decisions)
+        write_text_atomic(facts_path, json.dumps(outcome.summary()))
+        return outcome.linked, outcome.pairs
+
+    linked, pairs = _checkpoint(stem, compute)
+    return linked, pairs, json.loads(facts_path.read_text(encoding="utf-8"))
 
 
 def _checkpoint(
@@ -347,18 +378,20 @@ def _write_review(
     config: PipelineConfig,
     run_id: str,
     pairs: pl.DataFrame,
-    history: pl.DataFrame | None,
-    batch: pl.DataFrame,
+    registry: tuple[pl.DataFrame | None, pl.DataFrame],
     decisions: pl.DataFrame | None,
+    thresholds: tuple[float, float],
 ) -> None:
-    """The curators' clerical-review file for this run's grey band (:mod:`pipeline.review`)."""
+    """The curators' clerical-review file for this run's grey band (:mod:`pipeline.review`):
+    ``registry`` is the earlier runs' rows and this batch's, ``thresholds`` (review, match)."""
+    history, batch = registry
     records = batch if history is None else pl.concat([history, batch], how="diagonal_relaxed")
     rows = review_rows(
         pairs,
         records.drop(ENTITY),
         batch[UID],
-        review=config.linkage.thresholds.review,
-        match=config.linkage.thresholds.match,
+        review=thresholds[0],
+        match=thresholds[1],
         decisions=decisions,
     )
     write_review(config.work_dir / REVIEW_DIR / f"{run_id}.csv", rows)

@@ -75,14 +75,15 @@ def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
         ],
         "linkage": {
             "mode": "link",
-            "blocking": ["date_of_birth", "surname & postcode"],
+            "blocking": ["identifier:nhs", "date_of_birth", "surname & postcode"],
             "comparisons": {
+                "identifier:nhs": "identifier",
                 "first_name": "name",
                 "surname": "name",
                 "date_of_birth": "date",
                 "postcode": "postcode",
             },
-            "thresholds": {"match": 0.9, "review": 0.5},
+            "thresholds": {"match": "auto", "review": 0.2},
         },
         "keystore": {"path": keystore, "master_key_env": MASTER_KEY_ENV},
         "approved_attributes": ["diagnosis_code", "income", "employment_status"],
@@ -204,10 +205,15 @@ def command(out: Path, rows: int, seed: int, executor: str) -> None:
         f"{totals.get('quarantined')} quarantined, {totals.get('linked')} linked"
     )
     if linkage:
+        match = linkage.get("match_threshold")
+        setting = " (auto)" if linkage.get("match_threshold_setting") == "auto" else ""
         click.echo(
             f"  linkage: {linkage.get('pairs_matched')} pairs matched at p >= "
-            f"{linkage.get('match_threshold')}, {linkage.get('pairs_for_review')} for review"
+            f"{'-' if match is None else f'{match:.3g}'}{setting}, "
+            f"{linkage.get('pairs_for_review')} for review, "
+            f"{linkage.get('identifier_links', 0)} records linked by a shared NHS number"
         )
+    click.echo(f"  warnings: {len(manifest.get('warnings', []))} (listed in the report)")
     click.echo("  leak scan: no generated identifying value found in any delivered file")
     click.echo(f"  extracts and manifest: {delivery}")
     click.echo(f"  report:                {delivery / 'report.html' if delivery else '-'}")

@@ -89,7 +89,9 @@ def command(
         click.echo("nothing new to process")
         return
     totals = summary.manifest["totals"]
+    warnings = len(summary.manifest.get("warnings", []))
     click.echo(
         f"{summary.run_id}: {totals['input_rows']} rows in, {totals['delivered']} delivered, "
-        f"{totals['quarantined']} quarantined, {totals['linked']} linked -> {summary.delivery_dir}"
+        f"{totals['quarantined']} quarantined, {totals['linked']} linked, "
+        f"{warnings} warning(s){' (see the report)' if warnings else ''} -> {summary.delivery_dir}"
     )

@@ -6,7 +6,9 @@ Fellegi-Sunter model (or loads a saved one), scores candidate pairs and writes, 
 the output folder: ``pairs.parquet``, ``clusters.parquet``, ``review.csv``, ``model.json``,
 ``evaluation.json``, ``link-report.html`` and ``link-manifest.json``, plus one audit entry.
 Outputs hold the inputs' own ids, scores, gamma levels and level labels; never a name, date,
-postcode or address value.
+postcode or address value. Training problems the engine warned about (EM not converged, m not
+estimated, ...) are listed under ``warnings`` in ``evaluation.json`` and the manifest, at the
+top of the report, and counted in the summary line (:mod:`pipeline.linkage_warnings`).
 
 Modules: :mod:`~pipeline.linkjob.inputs` (config, columns, reading and standardising),
 :mod:`~pipeline.linkjob.run` (model, scoring, outputs, manifest),

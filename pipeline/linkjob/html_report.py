@@ -1,6 +1,7 @@
-"""``link-report.html``: a link job's self-contained HTML report (counts, thresholds, the
-weight histogram, m and u per comparison level, blocking, unsupervised and labelled
-evaluation). It shows counts, scores and model parameters only, never a record's value."""
+"""``link-report.html``: a link job's self-contained HTML report (the training problems the
+engine warned about, counts, thresholds, the weight histogram, m and u per comparison level,
+blocking, unsupervised and labelled evaluation). It shows counts, scores and model parameters
+only, never a record's value."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from linkage import Linker
-from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table
+from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table, warnings_section
 from pipeline.linkconfig import LinkJobConfig
 
 
@@ -47,6 +48,7 @@ def render_link_report(
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>pprl link report</title><style>{PAGE_CSS}</style></head><body>",
         f"<h1>Linkage report ({escape(cfg.mode)})</h1>",
+        *warnings_section(evaluation.get("warnings", []), subject="this linkage"),
         "<h2>Counts</h2>",
         html_table(["what", "count"], list(counts.items())),
         "<h2>Thresholds</h2>",

@@ -20,6 +20,7 @@ from linkage.evaluate import PosteriorSummary
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.errors import ConfigError, DataError
+from pipeline.linkage_warnings import capture_warnings, combined, training_warnings
 from pipeline.linkconfig import LinkJobConfig, build_rule
 from pipeline.linkjob.html_report import parameter_rows, render_link_report
 from pipeline.linkjob.inputs import (
@@ -45,6 +46,8 @@ OUTPUT_FILES = (
     "link-report.html",
 )
 MANIFEST_FILE = "link-manifest.json"
+#: Loggers whose WARNING records the job reports: the engine's and the job's own.
+JOB_LOGGERS = ("linkage", "pipeline.linkjob")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class LinkJobResult:
             line += (
                 f"; precision {lab['precision']:.4f} recall {lab['recall']:.4f} F1 {lab['f1']:.4f}"
             )
-        return line
+        warnings = len(self.manifest.get("warnings", []))
+        return line + f"; {warnings} warning(s)" + (" (see link-report.html)" if warnings else "")
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,16 @@ def run_link_job(
         standardise(read_input(cfg, i, needed), cfg.standardise) for i in range(len(cfg.inputs))
     ]
     truth = read_truth(cfg)
-    linker = build_linker(cfg, frames)
-    try:
-        with engine_errors():
-            decided = _decide(cfg, linker)
-            evaluation = _evaluation(linker, decided, truth)
-            counts = _write_outputs(cfg, linker, frames, decided, evaluation, out)
-    finally:
-        linker.close()
+    with capture_warnings(JOB_LOGGERS) as captured:
+        linker = build_linker(cfg, frames)
+        try:
+            with engine_errors():
+                decided = _decide(cfg, linker)
+                evaluation = _evaluation(linker, decided, truth)
+                evaluation["warnings"] = combined(captured, training_warnings(linker))
+                counts = _write_outputs(cfg, linker, frames, decided, evaluation, out)
+        finally:
+            linker.close()
     return LinkJobResult(out, _record(cfg, out, counts, evaluation))
 
 
@@ -261,6 +267,7 @@ def _record(
         "outputs": outputs,
         "counts": counts,
         "thresholds": evaluation["thresholds"],
+        "warnings": evaluation["warnings"],
     }
     if "labelled" in evaluation:
         body["labelled"] = evaluation["labelled"]

@@ -10,17 +10,44 @@ from one source links to the other sources' earlier records.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
-from pipeline.config import PERSON_ROLES, LinkageSpec
 from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
 from pipeline.errors import ConfigError
+from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec
+from pipeline.linkage_warnings import capture_warnings, combined
+from pipeline.stages.link_result import LinkResult
 from pipeline.stages.services import Linker
 
 logger = logging.getLogger(__name__)
 
 PAIRS_SCHEMA = {"_uid_l": pl.String, "_uid_r": pl.String, "match_probability": pl.Float64}
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    """The linked frame and scored pairs, with what the manifest and report say about them:
+    the thresholds used (None when nothing was scored), the linker's counts and the
+    warnings raised while linking (messages carry no values)."""
+
+    linked: pl.DataFrame
+    pairs: pl.DataFrame
+    match_threshold: float | None = None
+    review_threshold: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready facts (no frames), as the runner keeps them with its checkpoint."""
+        return {
+            "match_threshold": self.match_threshold,
+            "review_threshold": self.review_threshold,
+            "counts": dict(self.counts),
+            "warnings": list(self.warnings),
+        }
 
 
 def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
@@ -41,14 +68,17 @@ def link_records(
     linker: Linker | None,
     history: pl.DataFrame | None = None,
     decisions: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> LinkOutcome:
     """Add ``_entity`` (entity number), ``linked`` and the entity bookkeeping columns.
 
     ``history`` holds the registry rows of earlier runs (``linkage_view`` columns and
     ``_entity``), none of them in ``frame``; the batch is linked together with them, under
-    the curators' ``decisions`` (:mod:`pipeline.review`). Returns the frame and the scored
-    pairs (``_uid_l``, ``_uid_r``, ``match_probability``). With ``mode: none`` every row is
-    its own entity, numbered within the batch, and nothing is linked.
+    the curators' ``decisions`` (:mod:`pipeline.review`). The outcome holds the frame, the
+    scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``), the thresholds used and the
+    warnings logged while linking (:mod:`pipeline.linkage_warnings`; the linker's own
+    list of training problems replaces the engine's log records when it has one). With
+    ``mode: none`` every row is its own entity, numbered within the batch, and nothing is
+    linked.
     """
     view = linkage_view(frame)
     if spec.mode == "none":
@@ -56,21 +86,51 @@ def link_records(
     union = (
         view if history is None else pl.concat([history.drop(ENTITY), view], how="diagonal_relaxed")
     )
+    with capture_warnings() as captured:
+        result = _run_linker(union, spec, linker, decisions)
+    alone = union.select(UID, pl.col(UID).alias("cluster"))  # every record its own entity
+    clusters = alone if result is None else result.clusters
+    pairs = _no_pairs() if result is None else result.pairs
+    missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
+    if missing:
+        raise ValueError("the linker did not return a cluster for every record")
+    assigned = assign_entities(clusters, history)
+    out = frame.with_columns(view[UID]).join(assigned, on=UID, how="left")
+    _log_finished(out, pairs)
+    if result is None:
+        return LinkOutcome(out.drop(UID), pairs, warnings=combined(captured, None))
+    return LinkOutcome(
+        out.drop(UID),
+        pairs,
+        result.match,
+        result.review,
+        dict(result.counts),
+        combined(captured, result.training_warnings),
+    )
+
+
+def _run_linker(
+    union: pl.DataFrame,
+    spec: LinkageSpec,
+    linker: Linker | None,
+    decisions: pl.DataFrame | None,
+) -> LinkResult | None:
+    """The linker's result on these records, or None when there is nothing to link."""
+    if spec.mode == "none":
+        return None
     if skip_reason := _nothing_to_link(union, spec):
         logger.warning("linkage skipped: %s", skip_reason)
-    if spec.mode == "none" or skip_reason:
-        clusters = union.select(UID, pl.col(UID).alias("cluster"))
-        pairs = pl.DataFrame(schema=PAIRS_SCHEMA)
-    else:
-        if linker is None:
-            raise ConfigError("linkage.mode: no linkage engine is available for this run")
-        clusters, pairs = linker(union, spec, decisions)
-        missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
-        if missing:
-            raise ValueError("the linker did not return a cluster for every record")
-    assigned = assign_entities(clusters, history)
-    keyed = frame.with_columns(view[UID])
-    out = keyed.join(assigned, on=UID, how="left")
+        return None
+    if linker is None:
+        raise ConfigError("linkage.mode: no linkage engine is available for this run")
+    return linker(union, spec, decisions)
+
+
+def _no_pairs() -> pl.DataFrame:
+    return pl.DataFrame(schema=PAIRS_SCHEMA)
+
+
+def _log_finished(out: pl.DataFrame, pairs: pl.DataFrame) -> None:
     logger.info(
         "linkage finished: %d records, %d linked, %d joined earlier entities, %d pairs scored",
         out.height,
@@ -85,7 +145,6 @@ def link_records(
             "pairs": pairs.height,
         },
     )
-    return out.drop(UID), pairs
 
 
 def registry_rows(linked: pl.DataFrame) -> pl.DataFrame:

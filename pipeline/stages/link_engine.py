@@ -4,8 +4,15 @@ The view handed over holds ``_uid``, ``_source``, person roles and identifiers o
 :func:`pipeline.stages.link.linkage_view`). Each role is standardised as
 :data:`ROLE_STANDARDISATION` says, with ``linkage.standardise.standardise_columns``; a
 ``full_name`` fills ``first_name``/``surname`` where those are missing. Comparisons are chosen
-by kind per role from linkage's registry (:mod:`linkage.kinds`, which lists each kind's levels).
-Blocking rules are roles joined with ``&`` (exact equality on each).
+by kind per role from linkage's registry (:mod:`linkage.kinds`, which lists each kind's levels);
+an identifier role ``identifier:<type>`` reads its ``id_<type>`` column as it is (values there
+passed ``pseudonym.identifiers.check`` at ingest). Blocking rules are roles joined with ``&``
+(exact equality on each).
+
+The match threshold is the model's automatic one (:meth:`linkage.Linker.auto_threshold`) when
+the spec says ``auto``. Clusters come from :func:`pipeline.stages.link_clusters.cluster_records`:
+records sharing a valid identifier compared as ``identifier`` are linked first, then the
+scored pairs, under the one-identifier-per-source constraint.
 """
 
 from __future__ import annotations
@@ -17,9 +24,12 @@ import polars as pl
 from linkage import LinkageSettings, Linker, block_on
 from linkage.kinds import build_comparison
 from linkage.standardise import Standardisation, split_full_name, standardise_columns
-from pipeline.config import LinkageSpec, blocking_roles
 from pipeline.entities import UID
 from pipeline.errors import ConfigError
+from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
+from pipeline.linkage_warnings import training_warnings
+from pipeline.stages.link_clusters import cluster_records
+from pipeline.stages.link_result import LinkResult
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +44,11 @@ ROLE_STANDARDISATION: dict[str, Standardisation] = {
     "sex": "sex",
 }
 _SPLIT = {"first_name": "__first_name_from_full", "surname": "__surname_from_full"}
+#: At most this share of true matches holds two different *valid* identifiers of one type (a
+#: keying error of several digits that still passes the check digit, or a re-issued number):
+#: a disagreement then counts at least log2(1/0.001), about 10 bits, against a match. EM
+#: learns more when its match class takes in people who share a household, name and birth date.
+MAX_IDENTIFIER_DISAGREEMENT = 1e-3
 
 
 def standardise_view(view: pl.DataFrame) -> pl.DataFrame:
@@ -55,10 +70,14 @@ def _settings(spec: LinkageSpec) -> LinkageSettings:
     return LinkageSettings(
         link_type="link_only" if spec.mode == "link" else "dedupe_only",
         comparisons=[
-            build_comparison(kind, role, standardised_as=ROLE_STANDARDISATION.get(role))
+            build_comparison(
+                kind, role_column(role), standardised_as=ROLE_STANDARDISATION.get(role)
+            )
             for role, kind in spec.comparisons.items()
         ],
-        blocking_rules=[block_on(*blocking_roles(rule)) for rule in spec.blocking],
+        blocking_rules=[
+            block_on(*map(role_column, blocking_roles(rule))) for rule in spec.blocking
+        ],
         unique_id_column=UID,
         em_max_iterations=spec.max_iterations,
     )
@@ -67,14 +86,12 @@ def _settings(spec: LinkageSpec) -> LinkageSettings:
 def _bind(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, Linker, pl.Series | None]:
     """The standardised records, a linker over them (the first source on the left in link
     mode) and, in link mode, the left side's ids."""
-    roles = list(
-        dict.fromkeys([*spec.comparisons, *(r for b in spec.blocking for r in blocking_roles(b))])
-    )
+    columns = list(dict.fromkeys(role_column(r) for r in spec.roles()))
     frame = standardise_view(view)
-    missing = [r for r in roles if r not in frame.columns]
+    missing = [r for r in spec.roles() if role_column(r) not in frame.columns]
     if missing:
         raise ConfigError(f"linkage: no source maps the role(s) {', '.join(missing)}")
-    frame = frame.select(UID, "_source", *roles)
+    frame = frame.select(UID, "_source", *columns)
     if spec.mode != "link":
         return frame, Linker(_settings(spec), frame.drop("_source")), None
     first = frame["_source"].min()
@@ -85,35 +102,81 @@ def _bind(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, Linker, 
 
 def facade_linker(
     view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> LinkResult:
     """Train on these records, score pairs down to the review threshold, apply curators'
-    decisions (:func:`pipeline.review.apply_decisions`), cluster at ``match``. Returns the
-    cluster labels and the scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``, and
-    for grey-band pairs each comparison's ``level_*`` and ``weight_*``)."""
+    decisions (:func:`pipeline.review.apply_decisions`) and cluster at the match threshold
+    with the shared identifiers (:func:`~pipeline.stages.link_clusters.cluster_records`).
+    The pairs are ``_uid_l``, ``_uid_r``, ``match_probability`` and, for grey-band pairs,
+    each comparison's ``level_*`` and ``weight_*``."""
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
     frame, linker, left_uids = _bind(view, spec)
     try:
         linker.train()
-        scored = linker.predict(threshold=spec.thresholds.review)
+        _bound_identifier_disagreement(linker, spec)
+        t = spec.thresholds
+        match = linker.auto_threshold() if t.match == "auto" else t.match
+        review = min(t.review, match)
+        scored = linker.predict(threshold=review)
         pairs = apply_decisions(
             scored.select("id_l", "id_r", PROBABILITY), decisions, frame[UID], left_uids
         )
-        clusters = linker.cluster(pairs, threshold=spec.thresholds.match)
         # why each grey-band pair scored as it did, for the clerical-review file
         p = pl.col(PROBABILITY)
-        band = scored.filter((p >= spec.thresholds.review) & (p < spec.thresholds.match))
+        band = scored.filter((p >= review) & (p < match))
         pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
+        training = training_warnings(linker)
     finally:
         linker.close()
-    labelled = clusters.select(
-        pl.col("id").cast(pl.String).alias(UID),
-        pl.col("cluster_id").cast(pl.String).alias("cluster"),
-    )
-    logger.info("linkage scored %d pairs at or above the review threshold", scored.height)
-    return labelled, pairs.select(
+    pairs = pairs.select(
         pl.col("id_l").cast(pl.String).alias(PAIR_L),
         pl.col("id_r").cast(pl.String).alias(PAIR_R),
         pl.col(PROBABILITY).cast(pl.Float64),
         pl.exclude("id_l", "id_r", PROBABILITY),
+    )
+    identifiers = [role_column(r) for r in spec.deterministic_roles()]
+    clusters, counts = cluster_records(
+        frame.select(UID, "_source", *identifiers), pairs, threshold=match, identifiers=identifiers
+    )
+    _log_identifier_counts(counts.as_dict())
+    logger.info("linkage scored %d pairs at or above the review threshold", scored.height)
+    return LinkResult(clusters, pairs, match, review, counts.as_dict(), training)
+
+
+def _bound_identifier_disagreement(linker: Linker, spec: LinkageSpec) -> None:
+    """Cap m of the "all other" level of each ``identifier`` comparison at
+    :data:`MAX_IDENTIFIER_DISAGREEMENT` (a valid identifier that differs is strong evidence
+    against a match), then estimate lambda again with the capped m."""
+    capped = False
+    for role in spec.deterministic_roles():
+        params = linker.parameters.comparisons[role_column(role)]
+        other = params.m[0]
+        if other is not None and other > MAX_IDENTIFIER_DISAGREEMENT:
+            scale = (1.0 - MAX_IDENTIFIER_DISAGREEMENT) / (1.0 - other)
+            params.m = [MAX_IDENTIFIER_DISAGREEMENT, *((m or 0.0) * scale for m in params.m[1:])]
+            logger.info("m of a differing %s capped at %g", role, MAX_IDENTIFIER_DISAGREEMENT)
+            capped = True
+    if capped:
+        linker.estimate_lambda()
+
+
+def _log_identifier_counts(counts: dict[str, int]) -> None:
+    refused = counts["links_refused_by_identifier_constraint"]
+    if refused:
+        logger.warning(
+            "identifier constraint: %d link(s) at or above the match threshold refused, as "
+            "each would give one person two different identifiers from one source",
+            refused,
+        )
+    conflicts = counts["identifier_conflicts_kept"]
+    if conflicts:
+        logger.warning(
+            "identifiers disagree: %d group(s) of records sharing one identifier hold two "
+            "different identifiers of another type from one source; kept together",
+            conflicts,
+        )
+    logger.info(
+        "%d record(s) linked by a shared identifier",
+        counts["identifier_links"],
+        extra={"identifier_links": counts["identifier_links"]},
     )

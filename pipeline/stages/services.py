@@ -16,6 +16,7 @@ import polars as pl
 
 from pipeline.config import KeystoreRef, LinkageSpec, PipelineConfig
 from pipeline.errors import ConfigError
+from pipeline.stages.link_result import LinkResult
 
 
 class PseudonymiserLike(Protocol):
@@ -28,11 +29,10 @@ class PseudonymiserLike(Protocol):
 
 CheckIdentifiers = Callable[[str, pl.Series], pl.DataFrame]
 PseudonymiserFactory = Callable[[PipelineConfig], PseudonymiserLike]
-# (records from linkage_view, spec, curators' decisions or None) -> (frame with "_uid" and
-# "cluster", scored pairs "_uid_l", "_uid_r", "match_probability"); see pipeline.review
-Linker = Callable[
-    [pl.DataFrame, LinkageSpec, pl.DataFrame | None], tuple[pl.DataFrame, pl.DataFrame]
-]
+
+
+# (records from linkage_view, spec, curators' decisions or None) -> LinkResult
+Linker = Callable[[pl.DataFrame, LinkageSpec, pl.DataFrame | None], LinkResult]
 # config -> the recipe that tags and checks audit-log entries (pseudonym.macs.RecordAuthenticator)
 AuditAuthenticatorFactory = Callable[[PipelineConfig], Any]
 

@@ -7,7 +7,7 @@ import pytest
 
 from linkage import comparisons as cl
 from linkage.errors import SettingsError
-from linkage.kinds import KINDS, build_comparison, comparison_kind, kind_names
+from linkage.kinds import KINDS, IdentifierComparison, build_comparison, comparison_kind, kind_names
 from linkage.standardise import ISO_DATE, STANDARDISATIONS
 
 # kind -> the ready-made comparison its defaults build
@@ -19,6 +19,7 @@ EXPECTED = {
     "damerau_levenshtein": cl.DamerauLevenshteinAtThresholds("x", (1, 2)),
     "date": cl.DateOfBirthComparison("x"),
     "postcode": cl.PostcodeComparison("x"),
+    "identifier": IdentifierComparison("x"),
 }
 
 
@@ -90,3 +91,14 @@ def test_unknown_kind_names_the_known_ones() -> None:
     message = str(info.value)
     assert "'soundex'" in message
     assert all(name in message for name in kind_names())
+
+
+def test_identifier_kind_is_null_exact_else_and_takes_no_options() -> None:
+    built = build_comparison("identifier", "id_nhs")
+    assert [info.label for info in built.level_info()] == [
+        level.label for level in cl.ExactComparison("id_nhs").levels
+    ]
+    assert [info.gamma for info in built.level_info()] == [-1, 1, 0]
+    assert comparison_kind("identifier").standardise is None
+    with pytest.raises(SettingsError, match="term_frequency does not apply to type 'identifier'"):
+        build_comparison("identifier", "id_nhs", term_frequency=True)

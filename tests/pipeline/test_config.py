@@ -152,8 +152,11 @@ def test_linkage_comparisons_and_blocking_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, doc))
     text = str(info.value)
-    assert "linkage.blocking: blocking rules join person roles with '&'; unknown: dob" in text
-    assert "unknown: income" in text
+    assert (
+        "linkage.blocking: blocking rules join person roles or identifier:<type> with '&'; "
+        "unknown role 'dob'" in text
+    )
+    assert "unknown role 'income'" in text
     unmapped = {
         **BASE,
         "linkage": {"mode": "dedupe", "blocking": ["surname"], "comparisons": {"address": "exact"}},
@@ -169,6 +172,39 @@ def test_linkage_comparisons_and_blocking_are_checked(tmp_path: Path) -> None:
         },
     }
     assert load_config(write(tmp_path, ok)).linkage.mode == "dedupe"
+
+
+def _problem(tmp_path: Path, doc: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, doc))
+    return str(info.value)
+
+
+def test_identifier_roles_link_only_as_validated_identifiers(tmp_path: Path) -> None:
+    def linkage(blocking: list[str], comparisons: dict[str, str]) -> dict[str, object]:
+        return {
+            **BASE,
+            "linkage": {"mode": "link", "blocking": blocking, "comparisons": comparisons},
+        }
+
+    assert "unknown identifier type in 'identifier:nsh'" in _problem(
+        tmp_path, linkage(["identifier:nsh"], {"first_name": "name"})
+    )
+    assert "linkage uses roles no source maps: identifier:chi" in _problem(
+        tmp_path, linkage(["first_name"], {"identifier:chi": "identifier"})
+    )
+    assert "first_name: the identifier comparison is for identifier:<type> roles" in _problem(
+        tmp_path, linkage(["first_name"], {"first_name": "identifier"})
+    )
+    assert "identifier:nhs: identifiers are compared as they are, not as name" in _problem(
+        tmp_path, linkage(["first_name"], {"identifier:nhs": "name"})
+    )
+    ok = linkage(["identifier:nhs", "first_name"], {"identifier:nhs": "identifier"})
+    config = load_config(write(tmp_path, ok))
+    assert config.linkage.deterministic_roles() == ["identifier:nhs"]
+    assert config.linkage.thresholds.match == "auto"  # absent: the model's own threshold
+    exact = linkage(["first_name"], {"identifier:nhs": "exact"})  # evidence, not deterministic
+    assert load_config(write(tmp_path, exact)).linkage.deterministic_roles() == []
 
 
 def test_work_dir_must_stay_out_of_the_delivery_folder(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 from pipeline.config import LinkageSpec, load_config
 from pipeline.runner import run_pipeline
 from pipeline.stages.link import PAIRS_SCHEMA, UID, link_records, linkage_view
+from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
     HEADER,
     fake_services,
@@ -33,7 +34,7 @@ class RecordingLinker:
 
     def __call__(
         self, view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    ) -> LinkResult:
         self.seen_columns = list(view.columns)
         clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
         members = clusters.group_by("cluster").agg(pl.col(UID).sort())
@@ -46,9 +47,8 @@ class RecordingLinker:
         other = view[UID].sort().to_list()[:2]
         rows = [(a, b, 0.97) for a, b in linked]
         rows += [(other[0], other[1], 0.6), (other[1], other[0], 0.2)]
-        return clusters, pl.DataFrame(
-            rows, schema=["_uid_l", "_uid_r", "match_probability"], orient="row"
-        )
+        pairs = pl.DataFrame(rows, schema=["_uid_l", "_uid_r", "match_probability"], orient="row")
+        return LinkResult(clusters, pairs, match=0.9, review=0.5)
 
 
 @pytest.fixture
@@ -113,16 +113,17 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
     def labels(names: list[str]):  # type: ignore[no-untyped-def]
         def linker(
             view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
-        ) -> tuple[pl.DataFrame, pl.DataFrame]:
-            return view.select(
+        ) -> LinkResult:
+            clusters = view.select(
                 UID, pl.col("surname").replace({"a": names[0], "b": names[1]}).alias("cluster")
-            ), pl.DataFrame(schema=PAIRS_SCHEMA)
+            )
+            return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
 
         return linker
 
     spec = LinkageSpec.model_validate(LINKAGE)
-    one, _ = link_records(frame, spec, labels(["x", "y"]))
-    two, _ = link_records(frame, spec, labels(["9", "1"]))
+    one = link_records(frame, spec, labels(["x", "y"])).linked
+    two = link_records(frame, spec, labels(["9", "1"])).linked
     assert one["_entity"].to_list() == two["_entity"].to_list() == [1, 2, 1, 2]
     assert one["linked"].all()
 
@@ -130,12 +131,9 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
 def test_linker_that_drops_records_is_an_error() -> None:
     frame = pl.DataFrame({"_source": ["s"] * 2, "_file": ["f"] * 2, "_row": [2, 3]})
 
-    def lossy(
-        view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        return view.head(1).select(UID, pl.col(UID).alias("cluster")), pl.DataFrame(
-            schema=PAIRS_SCHEMA
-        )
+    def lossy(view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None) -> LinkResult:
+        clusters = view.head(1).select(UID, pl.col(UID).alias("cluster"))
+        return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
 
     with pytest.raises(ValueError, match="did not return a cluster for every record"):
         link_records(frame, LinkageSpec.model_validate(LINKAGE), lossy)

@@ -296,11 +296,17 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
     assert entities["records_joining_earlier_entities"] == manifest["totals"]["linked"]
     assert not (newest / "gp.parquet").exists()  # no new GP files: no empty GP extract
     batch = pl.read_parquet(newest / "hospital.parquet")
+    earlier = pl.concat([earlier_gp, earlier_hospital], how="diagonal_relaxed")
     linked_ids = set(batch.filter(pl.col("linked"))["person_id"])
-    assert linked_ids and linked_ids <= set(earlier_gp["person_id"])
-    # the copied file's records are the October records again: where those were linked to
-    # a GP record in the first run, the copies carry the same person_id
-    assert linked_ids <= set(earlier_hospital["person_id"]) & set(earlier_gp["person_id"])
+    assert linked_ids and linked_ids <= set(earlier["person_id"])
+    # the copied file's records are the October records again: a copy holding a valid NHS
+    # number carries the person_id that number was delivered with (one per number), whether
+    # the first run found it in the GP register or in hospital episodes only
+    known = earlier.drop_nulls("pid_nhs").select("pid_nhs", pl.col("person_id").alias("before"))
+    assert known.unique()["pid_nhs"].is_unique().all()
+    copies = batch.drop_nulls("pid_nhs").join(known.unique(), on="pid_nhs")
+    assert copies.height == batch["pid_nhs"].drop_nulls().len() > 0
+    assert (copies["person_id"] == copies["before"]).all()
 
 
 def test_all_flag_reprocesses_after_a_config_change(workspace: Path) -> None:

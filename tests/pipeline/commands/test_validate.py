@@ -109,11 +109,12 @@ def test_schema_errors_exit_2_with_yaml_paths(workspace: Path) -> None:
 def test_shipped_configs_validate_from_a_fresh_environment() -> None:
     """What CI does: `pprl validate` on every configs/*.yaml with no key material in the env."""
     # the demo key file's passphrase is published (fictitious data); a run needs it, so does
-    # validate
+    # validate. PYTHONPATH: this checkout's code, not whatever copy of pprl is installed
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/nonexistent",
         "PPRL_DEMO_PASSPHRASE": "pprl-demo-only",
+        "PYTHONPATH": str(REPO),
     }
     configs = sorted((REPO / "configs").glob("*.yaml"))
     assert configs, f"no example configs found under {REPO / 'configs'}"

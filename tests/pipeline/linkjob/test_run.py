@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.errors import ConfigError, DataError
 from pipeline.linkconfig import load_link_config
@@ -29,6 +30,7 @@ def test_a_job_runs_from_its_config_file(tmp_path: Path) -> None:
         f"{counts['candidate_pairs']} candidate pairs, {counts['matches']} matches, "
         f"{counts['review']} for review, {counts['clusters']} clusters; precision "
         f"{labelled['precision']:.4f} recall {labelled['recall']:.4f} F1 {labelled['f1']:.4f}"
+        f"; {len(result.manifest['warnings'])} warning(s)"
     )
 
 
@@ -49,3 +51,25 @@ def test_a_truth_file_without_its_columns_is_a_data_error(tmp_path: Path) -> Non
     wrong = cfg.model_copy(update={"truth": cfg.truth.model_copy(update={"left_column": "nope"})})
     with pytest.raises(DataError, match=r"^truth: truth\.csv: missing column\(s\) nope$"):
         run_link_job(wrong, output=tmp_path / "out")
+
+
+def test_training_problems_reach_the_json_the_manifest_the_report_and_the_summary(
+    tmp_path: Path,
+) -> None:
+    # blocking only on the one compared column: no training pass can estimate its m
+    raw = yaml.safe_load(DEMO.read_text())
+    raw["comparisons"] = [{"type": "exact", "column": "sex"}, {"type": "dob", "column": "dob"}]
+    raw["blocking"] = [["dob"]]
+    raw["inputs"] = [{**i, "path": str(DEMO.parent / i["path"])} for i in raw["inputs"]]
+    raw["truth"]["path"] = str(DEMO.parent / raw["truth"]["path"])
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    result = run_link_job(config, output=tmp_path / "out")
+    warnings = result.manifest["warnings"]
+    assert any("m not estimated for dob" in w for w in warnings), warnings
+    evaluation = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert evaluation["warnings"] == warnings
+    assert json.loads((tmp_path / "out" / MANIFEST_FILE).read_text())["warnings"] == warnings
+    report = (tmp_path / "out" / "link-report.html").read_text()
+    assert "<h2>Warnings</h2>" in report and f"{len(warnings)} warning(s)" in report
+    assert result.summary_line().endswith(f"; {len(warnings)} warning(s) (see link-report.html)")

@@ -121,6 +121,7 @@ def _generated_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     doc["keystore"] = {"path": "keys"}
     doc["delivery"] = {"path": "out", "work_dir": "work"}
     doc["disclosure"]["quasi_identifiers"] = []
+    doc["linkage"]["thresholds"] = {"match": 0.9, "review": 0.1}  # a wide grey band
     make_keystore(root, monkeypatch)
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(doc))
