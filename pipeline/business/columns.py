@@ -19,7 +19,11 @@ SHARED_ID_TYPES: tuple[str, ...] = ("crn", "vat", "paye")
 
 @dataclass(frozen=True)
 class RegisterColumns:
-    """Column names in the business register (``entref`` and ``name`` are required)."""
+    """Column names in the business register (``entref`` and ``name`` are required).
+
+    ``status`` and ``dissolution_date`` say whether an enterprise is active, dissolved or not
+    yet incorporated (see :mod:`pipeline.business.register_status`).
+    """
 
     entref: str = "entref"
     name: str = "legal_name"
@@ -29,6 +33,8 @@ class RegisterColumns:
     crn: str | None = "crn"
     vat: str | None = "vat"
     paye: str | None = "paye"
+    status: str | None = "status"
+    dissolution_date: str | None = "dissolution_date"
 
     def id_column(self, id_type: str) -> str | None:
         return {"crn": self.crn, "vat": self.vat, "paye": self.paye}.get(id_type)

@@ -157,12 +157,13 @@ def test_level_cases(level: Level, pairs: list, expected: list[bool]) -> None:
 
 
 COMPARISON_CASES = [
-    # (left, right, expected gamma: 4 exact, 3 rare tokens, 2 overlap, 1 Jaro-Winkler, 0 else)
-    (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None), 4),
+    # (left, right, expected gamma: 5 exact legal names, 4 exact through a trading name, 3 rare
+    # tokens, 2 overlap, 1 Jaro-Winkler, 0 else)
+    (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None), 5),
     (("Bloggs Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE LTD", None), 4),
     (("Zytronix Solutions Ltd", None), ("ZYTRONIX SYSTEMS", None), 3),
     (("Valdrin North Group", None), ("Valdrin Systems Group", None), 3),
-    (("Morwick North Group", None), ("Morwick North Group UK", None), 4),  # UK is stripped
+    (("Morwick North Group", None), ("Morwick North Group UK", None), 5),  # UK is stripped
     (("Teskel Brannock Ltd", None), ("TESKEL BRANNOCK NORTH", None), 3),
     (("Services North Group Ltd", None), ("Services North Group Consulting", None), 2),
     (("Ostrand Pelling Ltd", None), ("Ostrand Pellinq Ltd", None), 1),
@@ -174,10 +175,12 @@ COMPARISON_CASES = [
 def test_comparison_levels_in_order() -> None:
     comparison = CompanyNameComparison(rare_frequency=RARE_FREQUENCY)
     infos = comparison.level_info()
-    assert [i.gamma for i in infos] == [-1, 4, 3, 2, 1, 0]
+    assert [i.gamma for i in infos] == [-1, 5, 4, 3, 2, 1, 0]
     assert "null" in infos[0].label and "exact" in infos[1].label
-    assert "rare" in infos[2].label and "overlap" in infos[3].label
-    assert "jaro-winkler" in infos[4].label and infos[5].label == "all other"
+    assert infos[1].tf_column == "name_std" and infos[2].tf_column is None
+    assert "exact (best of legal/trading_name_std)" in infos[2].label
+    assert "rare" in infos[3].label and "overlap" in infos[4].label
+    assert "jaro-winkler" in infos[5].label and infos[6].label == "all other"
     gammas = evaluate_sql(comparison.gamma_sql(DUCKDB), [(a, b) for a, b, _ in COMPARISON_CASES])
     assert gammas == [g for _, _, g in COMPARISON_CASES]
 

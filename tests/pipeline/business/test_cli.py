@@ -170,8 +170,24 @@ def test_crn_request_end_to_end(world: dict[str, object]) -> None:
     assert results.filter(pl.col("status") == "invalid")["reason"].str.starts_with("crn:").all()
     assert (results["status"] == "matched_probabilistic").sum() > 20  # the name fallback works
 
+    # A valid CRN that no register row holds is never linked by name to a company that has
+    # another CRN (a mistyped CRN goes to review, reported as ambiguous).
+    unknown = normalised["normalised"].is_not_null() & ~normalised["normalised"].is_in(
+        register_crn["norm"].drop_nulls().implode()
+    )
+    tokens = pl.DataFrame(
+        {
+            "entref_pseudonym": [
+                pseudonymiser.pseudonymise_one("entref", e) for e in register["entref"].to_list()
+            ],
+            "linked_crn": register_crn["norm"],
+        }
+    )
+    by_name = results.filter(unknown & (results["status"] == "matched_probabilistic"))
+    assert by_name.join(tokens, on="entref_pseudonym")["linked_crn"].null_count() == by_name.height
+
     report = json.loads((out / "match_report.json").read_text())
-    assert report["truth"]["precision"] >= 0.97 and report["truth"]["recall"] >= 0.85
+    assert report["truth"]["precision"] >= 0.97 and report["truth"]["recall"] >= 0.83
     assert sum(report["by_status"].values()) == 300
 
     text = output_text(out)
