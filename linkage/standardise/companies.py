@@ -352,7 +352,9 @@ def _name_parts(names: pl.Series) -> pl.DataFrame:
         )
         .select(
             "__name",
-            pl.concat_str("first", "rest", separator=" ", ignore_nulls=True).alias("core"),
+            pl.when(pl.col("first").is_not_null())
+            .then(pl.concat_str("first", "rest", separator=" ", ignore_nulls=True))
+            .alias("core"),
             pl.when(pl.col("first").is_not_null()).then(pl.col("words")).alias("words"),
             "form",
         )

@@ -32,6 +32,7 @@ from pipeline.business.columns import (
     IncomingColumns,
     RegisterColumns,
     check_columns,
+    check_matchable,
     present,
 )
 from pipeline.business.decide import decide
@@ -93,7 +94,8 @@ def link_to_register(
     ic, rc = incoming_columns or IncomingColumns(), register_columns or RegisterColumns()
     settings = settings or MatchSettings()
     check_columns(register, [rc.entref, rc.name], register_source)
-    check_columns(incoming, [ic.key], incoming_source)
+    check_columns(incoming, ic.required_columns(), incoming_source)
+    check_matchable(incoming, ic, incoming_source)
     keys = incoming[ic.key].cast(pl.String)
     _check_keys(keys, ic.key, incoming_source)
 
