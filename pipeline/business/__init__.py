@@ -18,9 +18,9 @@ from pipeline.business.clerical_review import write_review_file
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import Delivered, deliver
 from pipeline.business.match_report import match_report
-from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.register_job import RegisterLinkOptions, run_register_link
 from pipeline.business.register_link import STATUSES, LinkOutcome, link_to_register
+from pipeline.business.settings import MatchSettings
 from pipeline.review.decisions import read_decisions
 
 __all__ = [

@@ -30,7 +30,7 @@ from pipeline.business.columns import present
 from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities
 from pipeline.business.deterministic import ENTREF, TOKEN
 from pipeline.business.prepare import UID
-from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
 from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, NON_MATCH
 

@@ -29,7 +29,7 @@ import polars as pl
 
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.prepare import UID
-from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.settings import MatchSettings
 
 #: A status weight never moves a candidate by more than this many bits.
 MAX_STATUS_WEIGHT = 4.0

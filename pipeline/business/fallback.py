@@ -17,7 +17,8 @@ from pipeline.business.columns import IncomingColumns, RegisterColumns, present
 from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities, status_weights
 from pipeline.business.deterministic import ENTREF, REG_UID
 from pipeline.business.prepare import UID, linkage_frame, norm_column
-from pipeline.business.probabilistic import MatchSettings, score_candidates
+from pipeline.business.probabilistic import score_candidates
+from pipeline.business.settings import MatchSettings
 
 REGISTER_STATUS = "register_status"
 #: Exclusive probability above which a name link teaches the status weights when identifier

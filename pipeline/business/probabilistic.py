@@ -15,18 +15,16 @@ Blocking: same core name (if not shared by many records; else same core and post
 district), same postcode, or the same rarest name token (legal or trading; only tokens that few
 records share).
 
-Training: u from random pairs. m from pairs already confirmed by a shared valid identifier when
-there are at least ``min_labelled_pairs`` of them (the identifier is independent evidence of a
-true match, so the comparison levels of those pairs are a sample of m), otherwise by EM. An
-identifier comparison's m comes from the pairs another identifier confirmed
-(:func:`identifier_disagreement`): pairs a CRN confirmed always agree on the CRN.
+Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
+confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
+(the identifier is independent evidence of a true match, so the comparison levels of those
+pairs are a sample of m), otherwise from pairs that agree on the other half of the record.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
 
 import polars as pl
 
@@ -51,7 +49,8 @@ from linkage.comparisons import (
 )
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
-from pipeline.errors import ConfigError
+from pipeline.business.settings import MatchSettings
+from pipeline.business.training import train
 
 logger = logging.getLogger(__name__)
 
@@ -65,63 +64,6 @@ SCORED_SCHEMA = {
     "match_probability": pl.Float64,
     "match_weight": pl.Float64,
 }
-#: Share of true matches assumed to carry a valid but different identifier when no labelled
-#: pairs can tell (a mistyped CRN is usually still well-formed).
-DEFAULT_ID_DISAGREEMENT = 0.02
-MIN_DISAGREEMENT_PAIRS = 30
-#: Legal form is weak evidence: companies re-register (LTD to PLC) and sources write the form
-#: loosely, so a differing form keeps at least this m however rarely training pairs differ.
-MIN_FORM_DISAGREEMENT = 0.02
-
-
-@dataclass(frozen=True)
-class MatchSettings:
-    """Thresholds and model options (probabilities in [0, 1]).
-
-    A best candidate with probability >= ``match_threshold`` is a match; between
-    ``review_threshold`` and it, clerical review. A name token is *rare* when it is in at most
-    ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
-    ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
-
-    ``contradicting_crn``: a record whose valid CRN is in no register row, matched by name to
-    a company with another valid CRN, goes to ``"review"`` (default), or is decided by the
-    model's evidence alone (``"evidence"``: the CRN disagreement weighs against it, a mistyped
-    CRN of a registered company can still link).
-    """
-
-    match_threshold: float = 0.9
-    review_threshold: float = 0.5
-    rare_frequency: float = 0.001
-    rare_min_records: int = 10
-    block_frequency: float = 0.0002
-    block_min_records: int = 20
-    min_labelled_pairs: int = 30
-    max_training_pairs: int = 300_000
-    contradicting_crn: Literal["review", "evidence"] = "review"
-    memory_limit: str = "4GB"
-    threads: int = 2
-    seed: int = 1
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0.0 <= self.review_threshold <= self.match_threshold <= 1.0:
-            problems.append("thresholds must satisfy 0 <= review <= match <= 1")
-        for name in ("rare_frequency", "block_frequency"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                problems.append(f"{name} must be in (0, 1]")
-        for name in (
-            "rare_min_records",
-            "block_min_records",
-            "min_labelled_pairs",
-            "max_training_pairs",
-            "threads",
-        ):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1")
-        if self.contradicting_crn not in ("review", "evidence"):
-            problems.append("contradicting_crn must be 'review' or 'evidence'")
-        if problems:
-            raise ConfigError(problems, source="match settings")
 
 
 @dataclass
@@ -228,12 +170,7 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     try:
-        training = _train(linker, confirmed, settings)
-        form = linker.parameters.comparisons["legal_form"]
-        m_differ = max(form.m[0] or 0.0, MIN_FORM_DISAGREEMENT)
-        form.m = [m_differ, 1.0 - m_differ]  # else, exact
-        disagreement = identifier_disagreement(confirmed, incoming, register, id_types)
-        training["identifiers"] = _set_identifier_m(linker, disagreement)
+        training = train(linker, confirmed, (incoming, register), id_types, settings)
         pairs = linker.predict(threshold=settings.review_threshold / 10)
     finally:
         linker.close()
@@ -246,62 +183,6 @@ def score_candidates(
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
-
-
-def _train(linker: Linker, confirmed: pl.DataFrame, settings: MatchSettings) -> dict[str, object]:
-    """u from random pairs; m from the identifier-confirmed pairs (``uid, reg_uid``) when
-    there are enough of them, else by EM; lambda. Returns what was done, for the run's facts."""
-    linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
-    training: dict[str, object] = {"labelled_pairs": confirmed.height}
-    if confirmed.height >= settings.min_labelled_pairs:
-        linker.estimate_m_from_labelled_pairs(
-            confirmed.select(pl.col(UID).alias("id_l"), pl.col(REG_UID).alias("id_r"))
-        )
-        training["m_from"] = "pairs confirmed by a shared identifier"
-    else:
-        linker.estimate_m()
-        training["m_from"] = "expectation maximisation"
-    training["lambda"] = linker.estimate_lambda()
-    return training
-
-
-def identifier_disagreement(
-    confirmed: pl.DataFrame,
-    incoming: pl.DataFrame,
-    register: pl.DataFrame,
-    id_types: list[str],
-) -> dict[str, tuple[int, int]]:
-    """For each identifier type: (pairs that another identifier confirmed, whether or not this
-    one agreed too, and where both sides have a valid one of this type; how many of those
-    disagree on it)."""
-    out: dict[str, tuple[int, int]] = {}
-    for id_type in id_types:
-        column = norm_column(id_type)
-        both = (
-            confirmed.filter(
-                pl.col("method").str.split("+").list.set_difference([id_type]).list.len() > 0
-            )
-            .join(incoming.select(UID, a=column), on=UID)
-            .join(register.select(pl.col(UID).alias(REG_UID), b=column), on=REG_UID)
-            .drop_nulls(["a", "b"])
-        )
-        out[id_type] = (both.height, int((both["a"] != both["b"]).sum()))
-    return out
-
-
-def _set_identifier_m(
-    linker: Linker, disagreement: dict[str, tuple[int, int]]
-) -> dict[str, dict[str, float | int]]:
-    """Set m of each identifier comparison: the share of disagreeing pairs among the pairs
-    another identifier confirmed (half a count added to each level), or
-    :data:`DEFAULT_ID_DISAGREEMENT` when fewer than :data:`MIN_DISAGREEMENT_PAIRS` exist."""
-    facts: dict[str, dict[str, float | int]] = {}
-    for id_type, (pairs, differ) in disagreement.items():
-        estimated = (differ + 0.5) / (pairs + 1.0)
-        m_differ = estimated if pairs >= MIN_DISAGREEMENT_PAIRS else DEFAULT_ID_DISAGREEMENT
-        linker.parameters.comparisons[id_type].m = [m_differ, 1.0 - m_differ]  # else, exact
-        facts[id_type] = {"pairs": pairs, "disagree": differ, "m_disagree": round(m_differ, 6)}
-    return facts
 
 
 def _block_keys(

@@ -20,9 +20,9 @@ from pipeline.audit import AuditLog
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import MANIFEST_FILE, REPORT_FILE, RESULTS_FILE, Delivered, deliver
 from pipeline.business.deterministic import ENTREF
-from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.register_link import MATCHED, LinkOutcome, link_to_register
 from pipeline.business.register_status import NOT_TRADING
+from pipeline.business.settings import MatchSettings
 from pipeline.errors import ConfigError, DataError
 from pipeline.io import read_table, read_truth
 from pipeline.review.decisions import KEY, read_decisions

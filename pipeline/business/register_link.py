@@ -45,8 +45,8 @@ from pipeline.business.prepare import (
     reason_column,
     shared_id_types,
 )
-from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.register_status import register_status
+from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
 from pipeline.review.decisions import KEY, MATCH, NON_MATCH
 from pseudonym.identifiers import Reason

@@ -18,8 +18,8 @@ import click
 
 from pipeline.audit import AuditLog
 from pipeline.business.columns import INCOMING_FIELDS, REGISTER_FIELDS, RegisterColumns
-from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.register_job import RegisterLinkOptions
+from pipeline.business.settings import MatchSettings
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pseudonym.tokens import Pseudonymiser
 

@@ -15,7 +15,7 @@ from pipeline.business.decide import (
     exclusive_probabilities,
     status_weights,
 )
-from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.settings import MatchSettings
 from pipeline.errors import ConfigError
 
 
