@@ -70,13 +70,18 @@ def review_rows(
     incoming: Side,
     register: Side,
     keys: pl.Series,
-    token_map: pl.DataFrame,
     settings: MatchSettings,
 ) -> pl.DataFrame:
-    """The review file's rows (without ``decision``) for the records whose status is in
-    :data:`REVIEWED`: their candidates with a probability >= the review threshold on their
-    own, best first."""
+    """The review file's rows (without ``decision``; the candidate as its ``entref``, to be
+    pseudonymised) for the records whose status is in :data:`REVIEWED`: their candidates
+    with a probability >= the review threshold on their own, best first."""
     grey = results.filter(pl.col("status").is_in(list(REVIEWED))).select(UID)
+    grey = grey.join(pairs.select(UID).unique(), on=UID, how="semi")
+    if grey.height == 0:
+        columns = [c for c in REVIEW_COLUMNS if c not in (CANDIDATE, DECISION)]
+        return pl.DataFrame(schema={c: pl.String for c in [*columns, ENTREF]}).with_columns(
+            pl.col("match_probability").cast(pl.Float64), pl.col("crn_differs").cast(pl.Boolean)
+        )
     candidates = (
         exclusive_probabilities(pairs.join(grey, on=UID, how="semi"))
         .filter(pl.col("match_probability") >= settings.review_threshold)
@@ -113,9 +118,8 @@ def review_rows(
     return (
         candidates.join(inc, on=UID)
         .join(reg, on=ENTREF)
-        .join(token_map.rename({TOKEN: CANDIDATE}), on=ENTREF)
         .sort([UID, "match_probability"], descending=[False, True])
-        .drop(UID, ENTREF)
+        .drop(UID)
     )
 
 

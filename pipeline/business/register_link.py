@@ -48,7 +48,7 @@ from pipeline.business.prepare import (
 from pipeline.business.register_status import register_status
 from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
-from pipeline.review.decisions import KEY, MATCH, NON_MATCH
+from pipeline.review.decisions import CANDIDATE, KEY, MATCH, NON_MATCH
 from pseudonym.identifiers import Reason
 from pseudonym.tokens import Pseudonymiser
 
@@ -100,11 +100,12 @@ def link_to_register(
     _check_keys(keys, ic.key, incoming_source)
 
     register, register_facts = _valid_register(register, rc, register_source)
-    reg = Side(register, rc, normalise_ids(register, _id_columns(rc), register_source))
     inc = Side(incoming, ic, normalise_ids(incoming, _id_columns(ic), incoming_source))
+    wanted = {t: c for t, c in _id_columns(rc).items() if norm_column(t) in inc.ids.columns}
+    reg = Side(register, rc, normalise_ids(register, wanted, register_source))
     entrefs = register["__entref"]
-    tokens = pseudonymiser.pseudonymise("entref", entrefs)
-    token_map = pl.DataFrame({ENTREF: entrefs, TOKEN: tokens}).unique(ENTREF)
+    # every entref's pseudonym only when decisions name candidates by pseudonym
+    token_map = _tokens(pseudonymiser, entrefs if decisions is not None else entrefs.head(0))
 
     id_types = shared_id_types(inc.ids, reg.ids)
     det = deterministic_matches(inc.ids, reg.ids, entrefs, id_types)
@@ -124,15 +125,18 @@ def link_to_register(
     has_names = present(incoming, ic.name) is not None
     nothing = _nothing_to_match(incoming, inc.ids, ic.name if has_names else None)
     statuses = register.select(pl.col("__entref").alias(ENTREF), REGISTER_STATUS).unique(ENTREF)
-    results = (
-        _assemble(
-            inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
-            decide(pairs, settings),
-        )
-        .join(token_map, on=ENTREF, how="left", maintain_order="left")
-        .join(statuses, on=ENTREF, how="left", maintain_order="left")
-    )  # fmt: skip
-    review = review_rows(results, pairs, inc, reg, keys, token_map, settings)
+    results = _assemble(
+        inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
+        decide(pairs, settings),
+    ).join(statuses, on=ENTREF, how="left", maintain_order="left")  # fmt: skip
+    review = review_rows(results, pairs, inc, reg, keys, settings)
+    if decisions is None:
+        needed = pl.concat([results[ENTREF], review[ENTREF]]).drop_nulls().unique()
+        token_map = _tokens(pseudonymiser, needed)
+    results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
+    review = review.join(
+        token_map.rename({TOKEN: CANDIDATE}), on=ENTREF, maintain_order="left"
+    ).drop(ENTREF)
     facts: dict[str, object] = {
         **register_facts,
         "incoming_rows": incoming.height,
@@ -145,6 +149,12 @@ def link_to_register(
         },
     }
     return LinkOutcome(results.drop(UID), review, facts)
+
+
+def _tokens(pseudonymiser: Pseudonymiser, entrefs: pl.Series) -> pl.DataFrame:
+    """``entref, entref_pseudonym`` for the distinct ``entrefs``."""
+    distinct = entrefs.unique()
+    return pl.DataFrame({ENTREF: distinct, TOKEN: pseudonymiser.pseudonymise("entref", distinct)})
 
 
 def _id_columns(columns: IncomingColumns | RegisterColumns) -> dict[str, str | None]:
