@@ -1,7 +1,9 @@
 """Company-name comparison weighted by token rarity, with trading names ("best of legal/trading").
 
-Names are first standardised (:func:`linkage.standardise.normalise_company_name`: legal forms
-stripped, so "LIMITED" vs "LTD" or a dropped suffix cannot break a match). Each name is then
+Names are first standardised (legal forms stripped, so "LIMITED" vs "LTD" or a dropped suffix
+cannot break a match: :func:`linkage.standardise.normalise_company_name`, or the core of
+:func:`linkage.standardise.companies.with_company_name_parts`, which keeps the distinguishing
+words HOLDINGS, GROUP, UK... apart for :class:`CompanyWordsComparison`). Each name is then
 split into tokens, and every token gets an inverse document frequency (idf = ln(N / n), n the
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
 agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a

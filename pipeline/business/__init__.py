@@ -1,11 +1,15 @@
 """Business linkage: CRN requests and dataset-to-register linkage.
 
 Deterministic on shared valid identifiers (CRN, VAT, PAYE, normalised by
-``pseudonym.identifiers``), then probabilistic on company name (rarity-weighted tokens, best of
-legal and trading names: :mod:`linkage.company_names`), postcode and address; grey-band records
-go to a clerical-review CSV whose decisions can be fed back in. Results carry the researcher's
-key, a status, the method and the project environment's pseudonym of the enterprise reference,
-never a register identifier or name.
+``pseudonym.identifiers``), then probabilistic (:mod:`pipeline.business.probabilistic`) on the
+core of the company name (rarity-weighted tokens, best of legal and trading names:
+:mod:`linkage.company_names`), its distinguishing words (HOLDINGS, GROUP, UK...: a sister
+company's name is not its sibling's), legal form, postcode and address, and identifiers that
+disagree; a record's candidates compete for it (:mod:`pipeline.business.decide`). Grey-band and
+ambiguous records go to a clerical-review CSV whose decisions can be fed back in. Results carry
+the researcher's key, a status, the method, the project environment's pseudonym of the
+enterprise reference and the register's status of that enterprise
+(:mod:`pipeline.business.register_status`), never a register identifier or name.
 
 >>> outcome = link_to_register(incoming, register, pseudonymiser)      # doctest: +SKIP
 >>> match_report(outcome.results, truth)["truth"]["f1"]                # doctest: +SKIP
