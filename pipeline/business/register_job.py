@@ -110,6 +110,7 @@ def run_register_link(
         settings={
             "match_threshold": options.settings.match_threshold,
             "review_threshold": options.settings.review_threshold,
+            "contradicting_crn": options.settings.contradicting_crn,
         },
     )
 

@@ -146,6 +146,7 @@ def link_to_register(
         "settings": {
             "match_threshold": settings.match_threshold,
             "review_threshold": settings.review_threshold,
+            "contradicting_crn": settings.contradicting_crn,
         },
     }
     return LinkOutcome(results.drop(UID), review, facts)

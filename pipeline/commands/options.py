@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -89,9 +89,14 @@ def _register_run(
     register_columns: tuple[str, ...],
     match_threshold: float,
     review_threshold: float,
+    contradicting_crn: Literal["review", "evidence"],
     truth_path: Path | None,
 ) -> RegisterLinkOptions:
-    settings = MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold)
+    settings = MatchSettings(
+        match_threshold=match_threshold,
+        review_threshold=review_threshold,
+        contradicting_crn=contradicting_crn,
+    )
     return RegisterLinkOptions(
         register_path=register_path,
         input_path=input_path,
@@ -176,6 +181,15 @@ register_run_options: Decorator[Any] = grouped(
         default=0.5,
         show_default=True,
         help="Lower edge of the grey band.",
+    ),
+    click.option(
+        "--contradicting-crn",
+        type=click.Choice(["review", "evidence"]),
+        default="review",
+        show_default=True,
+        help="A record whose valid CRN is in no register row, matched by name to a company"
+        " with another CRN: send it to review, or let the CRN disagreement weigh as"
+        " evidence (a mistyped CRN can then still link).",
     ),
     click.option(
         "--truth",

@@ -262,6 +262,11 @@ def test_clerical_review_round_trip(world: dict[str, object]) -> None:
     review = pl.read_csv(first / "review" / "clerical_review.csv", infer_schema=False)
     assert review.height >= 3
     assert review["decision"].fill_null("").eq("").all()
+    assert set(review["register_status"]) <= {"active", "dissolved"}
+    assert set(review["crn_differs"]) <= {"true", "false"}
+    results = pl.read_csv(first / "results.csv", infer_schema=False)
+    reviewed = results.filter(pl.col("status").is_in(["review", "ambiguous"]))["incoming_id"]
+    assert set(review["key"]) <= set(reviewed)
     # the review file identifies candidates by pseudonym only: no register references
     review_text = (first / "review" / "clerical_review.csv").read_text()
     for column in ("entref", "crn", "vat", "paye"):

@@ -5,6 +5,7 @@ Also the register column mapping and the register status in results."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import polars as pl
@@ -107,6 +108,16 @@ def test_bad_register_column_mappings_are_usage_errors(
     requests = write(setup["root"] / "requests.csv", "request_id,crn\nr1,00445790\n")
     result = command(setup, "crn-request", requests, "--register-column", mapping)
     assert result.exit_code == 2 and "--register-column" in text_of(result)
+
+
+def test_the_crn_rule_is_an_option_recorded_in_the_manifest(setup: dict[str, Path]) -> None:
+    requests = write(setup["root"] / "requests.csv", "request_id,crn\nr1,00445790\n")
+    bad = command(setup, "crn-request", requests, "--contradicting-crn", "ignore")
+    assert bad.exit_code == 2 and "--contradicting-crn" in text_of(bad)
+    good = command(setup, "crn-request", requests, "--contradicting-crn", "evidence")
+    assert good.exit_code == 0, text_of(good)
+    manifest = json.loads((setup["root"] / "out" / "manifest.json").read_text())
+    assert manifest["settings"]["contradicting_crn"] == "evidence"
 
 
 def test_crn_request_reports_dissolved_and_not_yet_incorporated(setup: dict[str, Path]) -> None:
