@@ -25,6 +25,7 @@ from pipeline.commands.options import (
     ENTREF_ENV_HELP,
     KeyOptions,
     column_option,
+    explicit_fields,
     grouped,
     key_column_option,
     key_options,
@@ -34,8 +35,9 @@ from pipeline.commands.options import (
 
 def _request_columns(**columns: str) -> IncomingColumns:
     """A CRN request matches on CRN (its column must exist), with name, postcode and address
-    as a fallback only (used where the file has them)."""
-    return IncomingColumns(vat=None, paye=None, required=frozenset({"crn"}), **columns)
+    as a fallback only (used where the file has them, or required when named)."""
+    required = frozenset({"crn"}) | explicit_fields()
+    return IncomingColumns(vat=None, paye=None, required=required, **columns)
 
 
 @click.command("crn-request")

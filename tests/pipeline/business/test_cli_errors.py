@@ -96,6 +96,10 @@ def test_link_register_needs_the_columns_it_is_told_about(setup: dict[str, Path]
     records = write(setup["root"] / "records.csv", "request_id,name\nr1,Harlow Zinc Ltd\n")
     named = command(setup, "link-register", records, "--crn-column", "company_no")
     assert named.exit_code == 3 and "records.csv: missing column(s) company_no" in text_of(named)
+    requests = write(setup["root"] / "requests.csv", "request_id,crn\nr1,00445790\n")
+    fallback = command(setup, "crn-request", requests, "--name-column", "company")
+    assert fallback.exit_code == 3
+    assert "requests.csv: missing column(s) company" in text_of(fallback)
     nothing = write(setup["root"] / "nothing.csv", "request_id,postcode\nr1,CM20 2AA\n")
     unmatched = command(setup, "link-register", nothing)
     assert unmatched.exit_code == 3 and "no column to match on" in text_of(unmatched)
