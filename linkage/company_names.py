@@ -1,7 +1,9 @@
 """Company-name comparison weighted by token rarity, with trading names ("best of legal/trading").
 
-Names are first standardised (:func:`linkage.standardise.normalise_company_name`: legal forms
-stripped, so "LIMITED" vs "LTD" or a dropped suffix cannot break a match). Each name is then
+Names are first standardised (legal forms stripped, so "LIMITED" vs "LTD" or a dropped suffix
+cannot break a match: :func:`linkage.standardise.normalise_company_name`, or the core of
+:func:`linkage.standardise.companies.with_company_name_parts`, which keeps the distinguishing
+words HOLDINGS, GROUP, UK... apart for :class:`CompanyWordsComparison`). Each name is then
 split into tokens, and every token gets an inverse document frequency (idf = ln(N / n), n the
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
 agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a
@@ -23,6 +25,7 @@ import math
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from linkage.company_tokens import (
     TOKEN_VARIANTS,
@@ -44,6 +47,8 @@ __all__ = [
     "CompanyNameJaroWinklerLevel",
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
+    "CompanyWordsComparison",
+    "CompanyWordsLevel",
     "add_company_token_columns",
     "idf_column",
     "rarest_column",
@@ -100,9 +105,10 @@ class _CompanyLevel(Level):
 class CompanyNameExactLevel(_CompanyLevel):
     """Standardised names are equal (any pairing of legal/trading names).
 
-    With ``term_frequency`` the weight of an exact match on the legal name is scaled by how
-    rare that name is (the engine's term-frequency adjustment on ``column``); a match found
-    only through a trading name gets the level's average weight.
+    With ``term_frequency`` (legal names only: no ``trading_column``) the weight is scaled by
+    how rare the name is (the engine's term-frequency adjustment on ``column``). A match
+    through a trading name is a level of its own: the legal name's frequency says nothing of
+    it.
     """
 
     column: str
@@ -111,6 +117,11 @@ class CompanyNameExactLevel(_CompanyLevel):
 
     def __post_init__(self) -> None:
         self._check()
+        if self.term_frequency and self.trading_column is not None:
+            raise SettingsError(
+                "CompanyNameExactLevel: term_frequency applies to legal names only; use a "
+                "second level for matches through a trading name"
+            )
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
         return f"{col(LEFT, left)} = {col(RIGHT, right)}"
@@ -249,11 +260,13 @@ class CompanyNameComparison(Comparison):
     """Company names compared by token rarity. Levels, in order:
 
     1. null (the legal name is missing on either side),
-    2. exact standardised name (weight scaled by the name's rarity if ``term_frequency``),
-    3. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    4. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    5. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    6. all other.
+    2. exact standardised legal name (weight scaled by the name's rarity if
+       ``term_frequency``),
+    3. exact through a trading name (only with ``trading_column``),
+    4. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    5. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    6. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    7. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -281,10 +294,103 @@ class CompanyNameComparison(Comparison):
             raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
         levels: list[Level] = [
             NullLevel(column),
-            CompanyNameExactLevel(column, trading_column, term_frequency),
+            CompanyNameExactLevel(column, None, term_frequency),
+            *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
             *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
             CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),
+            ElseLevel(),
+        ]
+        super().__init__(name or column, levels)
+
+
+WordsRelation = Literal["same", "none", "fewer"]
+_RELATIONS: dict[str, str] = {
+    "same": "same words",
+    "none": "no words on either side",
+    "fewer": "left's words are some of right's",
+}
+
+
+@dataclass(frozen=True)
+class CompanyWordsLevel(_CompanyLevel):
+    """How the distinguishing words of two names (sorted lists, repeats kept: see
+    :func:`linkage.standardise.companies.with_company_name_parts`) relate:
+
+    * ``same``: the same words, at least one ("X HOLDINGS" and "X HOLDINGS LTD"); with
+      ``term_frequency`` (legal names only) the weight is scaled by the words' rarity;
+    * ``none``: neither name has any;
+    * ``fewer``: the left name's words are some, not all, of the right name's (the left side
+      dropped a word, or is the plain "X LTD" of a group whose "X HOLDINGS LTD" is on the
+      right).
+
+    Direction matters: in a link the left side is the incoming record, the right the register.
+    A name with a word the other lacks ("X HOLDINGS" against a registered "X") fails all three:
+    that is the sister company's pattern.
+    """
+
+    column: str
+    relation: WordsRelation
+    trading_column: str | None = None
+    term_frequency: bool = False
+
+    def __post_init__(self) -> None:
+        self._check()
+        if self.relation not in _RELATIONS:
+            raise SettingsError("CompanyWordsLevel relation must be 'same', 'none' or 'fewer'")
+        if self.term_frequency and (self.relation != "same" or self.trading_column is not None):
+            raise SettingsError(
+                "CompanyWordsLevel term_frequency applies to relation 'same' on legal names only"
+            )
+
+    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
+        a, b, size = col(LEFT, left), col(RIGHT, right), dialect.fn("list_length")
+        if self.relation == "same":
+            return f"({a} = {b} AND {size}({a}) > 0)"
+        if self.relation == "none":
+            return f"({size}({a}) = 0 AND {size}({b}) = 0)"
+        contains = dialect.fn("list_contains")
+        shared = dialect.filter_positions(a, lambda i: f"{contains}({b}, {dialect.element(a, i)})")
+        return f"({size}({a}) < {size}({b}) AND {size}({shared}) = {size}({a}))"
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} {_RELATIONS[self.relation]}{self._suffix()}"
+
+    @property
+    def tf_column(self) -> str | None:
+        return self.column if self.term_frequency else None
+
+
+class CompanyWordsComparison(Comparison):
+    """The distinguishing words of company names (HOLDINGS, GROUP, UK, PROPERTIES...), whose
+    agreement and disagreement both carry weight. Levels, in order:
+
+    1. null (the word list is missing on either side: no name),
+    2. the legal names have the same words, at least one (term-frequency adjusted if
+       ``term_frequency``),
+    3. the same words through a trading name (only with ``trading_column``),
+    4. no words on either side,
+    5. the left (incoming) name has some, not all, of the right (register) name's words,
+    6. all other: the left name has a word the right lacks.
+
+    With ``trading_column`` every level takes the best pairing of legal and trading names.
+    """
+
+    def __init__(
+        self,
+        column: str = "name_words",
+        *,
+        trading_column: str | None = "trading_name_words",
+        term_frequency: bool = True,
+        name: str | None = None,
+    ) -> None:
+        levels: list[Level] = [
+            NullLevel(column),
+            CompanyWordsLevel(column, "same", None, term_frequency),
+            *([CompanyWordsLevel(column, "same", trading_column)] if trading_column else []),
+            CompanyWordsLevel(column, "none", trading_column),
+            CompanyWordsLevel(column, "fewer", trading_column),
             ElseLevel(),
         ]
         super().__init__(name or column, levels)

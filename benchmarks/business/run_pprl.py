@@ -30,8 +30,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     from pipeline.business.columns import IncomingColumns
-    from pipeline.business.probabilistic import MatchSettings
     from pipeline.business.register_link import link_to_register
+    from pipeline.business.settings import MatchSettings
     from pseudonym.keystore import Keystore
     from pseudonym.secret import Secret
     from pseudonym.tokens import Pseudonymiser

@@ -283,3 +283,79 @@ def _word_list(joined: pl.Expr) -> pl.Expr:
     """Space-joined words back to a list ("" -> []); computed per distinct name as text,
     because mapping list results back to rows is slow and fragile in polars."""
     return joined.str.split(" ").list.filter(pl.element() != "")
+
+
+# ------------------------------------------------------------------- parts for the model
+
+#: Column suffixes added by :func:`with_company_name_parts`.
+NAME_PARTS: tuple[str, ...] = ("core", "words", "form")
+_DISTINGUISHING_RE = rf"\b(?:{words_pattern(DISTINGUISHING_WORDS)})\b"
+
+
+def with_company_name_parts(frame: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
+    """``frame`` with the company names in ``column`` split the way the business model
+    compares them, in three new columns:
+
+    * ``{prefix}_core``: the standardised name without its distinguishing words (text),
+    * ``{prefix}_words``: those distinguishing words, sorted, repeats kept (a list; [] if
+      none): "X SERVICES SERVICES", a sister of "X SERVICES", has one more,
+    * ``{prefix}_form``: the legal form code, as :func:`company_legal_form`.
+
+    Unlike :func:`company_distinguishing_tokens`, a distinguishing word counts only after the
+    first word ("NORTHERN RAIL" is a name, "X NORTHERN" a sister's), so the core is never
+    empty, and words in brackets are ordinary words (sources drop the brackets: "THOMPSON
+    BUILDERS (LEEDS)" and "THOMPSON BUILDERS LEEDS" have the same core). "X HOLDINGS LTD" ->
+    ("X", ["HOLDINGS"], "LTD"); "The Smith & Sons (UK) Ltd" -> ("SMITH AND SONS", ["UK"],
+    "LTD"). A null or empty name gives nulls. Computed once per distinct name, in stages (a
+    single chained expression evaluates its shared parts again for every output).
+    """
+    names = frame[column].cast(pl.String).drop_nulls().unique()
+    parts = _name_parts(names).rename(
+        {"core": f"{prefix}_core", "words": f"{prefix}_words", "form": f"{prefix}_form"}
+    )
+    keyed = frame.with_columns(pl.col(column).cast(pl.String).alias("__name"))
+    return keyed.join(parts, on="__name", how="left", maintain_order="left").drop("__name")
+
+
+def _name_parts(names: pl.Series) -> pl.DataFrame:
+    """``__name, core, words, form`` for distinct non-null ``names``."""
+    spaced = "  " + pl.col("name").str.replace_all(" ", "  ", literal=True) + "  "
+    abbreviations = COMPANY_ABBREVIATIONS  # written out word by word: padded, spaces doubled
+    return (
+        names.to_frame("__name")
+        .with_columns(_legal_text(pl.col("__name")).alias("legal"))
+        .with_columns(pl.col("legal").str.extract(rf"((?:\s+(?:{_FORMS}))+)$", 1).alias("tail"))
+        .with_columns(
+            pl.col("legal")
+            .str.head(pl.col("legal").str.len_chars() - pl.col("tail").str.len_chars().fill_null(0))
+            .alias("name"),
+            pl.col("tail")
+            .str.extract(rf"({_FORMS})$", 1)
+            .str.replace_all(r"\s+", " ")
+            .replace_strict(LEGAL_FORM_CODES, default=None, return_dtype=pl.String)
+            .alias("form"),
+        )
+        .with_columns(
+            collapse_spaces(
+                spaced.str.replace_many(
+                    [f" {k} " for k in abbreviations], [f" {v} " for v in abbreviations.values()]
+                )
+            ).alias("name")
+        )
+        .with_columns(
+            pl.col("name").str.extract(r"^(\S+)", 1).alias("first"),
+            pl.col("name").str.extract(r"^\S+\s+(.*)$", 1).fill_null("").alias("rest"),
+        )
+        .with_columns(
+            pl.col("rest").str.extract_all(_DISTINGUISHING_RE).list.sort().alias("words"),
+            collapse_spaces(pl.col("rest").str.replace_all(_DISTINGUISHING_RE, " ")).alias("rest"),
+        )
+        .select(
+            "__name",
+            pl.when(pl.col("first").is_not_null())
+            .then(pl.concat_str("first", "rest", separator=" ", ignore_nulls=True))
+            .alias("core"),
+            pl.when(pl.col("first").is_not_null()).then(pl.col("words")).alias("words"),
+            "form",
+        )
+    )

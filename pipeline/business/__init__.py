@@ -1,11 +1,15 @@
 """Business linkage: CRN requests and dataset-to-register linkage.
 
 Deterministic on shared valid identifiers (CRN, VAT, PAYE, normalised by
-``pseudonym.identifiers``), then probabilistic on company name (rarity-weighted tokens, best of
-legal and trading names: :mod:`linkage.company_names`), postcode and address; grey-band records
-go to a clerical-review CSV whose decisions can be fed back in. Results carry the researcher's
-key, a status, the method and the project environment's pseudonym of the enterprise reference,
-never a register identifier or name.
+``pseudonym.identifiers``), then probabilistic (:mod:`pipeline.business.probabilistic`) on the
+core of the company name (rarity-weighted tokens, best of legal and trading names:
+:mod:`linkage.company_names`), its distinguishing words (HOLDINGS, GROUP, UK...: a sister
+company's name is not its sibling's), legal form, postcode and address, and identifiers that
+disagree; a record's candidates compete for it (:mod:`pipeline.business.decide`). Grey-band and
+ambiguous records go to a clerical-review CSV whose decisions can be fed back in. Results carry
+the researcher's key, a status, the method, the project environment's pseudonym of the
+enterprise reference and the register's status of that enterprise
+(:mod:`pipeline.business.register_status`), never a register identifier or name.
 
 >>> outcome = link_to_register(incoming, register, pseudonymiser)      # doctest: +SKIP
 >>> match_report(outcome.results, truth)["truth"]["f1"]                # doctest: +SKIP
@@ -18,9 +22,9 @@ from pipeline.business.clerical_review import write_review_file
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import Delivered, deliver
 from pipeline.business.match_report import match_report
-from pipeline.business.probabilistic import MatchSettings
 from pipeline.business.register_job import RegisterLinkOptions, run_register_link
 from pipeline.business.register_link import STATUSES, LinkOutcome, link_to_register
+from pipeline.business.settings import MatchSettings
 from pipeline.review.decisions import read_decisions
 
 __all__ = [

@@ -19,7 +19,11 @@ SHARED_ID_TYPES: tuple[str, ...] = ("crn", "vat", "paye")
 
 @dataclass(frozen=True)
 class RegisterColumns:
-    """Column names in the business register (``entref`` and ``name`` are required)."""
+    """Column names in the business register (``entref`` and ``name`` are required).
+
+    ``status`` and ``dissolution_date`` say whether an enterprise is active, dissolved or not
+    yet incorporated (see :mod:`pipeline.business.register_status`).
+    """
 
     entref: str = "entref"
     name: str = "legal_name"
@@ -29,6 +33,8 @@ class RegisterColumns:
     crn: str | None = "crn"
     vat: str | None = "vat"
     paye: str | None = "paye"
+    status: str | None = "status"
+    dissolution_date: str | None = "dissolution_date"
 
     def id_column(self, id_type: str) -> str | None:
         return {"crn": self.crn, "vat": self.vat, "paye": self.paye}.get(id_type)
@@ -36,7 +42,12 @@ class RegisterColumns:
 
 @dataclass(frozen=True)
 class IncomingColumns:
-    """Column names in the researcher's or source's file (only ``key`` is required)."""
+    """Column names in the researcher's or source's file.
+
+    ``key`` is required; so are the fields named in ``required`` (a CRN request needs its
+    ``crn`` column; a column given on the command line must exist). The others are used
+    where the file has them.
+    """
 
     key: str = "incoming_id"
     name: str | None = "name"
@@ -46,9 +57,38 @@ class IncomingColumns:
     crn: str | None = "crn"
     vat: str | None = "vat"
     paye: str | None = "paye"
+    required: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.required - set(INCOMING_FIELDS))
+        missing = sorted(
+            f for f in self.required & set(INCOMING_FIELDS) if getattr(self, f) is None
+        )
+        if unknown or missing:
+            raise ConfigError(
+                [f"unknown field {f}" for f in unknown]
+                + [f"field {f} is required but has no column" for f in missing],
+                source="incoming columns",
+            )
 
     def id_column(self, id_type: str) -> str | None:
         return {"crn": self.crn, "vat": self.vat, "paye": self.paye}.get(id_type)
+
+    def required_columns(self) -> list[str]:
+        """The key column and the columns of the ``required`` fields."""
+        return [self.key, *(str(getattr(self, f)) for f in INCOMING_FIELDS if f in self.required)]
+
+
+INCOMING_FIELDS: tuple[str, ...] = (
+    "key", "name", "trading_name", "postcode", "address", "crn", "vat", "paye",
+)  # fmt: skip
+#: Fields of :class:`RegisterColumns` (what ``--register-column FIELD=COLUMN`` may name).
+REGISTER_FIELDS: tuple[str, ...] = (
+    "entref", "name", "trading_name", "postcode", "address", "crn", "vat", "paye", "status",
+    "dissolution_date",
+)  # fmt: skip
+#: Incoming fields that give a record something to match on.
+MATCHABLE_FIELDS: tuple[str, ...] = ("name", "crn", "vat", "paye")
 
 
 def check_columns(frame: pl.DataFrame, required: list[str], source: str) -> None:
@@ -56,6 +96,15 @@ def check_columns(frame: pl.DataFrame, required: list[str], source: str) -> None
     missing = [c for c in dict.fromkeys(required) if c not in frame.columns]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+
+
+def check_matchable(frame: pl.DataFrame, columns: IncomingColumns, source: str) -> None:
+    """Raise a :class:`DataError` when the file has none of the columns a record could be
+    matched on (name, CRN, VAT, PAYE): every row would come out ``invalid``."""
+    wanted = [getattr(columns, f) for f in MATCHABLE_FIELDS]
+    if not any(present(frame, c) for c in wanted):
+        named = ", ".join(str(c) for c in wanted if c is not None) or "(none mapped)"
+        raise DataError(f"{source}: no column to match on: none of {named} is in the file")
 
 
 def present(frame: pl.DataFrame, column: str | None) -> str | None:

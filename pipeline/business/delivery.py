@@ -38,6 +38,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "match_probability",
     "reason",
     TOKEN,
+    "register_status",
 )
 
 

@@ -14,6 +14,7 @@ from pipeline.business.prepare import UID, norm_column
 
 REG_UID = "reg_uid"
 ENTREF = "entref"
+TOKEN = "entref_pseudonym"  # the project environment's pseudonym of the entref
 
 
 def deterministic_matches(

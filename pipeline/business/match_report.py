@@ -9,6 +9,7 @@ import polars as pl
 
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.register_link import MATCHED, STATUSES
+from pipeline.business.register_status import NOT_TRADING
 from pipeline.review.decisions import KEY
 
 
@@ -21,7 +22,8 @@ def _f1(p: float, r: float) -> float:
 
 
 def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> dict[str, object]:
-    """Counts by status, by method and by (status, method); with ``truth`` (``key, entref``:
+    """Counts by status, by method, by (status, method) and, for linked records, by the
+    register status of their enterprise; with ``truth`` (``key, entref``:
     the enterprise each incoming record really is, absent when it is in no register) also
     precision, recall and F1 overall and by method.
 
@@ -30,7 +32,7 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
     """
     total = results.height
     by_status = {s: 0 for s in STATUSES}
-    for status, n in results.group_by("status").len().rows():
+    for status, n in results.group_by("status").len().sort("status").rows():
         by_status[str(status)] = int(n)
     by_method = {
         str(m if m is not None else "none"): int(n)
@@ -43,7 +45,8 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
         .sort("status", "method", nulls_last=True)
         .rows()
     ]
-    matched = results.filter(pl.col("status").is_in(list(MATCHED)))
+    # a CRN request reports a match to a dissolved company as "dissolved": still a link
+    matched = results.filter(pl.col("status").is_in([*MATCHED, *NOT_TRADING]))
     report: dict[str, object] = {
         "records": total,
         "by_status": by_status,
@@ -51,6 +54,11 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
         "by_status_and_method": cross,
         "match_rate": _ratio(matched.height, total),
     }
+    if "register_status" in results.columns:
+        report["linked_by_register_status"] = {
+            str(s): int(n)
+            for s, n in matched.group_by("register_status").len().sort("register_status").rows()
+        }
     if truth is not None:
         report["truth"] = _truth_metrics(results, matched, truth)
     return report

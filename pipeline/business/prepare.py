@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from linkage.standardise import (
-    normalise_address,
-    normalise_company_name,
-    normalise_postcode,
-    split_trading_as,
-)
+from linkage.standardise import normalise_address, normalise_postcode, split_trading_as
+from linkage.standardise.companies import with_company_name_parts
 from pipeline.business.columns import SHARED_ID_TYPES, as_text, present
 from pseudonym.identifiers import check
 
 UID = "uid"
-LINK_COLUMNS: tuple[str, ...] = (UID, "name_std", "trading_name_std", "postcode_std", "address_std")
 
 
 def norm_column(id_type: str) -> str:
@@ -62,32 +57,35 @@ def linkage_frame(
     postcode: str | None,
     address: str | None,
 ) -> pl.DataFrame:
-    """``uid`` and standardised ``name_std``, ``trading_name_std`` (a separate column or a
-    "T/A" part of the name), ``postcode_std`` and ``address_std`` (null where absent)."""
+    """``uid`` and what probabilistic matching compares, null where absent: for the legal name
+    and the trading name (a separate column or a "T/A" part of the name) their core, their
+    distinguishing words (:func:`~linkage.standardise.companies.with_company_name_parts`:
+    ``name_core``, ``name_words``, ``trading_core``, ``trading_words``), the legal form
+    (``legal_form``), ``postcode_std`` and ``address_std``."""
     name, trading_name = present(frame, name), present(frame, trading_name)
     postcode, address = present(frame, postcode), present(frame, address)
+
+    def text(column: str | None) -> pl.Expr:
+        return pl.col(column).cast(pl.String) if column else pl.lit(None, pl.String)
+
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
-        (pl.col(name).cast(pl.String) if name else pl.lit(None, pl.String)).alias("__name"),
-        (pl.col(trading_name).cast(pl.String) if trading_name else pl.lit(None, pl.String)).alias(
-            "__trading"
-        ),
-        (pl.col(postcode).cast(pl.String) if postcode else pl.lit(None, pl.String)).alias(
-            "__postcode"
-        ),
-        (pl.col(address).cast(pl.String) if address else pl.lit(None, pl.String)).alias(
-            "__address"
-        ),
+        text(name).alias("__name"),
+        text(trading_name).alias("__trading"),
+        normalise_postcode(text(postcode)).alias("postcode_std"),
+        normalise_address(text(address)).alias("address_std"),
     )
-    # The standardisers one by one rather than standardise_business_frame: it also derives
-    # tokens, flat, house number and street, which matching does not use (3x the time).
     _, embedded_trading = split_trading_as(pl.col("__name"))
-    return base.select(
+    base = base.with_columns(pl.coalesce("__trading", embedded_trading).alias("__trading"))
+    parts = with_company_name_parts(base, "__name", "name")
+    parts = with_company_name_parts(parts, "__trading", "trading")
+    return parts.select(
         UID,
-        normalise_company_name(pl.col("__name")).alias("name_std"),
-        normalise_company_name(pl.coalesce(pl.col("__trading"), embedded_trading)).alias(
-            "trading_name_std"
-        ),
-        normalise_postcode(pl.col("__postcode")).alias("postcode_std"),
-        normalise_address(pl.col("__address")).alias("address_std"),
+        "name_core",
+        "name_words",
+        "trading_core",
+        "trading_words",
+        pl.col("name_form").alias("legal_form"),
+        "postcode_std",
+        "address_std",
     )

@@ -1,14 +1,24 @@
-"""Probabilistic matching of incoming records to the register on name, postcode and address.
+"""Probabilistic matching of incoming records to the register on name, postcode, address and
+identifiers.
 
-A Fellegi-Sunter model (``linkage.Linker``) with the rarity-weighted company-name comparison
-(best of legal and trading names), a postcode comparison and an address comparison. Blocking:
-same standardised name (if not shared by many records; else same name and postcode district),
-same postcode, or the same rarest name token (legal or trading; only tokens that few records
-share).
+A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`comparisons`):
 
-Training: u from random pairs. m from pairs already confirmed by a shared valid identifier when
-there are at least ``min_labelled_pairs`` of them (the identifier is independent evidence of a
-true match, so the comparison levels of those pairs are a sample of m), otherwise by EM.
+* ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
+* ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
+  disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
+* ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
+* ``postcode`` and ``address``;
+* ``crn``, ``vat``, ``paye`` (the identifier types both sides have): a valid identifier that
+  differs from the candidate's is strong evidence against; a missing or invalid one is neutral.
+
+Blocking: same core name (if not shared by many records; else same core and postcode
+district), same postcode, or the same rarest name token (legal or trading; only tokens that few
+records share).
+
+Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
+confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
+(the identifier is independent evidence of a true match, so the comparison levels of those
+pairs are a sample of m), otherwise from pairs that agree on the other half of the record.
 """
 
 from __future__ import annotations
@@ -19,64 +29,41 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_on
-from linkage.company_names import CompanyNameComparison, add_company_token_columns, rarest_column
-from linkage.comparisons import Comparison, JaroWinklerAtThresholds, PostcodeComparison
-from pipeline.business.prepare import UID
-from pipeline.errors import ConfigError
+from linkage.company_names import (
+    CompanyNameComparison,
+    CompanyWordsComparison,
+    add_company_token_columns,
+    rarest_column,
+)
+from linkage.comparisons import (
+    And,
+    Comparison,
+    ElseLevel,
+    ExactComparison,
+    ExactMatchLevel,
+    JaroWinklerLevel,
+    Level,
+    Not,
+    NullLevel,
+    PostcodePartialLevel,
+)
+from pipeline.business.deterministic import REG_UID
+from pipeline.business.prepare import UID, norm_column
+from pipeline.business.settings import MatchSettings
+from pipeline.business.training import train
 
 logger = logging.getLogger(__name__)
 
-NAME, TRADING = "name_std", "trading_name_std"
-NAME_BLOCK = "name_std_block"  # the name, where it is rare enough to block on alone
+NAME, TRADING = "name_core", "trading_core"
+WORDS, TRADING_WORDS = "name_words", "trading_words"
+NAME_BLOCK = "name_core_block"  # the core name, where it is rare enough to block on alone
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
     UID: pl.Int64,
-    "reg_uid": pl.Int64,
+    REG_UID: pl.Int64,
     "match_probability": pl.Float64,
     "match_weight": pl.Float64,
 }
-
-
-@dataclass(frozen=True)
-class MatchSettings:
-    """Thresholds and model options (probabilities in [0, 1]).
-
-    A best candidate with probability >= ``match_threshold`` is a match; between
-    ``review_threshold`` and it, clerical review. A name token is *rare* when it is in at most
-    ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
-    ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
-    """
-
-    match_threshold: float = 0.9
-    review_threshold: float = 0.5
-    rare_frequency: float = 0.001
-    rare_min_records: int = 10
-    block_frequency: float = 0.0002
-    block_min_records: int = 20
-    min_labelled_pairs: int = 30
-    max_training_pairs: int = 300_000
-    memory_limit: str = "4GB"
-    threads: int = 2
-    seed: int = 1
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0.0 <= self.review_threshold <= self.match_threshold <= 1.0:
-            problems.append("thresholds must satisfy 0 <= review <= match <= 1")
-        for name in ("rare_frequency", "block_frequency"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                problems.append(f"{name} must be in (0, 1]")
-        for name in (
-            "rare_min_records",
-            "block_min_records",
-            "min_labelled_pairs",
-            "max_training_pairs",
-            "threads",
-        ):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1")
-        if problems:
-            raise ConfigError(problems, source="match settings")
 
 
 @dataclass
@@ -87,15 +74,48 @@ class ScoredCandidates:
     training: dict[str, object] = field(default_factory=dict)
 
 
-def comparisons(rare_frequency: float) -> list[Comparison]:
-    """Name (rarity-weighted, best of legal/trading), postcode, address."""
+def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
+    """Core name, distinguishing words, legal form, postcode, address, and one comparison per
+    identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
     return [
         CompanyNameComparison(
             NAME, trading_column=TRADING, rare_frequency=rare_frequency, name="company_name"
         ),
-        PostcodeComparison("postcode_std", name="postcode"),
-        JaroWinklerAtThresholds("address_std", (0.9, 0.75), name="address"),
+        CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
+        ExactComparison("legal_form", name="legal_form"),
+        location_comparison(),
+        *(ExactComparison(norm_column(t), name=t) for t in id_types),
     ]
+
+
+def location_comparison(postcode: str = "postcode_std", address: str = "address_std") -> Comparison:
+    """Postcode and address as one comparison: the address says little once the postcode
+    agrees (a building, a formation agent's office, a family of companies share both), so
+    counting them as independent would add their evidence twice. Levels, in order:
+
+    1. same postcode, address Jaro-Winkler >= 0.9,
+    2. same postcode,
+    3. same postcode sector, address >= 0.9 (a mistyped postcode),
+    4. postcode missing on a side, address >= 0.9,
+    5. same postcode sector,
+    6. same district,
+    7. same area,
+    8. postcode missing on a side,
+    9. all other.
+    """
+    close = JaroWinklerLevel(address, 0.9)
+    levels: list[Level] = [
+        And((ExactMatchLevel(postcode), close)),
+        ExactMatchLevel(postcode),
+        And((PostcodePartialLevel(postcode, "sector"), close)),
+        And((NullLevel(postcode), close)),
+        PostcodePartialLevel(postcode, "sector"),
+        PostcodePartialLevel(postcode, "district"),
+        PostcodePartialLevel(postcode, "area"),
+        And((NullLevel(postcode), Not(close))),  # a comparison's null level must come first
+        ElseLevel(),
+    ]
+    return Comparison("location", levels)
 
 
 def blocking_rules() -> list[BlockingRule]:
@@ -115,13 +135,16 @@ def score_candidates(
     register: pl.DataFrame,
     *,
     labelled: pl.DataFrame,
+    id_types: list[str],
     settings: MatchSettings,
 ) -> ScoredCandidates:
     """Score candidate register entries for every incoming record that has a name.
 
-    ``incoming`` and ``register`` are :func:`pipeline.business.prepare.linkage_frame` outputs;
-    ``labelled`` has ``uid, reg_uid`` pairs confirmed by a shared identifier. Returns pairs with
-    probability >= ``settings.review_threshold / 10`` (lower ones never matter).
+    ``incoming`` and ``register`` are :func:`pipeline.business.prepare.linkage_frame` outputs
+    with the ``<type>_norm`` column of each of ``id_types``; ``labelled`` has ``uid, reg_uid,
+    method`` for pairs confirmed by a shared identifier (``method``: the types that agreed,
+    e.g. ``crn+vat``). Returns pairs with probability >= ``settings.review_threshold / 10``
+    (lower ones never matter).
     """
     incoming = incoming.filter(pl.col(NAME).is_not_null())
     register = register.filter(pl.col(NAME).is_not_null())
@@ -136,13 +159,10 @@ def score_candidates(
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     # identifier-confirmed pairs of incoming records that have a name
-    confirmed = labelled.select(pl.col(UID).alias("id_l"), pl.col("reg_uid").alias("id_r"))
-    confirmed = confirmed.drop_nulls().join(
-        incoming.select(pl.col(UID).alias("id_l")), on="id_l", how="semi"
-    )
+    confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
         link_type="link_only",
-        comparisons=comparisons(min(rare, 1.0)),
+        comparisons=comparisons(min(rare, 1.0), id_types),
         blocking_rules=blocking_rules(),
         unique_id_column=UID,
         memory_limit=settings.memory_limit,
@@ -150,14 +170,14 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     try:
-        training = _train(linker, confirmed, settings)
+        training = train(linker, confirmed, (incoming, register), id_types, settings)
         pairs = linker.predict(threshold=settings.review_threshold / 10)
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     pairs = pairs.select(
         pl.col("id_l").alias(UID),
-        pl.col("id_r").alias("reg_uid"),
+        pl.col("id_r").alias(REG_UID),
         "match_probability",
         "match_weight",
     )
@@ -165,26 +185,12 @@ def score_candidates(
     return ScoredCandidates(pairs, training)
 
 
-def _train(linker: Linker, confirmed: pl.DataFrame, settings: MatchSettings) -> dict[str, object]:
-    """u from random pairs; m from the identifier-confirmed pairs (``id_l, id_r``) when there
-    are enough of them, else by EM; lambda. Returns what was done, for the run's facts."""
-    linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
-    training: dict[str, object] = {"labelled_pairs": confirmed.height}
-    if confirmed.height >= settings.min_labelled_pairs:
-        linker.estimate_m_from_labelled_pairs(confirmed)
-        training["m_from"] = "pairs confirmed by a shared identifier"
-    else:
-        linker.estimate_m()
-        training["m_from"] = "expectation maximisation"
-    training["lambda"] = linker.estimate_lambda()
-    return training
-
-
 def _block_keys(
     incoming: pl.DataFrame, register: pl.DataFrame, *, cap: float
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add ``name_std_block`` (the name where at most ``cap`` records share it: "SMITH & SONS"
-    alone would make millions of pairs) and ``postcode_district`` (common names block with it)."""
+    """Add ``name_core_block`` (the core name where at most ``cap`` records share it: "SMITH &
+    SONS" alone would make millions of pairs) and ``postcode_district`` (common names block
+    with it)."""
     counts = pl.concat([incoming.select(NAME), register.select(NAME)]).group_by(NAME).len()
     rare = counts.filter(pl.col("len") <= cap).select(NAME, pl.col(NAME).alias(NAME_BLOCK))
 

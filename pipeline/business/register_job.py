@@ -10,17 +10,20 @@ deliver. The library call behind ``pprl link-register`` and ``pprl crn-request``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+
+import polars as pl
 
 from pipeline.audit import AuditLog
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.delivery import MANIFEST_FILE, REPORT_FILE, RESULTS_FILE, Delivered, deliver
 from pipeline.business.deterministic import ENTREF
-from pipeline.business.probabilistic import MatchSettings
-from pipeline.business.register_link import link_to_register
-from pipeline.errors import ConfigError
+from pipeline.business.register_link import MATCHED, LinkOutcome, link_to_register
+from pipeline.business.register_status import NOT_TRADING
+from pipeline.business.settings import MatchSettings
+from pipeline.errors import ConfigError, DataError
 from pipeline.io import read_table, read_truth
 from pipeline.review.decisions import KEY, read_decisions
 from pseudonym.tokens import Pseudonymiser
@@ -31,9 +34,11 @@ class RegisterLinkOptions:
     """One run: its files, columns and thresholds, and how it reports.
 
     ``kind`` names the run in the manifest and audit log; ``status_names`` renames statuses
-    for that kind (the CRN request calls the review band ``ambiguous``); ``write_review``
-    writes the curator's review file; ``truth_path`` (the key column + ``entref``) adds
-    precision and recall to the report.
+    for that kind (the CRN request calls the review band ``ambiguous``);
+    ``register_status_as_status`` reports a record matched to a dissolved or not yet
+    incorporated company with that status instead of ``matched_*`` (the CRN request);
+    ``write_review`` writes the curator's review file; ``truth_path`` (the key column +
+    ``entref``) adds precision and recall to the report.
     """
 
     register_path: Path
@@ -46,6 +51,7 @@ class RegisterLinkOptions:
     decisions_path: Path | None = None
     truth_path: Path | None = None
     status_names: Mapping[str, str] | None = None
+    register_status_as_status: bool = False
     write_review: bool = True
 
     def inputs(self) -> list[Path]:
@@ -61,7 +67,9 @@ def run_register_link(
     """Read the inputs, link, deliver into ``options.out_dir`` and record the run in ``audit``.
 
     ``open_pseudonymiser`` is called once the inputs have been read (opening a keystore may
-    ask for a passphrase; a bad input should fail first).
+    ask for a passphrase; a bad input should fail first). A run in which every record is
+    ``invalid`` (no valid identifier and no name anywhere: a wrong column mapping) is a
+    :class:`DataError`, and nothing is delivered.
     """
     written = {(options.out_dir / n).resolve() for n in (RESULTS_FILE, REPORT_FILE, MANIFEST_FILE)}
     if written & {p.resolve() for p in options.inputs()}:
@@ -85,6 +93,9 @@ def run_register_link(
         incoming_source=options.input_path.name,
         register_source=options.register_path.name,
     )
+    _check_not_all_invalid(outcome, options)
+    if options.register_status_as_status:
+        outcome = replace(outcome, results=_not_trading_as_status(outcome.results))
     return deliver(
         options.out_dir,
         outcome,
@@ -99,5 +110,27 @@ def run_register_link(
         settings={
             "match_threshold": options.settings.match_threshold,
             "review_threshold": options.settings.review_threshold,
+            "contradicting_crn": options.settings.contradicting_crn,
         },
+    )
+
+
+def _check_not_all_invalid(outcome: LinkOutcome, options: RegisterLinkOptions) -> None:
+    results = outcome.results
+    if results.height and (results["status"] == "invalid").all():
+        ic = options.incoming_columns
+        ids = ", ".join(str(c) for c in (ic.crn, ic.vat, ic.paye) if c is not None)
+        raise DataError(
+            f"{options.input_path.name}: every record is invalid (no valid identifier in "
+            f"column(s) {ids or '(none)'} and no name to match on): check the column options"
+        )
+
+
+def _not_trading_as_status(results: pl.DataFrame) -> pl.DataFrame:
+    """Matched records whose company is dissolved or not yet incorporated get that status."""
+    flagged = pl.col("status").is_in(list(MATCHED)) & pl.col("register_status").is_in(
+        list(NOT_TRADING)
+    )
+    return results.with_columns(
+        pl.when(flagged).then(pl.col("register_status")).otherwise(pl.col("status")).alias("status")
     )

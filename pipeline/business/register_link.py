@@ -1,17 +1,22 @@
 """Dataset-to-register linkage: deterministic on shared valid identifiers, then probabilistic
-on name, postcode and address for the rest, with clerical-review overrides.
+on name, postcode, address and identifiers for the rest, with clerical-review overrides.
 
 Status of each incoming record (:data:`STATUSES`):
 
 * ``matched_exact``: a shared valid identifier (CRN, VAT, PAYE) points to one enterprise;
 * ``matched_clerical``: a curator's ``match`` decision;
-* ``matched_probabilistic``: best candidate's probability >= the match threshold;
-* ``review``: best candidate in the grey band (the CRN request calls this ``ambiguous``);
-* ``ambiguous``: identifiers point to several enterprises, or several score above the match
-  threshold;
+* ``matched_probabilistic``: the best candidate's probability, among the record's candidates,
+  reaches the match threshold (:mod:`pipeline.business.decide`);
+* ``review``: best candidate in the grey band, or a match by name to a company whose CRN
+  contradicts the record's (the CRN request calls this ``ambiguous``);
+* ``ambiguous``: identifiers point to several enterprises, or several candidates reach the
+  match threshold on their own and none stands out;
 * ``not_found``: nothing matched; ``invalid``: nothing matched and an identifier was invalid
   (or there was nothing to match on). ``reason`` lists invalid identifiers as ``type:code``
   (e.g. ``crn:bad_prefix``), or ``nothing_to_match`` when there was no identifier or name.
+
+Every result carries the linked enterprise's ``register_status`` (active, dissolved,
+not_yet_incorporated, insolvency, unknown: :mod:`pipeline.business.register_status`).
 """
 
 from __future__ import annotations
@@ -21,25 +26,29 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from pipeline.business.clerical_review import read_decisions_for_run, review_rows
 from pipeline.business.columns import (
     SHARED_ID_TYPES,
     IncomingColumns,
     RegisterColumns,
     check_columns,
+    check_matchable,
     present,
 )
-from pipeline.business.deterministic import ENTREF, REG_UID, deterministic_matches
+from pipeline.business.decide import decide
+from pipeline.business.deterministic import ENTREF, REG_UID, TOKEN, deterministic_matches
+from pipeline.business.fallback import REGISTER_STATUS, Side, fallback_candidates
 from pipeline.business.prepare import (
     UID,
-    linkage_frame,
     norm_column,
     normalise_ids,
     reason_column,
     shared_id_types,
 )
-from pipeline.business.probabilistic import MatchSettings, score_candidates
+from pipeline.business.register_status import register_status
+from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
-from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, NON_MATCH
+from pipeline.review.decisions import CANDIDATE, KEY, MATCH, NON_MATCH
 from pseudonym.identifiers import Reason
 from pseudonym.tokens import Pseudonymiser
 
@@ -50,8 +59,6 @@ STATUSES: tuple[str, ...] = (
     "not_found", "invalid",
 )  # fmt: skip
 MATCHED = ("matched_exact", "matched_clerical", "matched_probabilistic")
-TOKEN = "entref_pseudonym"
-MAX_REVIEW_CANDIDATES = 5
 NOTHING_TO_MATCH = "nothing_to_match"  # reason: no valid identifier and no name
 
 
@@ -87,40 +94,49 @@ def link_to_register(
     ic, rc = incoming_columns or IncomingColumns(), register_columns or RegisterColumns()
     settings = settings or MatchSettings()
     check_columns(register, [rc.entref, rc.name], register_source)
-    check_columns(incoming, [ic.key], incoming_source)
+    check_columns(incoming, ic.required_columns(), incoming_source)
+    check_matchable(incoming, ic, incoming_source)
     keys = incoming[ic.key].cast(pl.String)
     _check_keys(keys, ic.key, incoming_source)
 
     register, register_facts = _valid_register(register, rc, register_source)
-    reg_ids = normalise_ids(
-        register, {"crn": rc.crn, "vat": rc.vat, "paye": rc.paye}, register_source
-    )
-    inc_ids = normalise_ids(
-        incoming, {"crn": ic.crn, "vat": ic.vat, "paye": ic.paye}, incoming_source
-    )
+    inc = Side(incoming, ic, normalise_ids(incoming, _id_columns(ic), incoming_source))
+    wanted = {t: c for t, c in _id_columns(rc).items() if norm_column(t) in inc.ids.columns}
+    reg = Side(register, rc, normalise_ids(register, wanted, register_source))
     entrefs = register["__entref"]
-    tokens = pseudonymiser.pseudonymise("entref", entrefs)
-    token_map = pl.DataFrame({ENTREF: entrefs, TOKEN: tokens}).unique(ENTREF)
+    # every entref's pseudonym only when decisions name candidates by pseudonym
+    token_map = _tokens(pseudonymiser, entrefs if decisions is not None else entrefs.head(0))
 
-    id_types = shared_id_types(inc_ids, reg_ids)
-    det = deterministic_matches(inc_ids, reg_ids, entrefs, id_types)
-    clerical, rejected = _decisions(decisions, keys, token_map)
+    id_types = shared_id_types(inc.ids, reg.ids)
+    det = deterministic_matches(inc.ids, reg.ids, entrefs, id_types)
+    clerical, rejected = read_decisions_for_run(decisions, keys, token_map)
     if rejected.height:
         det = det.join(rejected, on=[UID, ENTREF], how="anti")
 
     fallback = (
-        inc_ids.select(UID)
+        inc.ids.select(UID)
         .join(det.select(UID), on=UID, how="anti")
         .join(clerical.select(UID), on=UID, how="anti")
     )
+    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID, "method")
+    pairs, training = fallback_candidates(
+        inc, reg, id_types, labelled, fallback, rejected, settings
+    )
     has_names = present(incoming, ic.name) is not None
-    pairs, training = _fallback_pairs(incoming, register, ic, rc, det, fallback, rejected, settings)
-    nothing = _nothing_to_match(incoming, inc_ids, ic.name if has_names else None)
+    nothing = _nothing_to_match(incoming, inc.ids, ic.name if has_names else None)
+    statuses = register.select(pl.col("__entref").alias(ENTREF), REGISTER_STATUS).unique(ENTREF)
     results = _assemble(
-        inc_ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
-        _decide(pairs, settings),
-    ).join(token_map, on=ENTREF, how="left", maintain_order="left")  # fmt: skip
-    review = _review_rows(results, pairs, incoming, register, ic, rc, keys, token_map, settings)
+        inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
+        decide(pairs, settings),
+    ).join(statuses, on=ENTREF, how="left", maintain_order="left")  # fmt: skip
+    review = review_rows(results, pairs, inc, reg, keys, settings)
+    if decisions is None:
+        needed = pl.concat([results[ENTREF], review[ENTREF]]).drop_nulls().unique()
+        token_map = _tokens(pseudonymiser, needed)
+    results = results.join(token_map, on=ENTREF, how="left", maintain_order="left")
+    review = review.join(
+        token_map.rename({TOKEN: CANDIDATE}), on=ENTREF, maintain_order="left"
+    ).drop(ENTREF)
     facts: dict[str, object] = {
         **register_facts,
         "incoming_rows": incoming.height,
@@ -130,56 +146,20 @@ def link_to_register(
         "settings": {
             "match_threshold": settings.match_threshold,
             "review_threshold": settings.review_threshold,
+            "contradicting_crn": settings.contradicting_crn,
         },
     }
     return LinkOutcome(results.drop(UID), review, facts)
 
 
-def _fallback_pairs(
-    incoming: pl.DataFrame,
-    register: pl.DataFrame,
-    ic: IncomingColumns,
-    rc: RegisterColumns,
-    det: pl.DataFrame,
-    fallback: pl.DataFrame,
-    rejected: pl.DataFrame,
-    settings: MatchSettings,
-) -> tuple[pl.DataFrame, dict[str, object]]:
-    """``uid, entref, match_probability`` (best per pair) for the ``fallback`` records, by
-    name, postcode and address, trained on the identifier matches; and how it was trained."""
-    pairs = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String, "match_probability": pl.Float64})
-    if present(incoming, ic.name) is None or not fallback.height:
-        return pairs, {"method": "none"}
-    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID)
-    scored = score_candidates(
-        _linkage_frame(incoming, ic), _linkage_frame(register, rc), labelled=labelled,
-        settings=settings,
-    )  # fmt: skip
-    reg_entref = pl.DataFrame(
-        {
-            REG_UID: pl.int_range(register.height, dtype=pl.Int64, eager=True),
-            ENTREF: register["__entref"],
-        }
-    )
-    pairs = (
-        scored.pairs.join(fallback, on=UID, how="semi")
-        .join(reg_entref, on=REG_UID)
-        .group_by(UID, ENTREF)
-        .agg(pl.col("match_probability").max())
-        .join(rejected, on=[UID, ENTREF], how="anti")
-    )
-    return pairs, scored.training
+def _tokens(pseudonymiser: Pseudonymiser, entrefs: pl.Series) -> pl.DataFrame:
+    """``entref, entref_pseudonym`` for the distinct ``entrefs``."""
+    distinct = entrefs.unique()
+    return pl.DataFrame({ENTREF: distinct, TOKEN: pseudonymiser.pseudonymise("entref", distinct)})
 
 
-def _linkage_frame(frame: pl.DataFrame, columns: IncomingColumns | RegisterColumns) -> pl.DataFrame:
-    """The name, trading name, postcode and address columns probabilistic matching compares."""
-    return linkage_frame(
-        frame,
-        name=columns.name,
-        trading_name=columns.trading_name,
-        postcode=columns.postcode,
-        address=columns.address,
-    )
+def _id_columns(columns: IncomingColumns | RegisterColumns) -> dict[str, str | None]:
+    return {"crn": columns.crn, "vat": columns.vat, "paye": columns.paye}
 
 
 def _nothing_to_match(
@@ -220,59 +200,16 @@ def _valid_register(
         logger.warning(
             "%s: %d register row(s) without a valid entref are not used", source, dropped
         )
-    kept = register.with_columns(ids[norm_column("entref")].alias("__entref")).filter(valid)
-    return kept, {"register_rows": register.height, "register_rows_without_valid_entref": dropped}
-
-
-def _decisions(
-    decisions: pl.DataFrame | None, keys: pl.Series, token_map: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(clerical matches ``uid, entref``, rejected pairs ``uid, entref``)."""
-    empty = pl.DataFrame(schema={UID: pl.Int64, ENTREF: pl.String})
-    if decisions is None or decisions.height == 0:
-        return empty, empty
-    uid_of = pl.DataFrame({KEY: keys, UID: pl.int_range(keys.len(), dtype=pl.Int64, eager=True)})
-    resolved = decisions.join(uid_of, on=KEY, how="left").join(
-        token_map.rename({TOKEN: CANDIDATE}), on=CANDIDATE, how="left"
-    )
-    unknown = resolved.filter(pl.col(UID).is_null() | pl.col(ENTREF).is_null()).height
-    if unknown:
-        logger.warning("%d decision(s) name a key or candidate not in this run; ignored", unknown)
-    resolved = resolved.drop_nulls([UID, ENTREF])
-    matches = resolved.filter(pl.col(DECISION) == MATCH).select(UID, ENTREF)
-    several = matches.group_by(UID).len().filter(pl.col("len") > 1).height
-    if several:
-        raise DataError(
-            f"decisions: {several} record(s) are marked 'match' to more than one candidate"
-        )
-    rejected = resolved.filter(pl.col(DECISION) == NON_MATCH).select(UID, ENTREF)
-    return matches, rejected
-
-
-def _decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """``uid, status, entref, match_probability`` for every record with a candidate."""
-    ranked = pairs.sort([UID, "match_probability", ENTREF], descending=[False, True, False])
-    best = ranked.group_by(UID, maintain_order=True).agg(
-        pl.col(ENTREF).first(),
-        pl.col("match_probability").first(),
-        pl.col("match_probability").slice(1, 1).first().alias("second"),
-    )
-    p, second = pl.col("match_probability"), pl.col("second").fill_null(0.0)
-    status = (
-        pl.when((p >= settings.match_threshold) & (second >= settings.match_threshold))
-        .then(pl.lit("ambiguous"))
-        .when(p >= settings.match_threshold)
-        .then(pl.lit("matched_probabilistic"))
-        .when(p >= settings.review_threshold)
-        .then(pl.lit("review"))
-        .otherwise(pl.lit("not_found"))
-    )
-    matched = pl.col("status") == "matched_probabilistic"
-    return (
-        best.with_columns(status.alias("status"))
-        .with_columns(pl.when(matched).then(pl.col(ENTREF)).alias(ENTREF))
-        .select(UID, "status", ENTREF, "match_probability")
-    )
+    kept = register.with_columns(
+        ids[norm_column("entref")].alias("__entref"),
+        register_status(register, rc, source).alias(REGISTER_STATUS),
+    ).filter(valid)
+    by_status = dict(kept[REGISTER_STATUS].value_counts().sort(REGISTER_STATUS).rows())
+    return kept, {
+        "register_rows": register.height,
+        "register_rows_without_valid_entref": dropped,
+        "register_rows_by_status": by_status,
+    }
 
 
 def _assemble(
@@ -356,50 +293,4 @@ def _reasons(inc_ids: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("__nothing"))
         .then(pl.lit(NOTHING_TO_MATCH))
         .alias("reason")
-    )
-
-
-def _review_rows(
-    results: pl.DataFrame,
-    pairs: pl.DataFrame,
-    incoming: pl.DataFrame,
-    register: pl.DataFrame,
-    ic: IncomingColumns,
-    rc: RegisterColumns,
-    keys: pl.Series,
-    token_map: pl.DataFrame,
-    settings: MatchSettings,
-) -> pl.DataFrame:
-    grey = results.filter(pl.col("status") == "review").select(UID)
-    candidates = (
-        pairs.join(grey, on=UID, how="semi")
-        .filter(pl.col("match_probability") >= settings.review_threshold)
-        .sort([UID, "match_probability"], descending=[False, True])
-        .group_by(UID, maintain_order=True)
-        .head(MAX_REVIEW_CANDIDATES)
-    )
-
-    def text(frame: pl.DataFrame, column: str | None, alias: str) -> pl.Expr:
-        column = present(frame, column)
-        return (pl.col(column).cast(pl.String) if column else pl.lit(None, pl.String)).alias(alias)
-
-    inc = incoming.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
-        text(incoming, ic.name, "incoming_name"),
-        text(incoming, ic.postcode, "incoming_postcode"),
-        text(incoming, ic.address, "incoming_address"),
-    ).with_columns(keys.alias(KEY))
-    reg = register.select(
-        pl.col("__entref").alias(ENTREF),
-        text(register, rc.name, "register_name"),
-        text(register, rc.trading_name, "register_trading_name"),
-        text(register, rc.postcode, "register_postcode"),
-        text(register, rc.address, "register_address"),
-    ).unique(ENTREF, keep="first")
-    return (
-        candidates.join(inc, on=UID)
-        .join(reg, on=ENTREF)
-        .join(token_map.rename({TOKEN: CANDIDATE}), on=ENTREF)
-        .sort([UID, "match_probability"], descending=[False, True])
-        .drop(UID, ENTREF)
     )

@@ -4,10 +4,13 @@ enterprise references for their project environment.
 Each CRN is validated and normalised (zero padding, prefixes, case: see
 ``pseudonym.identifiers.crn``) and matched to the register; where the file also has names
 (and postcodes, addresses) unmatched rows fall back to probabilistic matching. Statuses:
-``matched_exact``, ``matched_probabilistic`` (with its probability), ``ambiguous`` (several
-enterprises, or a best candidate in the grey band), ``not_found``, ``invalid`` (the CRN is
-invalid and nothing else matched; ``reason`` gives the code). No register identifier or name
-is written: only your key, the status and the entref pseudonym.
+``matched_exact``, ``matched_probabilistic`` (with its probability), ``dissolved`` and
+``not_yet_incorporated`` (matched, exactly or by name, to a company the register marks so;
+``method`` says how), ``ambiguous`` (several enterprises, or a best candidate in the grey
+band), ``not_found``, ``invalid`` (the CRN is invalid and nothing else matched; ``reason``
+gives the code). A request file without its CRN column, or in which no row has a valid CRN or
+a name, is an error (exit 3). No register identifier or name is written: only your key, the
+status, the register status and the entref pseudonym.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pipeline.commands.options import (
     ENTREF_ENV_HELP,
     KeyOptions,
     column_option,
+    explicit_fields,
     grouped,
     key_column_option,
     key_options,
@@ -30,8 +34,10 @@ from pipeline.commands.options import (
 
 
 def _request_columns(**columns: str) -> IncomingColumns:
-    """A CRN request matches on CRN, with name, postcode and address as a fallback only."""
-    return IncomingColumns(vat=None, paye=None, **columns)
+    """A CRN request matches on CRN (its column must exist), with name, postcode and address
+    as a fallback only (used where the file has them, or required when named)."""
+    required = frozenset({"crn"}) | explicit_fields()
+    return IncomingColumns(vat=None, paye=None, required=required, **columns)
 
 
 @click.command("crn-request")
@@ -50,8 +56,9 @@ def command(keys: KeyOptions, run: RegisterLinkOptions, columns: IncomingColumns
     """Match company numbers to the register; return pseudonymised entrefs.
 
     Writes OUT/results.csv (your key, status, method, match_probability, reason,
-    entref_pseudonym), OUT/match_report.json (counts by status and method) and
-    OUT/manifest.json, and records the run in the keystore's audit log.
+    entref_pseudonym, register_status), OUT/match_report.json (counts by status and method)
+    and OUT/manifest.json, and records the run in the keystore's audit log. Companies the
+    register marks dissolved or not yet incorporated get that status instead of matched_*.
 
     \b
     Example:
@@ -63,6 +70,7 @@ def command(keys: KeyOptions, run: RegisterLinkOptions, columns: IncomingColumns
         kind="crn-request",
         incoming_columns=columns,
         status_names={"review": "ambiguous"},
+        register_status_as_status=True,
         write_review=False,
     )
     delivered = run_register_link(options, keys.open_pseudonymiser, keys.audit())

@@ -21,6 +21,7 @@ from pipeline.commands.options import (
     FILE,
     KeyOptions,
     column_option,
+    explicit_fields,
     grouped,
     key_column_option,
     key_options,
@@ -28,12 +29,17 @@ from pipeline.commands.options import (
 )
 
 
+def _link_columns(**columns: str | None) -> IncomingColumns:
+    """The incoming file's columns; those named on the command line must exist."""
+    return IncomingColumns(**columns, required=explicit_fields())  # type: ignore[arg-type]
+
+
 @click.command("link-register")
 @key_options(ENTREF_ENV_HELP)
 @register_run_options
 @grouped(
     "columns",
-    IncomingColumns,
+    _link_columns,
     key_column_option("incoming_id"),
     column_option("name", "name", "Company name column."),
     column_option("trading_name", None, "Trading name column, if separate."),
@@ -59,8 +65,9 @@ def command(
     """Link a dataset to the business register (IDs first, then name/postcode/address).
 
     Writes OUT/results.csv (your key, status, method, probability, reason, pseudonymised
-    entref), OUT/match_report.json, OUT/manifest.json, and OUT/review/clerical_review.csv for
-    the grey band (curator only: it shows names). Fill its decision column with match or
+    entref, the linked enterprise's register_status), OUT/match_report.json,
+    OUT/manifest.json, and OUT/review/clerical_review.csv for the grey band and ambiguous
+    records (curator only: it shows names). Fill its decision column with match or
     non-match and pass it back with --decisions on the next run.
 
     \b

@@ -12,13 +12,14 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
 from pipeline.audit import AuditLog
-from pipeline.business.probabilistic import MatchSettings
+from pipeline.business.columns import INCOMING_FIELDS, REGISTER_FIELDS, RegisterColumns
 from pipeline.business.register_job import RegisterLinkOptions
+from pipeline.business.settings import MatchSettings
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pseudonym.tokens import Pseudonymiser
 
@@ -85,18 +86,53 @@ def _register_run(
     register_path: Path,
     input_path: Path,
     out_dir: Path,
+    register_columns: tuple[str, ...],
     match_threshold: float,
     review_threshold: float,
+    contradicting_crn: Literal["review", "evidence"],
     truth_path: Path | None,
 ) -> RegisterLinkOptions:
-    settings = MatchSettings(match_threshold=match_threshold, review_threshold=review_threshold)
+    settings = MatchSettings(
+        match_threshold=match_threshold,
+        review_threshold=review_threshold,
+        contradicting_crn=contradicting_crn,
+    )
     return RegisterLinkOptions(
         register_path=register_path,
         input_path=input_path,
         out_dir=out_dir,
+        register_columns=register_column_mapping(register_columns),
         settings=settings,
         truth_path=truth_path,
     )
+
+
+def register_column_mapping(pairs: tuple[str, ...]) -> RegisterColumns | None:
+    """``RegisterColumns`` from ``FIELD=COLUMN`` pairs (an empty COLUMN: the register has no
+    such field); ``None`` (the defaults) without pairs. Bad pairs are a usage error."""
+    if not pairs:
+        return None
+    mapping: dict[str, str | None] = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        field = field.strip()
+        if not sep or field not in REGISTER_FIELDS:
+            raise click.BadParameter(
+                f"expected FIELD=COLUMN with FIELD one of {', '.join(REGISTER_FIELDS)}",
+                param_hint="--register-column",
+            )
+        if not column.strip() and field in ("entref", "name"):
+            raise click.BadParameter(f"{field} needs a column", param_hint="--register-column")
+        mapping[field] = column.strip() or None
+    return RegisterColumns(**mapping)  # type: ignore[arg-type]
+
+
+def explicit_fields(fields: tuple[str, ...] = INCOMING_FIELDS) -> frozenset[str]:
+    """The column options among ``fields`` given on the command line or by environment
+    variable (not left at their defaults): columns the user named must exist."""
+    ctx = click.get_current_context()
+    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return frozenset(f for f in fields if ctx.get_parameter_source(f) in given)
 
 
 #: ``--register``, ``--input``, ``--out``, the thresholds and ``--truth``, as ``run``
@@ -110,7 +146,8 @@ register_run_options: Decorator[Any] = grouped(
         required=True,
         type=FILE,
         help="Business register (CSV or Parquet): entref, legal_name, trading_name,"
-        " postcode, address, crn, vat, paye.",
+        " postcode, address, crn, vat, paye, status, dissolution_date (see"
+        " --register-column).",
     ),
     click.option(
         "--input", "input_path", required=True, type=FILE, help="Records to link (CSV or Parquet)."
@@ -121,6 +158,15 @@ register_run_options: Decorator[Any] = grouped(
         required=True,
         type=click.Path(file_okay=False, path_type=Path),
         help="Output directory (created if needed).",
+    ),
+    click.option(
+        "--register-column",
+        "register_columns",
+        multiple=True,
+        metavar="FIELD=COLUMN",
+        help="Register column holding FIELD (repeatable): entref, name (default legal_name),"
+        " trading_name, postcode, address, crn, vat, paye, status, dissolution_date."
+        " Defaults: the field's name; an empty COLUMN means the register has none.",
     ),
     click.option(
         "--match-threshold",
@@ -135,6 +181,15 @@ register_run_options: Decorator[Any] = grouped(
         default=0.5,
         show_default=True,
         help="Lower edge of the grey band.",
+    ),
+    click.option(
+        "--contradicting-crn",
+        type=click.Choice(["review", "evidence"]),
+        default="review",
+        show_default=True,
+        help="A record whose valid CRN is in no register row, matched by name to a company"
+        " with another CRN: send it to review, or let the CRN disagreement weigh as"
+        " evidence (a mistyped CRN can then still link).",
     ),
     click.option(
         "--truth",

@@ -20,6 +20,8 @@ from linkage.company_names import (
     CompanyNameJaroWinklerLevel,
     CompanyRareTokensLevel,
     CompanyTokenOverlapLevel,
+    CompanyWordsComparison,
+    CompanyWordsLevel,
     add_company_token_columns,
     idf_column,
     tokens_column,
@@ -28,6 +30,7 @@ from linkage.errors import SettingsError
 from linkage.levels import Level, level_from_dict
 from linkage.sql import DUCKDB
 from linkage.standardise import standardise_business_frame
+from linkage.standardise.companies import with_company_name_parts
 
 COMMON = ["SERVICES", "UK", "SOLUTIONS", "NORTH", "GROUP", "SYSTEMS", "CONSULTING", "TRADING"]
 # 400 background names, each with one unique-ish word and two common words: common tokens end up
@@ -157,12 +160,13 @@ def test_level_cases(level: Level, pairs: list, expected: list[bool]) -> None:
 
 
 COMPARISON_CASES = [
-    # (left, right, expected gamma: 4 exact, 3 rare tokens, 2 overlap, 1 Jaro-Winkler, 0 else)
-    (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None), 4),
+    # (left, right, expected gamma: 5 exact legal names, 4 exact through a trading name, 3 rare
+    # tokens, 2 overlap, 1 Jaro-Winkler, 0 else)
+    (("Acme Widgets Limited", None), ("ACME WIDGETS LTD", None), 5),
     (("Bloggs Ltd", "Zephyr Cafe"), ("ZEPHYR CAFE LTD", None), 4),
     (("Zytronix Solutions Ltd", None), ("ZYTRONIX SYSTEMS", None), 3),
     (("Valdrin North Group", None), ("Valdrin Systems Group", None), 3),
-    (("Morwick North Group", None), ("Morwick North Group UK", None), 4),  # UK is stripped
+    (("Morwick North Group", None), ("Morwick North Group UK", None), 5),  # UK is stripped
     (("Teskel Brannock Ltd", None), ("TESKEL BRANNOCK NORTH", None), 3),
     (("Services North Group Ltd", None), ("Services North Group Consulting", None), 2),
     (("Ostrand Pelling Ltd", None), ("Ostrand Pellinq Ltd", None), 1),
@@ -174,10 +178,12 @@ COMPARISON_CASES = [
 def test_comparison_levels_in_order() -> None:
     comparison = CompanyNameComparison(rare_frequency=RARE_FREQUENCY)
     infos = comparison.level_info()
-    assert [i.gamma for i in infos] == [-1, 4, 3, 2, 1, 0]
+    assert [i.gamma for i in infos] == [-1, 5, 4, 3, 2, 1, 0]
     assert "null" in infos[0].label and "exact" in infos[1].label
-    assert "rare" in infos[2].label and "overlap" in infos[3].label
-    assert "jaro-winkler" in infos[4].label and infos[5].label == "all other"
+    assert infos[1].tf_column == "name_std" and infos[2].tf_column is None
+    assert "exact (best of legal/trading_name_std)" in infos[2].label
+    assert "rare" in infos[3].label and "overlap" in infos[4].label
+    assert "jaro-winkler" in infos[5].label and infos[6].label == "all other"
     gammas = evaluate_sql(comparison.gamma_sql(DUCKDB), [(a, b) for a, b, _ in COMPARISON_CASES])
     assert gammas == [g for _, _, g in COMPARISON_CASES]
 
@@ -328,3 +334,112 @@ def test_rarest_token_ties_break_alphabetically() -> None:
     frame = pl.DataFrame({"name_std": ["GAMMA DELTA", "OMEGA BETA ALPHA", "BETA"]})
     (out,), _ = add_company_token_columns([frame], ("name_std",), max_block_frequency=1.0)
     assert out["name_std_top"].to_list() == ["DELTA", "ALPHA", "BETA"]
+
+
+# ------------------------------------------------------------ distinguishing words
+
+Pair = tuple[tuple[str | None, str | None], tuple[str | None, str | None]]
+W, TW = "name_words", "trading_words"
+
+
+def evaluate_words(sql: str, pairs: list[Pair]) -> list[object]:
+    """Evaluate SQL over ``l``/``r`` whose word columns come from with_company_name_parts."""
+
+    def side(values: list[tuple[str | None, str | None]]) -> pl.DataFrame:
+        frame = pl.DataFrame(
+            {"legal": [v[0] for v in values], "trading": [v[1] for v in values]},
+            schema={"legal": pl.String, "trading": pl.String},
+        )
+        frame = with_company_name_parts(frame, "legal", "name")
+        return with_company_name_parts(frame, "trading", "trading").with_row_index("i")
+
+    con = duckdb.connect()
+    con.register("lv", side([p[0] for p in pairs]))
+    con.register("rv", side([p[1] for p in pairs]))
+    rows = con.execute(f"SELECT l.i, {sql} FROM lv l JOIN rv r USING (i) ORDER BY l.i").fetchall()
+    return [r[1] for r in rows]
+
+
+WORDS_CASES: list[tuple[Level, list[Pair], list[bool]]] = [
+    (
+        CompanyWordsLevel(W, "same"),
+        [
+            (("X Holdings Ltd", None), ("X HOLDINGS LIMITED", None)),
+            (("X (UK) Holdings", None), ("X Holdings UK Ltd", None)),  # order and brackets
+            (("X Ltd", None), ("X LIMITED", None)),  # no words: not "same"
+            (("X Holdings Ltd", None), ("X Group Ltd", None)),
+            (("X Services Services", None), ("X Services", None)),  # repeats count
+        ],
+        [True, True, False, False, False],
+    ),
+    (
+        CompanyWordsLevel(W, "none"),
+        [(("X Ltd", None), ("X LIMITED", None)), (("X Ltd", None), ("X Group", None))],
+        [True, False],
+    ),
+    # direction: the left (incoming) name lacking a word the right has is "fewer"; the left
+    # having a word the right lacks (the sister's pattern) is not
+    (
+        CompanyWordsLevel(W, "fewer"),
+        [
+            (("X Ltd", None), ("X Holdings Ltd", None)),
+            (("X Holdings Ltd", None), ("X Ltd", None)),
+            (("X UK", None), ("X UK Holdings", None)),
+            (("X Services", None), ("X Services Services", None)),
+            (("X Group", None), ("X Holdings UK", None)),
+            (("X UK", None), ("X UK", None)),
+        ],
+        [True, False, True, True, False, False],
+    ),
+    # best of legal and trading names
+    (
+        CompanyWordsLevel(W, "same", TW),
+        [
+            (("Bloggs Ltd", "Zephyr Services"), ("Other Ltd", "ZEPHYR SERVICES")),
+            (("Zephyr Services", None), ("Other Ltd", "Zephyr Services")),
+            (("Bloggs Ltd", "Zephyr Services"), ("Other Ltd", None)),
+        ],
+        [True, True, False],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("level", "pairs", "expected"),
+    WORDS_CASES,
+    ids=[f"{c[0].label}-{i}" for i, c in enumerate(WORDS_CASES)],  # type: ignore[attr-defined]
+)
+def test_words_level_cases(level: Level, pairs: list[Pair], expected: list[bool]) -> None:
+    sql = f"coalesce(({level.sql(DUCKDB)}), FALSE)"
+    assert [bool(v) for v in evaluate_words(sql, pairs)] == expected
+
+
+def test_words_comparison_levels_in_order() -> None:
+    comparison = CompanyWordsComparison(W, trading_column=TW)
+    assert [i.gamma for i in comparison.level_info()] == [-1, 4, 3, 2, 1, 0]
+    assert comparison.tf_column == W and comparison.tf_gamma == 4
+    cases: list[tuple[Pair, int]] = [
+        ((("X Holdings Ltd", None), ("X HOLDINGS LTD", None)), 4),
+        ((("Bloggs Ltd", "Zephyr Services"), ("Other Group", "Zephyr Services")), 3),
+        ((("X Ltd", None), ("X LTD", None)), 2),
+        ((("X Ltd", None), ("X Holdings Ltd", None)), 1),
+        ((("X Holdings Ltd", None), ("X Ltd", None)), 0),  # a sister's extra word
+        ((("X Holdings Ltd", None), ("X Group Ltd", None)), 0),
+        (((None, None), ("X Ltd", None)), -1),
+    ]
+    gammas = evaluate_words(comparison.gamma_sql(DUCKDB), [c for c, _ in cases])
+    assert gammas == [g for _, g in cases]
+
+
+def test_term_frequencies_only_on_legal_names() -> None:
+    # a level matched through a trading name cannot be scaled by the legal name's frequency
+    with pytest.raises(SettingsError, match="legal names only"):
+        CompanyWordsLevel(W, "same", TW, term_frequency=True)
+    with pytest.raises(SettingsError, match="legal names only"):
+        CompanyWordsLevel(W, "fewer", term_frequency=True)
+    with pytest.raises(SettingsError, match="legal names only"):
+        CompanyNameExactLevel(N, T, term_frequency=True)
+    with pytest.raises(SettingsError, match="relation"):
+        CompanyWordsLevel(W, "similar")  # type: ignore[arg-type]
+    for level in CompanyWordsComparison(W, trading_column=TW).levels:
+        assert level_from_dict(level.to_dict()) == level

@@ -17,6 +17,7 @@ from linkage.standardise.companies import (
     normalise_company_name,
     split_trading_as,
     standardise_company_name,
+    with_company_name_parts,
 )
 
 
@@ -155,3 +156,47 @@ def test_standardise_company_name_is_idempotent(values: list[str]) -> None:
     for first, second in zip(once, again, strict=True):
         if first is not None:
             assert second == first
+
+
+# raw -> (core, distinguishing words, legal form) as the business model compares them
+PARTS_CASES = [
+    ("X HOLDINGS LTD", ("X", ["HOLDINGS"], "LTD")),
+    ("The Smith & Sons (UK) Ltd", ("SMITH AND SONS", ["UK"], "LTD")),
+    ("Thompson Builders (Leeds) Ltd", ("THOMPSON BUILDERS LEEDS", [], "LTD")),  # brackets dropped
+    ("THOMPSON BUILDERS LEEDS LIMITED", ("THOMPSON BUILDERS LEEDS", [], "LTD")),
+    ("Northern Rail Limited", ("NORTHERN RAIL", [], "LTD")),  # a leading word is the name
+    ("Northern Rail Holdings PLC", ("NORTHERN RAIL", ["HOLDINGS"], "PLC")),
+    ("Acme Intl Svcs Ltd", ("ACME", ["INTERNATIONAL", "SERVICES"], "LTD")),
+    ("Acme Food Services Services Ltd", ("ACME FOOD", ["SERVICES", "SERVICES"], "LTD")),
+    ("Acme Group (North) Ltd T/A Acme Cafe", ("ACME", ["GROUP", "NORTH"], "LTD")),
+    ("Holdings Ltd", ("HOLDINGS", [], "LTD")),
+    ("Tesco Public Limited Company", ("TESCO", [], "PLC")),
+    ("Jones Bros & Co", ("JONES BROTHERS AND CO", [], None)),
+    ("Limited", ("LIMITED", [], None)),
+    ("", (None, None, None)),
+    (None, (None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("raw", "parts"), PARTS_CASES)
+def test_name_parts_for_the_model(raw: str | None, parts: tuple[object, ...]) -> None:
+    frame = pl.DataFrame({"x": [raw, raw]}, schema={"x": pl.String})
+    out = with_company_name_parts(frame, "x", "n")
+    assert out.columns == ["x", "n_core", "n_words", "n_form"]
+    assert out.row(0)[1:] == parts and out.row(1) == out.row(0)
+
+
+@given(st.lists(st.lists(_WORDS, max_size=7).map(" ".join), min_size=1, max_size=20))
+def test_parts_hold_every_word_of_the_standardised_name(values: list[str]) -> None:
+    frame = pl.DataFrame({"x": values}, schema={"x": pl.String})
+    out = with_company_name_parts(frame, "x", "n")
+    standardised = run(standardise_company_name, values)
+    assert out["n_form"].to_list() == run(company_legal_form, values)
+    for name, core, words in zip(
+        standardised, out["n_core"].to_list(), out["n_words"].to_list(), strict=True
+    ):
+        if name is None:
+            assert core is None and words is None
+        else:
+            assert sorted(core.split(" ") + words) == sorted(name.split(" "))
+            assert words == sorted(words) and core.split(" ")[0] == name.split(" ")[0]

@@ -1,0 +1,58 @@
+"""Thresholds and options of business matching (:class:`MatchSettings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Thresholds and model options (probabilities in [0, 1]).
+
+    A best candidate with probability >= ``match_threshold`` is a match; between
+    ``review_threshold`` and it, clerical review. A name token is *rare* when it is in at most
+    ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
+    ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
+
+    ``contradicting_crn``: a record whose valid CRN is in no register row, matched by name to
+    a company with another valid CRN, goes to ``"review"`` (default), or is decided by the
+    model's evidence alone (``"evidence"``: the CRN disagreement weighs against it, a mistyped
+    CRN of a registered company can still link).
+    """
+
+    match_threshold: float = 0.9
+    review_threshold: float = 0.5
+    rare_frequency: float = 0.001
+    rare_min_records: int = 10
+    block_frequency: float = 0.0002
+    block_min_records: int = 20
+    min_labelled_pairs: int = 30
+    max_training_pairs: int = 300_000
+    contradicting_crn: Literal["review", "evidence"] = "review"
+    memory_limit: str = "4GB"
+    threads: int = 2
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.review_threshold <= self.match_threshold <= 1.0:
+            problems.append("thresholds must satisfy 0 <= review <= match <= 1")
+        for name in ("rare_frequency", "block_frequency"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be in (0, 1]")
+        for name in (
+            "rare_min_records",
+            "block_min_records",
+            "min_labelled_pairs",
+            "max_training_pairs",
+            "threads",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1")
+        if self.contradicting_crn not in ("review", "evidence"):
+            problems.append("contradicting_crn must be 'review' or 'evidence'")
+        if problems:
+            raise ConfigError(problems, source="match settings")

@@ -1,0 +1,166 @@
+"""Training the business model: u from random pairs, m from pairs whose match is known from
+evidence the comparison does not see, lambda.
+
+With identifiers (at least ``min_labelled_pairs`` pairs a shared valid CRN, VAT or PAYE
+confirmed), m of every comparison is its level shares among those pairs; an identifier's own
+m comes from the pairs *another* identifier confirmed (:func:`identifier_disagreement`: pairs
+a CRN confirmed always agree on the CRN).
+
+Without them, m comes from agreement on the other half of the record
+(:func:`m_from_agreement`): the name comparisons from pairs that are each other's only
+candidate at a postcode (one registered company there, one record), the location comparison
+from pairs that are each other's only holder of a name. EM is the fallback when those are too
+few. Neither can tell an unregistered "X HOLDINGS LTD" from a registered "X LTD" at the same
+address (they agree on core name and address), so without identifiers the m of a record
+naming a distinguishing word its register entry lacks is capped at :data:`WORDS_ADDED_M`:
+sources drop words now and then, they do not add HOLDINGS.
+
+Legal form is weak evidence whatever the training says: m of a differing form is at least
+:data:`MIN_FORM_DISAGREEMENT` (companies re-register LTD to PLC; sources write forms loosely).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+
+from linkage import Linker
+from pipeline.business.deterministic import REG_UID
+from pipeline.business.prepare import UID, norm_column
+from pipeline.business.settings import MatchSettings
+
+logger = logging.getLogger(__name__)
+
+#: Share of true matches assumed to carry a valid but different identifier when no labelled
+#: pairs can tell (a mistyped CRN is usually still well-formed).
+DEFAULT_ID_DISAGREEMENT = 0.02
+MIN_DISAGREEMENT_PAIRS = 30
+MIN_FORM_DISAGREEMENT = 0.02
+#: m of "the record names a distinguishing word its register entry lacks" without identifiers.
+WORDS_ADDED_M = 0.0001
+NAME_COMPARISONS = ("company_name", "legal_form", "company_words")
+
+
+def train(
+    linker: Linker,
+    confirmed: pl.DataFrame,
+    frames: tuple[pl.DataFrame, pl.DataFrame],
+    id_types: list[str],
+    settings: MatchSettings,
+) -> dict[str, object]:
+    """Estimate every parameter of ``linker`` (see the module docstring); returns what was
+    done, for the run's facts. ``confirmed``: identifier-confirmed ``uid, reg_uid, method``;
+    ``frames``: the incoming and register frames the linker compares."""
+    linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
+    training: dict[str, object] = {"labelled_pairs": confirmed.height}
+    if confirmed.height >= settings.min_labelled_pairs:
+        linker.estimate_m_from_labelled_pairs(_id_pairs(confirmed))
+        training["m_from"] = "pairs confirmed by a shared identifier"
+    else:
+        training |= m_from_agreement(linker, *frames, min_pairs=settings.min_labelled_pairs)
+        words = linker.parameters.comparisons["company_words"]
+        words.m = _capped(words.m, 0, WORDS_ADDED_M)  # gamma 0: a word the register lacks
+    form = linker.parameters.comparisons["legal_form"]
+    form.m = _floored(form.m, 0, MIN_FORM_DISAGREEMENT)  # gamma 0: forms differ
+    disagreement = identifier_disagreement(confirmed, *frames, id_types)
+    training["identifiers"] = _set_identifier_m(linker, disagreement)
+    training["lambda"] = linker.estimate_lambda()
+    return training
+
+
+def m_from_agreement(
+    linker: Linker, incoming: pl.DataFrame, register: pl.DataFrame, *, min_pairs: int
+) -> dict[str, object]:
+    """m of the name comparisons from pairs alone at their postcode, m of the location from
+    pairs alone with their name (core and words); EM when either set has fewer than
+    ``min_pairs`` pairs."""
+    by_place = _only_each_other(incoming, register, ["postcode_std"])
+    by_name = _only_each_other(incoming, register, ["name_core", "__words"])
+    facts: dict[str, object] = {"pairs_alone_at_postcode": by_place.height}
+    facts["pairs_alone_with_name"] = by_name.height
+    if min(by_place.height, by_name.height) < min_pairs:
+        linker.estimate_m()
+        return facts | {"m_from": "expectation maximisation"}
+    parameters = linker.parameters.comparisons
+    linker.estimate_m_from_labelled_pairs(by_name)
+    location = list(parameters["location"].m)
+    linker.estimate_m_from_labelled_pairs(by_place)
+    parameters["location"].m = location
+    return facts | {"m_from": "pairs alone at their postcode (names), with their name (location)"}
+
+
+def _only_each_other(
+    incoming: pl.DataFrame, register: pl.DataFrame, keys: list[str]
+) -> pl.DataFrame:
+    """``id_l, id_r``: an incoming record and a register row with equal non-null ``keys``,
+    each the only one on its side with those values."""
+
+    def alone(frame: pl.DataFrame, uid: str) -> pl.DataFrame:
+        keyed = frame.with_columns(pl.col("name_words").list.join(" ").alias("__words"))
+        return (
+            keyed.select(pl.col(UID).alias(uid), *keys)
+            .drop_nulls(keys)
+            .filter(pl.len().over(keys) == 1)
+        )
+
+    return alone(incoming, "id_l").join(alone(register, "id_r"), on=keys).select("id_l", "id_r")
+
+
+def _id_pairs(confirmed: pl.DataFrame) -> pl.DataFrame:
+    return confirmed.select(pl.col(UID).alias("id_l"), pl.col(REG_UID).alias("id_r"))
+
+
+def _capped(m: list[float | None], gamma: int, cap: float) -> list[float | None]:
+    """``m`` with level ``gamma`` at most ``cap``, the others scaled to sum to one."""
+    return _with_level(m, gamma, min(m[gamma] or 0.0, cap))
+
+
+def _floored(m: list[float | None], gamma: int, floor: float) -> list[float | None]:
+    """``m`` with level ``gamma`` at least ``floor``, the others scaled to sum to one."""
+    return _with_level(m, gamma, max(m[gamma] or 0.0, floor))
+
+
+def _with_level(m: list[float | None], gamma: int, value: float) -> list[float | None]:
+    rest = sum(v or 0.0 for g, v in enumerate(m) if g != gamma)
+    scale = (1.0 - value) / rest if rest > 0 else 0.0
+    return [value if g == gamma else (v or 0.0) * scale for g, v in enumerate(m)]
+
+
+def identifier_disagreement(
+    confirmed: pl.DataFrame,
+    incoming: pl.DataFrame,
+    register: pl.DataFrame,
+    id_types: list[str],
+) -> dict[str, tuple[int, int]]:
+    """For each identifier type: (pairs that another identifier confirmed, whether or not this
+    one agreed too, and where both sides have a valid one of this type; how many of those
+    disagree on it)."""
+    out: dict[str, tuple[int, int]] = {}
+    for id_type in id_types:
+        column = norm_column(id_type)
+        both = (
+            confirmed.filter(
+                pl.col("method").str.split("+").list.set_difference([id_type]).list.len() > 0
+            )
+            .join(incoming.select(UID, a=column), on=UID)
+            .join(register.select(pl.col(UID).alias(REG_UID), b=column), on=REG_UID)
+            .drop_nulls(["a", "b"])
+        )
+        out[id_type] = (both.height, int((both["a"] != both["b"]).sum()))
+    return out
+
+
+def _set_identifier_m(
+    linker: Linker, disagreement: dict[str, tuple[int, int]]
+) -> dict[str, dict[str, float | int]]:
+    """Set m of each identifier comparison: the share of disagreeing pairs among the pairs
+    another identifier confirmed (half a count added to each level), or
+    :data:`DEFAULT_ID_DISAGREEMENT` when fewer than :data:`MIN_DISAGREEMENT_PAIRS` exist."""
+    facts: dict[str, dict[str, float | int]] = {}
+    for id_type, (pairs, differ) in disagreement.items():
+        estimated = (differ + 0.5) / (pairs + 1.0)
+        m_differ = estimated if pairs >= MIN_DISAGREEMENT_PAIRS else DEFAULT_ID_DISAGREEMENT
+        linker.parameters.comparisons[id_type].m = [m_differ, 1.0 - m_differ]  # else, exact
+        facts[id_type] = {"pairs": pairs, "disagree": differ, "m_disagree": round(m_differ, 6)}
+    return facts

@@ -1,0 +1,78 @@
+"""Training the business model: identifier disagreement counted on pairs another identifier
+confirmed, pairs that are each other's only candidate, capped and floored levels, and a
+names-only run trained without EM on the hard generator's data."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from benchmarks.business.hard import generate
+from pipeline.business.columns import IncomingColumns
+from pipeline.business.register_link import link_to_register
+from pipeline.business.training import (
+    WORDS_ADDED_M,
+    _capped,
+    _floored,
+    _only_each_other,
+    identifier_disagreement,
+)
+from pseudonym.keys import generate_master_key
+from pseudonym.keystore import Keystore
+from pseudonym.tokens import Pseudonymiser
+
+
+def test_identifier_disagreement_uses_pairs_another_identifier_confirmed() -> None:
+    confirmed = pl.DataFrame(
+        {"uid": [0, 1, 2, 3], "reg_uid": [0, 1, 2, 3], "method": ["crn", "vat", "crn+vat", "vat"]}
+    )
+    incoming = pl.DataFrame(
+        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "B", "C", None], "vat_norm": ["1", "2", "3", "4"]}
+    )
+    register = pl.DataFrame(
+        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "X", "C", "D"], "vat_norm": ["9", "2", "3", "4"]}
+    )
+    got = identifier_disagreement(confirmed, incoming, register, ["crn", "vat"])
+    # crn: pairs 1 and 2 (a VAT confirmed them; pair 3 has no incoming CRN), pair 1 disagrees;
+    # vat: pairs 0 and 2 (a CRN confirmed them), pair 0 disagrees
+    assert got == {"crn": (2, 1), "vat": (2, 1)}
+
+
+def test_only_each_other() -> None:
+    words = pl.Series([[]] * 4, dtype=pl.List(pl.String))
+    incoming = pl.DataFrame(
+        {"uid": [0, 1, 2, 3], "postcode_std": ["A1", "B2", "B2", "C3"], "name_words": words}
+    )
+    register = pl.DataFrame(
+        {"uid": [0, 1, 2, 3], "postcode_std": ["A1", "B2", "C3", "C3"], "name_words": words}
+    )
+    got = _only_each_other(incoming, register, ["postcode_std"])
+    assert got.rows() == [(0, 0)]  # B2 has two records, C3 two register rows
+
+
+def test_capped_and_floored_levels_keep_a_distribution() -> None:
+    assert _capped([0.1, 0.3, 0.6], 0, 0.01) == pytest.approx([0.01, 0.33, 0.66])
+    assert _capped([0.001, 0.3, 0.699], 0, 0.01)[0] == 0.001
+    assert _floored([0.0, 0.5, 0.5], 0, 0.02) == pytest.approx([0.02, 0.49, 0.49])
+
+
+def test_a_names_only_run_learns_m_from_agreement(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = generate(6000, 1500, seed=5)
+    keystore = Keystore.create(tmp_path_factory.mktemp("ks"), master=generate_master_key())
+    keystore.add_environment("project")
+    outcome = link_to_register(
+        data.incoming.drop("crn", "vat", "paye"),
+        data.register,
+        Pseudonymiser.from_keystore(keystore, "project"),
+        incoming_columns=IncomingColumns(key="incoming_id"),
+    )
+    training = outcome.facts["probabilistic"]
+    assert isinstance(training, dict) and training["labelled_pairs"] == 0
+    assert str(training["m_from"]).startswith("pairs alone at their postcode")
+    assert int(training["pairs_alone_at_postcode"]) > 100
+    links = outcome.results.filter(pl.col("status") == "matched_probabilistic")
+    judged = links.join(data.truth.rename({"incoming_id": "key"}), on="key", suffix="_true")
+    precision = (judged["entref"] == judged["entref_true"]).fill_null(False).mean()
+    recall = (judged["entref"] == judged["entref_true"]).sum() / data.truth["entref"].count()
+    assert precision is not None and precision >= 0.95 and recall >= 0.75
+    assert WORDS_ADDED_M <= 0.001
