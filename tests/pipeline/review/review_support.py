@@ -67,6 +67,8 @@ def register_review_file(folder: Path) -> Path:
             "register_postcode": ["AB1 2CD", "AB1 9XY", "ZZ1 1ZZ"],
             "incoming_address": ["1 HIGH ST", "1 HIGH ST", None],
             "register_address": ["1 HIGH STREET", "2 LOW RD", "5 MILL LANE"],
+            "register_status": ["active", "dissolved", "active"],
+            "crn_differs": [False, False, True],
         }
     )
     path = folder / "linked" / "review" / "clerical_review.csv"

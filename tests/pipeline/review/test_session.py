@@ -120,6 +120,8 @@ def test_register_review_pairs_incoming_with_register_columns(tmp_path: Path) ->
         FieldPair("trading name", "incoming_name", "register_trading_name"),
         FieldPair("postcode", "incoming_postcode", "register_postcode"),
         FieldPair("address", "incoming_address", "register_address"),
+        FieldPair("status", None, "register_status"),  # the register's side only
+        FieldPair("crn_differs", "crn_differs", None),
     ]
     session = ReviewSession.open(path)
     assert session.view()["sides"] == ["incoming record", "register enterprise"]
