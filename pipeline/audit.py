@@ -57,6 +57,8 @@ from pipeline.audit_chain import (
 )
 from pipeline.config import PipelineConfig
 from pipeline.errors import EXIT_CONFIG, DataError
+from pipeline.locations import refuse_legacy_state
+from pseudonym.keystore import Keystore
 from pseudonym.macs import RecordAuthenticator
 
 __all__ = [
@@ -71,9 +73,11 @@ __all__ = [
     "AuditLogMissing",
     "AuditTampered",
     "VerifyResult",
+    "check_against_deliveries",
     "check_run_log",
     "default_actor",
     "head_from_manifest",
+    "keystore_log",
     "run_log",
     "run_log_head",
 ]
@@ -148,14 +152,15 @@ def default_actor() -> str:
 class AuditLog:
     """An audit log stored as JSON lines at ``path``; pass ``authenticator`` to key it.
 
-    >>> import tempfile, pathlib
-    >>> from pseudonym.keys import generate_master_key
-    >>> from pseudonym.macs import RecordAuthenticator
-    >>> key = RecordAuthenticator(generate_master_key(), "audit-log")
-    >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl", authenticator=key)
-    >>> _ = log.append("keys.init", actor="curator@tre", details={"environment": "proj-a"})
-    >>> log.verify().entries
-    1
+        >>> import tempfile, pathlib
+        >>> from pseudonym.keys import generate_master_key
+        >>> from pseudonym.keystore import Keystore
+    from pseudonym.macs import RecordAuthenticator
+        >>> key = RecordAuthenticator(generate_master_key(), "audit-log")
+        >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl", authenticator=key)
+        >>> _ = log.append("keys.init", actor="curator@tre", details={"environment": "proj-a"})
+        >>> log.verify().entries
+        1
     """
 
     def __init__(
@@ -337,13 +342,17 @@ def _line(entry: dict[str, Any]) -> str:
 # --- the audit log of a pipeline config's runs -------------------------------------------------
 
 RUN_LOG_FILE = "audit.jsonl"
+KEYSTORE_LOG_FILE = "audit.jsonl"
 # Manifest fields holding the head of the log when the manifest was written: ``audit_head``
 # (pipeline runs), ``audit_head_before_run`` (pseudonymise and business-linkage manifests).
 HEAD_FIELDS = ("audit_head", "audit_head_before_run")
 
 
 def run_log(config: PipelineConfig, authenticator: RecordAuthenticator | None = None) -> AuditLog:
-    """The audit log of ``config``'s runs; pass the authenticator to append or verify."""
+    """The audit log of ``config``'s runs (in its state folder); pass the authenticator to
+    append or verify. Refuses while an older version's log is still in the delivery folder
+    (:func:`pipeline.locations.refuse_legacy_state`)."""
+    refuse_legacy_state(config)
     return AuditLog(config.state_dir / RUN_LOG_FILE, authenticator=authenticator)
 
 
@@ -360,8 +369,12 @@ def check_run_log(config: PipelineConfig, authenticator: RecordAuthenticator) ->
     (``<delivery>/run-*/manifest.json``) recorded, which catches truncation, an emptied log and
     a deleted one. A missing log is fine only before the first delivery that recorded a head.
     """
-    log = run_log(config, authenticator)
-    recorded = recorded_heads(config.delivery_dir)
+    return check_against_deliveries(run_log(config, authenticator), config.delivery_dir)
+
+
+def check_against_deliveries(log: AuditLog, delivery_dir: Path) -> VerifyResult:
+    """:func:`check_run_log` for a log at any path (one being moved, say)."""
+    recorded = recorded_heads(delivery_dir)
     if not log.path.exists():
         if recorded:
             raise AuditLogMissing(
@@ -377,6 +390,11 @@ def check_run_log(config: PipelineConfig, authenticator: RecordAuthenticator) ->
                 f"the head {manifest} recorded is not in the log (truncated or rewritten?)",
             )
     return result
+
+
+def keystore_log(keystore: Keystore) -> AuditLog:
+    """The keystore's own audit log (``<keystore>/audit.jsonl``), keyed with its audit key."""
+    return AuditLog(keystore.path / KEYSTORE_LOG_FILE, authenticator=keystore.audit_authenticator())
 
 
 def recorded_heads(delivery_dir: Path) -> list[tuple[str, str]]:
