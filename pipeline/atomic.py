@@ -93,13 +93,15 @@ def promote_folder(source: str | os.PathLike[str], target: str | os.PathLike[str
         return
     hidden = target.with_name(f"{TMP_PREFIX}{target.name}")
     shutil.rmtree(hidden, ignore_errors=True)
-    shutil.copytree(source, hidden, copy_function=shutil.copy2)
-    os.chmod(hidden, PRIVATE_DIR)
+    hidden.mkdir(mode=PRIVATE_DIR)
+    shutil.copytree(source, hidden, copy_function=shutil.copy2, dirs_exist_ok=True)
+    os.chmod(hidden, PRIVATE_DIR)  # owner-only until promoted (copytree gave it the source's)
     for path in sorted(hidden.rglob("*")):
         if path.is_file():
             _fsync_file(path)
     _fsync_dir(hidden)
     move_atomic(hidden, target)
+    os.chmod(target, stat.S_IMODE(source.stat().st_mode))
     shutil.rmtree(source, ignore_errors=True)
 
 

@@ -85,9 +85,11 @@ def test_promote_folder_across_filesystems_copies_to_a_hidden_folder_then_rename
         real_move(source, target)
 
     monkeypatch.setattr(pipeline.atomic, "move_atomic", move)
+    os.chmod(folder, 0o750)
     promote_folder(folder, tmp_path / "delivery" / "run-1")
     assert renamed == [(".tmp-run-1", "run-1")]  # the copy is finished before it is visible
     target = tmp_path / "delivery" / "run-1"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750  # as assembled, once promoted
     assert (target / "a.parquet").read_text() == "a"
     assert (target / "sub" / "b.json").read_text() == "b"
     assert [p.name for p in (tmp_path / "delivery").iterdir()] == ["run-1"]
