@@ -232,7 +232,7 @@ class AuditLog:
         """All entries, oldest first (parsed, not verified)."""
         if not self.path.exists():
             return []
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:  # decoded line by line: bad bytes are tampering
             return [entry for _, entry in parse_lines(handle)]
 
     def head(self) -> str:
@@ -248,7 +248,7 @@ class AuditLog:
         """
         if not self.path.exists():
             raise AuditLogMissing(str(self.path))
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:  # decoded line by line: bad bytes are tampering
             state = check_chain(parse_lines(handle), self.authenticator)
         if state.entries == 0:
             raise AuditTampered(1, "the log is empty (its entries were removed)")
@@ -297,7 +297,7 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             try:
-                handle = open(self.path, "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+                handle = open(self.path, "r+b")  # noqa: SIM115 - closed below
             except FileNotFoundError:
                 entry = build(ChainState())
                 if entry is None or self._create_with(entry):
@@ -313,7 +313,7 @@ class AuditLog:
                 entry = build(state)
                 if entry is not None:
                     handle.seek(0, os.SEEK_END)
-                    handle.write(_line(entry))
+                    handle.write(_line(entry).encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
                 return entry

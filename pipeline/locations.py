@@ -48,12 +48,20 @@ def staging_root(config: PipelineConfig) -> Path:
     return config.work_dir / STAGING_DIR
 
 
+def state_problems(config: PipelineConfig) -> list[str]:
+    """What stops a run from using the config's state folder (for ``pprl validate``)."""
+    legacy = legacy_state_dir(config)
+    if not legacy.is_dir():
+        return []
+    return [
+        f"{legacy}: run state (catalogue, audit log, lock) from an older pprl is still in the"
+        f" delivery folder; move it to {config.state_dir} with 'pprl project migrate CONFIG'"
+        " (the audit log is verified before and after)"
+    ]
+
+
 def refuse_legacy_state(config: PipelineConfig) -> None:
     """Raise :class:`LegacyStateError` if ``<delivery>/.pprl`` still exists."""
-    legacy = legacy_state_dir(config)
-    if legacy.is_dir():
-        raise LegacyStateError(
-            f"{legacy}: run state (catalogue, audit log, lock) from an older pprl is still in"
-            f" the delivery folder; move it to {config.state_dir} with 'pprl project migrate"
-            " CONFIG' (the audit log is verified before and after)"
-        )
+    problems = state_problems(config)
+    if problems:
+        raise LegacyStateError(problems)

@@ -77,7 +77,8 @@ def entries(log: Path) -> list[dict[str, object]]:
 
 def test_commands_refuse_state_left_in_the_delivery_folder(legacy: Path) -> None:
     config = str(legacy / "pipeline.yaml")
-    for args in (["run", config], ["audit", "verify", config], ["audit", "list", config]):
+    commands = (["validate", config], ["run", config], ["audit", "verify", config])
+    for args in (*commands, ["audit", "list", config]):
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert "pprl project migrate CONFIG" in result.output
