@@ -83,7 +83,7 @@ def promote_folder(source: str | os.PathLike[str], target: str | os.PathLike[str
     On one filesystem that is one rename. Across filesystems a rename is impossible: the folder
     is copied beside ``target`` under a hidden temporary name (:data:`TMP_PREFIX`, owner-only),
     made durable, then renamed. A process killed during the copy leaves only that hidden
-    folder, never ``target``; :func:`remove_stale_temporaries` deletes it. ``source`` is
+    folder (:func:`hidden_copy`), never ``target``; the next run deletes it. ``source`` is
     removed once ``target`` is in place.
     """
     source, target = Path(source), Path(target)
@@ -91,7 +91,7 @@ def promote_folder(source: str | os.PathLike[str], target: str | os.PathLike[str
     if same_filesystem(source, target.parent):
         move_atomic(source, target)
         return
-    hidden = target.with_name(f"{TMP_PREFIX}{target.name}")
+    hidden = hidden_copy(target)
     shutil.rmtree(hidden, ignore_errors=True)
     hidden.mkdir(mode=PRIVATE_DIR)
     shutil.copytree(source, hidden, copy_function=shutil.copy2, dirs_exist_ok=True)
@@ -103,6 +103,12 @@ def promote_folder(source: str | os.PathLike[str], target: str | os.PathLike[str
     move_atomic(hidden, target)
     os.chmod(target, stat.S_IMODE(source.stat().st_mode))
     shutil.rmtree(source, ignore_errors=True)
+
+
+def hidden_copy(target: str | os.PathLike[str]) -> Path:
+    """Where :func:`promote_folder` copies a folder across filesystems before renaming it."""
+    target = Path(target)
+    return target.with_name(f"{TMP_PREFIX}{target.name}")
 
 
 def same_filesystem(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:

@@ -24,10 +24,16 @@ every input file again and split the audit log in two.
 
 from __future__ import annotations
 
+import logging
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
+from pipeline.atomic import hidden_copy
 from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 LEGACY_STATE_DIR = ".pprl"
 STATE_FILE = "state.duckdb"
@@ -65,3 +71,19 @@ def refuse_legacy_state(config: PipelineConfig) -> None:
     problems = state_problems(config)
     if problems:
         raise LegacyStateError(problems)
+
+
+def remove_unpromoted_copies(config: PipelineConfig, run_ids: Iterable[str]) -> int:
+    """Delete the hidden copies a killed cross-filesystem promotion left in the delivery
+    folder (:func:`pipeline.atomic.promote_folder`) for these unfinished runs of ``config``.
+
+    Only this config's runs (from its catalogue): another project delivering to the same
+    folder, under another lock, may be copying its own."""
+    removed = 0
+    for run_id in run_ids:
+        copy = hidden_copy(config.delivery_dir / run_id)
+        if copy.is_dir():
+            logger.info("removing %s, left by a killed run", copy.name, extra={"run_id": run_id})
+            shutil.rmtree(copy)
+            removed += 1
+    return removed

@@ -36,9 +36,16 @@ from pipeline.audit import (
 from pipeline.config import PipelineConfig
 from pipeline.entities import REGISTRY_FILE
 from pipeline.errors import ConfigError, DataError
-from pipeline.locations import STAGING_DIR, STATE_FILE, legacy_state_dir, refuse_legacy_state
+from pipeline.locations import (
+    STAGING_DIR,
+    STATE_FILE,
+    legacy_state_dir,
+    refuse_legacy_state,
+    remove_unpromoted_copies,
+)
 from pipeline.lock import LOCK_FILE, RunLock
 from pipeline.review import DECISIONS_FILE, REVIEW_DIR
+from pipeline.state import StateCatalogue
 from pseudonym.keystore import Keystore
 from pseudonym.macs import RecordAuthenticator
 
@@ -122,7 +129,8 @@ def close_project(config: PipelineConfig, keystore: Keystore) -> CloseResult:
         _check_work_folder(config.work_dir)
         key_ids = _destroy_keys(config, keystore)
         removed = _delete_work_folder(config.work_dir)
-        remove_stale_temporaries(config.delivery_dir)  # a half-copied promotion
+        unfinished = StateCatalogue(config.state_dir / STATE_FILE).unfinished()
+        remove_unpromoted_copies(config, unfinished)  # a killed promotion's hidden copy
         entry = log.append(
             CLOSE_ACTION,
             details={

@@ -56,7 +56,12 @@ from pipeline.entities import (
 from pipeline.errors import ConfigError, DataError
 from pipeline.executors import Executor, LocalExecutor
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, discover_files
-from pipeline.locations import STATE_FILE, refuse_legacy_state, staging_root
+from pipeline.locations import (
+    STATE_FILE,
+    refuse_legacy_state,
+    remove_unpromoted_copies,
+    staging_root,
+)
 from pipeline.lock import LOCK_FILE, RunLock
 from pipeline.manifest import RunFacts, config_digest, read_manifest
 from pipeline.project import refuse_closed
@@ -136,12 +141,12 @@ def run_pipeline(
         check_run_log(config, authenticator)  # tampered, truncated or emptied log: exit 3
         log = run_log(config, authenticator)
         refuse_closed(log)  # keys destroyed, work folder deleted: nothing may run again
-        private_dir(config.work_dir)
-        remove_stale_temporaries(config.delivery_dir)  # includes a half-copied promotion
+        catalogue = StateCatalogue(config.state_dir / STATE_FILE)
+        remove_unpromoted_copies(config, catalogue.unfinished())  # killed mid-promotion
+        remove_stale_temporaries(private_dir(config.work_dir))
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
             logger.info("stored %d clerical-review decisions", stored, extra={"decisions": stored})
-        catalogue = StateCatalogue(config.state_dir / STATE_FILE)
         files = _discover(config)
         done = catalogue.delivered(files)
         new = files if reprocess else [f for f in files if (f.path, f.sha256) not in done]

@@ -120,6 +120,14 @@ class StateCatalogue:
             )
             con.execute("COMMIT")
 
+    def unfinished(self) -> list[str]:
+        """IDs of runs started but never recorded as delivered (killed, or failed)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT run_id FROM runs WHERE status <> 'delivered' ORDER BY run_id"
+            ).fetchall()
+        return [str(run_id) for (run_id,) in rows]
+
     def files(self) -> list[dict[str, object]]:
         """Every catalogued file (for reports and tests)."""
         with self._connect() as con:

@@ -150,3 +150,12 @@ def test_a_run_killed_after_promotion_is_recorded_once_by_the_rerun(workspace: P
     assert len((workspace / AUDIT_LOG).read_text().splitlines()) == 1
     again = CliRunner().invoke(cli, ["run", str(workspace / "pipeline.yaml")])
     assert "nothing new" in again.output
+
+
+def test_a_rerun_removes_only_its_own_hidden_copies(workspace: Path) -> None:
+    kill_at(workspace, "cross-fs-before-rename")
+    foreign = workspace / "out/.tmp-run-0000000000000000"  # another project's, mid-copy
+    foreign.mkdir()
+    result = CliRunner().invoke(cli, ["run", str(workspace / "pipeline.yaml")])
+    assert result.exit_code == 0, result.output
+    assert hidden(workspace) == [foreign.name]
