@@ -135,15 +135,7 @@ def run_pipeline(
     services = services or Services.default()
     refuse_legacy_state(config)  # state still in <delivery>/.pprl: pprl project migrate
     with RunLock(private_dir(config.state_dir) / LOCK_FILE):
-        if config.approvals is not None:
-            config.approvals.enforce(date.today())  # expired, or recipient not approved: exit 2
-        authenticator = services.open_audit_authenticator(config)
-        check_run_log(config, authenticator)  # tampered, truncated or emptied log: exit 3
-        log = run_log(config, authenticator)
-        refuse_closed(log)  # keys destroyed, work folder deleted: nothing may run again
-        catalogue = StateCatalogue(config.state_dir / STATE_FILE)
-        remove_unpromoted_copies(config, catalogue.unfinished())  # killed mid-promotion
-        remove_stale_temporaries(private_dir(config.work_dir))
+        log, catalogue = _checked_state(config, services)
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
             logger.info("stored %d clerical-review decisions", stored, extra={"decisions": stored})
@@ -164,14 +156,7 @@ def run_pipeline(
                 "%s: delivery already promoted; recording it", run_id, extra={"run_id": run_id}
             )
         else:
-            batch = _Batch(
-                config,
-                run_id,
-                new,
-                executor or LocalExecutor(),
-                services,
-                progress,
-            )
+            batch = _Batch(config, run_id, new, executor or LocalExecutor(), services, progress)
             _run_and_promote(batch, catalogue, target)
         manifest = read_manifest(target / "manifest.json")
         _audit(log, config, manifest, new, target)
@@ -186,6 +171,21 @@ def run_pipeline(
             manifest=manifest,
             audit_log=log.path,
         )
+
+
+def _checked_state(config: PipelineConfig, services: Services) -> tuple[AuditLog, StateCatalogue]:
+    """Under the run lock, before any work: the approval current, the audit log sound (exit 3
+    if tampered, truncated or emptied) and not closed, and killed runs' leftovers removed."""
+    if config.approvals is not None:
+        config.approvals.enforce(date.today())  # expired, or recipient not approved: exit 2
+    authenticator = services.open_audit_authenticator(config)
+    check_run_log(config, authenticator)
+    log = run_log(config, authenticator)
+    refuse_closed(log)  # keys destroyed, work folder deleted: nothing may run again
+    catalogue = StateCatalogue(config.state_dir / STATE_FILE)
+    remove_unpromoted_copies(config, catalogue.unfinished())  # a cross-filesystem copy
+    remove_stale_temporaries(private_dir(config.work_dir))
+    return log, catalogue
 
 
 def _run_id(config: PipelineConfig, files: list[FileRecord]) -> str:
