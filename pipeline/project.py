@@ -210,16 +210,16 @@ def migrate_state(
     target = private_dir(config.state_dir)
     with RunLock(legacy / LOCK_FILE), RunLock(target / LOCK_FILE):
         old_log = AuditLog(legacy / RUN_LOG_FILE, authenticator=authenticator)
-        check_against_deliveries(old_log, config.delivery_dir)
+        new_log = AuditLog(target / RUN_LOG_FILE, authenticator=authenticator)
+        if old_log.path.exists() or not new_log.path.exists():  # else: moved before a kill
+            check_against_deliveries(old_log, config.delivery_dir)
         if old_log.path.exists() and not _moved_already(old_log, target):
             old_log.append(MIGRATE_ACTION, details={"from": str(legacy), "to": str(target)})
         moved = [name for name in LEGACY_FILES if (legacy / name).is_file()]
         for name in moved:
             _copy_identical(legacy / name, target / name)
-        result = check_against_deliveries(
-            AuditLog(target / RUN_LOG_FILE, authenticator=authenticator), config.delivery_dir
-        )
-        for name in moved:
+        result = check_against_deliveries(new_log, config.delivery_dir)
+        for name in reversed(moved):  # the log last: while it is there, a rerun checks it
             (legacy / name).unlink()
         shutil.rmtree(legacy / STAGING_DIR, ignore_errors=True)  # unpromoted: a rerun rebuilds
         remove_stale_temporaries(legacy)

@@ -142,6 +142,21 @@ def test_an_interrupted_migration_resumes_and_records_the_move_once(
     assert invoke("run", config).exit_code == 0
 
 
+def test_a_migration_killed_after_moving_the_files_finishes_when_run_again(
+    legacy: Path,
+) -> None:
+    config = str(legacy / "pipeline.yaml")
+    assert invoke("project", "migrate", config).exit_code == 0
+    leftover = legacy / "out/.pprl/staging/run-0123456789abcdef"  # as a kill would leave it
+    leftover.mkdir(parents=True)
+    (leftover / "hospital.parquet").write_bytes(b"unpromoted")
+    assert invoke("run", config).exit_code == 2
+    result = invoke("project", "migrate", config)
+    assert result.exit_code == 0, result.output
+    assert not (legacy / "out/.pprl").exists()
+    assert invoke("audit", "verify", config).exit_code == 0
+
+
 def test_migrate_never_overwrites_another_state(legacy: Path) -> None:
     (legacy / STATE).mkdir(parents=True)
     (legacy / STATE / "audit.jsonl").write_text("someone else's log\n")
