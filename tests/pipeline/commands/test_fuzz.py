@@ -87,15 +87,15 @@ NAMES = [
 ]
 
 
-def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     for name, command in sorted(group.commands.items()):
         path = (*prefix, name)
         yield path
         if isinstance(command, click.Group):
-            yield from leaf_commands(command, path)
+            yield from command_paths(command, path)
 
 
-COMMANDS = list(leaf_commands(cli))
+COMMANDS = list(command_paths(cli))  # groups and their subcommands
 
 
 def command_at(path: tuple[str, ...]) -> click.Command:
@@ -171,6 +171,30 @@ def check(template: Path, argv: list[str]) -> None:
     assert not UNEXPECTED.search(result.output), shown
     echoed = [m for m in MARKERS if m in result.output or m in written]
     assert echoed == [], shown
+
+
+@click.command("echo-file")
+@click.argument("path", type=click.Path(path_type=Path))
+def _echo_file(path: Path) -> None:
+    click.echo(path.read_text(encoding="utf-8"))
+
+
+@click.command("crash")
+def _crash() -> None:
+    raise RuntimeError("a bug")
+
+
+@pytest.mark.parametrize(
+    ("argv", "caught"),
+    [(["echo-file", "good.csv"], r"assert \['Zqxv7Marker"), (["crash"], "unexpected RuntimeError")],
+    ids=["echoes a value", "crashes"],
+)
+def test_the_checks_catch_an_echoed_value_and_an_unexplained_crash(
+    template: Path, argv: list[str], caught: str
+) -> None:
+    commands = {"echo-file": _echo_file, "crash": _crash}
+    with mock.patch.dict(cli.commands, commands), pytest.raises(AssertionError, match=caught):
+        check(template, argv)
 
 
 # --- random arguments --------------------------------------------------------------------------
