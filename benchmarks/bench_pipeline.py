@@ -75,7 +75,8 @@ def sources(rows: int) -> Path:
 
 
 def workspace(inputs: Path, name: str) -> tuple[Path, dict[str, str]]:
-    """Config, keystore, empty delivery and work folders for one run; the child's environment.
+    """Config, keystore, empty delivery, work and state folders for one run; the child's
+    environment.
 
     The config sits in the input folder: the runner records input paths relative to it.
     """
@@ -87,7 +88,11 @@ def workspace(inputs: Path, name: str) -> tuple[Path, dict[str, str]]:
     Keystore.create(base / "keystore", master=master).add_environment(ENVIRONMENT)
     config = demo_config(".", f"{base.name}/keystore", f"{base.name}/delivery")
     config["keystore"] = {"path": f"{base.name}/keystore", "master_key_env": MASTER_KEY_ENV}
-    config["delivery"] = {"path": f"{base.name}/delivery", "work_dir": f"{base.name}/work"}
+    config["delivery"] = {
+        "path": f"{base.name}/delivery",
+        "work_dir": f"{base.name}/work",
+        "state_dir": f"{base.name}/state",  # emptied with the rest, so each run starts afresh
+    }
     linkage = config["linkage"]
     assert isinstance(linkage, dict)
     linkage["blocking"] = BLOCKING

@@ -57,6 +57,8 @@ from pipeline.audit_chain import (
 )
 from pipeline.config import PipelineConfig
 from pipeline.errors import EXIT_CONFIG, DataError
+from pipeline.locations import refuse_legacy_state
+from pseudonym.keystore import Keystore
 from pseudonym.macs import RecordAuthenticator
 
 __all__ = [
@@ -71,9 +73,11 @@ __all__ = [
     "AuditLogMissing",
     "AuditTampered",
     "VerifyResult",
+    "check_against_deliveries",
     "check_run_log",
     "default_actor",
     "head_from_manifest",
+    "keystore_log",
     "run_log",
     "run_log_head",
 ]
@@ -148,14 +152,15 @@ def default_actor() -> str:
 class AuditLog:
     """An audit log stored as JSON lines at ``path``; pass ``authenticator`` to key it.
 
-    >>> import tempfile, pathlib
-    >>> from pseudonym.keys import generate_master_key
-    >>> from pseudonym.macs import RecordAuthenticator
-    >>> key = RecordAuthenticator(generate_master_key(), "audit-log")
-    >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl", authenticator=key)
-    >>> _ = log.append("keys.init", actor="curator@tre", details={"environment": "proj-a"})
-    >>> log.verify().entries
-    1
+        >>> import tempfile, pathlib
+        >>> from pseudonym.keys import generate_master_key
+        >>> from pseudonym.keystore import Keystore
+    from pseudonym.macs import RecordAuthenticator
+        >>> key = RecordAuthenticator(generate_master_key(), "audit-log")
+        >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl", authenticator=key)
+        >>> _ = log.append("keys.init", actor="curator@tre", details={"environment": "proj-a"})
+        >>> log.verify().entries
+        1
     """
 
     def __init__(
@@ -227,7 +232,7 @@ class AuditLog:
         """All entries, oldest first (parsed, not verified)."""
         if not self.path.exists():
             return []
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:  # decoded line by line: bad bytes are tampering
             return [entry for _, entry in parse_lines(handle)]
 
     def head(self) -> str:
@@ -243,7 +248,7 @@ class AuditLog:
         """
         if not self.path.exists():
             raise AuditLogMissing(str(self.path))
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, "rb") as handle:  # decoded line by line: bad bytes are tampering
             state = check_chain(parse_lines(handle), self.authenticator)
         if state.entries == 0:
             raise AuditTampered(1, "the log is empty (its entries were removed)")
@@ -292,7 +297,7 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             try:
-                handle = open(self.path, "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+                handle = open(self.path, "r+b")  # noqa: SIM115 - closed below
             except FileNotFoundError:
                 entry = build(ChainState())
                 if entry is None or self._create_with(entry):
@@ -308,7 +313,7 @@ class AuditLog:
                 entry = build(state)
                 if entry is not None:
                     handle.seek(0, os.SEEK_END)
-                    handle.write(_line(entry))
+                    handle.write(_line(entry).encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
                 return entry
@@ -337,13 +342,17 @@ def _line(entry: dict[str, Any]) -> str:
 # --- the audit log of a pipeline config's runs -------------------------------------------------
 
 RUN_LOG_FILE = "audit.jsonl"
+KEYSTORE_LOG_FILE = "audit.jsonl"
 # Manifest fields holding the head of the log when the manifest was written: ``audit_head``
 # (pipeline runs), ``audit_head_before_run`` (pseudonymise and business-linkage manifests).
 HEAD_FIELDS = ("audit_head", "audit_head_before_run")
 
 
 def run_log(config: PipelineConfig, authenticator: RecordAuthenticator | None = None) -> AuditLog:
-    """The audit log of ``config``'s runs; pass the authenticator to append or verify."""
+    """The audit log of ``config``'s runs (in its state folder); pass the authenticator to
+    append or verify. Refuses while an older version's log is still in the delivery folder
+    (:func:`pipeline.locations.refuse_legacy_state`)."""
+    refuse_legacy_state(config)
     return AuditLog(config.state_dir / RUN_LOG_FILE, authenticator=authenticator)
 
 
@@ -360,8 +369,12 @@ def check_run_log(config: PipelineConfig, authenticator: RecordAuthenticator) ->
     (``<delivery>/run-*/manifest.json``) recorded, which catches truncation, an emptied log and
     a deleted one. A missing log is fine only before the first delivery that recorded a head.
     """
-    log = run_log(config, authenticator)
-    recorded = recorded_heads(config.delivery_dir)
+    return check_against_deliveries(run_log(config, authenticator), config.delivery_dir)
+
+
+def check_against_deliveries(log: AuditLog, delivery_dir: Path) -> VerifyResult:
+    """:func:`check_run_log` for a log at any path (one being moved, say)."""
+    recorded = recorded_heads(delivery_dir)
     if not log.path.exists():
         if recorded:
             raise AuditLogMissing(
@@ -377,6 +390,11 @@ def check_run_log(config: PipelineConfig, authenticator: RecordAuthenticator) ->
                 f"the head {manifest} recorded is not in the log (truncated or rewritten?)",
             )
     return result
+
+
+def keystore_log(keystore: Keystore) -> AuditLog:
+    """The keystore's own audit log (``<keystore>/audit.jsonl``), keyed with its audit key."""
+    return AuditLog(keystore.path / KEYSTORE_LOG_FILE, authenticator=keystore.audit_authenticator())
 
 
 def recorded_heads(delivery_dir: Path) -> list[tuple[str, str]]:

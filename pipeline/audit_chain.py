@@ -55,11 +55,16 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return bytes_sha256(canonical_json({k: v for k, v in entry.items() if k != "hash"}))
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, entry) for each line; a line that is not a JSON object is tampering."""
+def parse_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, entry) for each line (bytes are read as UTF-8); a line that is not a JSON
+    object is tampering."""
     for number, line in enumerate(lines, start=1):
         try:
-            entry = json.loads(line)
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError:
+            raise AuditTampered(number, "line is not UTF-8 text") from None
+        try:
+            entry = json.loads(text)
         except json.JSONDecodeError:
             raise AuditTampered(number, "line is not valid JSON") from None
         if not isinstance(entry, dict):

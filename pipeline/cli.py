@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.run",
     "pipeline.commands.audit",
     "pipeline.commands.unlock",
+    "pipeline.commands.project",
     "pipeline.commands.check_output",
     "pipeline.commands.keys",
     "pipeline.commands.pseudonymise",

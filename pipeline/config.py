@@ -229,15 +229,21 @@ class DisclosureSettings(KAnonymitySettings):
 
 
 class DeliveryConfig(_Strict):
-    """Where de-identified extracts, manifests, reports and pipeline state are written.
+    """Where de-identified extracts go (``path``), and the two folders a run keeps for itself.
 
-    ``work_dir`` holds stage checkpoints, which still contain identifying data: it must sit in
-    the identifiable zone, never inside the delivery folder. Default: ``.pprl-work/<project>-
-    <environment>`` beside the config file.
+    ``work_dir`` holds stage checkpoints, the entity registry, clerical-review files and the
+    staging folder a delivery is assembled in: identifying data, so it must sit in the
+    identifiable zone, never inside the delivery folder. Default: ``.pprl-work/<project>-
+    <environment>`` beside the config file. ``state_dir`` holds the run catalogue, the audit log
+    and the run lock (no record values, and it outlives ``pprl project close``). Default:
+    ``.pprl-state/<project>-<environment>`` beside the config file. Neither may be inside the
+    delivery folder (it would travel with a copy of it), and the state folder may not be
+    inside the work folder (closing a project deletes that one).
     """
 
     path: str
     work_dir: str | None = None
+    state_dir: str | None = None
 
 
 class PipelineConfig(_Strict):
@@ -271,12 +277,7 @@ class PipelineConfig(_Strict):
                 "disclosure.quasi_identifiers must be approved or derived attributes: "
                 + ", ".join(stray)
             )
-        if self.delivery.work_dir is not None:
-            work = self.resolve(self.delivery.work_dir)
-            if work == self.delivery_dir or self.delivery_dir in work.parents:
-                raise ValueError(
-                    "delivery.work_dir holds identifying data: it must not be inside delivery.path"
-                )
+        self._check_folders()
         if self.linkage.mode != "none":
             mapped = {spec.output_name(c) for s in self.sources for c, spec in s.columns.items()}
             if "full_name" in mapped:  # split into first name and surname for linkage
@@ -287,6 +288,27 @@ class PipelineConfig(_Strict):
         if self.linkage.mode == "link" and len(self.sources) != 2:
             raise ValueError("linkage mode 'link' needs exactly two sources")
         return self
+
+    def _check_folders(self) -> None:
+        """The work and state folders stay out of the delivery folder, and state out of work."""
+
+        def inside(path: Path, folder: Path) -> bool:
+            return path == folder or folder in path.parents
+
+        if inside(self.work_dir, self.delivery_dir):
+            raise ValueError(
+                "delivery.work_dir holds identifying data: it must not be inside delivery.path"
+            )
+        if inside(self.state_dir, self.delivery_dir):
+            raise ValueError(
+                "delivery.state_dir holds the audit log and run state: it must not be inside"
+                " delivery.path"
+            )
+        if inside(self.state_dir, self.work_dir):
+            raise ValueError(
+                "delivery.state_dir must not be inside delivery.work_dir (closing the project"
+                " deletes the work folder, and the audit log must outlive it)"
+            )
 
     def resolve(self, path: str) -> Path:
         """A config path made absolute against the config file's folder."""
@@ -300,15 +322,18 @@ class PipelineConfig(_Strict):
 
     @property
     def work_dir(self) -> Path:
-        """Stage checkpoints (identifying data): outside the delivery folder."""
+        """Checkpoints, registry, review files, staging (identifying data): outside the
+        delivery folder."""
         if self.delivery.work_dir is not None:
             return self.resolve(self.delivery.work_dir)
         return self.resolve(f".pprl-work/{self.project}-{self.environment}")
 
     @property
     def state_dir(self) -> Path:
-        """Pipeline state (catalogue, lock, work dirs) under the delivery folder."""
-        return self.delivery_dir / ".pprl"
+        """Run catalogue, audit log and run lock: outside the delivery and work folders."""
+        if self.delivery.state_dir is not None:
+            return self.resolve(self.delivery.state_dir)
+        return self.resolve(f".pprl-state/{self.project}-{self.environment}")
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -56,8 +56,7 @@ def save_registry(path: Path, history: pl.DataFrame | None, batch: pl.DataFrame)
     if history is not None:
         parts.insert(0, history.join(batch.select(UID), on=UID, how="anti"))
     frame = pl.concat(parts, how="diagonal_relaxed").sort(UID)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_with_atomic(path, frame.write_parquet)
+    write_with_atomic(path, frame.write_parquet)  # new folders as private as the work folder
 
 
 def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""A run lock (``<state>/lock``) so two runs never write the same delivery at once.
+"""A run lock (``lock`` in the config's state folder): two runs never write one delivery at once.
 
 Taking the lock writes the owner's pid, host, start time and a random token to a temporary file
 beside the lock, fsyncs it, then hard-links it to the lock's name. ``os.link`` fails when the
@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from pipeline.atomic import PRIVATE_FILE, private_dir
 from pipeline.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock, replacing a stale one; raise :class:`LockHeld` if it is held."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         token = secrets.token_hex(16)
         for _attempt in range(3):
             if self._link_candidate(token):
@@ -232,7 +233,7 @@ class RunLock:
                     handle.write(json.dumps(payload))
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.chmod(name, 0o644)  # other operators on the host may read who holds it
+                os.chmod(name, PRIVATE_FILE)  # as the state folder: the run's owner only
                 self._checkpoint("before-link")
                 os.link(name, self.path)
                 return True
@@ -257,7 +258,7 @@ class RunLock:
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
         guard = self.path.with_name(self.path.name + ".guard")
-        fd = os.open(guard, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(guard, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -2,16 +2,19 @@
 
 Guarantees:
 
-* **Locked**: one run per delivery folder at a time (:mod:`pipeline.lock`, exit 75 otherwise).
+* **Locked**: one run per config state at a time (:mod:`pipeline.lock`, exit 75 otherwise).
 * **Incremental**: input files already delivered (same path and SHA-256 in the DuckDB catalogue,
   :mod:`pipeline.state`) are skipped; a run with nothing new changes nothing.
 * **Deterministic**: the run ID derives from the config and the input checksums, and nothing in
   the delivery carries a timestamp, so a rerun of the same inputs gives byte-identical files.
 * **Resumable**: each stage checkpoints to ``<work_dir>/<run_id>/`` (identifying data, kept
   outside the delivery folder); the de-identified delivery is assembled in
-  ``<delivery>/.pprl/staging/<run_id>/`` (:mod:`pipeline.stages.deliver`) and promoted with one
-  directory rename, so a killed run leaves nothing visible and a rerun picks up from the last
-  finished stage.
+  ``<work_dir>/staging/<run_id>/`` (:mod:`pipeline.stages.deliver`) and promoted with one
+  directory rename (:func:`pipeline.atomic.promote_folder`; across filesystems, a copy to a
+  hidden temporary folder beside the target first), so a killed run leaves nothing visible
+  and a rerun picks up from the last finished stage. The catalogue, audit log and lock live
+  in the state folder (:mod:`pipeline.locations`); nothing but deliveries is in the delivery
+  folder.
 * **Accounted**: every input row is delivered or quarantined (with a reason); delivered rows
   are further split into linked and unlinked. The manifest's counts add up.
 * **Stable person IDs**: each batch is linked together with earlier runs' records (the entity
@@ -34,7 +37,8 @@ from typing import Any
 import polars as pl
 
 from pipeline.atomic import (
-    move_atomic,
+    private_dir,
+    promote_folder,
     remove_stale_temporaries,
     write_text_atomic,
     write_with_atomic,
@@ -52,8 +56,15 @@ from pipeline.entities import (
 from pipeline.errors import ConfigError, DataError
 from pipeline.executors import Executor, LocalExecutor
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, discover_files
-from pipeline.lock import RunLock
+from pipeline.locations import (
+    STATE_FILE,
+    refuse_legacy_state,
+    remove_unpromoted_copies,
+    staging_root,
+)
+from pipeline.lock import LOCK_FILE, RunLock
 from pipeline.manifest import RunFacts, config_digest, read_manifest
+from pipeline.project import refuse_closed
 from pipeline.review import (
     DECISIONS_FILE,
     REVIEW_DIR,
@@ -81,12 +92,14 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class RunSummary:
-    """What a run did. ``status`` is ``delivered`` or ``up_to_date`` (nothing new to do)."""
+    """What a run did. ``status`` is ``delivered`` or ``up_to_date`` (nothing new to do);
+    ``audit_log`` is the run log's path."""
 
     status: str
     run_id: str | None = None
     delivery_dir: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    audit_log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -120,16 +133,12 @@ def run_pipeline(
     if decisions and config.linkage.mode == "none":
         raise ConfigError("--decisions: linkage.mode is none, so there is nothing to decide")
     services = services or Services.default()
-    with RunLock(config.state_dir / "lock"):
-        if config.approvals is not None:
-            config.approvals.enforce(date.today())  # expired, or recipient not approved: exit 2
-        authenticator = services.open_audit_authenticator(config)
-        check_run_log(config, authenticator)  # tampered, truncated or emptied log: exit 3
-        remove_stale_temporaries(config.delivery_dir)
+    refuse_legacy_state(config)  # state still in <delivery>/.pprl: pprl project migrate
+    with RunLock(private_dir(config.state_dir) / LOCK_FILE):
+        log, catalogue = _checked_state(config, services)
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
             logger.info("stored %d clerical-review decisions", stored, extra={"decisions": stored})
-        catalogue = StateCatalogue(config.state_dir / "state.duckdb")
         files = _discover(config)
         done = catalogue.delivered(files)
         new = files if reprocess else [f for f in files if (f.path, f.sha256) not in done]
@@ -139,7 +148,7 @@ def run_pipeline(
                 len(files),
                 extra={"files_seen": len(files)},
             )
-            return RunSummary(status="up_to_date")
+            return RunSummary(status="up_to_date", audit_log=log.path)
         run_id = _run_id(config, new)
         target = config.delivery_dir / run_id
         if target.exists():  # promoted by a run that died before it could update the catalogue
@@ -147,22 +156,36 @@ def run_pipeline(
                 "%s: delivery already promoted; recording it", run_id, extra={"run_id": run_id}
             )
         else:
-            batch = _Batch(
-                config,
-                run_id,
-                new,
-                executor or LocalExecutor(),
-                services,
-                progress,
-            )
+            batch = _Batch(config, run_id, new, executor or LocalExecutor(), services, progress)
             _run_and_promote(batch, catalogue, target)
         manifest = read_manifest(target / "manifest.json")
-        _audit(run_log(config, authenticator), config, manifest, new, target)
+        _audit(log, config, manifest, new, target)
         catalogue.finish_run(run_id)
         logger.info(
             "%s: run delivered", run_id, extra={"run_id": run_id, "rows": manifest["totals"]}
         )
-        return RunSummary(status="delivered", run_id=run_id, delivery_dir=target, manifest=manifest)
+        return RunSummary(
+            status="delivered",
+            run_id=run_id,
+            delivery_dir=target,
+            manifest=manifest,
+            audit_log=log.path,
+        )
+
+
+def _checked_state(config: PipelineConfig, services: Services) -> tuple[AuditLog, StateCatalogue]:
+    """Under the run lock, before any work: the approval current, the audit log sound (exit 3
+    if tampered, truncated or emptied) and not closed, and killed runs' leftovers removed."""
+    if config.approvals is not None:
+        config.approvals.enforce(date.today())  # expired, or recipient not approved: exit 2
+    authenticator = services.open_audit_authenticator(config)
+    check_run_log(config, authenticator)
+    log = run_log(config, authenticator)
+    refuse_closed(log)  # keys destroyed, work folder deleted: nothing may run again
+    catalogue = StateCatalogue(config.state_dir / STATE_FILE)
+    remove_unpromoted_copies(config, catalogue.unfinished())  # a cross-filesystem copy
+    remove_stale_temporaries(private_dir(config.work_dir))
+    return log, catalogue
 
 
 def _run_id(config: PipelineConfig, files: list[FileRecord]) -> str:
@@ -180,12 +203,11 @@ def _run_and_promote(batch: _Batch, catalogue: StateCatalogue, target: Path) -> 
     config, run_id = batch.config, batch.run_id
     catalogue.start_run(run_id, config_digest(config), batch.files)
     _remove_stale_runs(config.work_dir, keep=run_id)
-    _remove_stale_runs(config.state_dir / "staging", keep=run_id)
-    work = config.work_dir / run_id
-    work.mkdir(parents=True, exist_ok=True)
-    staging = config.state_dir / "staging" / run_id
+    _remove_stale_runs(staging_root(config), keep=run_id)
+    work = private_dir(config.work_dir / run_id)
+    staging = private_dir(staging_root(config)) / run_id
     _run_stages(batch, work, staging)
-    move_atomic(staging, target)  # one rename: the delivery appears whole or not at all
+    promote_folder(staging, target)  # the delivery appears whole or not at all
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,6 +1,7 @@
 """The run catalogue: which input files were processed, by which run, with what outcome.
 
-Stored in an embedded DuckDB database at ``<delivery>/.pprl/state.duckdb``. A file is identified
+Stored in an embedded DuckDB database, ``state.duckdb`` in the config's state folder
+(:mod:`pipeline.locations`; owner-only: the folder 0700, the files 0600). A file is identified
 by its path *and* SHA-256, so a new file dropped into a source folder is processed once, and a
 file whose content changed is processed again. Connections are opened per call and closed, so
 the database is never held open between stages (DuckDB allows one writing process).
@@ -9,12 +10,15 @@ the database is never held open between stages (DuckDB allows one writing proces
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from pipeline.atomic import PRIVATE_FILE, private_dir
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -39,6 +43,13 @@ CREATE TABLE IF NOT EXISTS runs (
 FILE_STATUSES = ("processing", "delivered")
 
 
+def _owner_only(database: Path) -> None:
+    """DuckDB creates its files with the process umask: narrow them (and its WAL) to 0600."""
+    for path in (database, database.with_name(database.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, PRIVATE_FILE)
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """One input file as seen by a run."""
@@ -57,13 +68,15 @@ class StateCatalogue:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         con = duckdb.connect(str(self.path))
         try:
+            _owner_only(self.path)
             con.execute(_SCHEMA)
             yield con
         finally:
             con.close()
+            _owner_only(self.path)
 
     def delivered(self, files: list[FileRecord]) -> set[tuple[str, str]]:
         """(path, sha256) pairs among ``files`` that an earlier run already delivered."""
@@ -106,6 +119,14 @@ class StateCatalogue:
                 [now, run_id],
             )
             con.execute("COMMIT")
+
+    def unfinished(self) -> list[str]:
+        """IDs of runs started but never recorded as delivered (killed, or failed)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT run_id FROM runs WHERE status <> 'delivered' ORDER BY run_id"
+            ).fetchall()
+        return [str(run_id) for (run_id,) in rows]
 
     def files(self) -> list[dict[str, object]]:
         """Every catalogued file (for reports and tests)."""

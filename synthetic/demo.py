@@ -57,8 +57,12 @@ def write_demo_sources(out_dir: str | Path, *, n: int, seed: int) -> DemoSources
     80% of the smaller file's people are in both; ``truth.parquet`` lists the true pairs
     (``episode_id``, ``gp_record_id``). Deterministic by ``seed``.
     """
-    if n < 10:
-        raise SyntheticError("write_demo_sources: n must be at least 10")
+    problems = [
+        *(["write_demo_sources: n must be at least 10"] if n < 10 else []),
+        *(["write_demo_sources: seed must be zero or more"] if seed < 0 else []),
+    ]
+    if problems:  # numpy's own error for a negative seed would quote the value
+        raise SyntheticError(*problems)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

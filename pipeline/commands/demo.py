@@ -217,4 +217,4 @@ def command(out: Path, rows: int, seed: int, executor: str) -> None:
     click.echo("  leak scan: no generated identifying value found in any delivered file")
     click.echo(f"  extracts and manifest: {delivery}")
     click.echo(f"  report:                {delivery / 'report.html' if delivery else '-'}")
-    click.echo(f"  audit log:             {out / 'delivery' / '.pprl' / 'audit.jsonl'}")
+    click.echo(f"  audit log:             {summary.audit_log}")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.audit import AuditLog, run_log
+from pipeline.audit import RUN_LOG_FILE, AuditLog
 from pipeline.config import PipelineConfig, load_config
 from pipeline.errors import ConfigError, TransientError
+from pipeline.locations import legacy_state_dir
 from pipeline.lock import LOCK_FILE, LockHeld, RunLock
 from pseudonym.keystore import Keystore
 
@@ -34,11 +35,11 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def _keyed_run_log(config: PipelineConfig) -> AuditLog:
+def _keyed_run_log(config: PipelineConfig, state: Path) -> AuditLog:
     from pipeline.stages.services import open_keystore
 
     keystore: Keystore = open_keystore(config)
-    return run_log(config, keystore.audit_authenticator())
+    return AuditLog(state / RUN_LOG_FILE, authenticator=keystore.audit_authenticator())
 
 
 @click.command("unlock")
@@ -62,14 +63,17 @@ def command(config_path: Path, reason: str) -> None:
     """
     text = check_reason(reason)
     config = load_config(config_path)
-    lock = RunLock(config.state_dir / LOCK_FILE)
+    state = config.state_dir
+    if legacy_state_dir(config).is_dir():  # an older pprl's lock blocks pprl project migrate
+        state = legacy_state_dir(config)
+    lock = RunLock(state / LOCK_FILE)
     owner = lock.owner()
     if owner is None:
         click.echo(f"{lock.path}: not locked; nothing to do")
         return
     if owner.readable and owner.host == socket.gethostname() and not lock.is_stale(owner):
         raise LockHeld(str(lock.path), owner.describe() + ", still running")
-    log = _keyed_run_log(config)
+    log = _keyed_run_log(config, state)
     if log.path.exists():
         log.verify()  # never remove the lock when the removal cannot be recorded
     if not lock.break_lock(owner):

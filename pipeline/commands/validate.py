@@ -28,6 +28,7 @@ import polars as pl
 from pipeline.config import PipelineConfig, SourceConfig, load_config
 from pipeline.errors import ConfigError, DataError
 from pipeline.ingest import discover_files, read_header
+from pipeline.locations import state_problems
 from pipeline.stages.services import open_keystore
 from pseudonym.errors import PseudonymError
 from pseudonym.keys import PASSPHRASE_ENV
@@ -162,6 +163,7 @@ def validate_config(path: Path, *, today: date | None = None) -> PipelineConfig:
     """Load ``path`` and run every check; raise :class:`ConfigError` listing all problems."""
     config = load_config(path)
     problems = check_approvals(config, today) + check_inputs(config) + check_keystore(config)
+    problems += state_problems(config)
     if problems:
         raise ConfigError(problems, source=str(path))
     return config

@@ -148,6 +148,13 @@ def build_cells_from_counts(
 
 def _labelled(df: pl.DataFrame, by: Sequence[str], *, counted: bool = False) -> pl.DataFrame:
     """Group-by columns as text, a missing category as ``"(missing)"``."""
+    for column in by:
+        dtype = df.schema[column]
+        if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
+            raise TableSpecError(
+                f"column {column!r} is {dtype}: a group-by column must hold categories (text,"
+                " numbers or dates), not lists, structs or bytes"
+            )
     data = df.with_columns(pl.col(c).cast(pl.String).fill_null(MISSING).alias(c) for c in by)
     for column in by:
         if data.get_column(column).eq(TOTAL).any():

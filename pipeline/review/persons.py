@@ -56,7 +56,6 @@ def store_decisions(path: Path, files: list[Path]) -> int:
     if read == 0:
         return 0
     merged = pl.concat(parts).unique([_A, _B], keep="last", maintain_order=True).sort(_A, _B)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_with_atomic(path, merged.write_parquet)
     return read
 
@@ -149,7 +148,6 @@ def review_rows(
 
 
 def write_review(path: Path, rows: pl.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_with_atomic(path, rows.write_csv)
 
 

@@ -19,6 +19,11 @@ import yaml
 from pipeline.stages.services import Services, open_pseudonymiser
 
 ENVIRONMENT = "research"
+# Where write_config's runs keep their state and work files (the defaults, beside the config).
+STATE = f".pprl-state/demo-{ENVIRONMENT}"
+AUDIT_LOG = f"{STATE}/audit.jsonl"
+LOCK = f"{STATE}/lock"
+WORK = f".pprl-work/demo-{ENVIRONMENT}"
 
 
 def nhs_check_digit_ok(digits: str) -> bool:
@@ -152,6 +157,12 @@ def all_output_text(root: Path) -> str:
     return "\n".join(chunks)
 
 
+def deliveries(root: Path) -> list[Path]:
+    """The ``run-*`` folders delivered under ``root/out`` (none when it does not exist)."""
+    out = root / "out"
+    return sorted(out.glob("run-*")) if out.is_dir() else []
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -169,12 +180,16 @@ def demo_workspace(root: Path, monkeypatch: object) -> Path:
 
 def demo_config(root: Path, keystore: Path, environment: str, name: str | None = None) -> Path:
     """configs/demo.yaml on a copy of its data, with our keystore and ``environment``; its
-    outputs go to ``out-NAME`` (default: the environment)."""
+    outputs go to ``out-NAME``, ``work-NAME`` and ``state-NAME`` (default: the environment)."""
     name = name or environment
     doc = yaml.safe_load((REPO / "configs/demo.yaml").read_text())
     doc["environment"] = environment
     doc["keystore"] = {"path": str(keystore)}
-    doc["delivery"] = {"path": f"out-{name}", "work_dir": f"work-{name}"}
+    doc["delivery"] = {
+        "path": f"out-{name}",
+        "work_dir": f"work-{name}",
+        "state_dir": f"state-{name}",
+    }
     doc["disclosure"]["quasi_identifiers"] = []  # small batches cannot be 3-anonymous
     doc["sources"][1]["path"] = "demo-data/gp/*.csv"  # may be empty for a run
     doc["sources"][1]["allow_empty"] = True

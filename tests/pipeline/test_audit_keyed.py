@@ -122,6 +122,15 @@ def test_empty_file_is_detected(log: AuditLog) -> None:
     assert log.path.read_text() == ""
 
 
+def test_bytes_that_are_not_utf8_are_tampering_not_a_crash(log: AuditLog) -> None:
+    good = log.path.read_bytes()
+    log.path.write_bytes(good + b'{"seq": 5, "note": "\xff\xfe"}\n')
+    for attempt in (log.verify, log.entries, lambda: log.append("x")):
+        with pytest.raises(AuditTampered, match="line 5: line is not UTF-8 text"):
+            attempt()
+    assert log.path.read_bytes().endswith(b'\xff\xfe"}\n')  # never extended
+
+
 def test_forged_appends_are_detected(log: AuditLog, key: RecordAuthenticator) -> None:
     entries = lines(log)
     forged = {**entries[-1], "seq": 5, "prev": entries[-1]["hash"], "action": "keys.destroy"}

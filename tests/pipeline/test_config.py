@@ -36,7 +36,7 @@ def test_valid_config_loads_and_resolves_paths_against_its_folder(tmp_path: Path
     config = load_config(write(tmp_path, BASE))
     assert isinstance(config, PipelineConfig)
     assert config.delivery_dir == tmp_path.resolve() / "out"
-    assert config.state_dir == tmp_path.resolve() / "out" / ".pprl"
+    assert config.state_dir == tmp_path.resolve() / ".pprl-state" / "demo-research"
     assert config.sources[0].identifier_columns() == {"id_nhs": "nhs"}
     assert config.sources[1].is_glob() and not config.sources[0].is_glob()
     assert config.sources[1].attribute_columns() == ["sic"]
@@ -215,3 +215,28 @@ def test_work_dir_must_stay_out_of_the_delivery_folder(tmp_path: Path) -> None:
     assert config.work_dir == tmp_path.resolve() / ".pprl-work" / "demo-research"
     outside = {**BASE, "delivery": {"path": "out", "work_dir": "/var/tmp/pprl"}}
     assert load_config(write(tmp_path, outside)).work_dir == Path("/var/tmp/pprl")
+    # the default work folder counts too: a delivery folder above it would hold it
+    around = {**BASE, "delivery": {"path": "."}}
+    with pytest.raises(ConfigError, match=r"work_dir holds identifying data"):
+        load_config(write(tmp_path, around))
+
+
+@pytest.mark.parametrize(
+    ("delivery", "message"),
+    [
+        ({"path": "out", "state_dir": "out/state"}, r"state_dir holds the audit log"),
+        ({"path": "out", "state_dir": "out"}, r"state_dir holds the audit log"),
+        ({"path": "out", "work_dir": "w", "state_dir": "w/state"}, r"must not be inside .*work"),
+        ({"path": "out", "work_dir": "w", "state_dir": "w"}, r"must not be inside .*work"),
+    ],
+)
+def test_state_dir_stays_out_of_the_delivery_and_work_folders(
+    tmp_path: Path, delivery: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, {**BASE, "delivery": delivery}))
+
+
+def test_state_dir_is_configurable(tmp_path: Path) -> None:
+    doc = {**BASE, "delivery": {"path": "out", "state_dir": "/srv/pprl-state/demo"}}
+    assert load_config(write(tmp_path, doc)).state_dir == Path("/srv/pprl-state/demo")

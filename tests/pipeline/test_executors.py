@@ -45,6 +45,7 @@ def test_dask_local_cluster_gives_byte_identical_outputs(
     assert local.delivery_dir is not None
     local_bytes = {p.name: p.read_bytes() for p in local.delivery_dir.glob("*.parquet")}
     shutil.rmtree(tmp_path / "out")
+    shutil.rmtree(config.state_dir)  # else the catalogue finds the files delivered
     executor = DaskExecutor(n_workers=2, processes=False)
     try:
         assert executor.map(_square, [(2, 1), (5, 0)]) == [5, 25]

@@ -84,3 +84,14 @@ def test_description_holds_no_record_values(tmp_path: Path) -> None:
     text = repr(sources)
     for value in gp["nhs_number"].drop_nulls().to_list() + gp["surname"].to_list():
         assert not re.search(rf"\b{re.escape(value)}\b", text)
+
+
+def test_bad_sizes_and_seeds_are_all_reported_without_the_value(tmp_path: Path) -> None:
+    with pytest.raises(SyntheticError) as info:
+        write_demo_sources(tmp_path, n=3, seed=-77)
+    assert info.value.problems == [
+        "write_demo_sources: n must be at least 10",
+        "write_demo_sources: seed must be zero or more",
+    ]
+    assert "-77" not in str(info.value)
+    assert not any(tmp_path.iterdir())  # refused before writing anything

@@ -15,9 +15,14 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from tests.pipeline.runner_support import (
+    AUDIT_LOG,
     HEADER,
+    LOCK,
     PEOPLE,
+    STATE,
+    WORK,
     all_output_text,
+    deliveries,
     make_keystore,
     people_rows,
     write_config,
@@ -44,11 +49,7 @@ def run(root: Path, *extra: str) -> Result:
 
 def delivered_files(root: Path) -> dict[str, bytes]:
     out = root / "out"
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and ".pprl" not in p.parts
-    }
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def raw_values(root: Path) -> set[str]:
@@ -85,11 +86,7 @@ def test_run_delivers_de_identified_extract_with_balanced_accounts(workspace: Pa
 def test_no_identifying_value_in_any_output_log_or_message(workspace: Path) -> None:
     result = run(workspace, "--json-logs")
     assert result.exit_code == 0, result.output
-    text = (
-        all_output_text(workspace)
-        + result.output
-        + (workspace / "out/.pprl/audit.jsonl").read_text()
-    )
+    text = all_output_text(workspace) + result.output + (workspace / AUDIT_LOG).read_text()
     values = raw_values(workspace)
     assert len(values) > 40
     leaked = sorted(v for v in values if v in text)
@@ -101,12 +98,13 @@ def test_no_identifying_value_in_any_output_log_or_message(workspace: Path) -> N
 def test_rerun_changes_nothing_and_a_fresh_rerun_is_byte_identical(workspace: Path) -> None:
     assert run(workspace).exit_code == 0
     first = delivered_files(workspace)
-    audit = (workspace / "out/.pprl/audit.jsonl").read_bytes()
+    audit = (workspace / AUDIT_LOG).read_bytes()
     again = run(workspace)
     assert again.exit_code == 0 and "nothing new" in again.output
     assert delivered_files(workspace) == first
-    assert (workspace / "out/.pprl/audit.jsonl").read_bytes() == audit
+    assert (workspace / AUDIT_LOG).read_bytes() == audit
     shutil.rmtree(workspace / "out")
+    shutil.rmtree(workspace / STATE)  # the catalogue would find the files delivered
     assert run(workspace).exit_code == 0
     second = delivered_files(workspace)
     assert second.keys() == first.keys()
@@ -142,9 +140,9 @@ def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
     crashed = run(workspace)
     # the CLI edge reports the crash as one line (its type only) with the data-error code
     assert crashed.exit_code == 3 and "unexpected RuntimeError" in crashed.output
-    assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
-    assert not (workspace / "out/.pprl/lock").exists()
-    work = workspace / ".pprl-work/demo-research"
+    assert deliveries(workspace) == []
+    assert not (workspace / LOCK).exists()
+    work = workspace / WORK
     checkpoints = sorted(p.name for p in work.rglob("*.parquet"))
     assert "01-prepared.main.parquet" in checkpoints
     # identifying checkpoints never sit in the delivery folder, even after a crash
@@ -155,10 +153,11 @@ def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
     resumed = run(workspace)
     assert resumed.exit_code == 0, resumed.output
     assert "resuming from checkpoint" in resumed.output
-    assert not any(work.iterdir())
-    assert not any((workspace / "out/.pprl/staging").iterdir())
+    assert [p.name for p in work.iterdir()] == ["staging"]
+    assert not any((work / "staging").iterdir())
     after_resume = delivered_files(workspace)
     shutil.rmtree(workspace / "out")
+    shutil.rmtree(workspace / STATE)  # the catalogue would find the files delivered
     assert run(workspace).exit_code == 0
     clean = delivered_files(workspace)
     assert {k: v for k, v in after_resume.items() if k.endswith(".parquet")} == {
@@ -167,7 +166,7 @@ def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
 
 
 def test_second_concurrent_run_exits_75(workspace: Path) -> None:
-    lock = workspace / "out/.pprl/lock"
+    lock = workspace / LOCK
     lock.parent.mkdir(parents=True)
     lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     result = run(workspace)
@@ -197,7 +196,7 @@ def test_malformed_files_stop_the_run_with_exit_3(
     result = run(workspace)
     assert result.exit_code == 3
     assert "2026-12.csv" in result.output and message in result.output
-    assert not any(p.name.startswith("run-") for p in (workspace / "out").iterdir())
+    assert deliveries(workspace) == []
 
 
 def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(workspace: Path) -> None:
@@ -355,9 +354,9 @@ def test_sigkill_mid_run_then_rerun_completes(workspace: Path) -> None:
         check=False,
     )
     assert killed.returncode == -9
-    lock = workspace / "out/.pprl/lock"
+    lock = workspace / LOCK
     assert lock.exists()  # the killed run could not release it
-    assert [p.name for p in (workspace / "out").iterdir()] == [".pprl"]
+    assert deliveries(workspace) == []
     leftovers = all_output_text(workspace)
     assert sorted(v for v in raw_values(workspace) if v in leftovers) == []
     resumed = run(workspace)
@@ -387,6 +386,6 @@ def test_crash_after_promotion_is_recorded_once_on_rerun(
     rerun = run(workspace)
     assert rerun.exit_code == 0 and "already promoted" in rerun.output
     assert delivered_files(workspace) == promoted
-    audit = (workspace / "out/.pprl/audit.jsonl").read_text().splitlines()
+    audit = (workspace / AUDIT_LOG).read_text().splitlines()
     assert len(audit) == 1
     assert "nothing new" in run(workspace).output

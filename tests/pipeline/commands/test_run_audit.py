@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from tests.pipeline.runner_support import (
+    AUDIT_LOG,
     HEADER,
     make_keystore,
     people_rows,
@@ -34,9 +35,9 @@ def test_run_records_an_audit_entry_that_verifies(delivered: Path) -> None:
     result = runner.invoke(cli, ["audit", "verify", config])
     assert result.exit_code == 0 and result.output.startswith("ok: "), result.output
     assert "(authenticated)" in result.output
-    listing = runner.invoke(cli, ["audit", "list", str(delivered / "out/.pprl/audit.jsonl")])
+    listing = runner.invoke(cli, ["audit", "list", str(delivered / AUDIT_LOG)])
     assert "pipeline.run" in listing.output
-    entry = json.loads((delivered / "out/.pprl/audit.jsonl").read_text().splitlines()[0])
+    entry = json.loads((delivered / AUDIT_LOG).read_text().splitlines()[0])
     run_id = entry["details"]["run_id"]
     manifest = delivered / "out" / run_id / "manifest.json"
     from pseudonym.digests import file_sha256
@@ -57,7 +58,7 @@ def _second_batch(root: Path) -> str:
 
 
 def test_a_run_refuses_a_tampered_audit_log(delivered: Path) -> None:
-    log = delivered / "out/.pprl/audit.jsonl"
+    log = delivered / AUDIT_LOG
     log.write_text(log.read_text().replace('"pipeline.run"', '"pipeline.rerun"'))
     result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
     assert result.exit_code == 3, result.output
@@ -66,14 +67,14 @@ def test_a_run_refuses_a_tampered_audit_log(delivered: Path) -> None:
 
 
 def test_a_run_refuses_an_emptied_audit_log(delivered: Path) -> None:
-    (delivered / "out/.pprl/audit.jsonl").write_text("")
+    (delivered / AUDIT_LOG).write_text("")
     result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
     assert result.exit_code == 3, result.output
     assert len(list((delivered / "out").glob("run-*"))) == 1
 
 
 def test_a_run_refuses_a_deleted_audit_log_after_a_delivery(delivered: Path) -> None:
-    (delivered / "out/.pprl/audit.jsonl").unlink()
+    (delivered / AUDIT_LOG).unlink()
     result = CliRunner().invoke(cli, ["run", _second_batch(delivered)])
     assert result.exit_code == 3, result.output
     assert len(list((delivered / "out").glob("run-*"))) == 1
@@ -83,9 +84,7 @@ def test_a_second_run_chains_onto_the_first(delivered: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["run", _second_batch(delivered)])
     assert result.exit_code == 0, result.output
-    entries = [
-        json.loads(x) for x in (delivered / "out/.pprl/audit.jsonl").read_text().splitlines()
-    ]
+    entries = [json.loads(x) for x in (delivered / AUDIT_LOG).read_text().splitlines()]
     runs = [e for e in entries if e["action"] == "pipeline.run"]
     assert len(runs) == 2
     second = delivered / "out" / runs[1]["details"]["run_id"] / "manifest.json"
@@ -95,7 +94,7 @@ def test_a_second_run_chains_onto_the_first(delivered: Path) -> None:
 
 
 def test_tampering_with_the_audit_log_exits_3(delivered: Path) -> None:
-    log = delivered / "out/.pprl/audit.jsonl"
+    log = delivered / AUDIT_LOG
     log.write_text(log.read_text().replace('"pipeline.run"', '"pipeline.rerun"'))
     result = CliRunner().invoke(cli, ["audit", "verify", str(log)])
     assert result.exit_code == 3 and "fails verification" in result.output

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from tests.pipeline.runner_support import (
+    AUDIT_LOG,
     HEADER,
     make_keystore,
     people_rows,
@@ -54,7 +55,7 @@ def test_a_current_approval_is_recorded_in_the_manifest_and_audit_log(
     (manifest,) = (root / "out").glob("run-*/manifest.json")
     recorded = json.loads(manifest.read_text())["approvals"]
     assert recorded["reference"] == "DSA-2026-014" and recorded["recipient"] == "tre-a"
-    entry = json.loads((root / "out/.pprl/audit.jsonl").read_text().splitlines()[-1])
+    entry = json.loads((root / AUDIT_LOG).read_text().splitlines()[-1])
     assert entry["details"]["approvals"] == recorded
 
 

@@ -246,3 +246,22 @@ def test_identifier_check_counts_records_not_rows() -> None:
     sparse = table.with_columns(pl.Series("count", [2, 2] + [1] * 28))
     with pytest.raises(TableSpecError, match="looks like an identifier"):
         check_counts(sparse, TableSpec(("area",)))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pl.Series("g", [["a"], ["b"]]),
+        pl.Series("g", [{"v": "a"}, {"v": "b"}]),
+        pl.Series("g", [b"a", b"\xff"]),
+    ],
+)
+def test_a_group_by_column_of_lists_structs_or_bytes_is_refused_by_name(column: pl.Series) -> None:
+    # found by tests/pipeline/commands/test_fuzz.py: the cast to text failed unexplained
+    spec = TableSpec(("g",))
+    for build in (
+        lambda: build_cells(pl.DataFrame([column]), spec),
+        lambda: build_cells_from_counts(pl.DataFrame([column, pl.Series("count", [1, 2])]), spec),
+    ):
+        with pytest.raises(TableSpecError, match=r"column 'g' is .*: a group-by column must hold"):
+            build()
