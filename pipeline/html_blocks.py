@@ -57,6 +57,11 @@ def warnings_section(warnings: Sequence[str], *, subject: str) -> list[str]:
     ]
 
 
+def probability_text(value: float) -> str:
+    """A probability to three significant figures, never rounded to a misleading 0."""
+    return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
 def match_weight(probability: float) -> float:
     """Match weight (log2 posterior odds, as Splink reports it) of a match probability."""
     p = min(max(probability, 1e-12), 1 - 1e-12)

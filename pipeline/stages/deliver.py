@@ -54,7 +54,9 @@ def deliver(
     outputs["quarantine.parquet"] = _write_parquet(out / "quarantine.parquet", quarantine)
     body = run_manifest_body(facts, outputs, stage_seconds())
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, body)
-    write_text_atomic(out / "report.html", render_report(manifest, facts.probabilities))
+    diagnostics = facts.linking.get("diagnostics", {})
+    page = render_report(manifest, facts.probabilities, diagnostics)
+    write_text_atomic(out / "report.html", page)
     return manifest
 
 
