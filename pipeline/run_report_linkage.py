@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from linkage.model import PROBABILITY_FLOOR, ModelParameters
+from linkage.model import ModelParameters
 from pipeline import charts
 from pipeline.html_blocks import html_table, match_weight, probability_text
 
@@ -145,36 +145,8 @@ def _model(model: Mapping[str, Any] | None) -> Section:
         charts.match_weight_chart(params),
         "<h3>Model: m and u</h3>",
         charts.m_u_chart(params),
-        m_u_table(params),
+        charts.m_u_table(params),
     ]
-
-
-def m_u_table(params: ModelParameters) -> str:
-    """Each level's m, u and weight; a probability below the floor is printed with the value
-    the weight uses, so a tiny m never reads as 0 beside a finite weight."""
-    rows = []
-    for name, p in params.comparisons.items():
-        weights = params.weights(name)
-        for g in reversed(range(len(p.m))):
-            rows.append(
-                [
-                    name,
-                    p.labels[g],
-                    floored_text(p.m[g]),
-                    floored_text(p.u[g]),
-                    f"{weights[g]:+.2f}",
-                ]
-            )
-    return html_table(["comparison", "level", "m", "u", "match weight"], rows)
-
-
-def floored_text(value: float | None) -> str:
-    """A probability as the weights use it: below :data:`PROBABILITY_FLOOR` it is floored."""
-    if value is None:
-        return "not estimated"
-    if value < PROBABILITY_FLOOR:
-        return f"{probability_text(value)} (floored to {PROBABILITY_FLOOR:g})"
-    return probability_text(value)
 
 
 def _unlinkables(self_match: Mapping[str, Any] | None, match: float | None) -> Section:

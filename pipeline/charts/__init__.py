@@ -14,7 +14,9 @@ reports kept in the work folder; by default they show labels, weights and counts
 
 from pipeline.charts.clusters import cluster_studio, self_match_weights, unlinkables_chart
 from pipeline.charts.model import (
+    floored_text,
     m_u_chart,
+    m_u_table,
     match_weight_chart,
     rebin,
     weight_distribution_chart,
@@ -39,7 +41,9 @@ __all__ = [
     "cluster_studio",
     "comparison_viewer",
     "external_references",
+    "floored_text",
     "m_u_chart",
+    "m_u_table",
     "match_weight_chart",
     "rebin",
     "record_training",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,19 +9,8 @@ import click
 from pipeline.config import load_config
 from pipeline.executors import executor_for
 from pipeline.logs import configure_logging
-from pipeline.runner import Progress, run_pipeline
-
-
-def _terminal_progress() -> Progress | None:
-    """A one-line stage indicator, only when stderr is a terminal (never in logs or CI)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, number: int, total: int) -> None:
-        filled = "#" * number + "-" * (total - number)
-        click.echo(f"\r[{filled}] {number}/{total} {stage:<14}", err=True, nl=number == total)
-
-    return show
+from pipeline.progress import stage_progress
+from pipeline.runner import STAGES, run_pipeline
 
 
 @click.command("run")
@@ -77,13 +65,12 @@ def command(
     if json_logs:
         configure_logging("json", "INFO")
     config = load_config(config_path)
-    with executor_for("dask" if executor == "dask" else "local", scheduler) as ex:
+    with (
+        executor_for("dask" if executor == "dask" else "local", scheduler) as ex,
+        stage_progress("pprl run", STAGES) as progress,
+    ):
         summary = run_pipeline(
-            config,
-            executor=ex,
-            progress=_terminal_progress(),
-            reprocess=reprocess,
-            decisions=decisions,
+            config, executor=ex, progress=progress, reprocess=reprocess, decisions=decisions
         )
     if summary.status == "up_to_date":
         click.echo("nothing new to process")

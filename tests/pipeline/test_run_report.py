@@ -5,7 +5,7 @@ import re
 import polars as pl
 
 from pipeline import charts
-from pipeline.html_blocks import histogram_svg, match_weight
+from pipeline.html_blocks import match_weight, probability_text
 from pipeline.run_report import render_report
 
 
@@ -150,14 +150,7 @@ def test_unbalanced_accounts_are_flagged() -> None:
     assert "No pairs were scored" in page
 
 
-def test_histogram_bins_match_weights() -> None:
-    # weights: p=0.5 -> 0, p=0.8 -> 2, p=0.2 -> -2, p=0.9 -> log2(9) ~ 3.17
-    svg = histogram_svg(pl.Series([0.5, 0.8, 0.2, 0.9, None]), threshold=0.5, bins=3)
-    titles = re.findall(r"<title>([^<]*)</title>", svg)
-    assert titles == [
-        "weight -2.0 to 0.0: 1 pairs",
-        "weight 0.0 to 2.0: 1 pairs",
-        "weight 2.0 to 4.0: 2 pairs",
-    ]
-    assert "match threshold 0.5 (weight 0.0)" in svg
+def test_probabilities_as_text_never_round_to_zero() -> None:
+    assert probability_text(4.73e-9) == "4.73e-09" and probability_text(0.0) == "0"
+    assert probability_text(0.5266) == "0.527"
     assert match_weight(0.5) == 0.0 and match_weight(1.0) > 39
