@@ -6,8 +6,10 @@ attributes); the quarantine in :class:`~pipeline.manifest.RunFacts` has the colu
 :data:`pipeline.ingest.QUARANTINE_SCHEMA`. Writes into ``out``:
 
 * ``<source>.parquet`` for each source with files in this batch, without the attributes
-  approved for other sources;
-* ``quarantine.parquet``, ordered by source, file and row (row numbers and reasons, no values);
+  approved for other sources; ``_source`` is delivered as ``source_dataset`` and no column
+  name starts with ``_`` (:func:`pipeline.quarantine.without_leading_underscores`);
+* ``quarantine.parquet`` in the published format of :mod:`pipeline.quarantine` (data row
+  numbers, input column names and reasons, no values), ordered by source, file and row;
 * ``manifest.json`` (:func:`pipeline.manifest.run_manifest_body`) and ``report.html``
   (:mod:`pipeline.run_report`).
 
@@ -26,6 +28,7 @@ import polars as pl
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.config import PipelineConfig
 from pipeline.manifest import RunFacts, run_manifest_body, write_manifest
+from pipeline.quarantine import published_quarantine, without_leading_underscores
 from pipeline.run_report import render_report
 from pseudonym.digests import file_sha256
 
@@ -50,7 +53,8 @@ def deliver(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     outputs = write_extracts(out, extract, facts.config, {f.source for f in facts.files})
-    quarantine = facts.quarantine.sort("_source", "_file", "_row")
+    header_rows = {s.name: 1 if s.format == "csv" else 0 for s in facts.config.sources}
+    quarantine = published_quarantine(facts.quarantine, header_rows)
     outputs["quarantine.parquet"] = _write_parquet(out / "quarantine.parquet", quarantine)
     body = run_manifest_body(facts, outputs, stage_seconds())
     manifest = write_manifest(out / "manifest.json", MANIFEST_KIND, body)
@@ -70,6 +74,7 @@ def write_extracts(
             continue  # an incremental batch with no new files for this source
         foreign = set(config.approved_attributes) - set(source.attribute_columns())
         part = extract.filter(pl.col("_source") == source.name).drop(foreign, strict=False)
+        part = without_leading_underscores(part)
         name = f"{source.name}.parquet"
         outputs[name] = _write_parquet(out / name, part)
     return outputs

@@ -86,15 +86,15 @@ def test_demo_gives_each_nhs_number_one_person_and_each_person_one_nhs_number_pe
     assert result.exit_code == 0, result.output
     run = next((out / "delivery").glob("run-*"))
     delivered = pl.concat(
-        [pl.read_parquet(run / f"{s}.parquet").select("_source", "pid_nhs", "person_id")
+        [pl.read_parquet(run / f"{s}.parquet").select("source_dataset", "pid_nhs", "person_id")
          for s in ("hospital", "gp")]
     ).drop_nulls("pid_nhs")  # fmt: skip
     per_number = delivered.group_by("pid_nhs").agg(
-        pl.col("person_id").n_unique().alias("people"), pl.col("_source").n_unique()
+        pl.col("person_id").n_unique().alias("people"), pl.col("source_dataset").n_unique()
     )
-    assert per_number.filter(pl.col("_source") == 2).height > 2000  # seen in both sources
+    assert per_number.filter(pl.col("source_dataset") == 2).height > 2000  # seen in both sources
     assert (per_number["people"] == 1).all()
-    per_person = delivered.group_by("person_id", "_source").agg(pl.col("pid_nhs").n_unique())
+    per_person = delivered.group_by("person_id", "source_dataset").agg(pl.col("pid_nhs").n_unique())
     assert (per_person["pid_nhs"] == 1).all()
     manifest = json.loads((run / "manifest.json").read_text())
     # every record holding a number, but the first of each number, joined the first

@@ -72,12 +72,12 @@ def test_run_delivers_de_identified_extract_with_balanced_accounts(workspace: Pa
     assert totals["delivered"] == totals["linked"] + totals["unlinked"]
     extract = pl.read_parquet(run_dir / "hospital.parquet")
     assert extract.height == manifest["outputs"]["hospital.parquet"]["rows"] == 16
-    assert extract.columns == ["_source", "pid_nhs", "record_key", "ethnicity"]
+    assert extract.columns == ["source_dataset", "pid_nhs", "record_key", "ethnicity"]
     assert extract["pid_nhs"].null_count() == 1  # the missing identifier stays missing
     assert extract["pid_nhs"].drop_nulls().str.starts_with("research1_").all()
     quarantine = pl.read_parquet(run_dir / "quarantine.parquet")
     assert sorted(quarantine["reason"].to_list()) == ["bad_date", "nhs:bad_check_digit"]
-    assert set(quarantine["_row"].to_list()) == {6, 9}  # header is row 1
+    assert set(quarantine["row"].to_list()) == {5, 8}  # data rows: file lines 6 and 9
     assert manifest["key_ids"]["nhs"].startswith("k1-")
     assert (run_dir / "report.html").read_text().count("<svg") == 0  # no linkage: no chart
 
@@ -210,11 +210,11 @@ def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(worksp
     assert result.exit_code == 0, result.output
     run_dir = next(p for p in (workspace / "out").iterdir() if p.name.startswith("run-"))
     q = pl.read_parquet(run_dir / "quarantine.parquet").filter(
-        pl.col("_file") == "in/hospital/2026-12.csv"
+        pl.col("file") == "in/hospital/2026-12.csv"
     )
-    assert q.select("_row", "reason", "field").rows() == [
-        (3, "bad_encoding", "forename"),
-        (5, "ragged_row", None),
+    assert q.select("row", "reason", "column").rows() == [  # data rows: file lines 3 and 5
+        (2, "bad_encoding", "forename"),
+        (4, "ragged_row", None),
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["totals"]["input_rows"] == 18 + 4

@@ -43,13 +43,15 @@ def test_each_source_gets_its_own_attributes_and_the_manifest_checks_out(
     assert seen_at_timing == [names]  # timed once, after the extracts were written
     assert sorted(p.name for p in out.iterdir()) == sorted([*names, "manifest.json", "report.html"])
     hospital, gp = pl.read_parquet(out / "hospital.parquet"), pl.read_parquet(out / "gp.parquet")
-    assert hospital.columns == ["_source", "pid_nhs", "ethnicity"] and hospital.height == 3
-    assert gp.columns == ["_source", "pid_nhs", "region_code"] and gp.height == 2
+    assert hospital.columns == ["source_dataset", "pid_nhs", "ethnicity"] and hospital.height == 3
+    assert gp.columns == ["source_dataset", "pid_nhs", "region_code"] and gp.height == 2
     quarantine = pl.read_parquet(out / "quarantine.parquet")
-    assert quarantine.select("_source", "_row").rows() == [
-        ("gp", 2),
-        ("hospital", 3),
-        ("hospital", 7),
+    assert quarantine.columns == ["source_dataset", "file", "row", "stage", "column", "reason"]
+    # CSV records count the header as 1 inside a run; delivered rows count data rows
+    assert quarantine.select("source_dataset", "row", "column").rows() == [
+        ("gp", 1, "nhs_no"),
+        ("hospital", 2, "dob"),
+        ("hospital", 6, "nhs_no"),
     ]
     assert list(manifest["outputs"]) == ["hospital.parquet", "gp.parquet", "quarantine.parquet"]
     for name, entry in manifest["outputs"].items():
