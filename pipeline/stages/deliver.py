@@ -14,10 +14,15 @@ attributes); the quarantine in :class:`~pipeline.manifest.RunFacts` has the colu
   (:mod:`pipeline.run_report`).
 
 Nothing here opens a keystore or a linker: key IDs and counts arrive in the facts.
+
+After promotion the runner calls :func:`update_index`: ``<delivery>/index.json`` lists every
+delivered run (folder, manifest, report, outputs, row totals) and names the latest, so a
+researcher or a script finds the newest extract without listing folders.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,12 +32,14 @@ import polars as pl
 
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.config import PipelineConfig
-from pipeline.manifest import RunFacts, run_manifest_body, write_manifest
+from pipeline.manifest import RunFacts, read_manifest, run_manifest_body, write_manifest
 from pipeline.quarantine import published_quarantine, without_leading_underscores
 from pipeline.run_report import render_report
 from pseudonym.digests import file_sha256
 
 MANIFEST_KIND = "pipeline-run"
+INDEX_FILE = "index.json"
+INDEX_FORMAT = "pprl-delivery-index/1"
 Outputs = dict[str, dict[str, Any]]  # file name -> {"sha256", "rows"}
 
 
@@ -83,3 +90,48 @@ def write_extracts(
 def _write_parquet(path: Path, frame: pl.DataFrame) -> dict[str, Any]:
     write_with_atomic(path, frame.write_parquet)
     return {"sha256": file_sha256(path), "rows": frame.height}
+
+
+def update_index(delivery_dir: Path, latest: str) -> dict[str, Any]:
+    """Rewrite ``delivery_dir/index.json`` (atomically) from the delivered runs' manifests:
+    runs in the order they were delivered (as the index listed them, then any it did not by
+    creation time), ending with ``latest``, the run just delivered; return the index."""
+    path = delivery_dir / INDEX_FILE
+    entries = {
+        entry["run_id"]: entry
+        for entry in map(_index_entry, sorted(delivery_dir.glob("run-*/manifest.json")))
+    }
+    listed = [r for r in _listed_runs(path) if r in entries and r != latest]
+    others = sorted(
+        (r for r in entries if r not in listed and r != latest),
+        key=lambda r: (str(entries[r]["created"]), r),
+    )
+    order = [*listed, *others, *([latest] if latest in entries else [])]
+    runs = [entries[r] for r in order]
+    index = {"format": INDEX_FORMAT, "latest": entries.get(latest), "runs": runs}
+    write_text_atomic(path, json.dumps(index, indent=2) + "\n")
+    return index
+
+
+def _index_entry(manifest_path: Path) -> dict[str, Any]:
+    manifest = read_manifest(manifest_path)
+    folder = manifest_path.parent.name
+    return {
+        "run_id": manifest["run_id"],
+        "created": manifest.get("created"),
+        "folder": folder,
+        "manifest": f"{folder}/manifest.json",
+        "report": f"{folder}/report.html",
+        "outputs": sorted(manifest["outputs"]),
+        "totals": manifest["totals"],
+    }
+
+
+def _listed_runs(path: Path) -> list[str]:
+    """Run IDs in the order an existing index lists them (none if it is missing or unreadable:
+    the index is rebuilt from the manifests)."""
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+        return [str(r["run_id"]) for r in index["runs"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -29,7 +29,8 @@ def handler() -> Iterator[logging.StreamHandler[io.StringIO]]:
     try:
         yield added
     finally:
-        logger.handlers[:], logger.level, logger.propagate = before[0], before[1], before[2]
+        logger.handlers[:], logger.propagate = before[0], before[2]
+        logger.setLevel(before[1])
 
 
 def test_nothing_is_drawn_when_the_stream_is_not_a_terminal() -> None:
