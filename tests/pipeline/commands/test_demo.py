@@ -102,3 +102,24 @@ def test_demo_gives_each_nhs_number_one_person_and_each_person_one_nhs_number_pe
     assert manifest["linkage"]["match_threshold_setting"] == "auto"
     assert 0.0 < manifest["linkage"]["match_threshold"] < 1.0
     assert f"warnings: {len(manifest['warnings'])}" in result.output
+
+
+def test_demo_refuses_to_empty_its_folder_once_something_else_wrote_there(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo"
+    assert _run(out, rows=200)[0] == 0
+    (out / "run-from-a-config").mkdir()  # e.g. a config whose delivery points here
+    (out / "run-from-a-config" / "manifest.json").write_text("{}")
+    code, output = _run(out, rows=200)
+    assert code == 2 and "did not create (run-from-a-config)" in output
+    assert (out / "run-from-a-config" / "manifest.json").exists()
+    assert (out / "delivery").is_dir()  # nothing of the earlier demo was removed either
+
+
+def test_demo_steps_are_announced_in_order(tmp_path: Path) -> None:
+    from pipeline.commands.demo import DEMO_STEPS, run_demo
+
+    steps: list[tuple[str, int, int]] = []
+    run_demo(tmp_path / "demo", rows=100, seed=1, progress=lambda *s: steps.append(s))
+    assert steps == [(s, i, len(DEMO_STEPS)) for i, s in enumerate(DEMO_STEPS, start=1)]
