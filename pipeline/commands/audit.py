@@ -112,7 +112,8 @@ def verify(
 
     \b
     Example:
-        pprl audit verify configs/demo.yaml --manifest demo-output/run-1a2b/manifest.json
+        pprl audit verify configs/demo.yaml \\
+            --manifest example-output/pipeline-demo/run-1a2b/manifest.json
     """
     if any(len(h) != 64 or h.strip("0123456789abcdef") for h in heads):
         raise ConfigError("--expect-head: give the 64-character hex hash of an entry")

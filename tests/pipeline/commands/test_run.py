@@ -229,7 +229,7 @@ def test_shipped_demo_config_links_end_to_end(
     monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
-    run_dir = next((tmp_path / "demo-output").glob("run-*"))
+    run_dir = next((tmp_path / "example-output/pipeline-demo").glob("run-*"))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     totals = manifest["totals"]
     assert totals["input_rows"] == 85 == totals["delivered"] + totals["quarantined"]
@@ -260,7 +260,7 @@ def test_shipped_demo_config_links_end_to_end(
     text = result.output + "".join(
         p.read_bytes().decode("latin-1")
         + (pl.read_parquet(p).write_csv() if p.suffix == ".parquet" else "")
-        for p in (tmp_path / "demo-output").rglob("*")
+        for p in (tmp_path / "example-output/pipeline-demo").rglob("*")
         if p.is_file()
     )
     assert sorted(v for v in values if v in text) == []
@@ -280,7 +280,7 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
     (tmp_path / "configs/demo.yaml").write_text(yaml.safe_dump(doc))
     config = str(tmp_path / "configs/demo.yaml")
     assert CliRunner().invoke(cli, ["run", config]).exit_code == 0
-    first = next((tmp_path / "demo-output").glob("run-*"))
+    first = next((tmp_path / "example-output/pipeline-demo").glob("run-*"))
     earlier_gp = pl.read_parquet(first / "gp.parquet")
     earlier_hospital = pl.read_parquet(first / "hospital.parquet")
     month = tmp_path / "configs/demo-data/hospital/episodes-2026-10.csv"
@@ -288,7 +288,9 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
     result = CliRunner().invoke(cli, ["run", config])
     assert result.exit_code == 0, result.output
     assert "linkage skipped" not in result.output
-    newest = max((tmp_path / "demo-output").glob("run-*"), key=lambda p: p.stat().st_mtime)
+    newest = max(
+        (tmp_path / "example-output/pipeline-demo").glob("run-*"), key=lambda p: p.stat().st_mtime
+    )
     manifest = json.loads((newest / "manifest.json").read_text())
     entities = manifest["linkage"]["entities"]
     assert entities["earlier_records"] == earlier_gp.height + earlier_hospital.height
