@@ -33,3 +33,11 @@ def test_the_decisions_example_points_into_the_demo_configs_work_folder() -> Non
     review = (DEMO.work_dir / "review").relative_to(REPO).as_posix()
     found = re.search(r"--decisions (\S+)", _example("run"))
     assert found and found.group(1).startswith(review + "/run-")
+
+
+def test_shell_completion_as_the_readme_sets_it_up() -> None:
+    env = {"_PPRL_COMPLETE": "bash_complete", "COMP_WORDS": "pprl run x --dr", "COMP_CWORD": "3"}
+    result = CliRunner().invoke(cli, [], env=env, prog_name="pprl")
+    assert "plain,--dry-run" in result.output
+    source = CliRunner().invoke(cli, [], env={"_PPRL_COMPLETE": "bash_source"}, prog_name="pprl")
+    assert "_pprl_completion()" in source.output
