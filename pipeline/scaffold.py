@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from pipeline import io
 from pipeline.config import parse_config
@@ -189,8 +190,6 @@ def _one_per_role(guesses: list[Guess]) -> list[Guess]:
 
 def check_scaffold(text: str, config_dir: Path) -> None:
     """Fail if the generated config does not pass the schema (a bug here, not the user's)."""
-    import yaml
-
     try:
         parse_config(yaml.safe_load(text), base_dir=config_dir, source="pprl init")
     except ConfigError as exc:

@@ -19,6 +19,7 @@ import click
 import polars as pl
 import yaml
 
+from pipeline.commands.results import review_pairs
 from pipeline.config import load_config
 from pipeline.errors import ConfigError, DataError
 from pipeline.executors import executor_for
@@ -248,3 +249,6 @@ def command(out: Path, rows: int, seed: int, executor: str) -> None:
     click.echo(f"  extracts and manifest: {delivery}")
     click.echo(f"  report:                {delivery / 'report.html' if delivery else '-'}")
     click.echo(f"  audit log:             {out / 'delivery' / '.pprl' / 'audit.jsonl'}")
+    if summary.review_file is not None:
+        pairs = review_pairs(summary.review_file)
+        click.echo(f"  clerical review:       {pairs} pair(s) in {summary.review_file}")
