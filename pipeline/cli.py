@@ -38,6 +38,8 @@ COMMAND_MODULES: list[str] = [
     "pipeline.commands.link_register",
     "pipeline.commands.link",
     "pipeline.commands.review",
+    "pipeline.commands.init",  # engineer N: new commands
+    "pipeline.commands.config_schema",
 ]
 
 

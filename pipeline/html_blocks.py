@@ -1,5 +1,6 @@
-"""Building blocks of the offline HTML reports: inline CSS, escaping, tables, and the SVG
-histogram of match weights. No scripts, no external assets; every piece of text is escaped.
+"""Building blocks of the offline HTML reports: inline CSS, escaping, tables, warnings, and
+probabilities and match weights as text. No scripts, no external assets; every piece of text is
+escaped. Charts are in :mod:`pipeline.charts`.
 
 Used by the run report (:mod:`pipeline.run_report`) and the link job's report.
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-
-import polars as pl
 
 PAGE_CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:60rem}
@@ -57,54 +56,12 @@ def warnings_section(warnings: Sequence[str], *, subject: str) -> list[str]:
     ]
 
 
+def probability_text(value: float) -> str:
+    """A probability to three significant figures, never rounded to a misleading 0."""
+    return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
 def match_weight(probability: float) -> float:
     """Match weight (log2 posterior odds, as Splink reports it) of a match probability."""
     p = min(max(probability, 1e-12), 1 - 1e-12)
     return math.log2(p / (1 - p))
-
-
-def histogram_svg(
-    probabilities: pl.Series, *, threshold: float, bins: int = 20, width: int = 600
-) -> str:
-    """SVG bar chart of the pairs' match weights in ``bins`` equal bins, threshold marked.
-
-    Weights are log2 posterior odds, ``log2(p / (1 - p))``; the match threshold is drawn at the
-    weight of its probability.
-    """
-    height, pad = 220, 30
-    weights = [match_weight(float(p)) for p in probabilities.drop_nulls().to_list()]
-    cut = match_weight(threshold)
-    low = math.floor(min([*weights, cut]))
-    high = math.ceil(max([*weights, cut]))
-    high = high if high > low else low + 1
-    step = (high - low) / bins
-    counts = [0] * bins
-    for w in weights:
-        counts[min(int((w - low) / step), bins - 1)] += 1
-    top = max(counts) or 1
-    span = width - 2 * pad
-    bar_w = span / bins
-    bars = []
-    for i, c in enumerate(counts):
-        h = (height - 2 * pad) * c / top
-        x = pad + i * bar_w
-        label = f"weight {low + i * step:.1f} to {low + (i + 1) * step:.1f}: {c} pairs"
-        bars.append(
-            f'<rect x="{x:.1f}" y="{height - pad - h:.1f}" width="{bar_w - 1:.1f}" '
-            f'height="{h:.1f}" fill="#4672b4"><title>{escape(label)}</title></rect>'
-        )
-    tx = pad + (cut - low) / (high - low) * span
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="match weight histogram">'
-        + "".join(bars)
-        + f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{pad - 10}" y2="{height - pad}" '
-        'stroke="#a1260d" stroke-dasharray="4 3"/>'
-        + f'<text x="{tx + 4:.1f}" y="{pad - 12}" font-size="11">match threshold '
-        + f"{escape(threshold)} (weight {cut:.1f})</text>"
-        + f'<text x="{pad}" y="{height - 8}" font-size="11">{low}</text>'
-        + f'<text x="{width - pad - 10}" y="{height - 8}" font-size="11">{high}</text>'
-        + f'<text x="{width / 2 - 40:.0f}" y="{height - 8}" font-size="11">match weight</text>'
-        + f'<text x="{pad}" y="{pad - 12}" font-size="11">max {top}</text>'
-        + "</svg>"
-    )

@@ -2,8 +2,9 @@
 
 Parquet files are compared cell by cell (every column cast to text, exact match), because
 compressed column chunks cannot be searched as bytes. Text files (JSON, HTML, CSV, logs) are
-searched for each value as a substring; values shorter than ``min_text_length`` are only
-matched in Parquet cells, since short names ("LEE") occur inside ordinary words.
+searched for every value as a substring at once (:func:`count_substrings`); values shorter
+than ``min_text_length`` are only matched in Parquet cells, since short names ("LEE") occur
+inside ordinary words.
 
 A finding names the file and column and how many values matched, never the values.
 """
@@ -55,10 +56,22 @@ def scan_paths(
             findings.extend(_scan_parquet(file, values))
         elif file.suffix in TEXT_SUFFIXES:
             text = file.read_text(encoding="utf-8", errors="replace")
-            hits = sum(1 for v in long_values if v in text)
+            hits = count_substrings(text, long_values)
             if hits:
                 findings.append(Finding(file, None, hits))
     return findings
+
+
+def count_substrings(text: str, values: list[str]) -> int:
+    """How many of ``values`` occur in ``text`` (overlapping occurrences included).
+
+    One Aho-Corasick pass (polars' ``extract_many``) rather than one search per value: a
+    report of a few hundred kilobytes against a few hundred thousand known values takes under
+    a second, not a minute."""
+    if not values or not text:
+        return 0
+    found = pl.Series([text]).str.extract_many(values, overlapping=True)
+    return found.explode().drop_nulls().n_unique()
 
 
 def _scan_parquet(file: Path, values: set[str]) -> list[Finding]:

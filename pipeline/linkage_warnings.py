@@ -73,32 +73,43 @@ def _handlers_reached(logger: logging.Logger) -> list[logging.Handler]:
 
 
 @contextmanager
-def capture_warnings(names: Sequence[str] = LINKAGE_LOGGERS) -> Iterator[WarningRecords]:
-    """Collect WARNING records of the loggers ``names`` (and their children) while the block
-    runs. A logger set quieter than WARNING is opened to WARNING for the block, with the
-    handlers it reaches filtered to its former level, so nothing new is printed."""
-    handler = WarningRecords()
+def listening(
+    names: Sequence[str], handler: logging.Handler, level: int = logging.WARNING
+) -> Iterator[logging.Handler]:
+    """Hand ``handler`` the records of the loggers ``names`` (and their children) at ``level``
+    and above while the block runs. A logger set quieter than ``level`` is opened to it for
+    the block, with the handlers it reaches filtered to its former level, so nothing new is
+    printed."""
     restore: list[tuple[logging.Logger, int, list[logging.Handler], _BelowLevel]] = []
     for name in names:
         logger = logging.getLogger(name)
         effective = logger.getEffectiveLevel()
-        if effective > logging.WARNING:
+        if effective > level:
             quiet = _BelowLevel(effective)
             reached = _handlers_reached(logger)
             for existing in reached:
                 existing.addFilter(quiet)
             restore.append((logger, logger.level, reached, quiet))
-            logger.setLevel(logging.WARNING)
+            logger.setLevel(level)
         logger.addHandler(handler)
     try:
         yield handler
     finally:
         for name in names:
             logging.getLogger(name).removeHandler(handler)
-        for logger, level, reached, quiet in restore:
-            logger.setLevel(level)
+        for logger, former, reached, quiet in reversed(restore):
+            logger.setLevel(former)
             for existing in reached:
                 existing.removeFilter(quiet)
+
+
+@contextmanager
+def capture_warnings(names: Sequence[str] = LINKAGE_LOGGERS) -> Iterator[WarningRecords]:
+    """Collect WARNING records of the loggers ``names`` (and their children) while the block
+    runs, printing nothing the application would not have printed (:func:`listening`)."""
+    with listening(names, WarningRecords(), logging.WARNING) as handler:
+        assert isinstance(handler, WarningRecords)
+        yield handler
 
 
 def training_warnings(linker: Any) -> tuple[str, ...] | None:

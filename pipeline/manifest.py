@@ -213,6 +213,22 @@ def _linkage_summary(facts: RunFacts, totals: dict[str, int]) -> dict[str, Any]:
         "match_rate": (totals["linked"] / totals["delivered"]) if totals["delivered"] else 0.0,
         "entities": facts.entities,
         **dict(facts.linking.get("counts", {})),
+        **_model_facts(facts.linking.get("diagnostics", {})),
+    }
+
+
+def _model_facts(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    """How many candidate pairs the model scored, the trained model (lambda, m and u per
+    comparison level, level labels) and its EM passes, as the link stage recorded them:
+    counts and parameters, never values."""
+    if not diagnostics:
+        return {}
+    histogram = diagnostics.get("weight_histogram") or {}
+    return {
+        "candidate_pairs": sum(int(n) for _, n in histogram.get("bins", [])),
+        "model": diagnostics.get("model"),
+        "training": list(diagnostics.get("training", [])),
+        "em_max_iterations": diagnostics.get("max_iterations"),
     }
 
 

@@ -2,11 +2,13 @@
 
 Each requested column (:class:`ColumnSpec`, ``COL:TYPE`` on the command line) is validated and
 normalised with :func:`pseudonym.identifiers.check`. Rows with any invalid identifier are left
-out of the output and listed in a quarantine file beside it (``OUT.quarantine.parquet``) by
-1-based data row number, column and reason code, never the raw value: the quarantine may
-travel outside the TRE, and a curator holding the source can find the row from its number (for
-a CSV with a header, file line = row + 1). A manifest (``OUT.manifest.json``) records counts,
-key IDs and checksums; the keystore's audit log records the run. A missing (null or blank)
+out of the output and listed in a quarantine file beside it (``OUT.quarantine.parquet``) in
+the format ``pprl run`` delivers (:mod:`pipeline.quarantine`): one row per invalid value with
+its 1-based data row number, column and reason code (``nhs:bad_check_digit``), never the raw
+value: the quarantine may travel outside the TRE, and a curator holding the source can find
+the row from its number (for a CSV with a header, file line = row + 1). A manifest
+(``OUT.manifest.json``) records counts, key IDs and checksums; the keystore's audit log records
+the run. A missing (null or blank)
 identifier is not invalid: the row is kept with a null pseudonym and counted in the manifest,
 unless ``quarantine_missing``.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline import quarantine as quarantine_format
 from pipeline.atomic import write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.errors import ConfigError, DataError
@@ -35,7 +38,7 @@ from pseudonym.tokens import Pseudonymiser
 logger = logging.getLogger(__name__)
 
 ROW = "row"
-QUARANTINE_SCHEMA = {ROW: pl.UInt64, "column": pl.String, "reason": pl.String}
+QUARANTINE_SCHEMA = quarantine_format.SCHEMA
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def pseudonymise_table(
             invalid = invalid & ~is_missing
         bad = bad | invalid
         normalised[spec.column] = result["normalised"]
-        entries.append(_quarantine_entries(result["reason"], invalid, spec.column))
+        entries.append(_quarantine_entries(result["reason"], invalid, spec, source))
     keep = ~bad
     replaced = [
         pseudonymiser.pseudonymise(c.id_type, normalised[c.column].filter(keep)).alias(c.column)
@@ -217,17 +220,23 @@ def _checked(
         ) from None
 
 
-def _quarantine_entries(reason: pl.Series, invalid: pl.Series, column: str) -> pl.DataFrame:
-    """Rows (1-based) of ``column`` to quarantine, with their reason codes."""
+def _quarantine_entries(
+    reason: pl.Series, invalid: pl.Series, spec: ColumnSpec, source: str
+) -> pl.DataFrame:
+    """Data rows (1-based) of one column to quarantine, in the published format."""
     return (
-        pl.DataFrame({"reason": reason})
+        pl.DataFrame({"reason": quarantine_format.identifier_reasons(spec.id_type, reason)})
         .with_row_index(ROW, offset=1)
         .filter(invalid)
         .select(
-            pl.col(ROW).cast(pl.UInt64),
-            pl.lit(column, dtype=pl.String).alias("column"),
-            pl.col("reason").cast(pl.String),
+            pl.lit(Path(source).stem).alias("source_dataset"),
+            pl.lit(source).alias("file"),
+            pl.col(ROW),
+            pl.lit("identifiers").alias("stage"),
+            pl.lit(spec.column).alias("column"),
+            pl.col("reason"),
         )
+        .cast(QUARANTINE_SCHEMA)
     )
 
 

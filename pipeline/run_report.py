@@ -1,35 +1,48 @@
 """The HTML report of one pipeline run: one self-contained page, written beside its manifest.
 
-Built from the run manifest (counts, checksums, key IDs, settings) and the pairs' match
-probabilities (drawn as match weights), so it can hold no record values. Each section is one
-function returning its lines; every piece of text is escaped (:mod:`pipeline.html_blocks`).
+Built from the run manifest (counts, checksums, key IDs, settings, the model's m and u and
+training passes) and the link stage's diagnostics (histograms of match weights), so it can
+hold no record values: it is delivered. Each section is one function returning its lines;
+every piece of text is escaped (:mod:`pipeline.html_blocks`); the linkage charts are in
+:mod:`pipeline.run_report_linkage`. :func:`render_report` checks the page fetches nothing
+(:func:`pipeline.charts.assert_offline`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
-from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table, warnings_section
+from pipeline.charts import CHART_CSS, assert_offline
+from pipeline.html_blocks import PAGE_CSS, escape, html_table, warnings_section
+from pipeline.run_report_linkage import linkage_sections
 
 Manifest = dict[str, Any]
 
 
-def render_report(manifest: Manifest, probabilities: pl.Series) -> str:
-    """The whole report page for one run."""
+def render_report(
+    manifest: Manifest,
+    probabilities: pl.Series,
+    diagnostics: Mapping[str, Any] | None = None,
+) -> str:
+    """The whole report page for one run. ``probabilities`` are the scored pairs' (drawn
+    when ``diagnostics`` hold no histogram of every candidate pair)."""
     parts = [
         *_heading(manifest),
         *_warnings(manifest),
         *_row_accounting(manifest),
         *_quarantine_reasons(manifest),
-        *_linkage_quality(manifest, probabilities),
+        *linkage_sections(manifest["linkage"], diagnostics or {}, probabilities),
         *_keys(manifest),
         *_disclosure_control(manifest),
         *_outputs(manifest),
         "</body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    page = "\n".join(parts) + "\n"
+    assert_offline(page, source="run report")
+    return page
 
 
 def _heading(manifest: Manifest) -> list[str]:
@@ -37,14 +50,15 @@ def _heading(manifest: Manifest) -> list[str]:
     return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>pprl run {escape(manifest['run_id'])}</title><style>{PAGE_CSS}</style>"
-        "</head><body>",
+        f"<title>pprl run {escape(manifest['run_id'])}</title>"
+        f"<style>{PAGE_CSS}{CHART_CSS}</style></head><body>",
         f"<h1>pprl run report: {project} / {environment}</h1>",
         html_table(
-            ["run", "pprl version", "config sha256", "input files"],
+            ["run", "created (UTC)", "pprl version", "config sha256", "input files"],
             [
                 [
                     manifest["run_id"],
+                    manifest.get("created", "-"),
                     manifest["pprl_version"],
                     manifest["config_sha256"][:16],
                     len(manifest["inputs"]),
@@ -89,12 +103,15 @@ def _row_accounting(manifest: Manifest) -> list[str]:
         ]
         for name, s in sorted(manifest["sources"].items())
     ]
+    by_stage = [
+        sum(s["quarantined_by_stage"][stage] for s in manifest["sources"].values())
+        for stage in ("ingest", "identifiers")
+    ]
     total = [
         "total",
         len(manifest["inputs"]),
         totals["input_rows"],
-        "",
-        "",
+        *by_stage,
         totals["delivered"],
         totals["linked"],
         totals["unlinked"],
@@ -116,64 +133,6 @@ def _quarantine_reasons(manifest: Manifest) -> list[str]:
     return ["<h2>Quarantine reasons</h2>", html_table(["stage", "reason", "rows"], rows)]
 
 
-def _linkage_quality(manifest: Manifest, probabilities: pl.Series) -> list[str]:
-    linkage = manifest["linkage"]
-    match = linkage["match_threshold"]
-    headers = [
-        "mode",
-        "pairs scored",
-        "pairs matched",
-        "pairs for review",
-        "match threshold",
-        "review threshold",
-        "records linked",
-    ]
-    row = [
-        linkage["mode"],
-        linkage["pairs_scored"],
-        linkage["pairs_matched"],
-        linkage["pairs_for_review"],
-        _threshold(match, linkage.get("match_threshold_setting")),
-        "-" if linkage["review_threshold"] is None else linkage["review_threshold"],
-        f"{linkage['match_rate']:.1%}",
-    ]
-    histogram = (
-        histogram_svg(probabilities, threshold=float(match))
-        if len(probabilities) and match is not None
-        else "<p>No pairs were scored.</p>"
-    )
-    return [
-        "<h2>Linkage quality</h2>",
-        html_table(headers, [row]),
-        histogram,
-        *_identifier_links(linkage),
-    ]
-
-
-def _threshold(value: float | None, setting: object) -> object:
-    """A threshold as used, saying when the model chose it."""
-    if value is None:
-        return "-"
-    return f"{value:.4g} (auto)" if setting == "auto" else value
-
-
-def _identifier_links(linkage: dict[str, Any]) -> list[str]:
-    if "identifier_links" not in linkage:
-        return []
-    rows = [
-        ["records linked by a shared valid identifier", linkage["identifier_links"]],
-        [
-            "links refused: two identifiers of one type from one source in one person",
-            linkage.get("links_refused_by_identifier_constraint", 0),
-        ],
-        [
-            "groups sharing an identifier that disagree on another",
-            linkage.get("identifier_conflicts_kept", 0),
-        ],
-    ]
-    return ["<h3>Identifiers</h3>", html_table(["what", "count"], rows)]
-
-
 def _keys(manifest: Manifest) -> list[str]:
     key_ids = manifest["key_ids"]
     if not key_ids:
@@ -186,13 +145,44 @@ def _disclosure_control(manifest: Manifest) -> list[str]:
     settings = [
         [k, ", ".join(map(str, v)) if isinstance(v, list) else v]
         for k, v in sorted(disclosure.items())
-        if k != "k_anonymity"
+        if k not in _DISCLOSURE_RESULTS
     ]
     return [
         "<h2>Disclosure control</h2>",
         html_table(["setting", "value"], settings),
         _k_anonymity(disclosure.get("k_anonymity", {})),
+        *_linked_results(disclosure),
     ]
+
+
+# results reported in their own tables rather than as settings
+_DISCLOSURE_RESULTS = ("k_anonymity", "linked_k_anonymity", "linked_risk")
+
+
+def _linked_results(disclosure: dict[str, Any]) -> list[str]:
+    """The linked view's k-anonymity and re-identification risk, when the run assessed them
+    (counts and risks only), each as a flat table of its figures."""
+    parts = []
+    for key, title in (
+        ("linked_k_anonymity", "k-anonymity of the linked view (files joined on person_id)"),
+        ("linked_risk", "Re-identification risk of the linked view"),
+    ):
+        found = disclosure.get(key)
+        if found:
+            parts += [f"<h3>{escape(title)}</h3>", html_table(["figure", "value"], _flat(found))]
+    return parts
+
+
+def _flat(value: object, prefix: str = "") -> list[list[object]]:
+    """Rows ``[dotted.key, value]`` of a nested mapping (lists joined as text)."""
+    if isinstance(value, dict):
+        rows: list[list[object]] = []
+        for k, v in value.items():
+            rows += _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return rows
+    if isinstance(value, list):
+        return [[prefix, ", ".join(map(str, value))]]
+    return [[prefix, "-" if value is None else value]]
 
 
 _K_ANONYMITY_HEADERS = [

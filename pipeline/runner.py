@@ -93,13 +93,15 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class RunSummary:
     """What a run did. ``status`` is ``delivered`` or ``up_to_date`` (nothing new to do);
-    ``audit_log`` is the run log's path."""
+    ``audit_log`` is the run log's path; ``review_file`` is the run's clerical-review file in
+    the work folder, when it wrote one."""
 
     status: str
     run_id: str | None = None
     delivery_dir: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     audit_log: Path | None = None
+    review_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -158,18 +160,21 @@ def run_pipeline(
         else:
             batch = _Batch(config, run_id, new, executor or LocalExecutor(), services, progress)
             _run_and_promote(batch, catalogue, target)
+        deliver_stage.update_index(config.delivery_dir, run_id)  # as soon as it is visible
         manifest = read_manifest(target / "manifest.json")
         _audit(log, config, manifest, new, target)
         catalogue.finish_run(run_id)
         logger.info(
             "%s: run delivered", run_id, extra={"run_id": run_id, "rows": manifest["totals"]}
         )
+        review = config.work_dir / REVIEW_DIR / f"{run_id}.csv"
         return RunSummary(
             status="delivered",
             run_id=run_id,
             delivery_dir=target,
             manifest=manifest,
             audit_log=log.path,
+            review_file=review if review.is_file() else None,
         )
 
 
@@ -186,6 +191,19 @@ def _checked_state(config: PipelineConfig, services: Services) -> tuple[AuditLog
     remove_unpromoted_copies(config, catalogue.unfinished())  # a cross-filesystem copy
     remove_stale_temporaries(private_dir(config.work_dir))
     return log, catalogue
+
+
+def pending_files(
+    config: PipelineConfig, *, reprocess: bool = False
+) -> tuple[list[FileRecord], list[FileRecord]]:
+    """Every current input file, and those a run would process now (all with ``reprocess``),
+    without writing anything (for ``pprl run --dry-run``)."""
+    files = _discover(config)
+    state = config.state_dir / STATE_FILE
+    if reprocess or not state.exists():
+        return files, files
+    done = StateCatalogue(state).delivered(files)
+    return files, [f for f in files if (f.path, f.sha256) not in done]
 
 
 def _run_id(config: PipelineConfig, files: list[FileRecord]) -> str:

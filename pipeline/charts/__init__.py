@@ -13,7 +13,15 @@ reports kept in the work folder; by default they show labels, weights and counts
 """
 
 from pipeline.charts.clusters import cluster_studio, self_match_weights, unlinkables_chart
-from pipeline.charts.model import m_u_chart, match_weight_chart, weight_distribution_chart
+from pipeline.charts.model import (
+    floored_text,
+    m_u_chart,
+    m_u_table,
+    match_weight_chart,
+    rebin,
+    weight_distribution_chart,
+    weight_histogram_chart,
+)
 from pipeline.charts.pairs import comparison_viewer, waterfall_chart, waterfall_svg
 from pipeline.charts.render import CHART_CSS, ChartError, assert_offline, external_references
 from pipeline.charts.training import (
@@ -33,8 +41,11 @@ __all__ = [
     "cluster_studio",
     "comparison_viewer",
     "external_references",
+    "floored_text",
     "m_u_chart",
+    "m_u_table",
     "match_weight_chart",
+    "rebin",
     "record_training",
     "self_match_weights",
     "training_chart",
@@ -43,4 +54,5 @@ __all__ = [
     "waterfall_chart",
     "waterfall_svg",
     "weight_distribution_chart",
+    "weight_histogram_chart",
 ]

@@ -10,6 +10,7 @@ when compared with an exact copy of themselves: records too sparse to link (as S
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -103,19 +104,33 @@ def self_match_weights(
         linker.close()
 
 
-def unlinkables_chart(self_weights: pl.Series, *, match: float | None = None) -> str:
+def unlinkables_chart(
+    self_weights: pl.Series | Sequence[Sequence[float]],
+    *,
+    match: float | None = None,
+    sampled_from: int | None = None,
+) -> str:
     """Share of records whose weight against themselves (:func:`self_match_weights`) is
     below each match weight: those records cannot be linked at that threshold, however
-    similar their partner. ``match`` (a probability) marks the match threshold."""
-    weights = self_weights.drop_nulls().cast(pl.Float64)
-    if weights.len() == 0:
+    similar their partner. ``self_weights`` is the weights, or ``[weight, records]`` counts
+    of them; ``match`` (a probability) marks the match threshold; ``sampled_from`` says the
+    records were a sample of that many."""
+    if isinstance(self_weights, pl.Series):
+        weights = self_weights.drop_nulls().cast(pl.Float64).round(1)
+        counted = pl.DataFrame({"w": weights}).group_by("w").len()
+    else:
+        counted = pl.DataFrame(
+            {"w": [float(w) for w, _ in self_weights], "len": [int(n) for _, n in self_weights]},
+            schema={"w": pl.Float64, "len": pl.Int64},
+        )
+    total = int(counted["len"].sum())
+    if total == 0:
         return "<p>No records.</p>"
     curve = (
-        pl.DataFrame({"w": weights.round(1)})
-        .group_by("w")
-        .len()
+        counted.group_by("w")
+        .agg(pl.col("len").sum())
         .sort("w")
-        .with_columns((pl.col("len").cum_sum() / weights.len()).alias("share"))
+        .with_columns((pl.col("len").cum_sum() / total).alias("share"))
     )
     alt = altair()
     line = (
@@ -127,14 +142,15 @@ def unlinkables_chart(self_weights: pl.Series, *, match: float | None = None) ->
         )
     )
     layers = [line]
-    caption = f"{weights.len()} records by the highest match weight each could reach."
+    sample = f" (a sample of {sampled_from})" if sampled_from and sampled_from > total else ""
+    caption = f"{total} records{sample} by the highest match weight each could reach."
     if match is not None:
         cut = match_weight(match)
-        below = int((weights < cut).sum())
+        below = int(curve.filter(pl.col("w") < cut)["len"].sum())
         rule = alt.Chart(alt.Data(values=[{"w": cut}])).mark_rule(color=NEGATIVE, strokeDash=[4, 3])
         layers.append(rule.encode(x="w:Q"))
         caption += (
-            f" {below} ({below / weights.len():.1%}) cannot reach the match threshold "
-            f"(p >= {match:g}, weight {cut:.2f}) even against an identical copy."
+            f" {below} ({below / total:.1%}) cannot reach the match threshold "
+            f"(p >= {match:.4g}, weight {cut:.2f}) even against an identical copy."
         )
     return figure(alt.layer(*layers).properties(width=420, height=200), caption)

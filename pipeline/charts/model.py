@@ -5,16 +5,45 @@ record's value, so they suit delivered reports."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from linkage.model import PROBABILITY_FLOOR, ModelParameters
 from pipeline.charts.render import altair, figure, ordered_y
-from pipeline.html_blocks import match_weight
+from pipeline.html_blocks import html_table, match_weight, probability_text
 
 POSITIVE, NEGATIVE = "#2f6fb0", "#c0504d"
 PRIOR = "prior (lambda)"
+
+
+def m_u_table(params: ModelParameters) -> str:
+    """Each level's m, u and weight; a probability below the floor is printed with the value
+    the weight uses, so a tiny m never reads as 0 beside a finite weight."""
+    rows = []
+    for name, p in params.comparisons.items():
+        weights = params.weights(name)
+        for g in reversed(range(len(p.m))):
+            rows.append(
+                [
+                    name,
+                    p.labels[g],
+                    floored_text(p.m[g]),
+                    floored_text(p.u[g]),
+                    f"{weights[g]:+.2f}",
+                ]
+            )
+    return html_table(["comparison", "level", "m", "u", "match weight"], rows)
+
+
+def floored_text(value: float | None) -> str:
+    """A probability as the weights use it: below :data:`PROBABILITY_FLOOR` it is floored."""
+    if value is None:
+        return "not estimated"
+    if value < PROBABILITY_FLOOR:
+        return f"{probability_text(value)} (floored to {PROBABILITY_FLOOR:g})"
+    return probability_text(value)
 
 
 def _level_rows(params: ModelParameters) -> list[dict[str, Any]]:
@@ -89,7 +118,7 @@ def m_u_chart(params: ModelParameters) -> str:
                     "order": row["order"],
                     "parameter": parameter,
                     "value": value,
-                    "text": _probability_text(value),
+                    "text": probability_text(value),
                 }
             )
     base = alt.Chart().encode(
@@ -120,9 +149,7 @@ def m_u_chart(params: ModelParameters) -> str:
     )
 
 
-def _probability_text(value: float) -> str:
-    """Three significant figures, never rounded to a misleading 0."""
-    return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+Bin = tuple[float, float, int]  # start and end weight, pairs
 
 
 def weight_distribution_chart(
@@ -131,14 +158,11 @@ def weight_distribution_chart(
     """Histogram of candidate pairs' match weights (log2 posterior odds), with the match
     threshold and, if given, the clerical-review threshold marked. Pairs are counted in
     ``bins`` bins; a pair with probability 0 or 1 is clipped to a finite weight."""
-    alt = altair()
     p = probabilities.drop_nulls().cast(pl.Float64).clip(1e-12, 1 - 1e-12)
     weights = (p / (1 - p)).log(2)
-    lines = [{"name": "match threshold", "weight": match_weight(match)}]
-    if review is not None:
-        lines.append({"name": "review threshold", "weight": match_weight(review)})
-    low = math.floor(min([*weights.to_list(), *(x["weight"] for x in lines)]))
-    high = math.ceil(max([*weights.to_list(), *(x["weight"] for x in lines)]))
+    cuts = _threshold_lines(match, review)
+    low = math.floor(min([*weights.to_list(), *(x["weight"] for x in cuts)]))
+    high = math.ceil(max([*weights.to_list(), *(x["weight"] for x in cuts)]))
     step = max((high - low) / bins, 1e-9)
     binned = (
         pl.DataFrame({"w": weights})
@@ -146,10 +170,35 @@ def weight_distribution_chart(
         .group_by("b")
         .len()
     )
-    rows = [
-        {"start": low + b * step, "end": low + (b + 1) * step, "pairs": n}
-        for b, n in binned.sort("b").iter_rows()
-    ]
+    counted = [(low + b * step, low + (b + 1) * step, n) for b, n in binned.sort("b").iter_rows()]
+    return weight_histogram_chart(counted, match=match, review=review)
+
+
+def rebin(counts: Sequence[Sequence[float]], width: float, *, bins: int = 40) -> list[Bin]:
+    """``[start, pairs]`` rows in bins of ``width`` merged into at most about ``bins`` bins of
+    a whole multiple of ``width`` (as :func:`pipeline.stages.link_diagnostics.weight_histogram`
+    counts them), as ``(start, end, pairs)``."""
+    if not counts:
+        return []
+    starts = [float(c[0]) for c in counts]
+    span = max(starts) + width - min(starts)
+    factor = max(1, math.ceil(span / width / bins))
+    merged: dict[int, int] = {}
+    for start, pairs in counts:
+        index = math.floor(round(float(start) / width, 6) / factor)
+        merged[index] = merged.get(index, 0) + int(pairs)
+    wide = width * factor
+    return [(i * wide, (i + 1) * wide, n) for i, n in sorted(merged.items())]
+
+
+def weight_histogram_chart(
+    counted: Sequence[Bin], *, match: float | None, review: float | None = None, what: str = ""
+) -> str:
+    """Histogram of pairs already counted per match-weight bin (``(start, end, pairs)``),
+    with the match and, if given, the clerical-review threshold (probabilities) marked.
+    ``what`` says which pairs were counted, for the caption."""
+    alt = altair()
+    rows = [{"start": a, "end": b, "pairs": n} for a, b, n in counted]
     bars = (
         alt.Chart(alt.Data(values=rows))
         .mark_bar(color=POSITIVE)
@@ -159,19 +208,34 @@ def weight_distribution_chart(
             y=alt.Y("pairs:Q", title="candidate pairs"),
         )
     )
-    rules = (
-        alt.Chart(alt.Data(values=lines))
-        .mark_rule(strokeDash=[4, 3])
-        .encode(
-            x="weight:Q",
-            color=alt.Color(
-                "name:N",
-                scale=alt.Scale(domain=[x["name"] for x in lines], range=[NEGATIVE, "#555555"]),
-                legend=alt.Legend(title=None),
-            ),
+    lines = _threshold_lines(match, review)
+    layers: list[Any] = [bars]
+    if lines:
+        layers.append(
+            alt.Chart(alt.Data(values=lines))
+            .mark_rule(strokeDash=[4, 3])
+            .encode(
+                x="weight:Q",
+                color=alt.Color(
+                    "name:N",
+                    scale=alt.Scale(domain=[x["name"] for x in lines], range=[NEGATIVE, "#555555"]),
+                    legend=alt.Legend(title=None),
+                ),
+            )
         )
-    )
-    caption = f"{p.len()} candidate pairs by match weight; match threshold p >= {match:g}"
+    total = sum(n for _, _, n in counted)
+    caption = f"{total} {what or 'candidate pairs'} by match weight"
+    if match is not None:
+        caption += f"; match threshold p >= {match:.4g} (weight {match_weight(match):.2f})"
     if review is not None:
-        caption += f", clerical review from p >= {review:g}"
-    return figure((bars + rules).properties(width=520, height=200), caption + ".")
+        caption += f", clerical review from p >= {review:.4g} (weight {match_weight(review):.2f})"
+    return figure(alt.layer(*layers).properties(width=520, height=200), caption + ".")
+
+
+def _threshold_lines(match: float | None, review: float | None) -> list[dict[str, Any]]:
+    lines = []
+    if match is not None:
+        lines.append({"name": "match threshold", "weight": match_weight(match)})
+    if review is not None:
+        lines.append({"name": "review threshold", "weight": match_weight(review)})
+    return lines

@@ -17,6 +17,7 @@ from typing import Any
 from pipeline.charts.model import NEGATIVE, POSITIVE
 from pipeline.charts.render import altair, figure, ordered_y
 from pipeline.html_blocks import escape, html_table
+from pipeline.linkage_warnings import listening
 
 # The linkage package's messages this module reads (linkage/training.py, linkage/model.py);
 # tests/pipeline/test_charts_training.py fails if either changes.
@@ -75,46 +76,17 @@ class _Recorder(logging.Handler):
 
 @contextlib.contextmanager
 def record_training() -> Iterator[TrainingLog]:
-    """Collect the EM passes and warnings of training done inside the block.
+    """Collect the EM passes and warnings of training done inside the block, whatever level
+    the application logs at (records it would not print are still not printed).
 
     >>> with record_training() as log:  # doctest: +SKIP
     ...     linker.train()
     >>> log.passes[0].iterations  # doctest: +SKIP
     """
-    logger = logging.getLogger(_LOGGER)
-    original = logger.level, logger.propagate
-    effective = logger.getEffectiveLevel()
     log = TrainingLog()
-    # Pass records are INFO: if the application logs less, lower our logger to INFO and send
-    # on to the parent only what it would have received anyway.
-    forward_from = effective if effective > logging.INFO else None
-    recorder = _Recorder(log)
-    logger.addHandler(recorder)
-    if forward_from is not None:
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        forwarder = _Forwarder(logger.parent, forward_from)
-        logger.addHandler(forwarder)
-    try:
+    # pass records are INFO: listen at INFO, the handlers already there keep their level
+    with listening((_LOGGER,), _Recorder(log), logging.INFO):
         yield log
-    finally:
-        logger.removeHandler(recorder)
-        if forward_from is not None:
-            logger.removeHandler(forwarder)
-            logger.setLevel(original[0])
-            logger.propagate = original[1]
-
-
-class _Forwarder(logging.Handler):
-    """Hands records at or above ``level`` to ``parent``'s handlers, as propagation would."""
-
-    def __init__(self, parent: logging.Logger | None, level: int) -> None:
-        super().__init__(level)
-        self.parent = parent
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.parent is not None:
-            self.parent.handle(record)
 
 
 def training_chart(passes: Sequence[TrainingPass], *, max_iterations: int | None = None) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from pipeline.audit import AuditLog, head_from_manifest, recorded_heads, run_log
 from pipeline.commands.keys import key_file_option, open_keystore, read_passphrase
+from pipeline.commands.results import json_wanted
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pseudonym.keys import MasterKeyError, master_key_from_env, read_key_file
@@ -110,7 +112,8 @@ def verify(
 
     \b
     Example:
-        pprl audit verify configs/demo.yaml --manifest demo-output/run-1a2b/manifest.json
+        pprl audit verify configs/demo.yaml \\
+            --manifest example-output/pipeline-demo/run-1a2b/manifest.json
     """
     if any(len(h) != 64 or h.strip("0123456789abcdef") for h in heads):
         raise ConfigError("--expect-head: give the 64-character hex hash of an entry")
@@ -149,14 +152,22 @@ def upgrade(target: Path, keystore_dir: Path | None, key_file: Path | None) -> N
 
 @command.command("list")
 @TARGET
-def list_entries(target: Path) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the entries as one JSON array on stdout."
+)
+def list_entries(target: Path, as_json: bool) -> None:
     """One line per entry: sequence, time, actor, action (not verified: use verify).
 
     \b
     Example:
         pprl audit list configs/demo.yaml
+        pprl audit list configs/demo.yaml --json
     """
-    for entry in _log(target, None).entries():
+    entries = _log(target, None).entries()
+    if json_wanted(as_json):  # --- --json result (engineer N): the entries as written ---
+        click.echo(json.dumps(entries))
+        return
+    for entry in entries:
         click.echo(
             f"{entry.get('seq', '?'):>5} {entry.get('time', '?')} {entry.get('actor', '?')}"
             f" {entry.get('action', '?')}"

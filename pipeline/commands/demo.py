@@ -2,7 +2,9 @@
 
 The demo makes a fresh keystore whose master key lives only in this process's memory: nothing
 secret is written to disk, and when the command ends the demo keys are gone (the crypto-shredding
-a project gets at its end). Rerunning ``pprl demo`` on the same folder starts again from scratch.
+a project gets at its end). Rerunning ``pprl demo`` on the same folder starts again from scratch,
+but only a folder the demo made (its marker file) and holding nothing else: a delivery, state
+or audit log that another command wrote there is never deleted.
 """
 
 from __future__ import annotations
@@ -17,16 +19,24 @@ import click
 import polars as pl
 import yaml
 
+from pipeline.commands.results import review_pairs
 from pipeline.config import load_config
 from pipeline.errors import ConfigError, DataError
 from pipeline.executors import executor_for
 from pipeline.leakscan import known_values, scan_paths
-from pipeline.runner import RunSummary, run_pipeline
+from pipeline.progress import Progress, stage_progress
+from pipeline.runner import STAGES, RunSummary, run_pipeline
 from pseudonym.keys import encode_master_key, generate_master_key
 from pseudonym.keystore import Keystore
 from synthetic import SyntheticError, write_demo_sources
 
 MARKER = ".pprl-demo"
+#: What a demo folder holds; anything else in it was put there by someone else.
+DEMO_ENTRIES = frozenset(
+    {MARKER, "inputs", "demo.yaml", "keystore", "delivery", ".pprl-work", ".pprl-state"}
+)
+#: The demo's steps, for the progress bar: the data, the pipeline's stages, the leak scan.
+DEMO_STEPS = ("generate", *STAGES, "leak scan")
 MASTER_KEY_ENV = "PPRL_DEMO_MASTER_KEY"
 ENVIRONMENT = "demo-research"
 IDENTIFYING_COLUMNS = {
@@ -100,11 +110,18 @@ def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
 
 
 def prepare_folder(out: Path) -> None:
-    """Empty ``out`` if it holds an earlier demo; refuse to touch a folder that does not."""
+    """Empty ``out`` if it holds an earlier demo and nothing else; refuse to touch a folder
+    the demo did not create, or one where something else has been written since."""
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
             raise ConfigError(
                 f"{out}: folder exists and is not a pprl demo folder; choose another --out"
+            )
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in DEMO_ENTRIES)
+        if foreign:
+            raise ConfigError(
+                f"{out}: holds files pprl demo did not create ({', '.join(foreign[:5])}); "
+                "move them or choose another --out"
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,9 +143,19 @@ def _demo_master_key() -> Iterator[str]:
             os.environ[MASTER_KEY_ENV] = previous
 
 
-def run_demo(out: Path, *, rows: int, seed: int, executor: str = "local") -> RunSummary:
-    """Generate inputs into ``out``, run the pipeline, and fail if anything identifying leaked."""
+def run_demo(
+    out: Path,
+    *,
+    rows: int,
+    seed: int,
+    executor: str = "local",
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Generate inputs into ``out``, run the pipeline, and fail if anything identifying leaked.
+    ``progress`` is told each of :data:`DEMO_STEPS` as it starts."""
+    step = progress or (lambda name, number, total: None)
     prepare_folder(out)
+    step("generate", 1, len(DEMO_STEPS))
     try:
         sources = write_demo_sources(out / "inputs", n=rows, seed=seed)
     except SyntheticError as error:  # a generator's ValueError, reported as a config error
@@ -147,7 +174,12 @@ def run_demo(out: Path, *, rows: int, seed: int, executor: str = "local") -> Run
         Keystore.create(out / "keystore", master=master).add_environment(ENVIRONMENT)
         config = load_config(config_path)
         with executor_for("dask" if executor == "dask" else "local", None) as ex:
-            summary = run_pipeline(config, executor=ex)
+            summary = run_pipeline(
+                config,
+                executor=ex,
+                progress=lambda stage, n, _: step(stage, n + 1, len(DEMO_STEPS)),
+            )
+    step("leak scan", len(DEMO_STEPS), len(DEMO_STEPS))
     values = known_values(
         pl.read_csv(sources.hospital_path, infer_schema_length=0), IDENTIFYING_COLUMNS["hospital"]
     )
@@ -194,7 +226,8 @@ def command(out: Path, rows: int, seed: int, executor: str) -> None:
     Example:
         pprl demo --out demo-output --rows 5000
     """
-    summary = run_demo(out, rows=rows, seed=seed, executor=executor)
+    with stage_progress("pprl demo", DEMO_STEPS) as progress:
+        summary = run_demo(out, rows=rows, seed=seed, executor=executor, progress=progress)
     manifest = summary.manifest
     totals = manifest.get("totals", {})
     linkage = manifest.get("linkage", {})
@@ -218,3 +251,6 @@ def command(out: Path, rows: int, seed: int, executor: str) -> None:
     click.echo(f"  extracts and manifest: {delivery}")
     click.echo(f"  report:                {delivery / 'report.html' if delivery else '-'}")
     click.echo(f"  audit log:             {summary.audit_log}")
+    if summary.review_file is not None:
+        pairs = review_pairs(summary.review_file)
+        click.echo(f"  clerical review:       {pairs} pair(s) in {summary.review_file}")

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from pipeline.audit import AuditLog
+from pipeline.commands.results import json_wanted
 from pseudonym.keys import (
     PASSPHRASE_ENV,
     MasterKeyError,
@@ -217,7 +218,7 @@ def list_command(as_json: bool, keystore_dir: Path) -> None:
     """
     keystore = Keystore.open(keystore_dir)
     environments = keystore.environments()
-    if as_json:
+    if json_wanted(as_json):  # --json, or pprl --log-format json (engineer N)
         payload = {
             "master_key_id": keystore.master_key_id,
             "environments": [

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.linkjob import check_link_job, run_link_job
+from pipeline.linkjob import STEPS, check_link_job, run_link_job
+from pipeline.progress import stage_progress
 
 
 @click.command("link")
@@ -27,12 +28,19 @@ from pipeline.linkjob import check_link_job, run_link_job
     default=None,
     help="Write outputs here instead of the config's output folder.",
 )
-def command(config_path: Path, check: bool, output: Path | None) -> None:
+@click.option(
+    "--report-records",
+    is_flag=True,
+    help="Show record values (names, dates, addresses) in the report's waterfalls, comparison"
+    " viewer and cluster studio; keep the output folder with the inputs then.",
+)
+def command(config_path: Path, check: bool, output: Path | None, report_records: bool) -> None:
     """Link two files, or deduplicate one, as described by a linkage CONFIG (YAML).
 
     Writes pairs.parquet, clusters.parquet, review.csv, model.json, evaluation.json,
     link-report.html and a manifest into the output folder. Outputs hold record ids and scores,
-    never names, dates or addresses. Exit status: 0 done, 2 config error, 3 data error.
+    never names, dates or addresses (unless --report-records puts them in the report).
+    Exit status: 0 done, 2 config error, 3 data error.
 
     \b
     Example:
@@ -43,5 +51,11 @@ def command(config_path: Path, check: bool, output: Path | None) -> None:
         cfg = check_link_job(config_path)
         click.echo(f"{config_path}: OK ({cfg.mode}, {len(cfg.inputs)} input(s))")
         return
-    result = run_link_job(config_path, output=output.resolve() if output else None)
+    with stage_progress("pprl link", STEPS) as progress:
+        result = run_link_job(
+            config_path,
+            output=output.resolve() if output else None,
+            report_records=report_records,
+            progress=progress,
+        )
     click.echo(result.summary_line())

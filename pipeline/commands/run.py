@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from pipeline.commands.results import emit, json_wanted, run_result, run_summary_lines
+from pipeline.commands.validate import validate_config
 from pipeline.config import load_config
 from pipeline.executors import executor_for
 from pipeline.logs import configure_logging
-from pipeline.runner import Progress, run_pipeline
-
-
-def _terminal_progress() -> Progress | None:
-    """A one-line stage indicator, only when stderr is a terminal (never in logs or CI)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, number: int, total: int) -> None:
-        filled = "#" * number + "-" * (total - number)
-        click.echo(f"\r[{filled}] {number}/{total} {stage:<14}", err=True, nl=number == total)
-
-    return show
+from pipeline.progress import stage_progress
+from pipeline.run_plan import plan_run
+from pipeline.runner import STAGES, run_pipeline
 
 
 @click.command("run")
@@ -54,6 +45,13 @@ def _terminal_progress() -> Progress | None:
 @click.option(
     "--json-logs", is_flag=True, help="Write logs as JSON lines (same as --log-format json)."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate CONFIG as pprl validate does, count the files and rows a run would "
+    "process, and stop before linking: nothing is written.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def command(
     config_path: Path,
     executor: str,
@@ -61,37 +59,42 @@ def command(
     reprocess: bool,
     decisions: tuple[Path, ...],
     json_logs: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Ingest, validate, link, pseudonymise, de-identify and deliver the inputs of CONFIG.
 
     Files already delivered are skipped, so rerunning is safe. Pairs in the clerical-review
     band go to WORK/review/RUN.csv (the config's work folder, outside the delivery: it shows
-    names); fill its decision column and pass it back with --decisions. Exit status: 0 done
-    (or nothing new), 2 config error, 3 data error, 75 another run holds the lock (retry later).
+    names; the summary names the file); review them with pprl review CONFIG, or fill its
+    decision column and pass it back with --decisions. --json (or pprl --log-format json)
+    prints the result as one JSON object on stdout. Exit status: 0 done (or nothing new),
+    2 config error, 3 data error, 75 another run holds the lock (retry later).
 
     \b
     Example:
-        PPRL_MASTER_KEY=... pprl run configs/demo.yaml --executor dask
-        pprl run configs/demo.yaml --decisions .pprl-work/demo-demo/review/run-1a2b.csv
+        PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --dry-run
+        PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --json
+        pprl run configs/demo.yaml --decisions configs/.pprl-work/demo-demo/review/run-1a2b.csv
     """
     if json_logs:
         configure_logging("json", "INFO")
-    config = load_config(config_path)
-    with executor_for("dask" if executor == "dask" else "local", scheduler) as ex:
-        summary = run_pipeline(
-            config,
-            executor=ex,
-            progress=_terminal_progress(),
-            reprocess=reprocess,
-            decisions=decisions,
-        )
-    if summary.status == "up_to_date":
-        click.echo("nothing new to process")
+    if dry_run:  # --- pprl run --dry-run (engineer N) ---
+        plan = plan_run(validate_config(config_path), reprocess=reprocess)
+        if json_wanted(as_json):
+            emit(plan.to_dict())
+        else:
+            click.echo("\n".join(plan.lines()))
         return
-    totals = summary.manifest["totals"]
-    warnings = len(summary.manifest.get("warnings", []))
-    click.echo(
-        f"{summary.run_id}: {totals['input_rows']} rows in, {totals['delivered']} delivered, "
-        f"{totals['quarantined']} quarantined, {totals['linked']} linked, "
-        f"{warnings} warning(s){' (see the report)' if warnings else ''} -> {summary.delivery_dir}"
-    )
+    config = load_config(config_path)
+    with (
+        executor_for("dask" if executor == "dask" else "local", scheduler) as ex,
+        stage_progress("pprl run", STAGES) as progress,
+    ):
+        summary = run_pipeline(
+            config, executor=ex, progress=progress, reprocess=reprocess, decisions=decisions
+        )
+    if json_wanted(as_json or json_logs):  # --- --json result (engineer N) ---
+        emit(run_result(summary))
+    else:
+        click.echo("\n".join(run_summary_lines(summary)))

@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from pipeline.commands.results import emit
 from pipeline.config import PipelineConfig, SourceConfig, load_config
 from pipeline.errors import ConfigError, DataError
 from pipeline.ingest import discover_files, read_header
@@ -171,15 +172,34 @@ def validate_config(path: Path, *, today: date | None = None) -> PipelineConfig:
 
 @click.command("validate")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(path_type=Path))
-def command(config_path: Path) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"valid": true, ...} or {"valid": false, "problems": [...]} on stdout (an'
+    " invalid config still exits 2 with its error on stderr).",
+)
+def command(config_path: Path, as_json: bool) -> None:
     """Check CONFIG and what a run needs: inputs, dates, keystore, master key, approvals.
 
     Reads only headers and a sample of rows. Exit status 0 when everything is usable, 2
-    otherwise, listing every problem.
+    otherwise, listing every problem. The master key is loaded as the config says: from its
+    master_key_env variable (PPRL_MASTER_KEY by default), or from its key_file, unlocked with
+    the passphrase in its passphrase_env variable.
 
     \b
     Example:
-        PPRL_MASTER_KEY=... pprl validate configs/demo.yaml
+        PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl validate configs/demo.yaml
+        PPRL_MASTER_KEY=$(cat master.b64) pprl validate my-project.yaml --json
     """
-    validate_config(config_path)
-    click.echo("ok")
+    if not as_json:
+        validate_config(config_path)
+        click.echo("ok")
+        return
+    # --- --json result (engineer N): the problems on stdout, the error as usual (exit 2) ---
+    try:
+        validate_config(config_path)
+    except ConfigError as exc:
+        emit({"valid": False, "config": config_path, "problems": list(exc.problems)})
+        raise
+    emit({"valid": True, "config": config_path, "problems": []})

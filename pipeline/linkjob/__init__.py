@@ -18,6 +18,6 @@ Modules: :mod:`~pipeline.linkjob.inputs` (config, columns, reading and standardi
 >>> result.summary_line()                                                        # doctest: +SKIP
 """
 
-from pipeline.linkjob.run import LinkJobResult, check_link_job, run_link_job
+from pipeline.linkjob.run import STEPS, LinkJobResult, check_link_job, run_link_job
 
-__all__ = ["LinkJobResult", "check_link_job", "run_link_job"]
+__all__ = ["STEPS", "LinkJobResult", "check_link_job", "run_link_job"]

@@ -1,52 +1,61 @@
-"""``link-report.html``: a link job's self-contained HTML report (the training problems the
-engine warned about, counts, thresholds, the weight histogram, m and u per comparison level,
-blocking, unsupervised and labelled evaluation). It shows counts, scores and model parameters
-only, never a record's value."""
+"""``link-report.html``: a link job's self-contained HTML report.
+
+Sections: the training problems the engine warned about, counts, thresholds, the match
+weights of every candidate pair with both thresholds, the model (match weight and m/u charts,
+a table of m, u and weights), unlinkable records, the EM passes, blocking, unsupervised and
+labelled evaluation, then the record views of :mod:`pipeline.charts`: per-pair waterfalls of
+the pairs for review, the comparison viewer and the cluster studio.
+
+By default every view shows ids, counts, scores and model parameters only, never a record's
+value. With ``records`` (``pprl link --report-records``) the record views show the pairs' and
+clusters' values side by side: the report then belongs with the inputs, in a work folder.
+Charts are static SVG (:mod:`pipeline.charts`); the page fetches nothing.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from linkage import Linker
-from pipeline.html_blocks import PAGE_CSS, escape, histogram_svg, html_table, warnings_section
-from pipeline.linkconfig import LinkJobConfig
+from pipeline import charts
+from pipeline.html_blocks import PAGE_CSS, escape, html_table, warnings_section
+from pipeline.linkconfig import ID, LinkJobConfig
+
+#: Pairs for review explained by a waterfall each.
+WATERFALL_PAIRS = 5
 
 
-def parameter_rows(linker: Linker) -> list[dict[str, Any]]:
-    """One row per comparison level: its label, m, u and match weight."""
-    rows = []
-    for c in linker.comparisons:
-        p = linker.parameters.comparisons[c.name]
-        weights = linker.parameters.weights(c.name)
-        rows += [
-            {
-                "comparison": c.name,
-                "gamma": g,
-                "label": p.labels[g],
-                "m": p.m[g],
-                "u": p.u[g],
-                "weight": weights[g],
-            }
-            for g in range(len(p.m))
-        ]
-    return rows
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report is drawn from: the job's linker (model, comparisons), every scored
+    candidate pair, the review pairs, clusters, the standardised input frames and the EM
+    passes recorded while training (None for a loaded model)."""
+
+    linker: Linker
+    scored: pl.DataFrame
+    review: pl.DataFrame
+    clusters: pl.DataFrame
+    frames: list[pl.DataFrame]
+    training: charts.TrainingLog | None
+    self_match: dict[str, Any]
 
 
 def render_link_report(
     cfg: LinkJobConfig,
     counts: dict[str, int],
     evaluation: dict[str, Any],
-    parameters: list[dict[str, Any]],
-    probabilities: pl.Series,
+    inputs: ReportInputs,
+    *,
+    records: bool = False,
 ) -> str:
-    """The whole page; ``parameters`` as from :func:`parameter_rows`, ``probabilities`` of
-    every candidate pair (for the histogram)."""
+    """The whole page; ``records`` puts record values in the record views."""
     th = evaluation["thresholds"]
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>pprl link report</title><style>{PAGE_CSS}</style></head><body>",
+        f"<title>pprl link report</title><style>{PAGE_CSS}{charts.CHART_CSS}</style></head><body>",
         f"<h1>Linkage report ({escape(cfg.mode)})</h1>",
         *warnings_section(evaluation.get("warnings", []), subject="this linkage"),
         "<h2>Counts</h2>",
@@ -59,24 +68,42 @@ def render_link_report(
         f"<p>Match threshold setting: {escape(th['match_setting'])}; one-to-one: "
         f"{escape(th['one_to_one'])}.</p>",
         "<h2>Match weights of candidate pairs</h2>",
-        histogram_svg(probabilities, threshold=float(th["match"]), bins=30),
-        *_model_and_blocking(parameters, evaluation["blocking"]["rules"]),
+        charts.weight_distribution_chart(
+            inputs.scored["match_probability"], match=float(th["match"]), review=float(th["review"])
+        ),
+        *_model(inputs, float(th["match"])),
+        *_blocking(evaluation["blocking"]["rules"]),
         *_evaluation(evaluation),
+        *_record_views(inputs, records),
         "</body></html>",
     ]
-    return "\n".join(parts)
+    page = "\n".join(parts)
+    charts.assert_offline(page, source="link report")
+    return page
 
 
-def _model_and_blocking(parameters: list[dict[str, Any]], rules: list[dict[str, Any]]) -> list[str]:
+def _model(inputs: ReportInputs, match: float) -> list[str]:
+    params = inputs.linker.parameters
+    passes = inputs.training.passes if inputs.training is not None else []
     return [
+        "<h2>Model: match weight of each comparison level</h2>",
+        charts.match_weight_chart(params),
         "<h2>Model: m and u per comparison level</h2>",
-        html_table(
-            ["comparison", "gamma", "level", "m", "u", "match weight"],
-            [
-                [r["comparison"], r["gamma"], r["label"], *map(_fmt, (r["m"], r["u"], r["weight"]))]
-                for r in parameters
-            ],
+        charts.m_u_chart(params),
+        charts.m_u_table(params),
+        "<h2>Unlinkable records</h2>",
+        charts.unlinkables_chart(
+            inputs.self_match["weights"],
+            match=match,
+            sampled_from=inputs.self_match["sampled_from"],
         ),
+        "<h2>Training (EM passes)</h2>",
+        charts.training_chart(passes, max_iterations=inputs.linker.settings.em_max_iterations),
+    ]
+
+
+def _blocking(rules: list[dict[str, Any]]) -> list[str]:
+    return [
         "<h2>Blocking</h2>",
         html_table(
             ["rule", "pairs", "cumulative pairs"],
@@ -110,6 +137,52 @@ def _evaluation(evaluation: dict[str, Any]) -> list[str]:
             ],
         ),
     ]
+
+
+def _record_views(inputs: ReportInputs, records: bool) -> list[str]:
+    """Waterfalls of the first pairs for review, the comparison viewer, the cluster studio."""
+    linker, scored = inputs.linker, inputs.scored
+    chosen = inputs.review.select("id_l", "id_r").head(WATERFALL_PAIRS)
+    explained = linker.explain(scored.join(chosen, on=["id_l", "id_r"], how="semi"))
+    left = inputs.frames[0]
+    right = inputs.frames[1] if len(inputs.frames) > 1 else None
+    note = (
+        "<p>These views show record values: keep this report with the inputs.</p>"
+        if records
+        else "<p>Record values are left out (rerun with --report-records to show them).</p>"
+    )
+    return [
+        "<h2>Pairs for review: how each weight builds up</h2>",
+        note,
+        charts.waterfall_chart(explained, include_records=records, max_pairs=WATERFALL_PAIRS),
+        "<h2>Comparison viewer</h2>",
+        charts.comparison_viewer(
+            scored,
+            linker.comparisons,
+            include_records=records,
+            left_records=left,
+            right_records=right,
+            id_column=ID,
+        ),
+        "<h2>Cluster studio</h2>",
+        charts.cluster_studio(
+            inputs.clusters, include_records=records, records=_cluster_records(inputs.frames)
+        ),
+    ]
+
+
+def _cluster_records(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The input records keyed as :meth:`linkage.Linker.cluster` labels them (``id``, and
+    ``source_dataset`` for a two-sided link)."""
+    if len(frames) == 1:
+        return frames[0].rename({ID: "id"})
+    return pl.concat(
+        [
+            f.rename({ID: "id"}).with_columns(source_dataset=pl.lit(side))
+            for f, side in zip(frames, ("left", "right"), strict=True)
+        ],
+        how="diagonal_relaxed",
+    )
 
 
 def _fmt(value: object) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,10 +19,11 @@ from linkage.errors import InputDataError, SettingsError
 from linkage.evaluate import PosteriorSummary
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
+from pipeline.charts import record_training
 from pipeline.errors import ConfigError, DataError
 from pipeline.linkage_warnings import capture_warnings, combined, training_warnings
 from pipeline.linkconfig import LinkJobConfig, build_rule
-from pipeline.linkjob.html_report import parameter_rows, render_link_report
+from pipeline.linkjob.html_report import ReportInputs, render_link_report
 from pipeline.linkjob.inputs import (
     check_job,
     load_job,
@@ -32,6 +33,7 @@ from pipeline.linkjob.inputs import (
     standardise,
 )
 from pipeline.manifest import file_entry, write_manifest
+from pipeline.stages.link_diagnostics import self_match_histogram
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ OUTPUT_FILES = (
     "link-report.html",
 )
 MANIFEST_FILE = "link-manifest.json"
+#: The steps a job announces to its ``progress`` callback, in order.
+STEPS = ("read", "train", "score", "write")
+Progress = Callable[[str, int, int], None]
 #: Loggers whose WARNING records the job reports: the engine's and the job's own.
 JOB_LOGGERS = ("linkage", "pipeline.linkjob")
 
@@ -95,28 +100,56 @@ def check_link_job(config: str | Path | LinkJobConfig) -> LinkJobConfig:
 
 
 def run_link_job(
-    config: str | Path | LinkJobConfig, *, output: Path | None = None
+    config: str | Path | LinkJobConfig,
+    *,
+    output: Path | None = None,
+    report_records: bool = False,
+    progress: Progress | None = None,
 ) -> LinkJobResult:
-    """Run a job end to end, writing into ``output`` (default: the config's output folder)."""
+    """Run a job end to end, writing into ``output`` (default: the config's output folder).
+
+    ``report_records`` shows record values in the report's record views (waterfalls,
+    comparison viewer, cluster studio); ``progress`` is told each step as it starts."""
+    step = progress or _quiet
     cfg = check_link_job(config)
     out = output or cfg.resolve(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     needed = needed_columns(cfg)
+    step("read", 1, len(STEPS))
     frames = [
         standardise(read_input(cfg, i, needed), cfg.standardise) for i in range(len(cfg.inputs))
     ]
     truth = read_truth(cfg)
     with capture_warnings(JOB_LOGGERS) as captured:
-        linker = build_linker(cfg, frames)
+        step("train", 2, len(STEPS))
+        with record_training() as training:
+            linker = build_linker(cfg, frames)
         try:
             with engine_errors():
+                step("score", 3, len(STEPS))
                 decided = _decide(cfg, linker)
                 evaluation = _evaluation(linker, decided, truth)
                 evaluation["warnings"] = combined(captured, training_warnings(linker))
+                step("write", 4, len(STEPS))
+                report = ReportInputs(
+                    linker,
+                    decided.scored,
+                    decided.review,
+                    decided.clusters,
+                    frames,
+                    training if cfg.model is None else None,
+                    self_match_histogram(linker, pl.concat(frames, how="diagonal_relaxed")),
+                )
                 counts = _write_outputs(cfg, linker, frames, decided, evaluation, out)
+                html = render_link_report(cfg, counts, evaluation, report, records=report_records)
+                write_text_atomic(out / "link-report.html", html)
         finally:
             linker.close()
     return LinkJobResult(out, _record(cfg, out, counts, evaluation))
+
+
+def _quiet(step: str, number: int, total: int) -> None:
+    """No progress display."""
 
 
 def build_linker(cfg: LinkJobConfig, frames: list[pl.DataFrame]) -> Linker:
@@ -223,7 +256,8 @@ def _write_outputs(
     evaluation: dict[str, Any],
     out: Path,
 ) -> dict[str, int]:
-    """Write :data:`OUTPUT_FILES` (and the model to ``save_model``); return the counts."""
+    """Write :data:`OUTPUT_FILES` but the report (and the model to ``save_model``); return
+    the counts."""
     write_with_atomic(out / "pairs.parquet", d.decided.write_parquet)
     write_with_atomic(out / "clusters.parquet", d.clusters.write_parquet)
     write_with_atomic(out / "review.csv", d.review.write_csv)
@@ -240,10 +274,6 @@ def _write_outputs(
         "review": d.review.height,
         "clusters": d.clusters["cluster_id"].n_unique(),
     }
-    html = render_link_report(
-        cfg, counts, evaluation, parameter_rows(linker), d.scored["match_probability"]
-    )
-    write_text_atomic(out / "link-report.html", html)
     return counts
 
 

@@ -39,6 +39,7 @@ class LinkOutcome:
     review_threshold: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready facts (no frames), as the runner keeps them with its checkpoint."""
@@ -47,6 +48,7 @@ class LinkOutcome:
             "review_threshold": self.review_threshold,
             "counts": dict(self.counts),
             "warnings": list(self.warnings),
+            "diagnostics": dict(self.diagnostics),
         }
 
 
@@ -106,6 +108,7 @@ def link_records(
         result.review,
         dict(result.counts),
         combined(captured, result.training_warnings),
+        dict(result.diagnostics),
     )
 
 

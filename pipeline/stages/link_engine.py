@@ -24,11 +24,13 @@ import polars as pl
 from linkage import LinkageSettings, Linker, block_on
 from linkage.kinds import build_comparison
 from linkage.standardise import Standardisation, split_full_name, standardise_columns
+from pipeline.charts import record_training
 from pipeline.entities import UID
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
 from pipeline.linkage_warnings import training_warnings
 from pipeline.stages.link_clusters import cluster_records
+from pipeline.stages.link_diagnostics import link_diagnostics
 from pipeline.stages.link_result import LinkResult
 
 logger = logging.getLogger(__name__)
@@ -112,8 +114,10 @@ def facade_linker(
 
     frame, linker, left_uids = _bind(view, spec)
     try:
-        linker.train()
+        with record_training() as training_log:
+            linker.train()
         _bound_identifier_disagreement(linker, spec)
+        diagnostics = link_diagnostics(linker, frame.drop("_source"), training_log)
         t = spec.thresholds
         match = linker.auto_threshold() if t.match == "auto" else t.match
         review = min(t.review, match)
@@ -140,7 +144,7 @@ def facade_linker(
     )
     _log_identifier_counts(counts.as_dict())
     logger.info("linkage scored %d pairs at or above the review threshold", scored.height)
-    return LinkResult(clusters, pairs, match, review, counts.as_dict(), training)
+    return LinkResult(clusters, pairs, match, review, counts.as_dict(), training, diagnostics)
 
 
 def _bound_identifier_disagreement(linker: Linker, spec: LinkageSpec) -> None:

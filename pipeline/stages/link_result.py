@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -16,7 +17,8 @@ class LinkResult:
     :mod:`pipeline.review`), the thresholds it used (probabilities, ``match`` resolved when
     the spec says ``auto``), ``counts`` for the manifest, and ``training_warnings`` when the
     engine lists its training problems itself (None: the link stage reads them from the
-    ``linkage`` log)."""
+    ``linkage`` log), and ``diagnostics`` for the report (model, training passes, weight
+    histograms: :mod:`pipeline.stages.link_diagnostics`; JSON-ready, no record values)."""
 
     clusters: pl.DataFrame
     pairs: pl.DataFrame
@@ -24,3 +26,4 @@ class LinkResult:
     review: float
     counts: Mapping[str, int] = field(default_factory=dict)
     training_warnings: tuple[str, ...] | None = None
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)

@@ -15,6 +15,7 @@ import polars as pl
 
 from pipeline.config import SourceConfig
 from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_file
+from pipeline.quarantine import identifier_reasons
 from pipeline.stages.services import CheckIdentifiers
 from pseudonym.identifiers import Reason
 
@@ -32,13 +33,9 @@ def validate_identifiers(
         result = check(id_type, rows[column])
         if result.height != rows.height:
             raise ValueError(f"identifier check for {id_type} changed the row count")
-        reason = result["reason"].cast(pl.String)
-        reason = pl.select(
-            pl.when(reason.is_null() | (reason == Reason.MISSING))
-            .then(None)
-            .otherwise(pl.lit(f"{id_type}:") + reason)
-        ).to_series()
-        reasons.append(reason.alias(f"__reason_{column}"))
+        code = result["reason"].cast(pl.String)
+        code = code.set(code == Reason.MISSING, None)  # a missing identifier is allowed
+        reasons.append(identifier_reasons(id_type, code).alias(f"__reason_{column}"))
         normalised.append(result["normalised"].cast(pl.String).alias(column))
     if not id_columns:
         return IngestResult(rows=rows, quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA))

@@ -132,11 +132,13 @@ def test_same_person_ids_whether_files_arrive_in_one_run_or_two(
     assert manifest["linkage"]["entities"]["records_joining_earlier_entities"] > 20
     one = _delivered(root, ENVIRONMENT).sort("pid_nhs", "record_key")
     two = _delivered(root, "split").sort("pid_nhs", "record_key")
-    both = one.join(two, on=["_source", "pid_nhs", "record_key"], suffix="_split", nulls_equal=True)
+    both = one.join(
+        two, on=["source_dataset", "pid_nhs", "record_key"], suffix="_split", nulls_equal=True
+    )
     assert both.height == one.height == two.height
     # a GP record linked to hospital records of the earlier run carries their person_id
-    gp_linked = both.filter((pl.col("_source") == "gp") & pl.col("linked_split"))
-    hospital_ids = set(both.filter(pl.col("_source") == "hospital")["person_id_split"])
+    gp_linked = both.filter((pl.col("source_dataset") == "gp") & pl.col("linked_split"))
+    hospital_ids = set(both.filter(pl.col("source_dataset") == "hospital")["person_id_split"])
     assert gp_linked.height > 20
     assert set(gp_linked["person_id_split"]) <= hospital_ids
     # and the two routes agree on who is the same person for nearly every record

@@ -43,7 +43,9 @@ def test_a_file_is_pseudonymised_quarantined_and_recorded(
     out = pl.read_parquet(result.output)
     assert out["nhs"].to_list() == [pseudonymiser.pseudonymise_one("nhs", VALID), None]
     assert out["visits"].to_list() == ["1", "3"]  # CSV read as text
-    assert pl.read_parquet(result.quarantine).rows() == [(2, "nhs", "bad_check_digit")]
+    assert pl.read_parquet(result.quarantine).rows() == [
+        ("in", "in.csv", 2, "identifiers", "nhs", "nhs:bad_check_digit")
+    ]
     manifest = json.loads(result.manifest.read_text())
     assert manifest["environment"] == "research"
     assert manifest["missing_kept_as_null"] == {"nhs": 1}
@@ -87,7 +89,10 @@ def test_table_missing_values_integers_and_wrong_types(pseudonymiser: Pseudonymi
         frame, [ColumnSpec("nhs", "nhs")], pseudonymiser, source="t", quarantine_missing=True
     )
     assert strict.valid.height == 1
-    assert strict.quarantine.rows() == [(2, "nhs", "missing"), (3, "nhs", "bad_check_digit")]
+    assert strict.quarantine.select("row", "column", "reason").rows() == [
+        (2, "nhs", "nhs:missing"),
+        (3, "nhs", "nhs:bad_check_digit"),
+    ]
     with pytest.raises(DataError, match="t: column x has type Float64; expected text"):
         pseudonymise_table(frame, [ColumnSpec("x", "nhs")], pseudonymiser, source="t")
     with pytest.raises(DataError, match=r"t: missing column\(s\) y"):

@@ -81,7 +81,8 @@ def test_linker_reads_identifiers_only_and_links_are_accounted(config_path) -> N
     assert manifest["linkage"]["match_rate"] == pytest.approx(0.5)
     assert summary.delivery_dir is not None
     extract = pl.read_parquet(summary.delivery_dir / "hospital.parquet")
-    assert extract.columns[:3] == ["_source", "person_id", "linked"]
+    assert extract.columns[:3] == ["source_dataset", "person_id", "linked"]
+    assert not [c for c in extract.columns if c.startswith("_")]
     # a person seen in both files gets one person_id and one pseudonym
     per_person = extract.group_by("person_id").agg(pl.col("pid_nhs").n_unique(), pl.len())
     assert per_person.filter(pl.col("len") == 2).height == 3
@@ -204,7 +205,7 @@ def test_keep_row_nulls_invalid_identifiers_but_keeps_the_record(tmp_path, monke
     extract = pl.read_parquet(summary.delivery_dir / "hospital.parquet")
     assert extract["pid_nhs"].null_count() == 1
     problems = pl.read_parquet(summary.delivery_dir / "quarantine.parquet")
-    assert problems.select("_row", "stage", "reason", "field").rows() == [
-        (4, "identifiers_nulled", "nhs:bad_check_digit", "nhs_no")
+    assert problems.select("row", "stage", "reason", "column").rows() == [
+        (3, "identifiers_nulled", "nhs:bad_check_digit", "nhs_no")  # file line 4
     ]
     assert "1234567890" not in (summary.delivery_dir / "report.html").read_text()

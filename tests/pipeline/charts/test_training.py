@@ -80,3 +80,24 @@ def test_warnings_still_reach_the_application(root_at_warning: _Collect) -> None
         logging.getLogger("linkage.training").info("not for the application")
     assert log.warnings == ["training rule 'r1' found no pairs"]
     assert [r.getMessage() for r in root_at_warning.records] == log.warnings
+
+
+def test_a_handler_on_the_linkage_logger_itself_keeps_its_level() -> None:
+    """As the CLI configures logging: the handler sits on "linkage", which does not propagate
+    and logs WARNING and above; recording training must not make it print INFO."""
+    linkage = logging.getLogger("linkage")
+    shown = _Collect()
+    saved = linkage.handlers[:], linkage.level, linkage.propagate
+    linkage.handlers[:] = [shown]
+    linkage.setLevel(logging.WARNING)
+    linkage.propagate = False
+    try:
+        with record_training() as log:
+            _linker(50).train()
+            logging.getLogger("linkage.training").warning("kept and shown")
+    finally:
+        linkage.handlers[:], linkage.propagate = saved[0], saved[2]
+        linkage.setLevel(saved[1])
+    assert log.passes
+    assert [r.getMessage() for r in shown.records] == ["kept and shown"]
+    assert not shown.filters

@@ -86,15 +86,15 @@ def test_demo_gives_each_nhs_number_one_person_and_each_person_one_nhs_number_pe
     assert result.exit_code == 0, result.output
     run = next((out / "delivery").glob("run-*"))
     delivered = pl.concat(
-        [pl.read_parquet(run / f"{s}.parquet").select("_source", "pid_nhs", "person_id")
+        [pl.read_parquet(run / f"{s}.parquet").select("source_dataset", "pid_nhs", "person_id")
          for s in ("hospital", "gp")]
     ).drop_nulls("pid_nhs")  # fmt: skip
     per_number = delivered.group_by("pid_nhs").agg(
-        pl.col("person_id").n_unique().alias("people"), pl.col("_source").n_unique()
+        pl.col("person_id").n_unique().alias("people"), pl.col("source_dataset").n_unique()
     )
-    assert per_number.filter(pl.col("_source") == 2).height > 2000  # seen in both sources
+    assert per_number.filter(pl.col("source_dataset") == 2).height > 2000  # seen in both sources
     assert (per_number["people"] == 1).all()
-    per_person = delivered.group_by("person_id", "_source").agg(pl.col("pid_nhs").n_unique())
+    per_person = delivered.group_by("person_id", "source_dataset").agg(pl.col("pid_nhs").n_unique())
     assert (per_person["pid_nhs"] == 1).all()
     manifest = json.loads((run / "manifest.json").read_text())
     # every record holding a number, but the first of each number, joined the first
@@ -102,3 +102,24 @@ def test_demo_gives_each_nhs_number_one_person_and_each_person_one_nhs_number_pe
     assert manifest["linkage"]["match_threshold_setting"] == "auto"
     assert 0.0 < manifest["linkage"]["match_threshold"] < 1.0
     assert f"warnings: {len(manifest['warnings'])}" in result.output
+
+
+def test_demo_refuses_to_empty_its_folder_once_something_else_wrote_there(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo"
+    assert _run(out, rows=200)[0] == 0
+    (out / "run-from-a-config").mkdir()  # e.g. a config whose delivery points here
+    (out / "run-from-a-config" / "manifest.json").write_text("{}")
+    code, output = _run(out, rows=200)
+    assert code == 2 and "did not create (run-from-a-config)" in output
+    assert (out / "run-from-a-config" / "manifest.json").exists()
+    assert (out / "delivery").is_dir()  # nothing of the earlier demo was removed either
+
+
+def test_demo_steps_are_announced_in_order(tmp_path: Path) -> None:
+    from pipeline.commands.demo import DEMO_STEPS, run_demo
+
+    steps: list[tuple[str, int, int]] = []
+    run_demo(tmp_path / "demo", rows=100, seed=1, progress=lambda *s: steps.append(s))
+    assert steps == [(s, i, len(DEMO_STEPS)) for i, s in enumerate(DEMO_STEPS, start=1)]

@@ -133,14 +133,15 @@ def test_end_to_end_stable_separated_quarantined_and_leak_free(setup: dict[str, 
     assert a.height == 40 - len(BAD)
     assert a["nhs_number"].null_count() == 1
     quarantine = pl.read_parquet(tmp / "a.parquet.quarantine.parquet")
-    assert quarantine.columns == ["row", "column", "reason"]
-    assert [(r, col) for r, col, _ in quarantine.rows()] == [(r, c) for r, (c, _) in BAD.items()]
+    assert quarantine.columns == ["source_dataset", "file", "row", "stage", "column", "reason"]
+    assert quarantine.select("row", "column").rows() == [(r, c) for r, (c, _) in BAD.items()]
+    id_types = {"nhs_number": "nhs", "crn": "crn"}
     expected_reasons = [
-        check("nhs" if col == "nhs_number" else "crn", pl.Series([v]))["reason"][0]
+        f"{id_types[col]}:" + check(id_types[col], pl.Series([v]))["reason"][0]
         for col, v in BAD.values()
     ]
     assert quarantine["reason"].to_list() == expected_reasons
-    assert "bad_check_digit" in expected_reasons
+    assert "nhs:bad_check_digit" in expected_reasons
 
     # The manifest adds up and carries key IDs, checksums and versions.
     manifest = json.loads((tmp / "a.parquet.manifest.json").read_text())
@@ -224,7 +225,7 @@ def test_parquet_input_and_quarantine_missing(setup: dict[str, Path]) -> None:
     )
     assert result.exit_code == 0, text_of(result)
     quarantine = pl.read_parquet(tmp / "p.parquet.quarantine.parquet")
-    assert (6, "nhs_number", "missing") in quarantine.rows()
+    assert (6, "nhs_number", "nhs:missing") in quarantine.select("row", "column", "reason").rows()
     assert pl.read_parquet(tmp / "p.parquet")["nhs_number"].null_count() == 0
 
 

@@ -73,12 +73,12 @@ def test_run_delivers_de_identified_extract_with_balanced_accounts(workspace: Pa
     assert totals["delivered"] == totals["linked"] + totals["unlinked"]
     extract = pl.read_parquet(run_dir / "hospital.parquet")
     assert extract.height == manifest["outputs"]["hospital.parquet"]["rows"] == 16
-    assert extract.columns == ["_source", "pid_nhs", "record_key", "ethnicity"]
+    assert extract.columns == ["source_dataset", "pid_nhs", "record_key", "ethnicity"]
     assert extract["pid_nhs"].null_count() == 1  # the missing identifier stays missing
     assert extract["pid_nhs"].drop_nulls().str.starts_with("research1_").all()
     quarantine = pl.read_parquet(run_dir / "quarantine.parquet")
     assert sorted(quarantine["reason"].to_list()) == ["bad_date", "nhs:bad_check_digit"]
-    assert set(quarantine["_row"].to_list()) == {6, 9}  # header is row 1
+    assert set(quarantine["row"].to_list()) == {5, 8}  # data rows: file lines 6 and 9
     assert manifest["key_ids"]["nhs"].startswith("k1-")
     assert (run_dir / "report.html").read_text().count("<svg") == 0  # no linkage: no chart
 
@@ -209,11 +209,11 @@ def test_bad_encoding_and_ragged_rows_are_quarantined_with_file_row_field(worksp
     assert result.exit_code == 0, result.output
     run_dir = next(p for p in (workspace / "out").iterdir() if p.name.startswith("run-"))
     q = pl.read_parquet(run_dir / "quarantine.parquet").filter(
-        pl.col("_file") == "in/hospital/2026-12.csv"
+        pl.col("file") == "in/hospital/2026-12.csv"
     )
-    assert q.select("_row", "reason", "field").rows() == [
-        (3, "bad_encoding", "forename"),
-        (5, "ragged_row", None),
+    assert q.select("row", "reason", "column").rows() == [  # data rows: file lines 3 and 5
+        (2, "bad_encoding", "forename"),
+        (4, "ragged_row", None),
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["totals"]["input_rows"] == 18 + 4
@@ -228,7 +228,7 @@ def test_shipped_demo_config_links_end_to_end(
     monkeypatch.setenv("PPRL_DEMO_PASSPHRASE", "pprl-demo-only")
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
-    run_dir = next((tmp_path / "demo-output").glob("run-*"))
+    run_dir = next((tmp_path / "example-output/pipeline-demo").glob("run-*"))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     totals = manifest["totals"]
     assert totals["input_rows"] == 85 == totals["delivered"] + totals["quarantined"]
@@ -259,7 +259,7 @@ def test_shipped_demo_config_links_end_to_end(
     text = result.output + "".join(
         p.read_bytes().decode("latin-1")
         + (pl.read_parquet(p).write_csv() if p.suffix == ".parquet" else "")
-        for p in (tmp_path / "demo-output").rglob("*")
+        for p in (tmp_path / "example-output/pipeline-demo").rglob("*")
         if p.is_file()
     )
     assert sorted(v for v in values if v in text) == []
@@ -279,7 +279,7 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
     (tmp_path / "configs/demo.yaml").write_text(yaml.safe_dump(doc))
     config = str(tmp_path / "configs/demo.yaml")
     assert CliRunner().invoke(cli, ["run", config]).exit_code == 0
-    first = next((tmp_path / "demo-output").glob("run-*"))
+    first = next((tmp_path / "example-output/pipeline-demo").glob("run-*"))
     earlier_gp = pl.read_parquet(first / "gp.parquet")
     earlier_hospital = pl.read_parquet(first / "hospital.parquet")
     month = tmp_path / "configs/demo-data/hospital/episodes-2026-10.csv"
@@ -287,7 +287,9 @@ def test_incremental_batch_from_one_source_links_to_earlier_records(
     result = CliRunner().invoke(cli, ["run", config])
     assert result.exit_code == 0, result.output
     assert "linkage skipped" not in result.output
-    newest = max((tmp_path / "demo-output").glob("run-*"), key=lambda p: p.stat().st_mtime)
+    newest = max(
+        (tmp_path / "example-output/pipeline-demo").glob("run-*"), key=lambda p: p.stat().st_mtime
+    )
     manifest = json.loads((newest / "manifest.json").read_text())
     entities = manifest["linkage"]["entities"]
     assert entities["earlier_records"] == earlier_gp.height + earlier_hospital.height

@@ -19,7 +19,7 @@ def test_inputs_outside_the_config_folder_are_read(
     data = tmp_path / "landing" / "demo-data"
     shutil.copytree(repo / "configs/demo-data", data)
     text = (repo / "configs/demo.yaml").read_text()
-    text = text.replace("demo-data/", f"{data}/").replace("../demo-output", "out")
+    text = text.replace("demo-data/", f"{data}/").replace("../example-output/pipeline-demo", "out")
     config = tmp_path / "etc" / "pprl" / "demo.yaml"
     config.parent.mkdir(parents=True)
     config.write_text(text)

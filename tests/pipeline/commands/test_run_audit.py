@@ -115,17 +115,19 @@ def test_unreachable_scheduler_is_transient() -> None:
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout="1s")
 
 
-def test_progress_only_on_a_terminal(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import sys
+def test_progress_only_on_a_terminal() -> None:
+    import io
 
-    from pipeline.commands import run as run_command
+    from pipeline.progress import stage_progress
 
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
-    assert run_command._terminal_progress() is None
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    show = run_command._terminal_progress()
-    assert show is not None
-    show("link", 2, 5)
-    assert "[##---] 2/5 link" in capsys.readouterr().err
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with stage_progress("pprl run", ["a", "b"], stream=io.StringIO()) as none:
+        assert none is None
+    terminal = Terminal()
+    with stage_progress("pprl run", ["ingest", "link"], stream=terminal) as show:
+        assert show is not None
+        show("link", 2, 2)
+    assert "2/2 link" in terminal.getvalue()

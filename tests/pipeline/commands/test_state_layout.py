@@ -39,8 +39,10 @@ def test_a_linked_run_keeps_only_deliveries_in_the_delivery_folder_and_the_rest_
     config = demo_config(root, root / "keys", ENVIRONMENT)
     result = invoke("run", str(config))
     assert result.exit_code == 0, result.output
-    assert [p.name for p in (root / "out-research").iterdir()] == [
-        next((root / "out-research").glob("run-*")).name
+    # the delivery folder holds the deliveries and their index, nothing of the run's state
+    assert sorted(p.name for p in (root / "out-research").iterdir()) == [
+        "index.json",
+        next((root / "out-research").glob("run-*")).name,
     ]
     work, state = root / "work-research", root / "state-research"
     assert {p.name for p in state.iterdir()} == {"state.duckdb", "audit.jsonl", "lock.guard"}
@@ -93,8 +95,9 @@ def test_migrate_moves_the_state_with_the_audit_log_verified_and_the_move_record
     result = invoke("project", "migrate", config)
     assert result.exit_code == 0, result.output
     assert "audit log verified (2 entries" in result.output
-    assert [p.name for p in (legacy / "out").iterdir()] == [
-        next((legacy / "out").glob("run-*")).name
+    assert sorted(p.name for p in (legacy / "out").iterdir()) == [
+        "index.json",
+        next((legacy / "out").glob("run-*")).name,
     ]  # the old folder, its unpromoted staging included, is gone
     log = legacy / STATE / "audit.jsonl"
     assert log.read_bytes().startswith(before)

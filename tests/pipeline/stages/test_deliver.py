@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipeline.manifest import read_manifest
-from pipeline.stages.deliver import deliver
+from pipeline.manifest import read_manifest, write_manifest
+from pipeline.stages.deliver import deliver, update_index
 from pseudonym.digests import file_sha256
 from tests.pipeline.run_facts_support import run_facts, two_source_config
 
@@ -43,13 +44,15 @@ def test_each_source_gets_its_own_attributes_and_the_manifest_checks_out(
     assert seen_at_timing == [names]  # timed once, after the extracts were written
     assert sorted(p.name for p in out.iterdir()) == sorted([*names, "manifest.json", "report.html"])
     hospital, gp = pl.read_parquet(out / "hospital.parquet"), pl.read_parquet(out / "gp.parquet")
-    assert hospital.columns == ["_source", "pid_nhs", "ethnicity"] and hospital.height == 3
-    assert gp.columns == ["_source", "pid_nhs", "region_code"] and gp.height == 2
+    assert hospital.columns == ["source_dataset", "pid_nhs", "ethnicity"] and hospital.height == 3
+    assert gp.columns == ["source_dataset", "pid_nhs", "region_code"] and gp.height == 2
     quarantine = pl.read_parquet(out / "quarantine.parquet")
-    assert quarantine.select("_source", "_row").rows() == [
-        ("gp", 2),
-        ("hospital", 3),
-        ("hospital", 7),
+    assert quarantine.columns == ["source_dataset", "file", "row", "stage", "column", "reason"]
+    # CSV records count the header as 1 inside a run; delivered rows count data rows
+    assert quarantine.select("source_dataset", "row", "column").rows() == [
+        ("gp", 1, "nhs_no"),
+        ("hospital", 2, "dob"),
+        ("hospital", 6, "nhs_no"),
     ]
     assert list(manifest["outputs"]) == ["hospital.parquet", "gp.parquet", "quarantine.parquet"]
     for name, entry in manifest["outputs"].items():
@@ -69,3 +72,24 @@ def test_a_source_without_files_in_the_batch_gets_no_extract(
     assert sorted(manifest["outputs"]) == ["hospital.parquet", "quarantine.parquet"]
     assert not (tmp_path / "out" / "gp.parquet").exists()
     assert manifest["sources"]["gp"]["files"] == 0
+
+
+def _delivered_run(delivery: Path, run_id: str) -> None:
+    (delivery / run_id).mkdir(parents=True)
+    body = {"run_id": run_id, "outputs": {"a.parquet": {}}, "totals": {"input_rows": 1}}
+    write_manifest(delivery / run_id / "manifest.json", "pipeline-run", body)
+
+
+def test_the_index_keeps_delivery_order_and_ends_with_the_latest(tmp_path: Path) -> None:
+    _delivered_run(tmp_path, "run-bbbb")
+    update_index(tmp_path, "run-bbbb")
+    _delivered_run(tmp_path, "run-aaaa")  # made in the same second, sorts first by name
+    index = update_index(tmp_path, "run-aaaa")
+    assert [r["run_id"] for r in index["runs"]] == ["run-bbbb", "run-aaaa"]
+    assert index["latest"]["manifest"] == "run-aaaa/manifest.json"
+    assert json.loads((tmp_path / "index.json").read_text()) == index
+    (tmp_path / "index.json").write_text("{not json")  # rebuilt from the manifests
+    _delivered_run(tmp_path, "run-0000")
+    rebuilt = update_index(tmp_path, "run-0000")
+    assert [r["run_id"] for r in rebuilt["runs"]][-1] == "run-0000"
+    assert len(rebuilt["runs"]) == 3
