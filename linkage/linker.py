@@ -24,6 +24,7 @@ from linkage.blocking import (
     truth_found_sql,
 )
 from linkage.comparisons import Comparison
+from linkage.diagnostics import TrainingDiagnostics, TrainingWarning
 from linkage.errors import InputDataError, SettingsError
 from linkage.explain import explanation_columns, waterfall
 from linkage.model import (
@@ -58,8 +59,11 @@ class Linker:
         right: Source | None = None,
         *,
         parameters: ModelParameters | None = None,
+        diagnostics: TrainingDiagnostics | None = None,
     ) -> None:
         self.settings = settings
+        #: warnings, EM passes and checks of training (saved with the model)
+        self.diagnostics = diagnostics or TrainingDiagnostics()
         link = settings.link_type == "link_only"
         if link and right is None:
             raise SettingsError("link_only needs two inputs (left and right)")
@@ -90,6 +94,12 @@ class Linker:
     @property
     def comparisons(self) -> list[Comparison]:
         return self.settings.comparisons
+
+    @property
+    def training_warnings(self) -> list[TrainingWarning]:
+        """Every problem training met (see :mod:`linkage.diagnostics`), also logged at
+        WARNING; empty when training went cleanly."""
+        return list(self.diagnostics.warnings)
 
     @property
     def _tables(self) -> list[str]:
@@ -193,7 +203,7 @@ class Linker:
         self,
         blocking_rules: Sequence[BlockingRule] | None = None,
         *,
-        combine: Literal["purest", "mean"] = "mean",
+        combine: Literal["pooled", "mean", "purest"] = "mean",
         supplement: bool = True,
     ) -> None:
         """m by EM, one checked pass per training rule (see :meth:`Trainer.estimate_m`)."""
@@ -235,6 +245,8 @@ class Linker:
         self.estimate_u(max_pairs, seed=seed)
         self.estimate_m(training_rules)
         self.estimate_dependencies()
+        if self._trainer.without_household_passes():
+            self.estimate_dependencies()
         self.estimate_lambda()
         return self.parameters
 
@@ -390,6 +402,7 @@ class Linker:
             "version": MODEL_VERSION,
             "settings": self.settings.to_dict(),
             "parameters": self.parameters.to_dict(),
+            "diagnostics": self.diagnostics.to_dict(),
         }
         path = Path(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -418,7 +431,11 @@ class Linker:
         parameters = ModelParameters.from_dict(payload["parameters"])
         if set(parameters.comparisons) != {c.name for c in settings.comparisons}:
             raise SettingsError("model parameters do not match the saved comparisons")
-        return cls(settings, left, right, parameters=parameters)
+        try:
+            diagnostics = TrainingDiagnostics.from_dict(payload.get("diagnostics"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SettingsError(f"model diagnostics are malformed ({type(exc).__name__})") from None
+        return cls(settings, left, right, parameters=parameters, diagnostics=diagnostics)
 
     def close(self) -> None:
         self.backend.close()

@@ -10,6 +10,7 @@ import numpy as np
 
 from linkage.backend import DuckDBBackend
 from linkage.comparisons import Comparison
+from linkage.diagnostics import TrainingDiagnostics
 from linkage.model import ModelParameters
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
@@ -30,6 +31,11 @@ class TrainingData(Protocol):
 
     @property
     def comparisons(self) -> list[Comparison]: ...
+
+    @property
+    def diagnostics(self) -> TrainingDiagnostics:
+        """Where training records its passes and warnings."""
+        ...
 
     @property
     def counts(self) -> dict[str, int]:

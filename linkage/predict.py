@@ -54,21 +54,24 @@ def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = Tr
 
 
 def dependent_weight_sql(
-    comparison: Comparison, anchor: Comparison, params: ModelParameters
+    comparison: Comparison, anchor: Sequence[Comparison], params: ModelParameters
 ) -> str:
-    """Weight of a comparison with a :class:`~linkage.model.Dependency` on ``anchor``: the
-    conditional m/u when the anchor is known, the ordinary weight (with any term-frequency
-    adjustment) when the anchor is null."""
+    """Weight of a comparison with a :class:`~linkage.model.Dependency` on the ``anchor``
+    comparisons: the conditional m/u when the anchor is known, the ordinary weight (with any
+    term-frequency adjustment) when part of it is null."""
     dep = params.dependencies[comparison.name]
-    gamma, anchor_gamma = quote(comparison.gamma_column), quote(anchor.gamma_column)
+    gamma = quote(comparison.gamma_column)
+    parts = list(zip(anchor, dep.anchor_top, strict=True))
+    at_top = " AND ".join(f"{quote(a.gamma_column)} = {t}" for a, t in parts)
+    known = " AND ".join(f"{quote(a.gamma_column)} >= 0" for a, _ in parts)
 
     def case(weights: list[float]) -> str:
         whens = " ".join(f"WHEN {g} THEN {double(w)}" for g, w in enumerate(weights))
         return f"(CASE {gamma} {whens} ELSE 0.0 END)"
 
     return (
-        f"(CASE WHEN {anchor_gamma} = {dep.anchor_top} THEN {case(dep.weights('top'))} "
-        f"WHEN {anchor_gamma} >= 0 THEN {case(dep.weights('other'))} "
+        f"(CASE WHEN {at_top} THEN {case(dep.weights('top'))} "
+        f"WHEN {known} THEN {case(dep.weights('other'))} "
         f"ELSE {weight_sql(comparison, params)} END)"
     )
 
@@ -79,8 +82,9 @@ def match_weight_sql(comparisons: Sequence[Comparison], params: ModelParameters)
     terms = [double(params.prior_weight())]
     for c in comparisons:
         dep = params.dependencies.get(c.name)
-        if dep is not None and dep.anchor in by_name:
-            terms.append(dependent_weight_sql(c, by_name[dep.anchor], params))
+        if dep is not None and set(dep.anchor) <= set(by_name):
+            anchor = [by_name[a] for a in dep.anchor]
+            terms.append(dependent_weight_sql(c, anchor, params))
         else:
             terms.append(weight_sql(c, params))
     return " + ".join(terms)
