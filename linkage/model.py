@@ -219,15 +219,10 @@ class EMResult:
     converged: bool
 
 
-def _level_probabilities(
-    gammas: IntArray, weights: FloatArray, n_levels: int, pseudo_counts: FloatArray | None = None
-) -> FloatArray:
-    """Weighted share of each gamma code among non-null observations (``pseudo_counts``
-    added per code)."""
+def _level_probabilities(gammas: IntArray, weights: FloatArray, n_levels: int) -> FloatArray:
+    """Weighted share of each gamma code among non-null observations."""
     valid = gammas >= 0
-    totals = np.bincount(gammas[valid], weights=weights[valid], minlength=n_levels).astype(float)
-    if pseudo_counts is not None:
-        totals = totals + pseudo_counts
+    totals = np.bincount(gammas[valid], weights=weights[valid], minlength=n_levels)
     denom = totals.sum()
     if denom <= 0:
         return np.full(n_levels, 1.0 / n_levels)
@@ -268,16 +263,13 @@ def expectation_maximisation(
     convergence: float = 1e-5,
     free_m: Sequence[bool] | None = None,
     free_u: Sequence[bool] | None = None,
-    m_pseudo_counts: Sequence[FloatArray] | None = None,
 ) -> EMResult:
     """EM over distinct patterns (rows of gamma codes) weighted by ``counts``.
 
     u stays fixed (estimated from random pairs) unless ``estimate_u``. ``free_m`` (one flag
     per column, default all) says which comparisons' m EM may move, ``free_u`` (default
     ``free_m``) which u it may move with ``estimate_u``; the others keep their initial
-    values. ``m_pseudo_counts`` (one array per column, default none) are added to the
-    expected matches at each level in every update of m (a Dirichlet prior). Stops when no
-    m, u or lambda moves by more than ``convergence``.
+    values. Stops when no m, u or lambda moves by more than ``convergence``.
     """
     if patterns.ndim != 2 or patterns.shape[0] != counts.shape[0]:
         raise ValueError("patterns must be 2-D with one count per row")
@@ -287,7 +279,6 @@ def expectation_maximisation(
     total = float(counts.sum())
     free = [True] * len(m) if free_m is None else list(free_m)
     free_u_ = free if free_u is None else list(free_u)
-    prior = None if m_pseudo_counts is None else [np.asarray(a) for a in m_pseudo_counts]
     if len(free) != len(m) or len(free_u_) != len(m):
         raise ValueError("free_m and free_u need one flag per comparison")
     for iteration in range(1, max_iterations + 1):
@@ -295,11 +286,7 @@ def expectation_maximisation(
         w_match = counts * p
         new_lam = float(np.clip(w_match.sum() / total, 1e-12, 1 - 1e-12))
         new_m = [
-            _level_probabilities(
-                patterns[:, j], w_match, len(m[j]), None if prior is None else prior[j]
-            )
-            if free[j]
-            else m[j]
+            _level_probabilities(patterns[:, j], w_match, len(m[j])) if free[j] else m[j]
             for j in range(len(m))
         ]
         new_u = u

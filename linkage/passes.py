@@ -40,10 +40,10 @@ MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
 # block, a rejection for a fallback block (a block of apartment dwellers taught street names)
 MIN_PASS_PAIRS = 1000
 MIN_PASS_MATCHES = 50.0
-# One expected match spread over the levels of m in proportion to u in each EM pass (a
-# Dirichlet prior centred on "no evidence"): a level no expected match reached keeps a
-# finite, negative weight, log2(1 / (1 + expected matches)), not one set by a floor
-M_PRIOR_MATCHES = 1.0
+
+# With u held, EM separates two classes only from the joint distribution of two or more
+# comparisons: over one, any m fits the block equally well
+MIN_FREE_COMPARISONS = 2
 
 PassKind = Literal["prediction", "training", "supplementary"]
 
@@ -110,8 +110,8 @@ class PassTraining(ABC):
         ``stored`` is the rule's index there). Returns estimates per comparison used, and
         records the pass in the diagnostics."""
         used = self._pass_comparisons(rule)
-        if not used:
-            logger.info("training rule %r fixes every comparison; skipped", rule.name)
+        if len(used) < MIN_FREE_COMPARISONS:
+            logger.info("training rule %r leaves too few comparisons free; skipped", rule.name)
             return {}
         if stored is not None:
             sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << stored}) <> 0"
@@ -129,9 +129,10 @@ class PassTraining(ABC):
                 rule.name,
                 ", ".join(used[j].name for j in range(len(used)) if j not in free),
             )
-            if not free:
-                return {}
             used = [used[j] for j in free]
+            if len(used) < MIN_FREE_COMPARISONS:
+                logger.info("EM pass %r leaves too few comparisons free; skipped", rule.name)
+                return {}
             patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
             counts = np.bincount(inverse.ravel(), weights=counts)
         result = expectation_maximisation(
@@ -142,10 +143,6 @@ class PassTraining(ABC):
             0.1,
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
-            m_pseudo_counts=[
-                M_PRIOR_MATCHES * np.asarray(self.parameters.comparisons[c.name].u, dtype=float)
-                for c in used
-            ],
         )
         pairs, expected = int(counts.sum()), result.lambda_ * float(counts.sum())
         logger.info(

@@ -23,7 +23,7 @@ import polars as pl
 from linkage.backend import DuckDBBackend
 from linkage.blocking import RID, BlockingRule, agreement_count_sql
 from linkage.comparisons import Comparison
-from linkage.dependencies import DependencyTraining
+from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError, SettingsError
 from linkage.model import ModelParameters, lambda_from_weights
@@ -244,7 +244,11 @@ class Trainer(PassTraining, DependencyTraining):
         random pairs, and EM there learns households. Returns the comparisons re-estimated."""
         from linkage.dependencies import anchor_of
 
-        deps = self.parameters.dependencies
+        deps = {
+            name: d
+            for name, d in self.parameters.dependencies.items()
+            if d.u_top[-1] >= DEPENDENCE_LIFT * (self.parameters.comparisons[name].u[-1] or 1.0)
+        }
         anchors = {d.anchor for d in deps.values()}
         household_rules = set()
         shared = set(deps) | {a for d in deps.values() for a in d.anchor}

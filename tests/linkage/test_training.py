@@ -22,7 +22,7 @@ from tests.linkage._persons import person_settings, prepare_persons
 
 N = 20_000
 HOUSEHOLD_BLOCK = block_on("street", "surname")
-PERSON_BLOCK = block_on("first_name", "postcode")
+PERSON_BLOCK = block_on("first_name", "town")
 # a training block that leaves dob untrained (it blocks on dob)
 ON_DOB = [block_on("first_name", "dob")]
 
