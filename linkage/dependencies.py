@@ -260,37 +260,42 @@ class DependencyTraining(ABC):
             convergence=self.settings.em_convergence,
         )
 
-    def _reestimate_anchor_m(self, anchor: Anchor, iterations: int = 30) -> None:
-        """m of the anchor comparisons by EM over all candidate pairs under the whole model
-        (its dependencies included, global lambda), every other parameter held.
+    def _reestimate_anchor_m(self, anchor: Anchor) -> None:
+        """m of the anchor comparisons under the whole model (:meth:`reestimate_m`).
 
         Training passes estimated it assuming independence, where a move (new postcode,
         street, town and house number) looked like four disagreements and movers fell into
-        the non-match class. Matches the blocking misses are ignored, as in lambda.
-        """
-        names = [c.name for c in self.comparisons]
+        the non-match class."""
+        self.reestimate_m(anchor.names)
+
+    def reestimate_m(self, names: Sequence[str], iterations: int = 30) -> None:
+        """m of comparisons ``names`` by EM over all candidate pairs under the whole model
+        (dependencies included, global lambda), every other parameter held. A dependency
+        whose anchor and dependent are both among ``names`` keeps its m equal to the
+        dependent's. Matches the blocking misses are ignored, as in lambda."""
+        all_names = [c.name for c in self.comparisons]
         patterns, counts = self._patterns(
             f"SELECT * FROM {GAMMA_TABLE}", [c.gamma_column for c in self.comparisons]
         )
         params = self.parameters
         for _ in range(iterations):
-            bf = params.log2_bayes_factors(names, patterns)
+            bf = params.log2_bayes_factors(all_names, patterns)
             lam = lambda_from_weights(
                 bf, counts, float(self.total_pairs), params.probability_two_random_records_match
             )
             params.probability_two_random_records_match = lam
             p = 1.0 / (1.0 + np.exp2(-np.clip(bf + params.prior_weight(), -1000, 1000)))
             change = 0.0
-            for part in anchor.parts:
-                g = patterns[:, names.index(part.name)]
+            for name in names:
+                g = patterns[:, all_names.index(name)]
                 valid = g >= 0
-                old = np.asarray(params.comparisons[part.name].m, dtype=float)
+                old = np.asarray(params.comparisons[name].m, dtype=float)
                 tallies = np.bincount(g[valid], weights=(counts * p)[valid], minlength=len(old))
                 new = tallies / max(float(tallies.sum()), 1e-300)
-                params.comparisons[part.name].m = [float(v) for v in new]
+                params.comparisons[name].m = [float(v) for v in new]
                 change = max(change, float(np.max(np.abs(new - old))))
-                dep = params.dependencies.get(part.name)
-                if dep is not None and set(dep.anchor) <= set(anchor.names):
+                dep = params.dependencies.get(name)
+                if dep is not None and set(dep.anchor) <= set(names):
                     dep.m_top = dep.m_other = [float(v) for v in new]
             if change < self.settings.em_convergence:
                 break

@@ -245,7 +245,7 @@ class Linker:
         self.estimate_u(max_pairs, seed=seed)
         self.estimate_m(training_rules)
         self.estimate_dependencies()
-        if self._trainer.without_household_passes():
+        if self._trainer.refine_m():
             self.estimate_dependencies()
         self.estimate_lambda()
         return self.parameters

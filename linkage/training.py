@@ -23,7 +23,7 @@ import polars as pl
 from linkage.backend import DuckDBBackend
 from linkage.blocking import RID, BlockingRule, agreement_count_sql
 from linkage.comparisons import Comparison
-from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining
+from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining, anchor_of
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError, SettingsError
 from linkage.model import ModelParameters, lambda_from_weights
@@ -49,6 +49,9 @@ class Trainer(PassTraining, DependencyTraining):
         self.linker = linker
         #: gamma patterns of the random sample and their counts (set by estimate_u)
         self.random: tuple[np.ndarray, np.ndarray] | None = None
+        #: what estimate_m found, for refine_m: estimates per comparison and how to combine
+        self.pass_estimates: dict[str, list[PassEstimate]] = {}
+        self.combine = "mean"
 
     # the linker's data and parameters
     @property
@@ -237,27 +240,37 @@ class Trainer(PassTraining, DependencyTraining):
                 m = combined_m(passes, combine)
                 self.parameters.comparisons[name].m = [float(v) for v in m]
 
-    def without_household_passes(self) -> list[str]:
-        """m again, for comparisons a household does not share, from passes outside the
-        blocks of household anchors (anchors with dependents) when there are any: among
-        people sharing an address, first names, dates of birth and sex are not those of
-        random pairs, and EM there learns households. Returns the comparisons re-estimated."""
-        from linkage.dependencies import anchor_of
+    def refine_m(self) -> bool:
+        """After :meth:`estimate_dependencies`, m again for comparisons a household does not
+        share, from the passes outside the blocks of household anchors (anchors whose
+        dependents agree far more often there than among random pairs) when there are any:
+        among people sharing an address, first names, dates of birth and sex are not those
+        of random pairs, and EM there learns households. True when any m changed (estimate
+        the dependencies again then).
 
+        Comparisons no pass outside those blocks could estimate keep their estimate: EM over
+        all candidates under the whole model was tried for them and drifts to households
+        (a date of birth learnt from a postcode block went from -15 to -3 bits for dates
+        far apart on generated data; F1 0.944 to 0.923)."""
+        return bool(self._without_household_passes())
+
+    def _without_household_passes(self) -> list[str]:
+        """Re-estimate m of non-household comparisons without household blocks (see
+        :meth:`refine_m`); returns the comparisons re-estimated."""
         deps = {
             name: d
             for name, d in self.parameters.dependencies.items()
             if d.u_top[-1] >= DEPENDENCE_LIFT * (self.parameters.comparisons[name].u[-1] or 1.0)
         }
         anchors = {d.anchor for d in deps.values()}
-        household_rules = set()
         shared = set(deps) | {a for d in deps.values() for a in d.anchor}
+        household_rules = set()
         for rule in self.settings.blocking_rules:
             anchor = anchor_of(rule, self.comparisons, self.parameters)
             if anchor is not None and anchor.names in anchors:
                 household_rules.add(rule.name)
         changed = []
-        for name, passes in getattr(self, "pass_estimates", {}).items():
+        for name, passes in self.pass_estimates.items():
             if name in shared:
                 continue
             outside = [p for p in passes if p.rule not in household_rules]
