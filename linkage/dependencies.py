@@ -18,6 +18,7 @@ import numpy as np
 
 from linkage.blocking import BlockingRule
 from linkage.comparisons import Comparison, ExactMatchLevel
+from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError
 from linkage.model import (
     PROBABILITY_FLOOR,
@@ -135,6 +136,10 @@ class DependencyTraining(ABC):
     @abstractmethod
     def _max_matches(self) -> float:
         """Upper bound on the number of matches."""
+
+    @property
+    @abstractmethod
+    def diagnostics(self) -> TrainingDiagnostics: ...
 
     @abstractmethod
     def _block_match_rate(self, rule_index: int) -> float | None:
@@ -265,8 +270,13 @@ class DependencyTraining(ABC):
 
         Training passes estimated it assuming independence, where a move (new postcode,
         street, town and house number) looked like four disagreements and movers fell into
-        the non-match class."""
+        the non-match class. The anchor's m is now estimated: no warning that it was not."""
         self.reestimate_m(anchor.names)
+        self.diagnostics.warnings = [
+            w
+            for w in self.diagnostics.warnings
+            if not (w.code == "m_not_estimated" and w.comparison in anchor.names)
+        ]
 
     def reestimate_m(self, names: Sequence[str], iterations: int = 30) -> None:
         """m of comparisons ``names`` by EM over all candidate pairs under the whole model

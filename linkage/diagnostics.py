@@ -9,7 +9,7 @@ model. Messages and details name comparisons, rules and counts, never record val
 
 >>> linker.train()                                        # doctest: +SKIP
 >>> [w.code for w in linker.training_warnings]            # doctest: +SKIP
-['em_not_converged', 'precision_estimate_untrusted']
+['em_not_converged', 'precision_estimate_unreliable']
 >>> linker.diagnostics.to_dict()                          # doctest: +SKIP
 """
 
@@ -42,8 +42,8 @@ CODES: dict[str, str] = {
     "taken for people?)",
     "blocks_disagree": "a training block's own EM pass and the final model expect very "
     "different numbers of matches among the same pairs",
-    "precision_estimate_untrusted": "the unsupervised precision and recall estimates cannot be "
-    "trusted for this model",
+    "precision_estimate_unreliable": "the unsupervised precision and recall estimates are "
+    "unreliable for this model (see the checks in linkage.checks)",
 }
 
 

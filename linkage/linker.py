@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+import linkage.checks as checks
 import linkage.cluster as clustering
 import linkage.evaluate as evaluation
 from linkage.backend import DuckDBBackend, Source
@@ -240,15 +242,32 @@ class Linker:
         seed: int = 1,
         training_rules: Sequence[BlockingRule] | None = None,
     ) -> ModelParameters:
-        """estimate_u, estimate_m (one pass per training rule; default: the prediction
-        rules), estimate_dependencies, then estimate_lambda."""
+        """Check the inputs, estimate_u, estimate_m (one pass per training rule; default: the
+        prediction rules), estimate_dependencies, m again outside household blocks
+        (:meth:`Trainer.refine_m`), estimate_lambda, then :meth:`check_model`. Problems met
+        on the way are in :attr:`training_warnings`."""
+        self.diagnostics = TrainingDiagnostics()
+        checks.check_inputs(self, self._tables)
         self.estimate_u(max_pairs, seed=seed)
         self.estimate_m(training_rules)
         self.estimate_dependencies()
         if self._trainer.refine_m():
             self.estimate_dependencies()
         self.estimate_lambda()
+        self.check_model()
         return self.parameters
+
+    def check_model(self) -> dict[str, Any]:
+        """Label-free checks of the trained model (see :mod:`linkage.checks`); failures are
+        training warnings, and ``posterior_summary()`` says whether its estimates are
+        reliable. Run by :meth:`train`."""
+        found = checks.check_model(self, self._tables)
+        self._summary = None
+        return found
+
+    def expected_matches(self) -> float:
+        """Matches the model expects among all record pairs (lambda x all pairs)."""
+        return self.parameters.probability_two_random_records_match * self.total_pairs
 
     # --- scoring ------------------------------------------------------------------------
     def ensure_gammas(self) -> None:
@@ -265,7 +284,8 @@ class Linker:
         self.backend.create_table(GAMMA_TABLE, sql)
         self._gammas_ready = True
 
-    def _scored_sql(self) -> str:
+    def scored_sql(self) -> str:
+        """SQL of every candidate pair with ``match_weight`` and ``match_probability``."""
         self.parameters.check_trained()
         self.ensure_gammas()
         weight = match_weight_sql(self.comparisons, self.parameters)
@@ -275,14 +295,22 @@ class Linker:
         )
 
     def posterior_summary(self) -> evaluation.PosteriorSummary:
-        """Unsupervised expected match count and the automatic threshold (see evaluate)."""
+        """Unsupervised expected match count, precision, recall and the automatic threshold
+        (see evaluate); ``reliable`` is False when :meth:`check_model` found the model at odds
+        with the data (``unreliable_because`` says how)."""
         if self._summary is None:
             histogram = self.backend.frame(
                 f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
-                f"sum(match_probability) AS sum_probability FROM ({self._scored_sql()}) "
+                f"sum(match_probability) AS sum_probability FROM ({self.scored_sql()}) "
                 f"GROUP BY round(match_weight, 2)"
             )
-            self._summary = evaluation.posterior_summary(histogram)
+            summary = evaluation.posterior_summary(histogram)
+            reasons = self.diagnostics.checks.get("unreliable_because")
+            if reasons:
+                summary = dataclasses.replace(
+                    summary, reliable=False, unreliable_because=tuple(reasons)
+                )
+            self._summary = summary
         return self._summary
 
     def auto_threshold(self) -> float:
@@ -306,7 +334,7 @@ class Linker:
         select = ", ".join(f"s.{c}" for c in extra)
         return self.backend.frame(
             f"SELECT l.{id_col} AS id_l, r.{id_col} AS id_r, s.match_weight, "
-            f"s.match_probability, s.match_key, {select} FROM ({self._scored_sql()}) s "
+            f"s.match_probability, s.match_key, {select} FROM ({self.scored_sql()}) s "
             f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = s.rid_l "
             f"JOIN {quote(self._right_table)} r ON r.{rid} = s.rid_r {where}"
         )
