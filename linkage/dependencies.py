@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from linkage.blocking import BlockingRule
-from linkage.comparisons import Comparison, ExactMatchLevel
+from linkage.anchors import Anchor, anchor_of
+from linkage.comparisons import Comparison
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError
 from linkage.model import (
@@ -31,7 +30,6 @@ from linkage.model import (
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
 from linkage.patterns import level_shares
 from linkage.settings import LinkageSettings
-from linkage.sql import quote
 from linkage.tables import GAMMA_TABLE
 
 logger = logging.getLogger(__name__)
@@ -41,62 +39,6 @@ logger = logging.getLogger(__name__)
 DEPENDENCE_LIFT = 2.0
 # Random pairs needed before level shares among them replace the ordinary u
 MIN_RANDOM_PAIRS = 200
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """The comparisons a blocking rule blocks on, each at its top level (an exact match):
-    a pair agrees on the anchor exactly when the rule finds it."""
-
-    parts: tuple[Comparison, ...]
-    tops: tuple[int, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.parts)
-
-    def columns(self, upto: int | None = None) -> list[str]:
-        """Columns the top levels of the first ``upto`` parts (all by default) match on."""
-        return list(dict.fromkeys(_top_level(c).column for c in self.parts[:upto]))
-
-    def top_sql(self) -> str:
-        return " AND ".join(f"{quote(c.gamma_column)} = {t}" for c, t in self._pairs())
-
-    def other_sql(self) -> str:
-        known = " AND ".join(f"{quote(c.gamma_column)} >= 0" for c in self.parts)
-        return f"{known} AND NOT ({self.top_sql()})"
-
-    def rows(
-        self, comparisons: Sequence[Comparison], patterns: np.ndarray, upto: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(top, other)`` masks of pattern rows for the first ``upto`` parts."""
-        cols = [patterns[:, comparisons.index(c)] for c in self.parts[:upto]]
-        top = np.logical_and.reduce([g == t for g, t in zip(cols, self.tops, strict=False)])
-        known = np.logical_and.reduce([g >= 0 for g in cols])
-        return top, known & ~top
-
-    def _pairs(self) -> list[tuple[Comparison, int]]:
-        return list(zip(self.parts, self.tops, strict=True))
-
-
-def anchor_of(
-    rule: BlockingRule, comparisons: Sequence[Comparison], params: ModelParameters
-) -> Anchor | None:
-    """The anchor a rule defines: every comparison reading only columns the rule blocks on,
-    together reading all of them, each with an exact match as its top level."""
-    parts = [c for c in comparisons if c.columns() and set(c.columns()) <= set(rule.columns)]
-    if not parts or {col for c in parts for col in c.columns()} != set(rule.columns):
-        return None
-    tops = [next(v for v in c.levels if not v.is_null_level) for c in parts]
-    if not all(isinstance(v, ExactMatchLevel) for v in tops):
-        return None
-    return Anchor(tuple(parts), tuple(len(params.comparisons[c.name].m) - 1 for c in parts))
-
-
-def _top_level(comparison: Comparison) -> ExactMatchLevel:
-    top = next(v for v in comparison.levels if not v.is_null_level)
-    assert isinstance(top, ExactMatchLevel)
-    return top
 
 
 class DependencyTraining(ABC):

@@ -11,10 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from linkage.blocking import RID
 from linkage.comparisons import Comparison
 from linkage.model import PROBABILITY_FLOOR, ModelParameters
 from linkage.sql import Dialect, quote
+from linkage.tables import LEFT_TABLE
 from linkage.tf import pair_tf_sql, tf_pair_column
+
+#: ``Linker.predict``'s default floor: pairs less likely than this are left out. Returning
+#: every candidate pair held 7.3 GiB at 1M x 1M records, 2.2 GiB with this floor.
+DEFAULT_PREDICT_THRESHOLD = 1e-4
 
 
 def comparison_select(comparisons: Sequence[Comparison], dialect: Dialect) -> list[str]:
@@ -92,3 +98,20 @@ def match_weight_sql(comparisons: Sequence[Comparison], params: ModelParameters)
 
 def probability_sql(weight_expr: str) -> str:
     return f"1.0 / (1.0 + pow(2.0, -({weight_expr})))"
+
+
+def scored_pairs_sql(
+    scored: str, id_column: str, right_table: str, extra: list[str], threshold: float | None
+) -> str:
+    """Scored pairs (query ``scored``) with both records' ids, ``match_weight``,
+    ``match_probability``, ``match_key`` and the ``extra`` columns; only those with
+    probability >= ``threshold`` unless it is None."""
+    id_col, rid = quote(id_column), quote(RID)
+    where = "" if threshold is None else f"WHERE s.match_probability >= {threshold!r}"
+    select = "".join(f", s.{c}" for c in extra)
+    return (
+        f"SELECT l.{id_col} AS id_l, r.{id_col} AS id_r, s.match_weight, "
+        f"s.match_probability, s.match_key{select} FROM ({scored}) s "
+        f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = s.rid_l "
+        f"JOIN {quote(right_table)} r ON r.{rid} = s.rid_r {where}"
+    )

@@ -20,10 +20,11 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from linkage.anchors import anchor_of
 from linkage.backend import DuckDBBackend
 from linkage.blocking import RID, BlockingRule, agreement_count_sql
 from linkage.comparisons import Comparison
-from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining, anchor_of
+from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError, SettingsError
 from linkage.model import ModelParameters, lambda_from_weights

@@ -81,7 +81,7 @@ def test_sql_weights_match_python(
     linker = Linker(
         person_settings(tf=False), households[0], households[1], parameters=trained.parameters
     )
-    pairs = linker.predict()
+    pairs = linker.predict(threshold=None)
     names = [c.name for c in linker.comparisons]
     patterns = pairs.select([c.gamma_column for c in linker.comparisons]).to_numpy()
     expected = linker.parameters.log2_bayes_factors(names, patterns.astype(np.int64))

@@ -65,7 +65,7 @@ def febrl() -> Iterator[dict]:
     try:
         linker = Linker(febrl_settings(), left, right)
         linker.train(seed=1)
-        pairs = linker.predict()
+        pairs = linker.predict(threshold=None)
         yield {
             "left": left,
             "right": right,
@@ -105,7 +105,7 @@ def test_saved_model_gives_identical_scores(febrl: dict, tmp_path: Path) -> None
     loaded = Linker.load_model(path, febrl["left"], febrl["right"])
     key = ["id_l", "id_r"]
     before = febrl["pairs"].sort(key)
-    after = loaded.predict().sort(key)
+    after = loaded.predict(threshold=None).sort(key)
     assert after.select(key).equals(before.select(key))
     assert after["match_weight"].to_list() == before["match_weight"].to_list()
 
