@@ -159,7 +159,7 @@ class Linker:
         self,
         blocking_rules: Sequence[BlockingRule] | None = None,
         *,
-        combine: Literal["pooled", "mean", "purest"] = "mean",
+        combine: Literal["purest", "mean"] = "mean",
         supplement: bool = True,
     ) -> None:
         """m by EM, one checked pass per training rule (see :meth:`Trainer.estimate_m`)."""

@@ -181,7 +181,7 @@ class Trainer(PassTraining, DependencyTraining):
         self,
         blocking_rules: Sequence[BlockingRule] | None = None,
         *,
-        combine: Literal["pooled", "mean", "purest"] = "mean",
+        combine: Literal["purest", "mean"] = "mean",
         supplement: bool = True,
     ) -> None:
         """m by EM (u held fixed), one pass per training blocking rule.
@@ -197,14 +197,18 @@ class Trainer(PassTraining, DependencyTraining):
         * comparisons the block constrains (a level common among random pairs all but
           absent, e.g. "dob over 10 years apart" in a block on birth year).
 
-        A pass is discarded as implausible when it expects more matches than records on the
-        smaller side (link_only) or records (dedupe_only). With ``supplement``, comparisons
-        still untrained get one more pass on a block chosen from the random sample (see
-        :meth:`_supplementary_rule`). ``combine`` merges passes that estimate the same
-        comparison: ``"mean"`` (default, as Splink) or ``"purest"`` (highest match rate).
+        A pass needs two free comparisons (over one, any m fits). A pass is discarded as
+        implausible when it expects more matches than records on the smaller side
+        (link_only) or records (dedupe_only). With ``supplement``, comparisons still
+        untrained get one more pass on a block chosen from the random sample (see
+        :meth:`_supplementary_rules`; at least 1,000 pairs and 50 expected matches).
+        ``combine`` merges passes that estimate the same comparison: ``"mean"`` (default, as
+        Splink) or ``"purest"`` (highest match rate). Every pass is recorded in
+        ``diagnostics.passes``; non-convergence, discarded and fallback passes and
+        comparisons left untrained are training warnings.
         """
-        if combine not in ("purest", "mean", "pooled"):
-            raise SettingsError("combine must be 'pooled', 'mean' or 'purest'")
+        if combine not in ("purest", "mean"):
+            raise SettingsError("combine must be 'purest' or 'mean'")
         self.parameters.check_trained()
         if self.random is None:
             raise ModelNotTrainedError("call estimate_u before estimate_m")
@@ -317,12 +321,8 @@ class Trainer(PassTraining, DependencyTraining):
 
 
 def combined_m(passes: Sequence[PassEstimate], combine: str) -> np.ndarray:
-    """m from several passes: ``"pooled"`` weighs each by its expected matches (the counts
-    its estimate rests on), ``"mean"`` weighs them equally (as Splink), ``"purest"`` takes
-    the pass with the highest match rate."""
+    """m from several passes: their mean (as Splink), or with ``"purest"`` the pass with the
+    highest match rate."""
     if combine == "purest":
         return max(passes, key=lambda p: p.match_rate).m
-    weights = [p.expected if combine == "pooled" else 1.0 for p in passes]
-    if sum(weights) <= 0:
-        weights = [1.0] * len(passes)
-    return np.average([p.m for p in passes], axis=0, weights=weights)
+    return np.mean([p.m for p in passes], axis=0)
