@@ -15,7 +15,6 @@ import numpy as np
 from linkage.blocking import BlockingRule
 from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.model import ModelParameters
-from linkage.sql import quote
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,6 @@ class Anchor:
         """Columns the top levels of the first ``upto`` parts (all by default) match on."""
         return list(dict.fromkeys(_top_level(c).column for c in self.parts[:upto]))
 
-    def top_sql(self) -> str:
-        return " AND ".join(f"{quote(c.gamma_column)} = {t}" for c, t in self._pairs())
-
-    def other_sql(self) -> str:
-        known = " AND ".join(f"{quote(c.gamma_column)} >= 0" for c in self.parts)
-        return f"{known} AND NOT ({self.top_sql()})"
-
     def rows(
         self, comparisons: Sequence[Comparison], patterns: np.ndarray, upto: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +41,6 @@ class Anchor:
         top = np.logical_and.reduce([g == t for g, t in zip(cols, self.tops, strict=False)])
         known = np.logical_and.reduce([g >= 0 for g in cols])
         return top, known & ~top
-
-    def _pairs(self) -> list[tuple[Comparison, int]]:
-        return list(zip(self.parts, self.tops, strict=True))
 
 
 def anchor_of(

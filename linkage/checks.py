@@ -27,10 +27,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+import numpy as np
+
 from linkage.backend import DuckDBBackend
 from linkage.comparisons import Comparison
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.levels import DateDistanceLevel, Level
+from linkage.model import ModelParameters
+from linkage.patterns import CandidatePatterns
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
 
@@ -43,6 +47,7 @@ BLOCK_DISAGREEMENT = 1.5
 #: candidates, above which the model is taken to link groups (households), not people.
 MANY_MATCHES = 3.0
 MANY_MATCHES_SHARE = 0.02
+NEGLIGIBLE_PROBABILITY = 0.001
 #: Fewer expected matches than this and the precision estimate is unreliable.
 MIN_EXPECTED_MATCHES = 200.0
 #: Expected matches may exceed the bound by this factor (estimates have noise) before
@@ -59,6 +64,7 @@ class CheckedModel(Protocol):
     backend: DuckDBBackend
     diagnostics: TrainingDiagnostics
     counts: dict[str, int]
+    parameters: ModelParameters
 
     @property
     def comparisons(self) -> list[Comparison]: ...
@@ -140,7 +146,9 @@ def _parsed_share(model: CheckedModel, tables: list[str], level: DateDistanceLev
     return parsed / raw if raw else None
 
 
-def check_model(model: CheckedModel, tables: list[str]) -> dict[str, Any]:
+def check_model(
+    model: CheckedModel, tables: list[str], candidates: CandidatePatterns
+) -> dict[str, Any]:
     """Run the model checks of the module docstring; record and return their figures."""
     diagnostics = model.diagnostics
     diagnostics.clear("evaluate")
@@ -150,7 +158,7 @@ def check_model(model: CheckedModel, tables: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {
         "expected_matches": expected,
         "expected_matches_bound": bound,
-        "blocks": _block_consistency(model),
+        "blocks": _block_consistency(model, candidates),
         "records": _records_expecting_many(model),
     }
     reasons = []
@@ -183,22 +191,20 @@ def check_model(model: CheckedModel, tables: list[str]) -> dict[str, Any]:
     return found
 
 
-def _block_consistency(model: CheckedModel) -> list[dict[str, Any]]:
+def _block_consistency(model: CheckedModel, candidates: CandidatePatterns) -> list[dict[str, Any]]:
     """Per prediction rule with a used EM pass: the matches that pass expected and the
-    matches the final model expects among the same pairs."""
-    rules = model.settings.blocking_rules
+    matches the final model expects among the same pairs (both without term frequencies)."""
     passes = {p.rule: p for p in model.diagnostics.passes if p.kind == "prediction" and p.used}
-    indexed = [(k, r) for k, r in enumerate(rules) if r.name in passes]
-    if not indexed:
-        return []
-    sums = ", ".join(
-        f"sum(match_probability) FILTER (WHERE (rules_mask & {1 << k}) <> 0)" for k, _ in indexed
-    )
-    row = model.backend.rows(f"SELECT {sums} FROM ({model.scored_sql()})")[0]
+    params = model.parameters
+    names = [c.name for c in model.comparisons]
     out = []
-    for (_, rule), final in zip(indexed, row, strict=True):
+    for k, rule in enumerate(model.settings.blocking_rules):
+        if rule.name not in passes:
+            continue
+        block = candidates.in_rule(k)
+        weight = params.log2_bayes_factors(names, block.patterns) + params.prior_weight()
+        final = float((block.counts / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))).sum())
         own = passes[rule.name].expected_matches
-        final = float(final or 0.0)
         ratio = max(own, final) / max(min(own, final), 1e-9)
         out.append(
             {"rule": rule.name, "pass_expected": own, "model_expected": final, "ratio": ratio}
@@ -226,27 +232,33 @@ def _warn_blocks(model: CheckedModel, blocks: list[dict[str, Any]]) -> list[str]
 
 def _records_expecting_many(model: CheckedModel) -> dict[str, Any]:
     """Per input side (link) or over all records (dedupe): records with candidates, those
-    expecting more than MANY_MATCHES matches, and the most any record expects."""
-    scored = model.scored_sql()
-    if model.settings.link_type == "link_only":
-        groups = {"left": ["rid_l"], "right": ["rid_r"]}
-    else:
-        groups = {"records": ["rid_l", "rid_r"]}
-    out: dict[str, Any] = {}
-    for name, columns in groups.items():
-        union = " UNION ALL ".join(
-            f"SELECT {c} AS rid, match_probability AS p FROM ({scored})" for c in columns
-        )
-        with_candidates, many, most = model.backend.rows(
-            f"SELECT count(*), count(*) FILTER (WHERE e > {MANY_MATCHES}), max(e) "
-            f"FROM (SELECT rid, sum(p) AS e FROM ({union}) GROUP BY rid)"
-        )[0]
-        out[name] = {
-            "with_candidates": int(with_candidates),
+    expecting more than MANY_MATCHES matches, and the most any record expects. One pass
+    over the scored pairs (grouping sets), then a small aggregation per side; pairs below
+    NEGLIGIBLE_PROBABILITY are left out (a record has tens of candidates, not thousands,
+    so they add less than 0.1 to its sum)."""
+    link = model.settings.link_type == "link_only"
+    per_side = (
+        f"SELECT rid_l, rid_r, sum(match_probability) AS e FROM ({model.scored_sql()}) "
+        f"WHERE match_probability >= {NEGLIGIBLE_PROBABILITY} "
+        f"GROUP BY GROUPING SETS ((rid_l), (rid_r))"
+    )
+    side = "CASE WHEN rid_l IS NULL THEN 'right' ELSE 'left' END" if link else "'records'"
+    records = (
+        f"SELECT {side} AS side, coalesce(rid_l, rid_r) AS rid, sum(e) AS e "
+        f"FROM ({per_side}) GROUP BY ALL"
+    )
+    rows = model.backend.rows(
+        f"SELECT side, count(*), count(*) FILTER (WHERE e > {MANY_MATCHES}), max(e) "
+        f"FROM ({records}) GROUP BY side ORDER BY side"
+    )
+    return {
+        name: {
+            "with_candidates": int(n),
             "expecting_many": int(many),
             "most_expected": float(most or 0.0),
         }
-    return out
+        for name, n, many, most in rows
+    }
 
 
 def _warn_records(model: CheckedModel, records: dict[str, Any]) -> list[str]:

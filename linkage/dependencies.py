@@ -28,9 +28,8 @@ from linkage.model import (
     lambda_from_weights,
 )
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
-from linkage.patterns import level_shares
+from linkage.patterns import CandidatePatterns, level_shares
 from linkage.settings import LinkageSettings
-from linkage.tables import GAMMA_TABLE
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +67,8 @@ class DependencyTraining(ABC):
         """Store the comparison vectors of every candidate pair (once)."""
 
     @abstractmethod
-    def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
+    def candidates(self) -> CandidatePatterns:
+        """Every candidate pair's comparison vector, aggregated (computed once)."""
 
     @abstractmethod
     def _correlated(self, a: Comparison, b: Comparison) -> bool:
@@ -161,12 +160,9 @@ class DependencyTraining(ABC):
             if anchor is None or anchor.names in found:
                 continue
             agreeing = self._agreeing_pairs(anchor.columns())
-            _, n = self._patterns(
-                f"SELECT * FROM {GAMMA_TABLE} WHERE {anchor.top_sql()}",
-                [anchor.parts[0].gamma_column],
-            )
+            at_top = self.candidates().where(self._anchor_rows(anchor)[0]).pairs
             rate = self._block_match_rate(k)
-            if int(n.sum()) != agreeing or rate is None or rate > 0.5:
+            if int(at_top) != agreeing or rate is None or rate > 0.5:
                 continue
             non_matches = (1.0 - rate) * agreeing
             if non_matches >= MIN_PAIRS_FOR_CONSTRAINT_CHECK:
@@ -174,9 +170,13 @@ class DependencyTraining(ABC):
         ranked = sorted(found.values(), key=lambda a: -a[2])
         return [(anchor, agreeing) for anchor, agreeing, _ in ranked]
 
+    def _anchor_rows(self, anchor: Anchor) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pattern rows at the anchor's top, and known but not at its top."""
+        return anchor.rows(self.comparisons, self.candidates().patterns)
+
     def _em_on(
         self,
-        where: str,
+        rows: np.ndarray,
         used: Sequence[Comparison],
         free: Sequence[Comparison],
         u_override: dict[str, list[float]],
@@ -185,12 +185,11 @@ class DependencyTraining(ABC):
         lambda_init: float,
         hold_m: bool = False,
     ) -> EMResult | None:
-        """EM over stored candidate pairs matching ``where``; only ``free`` comparisons'
-        m (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
-        pairs match."""
-        patterns, counts = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [c.gamma_column for c in used]
-        )
+        """EM over the candidate pairs in pattern ``rows``; only ``free`` comparisons' m
+        (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
+        pairs are there."""
+        indices = [self.comparisons.index(c) for c in used]
+        patterns, counts = self.candidates().where(rows).columns(indices)
         if counts.sum() < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
             return None
         params = self.parameters.comparisons
@@ -226,9 +225,7 @@ class DependencyTraining(ABC):
         whose anchor and dependent are both among ``names`` keeps its m equal to the
         dependent's. Matches the blocking misses are ignored, as in lambda."""
         all_names = [c.name for c in self.comparisons]
-        patterns, counts = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE}", [c.gamma_column for c in self.comparisons]
-        )
+        patterns, counts = self.candidates().columns(range(len(all_names)))
         params = self.parameters
         for _ in range(iterations):
             bf = params.log2_bayes_factors(all_names, patterns)
@@ -259,7 +256,7 @@ class DependencyTraining(ABC):
         share of matches among the ``agreeing`` pairs agreeing on the anchor. None when
         non-matches do not dominate those pairs: their u cannot then be told from m (an
         identifier, or first name and surname in a small file)."""
-        agree = anchor.top_sql()
+        agree, other = self._anchor_rows(anchor)
         used = [c for c in self.comparisons if c not in anchor.parts]
         # top: u starts at the observed level shares among pairs agreeing on the anchor
         shares = {c.name: self._shares_where(agree, c) for c in candidates}
@@ -289,9 +286,7 @@ class DependencyTraining(ABC):
         u_other = self._u_given_disagreement(anchor, dependents)
         other_fit = None
         if moving:
-            other_fit = self._em_on(
-                anchor.other_sql(), used, moving, u_other, estimate_u=False, lambda_init=0.5
-            )
+            other_fit = self._em_on(other, used, moving, u_other, estimate_u=False, lambda_init=0.5)
         out = {}
         params = self.parameters.comparisons
         for c in dependents:
@@ -355,11 +350,10 @@ class DependencyTraining(ABC):
             return [float(v or 0.0) for v in u]
         return level_shares(patterns[rows, j], counts[rows], len(u))
 
-    def _shares_where(self, where: str, comparison: Comparison) -> list[float]:
-        """Level shares of ``comparison`` among the candidate pairs matching ``where``."""
-        g, n = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [comparison.gamma_column]
-        )
+    def _shares_where(self, rows: np.ndarray, comparison: Comparison) -> list[float]:
+        """Level shares of ``comparison`` among the candidate pairs in pattern ``rows``."""
+        j = self.comparisons.index(comparison)
+        g, n = self.candidates().where(rows).columns([j])
         return level_shares(g[:, 0], n, len(self.parameters.comparisons[comparison.name].u))
 
     def _screen(

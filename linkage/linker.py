@@ -215,7 +215,7 @@ class Linker:
         """Label-free checks of the trained model (see :mod:`linkage.checks`); failures are
         training warnings, and ``posterior_summary()`` says whether its estimates are
         reliable. Run by :meth:`train`."""
-        found = checks.check_model(self, self._tables)
+        found = checks.check_model(self, self._tables, self._trainer.candidates())
         self._summary = None
         return found
 

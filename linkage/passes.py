@@ -21,9 +21,9 @@ from linkage.blocking import BlockingRule, block_on, pairs_sql
 from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.diagnostics import PassRecord, TrainingDiagnostics
 from linkage.model import ModelParameters, expectation_maximisation
-from linkage.patterns import level_tallies
+from linkage.patterns import CandidatePatterns, level_tallies
 from linkage.settings import LinkageSettings
-from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
+from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 logger = logging.getLogger("linkage.training")
 
@@ -100,6 +100,10 @@ class PassTraining(ABC):
         """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
 
     @abstractmethod
+    def candidates(self) -> CandidatePatterns:
+        """Every candidate pair's comparison vector, aggregated (computed once)."""
+
+    @abstractmethod
     def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:
         """Select expressions of the gamma columns of ``comparisons``."""
 
@@ -114,11 +118,12 @@ class PassTraining(ABC):
             logger.info("training rule %r leaves too few comparisons free; skipped", rule.name)
             return {}
         if stored is not None:
-            sql = f"SELECT * FROM {GAMMA_TABLE} WHERE (rules_mask & {1 << stored}) <> 0"
+            indices = [self.comparisons.index(c) for c in used]
+            patterns, counts = self.candidates().in_rule(stored).columns(indices)
         else:
             select = [self._gamma_select(used)]
             sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
-        patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
+            patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
         if counts.sum() == 0:
             logger.info("training rule %r found no pairs; skipped", rule.name)
             return {}

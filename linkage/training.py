@@ -35,7 +35,14 @@ from linkage.passes import (
     PassKind,
     PassTraining,
 )
-from linkage.patterns import TrainingData, level_shares, level_tallies, pattern_counts
+from linkage.patterns import (
+    CandidatePatterns,
+    TrainingData,
+    candidate_patterns,
+    level_shares,
+    level_tallies,
+    pattern_counts,
+)
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
 from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
@@ -52,6 +59,8 @@ class Trainer(PassTraining, DependencyTraining):
         self.random: tuple[np.ndarray, np.ndarray] | None = None
         #: what estimate_m found, for refine_m: estimates per comparison and how to combine
         self.pass_estimates: dict[str, list[PassEstimate]] = {}
+        #: the stored comparison vectors, aggregated (the gamma table never changes)
+        self._candidates: CandidatePatterns | None = None
         self.combine = "mean"
 
     # the linker's data and parameters
@@ -92,6 +101,12 @@ class Trainer(PassTraining, DependencyTraining):
 
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return pattern_counts(self.backend, sql, columns)
+
+    def candidates(self) -> CandidatePatterns:
+        if self._candidates is None:
+            self.ensure_gammas()
+            self._candidates = candidate_patterns(self.backend, GAMMA_TABLE, self.comparisons)
+        return self._candidates
 
     def _block_match_rate(self, rule_index: int) -> float | None:
         rule = self.settings.blocking_rules[rule_index]
@@ -303,9 +318,7 @@ class Trainer(PassTraining, DependencyTraining):
     def estimate_lambda(self) -> float:
         """Global lambda: expected matches among candidates / all possible pairs."""
         self.parameters.check_trained()
-        self.ensure_gammas()
-        columns = [c.gamma_column for c in self.comparisons]
-        patterns, counts = self._patterns(f"SELECT * FROM {GAMMA_TABLE}", columns)
+        patterns, counts = self.candidates().columns(range(len(self.comparisons)))
         if counts.size == 0:
             raise ModelNotTrainedError("blocking rules found no candidate pairs")
         log2_bf = self.parameters.log2_bayes_factors([c.name for c in self.comparisons], patterns)
