@@ -10,26 +10,23 @@ below.
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 
 from linkage.anchors import Anchor, anchor_of
 from linkage.comparisons import Comparison
-from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError
 from linkage.model import (
     PROBABILITY_FLOOR,
     Dependency,
     EMResult,
-    ModelParameters,
     expectation_maximisation,
     lambda_from_weights,
 )
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
-from linkage.patterns import CandidatePatterns, level_shares
-from linkage.settings import LinkageSettings
+from linkage.patterns import TrainingBase, level_shares
 
 logger = logging.getLogger(__name__)
 
@@ -40,47 +37,12 @@ DEPENDENCE_LIFT = 2.0
 MIN_RANDOM_PAIRS = 200
 
 
-class DependencyTraining(ABC):
+class DependencyTraining(TrainingBase):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
-
-    #: gamma patterns of the random sample and their counts (None before u is estimated)
-    random: tuple[np.ndarray, np.ndarray] | None
-
-    @property
-    @abstractmethod
-    def settings(self) -> LinkageSettings: ...
-
-    @property
-    @abstractmethod
-    def parameters(self) -> ModelParameters: ...
-
-    @property
-    @abstractmethod
-    def comparisons(self) -> list[Comparison]: ...
-
-    @property
-    @abstractmethod
-    def total_pairs(self) -> int: ...
 
     @abstractmethod
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once)."""
-
-    @abstractmethod
-    def candidates(self) -> CandidatePatterns:
-        """Every candidate pair's comparison vector, aggregated (computed once)."""
-
-    @abstractmethod
-    def _correlated(self, a: Comparison, b: Comparison) -> bool:
-        """Do random non-matches agree on both far more often than independence predicts?"""
-
-    @abstractmethod
-    def _max_matches(self) -> float:
-        """Upper bound on the number of matches."""
-
-    @property
-    @abstractmethod
-    def diagnostics(self) -> TrainingDiagnostics: ...
 
     @abstractmethod
     def _block_match_rate(self, rule_index: int) -> float | None:

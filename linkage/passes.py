@@ -10,7 +10,7 @@ recorded (:class:`~linkage.diagnostics.PassRecord`) and every problem is a train
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
@@ -19,10 +19,9 @@ import numpy as np
 from linkage.backend import DuckDBBackend
 from linkage.blocking import BlockingRule, block_on, pairs_sql
 from linkage.comparisons import Comparison, ExactMatchLevel
-from linkage.diagnostics import PassRecord, TrainingDiagnostics
-from linkage.model import ModelParameters, expectation_maximisation
-from linkage.patterns import CandidatePatterns, level_tallies
-from linkage.settings import LinkageSettings
+from linkage.diagnostics import PassRecord
+from linkage.model import expectation_maximisation
+from linkage.patterns import TrainingBase, level_tallies
 from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 logger = logging.getLogger("linkage.training")
@@ -57,23 +56,8 @@ class PassEstimate(NamedTuple):
     rule: str = ""
 
 
-class PassTraining(ABC):
+class PassTraining(TrainingBase):
     """EM passes per training block, each checked (see :meth:`Trainer.estimate_m`)."""
-
-    #: gamma patterns of the random sample and their counts (None before u is estimated)
-    random: tuple[np.ndarray, np.ndarray] | None
-
-    @property
-    @abstractmethod
-    def settings(self) -> LinkageSettings: ...
-
-    @property
-    @abstractmethod
-    def parameters(self) -> ModelParameters: ...
-
-    @property
-    @abstractmethod
-    def comparisons(self) -> list[Comparison]: ...
 
     @property
     @abstractmethod
@@ -81,15 +65,7 @@ class PassTraining(ABC):
 
     @property
     @abstractmethod
-    def total_pairs(self) -> int: ...
-
-    @property
-    @abstractmethod
     def backend(self) -> DuckDBBackend: ...
-
-    @property
-    @abstractmethod
-    def diagnostics(self) -> TrainingDiagnostics: ...
 
     @property
     @abstractmethod
@@ -98,10 +74,6 @@ class PassTraining(ABC):
     @abstractmethod
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
-
-    @abstractmethod
-    def candidates(self) -> CandidatePatterns:
-        """Every candidate pair's comparison vector, aggregated (computed once)."""
 
     @abstractmethod
     def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:

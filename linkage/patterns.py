@@ -3,6 +3,7 @@ gamma patterns (distinct comparison vectors with their counts) it aggregates fro
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,6 +52,47 @@ class TrainingData(Protocol):
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once)."""
         ...
+
+
+class TrainingBase(ABC):
+    """What the parts of training (:class:`~linkage.passes.PassTraining`,
+    :class:`~linkage.dependencies.DependencyTraining`) read from the
+    :class:`~linkage.training.Trainer` they are mixed into."""
+
+    #: gamma patterns of the random sample and their counts (None before u is estimated)
+    random: tuple[np.ndarray, np.ndarray] | None
+
+    @property
+    @abstractmethod
+    def settings(self) -> LinkageSettings: ...
+
+    @property
+    @abstractmethod
+    def parameters(self) -> ModelParameters: ...
+
+    @property
+    @abstractmethod
+    def comparisons(self) -> list[Comparison]: ...
+
+    @property
+    @abstractmethod
+    def total_pairs(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def diagnostics(self) -> TrainingDiagnostics: ...
+
+    @abstractmethod
+    def candidates(self) -> CandidatePatterns:
+        """Every candidate pair's comparison vector, aggregated (computed once)."""
+
+    @abstractmethod
+    def _correlated(self, a: Comparison, b: Comparison) -> bool:
+        """Do random non-matches agree on both far more often than independence predicts?"""
+
+    @abstractmethod
+    def _max_matches(self) -> float:
+        """Upper bound on the number of matches."""
 
 
 def pattern_counts(
