@@ -139,3 +139,22 @@ def truth_found_sql(
         f"JOIN {quote(left_table)} AS {LEFT} ON {col(LEFT, RID)} = t.rid_l "
         f"JOIN {quote(right_table)} AS {RIGHT} ON {col(RIGHT, RID)} = t.rid_r"
     )
+
+
+def agreement_count_sql(
+    columns: Sequence[str], link_type: LinkType, left_table: str, right_table: str
+) -> str:
+    """The number of record pairs (all of them, not only candidates) equal and non-null on
+    every one of ``columns``, from value counts of each table."""
+    cols = ", ".join(quote(c) for c in columns)
+    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+
+    def counts(table: str) -> str:
+        return f"SELECT {cols}, count(*) AS n FROM {quote(table)} WHERE {not_null} GROUP BY {cols}"
+
+    if link_type == "dedupe_only":
+        return f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM ({counts(left_table)})"
+    return (
+        f"SELECT coalesce(sum(a.n * b.n), 0) FROM ({counts(left_table)}) AS a "
+        f"JOIN ({counts(right_table)}) AS b USING ({cols})"
+    )

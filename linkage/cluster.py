@@ -1,6 +1,24 @@
-"""Turning scored pairs into entities: one-to-one matching and connected components."""
+"""Turning scored pairs into entities: one-to-one matching and clustering.
+
+:func:`cluster_records` is what :meth:`Linker.cluster <linkage.linker.Linker.cluster>` runs:
+
+* ``method="components"``: connected components over the pairs at or above the threshold;
+* ``method="best_link"``: only each record's best-scoring pair(s) at or above the threshold
+  are edges, then components. A household member who scores just above the threshold with
+  a person, but better with no one, no longer chains two people's records together;
+* ``one_value_per_source=[column, ...]``: edges are merged greedily, most probable first,
+  and a merge is refused when the cluster would hold two different non-null values of one of
+  these columns from the same input (a valid NHS number, say): two records with different
+  identifiers are two people, however alike the rest of them is.
+
+Cluster ids are the smallest member id (dedupe) or that id prefixed by its side (link), so
+reruns on the same data give the same ids, whatever the order of the pairs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -8,10 +26,17 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from linkage.backend import DuckDBBackend
+from linkage.blocking import RID, LinkType
+from linkage.errors import InputDataError, SettingsError
+from linkage.sql import quote
+from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
-def component_minimum(
-    n_nodes: int, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
+ClusterMethod = Literal["components", "best_link"]
+IntArray = npt.NDArray[np.int64]
+
+
+def component_minimum(n_nodes: int, a: IntArray, b: IntArray) -> IntArray:
     """For each node, the smallest node index in its connected component.
 
     Using the smallest member (not scipy's arbitrary label) makes cluster ids stable across
@@ -19,9 +44,139 @@ def component_minimum(
     """
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
     _, labels = connected_components(graph, directed=False)
+    return _smallest_member(n_nodes, np.asarray(labels, dtype=np.int64))
+
+
+def _smallest_member(n_nodes: int, labels: IntArray) -> IntArray:
     smallest = np.full(labels.max() + 1 if n_nodes else 0, n_nodes, dtype=np.int64)
     np.minimum.at(smallest, labels, np.arange(n_nodes, dtype=np.int64))
     return np.asarray(smallest[labels], dtype=np.int64)
+
+
+def best_links(
+    n_nodes: int, a: IntArray, b: IntArray, weight: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
+    """Edges that are the heaviest of at least one of their two ends (ties all kept)."""
+    best = np.full(n_nodes, -np.inf)
+    np.maximum.at(best, a, weight)
+    np.maximum.at(best, b, weight)
+    return np.asarray((weight >= best[a]) | (weight >= best[b]))
+
+
+def constrained_minimum(
+    n_nodes: int,
+    a: IntArray,
+    b: IntArray,
+    weight: npt.NDArray[np.float64],
+    values: npt.NDArray[np.int64],
+) -> IntArray:
+    """Smallest node of each cluster when edges are merged heaviest first and a merge is
+    refused if the two clusters hold different values (codes >= 0; -1 is none) in any
+    column of ``values`` (one row per node)."""
+    parent = np.arange(n_nodes, dtype=np.int64)
+    held = values.copy()
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for i in np.argsort(-weight, kind="stable"):
+        ra, rb = root(int(a[i])), root(int(b[i]))
+        if ra == rb:
+            continue
+        va, vb = held[ra], held[rb]
+        if np.any((va >= 0) & (vb >= 0) & (va != vb)):
+            continue
+        parent[rb] = ra
+        held[ra] = np.where(va >= 0, va, vb)
+    roots = np.array([root(x) for x in range(n_nodes)], dtype=np.int64)
+    return _smallest_member(n_nodes, roots)
+
+
+def cluster_records(
+    backend: DuckDBBackend,
+    link_type: LinkType,
+    id_column: str,
+    pairs: pl.DataFrame,
+    threshold: float,
+    *,
+    method: ClusterMethod = "components",
+    one_value_per_source: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Every input record with its ``cluster_id`` (and ``source_dataset`` for a link); see
+    the module docstring for ``method`` and ``one_value_per_source``."""
+    if method not in ("components", "best_link"):
+        raise SettingsError("cluster method must be 'components' or 'best_link'")
+    if not 0.0 <= threshold <= 1.0:
+        raise SettingsError("cluster threshold must be a probability in [0, 1]")
+    tables = [LEFT_TABLE] if link_type == "dedupe_only" else [LEFT_TABLE, RIGHT_TABLE]
+    sides = [_side(backend, t, id_column, one_value_per_source) for t in tables]
+    nodes = pl.concat(
+        [
+            s.with_columns(pl.lit(n).alias("source_dataset"))
+            for s, n in zip(sides, ("left", "right"), strict=False)
+        ],
+        how="vertical_relaxed",
+    ).with_row_index("node")
+    edges = pairs.filter(pl.col("match_probability") >= threshold)
+    left_ix = nodes.filter(pl.col("source_dataset") == "left").select("id", "node")
+    right_ix = (
+        left_ix
+        if link_type == "dedupe_only"
+        else nodes.filter(pl.col("source_dataset") == "right").select("id", "node")
+    )
+    edges = edges.select("id_l", "id_r", "match_probability")
+    edges = edges.join(left_ix.rename({"id": "id_l", "node": "a"}), on="id_l")
+    edges = edges.join(right_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
+    a = edges["a"].to_numpy().astype(np.int64)
+    b = edges["b"].to_numpy().astype(np.int64)
+    w = edges["match_probability"].cast(pl.Float64).to_numpy()
+    n = nodes.height
+    if method == "best_link":
+        keep = best_links(n, a, b, w)
+        a, b, w = a[keep], b[keep], w[keep]
+    if one_value_per_source:
+        values = _value_codes(nodes, one_value_per_source)
+        smallest = constrained_minimum(n, a, b, w, values)
+    else:
+        smallest = component_minimum(n, a, b)
+    if link_type == "dedupe_only":
+        return nodes.select("id").with_columns(cluster_id=nodes["id"].gather(smallest))
+    prefix = pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(pl.lit("r:"))
+    labels = nodes.select((prefix + pl.col("id").cast(pl.String)).alias("label"))["label"]
+    out = nodes.select("source_dataset", "id")
+    return out.with_columns(cluster_id=labels.gather(smallest))
+
+
+def _side(
+    backend: DuckDBBackend, table: str, id_column: str, columns: Sequence[str]
+) -> pl.DataFrame:
+    """Ids (and the constrained columns) of one loaded input, in row-id order."""
+    have = set(backend.columns(table))
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise InputDataError(
+            [f"one_value_per_source column {c!r} is not in the input" for c in missing]
+        )
+    extra = "".join(f", {quote(c)} AS {quote('__v_' + c)}" for c in columns)
+    return backend.frame(
+        f"SELECT {quote(id_column)} AS id{extra} FROM {quote(table)} ORDER BY {quote(RID)}"
+    )
+
+
+def _value_codes(nodes: pl.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.int64]:
+    """One column of value codes per (constrained column, source): -1 where the node is of
+    another source or its value is null."""
+    out = []
+    for column in columns:
+        v = pl.col("__v_" + column).cast(pl.String)
+        code = v.rank("dense").cast(pl.Int64).fill_null(0) - 1
+        for source in nodes["source_dataset"].unique().sort():
+            own = (pl.col("source_dataset") == source) & v.is_not_null()
+            out.append(nodes.select(pl.when(own).then(code).otherwise(-1))[:, 0].to_numpy())
+    return np.stack(out, axis=1).astype(np.int64)
 
 
 def one_to_one(

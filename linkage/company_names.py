@@ -248,8 +248,8 @@ class CompanyNameJaroWinklerLevel(_CompanyLevel):
             raise SettingsError("CompanyNameJaroWinklerLevel threshold must be in (0, 1]")
 
     def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
-        fn = dialect.fn("jaro_winkler")
-        return f"{fn}({col(LEFT, left)}, {col(RIGHT, right)}) >= {float(self.threshold)!r}"
+        similarity = dialect.string_metric("jaro_winkler", col(LEFT, left), col(RIGHT, right))
+        return f"{similarity} >= {float(self.threshold)!r}"
 
     @property
     def label(self) -> str:

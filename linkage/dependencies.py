@@ -1,5 +1,6 @@
 """Conditional m/u for comparisons that move together with an anchor (address parts with
-postcode): the dependence-aware part of training, see :class:`~linkage.model.Dependency`.
+postcode; surname, date of birth and unit with street number and street name): the
+dependence-aware part of training, see :class:`~linkage.model.Dependency`.
 
 :class:`DependencyTraining` is an abstract base of :class:`~linkage.training.Trainer`, which
 provides the data, the random sample and the pattern and correlation helpers declared abstract
@@ -9,81 +10,59 @@ below.
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 
+from linkage.anchors import Anchor, anchor_of
 from linkage.comparisons import Comparison
 from linkage.errors import ModelNotTrainedError
 from linkage.model import (
+    PROBABILITY_FLOOR,
     Dependency,
-    ModelParameters,
+    EMResult,
     expectation_maximisation,
     lambda_from_weights,
 )
-from linkage.patterns import level_shares
-from linkage.settings import LinkageSettings
-from linkage.sql import quote
-from linkage.tables import GAMMA_TABLE
+from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
+from linkage.patterns import TrainingBase, level_shares
 
 logger = logging.getLogger(__name__)
 
-# Pairs needed before the share of a level among them is trusted
-MIN_PAIRS_FOR_CONSTRAINT_CHECK = 1000
 # A comparison depends on an anchor when non-matches sharing the anchor agree on it at
 # least this many times as often as random pairs (see estimate_dependencies)
 DEPENDENCE_LIFT = 2.0
+# Random pairs needed before level shares among them replace the ordinary u
+MIN_RANDOM_PAIRS = 200
 
 
-class DependencyTraining(ABC):
+class DependencyTraining(TrainingBase):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
-
-    #: gamma patterns of the random sample and their counts (None before u is estimated)
-    random: tuple[np.ndarray, np.ndarray] | None
-
-    @property
-    @abstractmethod
-    def settings(self) -> LinkageSettings: ...
-
-    @property
-    @abstractmethod
-    def parameters(self) -> ModelParameters: ...
-
-    @property
-    @abstractmethod
-    def comparisons(self) -> list[Comparison]: ...
-
-    @property
-    @abstractmethod
-    def total_pairs(self) -> int: ...
 
     @abstractmethod
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once)."""
 
     @abstractmethod
-    def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
+    def _block_match_rate(self, rule_index: int) -> float | None:
+        """Match rate of the EM pass over prediction rule ``rule_index`` (None if no pass
+        could be fitted there)."""
 
     @abstractmethod
-    def _correlated(self, a: Comparison, b: Comparison) -> bool:
-        """Do random non-matches agree on both far more often than independence predicts?"""
-
-    @abstractmethod
-    def _max_matches(self) -> float:
-        """Upper bound on the number of matches."""
+    def _agreeing_pairs(self, columns: Sequence[str]) -> int:
+        """Record pairs (all of them, not only candidates) equal and non-null on ``columns``."""
 
     def estimate_dependencies(self) -> dict[str, Dependency]:
-        """Model comparisons that move together with an anchor comparison (see
+        """Model comparisons that move together with an anchor (see
         :class:`~linkage.model.Dependency`), e.g. house number, street, town and surname
         with postcode: a household shares them all, and a move changes them all.
 
-        Anchors are taken in order of rarest top-level agreement among random pairs; each
-        claims the not yet claimed comparisons that depend on it. An anchor needs a
-        prediction rule blocking on exactly its columns (so every pair agreeing on it is a
-        candidate) and, judged from its u, more non-matches agreeing on it than there can be
-        matches (so their u can be estimated). Then, with every other parameter held:
+        Anchors are the comparisons a prediction rule blocks on (:func:`anchor_of`; several
+        when the rule blocks on several, such as street number and street name) where
+        non-matches dominate (:meth:`_anchors`), taken in order of most non-matches agreeing
+        on them; each claims the not yet claimed comparisons that depend on it. Then, with
+        every other parameter held:
 
         * ``top``: u of the other comparisons by EM over the pairs agreeing on the anchor
           (m held; u starts at the level shares there); those whose top-level u is at least
@@ -92,6 +71,10 @@ class DependencyTraining(ABC):
         * ``other``: u from random pairs whose anchor disagrees; m of the dependents
           correlated with the anchor by EM over candidate pairs whose anchor disagrees (a
           move changes the whole address), the ordinary m for the rest;
+        * several anchor comparisons are agreed on jointly far more often than their u
+          multiply to (people sharing a street number and street name live together): each
+          after the first depends on those before it, with u from exact counts of agreeing
+          pairs (:meth:`_joint_anchor`), so one address is counted once;
         * the anchor's own m by EM under the whole model over all candidates (see
           :meth:`_reestimate_anchor_m`).
 
@@ -102,34 +85,60 @@ class DependencyTraining(ABC):
             raise ModelNotTrainedError("call estimate_u before estimate_dependencies")
         self.ensure_gammas()
         self.parameters.dependencies = {}
-        rules = self.settings.blocking_rules
         claimed: set[str] = set()
-        by_rarity = sorted(
-            self.comparisons, key=lambda c: self.parameters.comparisons[c.name].u[-1] or 1.0
-        )
-        for anchor in by_rarity:
-            if anchor.name in claimed or not any(
-                set(r.columns) == set(anchor.columns()) for r in rules
-            ):
+        for anchor, agreeing in self._anchors():
+            if claimed & set(anchor.names):
                 continue
-            # non-matches must dominate the pairs agreeing on the anchor, or their u cannot
-            # be told from m (an identifier such as a national insurance number)
-            shared = (self.parameters.comparisons[anchor.name].u[-1] or 0.0) * self.total_pairs
-            if shared < max(MIN_PAIRS_FOR_CONSTRAINT_CHECK, self._max_matches()):
+            candidates = [c for c in self.comparisons if c not in anchor.parts]
+            candidates = [c for c in candidates if c.name not in claimed]
+            fitted = self._dependencies_on(anchor, candidates, agreeing)
+            if fitted is None:
                 continue
-            candidates = [c for c in self.comparisons if c is not anchor and c.name not in claimed]
-            found = self._dependencies_on(anchor, candidates)
-            if not found:
+            found, match_rate = fitted
+            joint = self._joint_anchor(anchor, match_rate * agreeing)
+            if not found and not joint:
                 continue
-            claimed |= {anchor.name, *found}
-            self.parameters.dependencies.update(found)
+            claimed |= {*anchor.names, *found}
+            self.parameters.dependencies.update({**found, **joint})
             self._reestimate_anchor_m(anchor)
-            logger.info("conditional m/u given %s for: %s", anchor.name, ", ".join(found))
+            logger.info(
+                "conditional m/u given %s for: %s",
+                " + ".join(anchor.names),
+                ", ".join([*joint, *found]),
+            )
         return self.parameters.dependencies
+
+    def _anchors(self) -> list[tuple[Anchor, int]]:
+        """Anchors of the prediction rules (:func:`anchor_of`) whose candidates hold every
+        pair agreeing on them, with that number of pairs, most non-matches first.
+
+        Non-matches must dominate the pairs agreeing on an anchor, or their u cannot be told
+        from m (an identifier, or first name and surname in a small file): the rule's own EM
+        pass (u held at random pairs, so its match rate is identified) must find at most
+        half of them matches and leave at least MIN_PAIRS_FOR_CONSTRAINT_CHECK others."""
+        found: dict[tuple[str, ...], tuple[Anchor, int, float]] = {}
+        for k, rule in enumerate(self.settings.blocking_rules):
+            anchor = anchor_of(rule, self.comparisons, self.parameters)
+            if anchor is None or anchor.names in found:
+                continue
+            agreeing = self._agreeing_pairs(anchor.columns())
+            at_top = self.candidates().where(self._anchor_rows(anchor)[0]).pairs
+            rate = self._block_match_rate(k)
+            if int(at_top) != agreeing or rate is None or rate > 0.5:
+                continue
+            non_matches = (1.0 - rate) * agreeing
+            if non_matches >= MIN_PAIRS_FOR_CONSTRAINT_CHECK:
+                found[anchor.names] = (anchor, agreeing, non_matches)
+        ranked = sorted(found.values(), key=lambda a: -a[2])
+        return [(anchor, agreeing) for anchor, agreeing, _ in ranked]
+
+    def _anchor_rows(self, anchor: Anchor) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pattern rows at the anchor's top, and known but not at its top."""
+        return anchor.rows(self.comparisons, self.candidates().patterns)
 
     def _em_on(
         self,
-        where: str,
+        rows: np.ndarray,
         used: Sequence[Comparison],
         free: Sequence[Comparison],
         u_override: dict[str, list[float]],
@@ -137,17 +146,16 @@ class DependencyTraining(ABC):
         estimate_u: bool,
         lambda_init: float,
         hold_m: bool = False,
-    ) -> list[np.ndarray] | None:
-        """EM over stored candidate pairs matching ``where``; only ``free`` comparisons'
-        m (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
-        pairs match."""
-        patterns, counts = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [c.gamma_column for c in used]
-        )
+    ) -> EMResult | None:
+        """EM over the candidate pairs in pattern ``rows``; only ``free`` comparisons' m
+        (unless ``hold_m``) and u (with ``estimate_u``) move. None when fewer than 1,000
+        pairs are there."""
+        indices = [self.comparisons.index(c) for c in used]
+        patterns, counts = self.candidates().where(rows).columns(indices)
         if counts.sum() < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
             return None
         params = self.parameters.comparisons
-        result = expectation_maximisation(
+        return expectation_maximisation(
             patterns,
             counts,
             [np.asarray(params[c.name].m, dtype=float) for c in used],
@@ -159,54 +167,71 @@ class DependencyTraining(ABC):
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
         )
-        if not estimate_u:
-            return result.m
-        return result.m + result.u
 
-    def _reestimate_anchor_m(self, anchor: Comparison, iterations: int = 30) -> None:
-        """m of the anchor by EM over all candidate pairs under the whole model (its
-        dependencies included, global lambda), every other parameter held.
+    def _reestimate_anchor_m(self, anchor: Anchor) -> None:
+        """m of the anchor comparisons under the whole model (:meth:`reestimate_m`).
 
         Training passes estimated it assuming independence, where a move (new postcode,
         street, town and house number) looked like four disagreements and movers fell into
-        the non-match class. Matches the blocking misses are ignored, as in lambda.
-        """
-        names = [c.name for c in self.comparisons]
-        patterns, counts = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE}", [c.gamma_column for c in self.comparisons]
-        )
+        the non-match class. The anchor's m is now estimated: no warning that it was not."""
+        self.reestimate_m(anchor.names)
+        self.diagnostics.warnings = [
+            w
+            for w in self.diagnostics.warnings
+            if not (w.code == "m_not_estimated" and w.comparison in anchor.names)
+        ]
+
+    def reestimate_m(self, names: Sequence[str], iterations: int = 30) -> None:
+        """m of comparisons ``names`` by EM over all candidate pairs under the whole model
+        (dependencies included, global lambda), every other parameter held. A dependency
+        whose anchor and dependent are both among ``names`` keeps its m equal to the
+        dependent's. Matches the blocking misses are ignored, as in lambda."""
+        all_names = [c.name for c in self.comparisons]
+        patterns, counts = self.candidates().columns(range(len(all_names)))
         params = self.parameters
-        j = names.index(anchor.name)
-        g = patterns[:, j]
-        valid = g >= 0
-        n_levels = len(params.comparisons[anchor.name].m)
         for _ in range(iterations):
-            bf = params.log2_bayes_factors(names, patterns)
+            bf = params.log2_bayes_factors(all_names, patterns)
             lam = lambda_from_weights(
                 bf, counts, float(self.total_pairs), params.probability_two_random_records_match
             )
             params.probability_two_random_records_match = lam
             p = 1.0 / (1.0 + np.exp2(-np.clip(bf + params.prior_weight(), -1000, 1000)))
-            tallies = np.bincount(g[valid], weights=(counts * p)[valid], minlength=n_levels)
-            new = tallies / max(float(tallies.sum()), 1e-300)
-            old = np.asarray(params.comparisons[anchor.name].m, dtype=float)
-            params.comparisons[anchor.name].m = [float(v) for v in new]
-            if float(np.max(np.abs(new - old))) < self.settings.em_convergence:
+            change = 0.0
+            for name in names:
+                g = patterns[:, all_names.index(name)]
+                valid = g >= 0
+                old = np.asarray(params.comparisons[name].m, dtype=float)
+                tallies = np.bincount(g[valid], weights=(counts * p)[valid], minlength=len(old))
+                new = tallies / max(float(tallies.sum()), 1e-300)
+                params.comparisons[name].m = [float(v) for v in new]
+                change = max(change, float(np.max(np.abs(new - old))))
+                dep = params.dependencies.get(name)
+                if dep is not None and set(dep.anchor) <= set(names):
+                    dep.m_top = dep.m_other = [float(v) for v in new]
+            if change < self.settings.em_convergence:
                 break
 
     def _dependencies_on(
-        self, anchor: Comparison, candidates: Sequence[Comparison]
-    ) -> dict[str, Dependency]:
-        params = self.parameters.comparisons
-        top = len(params[anchor.name].u) - 1
-        a_gamma = quote(anchor.gamma_column)
-        agree = f"{a_gamma} = {top}"
-        used = [c for c in self.comparisons if c is not anchor]
+        self, anchor: Anchor, candidates: Sequence[Comparison], agreeing: int
+    ) -> tuple[dict[str, Dependency], float] | None:
+        """Dependents of ``anchor`` among ``candidates`` and their conditional m/u, and the
+        share of matches among the ``agreeing`` pairs agreeing on the anchor. None when
+        non-matches do not dominate those pairs: their u cannot then be told from m (an
+        identifier, or first name and surname in a small file)."""
+        agree, other = self._anchor_rows(anchor)
+        used = [c for c in self.comparisons if c not in anchor.parts]
         # top: u starts at the observed level shares among pairs agreeing on the anchor
         shares = {c.name: self._shares_where(agree, c) for c in candidates}
-        dependents = self._screen(anchor, candidates, used, agree, shares)
+        screen = self._em_on(
+            agree, used, candidates, shares, estimate_u=True, lambda_init=0.05, hold_m=True
+        )
+        non_matches = 0.0 if screen is None else (1.0 - screen.lambda_) * agreeing
+        if screen is None or screen.lambda_ > 0.5 or non_matches < MIN_PAIRS_FOR_CONSTRAINT_CHECK:
+            logger.info("too few non-matches agree on %s to model its dependents", anchor.names)
+            return None
+        dependents = self._screen(anchor, candidates, used, screen)
         if not dependents:
-            return {}
+            return {}, screen.lambda_
         top_fit = self._em_on(
             agree,
             used,
@@ -219,74 +244,106 @@ class DependencyTraining(ABC):
         assert top_fit is not None
         # m given a disagreeing anchor differs only for parts that change with it (a move
         # changes the whole address): those correlated with it among random pairs
-        moving = [c for c in dependents if self._correlated(anchor, c)]
-        u_other = self._u_given_disagreement(anchor, dependents, top)
+        moving = [c for c in dependents if any(self._correlated(a, c) for a in anchor.parts)]
+        u_other = self._u_given_disagreement(anchor, dependents)
         other_fit = None
         if moving:
-            other_fit = self._em_on(
-                f"{a_gamma} >= 0 AND {a_gamma} <> {top}",
-                used,
-                moving,
-                u_other,
-                estimate_u=False,
-                lambda_init=0.5,
-            )
+            other_fit = self._em_on(other, used, moving, u_other, estimate_u=False, lambda_init=0.5)
         out = {}
+        params = self.parameters.comparisons
         for c in dependents:
             j = used.index(c)
-            m_other = params[c.name].m if other_fit is None or c not in moving else other_fit[j]
+            m_other = params[c.name].m if other_fit is None or c not in moving else other_fit.m[j]
             out[c.name] = Dependency(
-                anchor.name,
-                top,
-                [float(v or 0.0) for v in top_fit[j]],
-                [float(v) for v in top_fit[len(used) + j]],
+                anchor.names,
+                anchor.tops,
+                [float(v or 0.0) for v in top_fit.m[j]],
+                [float(v) for v in top_fit.u[j]],
                 [float(v or 0.0) for v in m_other],
                 u_other[c.name],
             )
+        return out, top_fit.lambda_
+
+    def _joint_anchor(self, anchor: Anchor, matches: float) -> dict[str, Dependency]:
+        """Each anchor comparison after the first, given those before it at their top level.
+
+        Random pairs rarely agree on two address parts at once, so the joint agreement is
+        counted exactly instead: the u of part ``j``'s top level given parts ``< j`` at theirs
+        is the ratio of non-matching pairs agreeing on parts ``<= j`` and on parts ``< j``
+        (record pairs counted in SQL; matches among them from the anchor's own fit, spread by
+        the parts' m). Its other levels keep their shares among random pairs agreeing on
+        parts ``< j`` (or the ordinary u when there are too few of those)."""
+        params = self.parameters.comparisons
+        out = {}
+        full = self._non_matches(anchor, len(anchor.parts), matches)
+        for j in range(1, len(anchor.parts)):
+            part = anchor.parts[j]
+            before = self._non_matches(anchor, j, matches)
+            last = j + 1 == len(anchor.parts)
+            within = full if last else self._non_matches(anchor, j + 1, matches)
+            top_u = min(max(within / before, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
+            rest = np.asarray(self._u_where_parts_agree(anchor, j, part), dtype=float)
+            rest[-1] = 0.0
+            rest = rest / max(float(rest.sum()), 1e-300) * (1.0 - top_u)
+            u_top = [*map(float, rest[:-1]), top_u]
+            m = [float(v or 0.0) for v in params[part.name].m]
+            u = [float(v or 0.0) for v in params[part.name].u]
+            out[part.name] = Dependency(anchor.names[:j], anchor.tops[:j], m, u_top, m, u)
         return out
 
-    def _shares_where(self, where: str, comparison: Comparison) -> list[float]:
-        """Level shares of ``comparison`` among the candidate pairs matching ``where``."""
-        g, n = self._patterns(
-            f"SELECT * FROM {GAMMA_TABLE} WHERE {where}", [comparison.gamma_column]
-        )
+    def _non_matches(self, anchor: Anchor, upto: int, matches: float) -> float:
+        """Record pairs agreeing on the first ``upto`` anchor parts, less the matches among
+        them (``matches`` agree on every part; fewer parts lose fewer of them)."""
+        params = self.parameters.comparisons
+        kept = np.prod([params[c.name].m[-1] or 1.0 for c in anchor.parts[upto:]])
+        agreeing = float(self._agreeing_pairs(anchor.columns(upto)))
+        return max(agreeing - matches / max(float(kept), 1e-300), 1.0)
+
+    def _u_where_parts_agree(self, anchor: Anchor, upto: int, part: Comparison) -> list[float]:
+        """Level shares of ``part`` among random pairs agreeing on the first ``upto`` parts
+        (the ordinary u when there are fewer than MIN_RANDOM_PAIRS of them)."""
+        assert self.random is not None
+        patterns, counts = self.random
+        top, _ = anchor.rows(self.comparisons, patterns, upto)
+        j = self.comparisons.index(part)
+        rows = top & (patterns[:, j] >= 0)
+        u = self.parameters.comparisons[part.name].u
+        if counts[rows].sum() < MIN_RANDOM_PAIRS:
+            return [float(v or 0.0) for v in u]
+        return level_shares(patterns[rows, j], counts[rows], len(u))
+
+    def _shares_where(self, rows: np.ndarray, comparison: Comparison) -> list[float]:
+        """Level shares of ``comparison`` among the candidate pairs in pattern ``rows``."""
+        j = self.comparisons.index(comparison)
+        g, n = self.candidates().where(rows).columns([j])
         return level_shares(g[:, 0], n, len(self.parameters.comparisons[comparison.name].u))
 
     def _screen(
         self,
-        anchor: Comparison,
+        anchor: Anchor,
         candidates: Sequence[Comparison],
         used: list[Comparison],
-        agree: str,
-        shares: dict[str, list[float]],
+        screen: EMResult,
     ) -> list[Comparison]:
-        """Screening fit over the pairs agreeing on the anchor, every m held: a candidate is
-        dependent when non-matches sharing the anchor agree on it at least DEPENDENCE_LIFT
-        times as often as random pairs (or it is correlated with the anchor as in
-        estimate_m)."""
-        screen = self._em_on(
-            agree, used, candidates, shares, estimate_u=True, lambda_init=0.05, hold_m=True
-        )
-        if screen is None:
-            logger.info("too few pairs agree on %r to model its dependents", anchor.name)
-            return []
+        """From the screening fit over the pairs agreeing on the anchor (every m held): a
+        candidate is dependent when non-matches sharing the anchor agree on it at least
+        DEPENDENCE_LIFT times as often as random pairs (or it is correlated with the anchor
+        as in estimate_m)."""
         params = self.parameters.comparisons
         return [
             c
             for c in candidates
-            if self._correlated(anchor, c)
-            or screen[len(used) + used.index(c)][-1]
-            >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)
+            if any(self._correlated(a, c) for a in anchor.parts)
+            or screen.u[used.index(c)][-1] >= DEPENDENCE_LIFT * (params[c.name].u[-1] or 1.0)
         ]
 
     def _u_given_disagreement(
-        self, anchor: Comparison, dependents: Sequence[Comparison], top: int
+        self, anchor: Anchor, dependents: Sequence[Comparison]
     ) -> dict[str, list[float]]:
         """u of each dependent from random pairs whose anchor is known and disagrees."""
         assert self.random is not None
         patterns, counts = self.random
-        j_anchor = self.comparisons.index(anchor)
-        other_rows = (patterns[:, j_anchor] >= 0) & (patterns[:, j_anchor] != top)
+        _, other_rows = anchor.rows(self.comparisons, patterns)
         return {
             c.name: level_shares(
                 patterns[other_rows, self.comparisons.index(c)],

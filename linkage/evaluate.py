@@ -103,13 +103,17 @@ def evaluate(
 
 @dataclass(frozen=True)
 class PosteriorSummary:
-    """Unsupervised estimates from the posterior of all candidate pairs."""
+    """Unsupervised estimates from the posterior of all candidate pairs. ``reliable`` is
+    False when the model's checks (:mod:`linkage.checks`) found it at odds with the data,
+    with the failed checks in ``unreliable_because``."""
 
     expected_matches: float
     auto_threshold: float
     expected_precision: float
     expected_recall: float
     expected_f1: float
+    reliable: bool = True
+    unreliable_because: tuple[str, ...] = ()
 
 
 def posterior_summary(histogram: pl.DataFrame) -> PosteriorSummary:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from linkage.comparisons import Comparison
@@ -91,9 +92,9 @@ def _tf_adjustment(
         .fill_null(0.0)
     )
     dep = params.dependencies.get(c.name)
-    if dep is not None and dep.anchor in by_name:
+    if dep is not None and set(dep.anchor) <= set(by_name):
         # a dependent comparison is adjusted only where its anchor is null (as in predict)
-        anchor_null = pairs[by_name[dep.anchor].gamma_column] < 0
+        anchor_null = pl.any_horizontal([pairs[by_name[a].gamma_column] < 0 for a in dep.anchor])
         adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
     return pl.select(adjust.alias("match_weight")).to_series()
 
@@ -125,20 +126,26 @@ def _level_weights(
     plain = {**dict(enumerate(params.weights(c.name))), -1: 0.0}
     out = gamma.replace_strict(plain, return_dtype=pl.Float64)
     dep = params.dependencies.get(c.name)
-    if dep is None or dep.anchor not in by_name:
+    if dep is None or not set(dep.anchor) <= set(by_name):
         return out
-    anchor = pairs[by_name[dep.anchor].gamma_column]
+    anchor = np.stack(
+        [pairs[by_name[a].gamma_column].to_numpy().astype(np.int64) for a in dep.anchor], axis=1
+    )
+    states = dep.anchor_states(list(dep.anchor), anchor)
+    assert states is not None
     top = gamma.replace_strict(
         {**dict(enumerate(dep.weights("top"))), -1: 0.0}, return_dtype=pl.Float64
     )
     other = gamma.replace_strict(
         {**dict(enumerate(dep.weights("other"))), -1: 0.0}, return_dtype=pl.Float64
     )
-    frame = pl.DataFrame({"a": anchor, "plain": out, "top": top, "other": other})
+    frame = pl.DataFrame(
+        {"top_state": states[0], "other_state": states[1], "plain": out, "top": top, "other": other}
+    )
     return frame.select(
-        pl.when(pl.col("a") == dep.anchor_top)
+        pl.when("top_state")
         .then("top")
-        .when(pl.col("a") >= 0)
+        .when("other_state")
         .then("other")
         .otherwise("plain")
         .alias(c.name)

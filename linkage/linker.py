@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+import linkage.checks as checks
 import linkage.cluster as clustering
 import linkage.evaluate as evaluation
 from linkage.backend import DuckDBBackend, Source
@@ -24,23 +23,29 @@ from linkage.blocking import (
     truth_found_sql,
 )
 from linkage.comparisons import Comparison
+from linkage.diagnostics import TrainingDiagnostics, TrainingWarning
 from linkage.errors import InputDataError, SettingsError
 from linkage.explain import explanation_columns, waterfall
+from linkage.inputs import load_inputs
 from linkage.model import (
     Dependency,
     ModelParameters,
 )
-from linkage.predict import comparison_select, match_weight_sql, probability_sql
+from linkage.persist import SavedModel, atomic_path, read_model, write_model
+from linkage.predict import (
+    DEFAULT_PREDICT_THRESHOLD,
+    comparison_select,
+    match_weight_sql,
+    probability_sql,
+    scored_pairs_sql,
+)
 from linkage.settings import LinkageSettings
-from linkage.sql import quote
+from linkage.sql import literal, quote
 from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
-from linkage.tf import attach_tf_sql, tf_pair_column, tf_table_sql
+from linkage.tf import tf_pair_column
 from linkage.training import Trainer
 
 logger = logging.getLogger(__name__)
-
-MODEL_FORMAT = "pprl-linkage-model"
-MODEL_VERSION = 1
 
 
 class Linker:
@@ -58,8 +63,11 @@ class Linker:
         right: Source | None = None,
         *,
         parameters: ModelParameters | None = None,
+        diagnostics: TrainingDiagnostics | None = None,
     ) -> None:
         self.settings = settings
+        #: warnings, EM passes and checks of training (saved with the model)
+        self.diagnostics = diagnostics or TrainingDiagnostics()
         link = settings.link_type == "link_only"
         if link and right is None:
             raise SettingsError("link_only needs two inputs (left and right)")
@@ -72,13 +80,7 @@ class Linker:
         )
         self._right_table = RIGHT_TABLE if link else LEFT_TABLE
         sources = {LEFT_TABLE: left} if right is None else {LEFT_TABLE: left, RIGHT_TABLE: right}
-        self._check_columns(sources)
-        self.counts = {
-            t: self.backend.load_input(t, s, settings.unique_id_column) for t, s in sources.items()
-        }
-        self._check_ids()
-        self._attach_term_frequencies()
-        self._attach_derived_columns()
+        self.counts = load_inputs(self.backend, settings, sources)
         self.parameters = parameters or ModelParameters.initial(
             settings.comparisons, settings.probability_two_random_records_match
         )
@@ -92,6 +94,12 @@ class Linker:
         return self.settings.comparisons
 
     @property
+    def training_warnings(self) -> list[TrainingWarning]:
+        """Every problem training met (see :mod:`linkage.diagnostics`), also logged at
+        WARNING; empty when training went cleanly."""
+        return list(self.diagnostics.warnings)
+
+    @property
     def _tables(self) -> list[str]:
         return list(dict.fromkeys([LEFT_TABLE, self._right_table]))
 
@@ -102,48 +110,6 @@ class Linker:
         if self.settings.link_type == "link_only":
             return n_l * self.counts[RIGHT_TABLE]
         return n_l * (n_l - 1) // 2
-
-    def _check_columns(self, sources: dict[str, Source]) -> None:
-        required = self.settings.required_columns()
-        problems = []
-        for table, source in sources.items():
-            have = set(self.backend.source_columns(source))
-            side = "left" if table == LEFT_TABLE else "right"
-            problems += [f"{side} input has no column {c!r}" for c in required if c not in have]
-        if problems:
-            raise InputDataError(problems)
-
-    def _check_ids(self) -> None:
-        id_col = quote(self.settings.unique_id_column)
-        problems = []
-        for table in self._tables:
-            side = "left" if table == LEFT_TABLE else "right"
-            nulls, dupes = self.backend.rows(
-                f"SELECT count(*) FILTER (WHERE {id_col} IS NULL), "
-                f"count({id_col}) - count(DISTINCT {id_col}) FROM {quote(table)}"
-            )[0]
-            if nulls:
-                problems.append(f"{side} input: id column has {nulls} null value(s)")
-            if dupes:
-                problems.append(f"{side} input: id column has {dupes} duplicated value(s)")
-        if problems:
-            raise InputDataError(problems)
-
-    def _attach_term_frequencies(self) -> None:
-        for column in dict.fromkeys(c.tf_column for c in self.comparisons if c.tf_column):
-            tf_table = f"__tf_table_{column}"
-            self.backend.create_table(tf_table, tf_table_sql(column, self._tables))
-            for table in self._tables:
-                self.backend.create_table(table, attach_tf_sql(table, column, tf_table))
-
-    def _attach_derived_columns(self) -> None:
-        dialect = self.backend.dialect
-        derived = {k: v for c in self.comparisons for k, v in c.derived_columns(dialect).items()}
-        if not derived:
-            return
-        exprs = ", ".join(f"{sql} AS {quote(name)}" for name, sql in derived.items())
-        for table in self._tables:
-            self.backend.create_table(table, f"SELECT *, {exprs} FROM {quote(table)}")
 
     # --- blocking -----------------------------------------------------------------------
     def blocking_report(self) -> pl.DataFrame:
@@ -230,13 +196,32 @@ class Linker:
         seed: int = 1,
         training_rules: Sequence[BlockingRule] | None = None,
     ) -> ModelParameters:
-        """estimate_u, estimate_m (one pass per training rule; default: the prediction
-        rules), estimate_dependencies, then estimate_lambda."""
+        """Check the inputs, estimate_u, estimate_m (one pass per training rule; default: the
+        prediction rules), estimate_dependencies, m again outside household blocks
+        (:meth:`Trainer.refine_m`), estimate_lambda, then :meth:`check_model`. Problems met
+        on the way are in :attr:`training_warnings`."""
+        self.diagnostics = TrainingDiagnostics()
+        checks.check_inputs(self, self._tables)
         self.estimate_u(max_pairs, seed=seed)
         self.estimate_m(training_rules)
         self.estimate_dependencies()
+        if self._trainer.refine_m():
+            self.estimate_dependencies()
         self.estimate_lambda()
+        self.check_model()
         return self.parameters
+
+    def check_model(self) -> dict[str, Any]:
+        """Label-free checks of the trained model (see :mod:`linkage.checks`); failures are
+        training warnings, and ``posterior_summary()`` says whether its estimates are
+        reliable. Run by :meth:`train`."""
+        found = checks.check_model(self, self._tables, self._trainer.candidates())
+        self._summary = None
+        return found
+
+    def expected_matches(self) -> float:
+        """Matches the model expects among all record pairs (lambda x all pairs)."""
+        return self.parameters.probability_two_random_records_match * self.total_pairs
 
     # --- scoring ------------------------------------------------------------------------
     def ensure_gammas(self) -> None:
@@ -253,7 +238,8 @@ class Linker:
         self.backend.create_table(GAMMA_TABLE, sql)
         self._gammas_ready = True
 
-    def _scored_sql(self) -> str:
+    def scored_sql(self) -> str:
+        """SQL of every candidate pair with ``match_weight`` and ``match_probability``."""
         self.parameters.check_trained()
         self.ensure_gammas()
         weight = match_weight_sql(self.comparisons, self.parameters)
@@ -263,40 +249,68 @@ class Linker:
         )
 
     def posterior_summary(self) -> evaluation.PosteriorSummary:
-        """Unsupervised expected match count and the automatic threshold (see evaluate)."""
+        """Unsupervised expected match count, precision, recall and the automatic threshold
+        (see evaluate); ``reliable`` is False when :meth:`check_model` found the model at odds
+        with the data (``unreliable_because`` says how)."""
         if self._summary is None:
             histogram = self.backend.frame(
                 f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
-                f"sum(match_probability) AS sum_probability FROM ({self._scored_sql()}) "
+                f"sum(match_probability) AS sum_probability FROM ({self.scored_sql()}) "
                 f"GROUP BY round(match_weight, 2)"
             )
-            self._summary = evaluation.posterior_summary(histogram)
+            summary = evaluation.posterior_summary(histogram)
+            reasons = self.diagnostics.checks.get("unreliable_because")
+            if reasons:
+                summary = dataclasses.replace(
+                    summary, reliable=False, unreliable_because=tuple(reasons)
+                )
+            self._summary = summary
         return self._summary
 
     def auto_threshold(self) -> float:
         """The probability cut maximising expected F1 under the model's posterior."""
         return self.posterior_summary().auto_threshold
 
-    def predict(self, threshold: float | Literal["auto"] | None = None) -> pl.DataFrame:
+    def predict(
+        self, threshold: float | Literal["auto"] | None = DEFAULT_PREDICT_THRESHOLD
+    ) -> pl.DataFrame:
         """Score candidate pairs: ``id_l, id_r, match_weight, match_probability, match_key,
-        gamma_*`` (and ``tf_*``). ``threshold`` keeps pairs with probability >= it; ``"auto"``
-        uses :meth:`auto_threshold`; ``None`` returns every candidate pair."""
+        gamma_*`` (and ``tf_*``), those with probability >= ``threshold`` (default
+        DEFAULT_PREDICT_THRESHOLD; ``"auto"``: :meth:`auto_threshold`).
+
+        ``threshold=None`` returns every candidate pair, held in memory: 7 GiB at 1M x 1M
+        records. To keep them all, write them with :meth:`predict_to_parquet` instead.
+        """
+        return self.backend.frame(self._pairs_sql(threshold))
+
+    def predict_to_parquet(
+        self, path: str | Path, threshold: float | Literal["auto"] | None = None
+    ) -> int:
+        """Write what :meth:`predict` returns (every candidate pair by default) to a Parquet
+        file, streamed by DuckDB without passing through Python, atomically (temp file +
+        rename). Returns the number of pairs written."""
+        with atomic_path(path) as tmp:
+            self.backend.execute(
+                f"COPY ({self._pairs_sql(threshold)}) TO {literal(str(tmp))} (FORMAT parquet)"
+            )
+            written = self.backend.rows(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})")
+        return int(written[0][0])
+
+    def _pairs_sql(self, threshold: float | Literal["auto"] | None) -> str:
         if threshold == "auto":
             threshold = self.auto_threshold()
-        where = ""
-        if threshold is not None:
-            if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
-                raise SettingsError("threshold must be a probability in [0, 1], 'auto' or None")
-            where = f"WHERE s.match_probability >= {float(threshold)!r}"
-        id_col, rid = quote(self.settings.unique_id_column), quote(RID)
+        if threshold is not None and (
+            not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0
+        ):
+            raise SettingsError("threshold must be a probability in [0, 1], 'auto' or None")
         extra = [quote(c.gamma_column) for c in self.comparisons]
         extra += [quote(tf_pair_column(c.name)) for c in self.comparisons if c.tf_column]
-        select = ", ".join(f"s.{c}" for c in extra)
-        return self.backend.frame(
-            f"SELECT l.{id_col} AS id_l, r.{id_col} AS id_r, s.match_weight, "
-            f"s.match_probability, s.match_key, {select} FROM ({self._scored_sql()}) s "
-            f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = s.rid_l "
-            f"JOIN {quote(self._right_table)} r ON r.{rid} = s.rid_r {where}"
+        return scored_pairs_sql(
+            self.scored_sql(),
+            self.settings.unique_id_column,
+            self._right_table,
+            extra,
+            None if threshold is None else float(threshold),
         )
 
     # --- decisions ----------------------------------------------------------------------
@@ -306,42 +320,36 @@ class Linker:
             raise SettingsError("one_to_one applies to link_only")
         return clustering.one_to_one(pairs)
 
-    def cluster(self, pairs: pl.DataFrame, threshold: float = 0.9) -> pl.DataFrame:
-        """Connected components over pairs with probability >= ``threshold``.
+    def cluster(
+        self,
+        pairs: pl.DataFrame,
+        threshold: float | None = None,
+        *,
+        method: clustering.ClusterMethod = "components",
+        one_value_per_source: Sequence[str] = (),
+    ) -> pl.DataFrame:
+        """Every input record with a ``cluster_id`` (and ``source_dataset`` for link_only)
+        from the pairs with probability >= ``threshold`` (default: the model's automatic
+        threshold, :meth:`auto_threshold`).
 
-        Every input record gets a row. ``cluster_id`` is the smallest member id (dedupe); for
-        link_only it is that id prefixed by its side (``"l:"``/``"r:"``) so ids from the two
-        inputs cannot collide. Reruns on the same data give the same ids.
+        ``method="components"`` takes connected components, ``"best_link"`` keeps only each
+        record's best pair(s) first; ``one_value_per_source`` names columns (valid
+        identifiers) of which a cluster may hold only one non-null value per input: merges
+        are made most probable first and refused when they would break that (see
+        :mod:`linkage.cluster`). ``cluster_id`` is the smallest member id, prefixed by its
+        side (``"l:"``/``"r:"``) for link_only; reruns on the same data give the same ids.
         """
-        id_col, rid = quote(self.settings.unique_id_column), quote(RID)
-        left = self.backend.frame(f"SELECT {id_col} AS id FROM {LEFT_TABLE} ORDER BY {rid}")
-        edges = pairs.filter(pl.col("match_probability") >= threshold).select("id_l", "id_r")
-        left_ix = left.with_row_index("node")
-        a = edges.join(left_ix.rename({"id": "id_l", "node": "a"}), on="id_l")
-        if self.settings.link_type == "dedupe_only":
-            nodes = left
-            a = a.join(left_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
-        else:
-            right = self.backend.frame(f"SELECT {id_col} AS id FROM {RIGHT_TABLE} ORDER BY {rid}")
-            right_ix = right.with_row_index("node").with_columns(pl.col("node") + left.height)
-            a = a.join(right_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
-            nodes = pl.concat(
-                [
-                    left.select(pl.lit("left").alias("source_dataset"), "id"),
-                    right.select(pl.lit("right").alias("source_dataset"), "id"),
-                ],
-                how="vertical_relaxed",
-            )
-        smallest = clustering.component_minimum(
-            nodes.height, a["a"].to_numpy().astype(np.int64), a["b"].to_numpy().astype(np.int64)
+        if threshold is None:
+            threshold = self.auto_threshold()
+        return clustering.cluster_records(
+            self.backend,
+            self.settings.link_type,
+            self.settings.unique_id_column,
+            pairs,
+            float(threshold),
+            method=method,
+            one_value_per_source=one_value_per_source,
         )
-        if self.settings.link_type == "dedupe_only":
-            return nodes.with_columns(cluster_id=nodes["id"].gather(smallest))
-        prefix = (
-            pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(pl.lit("r:"))
-        )
-        labels = nodes.select((prefix + pl.col("id").cast(pl.String)).alias("label"))["label"]
-        return nodes.with_columns(cluster_id=labels.gather(smallest))
 
     @staticmethod
     def classify(pairs: pl.DataFrame, match: float, review: float) -> pl.DataFrame:
@@ -383,42 +391,23 @@ class Linker:
 
     # --- persistence --------------------------------------------------------------------
     def save_model(self, path: str | Path) -> None:
-        """Write settings and trained parameters as JSON (atomically: temp file + rename)."""
+        """Write settings, trained parameters and training diagnostics as JSON (atomically:
+        temp file + rename)."""
         self.parameters.check_trained()
-        payload: dict[str, Any] = {
-            "format": MODEL_FORMAT,
-            "version": MODEL_VERSION,
-            "settings": self.settings.to_dict(),
-            "parameters": self.parameters.to_dict(),
-        }
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(payload, f, indent=2)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_model(path, SavedModel(self.settings, self.parameters, self.diagnostics))
 
     @classmethod
     def load_model(cls, path: str | Path, left: Source, right: Source | None = None) -> Linker:
-        """A linker with saved settings and parameters, ready to score ``left``/``right``."""
-        try:
-            payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SettingsError(
-                f"cannot read model file {Path(path).name!r} ({type(exc).__name__})"
-            ) from None
-        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-            raise SettingsError(f"{Path(path).name!r} is not a {MODEL_FORMAT} file")
-        if payload.get("version") != MODEL_VERSION:
-            raise SettingsError(f"unsupported model version {payload.get('version')!r}")
-        settings = LinkageSettings.from_dict(payload["settings"])
-        parameters = ModelParameters.from_dict(payload["parameters"])
-        if set(parameters.comparisons) != {c.name for c in settings.comparisons}:
-            raise SettingsError("model parameters do not match the saved comparisons")
-        return cls(settings, left, right, parameters=parameters)
+        """A linker with saved settings and parameters, ready to score ``left``/``right``;
+        its :attr:`training_warnings` are those of the training that made the model."""
+        saved = read_model(path)
+        return cls(
+            saved.settings,
+            left,
+            right,
+            parameters=saved.parameters,
+            diagnostics=saved.diagnostics,
+        )
 
     def close(self) -> None:
         self.backend.close()

@@ -52,7 +52,7 @@ class ComparisonParameters:
 
 @dataclass
 class Dependency:
-    """m and u of a comparison *given* the level of another (its anchor).
+    """m and u of a comparison *given* the levels of others (its anchor).
 
     Fellegi-Sunter multiplies evidence from comparisons assumed independent given match
     status. Address parts are not: people sharing a postcode (a household, the neighbours)
@@ -61,14 +61,21 @@ class Dependency:
     for pairs whose anchor is at its most similar level (``top``) and one for pairs where
     the anchor is known but less similar (``other``); pairs with a null anchor use the
     comparison's ordinary m/u.
+
+    An anchor may be several comparisons (``anchor`` names them, ``anchor_top`` gives each
+    one's top gamma): it is at ``top`` when every one of them is, known when none is null.
     """
 
-    anchor: str
-    anchor_top: int
+    anchor: tuple[str, ...]
+    anchor_top: tuple[int, ...]
     m_top: list[float]
     u_top: list[float]
     m_other: list[float]
     u_other: list[float]
+
+    def __post_init__(self) -> None:
+        if len(self.anchor) != len(self.anchor_top) or not self.anchor:
+            raise SettingsError("a dependency needs one top gamma per anchor comparison")
 
     def weights(self, bucket: Literal["top", "other"]) -> list[float]:
         """log2(m/u) per gamma code when the anchor is at its top level or another level."""
@@ -78,15 +85,36 @@ class Dependency:
             for a, b in zip(m, u, strict=True)
         ]
 
+    def anchor_states(
+        self, names: Sequence[str], patterns: IntArray
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+        """``(top, other)`` row masks of pattern rows (columns: comparisons ``names``); None
+        when an anchor comparison is not among ``names``."""
+        if not set(self.anchor) <= set(names):
+            return None
+        cols = [patterns[:, list(names).index(a)] for a in self.anchor]
+        top = np.logical_and.reduce([g == t for g, t in zip(cols, self.anchor_top, strict=True)])
+        known = np.logical_and.reduce([g >= 0 for g in cols])
+        return top, known & ~top
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "anchor": self.anchor,
-            "anchor_top": self.anchor_top,
+            "anchor": list(self.anchor),
+            "anchor_top": list(self.anchor_top),
             "m_top": self.m_top,
             "u_top": self.u_top,
             "m_other": self.m_other,
             "u_other": self.u_other,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Dependency:
+        """Read :meth:`to_dict` output; a single anchor name and top (version 1) too."""
+        anchor, top = data["anchor"], data["anchor_top"]
+        names = (str(anchor),) if isinstance(anchor, str) else tuple(map(str, anchor))
+        tops = (int(top),) if isinstance(top, int) else tuple(map(int, top))
+        lists = (list(map(float, data[k])) for k in ("m_top", "u_top", "m_other", "u_other"))
+        return cls(names, tops, *lists)
 
 
 @dataclass
@@ -133,12 +161,12 @@ class ModelParameters:
             plain = np.asarray(self.weights(name))
             w = np.where(valid, plain[np.maximum(g, 0)], 0.0)
             dep = self.dependencies.get(name)
-            if dep is not None and dep.anchor in names:
-                a = patterns[:, list(names).index(dep.anchor)]
+            states = None if dep is None else dep.anchor_states(names, patterns)
+            if dep is not None and states is not None:
                 top = np.asarray(dep.weights("top"))[np.maximum(g, 0)]
                 other = np.asarray(dep.weights("other"))[np.maximum(g, 0)]
-                w = np.where(valid & (a == dep.anchor_top), top, w)
-                w = np.where(valid & (a >= 0) & (a != dep.anchor_top), other, w)
+                w = np.where(valid & states[0], top, w)
+                w = np.where(valid & states[1], other, w)
             out += w
         return out
 
@@ -174,14 +202,7 @@ class ModelParameters:
                     [v["m"] for v in levels],
                     [v["u"] for v in levels],
                 )
-            deps = {
-                n: Dependency(
-                    str(d["anchor"]),
-                    int(d["anchor_top"]),
-                    *(list(map(float, d[k])) for k in ("m_top", "u_top", "m_other", "u_other")),
-                )
-                for n, d in data.get("dependencies", {}).items()
-            }
+            deps = {n: Dependency.from_dict(d) for n, d in data.get("dependencies", {}).items()}
             return cls(float(data["probability_two_random_records_match"]), comps, deps)
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"model parameters are malformed ({type(exc).__name__})") from None

@@ -3,13 +3,16 @@ gamma patterns (distinct comparison vectors with their counts) it aggregates fro
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from linkage.backend import DuckDBBackend
 from linkage.comparisons import Comparison
+from linkage.diagnostics import TrainingDiagnostics
 from linkage.model import ModelParameters
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
@@ -32,6 +35,11 @@ class TrainingData(Protocol):
     def comparisons(self) -> list[Comparison]: ...
 
     @property
+    def diagnostics(self) -> TrainingDiagnostics:
+        """Where training records its passes and warnings."""
+        ...
+
+    @property
     def counts(self) -> dict[str, int]:
         """Rows per loaded input table."""
         ...
@@ -46,6 +54,47 @@ class TrainingData(Protocol):
         ...
 
 
+class TrainingBase(ABC):
+    """What the parts of training (:class:`~linkage.passes.PassTraining`,
+    :class:`~linkage.dependencies.DependencyTraining`) read from the
+    :class:`~linkage.training.Trainer` they are mixed into."""
+
+    #: gamma patterns of the random sample and their counts (None before u is estimated)
+    random: tuple[np.ndarray, np.ndarray] | None
+
+    @property
+    @abstractmethod
+    def settings(self) -> LinkageSettings: ...
+
+    @property
+    @abstractmethod
+    def parameters(self) -> ModelParameters: ...
+
+    @property
+    @abstractmethod
+    def comparisons(self) -> list[Comparison]: ...
+
+    @property
+    @abstractmethod
+    def total_pairs(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def diagnostics(self) -> TrainingDiagnostics: ...
+
+    @abstractmethod
+    def candidates(self) -> CandidatePatterns:
+        """Every candidate pair's comparison vector, aggregated (computed once)."""
+
+    @abstractmethod
+    def _correlated(self, a: Comparison, b: Comparison) -> bool:
+        """Do random non-matches agree on both far more often than independence predicts?"""
+
+    @abstractmethod
+    def _max_matches(self) -> float:
+        """Upper bound on the number of matches."""
+
+
 def pattern_counts(
     backend: DuckDBBackend, sql: str, columns: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +103,51 @@ def pattern_counts(
     rows = backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY {cols}")
     patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
     return patterns, rows["n"].to_numpy().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class CandidatePatterns:
+    """Every candidate pair's comparison vector, aggregated: the distinct rows of (gamma of
+    each comparison, ``rules_mask``) with their counts. Training reads these, not the pairs:
+    one ``GROUP BY`` over the stored vectors serves every EM pass, anchor and check."""
+
+    patterns: np.ndarray  # one row per distinct vector, one column per comparison
+    masks: np.ndarray  # the rules_mask of each row (bit k: prediction rule k finds the pair)
+    counts: np.ndarray
+
+    def where(self, rows: np.ndarray) -> CandidatePatterns:
+        """The rows selected by a boolean mask."""
+        return CandidatePatterns(self.patterns[rows], self.masks[rows], self.counts[rows])
+
+    def in_rule(self, k: int) -> CandidatePatterns:
+        """The pairs prediction rule ``k`` finds."""
+        return self.where((self.masks & (1 << k)) != 0)
+
+    def columns(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct vectors over the comparisons at ``indices`` and their counts."""
+        if not len(self.counts):
+            return np.zeros((0, len(indices)), dtype=np.int64), np.zeros(0)
+        distinct, inverse = np.unique(self.patterns[:, list(indices)], axis=0, return_inverse=True)
+        return distinct, np.bincount(inverse.ravel(), weights=self.counts)
+
+    @property
+    def pairs(self) -> float:
+        return float(self.counts.sum())
+
+
+def candidate_patterns(
+    backend: DuckDBBackend, table: str, comparisons: Sequence[Comparison]
+) -> CandidatePatterns:
+    """:class:`CandidatePatterns` of the stored comparison vectors in ``table``."""
+    columns = [c.gamma_column for c in comparisons]
+    cols = ", ".join(quote(c) for c in [*columns, "rules_mask"])
+    rows = backend.frame(f"SELECT {cols}, count(*) AS n FROM {quote(table)} GROUP BY {cols}")
+    patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
+    return CandidatePatterns(
+        patterns,
+        rows["rules_mask"].to_numpy().astype(np.int64),
+        rows["n"].to_numpy().astype(np.float64),
+    )
 
 
 def level_tallies(gammas: np.ndarray, counts: np.ndarray, n_levels: int) -> np.ndarray:

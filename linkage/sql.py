@@ -56,6 +56,19 @@ class Dialect(ABC):
                 f"function {portable_name!r} is not available in the {self.name} backend"
             ) from None
 
+    def string_metric(self, name: str, a: str, b: str) -> str:
+        """``name`` (``jaro_winkler``, ``jaro``, ``levenshtein``, ``damerau_levenshtein``,
+        ``hamming``) of text expressions ``a`` and ``b``, with the conventions of the
+        reference implementations (rapidfuzz) wherever the backend's own function differs:
+        identical strings, the empty string included, have similarity 1 and distance 0, and
+        no pair of strings makes the query fail. NULL in, NULL out."""
+        call = f"{self.fn(name)}({a}, {b})"
+        if name in ("jaro_winkler", "jaro"):
+            return f"(CASE WHEN {a} = {b} THEN 1.0 ELSE {call} END)"
+        if name == "hamming":
+            return f"(CASE WHEN {a} = {b} THEN 0 ELSE {call} END)"
+        return call
+
     @abstractmethod
     def evaluate_once(self, value: str, body: Callable[[str], str]) -> str:
         """``body(v)`` where ``v`` stands for ``value``, computed once however often ``body``

@@ -71,8 +71,8 @@ def probe(linker: Any) -> Iterator[TrainingTrace]:
     else:
 
         def em_pass(original: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapped(rule: Any, stored: Any) -> Any:
-                found = original(rule, stored)
+            def wrapped(rule: Any, *args: Any, **kwargs: Any) -> Any:
+                found = original(rule, *args, **kwargs)
                 trace.passes.append({"rule": rule.name, "estimates": _estimates(found)})
                 return found
 

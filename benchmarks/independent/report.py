@@ -6,7 +6,7 @@ from typing import Any
 
 HEADER = (
     f"{'task':<22}{'tool':<14}{'thresh':>7}{'prec':>6}{'rec':>6}{'F1':>6}{'bestF1':>7}"
-    f"{'lam x':>8}{'estP':>6}{'FPhh':>6}{'clP':>6}{'clR':>6}{'cl0.9P':>7}"
+    f"{'lam x':>8}{'estP':>6}{'FPhh':>6}{'clP':>6}{'clR':>6}{'clOwnP':>7}"
     f"{'wall':>7}{'CPU':>6}{'GiB':>6}{'pairs':>9}"
 )
 
@@ -44,7 +44,8 @@ LEGEND = (
     "threshold; lam x = lambda estimate / truth; estP = the tool's own precision estimate "
     "(pprl: posterior_summary; peers: mean probability of linked pairs); FPhh = share of false "
     "positives in the same household; clP/clR = pairwise cluster precision/recall of connected "
-    "components at the tool's threshold (dedupe); cl0.9P = pprl Linker.cluster at its default."
+    "components at the tool's threshold (dedupe); clOwnP = precision of pprl's own "
+    "Linker.cluster at its defaults (automatic threshold)."
 )
 
 

@@ -2,16 +2,15 @@
 
 ``train()`` (u from random pairs, m by EM over the prediction blocks, dependencies, lambda
 from the posterior), ``predict()``, ``auto_threshold()``, the unsupervised summary
-(``posterior_summary()``) and ``cluster()`` at its default threshold. Training is watched by
-:mod:`benchmarks.independent.pprl_probe` (per-pass m and match rate, kept passes, log lines)
-for the diagnosis; the watch changes nothing. Run in its own interpreter:
+(``posterior_summary()``) and ``cluster()`` at its defaults (the automatic threshold).
+Training is watched by :mod:`benchmarks.independent.pprl_probe` (per-pass m and match rate,
+kept passes, log lines) for the diagnosis; the watch changes nothing. Run in its own interpreter:
 ``python -m benchmarks.independent.run_pprl --data TASK_DIR --out OUT``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,14 +46,6 @@ def settings_for(task: Task) -> Any:
     )
 
 
-def default_cluster_threshold() -> float:
-    """``Linker.cluster``'s own default threshold (what ``pprl link`` falls back to)."""
-    from linkage import Linker
-
-    default = inspect.signature(Linker.cluster).parameters["threshold"].default
-    return float(default)
-
-
 def run(data: Path, out: Path, seed: int) -> RunRecord:
     from linkage import Linker
 
@@ -70,8 +61,8 @@ def run(data: Path, out: Path, seed: int) -> RunRecord:
         summary = linker.posterior_summary()
         record.threshold = float(summary.auto_threshold)
     with record.phase("cluster"):
-        cluster_t = default_cluster_threshold()
-        clusters = linker.cluster(pairs, threshold=cluster_t)
+        clusters = linker.cluster(pairs)  # its defaults: the automatic threshold, components
+        cluster_t = linker.auto_threshold()
     with record.phase("write"):
         columns = ("id_l", "id_r", "match_weight", "match_probability")
         pairs.select(columns).write_parquet(out / PAIRS_FILE)
@@ -84,6 +75,8 @@ def run(data: Path, out: Path, seed: int) -> RunRecord:
         "cluster_threshold": cluster_t,
         "parameters": linker.parameters.to_dict(),
         "training": trace.to_dict(),
+        "training_warnings": [w.to_dict() for w in linker.training_warnings],
+        "checks": linker.diagnostics.checks,
     }
     linker.close()
     return record

@@ -28,6 +28,7 @@ from benchmarks.linkage.metrics import evaluate_pairs
 from benchmarks.linkage.report import (
     ToolRun,
     compare_with_peers,
+    format_calibration,
     format_comparisons,
     format_table,
 )
@@ -107,6 +108,30 @@ def score_run(out_dir: Path, truth: pl.DataFrame, child: dict[str, Any]) -> dict
     return metrics
 
 
+def calibration(
+    child: dict[str, Any], metrics: dict[str, Any], true_pairs: int, total_pairs: int
+) -> dict[str, Any] | None:
+    """A tool's own view against the truth, where it reports one (pprl): lambda estimated
+    over true, and its unsupervised precision estimate beside the true precision."""
+    notes = child.get("notes") or {}
+    lam = notes.get("lambda_estimate")
+    if lam is None or not true_pairs:
+        return None
+    estimate = (notes.get("unsupervised") or {}).get("expected_precision")
+    true_precision = (metrics.get("auto") or {}).get("precision")
+    return {
+        "lambda_estimate": lam,
+        "lambda_true": true_pairs / total_pairs,
+        "lambda_ratio": lam * total_pairs / true_pairs,
+        "precision_estimate": estimate,
+        "precision_true": true_precision,
+        "precision_estimate_error": None
+        if estimate is None or true_precision is None
+        else estimate - true_precision,
+        "training_warnings": [w.get("code") for w in notes.get("training_warnings", [])],
+    }
+
+
 def run_tool(
     tool: str,
     dataset: Dataset,
@@ -155,6 +180,10 @@ def run_tool(
         result.child = json.loads((out_dir / RESULT_FILE).read_text())
         if i == runs - 1:
             result.metrics = score_run(out_dir, truth, result.child)
+            total = dataset.n_left * dataset.n_right
+            found = calibration(result.child, result.metrics, truth.height, total)
+            if found is not None:
+                result.metrics["calibration"] = found
     return result
 
 
@@ -241,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         comparisons = compare_with_peers(runs)
         print(format_table(runs))
+        print(format_calibration(runs))
         if comparisons:
             print(format_comparisons(size, comparisons))
         print()

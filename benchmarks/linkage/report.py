@@ -161,3 +161,19 @@ def format_comparisons(size: int, comparisons: dict[str, dict[str, Any]]) -> str
             f"{c['f1_minus_peer_best_f1']:+.3f} vs peer best F1 | {checks}"
         )
     return "\n".join(lines)
+
+
+def format_calibration(runs: list[ToolRun]) -> str:
+    """One line per tool reporting its own view (lambda, precision estimate) vs the truth."""
+    lines = []
+    for r in runs:
+        c = r.metrics.get("calibration")
+        if not isinstance(c, dict):
+            continue
+        lines.append(
+            f"{r.tool} @ {r.size}: lambda x{_fmt(c['lambda_ratio'], '.3f')} of the truth; "
+            f"precision estimate {_fmt(c['precision_estimate'], '.3f')} vs true "
+            f"{_fmt(c['precision_true'], '.3f')}; training warnings: "
+            f"{', '.join(c['training_warnings']) or 'none'}"
+        )
+    return "\n".join(lines)

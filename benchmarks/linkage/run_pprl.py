@@ -8,6 +8,7 @@ prediction blocks, lambda from the posterior) and the headline threshold is pprl
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -56,12 +57,18 @@ def run(data: Path, out: Path, seed: int) -> RunRecord:
         linker.train(seed=seed + 1)
     with record.phase("predict"):
         pairs = linker.predict(threshold=MIN_WRITTEN_PROBABILITY)
-        record.threshold = float(linker.auto_threshold())
+        summary = linker.posterior_summary()
+        record.threshold = float(summary.auto_threshold)
     with record.phase("write"):
         columns = ("id_l", "id_r", "match_weight", "match_probability")
         pairs.select(columns).write_parquet(out / PAIRS_FILE)
         record.pairs_scored = _pairs_scored(linker)
-    record.notes = {"threshold_source": "Linker.auto_threshold()"}
+    record.notes = {
+        "threshold_source": "Linker.posterior_summary().auto_threshold",
+        "lambda_estimate": linker.parameters.probability_two_random_records_match,
+        "unsupervised": dataclasses.asdict(summary),
+        "training_warnings": [w.to_dict() for w in getattr(linker, "training_warnings", [])],
+    }
     linker.close()
     return record
 

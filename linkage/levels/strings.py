@@ -22,8 +22,9 @@ class JaroWinklerLevel(Level):
     def metric(self, dialect: Dialect) -> str:
         """The similarity compared with the threshold; consecutive levels on one metric share
         a single evaluation (see :meth:`Comparison.gamma_sql`)."""
-        fn = dialect.fn("jaro_winkler")
-        return f"{fn}({text(LEFT, self.column)}, {text(RIGHT, self.column)})"
+        return dialect.string_metric(
+            "jaro_winkler", text(LEFT, self.column), text(RIGHT, self.column)
+        )
 
     def sql(self, dialect: Dialect) -> str:
         return f"{self.metric(dialect)} >= {self.threshold!r}"
@@ -61,21 +62,22 @@ class JaccardLevel(Level):
 def _within_one_edit(a: str, b: str, dialect: Dialect, *, transpositions: bool) -> str:
     """Edit distance <= 1 without a full dynamic-programming distance for most pairs.
 
-    Equal lengths: one edit is one substitution (Hamming distance 1) or, with
-    ``transpositions``, one swap of neighbours (Hamming distance 2, confirmed by
-    Damerau-Levenshtein). Lengths one apart: one insertion, checked by Levenshtein.
+    Equal strings (two empty ones included): distance 0. Equal lengths: one edit is one
+    substitution (Hamming distance 1) or, with ``transpositions``, one swap of neighbours
+    (Hamming distance 2, confirmed by Damerau-Levenshtein). Lengths one apart: one
+    insertion, checked by Levenshtein.
     """
-    lev, hamming = dialect.fn("levenshtein"), dialect.fn("hamming")
-    equal = f"{hamming}({a}, {b}) <= 1"
+    hamming = dialect.string_metric("hamming", a, b)
+    equal = f"{hamming} <= 1"
     if transpositions:
-        dl = dialect.fn("damerau_levenshtein")
+        dl = dialect.string_metric("damerau_levenshtein", a, b)
         equal = (
-            f"CASE WHEN {hamming}({a}, {b}) <= 1 THEN TRUE "
-            f"WHEN {hamming}({a}, {b}) = 2 THEN {dl}({a}, {b}) <= 1 ELSE FALSE END"
+            f"CASE WHEN {hamming} <= 1 THEN TRUE WHEN {hamming} = 2 THEN {dl} <= 1 ELSE FALSE END"
         )
+    lev = dialect.string_metric("levenshtein", a, b)
     return (
-        f"CASE WHEN length({a}) = length({b}) THEN {equal} "
-        f"WHEN abs(length({a}) - length({b})) = 1 THEN {lev}({a}, {b}) <= 1 ELSE FALSE END"
+        f"CASE WHEN {a} = {b} THEN TRUE WHEN length({a}) = length({b}) THEN {equal} "
+        f"WHEN abs(length({a}) - length({b})) = 1 THEN {lev} <= 1 ELSE FALSE END"
     )
 
 
@@ -91,11 +93,10 @@ class LevenshteinLevel(Level):
         check_count("LevenshteinLevel distance", self.distance)
 
     def sql(self, dialect: Dialect) -> str:
-        fn = dialect.fn("levenshtein")
         a, b = text(LEFT, self.column), text(RIGHT, self.column)
         if self.distance == 1:
             return _within_one_edit(a, b, dialect, transpositions=False)
-        return f"{fn}({a}, {b}) <= {self.distance}"
+        return f"{dialect.string_metric('levenshtein', a, b)} <= {self.distance}"
 
     @property
     def label(self) -> str:
@@ -119,10 +120,10 @@ class DamerauLevenshteinLevel(Level):
         a, b = text(LEFT, self.column), text(RIGHT, self.column)
         if self.distance == 1:
             return _within_one_edit(a, b, dialect, transpositions=True)
-        pair = f"{a}, {b}"
-        dl, lev = dialect.fn("damerau_levenshtein"), dialect.fn("levenshtein")
+        dl = dialect.string_metric("damerau_levenshtein", a, b)
+        lev = dialect.string_metric("levenshtein", a, b)
         k = self.distance
-        return f"CASE WHEN {lev}({pair}) <= {2 * k} THEN {dl}({pair}) <= {k} ELSE FALSE END"
+        return f"CASE WHEN {lev} <= {2 * k} THEN {dl} <= {k} ELSE FALSE END"
 
     @property
     def label(self) -> str:

@@ -75,7 +75,7 @@ def command(
     Example:
         PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --dry-run
         PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --json
-        pprl run configs/demo.yaml --decisions configs/.pprl-work/demo-demo/review/run-1a2b.csv
+        pprl run configs/demo.yaml --decisions example-output/pipeline-demo-work/review/run-1a2b.csv
     """
     if json_logs:
         configure_logging("json", "INFO")

@@ -84,7 +84,8 @@ class _Decided:
 
     thresholds: dict[str, Any]
     summary: PosteriorSummary
-    scored: pl.DataFrame
+    candidate_pairs: int  # every pair the blocking rules made
+    scored: pl.DataFrame  # those at or above linkage's probability floor
     decided: pl.DataFrame
     matches: pl.DataFrame
     clusters: pl.DataFrame
@@ -195,7 +196,8 @@ def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
 
 
 def _decide(cfg: LinkJobConfig, linker: Linker) -> _Decided:
-    """Score every candidate pair, apply the thresholds, cluster the matches."""
+    """Score the candidate pairs (those below linkage's floor of 1e-4 are dropped), apply the
+    thresholds, cluster the matches."""
     t = cfg.thresholds
     scored = linker.predict()
     summary = linker.posterior_summary()
@@ -220,6 +222,7 @@ def _decide(cfg: LinkJobConfig, linker: Linker) -> _Decided:
     return _Decided(
         thresholds=thresholds,
         summary=summary,
+        candidate_pairs=int(linker.blocking_report()["pairs"].sum()),
         scored=scored,
         decided=decided,
         matches=decided.filter(pl.col("decision") == "match"),
@@ -234,7 +237,8 @@ def _evaluation(linker: Linker, d: _Decided, truth: pl.DataFrame | None) -> dict
         "thresholds": d.thresholds,
         "blocking": {
             "rules": linker.blocking_report().to_dicts(),
-            "candidate_pairs": d.scored.height,
+            "candidate_pairs": d.candidate_pairs,
+            "scored_pairs": d.scored.height,
         },
         "unsupervised": asdict(d.summary),
         "decisions": {"match": d.matches.height, "review": d.review.height},
@@ -269,7 +273,7 @@ def _write_outputs(
     write_text_atomic(out / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
     counts = {f"{SIDES[i]}_rows": f.height for i, f in enumerate(frames)}
     counts |= {
-        "candidate_pairs": d.scored.height,
+        "candidate_pairs": d.candidate_pairs,
         "matches": d.matches.height,
         "review": d.review.height,
         "clusters": d.clusters["cluster_id"].n_unique(),

@@ -39,7 +39,7 @@ def trained(households: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> Link
 def test_address_parts_depend_on_postcode(trained: Linker) -> None:
     deps = trained.parameters.dependencies
     assert set(deps) >= ADDRESS_PARTS
-    assert {d.anchor for d in deps.values()} == {"postcode"}
+    assert {d.anchor for d in deps.values()} == {("postcode",)}
     for name in ADDRESS_PARTS:
         dep = deps[name]
         u = trained.parameters.comparisons[name].u
@@ -81,7 +81,7 @@ def test_sql_weights_match_python(
     linker = Linker(
         person_settings(tf=False), households[0], households[1], parameters=trained.parameters
     )
-    pairs = linker.predict()
+    pairs = linker.predict(threshold=None)
     names = [c.name for c in linker.comparisons]
     patterns = pairs.select([c.gamma_column for c in linker.comparisons]).to_numpy()
     expected = linker.parameters.log2_bayes_factors(names, patterns.astype(np.int64))
@@ -139,7 +139,9 @@ def test_conditional_weight_branches(anchor_gamma: int, expected: str) -> None:
             ],
         }
     )
-    params.dependencies["b"] = Dependency("a", 1, [0.1, 0.9], [0.5, 0.5], [0.7, 0.3], [0.99, 0.01])
+    params.dependencies["b"] = Dependency(
+        ("a",), (1,), [0.1, 0.9], [0.5, 0.5], [0.7, 0.3], [0.99, 0.01]
+    )
     got = params.log2_bayes_factors(["a", "b"], np.array([[anchor_gamma, 1]]))[0]
     a_weight = {1: np.log2(9.0), 0: np.log2(0.1 / 0.9), -1: 0.0}[anchor_gamma]
     b_weight = {

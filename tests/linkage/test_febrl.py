@@ -65,7 +65,7 @@ def febrl() -> Iterator[dict]:
     try:
         linker = Linker(febrl_settings(), left, right)
         linker.train(seed=1)
-        pairs = linker.predict()
+        pairs = linker.predict(threshold=None)
         yield {
             "left": left,
             "right": right,
@@ -105,7 +105,7 @@ def test_saved_model_gives_identical_scores(febrl: dict, tmp_path: Path) -> None
     loaded = Linker.load_model(path, febrl["left"], febrl["right"])
     key = ["id_l", "id_r"]
     before = febrl["pairs"].sort(key)
-    after = loaded.predict().sort(key)
+    after = loaded.predict(threshold=None).sort(key)
     assert after.select(key).equals(before.select(key))
     assert after["match_weight"].to_list() == before["match_weight"].to_list()
 
@@ -171,3 +171,17 @@ def test_identifier_is_not_an_anchor(febrl: dict) -> None:
     nothing may be modelled as dependent on it (doing so erased all evidence: F1 0.16)."""
     deps = febrl["linker"].parameters.dependencies
     assert all(d.anchor != "soc_sec_id" for d in deps.values())
+
+
+def test_clean_training_has_no_warnings_and_a_reliable_estimate(febrl: dict) -> None:
+    """FEBRL4 trains cleanly: no training warning, each block's own EM pass agrees with the
+    final model, and the unsupervised estimates are reliable (and right: every record of
+    either file has its one match)."""
+    linker = febrl["linker"]
+    assert linker.training_warnings == [], [w.message for w in linker.training_warnings]
+    checks = linker.diagnostics.checks
+    assert len(checks["blocks"]) == len(linker.settings.blocking_rules)
+    assert all(b["ratio"] < 1.05 for b in checks["blocks"])
+    summary = linker.posterior_summary()
+    assert summary.reliable and summary.unreliable_because == ()
+    assert summary.expected_precision == pytest.approx(1.0, abs=0.01)

@@ -16,6 +16,7 @@ import duckdb
 import jellyfish
 import polars as pl
 import pytest
+from rapidfuzz.distance import JaroWinkler
 
 from linkage import comparisons as cl
 from linkage.company_names import CompanyRareTokensLevel
@@ -179,8 +180,8 @@ def test_edit_distance_levels_agree_with_jellyfish() -> None:
     alphabet = "ABCDE"
     pairs = [
         (
-            "".join(rng.choices(alphabet, k=rng.randint(1, 6))),
-            "".join(rng.choices(alphabet, k=rng.randint(1, 6))),
+            "".join(rng.choices(alphabet, k=rng.randint(0, 6))),
+            "".join(rng.choices(alphabet, k=rng.randint(0, 6))),
         )
         for _ in range(200)
     ]
@@ -191,6 +192,48 @@ def test_edit_distance_levels_agree_with_jellyfish() -> None:
     # (unrestricted) distance is a valid oracle at k = 1.
     dl = [jellyfish.damerau_levenshtein_distance(a, b) <= 1 for a, b in pairs]
     assert level_results(cl.DamerauLevenshteinLevel("x", 1), pairs) == dl
+
+
+# Empty and one-character strings, where DuckDB's own functions differ from the reference
+# implementations: hamming('', '') raises "Strings must be of length > 0" (one such pair
+# aborted a whole query), jaro_winkler_similarity('', '') is 0. Expected values are those
+# of rapidfuzz 3.14 (JaroWinkler.similarity('', '') = 1.0) and jellyfish 1.3 for the edit
+# distances; jellyfish's jaro_winkler_similarity('', '') is 0.0, so JW is checked against
+# rapidfuzz only.
+EDGE_PAIRS = [("", ""), ("", "A"), ("A", ""), ("A", "A"), ("A", "B"), ("", "AB"), ("AB", "BA")]
+EDGE_CASES = [
+    (cl.LevenshteinLevel("x", 1), [True, True, True, True, True, False, False]),
+    (cl.LevenshteinLevel("x", 2), [True, True, True, True, True, True, True]),
+    (cl.DamerauLevenshteinLevel("x", 1), [True, True, True, True, True, False, True]),
+    (cl.DamerauLevenshteinLevel("x", 2), [True, True, True, True, True, True, True]),
+    (cl.JaroWinklerLevel("x", 0.9), [True, False, False, True, False, False, False]),
+]
+
+
+@pytest.mark.parametrize(("level", "expected"), EDGE_CASES)
+def test_edge_cases_match_the_reference_implementations(level: cl.Level, expected: list) -> None:
+    assert level_results(level, EDGE_PAIRS) == expected
+    if isinstance(level, cl.JaroWinklerLevel):
+        reference = [JaroWinkler.similarity(a, b) >= level.threshold for a, b in EDGE_PAIRS]
+    elif isinstance(level, cl.DamerauLevenshteinLevel):
+        reference = [
+            jellyfish.damerau_levenshtein_distance(a, b) <= level.distance for a, b in EDGE_PAIRS
+        ]
+    else:
+        assert isinstance(level, cl.LevenshteinLevel)
+        reference = [jellyfish.levenshtein_distance(a, b) <= level.distance for a, b in EDGE_PAIRS]
+    assert reference == expected
+
+
+def test_two_empty_strings_do_not_abort_a_comparison() -> None:
+    pairs = [("", ""), ("SMITH", "SMYTH"), ("", "SMITH")]
+    for comparison in (
+        cl.LevenshteinAtThresholds("x", (1, 2)),
+        cl.DamerauLevenshteinAtThresholds("x", (1, 2)),
+        cl.JaroWinklerAtThresholds("x", (0.9, 0.7)),
+    ):
+        top = len([v for v in comparison.levels if not v.is_null_level]) - 1
+        assert gamma_results(comparison, pairs)[0] == top
 
 
 def test_name_comparison_gamma_codes() -> None:

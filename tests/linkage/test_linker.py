@@ -118,7 +118,7 @@ def trained(people: tuple[pl.DataFrame, pl.DataFrame]) -> Linker:
 
 def test_dedupe_finds_duplicates(trained: Linker, people: tuple) -> None:
     _, truth = people
-    pairs = trained.predict()
+    pairs = trained.predict(threshold=None)
     assert (pairs["id_l"] != pairs["id_r"]).all()
     unordered = pairs.select(
         pl.min_horizontal("id_l", "id_r").alias("a"), pl.max_horizontal("id_l", "id_r").alias("b")

@@ -32,3 +32,15 @@ def test_tolerant_casts_give_null_not_errors() -> None:
     assert _value(DUCKDB.try_cast("'not a date'", "DATE")) is None
     assert str(_value(DUCKDB.try_parse_date("'01/02/2000'", "%d/%m/%Y"))) == "2000-02-01"
     assert _value(DUCKDB.try_parse_date("'31/02/2000'", "%d/%m/%Y")) is None
+
+
+def test_string_metrics_follow_the_reference_conventions() -> None:
+    """Identical strings, the empty string included, have similarity 1 and distance 0
+    (rapidfuzz); DuckDB's own hamming('', '') raises and jaro_winkler('', '') is 0."""
+    for name, same in (("jaro_winkler", 1.0), ("jaro", 1.0), ("hamming", 0)):
+        assert _value(DUCKDB.string_metric(name, "''", "''")) == same
+        assert _value(DUCKDB.string_metric(name, "'AB'", "'AB'")) == same
+    assert _value(DUCKDB.string_metric("jaro_winkler", "''", "'A'")) == 0.0
+    assert _value(DUCKDB.string_metric("hamming", "'AB'", "'AC'")) == 1
+    assert _value(DUCKDB.string_metric("levenshtein", "''", "'AB'")) == 2
+    assert _value(DUCKDB.string_metric("jaro_winkler", "NULL", "'A'")) is None

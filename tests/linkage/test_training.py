@@ -22,7 +22,7 @@ from tests.linkage._persons import person_settings, prepare_persons
 
 N = 20_000
 HOUSEHOLD_BLOCK = block_on("street", "surname")
-PERSON_BLOCK = block_on("first_name", "postcode")
+PERSON_BLOCK = block_on("first_name", "town")
 # a training block that leaves dob untrained (it blocks on dob)
 ON_DOB = [block_on("first_name", "dob")]
 
@@ -50,7 +50,7 @@ def test_household_block_really_is_implausible(
     # the premise of the tests below: on these data EM in this block expects more matches
     # than there are records, and its dob estimate says dates of birth hardly matter
     linker = _linker(persons, monkeypatch, [])
-    m, _, expected = linker._trainer._em_pass(HOUSEHOLD_BLOCK, None)["dob"]
+    m, _, expected, _ = linker._trainer._em_pass(HOUSEHOLD_BLOCK, None)["dob"]
     assert expected > N
     assert m[0] > 0.3  # "more than 10 years apart" among supposed matches
 
@@ -65,7 +65,10 @@ def test_implausible_supplementary_pass_is_rejected_for_the_next(
         linker.estimate_m(ON_DOB)
     messages = [r.getMessage() for r in caplog.records]
     assert any(HOUSEHOLD_BLOCK.name in msg and "rejected" in msg for msg in messages)
-    assert any(f"supplementary EM pass {PERSON_BLOCK.name!r} for dob" in msg for msg in messages)
+    fallbacks = [w for w in linker.training_warnings if w.code == "fallback_pass"]
+    assert [(w.comparison, w.rule) for w in fallbacks] == [("dob", PERSON_BLOCK.name)]
+    rejected = [p for p in linker.diagnostics.passes if p.rule == HOUSEHOLD_BLOCK.name]
+    assert [(p.kind, p.used) for p in rejected] == [("supplementary", False)]
     m = linker.parameters.comparisons["dob"].m
     assert m[0] is not None and m[0] < 0.01  # matches rarely have dates far apart
     assert m[-1] is not None and m[-1] > 0.9  # and mostly agree exactly
@@ -84,6 +87,7 @@ def test_no_plausible_supplementary_pass_keeps_previous_m(
     assert any(
         "m not estimated for" in r.getMessage() and "dob" in r.getMessage() for r in caplog.records
     )
+    assert ("m_not_estimated", "dob") in [(w.code, w.comparison) for w in linker.training_warnings]
 
 
 def test_default_training_on_dense_households_is_calibrated(

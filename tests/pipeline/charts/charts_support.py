@@ -56,6 +56,6 @@ def trained() -> Trained:
     right = _with_sentinels(prepare_persons(right), "R")
     linker = Linker(person_settings(), left, right)
     linker.train()
-    pairs = linker.predict()
+    pairs = linker.predict(threshold=None)  # every candidate pair, none floored
     clusters = linker.cluster(pairs, threshold=0.9)
     return Trained(linker, left, right, pairs, clusters)

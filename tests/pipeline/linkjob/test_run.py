@@ -31,6 +31,7 @@ def test_a_job_runs_from_its_config_file(tmp_path: Path) -> None:
         f"{counts['review']} for review, {counts['clusters']} clusters; precision "
         f"{labelled['precision']:.4f} recall {labelled['recall']:.4f} F1 {labelled['f1']:.4f}"
         f"; {len(result.manifest['warnings'])} warning(s)"
+        + (" (see link-report.html)" if result.manifest["warnings"] else "")
     )
 
 
