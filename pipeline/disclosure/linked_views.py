@@ -12,7 +12,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.disclosure.errors import TableSpecError
-from pipeline.disclosure.kanon import local_suppression
+from pipeline.disclosure.kanon import frequency_counts, local_suppression
 
 UNIT, ROW, _KEY, _SPREAD = "__unit", "__row", "__key", "__spread"
 # Separators of the earlier files' value tuples; no printable value contains them.
@@ -274,15 +274,8 @@ def key_view(delivery: Delivery, key: str) -> View:
     for name, frame in delivery.earlier.items():
         if code(key) not in frame.columns:
             continue
-        qis = delivery.old_qis[name]
-        values = []
-        if qis:
-            tuples = pl.concat_str(
-                [pl.col(q).cast(pl.String).fill_null(_NULL) for q in qis], separator=_FIELD
-            )
-            values = [tuples.unique().sort().str.join(_TUPLE).alias(f"{name}{_FIELD}*")]
-            fixed.append(f"{name}{_FIELD}*")
-        part = _keyed(frame, key, values).rename({UNIT: f"{UNIT}{_FIELD}{name}"})
+        part, values = _earlier_values(frame, key, name, delivery.old_qis[name])
+        fixed += values
         parts.append(part.with_columns(pl.lit(True).alias(f"in{_FIELD}{name}")))
         flags.append(f"in{_FIELD}{name}")
     if not any(f.split(_FIELD, 1)[1] in delivery.current for f in flags):
@@ -300,6 +293,31 @@ def key_view(delivery: Delivery, key: str) -> View:
     # A flag every unit shares (e.g. two files, all units in both) tells no units apart.
     flags = [f for f in flags if view.get_column(f).n_unique() > 1]
     return View(view, [*flags, *fixed, *free], free, targets)
+
+
+def _earlier_values(
+    frame: pl.DataFrame, key: str, name: str, qis: Sequence[str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """One row per key value of earlier file ``name`` and its fixed view columns. Where no
+    key value has two different values of a quasi-identifier in the file (as this module
+    delivers: values are made consistent per person), one column per quasi-identifier holding
+    the value (as for current files: a row missing it matches more, so the row holding it is
+    the one to hide), matched like the join (a missing value matches anything); otherwise one
+    column holding the set of value tuples, compared exactly, which is stricter than the join."""
+    columns = {f"{name}{_FIELD}{q}": q for q in qis}
+    keyed = frame.filter(pl.col(code(key)).is_not_null())
+    spread = keyed.group_by(code(key)).agg(pl.col(q).drop_nulls().n_unique() for q in qis)
+    if not qis or spread.select(pl.max_horizontal(qis).max()).item() in (None, 0, 1):
+        values = [pl.col(q).max().alias(c) for c, q in columns.items()]
+        fixed = list(columns)
+    else:
+        tuples = pl.concat_str(
+            [pl.col(q).cast(pl.String).fill_null(_NULL) for q in qis], separator=_FIELD
+        )
+        values = [tuples.unique().sort().str.join(_TUPLE).alias(f"{name}{_FIELD}*")]
+        fixed = [f"{name}{_FIELD}*"]
+    part = _keyed(frame, key, values).rename({UNIT: f"{UNIT}{_FIELD}{name}"})
+    return part, fixed
 
 
 def _keyed(frame: pl.DataFrame, key: str, values: list[pl.Expr]) -> pl.DataFrame:
@@ -352,8 +370,7 @@ def unlink(
     if view.frame.is_empty():
         return view
     fixed = [c for c in view.qis if c not in view.order]
-    lone = (pl.len().over(fixed) if fixed else pl.lit(view.frame.height)) < k
-    gone = view.frame.filter(lone).get_column(_KEY)
+    kept, gone = _hideable(view.frame, fixed, k)
     if gone.is_empty():
         return view
     for name, frame in delivery.current.items():
@@ -370,4 +387,22 @@ def unlink(
         units = frame.filter(hit).get_column(UNIT).unique()
         delivery.unlinked_units[name] = pl.concat([delivery.unlinked_units[name], units])
         touched[name] = pl.concat([touched[name], rows])
-    return View(view.frame.filter(~lone), view.qis, view.order, view.targets)
+    return View(kept, view.qis, view.order, view.targets)
+
+
+def _hideable(frame: pl.DataFrame, fixed: Sequence[str], k: int) -> tuple[pl.DataFrame, pl.Series]:
+    """The units that match at least ``k`` units on the ``fixed`` columns (a missing value
+    matches anything), and the keys of the others. Removing a unit can leave another below
+    ``k``, so this repeats until none is removed."""
+    gone = [frame.get_column(_KEY).clear()]
+    while not frame.is_empty():
+        if fixed:
+            fk = frequency_counts(frame.select(fixed), fixed).get_column("fk")
+        else:
+            fk = pl.Series([frame.height] * frame.height)
+        lone = fk < k
+        if not lone.any():
+            break
+        gone.append(frame.filter(lone).get_column(_KEY))
+        frame = frame.filter(~lone)
+    return frame, pl.concat(gone)
