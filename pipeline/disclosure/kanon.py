@@ -97,10 +97,16 @@ def count_unsafe(
     """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
     qis = _check_columns(df, quasi_identifiers, None, sensitive)
     combos = _combinations(df, qis, None, sensitive)
-    stats = _assess(combos, combos, qis, sensitive)
+    stats = _assess(_candidates(combos, k, l_diversity), combos, qis, sensitive)
     unsafe = _unsafe(stats, k, l_diversity)
     joined = combos.join(stats.filter(unsafe), on=_ID, how="inner")
     return int(joined.get_column(_N).sum())
+
+
+def _candidates(combos: pl.DataFrame, k: int, l_diversity: int | None) -> pl.DataFrame:
+    """The combinations that may be unsafe: without l-diversity, a combination of at least
+    ``k`` records is safe (it matches itself), so only smaller ones need assessing."""
+    return combos if l_diversity is not None else combos.filter(pl.col(_N) < k)
 
 
 def anonymise(
@@ -209,6 +215,8 @@ def local_suppression(
         return _assess(probe, combos, qis, sensitive, parts)
 
     def still_unsafe(ids: pl.Series) -> pl.Series:
+        if ids.is_empty():
+            return ids
         stats = assess(combos.filter(pl.col(_ID).is_in(ids.implode())))
         return stats.filter(_unsafe(stats, k, l_diversity)).get_column(_ID)
 
@@ -219,7 +227,7 @@ def local_suppression(
             (pl.col("__touched") | hit).alias("__touched"),
         )
 
-    unsafe = still_unsafe(combos.get_column(_ID))
+    unsafe = still_unsafe(_candidates(combos, k, l_diversity).get_column(_ID))
     while not unsafe.is_empty():
         for name in order:
             cand = combos.filter(pl.col(_ID).is_in(unsafe.implode()) & pl.col(name).is_not_null())
@@ -232,7 +240,8 @@ def local_suppression(
                 continue
             suppressed[name] += int(cand.filter(pl.col(_ID).is_in(rescued.implode()))[_N].sum())
             combos = null_out(name, rescued)
-            unsafe = still_unsafe(unsafe)
+            # The rescued stay safe (nulls only enlarge matching sets): re-assess the rest.
+            unsafe = still_unsafe(unsafe.filter(~unsafe.is_in(rescued.implode())))
             if unsafe.is_empty():
                 break
         _check_budget(combos, budget, records.height)
@@ -345,6 +354,15 @@ def _assess(
     docstring's missing-matches-anything rule. ``parts``: :func:`_partition` of
     ``population``, when the caller keeps it across calls."""
     extra = _listed(sensitive)
+    if probe.is_empty():
+        schema: dict[str, pl.DataType] = {
+            _ID: probe.schema[_ID],
+            "fk": pl.UInt32(),
+            "Fk": pl.Float64(),
+        }
+        if extra:
+            schema["l"] = pl.UInt32()
+        return pl.DataFrame(schema=schema)
     if not extra and probe.height * population.height <= _PAIRWISE_MAX:
         return _assess_pairwise(probe, population, qis)
     probe = probe.select(_ID, *qis).with_columns(_mask(qis))
