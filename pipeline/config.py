@@ -238,9 +238,13 @@ class DisclosureSettings(KAnonymitySettings):
     coarser), ``age_band`` (age on ``reference_date`` in ``age_bands``) and ``year_of_birth``.
     When ``quasi_identifiers`` are listed, each source's extract is made ``k``-anonymous on them
     (generalisation up the ladders, then local suppression within ``suppression_budget``; the
-    run fails rather than exceed it); with ``l_diversity`` and ``sensitive`` every class also
-    holds at least l distinct values of each sensitive attribute; ``risk`` limits the individual
-    and expected re-identification risk (the run fails closed, exit 3, above them).
+    run fails rather than exceed it), and then so is every join of the delivery's files and of
+    earlier deliveries to the same recipient, per person (``pipeline.disclosure.protect_linked``,
+    see :mod:`pipeline.stages.deidentify`); with ``l_diversity`` and ``sensitive`` (approved
+    attributes) each source's classes also hold at least l distinct values of each sensitive
+    attribute; ``risk`` limits the individual and expected re-identification risk of every
+    join (the run fails closed, exit 3, above them; ``risk.weight`` does not apply: the linked
+    view counts persons).
     """
 
     geography_floor: Literal["sector", "district", "area", "region"] = "region"

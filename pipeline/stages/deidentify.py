@@ -1,11 +1,17 @@
 """Stage 4: strip direct identifiers, keep approved attributes, generalise, k-anonymise, check.
 
 The extract holds ``_source``, ``person_id`` and ``linked`` (when linkage ran), the ``pid_*``
-pseudonyms, ``record_key``, the approved attributes and any derived generalised attributes
-(``geography``, ``age_band``, ``year_of_birth``), sorted by source file and row so that reruns
-give byte-identical Parquet. ``pipeline.disclosure`` does the work: :func:`minimise` selects
-columns, generalisation ladders and :func:`anonymise` make each source's extract k-anonymous on
-the configured quasi-identifiers, and :func:`leak_check` proves no identifier value survived.
+pseudonyms, ``record_key``, the approved attributes (with their declared types; categories as
+Categorical) and any derived generalised attributes (``geography``, ``age_band``,
+``year_of_birth``), sorted by source file and row so that reruns give byte-identical Parquet.
+``pipeline.disclosure`` does the work: :func:`minimise` selects columns, generalisation ladders
+and :func:`anonymise` make each source's extract k-anonymous (and l-diverse) on the configured
+quasi-identifiers record by record; :func:`protect_delivery` then makes every join of the
+delivered files (``person_id`` and the ``pid_*`` pseudonyms are the keys), and of the earlier
+extracts this recipient holds (:func:`earlier_extracts`), k-anonymous per person and within the
+risk limits; :func:`leak_check` proves no identifier value survived. The disclosure summary
+has ``k_anonymity`` (per source), ``linked_k_anonymity``, ``linked_risk`` (per view) and
+``linked_earlier`` (the earlier extracts joined), counts and risks only.
 """
 
 from __future__ import annotations
