@@ -37,7 +37,7 @@ from tests.pipeline.runner_support import fake_services, make_keystore
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::Warning:acro")
 TABLES = 150 if THOROUGH else 100  # own dominance check: ~20 ms a table
 ACRO_TABLES = TABLES if THOROUGH else 15  # ACRO takes ~0.3 s a table
-LP_STEP = 1 if THOROUGH else 10  # secondary suppression and the attack: ~0.7 s a table
+LP_TABLES = 10  # without the thorough profile: secondary suppression then the LP attack
 SCENARIO = Scenario(
     7, ("hospital", "gp", "mental"), 500, 3, ("age_band", "sex_code", "region"), None
 )
@@ -187,15 +187,17 @@ def _recoverable(cells: pl.DataFrame, by: tuple[str, ...], measure: str) -> list
 
 def test_no_withheld_cell_is_recoverable_from_margins(delivered: dict[str, pl.DataFrame]) -> None:
     suppressed = 0
-    for seed in range(0, TABLES, LP_STEP):
-        frame, spec = _table(delivered, seed)
+    tables = [_table(delivered, seed) for seed in range(TABLES)]
+    if not THOROUGH:  # the smaller tables (no age band: 11 categories) keep this quick
+        tables = [t for t in tables if "age_band" not in t[1].by][:LP_TABLES]
+    for index, (frame, spec) in enumerate(tables):
         with_margins = TableSpec(spec.by, spec.statistic, spec.variable, margins=True)
         cells = check_table(frame, with_margins).cells
         # An intruder reads counts from every table and sums from sum tables (a mean times
         # its count is not a sum when contributions are missing: contributors are not shown).
         published = cells.with_columns(pl.col("n_published").cast(pl.Float64).alias("count"))
-        assert _recoverable(published, spec.by, "count") == [], f"table {seed}: counts"
+        assert _recoverable(published, spec.by, "count") == [], f"LP table {index}: counts"
         if spec.statistic == "sum":
-            assert _recoverable(cells, spec.by, "published") == [], f"table {seed}: sums"
+            assert _recoverable(cells, spec.by, "published") == [], f"LP table {index}: sums"
         suppressed += int(cells.filter(pl.col("interior"))["published"].null_count())
-    assert suppressed >= 10
+    assert suppressed >= 5
