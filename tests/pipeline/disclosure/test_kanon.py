@@ -234,14 +234,14 @@ def test_anonymised_extracts_are_k_anonymous_and_above_the_floor(
 )
 def test_pairwise_and_join_counting_agree(rows: list[tuple[str | None, int | None]]) -> None:
     # Small inputs are counted pairwise; large ones by joins per missing-value pattern.
-    from pipeline.disclosure import kanon
+    from pipeline.disclosure import matching
 
     df = pl.DataFrame(rows, schema={"x": pl.String, "y": pl.Int64}, orient="row")
     pairwise = frequency_counts(df, ["x", "y"])["fk"].to_list()
-    saved = kanon._PAIRWISE_MAX
-    kanon._PAIRWISE_MAX = -1
+    saved = matching.PAIRWISE_MAX
+    matching.PAIRWISE_MAX = -1
     try:
         joined = frequency_counts(df, ["x", "y"])["fk"].to_list()
     finally:
-        kanon._PAIRWISE_MAX = saved
+        matching.PAIRWISE_MAX = saved
     assert pairwise == joined
