@@ -185,81 +185,140 @@ def local_suppression(
     treated frame, suppressions per variable (in records) and the number of records touched.
     """
     qis = m.check_columns(df, quasi_identifiers, None, sensitive)
-    order = list(order or qis)
     records, combos = m.tagged_combinations(df, qis, None, sensitive)
-    combos = combos.with_columns(pl.lit(False).alias("__touched"))
-    suppressed = dict.fromkeys(qis, 0)
+    search = _Search(combos, qis, k, budget, records.height, sensitive, l_diversity)
+    search.run(list(order or qis))
+    treated = records.drop(qis).join(
+        search.combos.select(m.ID, *qis), on=m.ID, how="left", maintain_order="left"
+    )
+    return treated.select(df.columns), search.suppressed, search.touched()
 
-    kept: dict[str, object] = {}
 
-    def assess(probe: pl.DataFrame) -> pl.DataFrame:
+def suppressed_members(
+    df: pl.DataFrame,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    member: str,
+    *,
+    order: Sequence[str] | None = None,
+) -> dict[str, pl.Series]:
+    """:func:`local_suppression` of ``df`` (no budget, no l-diversity), reported per
+    quasi-identifier as the ``member`` values of the rows that lost it. Cheaper when only that
+    is wanted: rows are grouped once, and never joined back to their treated combination."""
+    qis = m.check_columns(df, quasi_identifiers, None, None)
+    members = "__members"
+    combos = (
+        df.lazy()
+        .group_by(qis, maintain_order=True)
+        .agg(
+            pl.len().alias(m.N), pl.len().cast(pl.Float64).alias(m.W), pl.col(member).alias(members)
+        )
+        .with_row_index(m.ID)
+        .collect()
+    )  # as matching.combinations, with each combination's members
+    search = _Search(combos, qis, k, None, df.height, None, None)
+    search.run(list(order or qis))
+    lost = {}
+    for q in qis:
+        hit = combos.get_column(q).is_not_null() & search.combos.get_column(q).is_null()
+        lost[q] = combos.filter(hit).get_column(members).explode().alias(member)
+    return lost
+
+
+class _Search:
+    """The local-suppression search over distinct combinations (see
+    :func:`local_suppression`); ``combos`` holds the treated combinations as it goes."""
+
+    def __init__(
+        self,
+        combos: pl.DataFrame,
+        qis: list[str],
+        k: int,
+        budget: int | None,
+        total: int,
+        sensitive: m.Sensitive,
+        l_diversity: int | None,
+    ) -> None:
+        self.combos = combos.with_columns(pl.lit(False).alias("__touched"))
+        self.qis, self.k, self.budget, self.total = qis, k, budget, total
+        self.sensitive, self.l_diversity = sensitive, l_diversity
+        self.suppressed = dict.fromkeys(qis, 0)
+        self._parts: tuple[pl.DataFrame, dict[int, pl.DataFrame]] | None = None
+
+    def assess(self, probe: pl.DataFrame) -> pl.DataFrame:
         # The population changes only when values are nulled: partition it once per change.
-        if kept.get("of") is not combos:
-            kept["of"], kept["parts"] = combos, m.partition(combos, qis, sensitive)
-        parts: dict[int, pl.DataFrame] = kept["parts"]  # type: ignore[assignment]
-        return m.assess(probe, combos, qis, sensitive, parts)
+        if self._parts is None or self._parts[0] is not self.combos:
+            self._parts = (self.combos, m.partition(self.combos, self.qis, self.sensitive))
+        return m.assess(probe, self.combos, self.qis, self.sensitive, self._parts[1])
 
-    def still_unsafe(ids: pl.Series) -> pl.Series:
+    def still_unsafe(self, ids: pl.Series) -> pl.Series:
         if ids.is_empty():
             return ids
-        stats = assess(combos.filter(pl.col(m.ID).is_in(ids.implode())))
-        return stats.filter(m.unsafe(stats, k, l_diversity)).get_column(m.ID)
+        stats = self.assess(self.combos.filter(pl.col(m.ID).is_in(ids.implode())))
+        return stats.filter(m.unsafe(stats, self.k, self.l_diversity)).get_column(m.ID)
 
-    def null_out(name: str, ids: pl.Series) -> pl.DataFrame:
+    def null_out(self, name: str, ids: pl.Series) -> None:
         hit = pl.col(m.ID).is_in(ids.implode())
-        return combos.with_columns(
+        self.suppressed[name] += int(self.combos.filter(hit).get_column(m.N).sum())
+        self.combos = self.combos.with_columns(
             pl.when(hit).then(None).otherwise(pl.col(name)).alias(name),
             (pl.col("__touched") | hit).alias("__touched"),
         )
 
-    unsafe = still_unsafe(m.candidates(combos, k, l_diversity).get_column(m.ID))
-    while not unsafe.is_empty():
+    def touched(self) -> int:
+        touched = int(self.combos.filter(pl.col("__touched")).get_column(m.N).sum())
+        if self.budget is not None and touched > self.budget:
+            raise SuppressionBudgetExceeded(touched, self.budget, self.total)
+        return touched
+
+    def run(self, order: list[str]) -> None:
+        unsafe = self.still_unsafe(
+            m.candidates(self.combos, self.k, self.l_diversity).get_column(m.ID)
+        )
+        while not unsafe.is_empty():
+            unsafe = self.rescue_one_at_a_time(unsafe, order)
+            self.touched()  # fail as soon as the budget is exceeded
+            if unsafe.is_empty():
+                break
+            self.drop_cheapest(unsafe, order)
+            unsafe = self.still_unsafe(unsafe)
+        self.touched()
+
+    def rescue_one_at_a_time(self, unsafe: pl.Series, order: list[str]) -> pl.Series:
+        """Null each variable in turn where that alone makes a combination safe."""
         for name in order:
-            cand = combos.filter(pl.col(m.ID).is_in(unsafe.implode()) & pl.col(name).is_not_null())
+            cand = self.combos.filter(
+                pl.col(m.ID).is_in(unsafe.implode()) & pl.col(name).is_not_null()
+            )
             if cand.is_empty():
                 continue
             probe = cand.with_columns(pl.lit(None, dtype=cand.schema[name]).alias(name))
-            stats = assess(probe)
-            rescued = stats.filter(~m.unsafe(stats, k, l_diversity)).get_column(m.ID)
+            stats = self.assess(probe)
+            rescued = stats.filter(~m.unsafe(stats, self.k, self.l_diversity)).get_column(m.ID)
             if rescued.is_empty():
                 continue
-            suppressed[name] += int(cand.filter(pl.col(m.ID).is_in(rescued.implode()))[m.N].sum())
-            combos = null_out(name, rescued)
+            self.null_out(name, rescued)
             # The rescued stay safe (nulls only enlarge matching sets): re-assess the rest.
-            unsafe = still_unsafe(unsafe.filter(~unsafe.is_in(rescued.implode())))
+            unsafe = self.still_unsafe(unsafe.filter(~unsafe.is_in(rescued.implode())))
             if unsafe.is_empty():
                 break
-        _check_budget(combos, budget, records.height)
-        if unsafe.is_empty():
-            break
-        # No single variable rescues these: drop the cheapest present one and search again.
+        return unsafe
+
+    def drop_cheapest(self, unsafe: pl.Series, order: list[str]) -> None:
+        """No single variable rescues these: null the cheapest one each still holds."""
         pending = unsafe
         for name in order:
-            ids = combos.filter(
+            ids = self.combos.filter(
                 pl.col(m.ID).is_in(pending.implode()) & pl.col(name).is_not_null()
             ).get_column(m.ID)
             if ids.is_empty():
                 continue
-            suppressed[name] += int(combos.filter(pl.col(m.ID).is_in(ids.implode()))[m.N].sum())
-            combos = null_out(name, ids)
+            self.null_out(name, ids)
             pending = pending.filter(~pending.is_in(ids.implode()))
         if pending.len() == unsafe.len():
             # Every quasi-identifier of these records is already null: the file is too small.
-            total = records.height
-            raise SuppressionBudgetExceeded(total, budget if budget is not None else total, total)
-        unsafe = still_unsafe(unsafe)
-    touched = _check_budget(combos, budget, records.height)
-    treated = records.drop(qis).join(
-        combos.select(m.ID, *qis), on=m.ID, how="left", maintain_order="left"
-    )
-    return treated.select(df.columns), suppressed, touched
-
-
-def _check_budget(combos: pl.DataFrame, budget: int | None, total: int) -> int:
-    touched = int(combos.filter(pl.col("__touched"))[m.N].sum())
-    if budget is not None and touched > budget:
-        raise SuppressionBudgetExceeded(touched, budget, total)
-    return touched
+            budget = self.budget if self.budget is not None else self.total
+            raise SuppressionBudgetExceeded(self.total, budget, self.total)
 
 
 def _suppression_order(

@@ -12,7 +12,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.disclosure.errors import TableSpecError
-from pipeline.disclosure.kanon import frequency_counts, local_suppression
+from pipeline.disclosure.kanon import frequency_counts, suppressed_members
 
 UNIT, ROW, _KEY, _SPREAD = "__unit", "__row", "__key", "__spread"
 # Separators of the earlier files' value tuples; no printable value contains them.
@@ -344,10 +344,9 @@ def suppress_view(
     """Local suppression on ``view``, applied to every row of each treated unit in the file."""
     if view.frame.is_empty() or not view.order:
         return
-    treated, _, _ = local_suppression(view.frame, view.qis, k, order=_order(view, preferred))
+    lost = suppressed_members(view.frame, view.qis, k, UNIT, order=_order(view, preferred))
     for column in view.order:
-        lost = view.frame.get_column(column).is_not_null() & treated.get_column(column).is_null()
-        units = view.frame.filter(lost).get_column(UNIT)
+        units = lost[column]
         if units.is_empty():
             continue
         name, q = view.targets[column]
