@@ -60,16 +60,16 @@ class Delivery:
         quasi-identifier (the largest non-missing one; after :meth:`make_consistent` the
         only one). Kept up to date by :meth:`suppress`."""
         if name not in self._per_unit:
-            self._summarise(name)
+            self._summarise(name, with_spread=False)
         return self._per_unit[name]
 
     def spread(self, name: str) -> pl.DataFrame:
         """``UNIT`` and, per quasi-identifier, whether the unit's rows in ``name`` disagree."""
         if name not in self._spread:
-            self._summarise(name)
+            self._summarise(name, with_spread=True)
         return self._spread[name]
 
-    def _summarise(self, name: str) -> None:
+    def _summarise(self, name: str, *, with_spread: bool) -> None:
         frame, qis = self.current[name], self.qis[name]
         if not qis:
             self._per_unit[name] = frame.select(UNIT).unique()
@@ -82,16 +82,12 @@ class Delivery:
             )
             return
         # Lazy, and one pass: about 40% faster than an eager aggregation on 600k rows.
-        stats = (
-            frame.lazy()
-            .group_by(UNIT)
-            .agg(
-                pl.col(qis).max(),
-                (pl.col(qis).max() != pl.col(qis).min()).fill_null(False).name.prefix(_SPREAD),
-            )
-            .collect()
-        )
-        self._per_unit[name] = stats.select(UNIT, *qis)
+        differ = (pl.col(qis).max() != pl.col(qis).min()).fill_null(False).name.prefix(_SPREAD)
+        aggregations = [pl.col(qis).max(), *([differ] if with_spread else [])]
+        stats = frame.lazy().group_by(UNIT).agg(aggregations).collect()
+        self._per_unit.setdefault(name, stats.select(UNIT, *qis))  # kept if already treated
+        if not with_spread:
+            return
         spread = [pl.col(f"{_SPREAD}{q}").alias(q) for q in qis]
         self._spread[name] = stats.select(UNIT, *spread).filter(pl.any_horizontal(qis))
 
