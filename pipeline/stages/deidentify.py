@@ -170,11 +170,7 @@ def protect_delivery(
     from pipeline.disclosure import check_risk, protect_linked
 
     settings = config.disclosure
-    summary: dict[str, Any] = {
-        "linked_k_anonymity": None,
-        "linked_risk": {},
-        "linked_earlier": sorted(earlier),
-    }
+    summary: dict[str, Any] = {"linked_k_anonymity": None, "linked_risk": {}, "linked_earlier": []}
     if not settings.quasi_identifiers or not files:
         return dict(files), summary
     keys = sorted({c for f in files.values() for c in f.columns if is_key_column(c)})
@@ -188,7 +184,7 @@ def protect_delivery(
         return dict(files), summary
     joinable = {n: f for n, f in earlier.items() if set(keys) & set(f.columns)}
     treated, linked = protect_linked(files, settings, keys=keys, earlier=joinable)
-    summary.update(linked)
+    summary.update(linked, linked_earlier=sorted(joinable))
     if "person_id" in keys:
         for name, frame in treated.items():
             if "linked" in frame.columns:

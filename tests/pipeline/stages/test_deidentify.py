@@ -151,6 +151,12 @@ def test_earlier_deliveries_join_too_and_are_left_as_they_were(tmp_path: Path) -
     assert delivered(first, cfg)["gp"].equals(earlier["run-1/gp.parquet"])
 
 
+def test_earlier_extracts_sharing_no_key_are_not_joined(tmp_path: Path) -> None:
+    other = pl.DataFrame({"pid_chi": ["C1", "C2"], "age_band": ["0-39", "80+"]})
+    _, summary = deidentify(pseudonymised(6), config(tmp_path), {}, earlier={"run-0/x": other})
+    assert summary["linked_earlier"] == []
+
+
 def test_without_linkage_the_pseudonyms_are_the_keys(tmp_path: Path) -> None:
     cfg = config(tmp_path, linking=False)
     frame = pseudonymised(2).drop("person_id", "linked")
