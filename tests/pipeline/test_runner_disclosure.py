@@ -27,7 +27,7 @@ QIS = ["year_of_birth", "ethnicity"]
 def _workspace(root: Path, monkeypatch: pytest.MonkeyPatch, **disclosure: Any) -> Path:
     keystore = make_keystore(root, monkeypatch)
     write_csv(root / "in/hospital/2026-10.csv", HEADER, people_rows(0, 40))
-    write_csv(root / "in/gp/register.csv", HEADER, people_rows(0, 30))
+    write_csv(root / "in/gp/register.csv", HEADER, people_rows(0, 60))
     sources = [
         {"name": name, "path": f"in/{name}/*.csv", "columns": COLUMNS}
         for name in ("hospital", "gp")
@@ -49,7 +49,8 @@ def test_a_later_delivery_is_assessed_with_the_earlier_one(
 ) -> None:
     root = _workspace(tmp_path, monkeypatch)
     assert _run(root).exit_code == 0
-    write_csv(root / "in/hospital/2026-11.csv", HEADER, people_rows(40, 30))
+    # new episodes of persons 0-59: 0-39 were in both earlier files, 40-59 in the GP one
+    write_csv(root / "in/hospital/2026-11.csv", HEADER, people_rows(0, 60))
     result = _run(root)
     assert result.exit_code == 0, result.output
     first, second = deliveries(root / "out")
@@ -57,7 +58,7 @@ def test_a_later_delivery_is_assessed_with_the_earlier_one(
     manifest = json.loads((root / "out" / run / "manifest.json").read_text())
     assert manifest["disclosure"]["linked_earlier"] == sorted(first)
     attacked = attack(second, first, QIS)
-    assert any(run in j and "+" in j for j, _, _ in attacked)  # joins across the two runs
+    assert any(run in j and "+" in j for j, _, _ in attacked), attacked  # across the two runs
     for join, smallest, _ in attacked:
         assert smallest >= 3, join
 
