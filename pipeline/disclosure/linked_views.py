@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -282,9 +283,11 @@ def key_view(delivery: Delivery, key: str) -> View:
         flags.append(f"in{_FIELD}{name}")
     if not any(f.split(_FIELD, 1)[1] in delivery.current for f in flags):
         return View(pl.DataFrame(), [], [], {})
+    # Units in two or more files: with two files, those in both (an inner join is cheaper).
+    how: Literal["inner", "full"] = "inner" if len(parts) == 2 else "full"
     lazy = parts[0].lazy()
     for part in parts[1:]:
-        lazy = lazy.join(part.lazy(), on=_KEY, how="full", coalesce=True)
+        lazy = lazy.join(part.lazy(), on=_KEY, how=how, coalesce=True)
     current = [f for f in flags if f.split(_FIELD, 1)[1] in delivery.current]
     present = pl.sum_horizontal(pl.col(f).fill_null(False) for f in flags)
     units = [c for part in parts for c in part.columns if c.startswith(UNIT)]
