@@ -43,9 +43,11 @@ from pipeline.linkage_spec import (
 
 __all__ = [
     "ACCOUNTING_COLUMNS",
+    "ATTRIBUTE_TYPES",
     "COMPARISON_KINDS",
     "DERIVED_FROM",
     "PERSON_ROLES",
+    "AttributeType",
     "ColumnSpec",
     "DeliveryConfig",
     "DisclosureSettings",
@@ -89,22 +91,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+AttributeType = Literal["integer", "decimal", "date", "category", "text"]
+ATTRIBUTE_TYPES: tuple[str, ...] = ("integer", "decimal", "date", "category", "text")
+
+
 class ColumnSpec(_Strict):
-    """What one input column holds. YAML shorthand: ``first_name`` or ``identifier:nhs``."""
+    """What one input column holds. YAML shorthand: ``role:type``, as in ``first_name``,
+    ``identifier:nhs`` or ``attribute:integer``; or a mapping ``{role: attribute, type: date}``.
+
+    Identifiers take an identifier type (``id_type``). Attributes take a value type (``type``):
+    ``integer`` (delivered as Int64), ``decimal`` (Float64), ``date`` (Date, read with the
+    source's ``date_format``), ``category`` (Categorical) or ``text`` (String, the default).
+    A value that does not parse as its type sends the row to quarantine (see
+    :mod:`pipeline.ingest`). Other roles take no type.
+    """
 
     role: Role
     id_type: str | None = None
+    type: AttributeType | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _from_shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
-            role, _, id_type = value.partition(":")
-            return {"role": role.strip(), "id_type": id_type.strip() or None}
+            role, _, suffix = (part.strip() for part in value.partition(":"))
+            if role == "attribute":
+                return {"role": role, "type": suffix or None}
+            return {"role": role, "id_type": suffix or None}
         return value
 
     @model_validator(mode="after")
-    def _id_type_matches_role(self) -> ColumnSpec:
+    def _type_matches_role(self) -> ColumnSpec:
         if self.role == "identifier":
             if not self.id_type:
                 raise ValueError("identifier columns need a type, e.g. 'identifier:nhs'")
@@ -112,8 +129,17 @@ class ColumnSpec(_Strict):
             if self.id_type not in known:
                 raise ValueError(f"unknown identifier type {self.id_type!r}")
         elif self.id_type is not None:
-            raise ValueError(f"only identifier columns take a type (role is {self.role!r})")
+            raise ValueError(
+                f"only identifier and attribute columns take a type (role is {self.role!r})"
+            )
+        if self.type is not None and self.role != "attribute":
+            raise ValueError(f"only attribute columns take a value type (role is {self.role!r})")
         return self
+
+    @property
+    def value_type(self) -> str:
+        """An attribute's declared value type (``text`` when none is declared)."""
+        return self.type or "text"
 
     def output_name(self, column: str) -> str:
         """Canonical column name after ingest: ``id_<type>``, the role, or the attribute name."""
@@ -176,6 +202,14 @@ class SourceConfig(_Strict):
         """Canonical names of research attributes."""
         return [spec.output_name(c) for c, spec in self.columns.items() if spec.role == "attribute"]
 
+    def attribute_types(self) -> dict[str, str]:
+        """Canonical attribute name -> declared value type (``text`` when undeclared)."""
+        return {
+            spec.output_name(c): spec.value_type
+            for c, spec in self.columns.items()
+            if spec.role == "attribute"
+        }
+
 
 class KeystoreRef(_Strict):
     """Where keys live. Secrets never appear here: only an env var name or a key file path."""
@@ -204,9 +238,13 @@ class DisclosureSettings(KAnonymitySettings):
     coarser), ``age_band`` (age on ``reference_date`` in ``age_bands``) and ``year_of_birth``.
     When ``quasi_identifiers`` are listed, each source's extract is made ``k``-anonymous on them
     (generalisation up the ladders, then local suppression within ``suppression_budget``; the
-    run fails rather than exceed it); with ``l_diversity`` and ``sensitive`` every class also
-    holds at least l distinct values of each sensitive attribute; ``risk`` limits the individual
-    and expected re-identification risk (the run fails closed, exit 3, above them).
+    run fails rather than exceed it), and then so is every join of the delivery's files and of
+    earlier deliveries to the same recipient, per person (``pipeline.disclosure.protect_linked``,
+    see :mod:`pipeline.stages.deidentify`); with ``l_diversity`` and ``sensitive`` (approved
+    attributes) each source's classes also hold at least l distinct values of each sensitive
+    attribute; ``risk`` limits the individual and expected re-identification risk of every
+    join (the run fails closed, exit 3, above them; ``risk.weight`` does not apply: the linked
+    view counts persons).
     """
 
     geography_floor: Literal["sector", "district", "area", "region"] = "region"
@@ -287,6 +325,9 @@ class PipelineConfig(_Strict):
                 raise ValueError(f"linkage uses roles no source maps: {', '.join(unmapped)}")
         if self.linkage.mode == "link" and len(self.sources) != 2:
             raise ValueError("linkage mode 'link' needs exactly two sources")
+        problems = _attribute_problems(self)  # value types and disclosure settings (issue 12)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def _check_folders(self) -> None:
@@ -309,6 +350,11 @@ class PipelineConfig(_Strict):
                 "delivery.state_dir must not be inside delivery.work_dir (closing the project"
                 " deletes the work folder, and the audit log must outlive it)"
             )
+
+    def attribute_types(self) -> dict[str, str]:
+        """Approved attribute -> its declared value type (one per attribute: cross-checked)."""
+        types = {a: t for s in self.sources for a, t in s.attribute_types().items()}
+        return {a: types[a] for a in self.approved_attributes}
 
     def resolve(self, path: str) -> Path:
         """A config path made absolute against the config file's folder."""
@@ -334,6 +380,35 @@ class PipelineConfig(_Strict):
         if self.delivery.state_dir is not None:
             return self.resolve(self.delivery.state_dir)
         return self.resolve(f".pprl-state/{self.project}-{self.environment}")
+
+
+def _attribute_problems(config: PipelineConfig) -> list[str]:
+    """Attributes mapped by several sources with different value types, and disclosure
+    settings naming attributes the delivery does not hold."""
+    problems = []
+    declared: dict[str, set[str]] = {}
+    for source in config.sources:
+        for name, value_type in source.attribute_types().items():
+            declared.setdefault(name, set()).add(value_type)
+    mixed = sorted(name for name, types in declared.items() if len(types) > 1)
+    if mixed:
+        problems.append(f"attributes declared with different types by two sources: {mixed}")
+    disclosure = config.disclosure
+    unapproved = sorted(set(disclosure.sensitive) - set(config.approved_attributes))
+    if unapproved:
+        problems.append(
+            f"disclosure.sensitive must be approved attributes: {', '.join(unapproved)}"
+        )
+    if disclosure.risk.weight is not None:
+        problems.append(
+            "disclosure.risk.weight: the pipeline assesses the linked delivery per person, "
+            "so sampling weights do not apply"
+        )
+    uses = {"l_diversity": disclosure.l_diversity is not None, "risk": disclosure.risk.active}
+    needs_qis = [name for name, used in uses.items() if used]
+    if needs_qis and not disclosure.quasi_identifiers:
+        problems.append(f"disclosure.{' and '.join(needs_qis)} need quasi_identifiers")
+    return problems
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ keystore opening, roles a source maps) is checked by ``pprl validate``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
-from pipeline.config import PERSON_ROLES, PipelineConfig, identifier_types
+from pipeline.config import PERSON_ROLES, AttributeType, PipelineConfig, identifier_types
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _INTERNAL = ("base_dir",)  # set by the loader, never written in a config
@@ -48,13 +48,17 @@ def config_schema() -> dict[str, Any]:
 
 
 def _column_shorthand() -> dict[str, Any]:
-    """``first_name``, ``attribute`` or ``identifier:<type>``, as configs usually write it."""
+    """``first_name``, ``attribute[:<value type>]`` or ``identifier:<type>``, as configs
+    usually write it."""
     roles = [*PERSON_ROLES, "attribute"]
     types = sorted(identifier_types())
+    values = list(get_args(AttributeType))
     return {
         "type": "string",
-        "pattern": f"^(identifier:({'|'.join(types)})|{'|'.join(roles)})$",
-        "examples": ["first_name", "identifier:nhs", "attribute"],
+        "pattern": (
+            f"^(identifier:({'|'.join(types)})|attribute:({'|'.join(values)})|{'|'.join(roles)})$"
+        ),
+        "examples": ["first_name", "identifier:nhs", "attribute", "attribute:integer"],
     }
 
 

@@ -4,11 +4,16 @@ Every ingested row carries ``_source`` (source name), ``_file`` (file name) and 
 1-based row number in the file; in CSV the header is row 1, so data starts at row 2). Mapped
 columns are renamed to canonical names (``id_<type>``, the person role, or the attribute name);
 unmapped columns are dropped here, so nothing unapproved travels further. Text is stripped and
-empty strings become nulls; ``date_of_birth`` is parsed to a date.
+empty strings become nulls; ``date_of_birth`` is parsed to a date, and attributes to their
+declared value type (:class:`pipeline.config.ColumnSpec`): ``integer`` to Int64 (a decimal with
+no fraction, such as ``1200.0``, counts as whole), ``decimal`` to a finite Float64, ``date``
+with the source's ``date_format``; ``category`` and ``text`` stay text. NaN in a Parquet float
+column is read as missing (as pandas writes it).
 
 File-level problems (unreadable, empty, duplicate or missing headers, unusable column types)
-raise :class:`DataError`. Row-level problems (ragged rows, undecodable bytes, unparseable dates)
-send the row to quarantine with a reason code and the field, or raise with ``on_bad_rows: error``.
+raise :class:`DataError`. Row-level problems (ragged rows, undecodable bytes, a value that does
+not parse as its type: ``bad_date``, ``bad_integer``, ``bad_decimal``) send the row to quarantine
+once, with a reason code and the first bad field, or raise with ``on_bad_rows: error``.
 Messages name file, row and field, never the value.
 """
 
@@ -20,6 +25,7 @@ import glob
 import io
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +35,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.config import ColumnSpec, PipelineConfig, SourceConfig
 from pipeline.errors import DataError
 from pipeline.io import check_readable, read_bytes, read_table
 from pipeline.io import read_header as read_table_header
@@ -322,8 +328,10 @@ def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
     for col, dtype in frame.schema.items():
         if dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
             problems.append(f"{name}: field {col}: column type {dtype} cannot be read as text")
-        elif dtype.is_temporal() and source.columns[col].role == "date_of_birth":
+        elif dtype.is_temporal() and _parsed_as(source.columns[col]) == "date":
             casts.append(pl.col(col).cast(pl.Date).dt.strftime(source.date_format))
+        elif dtype.is_float():  # NaN is pandas' missing value, not a number to deliver
+            casts.append(pl.col(col).fill_nan(None).cast(pl.String))
         else:
             casts.append(pl.col(col).cast(pl.String))
     if problems:
@@ -341,28 +349,70 @@ def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
 def _canonicalise(
     raw: pl.DataFrame, source: SourceConfig, name: str
 ) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
+    """Canonical names and types; a row holding a value that does not parse as its column's
+    type (a date of birth, or a typed attribute) is quarantined once, for its first bad field."""
     if raw.height == 0 and source.format == "csv":
         logger.warning("%s: file has a header but no data rows", name, extra={"file": name})
     cleaned = raw.with_columns(
         pl.col(col).str.strip_chars().replace("", None).alias(col) for col in source.columns
     )
-    quarantine: list[tuple[object, ...]] = []
     exprs: list[pl.Expr] = [
         pl.lit(source.name, dtype=pl.String).alias("_source"),
         pl.lit(name, dtype=pl.String).alias("_file"),
         pl.col("_row"),
     ]
+    reasons: list[pl.Expr] = [pl.lit(None, dtype=pl.String)]
+    fields: list[pl.Expr] = [pl.lit(None, dtype=pl.String)]
     for col, spec in source.columns.items():
-        out = spec.output_name(col)
-        if spec.role == "date_of_birth":
-            parsed = pl.col(col).str.strptime(pl.Date, source.date_format, strict=False)
-            bad = cleaned.filter(pl.col(col).is_not_null() & parsed.is_null())["_row"]
-            quarantine.extend((source.name, name, int(r), "ingest", "bad_date", col) for r in bad)
-            exprs.append(parsed.alias(out))
-        else:
-            exprs.append(pl.col(col).alias(out))
-    frame = cleaned.select(exprs)
-    if quarantine:
-        bad_rows = {int(q[2]) for q in quarantine}  # type: ignore[call-overload]
-        frame = frame.filter(~pl.col("_row").is_in(sorted(bad_rows)))
-    return frame, quarantine
+        kind = _parsed_as(spec)
+        parsed = _PARSERS[kind](pl.col(col), source.date_format)
+        exprs.append(parsed.alias(spec.output_name(col)))
+        if kind != "text":
+            bad = pl.col(col).is_not_null() & parsed.is_null()
+            reasons.insert(-1, pl.when(bad).then(pl.lit(f"bad_{kind}")))
+            fields.insert(-1, pl.when(bad).then(pl.lit(col)))
+    frame = cleaned.select(
+        *exprs, pl.coalesce(reasons).alias("__reason"), pl.coalesce(fields).alias("__field")
+    )
+    bad_rows = frame.filter(pl.col("__reason").is_not_null())
+    quarantine: list[tuple[object, ...]] = [
+        (source.name, name, row, "ingest", reason, field)
+        for row, reason, field in bad_rows.select("_row", "__reason", "__field").iter_rows()
+    ]
+    kept = frame.filter(pl.col("__reason").is_null()).drop("__reason", "__field")
+    return kept, quarantine
+
+
+def _parsed_as(spec: ColumnSpec) -> str:
+    """How a column's text is parsed: ``date`` for dates of birth, an attribute's declared
+    value type, ``text`` for everything else (identifiers are checked later, by their rule)."""
+    if spec.role == "date_of_birth":
+        return "date"
+    return spec.value_type if spec.role == "attribute" else "text"
+
+
+def _whole_number(text: pl.Expr, _: str) -> pl.Expr:
+    """Int64 from an integer literal, or from a decimal one with no fraction ("1200.0", as
+    tools that store missing integers as floats write them); anything else is null."""
+    exact = text.str.to_integer(strict=False)
+    number = text.cast(pl.Float64, strict=False)
+    whole = number.is_finite() & (number == number.round()) & (number.abs() < 2.0**53)
+    return pl.coalesce(exact, pl.when(whole).then(number.cast(pl.Int64, strict=False)))
+
+
+def _finite_number(text: pl.Expr, _: str) -> pl.Expr:
+    number = text.cast(pl.Float64, strict=False)
+    return pl.when(number.is_finite()).then(number)
+
+
+def _date(text: pl.Expr, date_format: str) -> pl.Expr:
+    return text.str.strptime(pl.Date, date_format, strict=False)
+
+
+_PARSERS: dict[str, Callable[[pl.Expr, str], pl.Expr]] = {
+    "integer": _whole_number,
+    "decimal": _finite_number,
+    "date": _date,
+    "category": lambda text, _: text,  # Categorical at delivery: joins and checks use text
+    "text": lambda text, _: text,
+}

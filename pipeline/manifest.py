@@ -233,14 +233,21 @@ def _model_facts(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _disclosure_settings(config: PipelineConfig) -> dict[str, Any]:
+    """The disclosure settings a run applied. The de-identify stage adds what it did:
+    ``k_anonymity`` (per source), ``linked_k_anonymity`` and ``linked_risk`` (the delivery's
+    joins, with ``linked_earlier`` naming the earlier extracts they included)."""
     settings = config.disclosure
     return {
         "approved_attributes": list(config.approved_attributes),
+        "attribute_types": config.attribute_types(),
         "direct_identifiers_removed": True,
         "leak_check": "passed",
         "derived_attributes": list(settings.derive),
         "k": settings.k,
         "quasi_identifiers": list(settings.quasi_identifiers),
+        "l_diversity": settings.l_diversity,
+        "sensitive": list(settings.sensitive),
+        "risk_limits": settings.risk.model_dump(exclude={"weight"}),
         "suppression_budget": settings.suppression_budget,
         "geography_floor": settings.geography_floor,
     }

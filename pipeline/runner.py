@@ -306,8 +306,11 @@ def _run_stages(batch: _Batch, work: Path, out: Path) -> None:
     )
 
     clock.start("deidentify")
+    # Disclosure control covers joins with what this recipient already holds (issue 12).
+    qis = config.disclosure.quasi_identifiers
+    earlier = deidentify_stage.earlier_extracts(config, qis, exclude=batch.run_id)
     extract, disclosure = deidentify_stage.deidentify(
-        pseudonymised, config, deidentify_stage.identifying_values(linked)
+        pseudonymised, config, deidentify_stage.identifying_values(linked), earlier=earlier
     )
 
     clock.start("deliver")

@@ -176,7 +176,8 @@ def _hospital_layout(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
                 )
             ).to_series(),
             "diagnosis_code": frame["diagnosis_code"],
-            "admission_date": _admission_dates(rng, n),
+            # written like the file's dates of birth: one date format per file
+            "admission_date": _admission_dates(rng, n).dt.to_string("%d/%m/%Y"),
         }
     )
 

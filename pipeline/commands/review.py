@@ -58,7 +58,8 @@ def command(
     \b
     Example:
         pprl review configs/demo.yaml
-        pprl run configs/demo.yaml --decisions example-output/pipeline-demo-work/review/decided/run-1a2b.csv
+        pprl run configs/demo.yaml \\
+            --decisions example-output/pipeline-demo-work/review/decided/run-1a2b.csv
         pprl review --register-review linked/review/clerical_review.csv
     """
     if (config_path is None) == (register_review is None):

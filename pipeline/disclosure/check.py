@@ -104,7 +104,8 @@ def check_table(
             (pl.col(spec.variable).cast(pl.Float64).fill_nan(None).min() >= 0).fill_null(True)
         ).item()
     )
-    return _treat(cells, spec, s, table, nonnegative=nonnegative)
+    whole = spec.statistic == "sum" and df.schema[str(spec.variable)].is_integer()
+    return _treat(cells, spec, s, table, nonnegative=nonnegative, whole=whole)
 
 
 def check_counts(
@@ -150,8 +151,10 @@ def _treat(
     built_from: BuiltFrom = "microdata",
     notes: list[str] | None = None,
     not_checked: tuple[str, ...] = (),
+    whole: bool = False,
 ) -> TableCheckResult:
-    """Primary checks, suppression, audit and rounding or perturbation of built cells."""
+    """Primary checks, suppression, audit and rounding or perturbation of built cells.
+    ``whole``: the statistic is a sum of integers, published as integers like counts."""
     cells = primary_checks(cells, spec, s)
     status = cells.get_column("status").to_numpy()
     primary = (status == "fail") | ((status == "review") & (not s.accept_review))
@@ -177,8 +180,9 @@ def _treat(
             primary, suppressed = primary | late, suppressed | late
     secondary = suppressed & ~primary
     suppression = np.where(primary, "primary", np.where(secondary, "secondary", ""))
-    # Counts are whole numbers (rounded or perturbed ones too): publish them as integers.
-    value_type = pl.Int64 if spec.statistic == "count" else pl.Float64
+    # Counts and sums of integers are whole numbers (rounded or perturbed ones too): publish
+    # them as integers.
+    value_type = pl.Int64 if spec.statistic == "count" or whole else pl.Float64
     cells = cells.with_columns(
         pl.Series("suppression", suppression),
         _withheld("published", published, suppressed).cast(value_type),

@@ -6,10 +6,8 @@ either is missing. ``fk`` is the number of such records (including *i*), ``Fk`` 
 weights. So a record missing a value can have a larger ``fk`` than any complete record, and
 the relation is not transitive: matching sets overlap rather than partition the data.
 
-Work is done on distinct combinations (with their record counts) rather than records. For each
-pair of missing-value patterns (P of the probe, Q of the population), the population is summed
-over the quasi-identifiers missing in neither and joined to the probe on those columns: at most
-2^q x 2^q joins, in practice a handful.
+Work is done on distinct combinations (with their record counts) rather than records, by
+:mod:`pipeline.disclosure.matching`.
 
 Setting a quasi-identifier to null can only enlarge every record's matching set, so suppressions
 decided together never undo each other; local suppression relies on this.
@@ -20,22 +18,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
 
-import numpy as np
 import polars as pl
 
+from pipeline.disclosure import matching as m
 from pipeline.disclosure.errors import SuppressionBudgetExceeded, TableSpecError
 from pipeline.disclosure.generalise import Ladder
 from pipeline.disclosure.settings import KAnonymitySettings
 
 logger = logging.getLogger(__name__)
-
-_ID, _N, _W, _MASK = "__combo", "__n", "__w", "__mask"
-# Below this many (probe x population) combination pairs, compare them all at once.
-_PAIRWISE_MAX = 250_000
-# One sensitive attribute or several: l-diversity then holds for each of them.
-Sensitive: TypeAlias = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -71,19 +62,19 @@ def frequency_counts(
     quasi_identifiers: Sequence[str],
     *,
     weight: str | None = None,
-    sensitive: Sensitive = None,
+    sensitive: m.Sensitive = None,
 ) -> pl.DataFrame:
     """Return ``df`` with ``fk`` (UInt32) and ``Fk`` (Float64) columns, and ``l`` when
     ``sensitive`` is given (distinct non-null sensitive values among the matching records; the
     smallest over the sensitive attributes when there are several)."""
-    qis = _check_columns(df, quasi_identifiers, weight, sensitive)
-    records, combos = _combos(df, qis, weight, sensitive)
-    stats = _assess(combos, combos, qis, sensitive)
-    out = records.join(stats, on=_ID, how="left", maintain_order="left")
+    qis = m.check_columns(df, quasi_identifiers, weight, sensitive)
+    records, combos = m.tagged_combinations(df, qis, weight, sensitive)
+    stats = m.assess(combos, combos, qis, sensitive)
+    out = records.join(stats, on=m.ID, how="left", maintain_order="left")
     cols = [pl.col("fk").cast(pl.UInt32), pl.col("Fk").cast(pl.Float64)]
-    if _listed(sensitive):
+    if m.listed(sensitive):
         cols.append(pl.col("l").cast(pl.UInt32))
-    return out.select(pl.exclude(_ID, "fk", "Fk", "l"), *cols)
+    return out.select(pl.exclude(m.ID, "fk", "Fk", "l"), *cols)
 
 
 def count_unsafe(
@@ -91,16 +82,16 @@ def count_unsafe(
     quasi_identifiers: Sequence[str],
     k: int,
     *,
-    sensitive: Sensitive = None,
+    sensitive: m.Sensitive = None,
     l_diversity: int | None = None,
 ) -> int:
     """Number of records with fewer than ``k`` matches (or fewer than ``l`` sensitive values)."""
-    qis = _check_columns(df, quasi_identifiers, None, sensitive)
-    combos = _combinations(df, qis, None, sensitive)
-    stats = _assess(combos, combos, qis, sensitive)
-    unsafe = _unsafe(stats, k, l_diversity)
-    joined = combos.join(stats.filter(unsafe), on=_ID, how="inner")
-    return int(joined.get_column(_N).sum())
+    qis = m.check_columns(df, quasi_identifiers, None, sensitive)
+    combos = m.combinations(df, qis, None, sensitive)
+    stats = m.assess(m.candidates(combos, k, l_diversity), combos, qis, sensitive)
+    unsafe = m.unsafe(stats, k, l_diversity)
+    joined = combos.join(stats.filter(unsafe), on=m.ID, how="inner")
+    return int(joined.get_column(m.N).sum())
 
 
 def anonymise(
@@ -123,7 +114,7 @@ def anonymise(
     unknown = sorted(set(ladders) - set(qis))
     if unknown:
         raise TableSpecError(f"ladders given for non-quasi-identifiers: {unknown}")
-    _check_columns(df, qis, None, settings.sensitive)
+    m.check_columns(df, qis, None, settings.sensitive)
     k, lval, sens = settings.k, settings.l_diversity, settings.sensitive
     budget = int(settings.suppression_budget * df.height)
     levels = {name: 0 for name in ladders}
@@ -183,7 +174,7 @@ def local_suppression(
     *,
     order: Sequence[str] | None = None,
     budget: int | None = None,
-    sensitive: Sensitive = None,
+    sensitive: m.Sensitive = None,
     l_diversity: int | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int], int]:
     """Null quasi-identifiers in unsafe records until every record has ``fk >= k``.
@@ -193,79 +184,141 @@ def local_suppression(
     lose the first still-present variable in ``order`` and the search repeats. Returns the
     treated frame, suppressions per variable (in records) and the number of records touched.
     """
-    qis = _check_columns(df, quasi_identifiers, None, sensitive)
-    order = list(order or qis)
-    records, combos = _combos(df, qis, None, sensitive)
-    combos = combos.with_columns(pl.lit(False).alias("__touched"))
-    suppressed = dict.fromkeys(qis, 0)
+    qis = m.check_columns(df, quasi_identifiers, None, sensitive)
+    records, combos = m.tagged_combinations(df, qis, None, sensitive)
+    search = _Search(combos, qis, k, budget, records.height, sensitive, l_diversity)
+    search.run(list(order or qis))
+    treated = records.drop(qis).join(
+        search.combos.select(m.ID, *qis), on=m.ID, how="left", maintain_order="left"
+    )
+    return treated.select(df.columns), search.suppressed, search.touched()
 
-    kept: dict[str, object] = {}
 
-    def assess(probe: pl.DataFrame) -> pl.DataFrame:
+def suppressed_members(
+    df: pl.DataFrame,
+    quasi_identifiers: Sequence[str],
+    k: int,
+    member: str,
+    *,
+    order: Sequence[str] | None = None,
+) -> dict[str, pl.Series]:
+    """:func:`local_suppression` of ``df`` (no budget, no l-diversity), reported per
+    quasi-identifier as the ``member`` values of the rows that lost it. Cheaper when only that
+    is wanted: rows are grouped once, and never joined back to their treated combination."""
+    qis = m.check_columns(df, quasi_identifiers, None, None)
+    members = "__members"
+    combos = (
+        df.lazy()
+        .group_by(qis, maintain_order=True)
+        .agg(
+            pl.len().alias(m.N), pl.len().cast(pl.Float64).alias(m.W), pl.col(member).alias(members)
+        )
+        .with_row_index(m.ID)
+        .collect()
+    )  # as matching.combinations, with each combination's members
+    search = _Search(combos, qis, k, None, df.height, None, None)
+    search.run(list(order or qis))
+    lost = {}
+    for q in qis:
+        hit = combos.get_column(q).is_not_null() & search.combos.get_column(q).is_null()
+        lost[q] = combos.filter(hit).get_column(members).explode().alias(member)
+    return lost
+
+
+class _Search:
+    """The local-suppression search over distinct combinations (see
+    :func:`local_suppression`); ``combos`` holds the treated combinations as it goes."""
+
+    def __init__(
+        self,
+        combos: pl.DataFrame,
+        qis: list[str],
+        k: int,
+        budget: int | None,
+        total: int,
+        sensitive: m.Sensitive,
+        l_diversity: int | None,
+    ) -> None:
+        self.combos = combos.with_columns(pl.lit(False).alias("__touched"))
+        self.qis, self.k, self.budget, self.total = qis, k, budget, total
+        self.sensitive, self.l_diversity = sensitive, l_diversity
+        self.suppressed = dict.fromkeys(qis, 0)
+        self._parts: tuple[pl.DataFrame, dict[int, pl.DataFrame]] | None = None
+
+    def assess(self, probe: pl.DataFrame) -> pl.DataFrame:
         # The population changes only when values are nulled: partition it once per change.
-        if kept.get("of") is not combos:
-            kept["of"], kept["parts"] = combos, _partition(combos, qis, sensitive)
-        parts: dict[int, pl.DataFrame] = kept["parts"]  # type: ignore[assignment]
-        return _assess(probe, combos, qis, sensitive, parts)
+        if self._parts is None or self._parts[0] is not self.combos:
+            self._parts = (self.combos, m.partition(self.combos, self.qis, self.sensitive))
+        return m.assess(probe, self.combos, self.qis, self.sensitive, self._parts[1])
 
-    def still_unsafe(ids: pl.Series) -> pl.Series:
-        stats = assess(combos.filter(pl.col(_ID).is_in(ids.implode())))
-        return stats.filter(_unsafe(stats, k, l_diversity)).get_column(_ID)
+    def still_unsafe(self, ids: pl.Series) -> pl.Series:
+        if ids.is_empty():
+            return ids
+        stats = self.assess(self.combos.filter(pl.col(m.ID).is_in(ids.implode())))
+        return stats.filter(m.unsafe(stats, self.k, self.l_diversity)).get_column(m.ID)
 
-    def null_out(name: str, ids: pl.Series) -> pl.DataFrame:
-        hit = pl.col(_ID).is_in(ids.implode())
-        return combos.with_columns(
+    def null_out(self, name: str, ids: pl.Series) -> None:
+        hit = pl.col(m.ID).is_in(ids.implode())
+        self.suppressed[name] += int(self.combos.filter(hit).get_column(m.N).sum())
+        self.combos = self.combos.with_columns(
             pl.when(hit).then(None).otherwise(pl.col(name)).alias(name),
             (pl.col("__touched") | hit).alias("__touched"),
         )
 
-    unsafe = still_unsafe(combos.get_column(_ID))
-    while not unsafe.is_empty():
+    def touched(self) -> int:
+        touched = int(self.combos.filter(pl.col("__touched")).get_column(m.N).sum())
+        if self.budget is not None and touched > self.budget:
+            raise SuppressionBudgetExceeded(touched, self.budget, self.total)
+        return touched
+
+    def run(self, order: list[str]) -> None:
+        unsafe = self.still_unsafe(
+            m.candidates(self.combos, self.k, self.l_diversity).get_column(m.ID)
+        )
+        while not unsafe.is_empty():
+            unsafe = self.rescue_one_at_a_time(unsafe, order)
+            self.touched()  # fail as soon as the budget is exceeded
+            if unsafe.is_empty():
+                break
+            self.drop_cheapest(unsafe, order)
+            unsafe = self.still_unsafe(unsafe)
+        self.touched()
+
+    def rescue_one_at_a_time(self, unsafe: pl.Series, order: list[str]) -> pl.Series:
+        """Null each variable in turn where that alone makes a combination safe."""
         for name in order:
-            cand = combos.filter(pl.col(_ID).is_in(unsafe.implode()) & pl.col(name).is_not_null())
+            cand = self.combos.filter(
+                pl.col(m.ID).is_in(unsafe.implode()) & pl.col(name).is_not_null()
+            )
             if cand.is_empty():
                 continue
             probe = cand.with_columns(pl.lit(None, dtype=cand.schema[name]).alias(name))
-            stats = assess(probe)
-            rescued = stats.filter(~_unsafe(stats, k, l_diversity)).get_column(_ID)
+            stats = self.assess(probe)
+            rescued = stats.filter(~m.unsafe(stats, self.k, self.l_diversity)).get_column(m.ID)
             if rescued.is_empty():
                 continue
-            suppressed[name] += int(cand.filter(pl.col(_ID).is_in(rescued.implode()))[_N].sum())
-            combos = null_out(name, rescued)
-            unsafe = still_unsafe(unsafe)
+            self.null_out(name, rescued)
+            # The rescued stay safe (nulls only enlarge matching sets): re-assess the rest.
+            unsafe = self.still_unsafe(unsafe.filter(~unsafe.is_in(rescued.implode())))
             if unsafe.is_empty():
                 break
-        _check_budget(combos, budget, records.height)
-        if unsafe.is_empty():
-            break
-        # No single variable rescues these: drop the cheapest present one and search again.
+        return unsafe
+
+    def drop_cheapest(self, unsafe: pl.Series, order: list[str]) -> None:
+        """No single variable rescues these: null the cheapest one each still holds."""
         pending = unsafe
         for name in order:
-            ids = combos.filter(
-                pl.col(_ID).is_in(pending.implode()) & pl.col(name).is_not_null()
-            ).get_column(_ID)
+            ids = self.combos.filter(
+                pl.col(m.ID).is_in(pending.implode()) & pl.col(name).is_not_null()
+            ).get_column(m.ID)
             if ids.is_empty():
                 continue
-            suppressed[name] += int(combos.filter(pl.col(_ID).is_in(ids.implode()))[_N].sum())
-            combos = null_out(name, ids)
+            self.null_out(name, ids)
             pending = pending.filter(~pending.is_in(ids.implode()))
         if pending.len() == unsafe.len():
             # Every quasi-identifier of these records is already null: the file is too small.
-            total = records.height
-            raise SuppressionBudgetExceeded(total, budget if budget is not None else total, total)
-        unsafe = still_unsafe(unsafe)
-    touched = _check_budget(combos, budget, records.height)
-    treated = records.drop(qis).join(
-        combos.select(_ID, *qis), on=_ID, how="left", maintain_order="left"
-    )
-    return treated.select(df.columns), suppressed, touched
-
-
-def _check_budget(combos: pl.DataFrame, budget: int | None, total: int) -> int:
-    touched = int(combos.filter(pl.col("__touched"))[_N].sum())
-    if budget is not None and touched > budget:
-        raise SuppressionBudgetExceeded(touched, budget, total)
-    return touched
+            budget = self.budget if self.budget is not None else self.total
+            raise SuppressionBudgetExceeded(self.total, budget, self.total)
 
 
 def _suppression_order(
@@ -275,126 +328,3 @@ def _suppression_order(
         return [*explicit, *(q for q in qis if q not in explicit)]
     distinct = {q: df.get_column(q).drop_nulls().n_unique() for q in qis}
     return sorted(qis, key=lambda q: (-distinct[q], qis.index(q)))
-
-
-def _listed(sensitive: Sensitive) -> list[str]:
-    if sensitive is None:
-        return []
-    return [sensitive] if isinstance(sensitive, str) else list(sensitive)
-
-
-def _check_columns(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
-) -> list[str]:
-    wanted = [*qis, *(c for c in (weight,) if c is not None), *_listed(sensitive)]
-    missing = [c for c in wanted if c not in df.columns]
-    if missing:
-        raise TableSpecError(f"columns not in the data: {missing}")
-    if set(_listed(sensitive)) & set(qis):
-        raise TableSpecError("a sensitive attribute cannot also be a quasi-identifier")
-    return list(qis)
-
-
-def _combinations(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
-) -> pl.DataFrame:
-    """The distinct combinations with their record counts and weights, numbered."""
-    keys = [*qis, *_listed(sensitive)]
-    w = pl.col(weight).cast(pl.Float64).sum() if weight else pl.len().cast(pl.Float64)
-    return (
-        df.group_by(keys, maintain_order=True)
-        .agg(pl.len().alias(_N), w.alias(_W))
-        .with_row_index(_ID)
-    )
-
-
-def _combos(
-    df: pl.DataFrame, qis: Sequence[str], weight: str | None, sensitive: Sensitive
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Records tagged with a combination id, and the distinct combinations with counts."""
-    keys = [*qis, *_listed(sensitive)]
-    combos = _combinations(df, qis, weight, sensitive)
-    records = df.join(
-        combos.select(*keys, _ID), on=keys, how="left", nulls_equal=True, maintain_order="left"
-    )
-    return records, combos
-
-
-def _mask(qis: Sequence[str]) -> pl.Expr:
-    bits = [pl.col(q).is_null().cast(pl.UInt32) * (1 << i) for i, q in enumerate(qis)]
-    return pl.sum_horizontal(bits).alias(_MASK)
-
-
-def _partition(
-    population: pl.DataFrame, qis: Sequence[str], sensitive: Sensitive
-) -> dict[int, pl.DataFrame]:
-    """The population split by missing-value pattern (the mask of missing QIs)."""
-    pop = population.select(*qis, *_listed(sensitive), _N, _W).with_columns(_mask(qis))
-    parts = pop.partition_by(_MASK, as_dict=True, include_key=False)
-    return {int(key[0]): part for key, part in parts.items()}
-
-
-def _assess(
-    probe: pl.DataFrame,
-    population: pl.DataFrame,
-    qis: Sequence[str],
-    sensitive: Sensitive,
-    parts: dict[int, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """For each probe combination: fk, Fk and (with ``sensitive``) distinct l, per the module
-    docstring's missing-matches-anything rule. ``parts``: :func:`_partition` of
-    ``population``, when the caller keeps it across calls."""
-    extra = _listed(sensitive)
-    if not extra and probe.height * population.height <= _PAIRWISE_MAX:
-        return _assess_pairwise(probe, population, qis)
-    probe = probe.select(_ID, *qis).with_columns(_mask(qis))
-    parts = _partition(population, qis, sensitive) if parts is None else parts
-    small = probe.height * 20 < population.height
-    pieces: list[pl.DataFrame] = []
-    for p_mask in probe.get_column(_MASK).unique().to_list():
-        probe_p = probe.filter(pl.col(_MASK) == p_mask)
-        for q_mask, pop_q in parts.items():
-            on = [q for i, q in enumerate(qis) if not (p_mask | q_mask) >> i & 1]
-            if not small or not on:
-                # Summing the population first keeps the join small for large probes.
-                pop_q = pop_q.group_by([*on, *extra]).agg(pl.col(_N).sum(), pl.col(_W).sum())
-            if on:
-                joined = probe_p.select(_ID, *on).join(pop_q, on=on, how="inner")
-            else:
-                joined = probe_p.select(_ID).join(pop_q, how="cross")
-            pieces.append(joined.select(_ID, _N, _W, *extra))
-    allp = pl.concat(pieces, how="vertical_relaxed")
-    aggs = [pl.col(_N).sum().alias("fk"), pl.col(_W).sum().alias("Fk")]
-    if extra:
-        distinct = [pl.col(c).drop_nulls().n_unique() for c in extra]
-        aggs.append(pl.min_horizontal(distinct).alias("l"))
-    return allp.group_by(_ID).agg(aggs)
-
-
-def _assess_pairwise(
-    probe: pl.DataFrame, population: pl.DataFrame, qis: Sequence[str]
-) -> pl.DataFrame:
-    """:func:`_assess` for small inputs (many missing-value patterns make its joins many and
-    tiny): compare every probe combination with every population one."""
-    matches = np.ones((probe.height, population.height), dtype=bool)
-    for q in qis:
-        both = pl.concat([probe.get_column(q), population.get_column(q)])
-        codes = both.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-        mine, theirs = codes[: probe.height, None], codes[None, probe.height :]
-        matches &= (mine == theirs) | (mine == 0) | (theirs == 0)
-    counts = population.get_column(_N).cast(pl.Float64).to_numpy()
-    weights = population.get_column(_W).cast(pl.Float64).to_numpy()
-    return pl.DataFrame(
-        {
-            _ID: probe.get_column(_ID),
-            "fk": (matches @ counts).round().astype(np.int64),
-            "Fk": matches @ weights,
-        }
-    )
-
-
-def _unsafe(stats: pl.DataFrame, k: int, l_diversity: int | None) -> pl.Expr:
-    expr = pl.col("fk") < k
-    if l_diversity is not None and "l" in stats.columns:
-        expr = expr | (pl.col("l") < l_diversity)
-    return expr

@@ -24,8 +24,12 @@ quasi-identifier, and the views below have one row per unit:
 
 Earlier deliveries to the same recipient (``earlier``) are part of every view but were
 already released: they are never changed. Their quasi-identifiers enter a view as one column
-per file holding the unit's set of value tuples, compared exactly, which is stricter than the
-join (a missing value there matches only itself).
+per file and quasi-identifier holding the unit's value, matched as in the join (a missing
+value matches anything); where a unit holds two different values of one quasi-identifier in
+an earlier file, that file enters as one column holding the unit's set of value tuples,
+compared exactly, which is stricter than the join. Units matching fewer than ``k`` units on
+these fixed columns and the presence flags are unlinked, until none is left (removing one can
+leave another below ``k``).
 
 Suppressions only add missing values, which only enlarge every matching set, so each view
 stays k-anonymous while the others are treated.

@@ -234,14 +234,42 @@ def test_anonymised_extracts_are_k_anonymous_and_above_the_floor(
 )
 def test_pairwise_and_join_counting_agree(rows: list[tuple[str | None, int | None]]) -> None:
     # Small inputs are counted pairwise; large ones by joins per missing-value pattern.
-    from pipeline.disclosure import kanon
+    from pipeline.disclosure import matching
 
     df = pl.DataFrame(rows, schema={"x": pl.String, "y": pl.Int64}, orient="row")
     pairwise = frequency_counts(df, ["x", "y"])["fk"].to_list()
-    saved = kanon._PAIRWISE_MAX
-    kanon._PAIRWISE_MAX = -1
+    saved = matching.PAIRWISE_MAX
+    matching.PAIRWISE_MAX = -1
     try:
         joined = frequency_counts(df, ["x", "y"])["fk"].to_list()
     finally:
-        kanon._PAIRWISE_MAX = saved
+        matching.PAIRWISE_MAX = saved
     assert pairwise == joined
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1, 2, None])),
+        min_size=3,
+        max_size=60,
+    ),
+    st.integers(2, 4),
+)
+def test_suppressed_members_are_the_rows_local_suppression_nulls(
+    rows: list[tuple[str | None, int | None]], k: int
+) -> None:
+    from pipeline.disclosure.errors import SuppressionBudgetExceeded
+    from pipeline.disclosure.kanon import suppressed_members
+
+    df = pl.DataFrame(rows, schema={"x": pl.String, "y": pl.Int64}, orient="row")
+    df = df.with_row_index("unit")
+    try:
+        treated, _, _ = local_suppression(df, ["x", "y"], k, order=["y", "x"])
+    except SuppressionBudgetExceeded:
+        with pytest.raises(SuppressionBudgetExceeded):
+            suppressed_members(df, ["x", "y"], k, "unit", order=["y", "x"])
+        return
+    lost = suppressed_members(df, ["x", "y"], k, "unit", order=["y", "x"])
+    for q in ("x", "y"):
+        nulled = df.filter(df[q].is_not_null() & treated[q].is_null())["unit"]
+        assert sorted(lost[q].to_list()) == sorted(nulled.to_list())

@@ -1,0 +1,103 @@
+"""The extracts a recipient already holds: earlier deliveries of the same project, read back from
+the delivery folder so that the de-identify stage can keep joins with them k-anonymous.
+
+An earlier delivery is a folder ``<delivery>/<run_id>/`` whose ``manifest.json`` is a pipeline
+run of the same project and environment (pseudonyms and person IDs are keyed per environment,
+so only those can be joined) to the same recipient (``approvals.recipient``; none on both
+sides counts as the same). Its extracts are the ``<source>.parquet`` files of the sources the
+manifest lists; each is checked against the manifest's SHA-256 first, and only its key
+columns (``person_id``, ``pid_*``) and quasi-identifiers are read. A listed extract that is
+missing or changed is a :class:`DataError` (exit 3): the risk of what the recipient holds
+cannot be assessed without it. Extracts with no key column are skipped: they join nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline.config import PipelineConfig
+from pipeline.errors import DataError
+from pseudonym.digests import file_sha256
+
+logger = logging.getLogger(__name__)
+
+RUN_KIND = "pipeline-run"  # pipeline.stages.deliver.MANIFEST_KIND (not imported: no cycle)
+
+
+def is_key_column(column: str) -> bool:
+    """Columns a recipient joins extracts on: the person ID and per-environment pseudonyms."""
+    return column == "person_id" or column.startswith("pid_")
+
+
+def earlier_extracts(
+    config: PipelineConfig,
+    quasi_identifiers: Sequence[str],
+    *,
+    exclude: str | None = None,
+) -> dict[str, pl.DataFrame]:
+    """``{"<run_id>/<source>.parquet": keys and quasi-identifiers}`` of every earlier delivery
+    to this config's recipient, oldest run folder name first; ``exclude`` is the current run."""
+    root = config.delivery_dir
+    if not root.is_dir():
+        return {}
+    out: dict[str, pl.DataFrame] = {}
+    for manifest_path in sorted(root.glob("*/manifest.json")):
+        folder = manifest_path.parent
+        if folder.name.startswith(".") or folder.name == exclude:
+            continue
+        manifest = _read(manifest_path)
+        if manifest is None or not _same_recipient(manifest, config):
+            continue
+        outputs = manifest.get("outputs", {})
+        for source in manifest.get("sources", {}):
+            name = f"{source}.parquet"
+            if name in outputs:
+                frame = _extract(folder / name, outputs[name], quasi_identifiers)
+                if frame is not None:
+                    out[f"{folder.name}/{name}"] = frame
+    if out:
+        logger.info("%d earlier extracts to this recipient join this delivery", len(out))
+    return out
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """A manifest, or None for a file that is not a pipeline run's manifest."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise DataError(f"{path.parent.name}/manifest.json: unreadable manifest") from None
+    if not isinstance(document, dict) or document.get("kind") != RUN_KIND:
+        return None
+    return document
+
+
+def _same_recipient(manifest: dict[str, Any], config: PipelineConfig) -> bool:
+    recipient = (manifest.get("approvals") or {}).get("recipient")
+    ours = config.approvals.recipient if config.approvals else None
+    return (
+        manifest.get("project") == config.project
+        and manifest.get("environment") == config.environment
+        and recipient == ours
+    )
+
+
+def _extract(
+    path: Path, entry: dict[str, Any], quasi_identifiers: Sequence[str]
+) -> pl.DataFrame | None:
+    label = f"{path.parent.name}/{path.name}"
+    if not path.is_file():
+        raise DataError(f"{label}: earlier delivered extract listed in its manifest is missing")
+    if file_sha256(path) != entry.get("sha256"):
+        raise DataError(f"{label}: earlier delivered extract differs from its manifest's SHA-256")
+    columns = pl.read_parquet_schema(path)
+    keys = [c for c in columns if is_key_column(c)]
+    if not keys:
+        return None
+    wanted = [*keys, *(q for q in quasi_identifiers if q in columns and q not in keys)]
+    return pl.read_parquet(path, columns=wanted)
