@@ -50,9 +50,11 @@ def weight_sql(comparison: Comparison, params: ModelParameters, *, tf: bool = Tr
                 max(params.comparisons[comparison.name].m[gamma] or 0.0, PROBABILITY_FLOOR)
             )
             tf_col = quote(tf_pair_column(comparison.name))
+            # an explicit NULL test: DuckDB's greatest() skips NULLs, so greatest(NULL, 1e-12)
+            # is 1e-12 and a value missing from the tf table would score about +40 bits
             whens.append(
-                f"WHEN {gamma} THEN coalesce({double(log2_m)} - log2(greatest({tf_col}, 1e-12)), "
-                f"{double(w)})"
+                f"WHEN {gamma} THEN CASE WHEN {tf_col} IS NULL THEN {double(w)} "
+                f"ELSE {double(log2_m)} - log2(greatest({tf_col}, 1e-12)) END"
             )
         else:
             whens.append(f"WHEN {gamma} THEN {double(w)}")
