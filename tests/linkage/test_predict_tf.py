@@ -12,7 +12,6 @@ from linkage.model import ModelParameters
 from linkage.predict import weight_sql
 from linkage.tf import tf_pair_column
 
-
 Model = tuple[cl.Comparison, ModelParameters]
 
 
