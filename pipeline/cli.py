@@ -146,7 +146,9 @@ class PprlGroup(click.Group):
 
 
 def _json_requested(argv: Sequence[str]) -> bool:
-    return _requested(argv, "--log-format") == "json" or "--json-logs" in argv
+    """JSON errors under ``--log-format json``, and under a command's ``--json`` too: a
+    scheduler that asked for a JSON result should not have to parse a text error."""
+    return _requested(argv, "--log-format") == "json" or "--json-logs" in argv or "--json" in argv
 
 
 def _exit(code: int) -> NoReturn:

@@ -107,3 +107,12 @@ def test_audit_list_json_is_the_entries(config: Path) -> None:
     entries = json.loads(out)
     assert [e["action"] for e in entries] == ["pipeline.run"]
     assert entries[0]["details"]["totals"]["input_rows"] == 85
+
+
+def test_an_error_under_json_is_a_json_object_on_stderr(config: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "missing.yaml"), "--json"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    error = json.loads(line)
+    assert error["exit_code"] == 2 and "config file not found" in error["message"]
+    assert result.stdout == ""
