@@ -112,23 +112,8 @@ def link_to_register(
     clerical, rejected = read_decisions_for_run(decisions, keys, token_map)
     if rejected.height:
         det = det.join(rejected, on=[UID, ENTREF], how="anti")
-
-    fallback = (
-        inc.ids.select(UID)
-        .join(det.select(UID), on=UID, how="anti")
-        .join(clerical.select(UID), on=UID, how="anti")
-    )
-    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID, "method")
-    pairs, training = fallback_candidates(
-        inc, reg, id_types, labelled, fallback, rejected, settings
-    )
-    has_names = present(incoming, ic.name) is not None
-    nothing = _nothing_to_match(incoming, inc.ids, ic.name if has_names else None)
-    statuses = register.select(pl.col("__entref").alias(ENTREF), REGISTER_STATUS).unique(ENTREF)
-    results = _assemble(
-        inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical,
-        decide(pairs, settings),
-    ).join(statuses, on=ENTREF, how="left", maintain_order="left")  # fmt: skip
+    pairs, training = _probabilistic(inc, reg, id_types, det, clerical, rejected, settings)
+    results = _results(inc, register, keys, det, clerical, decide(pairs, settings))
     review = review_rows(results, pairs, inc, reg, keys, settings)
     if decisions is None:
         needed = pl.concat([results[ENTREF], review[ENTREF]]).drop_nulls().unique()
@@ -143,13 +128,56 @@ def link_to_register(
         "shared_identifier_types": id_types,
         "probabilistic": training,
         "decisions_applied": {MATCH: clerical.height, NON_MATCH: rejected.height},
-        "settings": {
-            "match_threshold": settings.match_threshold,
-            "review_threshold": settings.review_threshold,
-            "contradicting_crn": settings.contradicting_crn,
-        },
+        "settings": _settings_facts(settings),
     }
     return LinkOutcome(results.drop(UID), review, facts)
+
+
+def _probabilistic(
+    inc: Side,
+    reg: Side,
+    id_types: list[str],
+    det: pl.DataFrame,
+    clerical: pl.DataFrame,
+    rejected: pl.DataFrame,
+    settings: MatchSettings,
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """Scored candidate pairs for the records neither an identifier nor a curator settled,
+    with the model trained on the identifier links (see :mod:`pipeline.business.fallback`)."""
+    fallback = (
+        inc.ids.select(UID)
+        .join(det.select(UID), on=UID, how="anti")
+        .join(clerical.select(UID), on=UID, how="anti")
+    )
+    labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID, "method")
+    return fallback_candidates(inc, reg, id_types, labelled, fallback, rejected, settings)
+
+
+def _results(
+    inc: Side,
+    register: pl.DataFrame,
+    keys: pl.Series,
+    det: pl.DataFrame,
+    clerical: pl.DataFrame,
+    decided: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per incoming record (see :func:`link_to_register`), with the register status of
+    the company it was linked to."""
+    ic = inc.columns
+    has_names = present(inc.frame, ic.name) is not None
+    nothing = _nothing_to_match(inc.frame, inc.ids, ic.name if has_names else None)
+    statuses = register.select(pl.col("__entref").alias(ENTREF), REGISTER_STATUS).unique(ENTREF)
+    return _assemble(
+        inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical, decided
+    ).join(statuses, on=ENTREF, how="left", maintain_order="left")
+
+
+def _settings_facts(settings: MatchSettings) -> dict[str, object]:
+    return {
+        "match_threshold": settings.match_threshold,
+        "review_threshold": settings.review_threshold,
+        "contradicting_crn": settings.contradicting_crn,
+    }
 
 
 def _tokens(pseudonymiser: Pseudonymiser, entrefs: pl.Series) -> pl.DataFrame:
