@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -109,23 +110,34 @@ def deliver(
         "audit_head_before_run": audit.head(),
     }
     write_manifest(manifest_path, kind, _keys_used(pseudonymiser) | body)
+    written = [*outputs, *review_entry, file_entry(manifest_path)]
+    _record(audit, kind, pseudonymiser, input_entries, written, results.height, report)
+    logger.info("%s: %d records, match rate %.3f", kind, results.height, report["match_rate"])
+    return Delivered(results_path, report_path, manifest_path, review_path, report)
+
+
+def _record(
+    audit: AuditLog,
+    kind: str,
+    pseudonymiser: Pseudonymiser,
+    inputs: list[dict[str, object]],
+    outputs: list[dict[str, object]],
+    records: int,
+    report: dict[str, Any],
+) -> None:
+    """The run's audit entry: checksums of what it read and wrote, key IDs, counts."""
     audit.append(
         kind,
-        inputs={str(e["name"]): str(e["sha256"]) for e in input_entries},
-        outputs={
-            str(e["name"]): str(e["sha256"])
-            for e in [*outputs, *review_entry, file_entry(manifest_path)]
-        },
+        inputs={str(e["name"]): str(e["sha256"]) for e in inputs},
+        outputs={str(e["name"]): str(e["sha256"]) for e in outputs},
         details={
             "environment": pseudonymiser.environment,
             "key_version": pseudonymiser.version,
             "key_ids": {"entref": pseudonymiser.key_id("entref")},
-            "records": results.height,
+            "records": records,
             "by_status": report["by_status"],
         },
     )
-    logger.info("%s: %d records, match rate %.3f", kind, results.height, report["match_rate"])
-    return Delivered(results_path, report_path, manifest_path, review_path, report)
 
 
 def _write_review(out_dir: Path, review: pl.DataFrame) -> tuple[Path, list[dict[str, object]]]:
