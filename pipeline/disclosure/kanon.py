@@ -16,7 +16,7 @@ decided together never undo each other; local suppression relies on this.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -94,6 +94,46 @@ def count_unsafe(
     return int(joined.get_column(m.N).sum())
 
 
+def _recoded(
+    df: pl.DataFrame, ladders: Mapping[str, Ladder], levels: Mapping[str, int]
+) -> pl.DataFrame:
+    return df.with_columns([ladders[name].apply(levels[name]) for name in ladders])
+
+
+def _generalise(
+    df: pl.DataFrame,
+    qis: list[str],
+    ladders: Mapping[str, Ladder],
+    unsafe_in: Callable[[pl.DataFrame], int],
+    budget: int,
+) -> tuple[pl.DataFrame, dict[str, int], list[str], int]:
+    """Climb the ladders from their floors, each time taking the one step that leaves the
+    fewest unsafe records, until no more records are unsafe than ``budget`` or no step is
+    left ("suppressed" levels are never taken). Returns the recoded frame, the levels, a
+    line per step taken and the unsafe records at the floors."""
+    levels = {name: 0 for name in ladders}
+    current = _recoded(df, ladders, levels)
+    unsafe = at_floors = unsafe_in(current)
+    steps: list[str] = []
+    while unsafe > budget:
+        best: tuple[int, str, pl.DataFrame] | None = None
+        for name in (q for q in qis if q in ladders):
+            nxt = levels[name] + 1
+            if nxt >= len(ladders[name].levels) or ladders[name].label(nxt) == "suppressed":
+                continue
+            trial = _recoded(df, ladders, {**levels, name: nxt})
+            n_unsafe = unsafe_in(trial)
+            if best is None or n_unsafe < best[0]:
+                best = (n_unsafe, name, trial)
+        if best is None:
+            break
+        unsafe, name, current = best
+        levels[name] += 1
+        steps.append(f"{name} -> {ladders[name].label(levels[name])} ({unsafe} unsafe records)")
+        logger.info("generalised %s to %s", name, ladders[name].label(levels[name]))
+    return current, levels, steps, at_floors
+
+
 def anonymise(
     df: pl.DataFrame,
     settings: KAnonymitySettings,
@@ -117,34 +157,11 @@ def anonymise(
     m.check_columns(df, qis, None, settings.sensitive)
     k, lval, sens = settings.k, settings.l_diversity, settings.sensitive
     budget = int(settings.suppression_budget * df.height)
-    levels = {name: 0 for name in ladders}
-    steps: list[str] = []
 
-    def recoded(lv: Mapping[str, int]) -> pl.DataFrame:
-        return df.with_columns([ladders[name].apply(lv[name]) for name in ladders])
+    def unsafe_in(frame: pl.DataFrame) -> int:
+        return count_unsafe(frame, qis, k, sensitive=sens, l_diversity=lval)
 
-    current = recoded(levels)
-    unsafe = count_unsafe(current, qis, k, sensitive=sens, l_diversity=lval)
-    unsafe_before = unsafe
-    while unsafe > budget:
-        best: tuple[int, str, pl.DataFrame] | None = None
-        for name in qis:
-            if name not in ladders:
-                continue
-            nxt = levels[name] + 1
-            if nxt >= len(ladders[name].levels) or ladders[name].label(nxt) == "suppressed":
-                continue
-            trial = recoded({**levels, name: nxt})
-            n_unsafe = count_unsafe(trial, qis, k, sensitive=sens, l_diversity=lval)
-            if best is None or n_unsafe < best[0]:
-                best = (n_unsafe, name, trial)
-        if best is None:
-            break
-        unsafe, name, current = best
-        levels[name] += 1
-        steps.append(f"{name} -> {ladders[name].label(levels[name])} ({unsafe} unsafe records)")
-        logger.info("generalised %s to %s", name, ladders[name].label(levels[name]))
-
+    current, levels, steps, unsafe_before = _generalise(df, qis, ladders, unsafe_in, budget)
     order = _suppression_order(current, qis, settings.suppression_order)
     result, suppressed, touched = local_suppression(
         current, qis, k, order=order, budget=budget, sensitive=sens, l_diversity=lval
@@ -153,7 +170,7 @@ def anonymise(
         k=k,
         records=df.height,
         unsafe_before=unsafe_before,
-        unsafe_after=count_unsafe(result, qis, k, sensitive=sens, l_diversity=lval),
+        unsafe_after=unsafe_in(result),
         levels={name: ladders[name].label(level) for name, level in levels.items()},
         suppressed=suppressed,
         records_suppressed=touched,
