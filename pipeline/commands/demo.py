@@ -45,6 +45,21 @@ IDENTIFYING_COLUMNS = {
 }
 
 
+#: Deterministic on the NHS number first, then names, date of birth and postcode.
+DEMO_LINKAGE: dict[str, object] = {
+    "mode": "link",
+    "blocking": ["identifier:nhs", "date_of_birth", "surname & postcode"],
+    "comparisons": {
+        "identifier:nhs": "identifier",
+        "first_name": "name",
+        "surname": "name",
+        "date_of_birth": "date",
+        "postcode": "postcode",
+    },
+    "thresholds": {"match": "auto", "review": 0.2},
+}
+
+
 def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
     """The pipeline config the demo runs (paths relative to the demo folder)."""
     return {
@@ -63,8 +78,8 @@ def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
                     "sex": "sex",
                     "postcode": "postcode",
                     "address": "address",
-                    "diagnosis_code": "attribute",
-                    "admission_date": "attribute",
+                    "diagnosis_code": "attribute:category",
+                    "admission_date": "attribute:date",
                 },
             },
             {
@@ -78,23 +93,12 @@ def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
                     "date_of_birth": "date_of_birth",
                     "sex": "sex",
                     "postcode": "postcode",
-                    "income": "attribute",
-                    "employment_status": "attribute",
+                    "income": "attribute:integer",
+                    "employment_status": "attribute:category",
                 },
             },
         ],
-        "linkage": {
-            "mode": "link",
-            "blocking": ["identifier:nhs", "date_of_birth", "surname & postcode"],
-            "comparisons": {
-                "identifier:nhs": "identifier",
-                "first_name": "name",
-                "surname": "name",
-                "date_of_birth": "date",
-                "postcode": "postcode",
-            },
-            "thresholds": {"match": "auto", "review": 0.2},
-        },
+        "linkage": DEMO_LINKAGE,
         "keystore": {"path": keystore, "master_key_env": MASTER_KEY_ENV},
         "approved_attributes": ["diagnosis_code", "income", "employment_status"],
         "disclosure": {
