@@ -19,9 +19,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 #: Loggers whose handlers the CLI points at stderr (pipeline.logs.configure_logging).
 LOGGERS = ("pipeline", "linkage", "pseudonym")
 _CLEAR = "\r\x1b[K"
@@ -114,6 +115,19 @@ def stage_progress(
         bar.clear()
         for handler, original in redirected:
             handler.setStream(original)
+
+
+def opened_first_on_a_terminal(
+    open_: Callable[[], T], *, stream: TextIO | None = None
+) -> Callable[[], T]:
+    """``open_`` itself, or, where a bar will be drawn, a callable returning what ``open_``
+    gave when called now: opening a keystore may prompt for a passphrase, which must not
+    share its line with a bar being redrawn every second."""
+    out = stream if stream is not None else sys.stderr
+    if not out.isatty():
+        return open_
+    opened = open_()
+    return lambda: opened
 
 
 def _tick(bar: _Bar, stop: threading.Event) -> None:

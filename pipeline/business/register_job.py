@@ -59,18 +59,31 @@ class RegisterLinkOptions:
         return [self.register_path, self.input_path, *filter(None, [self.decisions_path])]
 
 
+#: The steps a register run announces to a progress callback, in order.
+REGISTER_STEPS = ("read", "link", "deliver")
+
+
 def run_register_link(
     options: RegisterLinkOptions,
     open_pseudonymiser: Callable[[], Pseudonymiser],
     audit: AuditLog,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Delivered:
     """Read the inputs, link, deliver into ``options.out_dir`` and record the run in ``audit``.
 
     ``open_pseudonymiser`` is called once the inputs have been read (opening a keystore may
     ask for a passphrase; a bad input should fail first). A run in which every record is
     ``invalid`` (no valid identifier and no name anywhere: a wrong column mapping) is a
-    :class:`DataError`, and nothing is delivered.
+    :class:`DataError`, and nothing is delivered. ``progress(step, number, total)`` is called
+    as each of :data:`REGISTER_STEPS` starts.
     """
+
+    def announce(step: str) -> None:
+        if progress is not None:
+            progress(step, REGISTER_STEPS.index(step) + 1, len(REGISTER_STEPS))
+
+    announce("read")
     written = {(options.out_dir / n).resolve() for n in (RESULTS_FILE, REPORT_FILE, MANIFEST_FILE)}
     if written & {p.resolve() for p in options.inputs()}:
         raise ConfigError("--out must not be the directory of an input named like an output")
@@ -82,6 +95,7 @@ def run_register_link(
         truth_columns = {KEY: options.incoming_columns.key, ENTREF: ENTREF}
         truth = read_truth(options.truth_path, truth_columns)
     pseudonymiser = open_pseudonymiser()
+    announce("link")
     outcome = link_to_register(
         incoming,
         register,
@@ -96,6 +110,7 @@ def run_register_link(
     _check_not_all_invalid(outcome, options)
     if options.register_status_as_status:
         outcome = replace(outcome, results=_not_trading_as_status(outcome.results))
+    announce("deliver")
     return deliver(
         options.out_dir,
         outcome,

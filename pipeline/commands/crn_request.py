@@ -20,7 +20,11 @@ from dataclasses import replace
 import click
 
 from pipeline.business.columns import IncomingColumns
-from pipeline.business.register_job import RegisterLinkOptions, run_register_link
+from pipeline.business.register_job import (
+    REGISTER_STEPS,
+    RegisterLinkOptions,
+    run_register_link,
+)
 from pipeline.commands.options import (
     ENTREF_ENV_HELP,
     KeyOptions,
@@ -31,6 +35,7 @@ from pipeline.commands.options import (
     key_options,
     register_run_options,
 )
+from pipeline.progress import opened_first_on_a_terminal, stage_progress
 
 
 def _request_columns(**columns: str) -> IncomingColumns:
@@ -73,5 +78,7 @@ def command(keys: KeyOptions, run: RegisterLinkOptions, columns: IncomingColumns
         register_status_as_status=True,
         write_review=False,
     )
-    delivered = run_register_link(options, keys.open_pseudonymiser, keys.audit())
+    opener = opened_first_on_a_terminal(keys.open_pseudonymiser)
+    with stage_progress("pprl crn-request", REGISTER_STEPS) as progress:
+        delivered = run_register_link(options, opener, keys.audit(), progress=progress)
     click.echo(delivered.summary_line())

@@ -15,7 +15,11 @@ from pathlib import Path
 import click
 
 from pipeline.business.columns import IncomingColumns
-from pipeline.business.register_job import RegisterLinkOptions, run_register_link
+from pipeline.business.register_job import (
+    REGISTER_STEPS,
+    RegisterLinkOptions,
+    run_register_link,
+)
 from pipeline.commands.options import (
     ENTREF_ENV_HELP,
     FILE,
@@ -27,6 +31,7 @@ from pipeline.commands.options import (
     key_options,
     register_run_options,
 )
+from pipeline.progress import opened_first_on_a_terminal, stage_progress
 
 
 def _link_columns(**columns: str | None) -> IncomingColumns:
@@ -77,5 +82,7 @@ def command(
         pprl link-register ... --decisions linked/review/clerical_review.csv --out linked2
     """
     options = replace(run, incoming_columns=columns, decisions_path=decisions_path)
-    delivered = run_register_link(options, keys.open_pseudonymiser, keys.audit())
+    opener = opened_first_on_a_terminal(keys.open_pseudonymiser)
+    with stage_progress("pprl link-register", REGISTER_STEPS) as progress:
+        delivered = run_register_link(options, opener, keys.audit(), progress=progress)
     click.echo(delivered.summary_line())

@@ -57,3 +57,20 @@ def test_log_lines_go_above_the_bar_and_the_bar_comes_back(
     assert "##########" in after  # half way when the second of two stages starts
     assert text.endswith("\r\x1b[K")  # the bar is gone at the end
     assert handler.stream is stream  # the handler writes to its own stream again
+
+
+def test_a_keystore_is_opened_before_the_bar_only_on_a_terminal() -> None:
+    from pipeline.progress import opened_first_on_a_terminal
+
+    calls: list[str] = []
+
+    def open_keystore() -> str:
+        calls.append("opened")
+        return "pseudonymiser"
+
+    lazy = opened_first_on_a_terminal(open_keystore, stream=io.StringIO())
+    assert calls == [] and lazy() == "pseudonymiser" and calls == ["opened"]
+    calls.clear()
+    eager = opened_first_on_a_terminal(open_keystore, stream=Terminal())
+    assert calls == ["opened"]  # before any bar: a passphrase prompt gets its own line
+    assert eager() == "pseudonymiser" and calls == ["opened"]

@@ -76,6 +76,19 @@ def test_a_crn_request_runs_without_click(
     assert line.startswith(f"{len(CRN_CASES)} records: ") and "2 matched_exact" in line
 
 
+def test_a_register_run_announces_its_steps_in_order(
+    options: RegisterLinkOptions, pseudonymiser: Pseudonymiser, tmp_path: Path
+) -> None:
+    from pipeline.business.register_job import REGISTER_STEPS
+
+    steps: list[tuple[str, int, int]] = []
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    run_register_link(
+        options, lambda: pseudonymiser, audit, progress=lambda *step: steps.append(step)
+    )
+    assert steps == [(s, i, len(REGISTER_STEPS)) for i, s in enumerate(REGISTER_STEPS, 1)]
+
+
 def test_truth_adds_precision_and_decisions_override(
     options: RegisterLinkOptions, pseudonymiser: Pseudonymiser, tmp_path: Path
 ) -> None:
