@@ -56,10 +56,13 @@ def check_inputs(config: PipelineConfig) -> list[str]:
                 problems.append(f"{where}.path: input file not found: {path.name}")
                 continue
             try:
-                header = set(read_header(path, source))
+                names = read_header(path, source)
             except DataError as exc:
                 problems.append(f"{where}: {exc}")
                 continue
+            header = set(names)
+            if len(header) < len(names):  # run refuses the file (pipeline.ingest)
+                problems.append(f"{where}: {path.name}: row 1: duplicate column names")
             problems.extend(
                 f"{where}.columns.{col}: not in the header of {path.name}"
                 for col in source.columns

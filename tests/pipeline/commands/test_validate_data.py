@@ -157,3 +157,15 @@ def test_approvals_are_recorded_without_surprises(workspace: Path) -> None:
     loaded.enforce(date(2099, 1, 1))
     with pytest.raises(ConfigError):
         loaded.enforce(date(2099, 1, 2))
+
+
+def test_duplicate_column_names_fail_validation_as_they_fail_a_run(workspace: Path) -> None:
+    write_csv(
+        workspace / "in/hospital/a.csv",
+        [*HEADER, HEADER[-1]],
+        [[*r, r[-1]] for r in people_rows(0, 3)],
+    )
+    code, output = validate(workspace / "pipeline.yaml")
+    assert code == 2 and "a.csv: row 1: duplicate column names" in output
+    run = CliRunner().invoke(cli, ["run", str(workspace / "pipeline.yaml")])
+    assert run.exit_code == 3 and "duplicate column" in run.output
