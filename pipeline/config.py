@@ -27,7 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from linkage.kinds import KINDS
 from pipeline.approvals import Approvals
-from pipeline.config_loading import find_secrets, read_config_document, validate_document
+from pipeline.config_loading import (
+    find_secrets,
+    load_document,
+    read_config_document,
+    validate_document,
+)
 from pipeline.disclosure.settings import KAnonymitySettings
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import (
@@ -420,6 +425,4 @@ def parse_config(raw: Any, *, base_dir: Path, source: str | None = None) -> Pipe
 
 def load_config(path: str | Path) -> PipelineConfig:
     """Load and validate a YAML config file; paths inside resolve relative to its folder."""
-    path = Path(path)
-    raw = read_config_document(path)
-    return parse_config(raw, base_dir=path.resolve().parent, source=str(path))
+    return load_document(path, parse_config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pipeline.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 _SECRET_NAME = re.compile(r"(secret|password|passwd|passphrase$|token|api_?key|master_?key$)", re.I)
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
@@ -134,3 +136,11 @@ def read_config_document(path: Path) -> Any:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"not valid YAML{where}", source=str(path)) from None
     return raw
+
+
+def load_document(path: str | Path, parse: Callable[..., T]) -> T:
+    """Read the YAML file at ``path`` and ``parse`` it with relative paths resolving against
+    the file's folder, as every config loader does."""
+    path = Path(path)
+    raw = read_config_document(path)
+    return parse(raw, base_dir=path.resolve().parent, source=str(path))

@@ -32,7 +32,7 @@ from linkage.standardise import (
     Standardisation,
     standardise_columns,
 )
-from pipeline.config import read_config_document, validate_document
+from pipeline.config_loading import load_document, validate_document
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.io import TableFormat, read_header
 
@@ -308,9 +308,7 @@ def parse_link_config(raw: Any, *, base_dir: Path, source: str | None = None) ->
 
 def load_link_config(path: str | Path) -> LinkJobConfig:
     """Load and validate a linkage job; paths inside resolve relative to its folder."""
-    path = Path(path)
-    raw = read_config_document(path)
-    return parse_link_config(raw, base_dir=path.resolve().parent, source=str(path))
+    return load_document(path, parse_link_config)
 
 
 def input_columns(cfg: LinkJobConfig, index: int) -> list[str] | None:
