@@ -10,6 +10,7 @@ or audit log that another command wrote there is never deleted.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 from collections.abc import Iterator
@@ -61,7 +62,8 @@ DEMO_LINKAGE: dict[str, object] = {
 
 
 def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
-    """The pipeline config the demo runs (paths relative to the demo folder)."""
+    """The pipeline config the demo runs (paths relative to the demo folder); a fresh document
+    each call, so a caller that edits it cannot change the next demo's."""
     return {
         "project": "demo",
         "environment": ENVIRONMENT,
@@ -98,7 +100,7 @@ def demo_config(inputs: str, keystore: str, delivery: str) -> dict[str, object]:
                 },
             },
         ],
-        "linkage": DEMO_LINKAGE,
+        "linkage": copy.deepcopy(DEMO_LINKAGE),
         "keystore": {"path": keystore, "master_key_env": MASTER_KEY_ENV},
         "approved_attributes": ["diagnosis_code", "income", "employment_status"],
         "disclosure": {

@@ -123,3 +123,13 @@ def test_demo_steps_are_announced_in_order(tmp_path: Path) -> None:
     steps: list[tuple[str, int, int]] = []
     run_demo(tmp_path / "demo", rows=100, seed=1, progress=lambda *s: steps.append(s))
     assert steps == [(s, i, len(DEMO_STEPS)) for i, s in enumerate(DEMO_STEPS, start=1)]
+
+
+def test_demo_config_is_a_fresh_document_each_call() -> None:
+    # a caller editing one document (as the review tests do) once changed every later demo's
+    # thresholds, because the linkage section was a shared module-level dict
+    from pipeline.commands.demo import demo_config
+
+    first = demo_config("in", "keys", "out")
+    first["linkage"]["thresholds"]["match"] = 0.9  # type: ignore[index]
+    assert demo_config("in", "keys", "out")["linkage"]["thresholds"]["match"] == "auto"  # type: ignore[index]
