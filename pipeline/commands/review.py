@@ -1,9 +1,9 @@
 """``pprl review``: clerical review in the browser, for a curator on this machine.
 
-Serves the grey-band pairs of a run's review file (``WORK/review/RUN_ID.csv``) or of a
-``link-register`` review file on a local page (:mod:`pipeline.review.server`); each decision
-is saved as it is made to the decided file (:mod:`pipeline.review.session`), which
-``--decisions`` reads.
+Serves the grey-band pairs of a run's review file (``WORK/review/RUN_ID.csv``), of a
+``link-register`` review file or of a ``pprl link`` job's ``review.csv`` on a local page
+(:mod:`pipeline.review.server`); each decision is saved as it is made to the decided file
+(:mod:`pipeline.review.session`), which ``--decisions`` reads.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="Review a link-register clerical_review.csv instead of a pipeline run's file.",
 )
 @click.option(
+    "--link-review",
+    type=FILE,
+    default=None,
+    help="Review a pprl link job's review.csv instead of a pipeline run's file.",
+)
+@click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
@@ -43,6 +49,7 @@ def command(
     config_path: Path | None,
     run_id: str | None,
     register_review: Path | None,
+    link_review: Path | None,
     host: str,
     port: int,
     open_browser: bool,
@@ -61,12 +68,18 @@ def command(
         pprl run configs/demo.yaml \\
             --decisions example-output/pipeline-demo-work/review/decided/run-1a2b.csv
         pprl review --register-review linked/review/clerical_review.csv
+        pprl review --link-review example-output/link-demo/review.csv
     """
-    if (config_path is None) == (register_review is None):
-        raise click.UsageError("give a CONFIG or --register-review FILE (one of them)")
+    given = [x for x in (config_path, register_review, link_review) if x is not None]
+    if len(given) != 1:
+        raise click.UsageError(
+            "give a CONFIG, --register-review FILE or --link-review FILE (one of them)"
+        )
     loopback_address(host)  # refuse before reading any file
     if register_review is not None:
         target, rerun = register_review, "pprl link-register ... --decisions {}"
+    elif link_review is not None:
+        target, rerun = link_review, "pprl link CONFIG --decisions {}"
     else:
         assert config_path is not None
         target = review_file(load_config(config_path).work_dir, run_id)
@@ -76,6 +89,11 @@ def command(
     if progress["pairs"] == 0:
         click.echo(f"{target.name}: no pairs to review")
         return
+    if link_review is not None and not session.has_records():
+        click.echo(
+            f"{target.name} holds no record values: the page shows comparison levels and "
+            "weights only (pprl link --review-records puts the records side by side)"
+        )
     try:
         server = ReviewServer(session, host=host, port=port)
     except OSError as exc:

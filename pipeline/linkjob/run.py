@@ -23,6 +23,15 @@ from pipeline.charts import record_training
 from pipeline.errors import ConfigError, DataError
 from pipeline.linkage_warnings import capture_warnings, combined, training_warnings
 from pipeline.linkconfig import LinkJobConfig, build_rule
+from pipeline.linkjob.clerical import (
+    CLERICAL,
+    forced_certain,
+    kept_pairs,
+    mark_decisions,
+    one_to_one_after_decisions,
+    read_link_decisions,
+    with_decisions_applied,
+)
 from pipeline.linkjob.html_report import ReportInputs, render_link_report
 from pipeline.linkjob.inputs import (
     check_job,
@@ -32,6 +41,7 @@ from pipeline.linkjob.inputs import (
     read_truth,
     standardise,
 )
+from pipeline.linkjob.review_file import review_rows
 from pipeline.manifest import file_entry, write_manifest
 from pipeline.stages.link_diagnostics import self_match_histogram
 
@@ -74,22 +84,28 @@ class LinkJobResult:
             line += (
                 f"; precision {lab['precision']:.4f} recall {lab['recall']:.4f} F1 {lab['f1']:.4f}"
             )
+        if (clerical := self.manifest.get("clerical_decisions")) is not None:
+            line += f"; {clerical['applied']} clerical decision(s) applied"
+            if clerical["not_candidates"]:
+                line += f" ({clerical['not_candidates']} not among the candidate pairs, ignored)"
         warnings = len(self.manifest.get("warnings", []))
         return line + f"; {warnings} warning(s)" + (" (see link-report.html)" if warnings else "")
 
 
 @dataclass(frozen=True)
 class _Decided:
-    """Scored pairs and what the thresholds made of them."""
+    """Scored pairs and what the thresholds and curators' decisions made of them."""
 
     thresholds: dict[str, Any]
     summary: PosteriorSummary
     candidate_pairs: int  # every pair the blocking rules made
     scored: pl.DataFrame  # those at or above linkage's probability floor
-    decided: pl.DataFrame
-    matches: pl.DataFrame
+    decided: pl.DataFrame  # pairs.parquet
+    matches: pl.DataFrame  # the matches, those a curator made at probability 1
     clusters: pl.DataFrame
-    review: pl.DataFrame
+    review: pl.DataFrame  # the grey band's undecided pairs
+    for_review_file: pl.DataFrame  # those and the pairs a curator decided, as scored
+    clerical: dict[str, int] | None  # counts of the curators' decisions, if any were given
 
 
 def check_link_job(config: str | Path | LinkJobConfig) -> LinkJobConfig:
@@ -105,14 +121,22 @@ def run_link_job(
     *,
     output: Path | None = None,
     report_records: bool = False,
+    review_records: bool = False,
+    decisions: Path | None = None,
     progress: Progress | None = None,
 ) -> LinkJobResult:
     """Run a job end to end, writing into ``output`` (default: the config's output folder).
 
     ``report_records`` shows record values in the report's record views (waterfalls,
-    comparison viewer, cluster studio); ``progress`` is told each step as it starts."""
+    comparison viewer, cluster studio); ``review_records`` puts both records' compared
+    values side by side in ``review.csv`` (:mod:`pipeline.linkjob.review_file`);
+    ``decisions`` is a curator's decision file, applied before clustering
+    (:mod:`pipeline.linkjob.clerical`); ``progress`` is told each step as it starts."""
     step = progress or _quiet
     cfg = check_link_job(config)
+    clerical = (
+        None if decisions is None else read_link_decisions(decisions, dedupe=cfg.mode == "dedupe")
+    )
     out = output or cfg.resolve(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     needed = needed_columns(cfg)
@@ -128,7 +152,7 @@ def run_link_job(
         try:
             with engine_errors():
                 step("score", 3, len(STEPS))
-                decided = _decide(cfg, linker)
+                decided = _decide(cfg, linker, clerical)
                 evaluation = _evaluation(linker, decided, truth)
                 evaluation["warnings"] = combined(captured, training_warnings(linker))
                 step("write", 4, len(STEPS))
@@ -141,12 +165,17 @@ def run_link_job(
                     training if cfg.model is None else None,
                     self_match_histogram(linker, pl.concat(frames, how="diagonal_relaxed")),
                 )
-                counts = _write_outputs(cfg, linker, frames, decided, evaluation, out)
+                review = review_rows(
+                    linker, decided.for_review_file, frames, records=review_records
+                )
+                counts = _write_outputs(cfg, linker, frames, decided, evaluation, review, out)
                 html = render_link_report(cfg, counts, evaluation, report, records=report_records)
                 write_text_atomic(out / "link-report.html", html)
         finally:
             linker.close()
-    return LinkJobResult(out, _record(cfg, out, counts, evaluation))
+    sources = {"decisions": decisions} if decisions is not None else {}
+    values = {"review.csv": review_records, "link-report.html": report_records}
+    return LinkJobResult(out, _record(cfg, out, counts, evaluation, sources, values))
 
 
 def _quiet(step: str, number: int, total: int) -> None:
@@ -183,31 +212,20 @@ def engine_errors() -> Iterator[None]:
         ) from None
 
 
-def review_table(linker: Linker, review: pl.DataFrame) -> pl.DataFrame:
-    """Review pairs with each comparison's level label and weight (explanation API)."""
-    base = review.select(
-        "id_l", "id_r", pl.col("match_weight").cast(pl.Float64), "match_probability"
-    )
-    if review.height == 0:
-        return base
-    return base.join(linker.explain_wide(review), on=["id_l", "id_r"]).sort(
-        "match_weight", descending=True
-    )
-
-
-def _decide(cfg: LinkJobConfig, linker: Linker) -> _Decided:
+def _decide(cfg: LinkJobConfig, linker: Linker, decisions: pl.DataFrame | None) -> _Decided:
     """Score the candidate pairs (those below linkage's floor of 1e-4 are dropped), apply the
-    thresholds, cluster the matches."""
+    curators' decisions and the thresholds, cluster the matches."""
     t = cfg.thresholds
     scored = linker.predict()
     summary = linker.posterior_summary()
     match_t = summary.auto_threshold if t.match == "auto" else float(t.match)
     review_t = min(t.review if t.review is not None else match_t, match_t)
     cluster_t = t.cluster if t.cluster is not None else match_t
-    kept = scored.filter(pl.col("match_probability") >= review_t)
+    marked, clerical = mark_decisions(scored, decisions, dedupe=cfg.mode == "dedupe")
+    kept = kept_pairs(marked, review_t)
     if t.one_to_one:
-        kept = linker.one_to_one(kept)
-    classified = Linker.classify(kept, match_t, review_t)
+        kept = one_to_one_after_decisions(kept, linker.one_to_one)
+    classified = with_decisions_applied(Linker.classify(kept, match_t, review_t))
     # term frequencies describe how common a value is: needed to explain, not delivered
     decided = classified.drop(c for c in kept.columns if c.startswith("tf_")).with_columns(
         pl.col("match_weight").cast(pl.Float64)
@@ -219,15 +237,24 @@ def _decide(cfg: LinkJobConfig, linker: Linker) -> _Decided:
         "cluster": cluster_t,
         "one_to_one": t.one_to_one,
     }
+    certain = forced_certain(decided)
+    undecided_band = classified.filter(pl.col("decision") == "review").sort(
+        "match_weight", "id_l", "id_r", descending=[True, False, False]
+    )
     return _Decided(
         thresholds=thresholds,
         summary=summary,
         candidate_pairs=int(linker.blocking_report()["pairs"].sum()),
         scored=scored,
         decided=decided,
-        matches=decided.filter(pl.col("decision") == "match"),
-        clusters=linker.cluster(decided, threshold=cluster_t),
-        review=review_table(linker, classified.filter(pl.col("decision") == "review")),
+        matches=certain.filter(pl.col("decision") == "match"),
+        clusters=linker.cluster(certain, threshold=cluster_t),
+        review=undecided_band,
+        for_review_file=pl.concat(
+            [undecided_band.drop("decision"), marked.filter(pl.col(CLERICAL).is_not_null())],
+            how="vertical_relaxed",
+        ),
+        clerical=clerical,
     )
 
 
@@ -243,6 +270,8 @@ def _evaluation(linker: Linker, d: _Decided, truth: pl.DataFrame | None) -> dict
         "unsupervised": asdict(d.summary),
         "decisions": {"match": d.matches.height, "review": d.review.height},
     }
+    if d.clerical is not None:
+        evaluation["clerical_decisions"] = d.clerical
     if truth is not None:
         match_t = d.thresholds["match"]
         evaluation["blocking"]["pair_completeness"] = linker.pair_completeness(truth)
@@ -258,13 +287,14 @@ def _write_outputs(
     frames: list[pl.DataFrame],
     d: _Decided,
     evaluation: dict[str, Any],
+    review: pl.DataFrame,
     out: Path,
 ) -> dict[str, int]:
     """Write :data:`OUTPUT_FILES` but the report (and the model to ``save_model``); return
     the counts."""
     write_with_atomic(out / "pairs.parquet", d.decided.write_parquet)
     write_with_atomic(out / "clusters.parquet", d.clusters.write_parquet)
-    write_with_atomic(out / "review.csv", d.review.write_csv)
+    write_with_atomic(out / "review.csv", review.write_csv)
     linker.save_model(out / "model.json")
     if cfg.save_model is not None:
         target = cfg.resolve(cfg.save_model)
@@ -282,13 +312,21 @@ def _write_outputs(
 
 
 def _record(
-    cfg: LinkJobConfig, out: Path, counts: dict[str, int], evaluation: dict[str, Any]
+    cfg: LinkJobConfig,
+    out: Path,
+    counts: dict[str, int],
+    evaluation: dict[str, Any],
+    sources: dict[str, Path],
+    values: dict[str, bool],
 ) -> dict[str, Any]:
-    """Manifest beside the outputs and one audit entry: checksums, counts, thresholds."""
+    """Manifest beside the outputs and one audit entry: checksums (of the inputs and the
+    other ``sources`` read, such as a decision file), counts, thresholds, the curators'
+    decisions (counts), and which outputs hold record ``values``."""
     inputs = {
         f"{SIDES[i]}:{Path(s.path).name}": file_entry(cfg.resolve(s.path))
         for i, s in enumerate(cfg.inputs)
     }
+    inputs |= {f"{kind}:{path.name}": file_entry(path) for kind, path in sources.items()}
     if cfg.truth is not None:
         inputs[f"truth:{Path(cfg.truth.path).name}"] = file_entry(cfg.resolve(cfg.truth.path))
     if cfg.model is not None:
@@ -301,16 +339,22 @@ def _record(
         "outputs": outputs,
         "counts": counts,
         "thresholds": evaluation["thresholds"],
+        "record_values": values,
         "warnings": evaluation["warnings"],
     }
+    if "clerical_decisions" in evaluation:
+        body["clerical_decisions"] = evaluation["clerical_decisions"]
     if "labelled" in evaluation:
         body["labelled"] = evaluation["labelled"]
     write_manifest(out / MANIFEST_FILE, "link", body)
+    details = {"mode": cfg.mode, "counts": counts, "thresholds": evaluation["thresholds"]}
+    if "clerical_decisions" in body:
+        details["clerical_decisions"] = body["clerical_decisions"]
     AuditLog(cfg.audit_path(out)).append(
         "link.run",
         inputs={k: str(v["sha256"]) for k, v in inputs.items()},
         outputs={k: str(v["sha256"]) for k, v in outputs.items()},
-        details={"mode": cfg.mode, "counts": counts, "thresholds": evaluation["thresholds"]},
+        details=details,
     )
     logger.info("link job done: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return body

@@ -31,11 +31,13 @@ DECISIONS = {
 _ROW, _RAW = "__row", "__raw"
 
 
-def read_decisions(path: Path) -> pl.DataFrame:
+def read_decisions(path: Path, *, unordered: bool = False) -> pl.DataFrame:
     """``key, candidate, decision`` (``match``/``non_match``) from an edited review file.
 
     Rows with a blank decision are dropped. Unknown decisions, rows without a key or candidate
     and conflicting decisions for the same pair are reported together, by file row number.
+    ``unordered`` (a deduplication, where ``a, b`` and ``b, a`` are one pair): each pair is
+    returned with the smaller id as ``key``, and decisions in either order conflict.
     """
     frame = read_table(path)
     missing = [c for c in (KEY, CANDIDATE, DECISION) if c not in frame.columns]
@@ -47,6 +49,12 @@ def read_decisions(path: Path) -> pl.DataFrame:
         pl.col(DECISION).cast(pl.String).str.strip_chars().str.to_lowercase().alias(_RAW),
     ).with_row_index(_ROW, offset=1)
     frame = frame.filter(pl.col(_RAW).is_not_null() & (pl.col(_RAW) != ""))
+    if unordered:  # swap where candidate < key (a comparison with an empty id is null)
+        swap = (pl.col(CANDIDATE) < pl.col(KEY)).fill_null(False)
+        frame = frame.with_columns(
+            pl.when(swap).then(pl.col(CANDIDATE)).otherwise(pl.col(KEY)).alias(KEY),
+            pl.when(swap).then(pl.col(KEY)).otherwise(pl.col(CANDIDATE)).alias(CANDIDATE),
+        )
     frame = frame.with_columns(pl.col(_RAW).replace_strict(DECISIONS, default=None).alias(DECISION))
     problems = _problems(frame)
     if problems:

@@ -1,12 +1,13 @@
 """How a review file's row is shown to a curator: which columns face each other, where two
 values differ, and the waterfall of the pair's weights.
 
-Two review files share the decision format (:mod:`pipeline.review.decisions`) but lay out the
-evidence differently: the batch pipeline's (:mod:`pipeline.review.persons`) puts each field
-side by side as ``<field>_l`` / ``<field>_r`` and adds ``level_<comparison>`` /
-``weight_<comparison>`` columns; the business register's
-(:mod:`pipeline.business.clerical_review`) has ``incoming_<field>`` / ``register_<field>``
-and no weights.
+The review files share the decision format (:mod:`pipeline.review.decisions`) but lay out the
+evidence differently: the batch pipeline's (:mod:`pipeline.review.persons`) and a ``pprl
+link`` job's (:mod:`pipeline.linkjob.review_file`) put each field side by side as
+``<field>_l`` / ``<field>_r`` and add ``level_<comparison>`` / ``weight_<comparison>``
+columns (a link job's file holds the fields only when asked for them, and a
+``match_weight``); the business register's (:mod:`pipeline.business.clerical_review`) has
+``incoming_<field>`` / ``register_<field>`` and no weights.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import polars as pl
 
 from pipeline.review.decisions import CANDIDATE, DECISION, KEY
 
-PROBABILITY = "match_probability"
+PROBABILITY, WEIGHT = "match_probability", "match_weight"
 UNSURE = "unsure"  # the decided file's extra column: "yes" where a curator was unsure
-_SIDES = (("_l", "_r"), ("incoming_", "register_"))
 # below this similarity (difflib's ratio) two values are marked as different throughout
 WHOLE_VALUE_BELOW = 0.5
-_NOT_FIELDS = (KEY, CANDIDATE, PROBABILITY, DECISION, UNSURE)
+_NOT_FIELDS = (KEY, CANDIDATE, PROBABILITY, WEIGHT, DECISION, UNSURE)
 
 
 @dataclass(frozen=True)

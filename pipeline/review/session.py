@@ -5,7 +5,8 @@ Every decision is written at once, atomically, to the *decided file* beside the 
 ``non-match`` and an ``unsure`` column. That is the format ``--decisions`` reads
 (:func:`pipeline.review.decisions.read_decisions`), so a browser closed mid-way loses nothing
 and the file can be passed to the next run as it stands. Reopening a review file resumes from
-its decided file.
+its decided file; a row the decided file does not hold (a pair new to a rewritten review file)
+keeps the decision the review file itself gives it, if any.
 """
 
 from __future__ import annotations
@@ -61,7 +62,15 @@ class ReviewSession:
             raise DataError(f"{review_file.name}: not a review file (no {', '.join(missing)})")
         rows = rows.drop(UNSURE, strict=False)
         decided = decided_file or decided_path(review_file)
-        states = _earlier_states(rows, decided if decided.exists() else review_file)
+        states = _earlier_states(rows, review_file)
+        if decided.exists():  # the curator's latest word on the rows it holds
+            later = _earlier_states(rows, decided)
+            held = _pairs_in(decided)
+            pairs = rows.select(KEY, CANDIDATE).iter_rows()
+            states = [
+                new if pair in held else old
+                for pair, old, new in zip(pairs, states, later, strict=True)
+            ]
         return cls(review_file, decided, rows, states)
 
     # --- what the page shows ---------------------------------------------------------------
@@ -72,6 +81,11 @@ class ReviewSession:
             "unsure": sum(s == "unsure" for s in self.states),
         }
 
+    def has_records(self) -> bool:
+        """Whether the file holds record values to show side by side (a ``pprl link`` job's
+        review file holds them only when asked for them)."""
+        return bool(field_pairs(self.rows.columns))
+
     def view(self) -> dict[str, Any]:
         """Everything the page needs: headings, each pair's fields and levels, progress."""
         left, right = side_labels(self.rows.columns)
@@ -79,6 +93,7 @@ class ReviewSession:
             "review_file": self.review_file.name,
             "decided_file": str(self.decided_file),
             "sides": [left, right],
+            "has_records": self.has_records(),
             "pairs": [self._pair(i, row) for i, row in enumerate(self.rows.iter_rows(named=True))],
             "progress": self.progress(),
         }
@@ -153,6 +168,12 @@ class ReviewSession:
             pl.Series(UNSURE, ["yes" if s == "unsure" else "" for s in self.states]),
         )
         write_with_atomic(self.decided_file, frame.write_csv)
+
+
+def _pairs_in(path: Path) -> set[tuple[str, str]]:
+    """The (key, candidate) pairs of a review or decided file's rows."""
+    frame = read_table(path, columns=[KEY, CANDIDATE])
+    return set(frame.iter_rows())
 
 
 def _earlier_states(rows: pl.DataFrame, source: Path) -> list[State]:

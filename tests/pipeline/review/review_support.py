@@ -47,6 +47,43 @@ PERSON_ROWS = [
 ]
 
 
+# As pipeline.linkjob.review_file.review_rows writes a link job's review.csv: ids, weight and
+# probability, with --review-records both sides' compared fields, levels, weights, decision.
+LINK_ROWS = [
+    {
+        "key": f"L{i:08d}",
+        "candidate": f"R{i + 40:08d}",
+        "match_weight": weight,
+        "match_probability": str(2 ** float(weight) / (1 + 2 ** float(weight))),
+        "first_name_l": first_l,
+        "first_name_r": first_r,
+        "dob_l": "1971-03-14",
+        "dob_r": dob_r,
+        "level_first_name": level,
+        "level_dob": "dob exact" if dob_r == "1971-03-14" else "all other",
+        "weight_first_name": first_weight,
+        "weight_dob": str(float(weight) - float(first_weight) - float(tf)),
+        "weight_first_name term frequency": tf,
+        "decision": "",
+    }
+    for i, (weight, first_l, first_r, dob_r, level, first_weight, tf) in enumerate(
+        [
+            ("-0.94", "MARGARET", "MARGRET", "1971-03-14", "jaro-winkler >= 0.92", "3.7", "0.0"),
+            ("-1.31", "OLUWASEUN", "OLUWASEUN", "1917-03-14", "first_name exact", "6.8", "-1.9"),
+        ]
+    )
+]
+LINK_RECORD_COLUMNS = ("first_name_l", "first_name_r", "dob_l", "dob_r")
+
+
+def link_review_file(folder: Path, *, records: bool) -> Path:
+    path = folder / "link-out" / "review.csv"
+    path.parent.mkdir(parents=True)
+    rows = pl.DataFrame(LINK_ROWS)
+    rows.drop([] if records else LINK_RECORD_COLUMNS).write_csv(path)
+    return path
+
+
 def person_review_file(folder: Path) -> Path:
     path = folder / "review" / "run-0123456789abcdef.csv"
     path.parent.mkdir(parents=True)

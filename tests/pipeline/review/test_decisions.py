@@ -47,3 +47,26 @@ def test_every_bad_row_is_reported_by_number_never_by_value(tmp_path: Path) -> N
 def test_missing_columns_are_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"review\.csv: missing column\(s\) candidate, decision"):
         read_decisions(write(tmp_path, "key,other\na,b\n"))
+
+
+def test_unordered_pairs_are_one_pair_whichever_way_round(tmp_path: Path) -> None:
+    path = write(tmp_path, "key,candidate,decision\nb,a,match\na,b,match\nd,c,non-match\n")
+    assert read_decisions(path, unordered=True).rows() == [
+        ("a", "b", MATCH),
+        ("c", "d", NON_MATCH),
+    ]
+    # ordered (a link: key from the left input, candidate from the right) they are two pairs
+    assert read_decisions(path).height == 3
+
+
+def test_unordered_conflicts_and_empty_ids_are_still_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, "key,candidate,decision\nb,a,match\na,b,non-match\n,z,match\n")
+    with pytest.raises(DataError) as raised:
+        read_decisions(path, unordered=True)
+    assert str(raised.value) == (
+        "review.csv: row 3: key or candidate is empty; row 1: conflicting decisions for the "
+        "same pair"
+    )
+    assert read_decisions(write(tmp_path, "key,candidate,decision\nb,a,match\na,b,non-match\n"))[
+        "decision"
+    ].to_list() == [MATCH, NON_MATCH]

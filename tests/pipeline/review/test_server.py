@@ -21,6 +21,8 @@ from pipeline.review import read_decisions
 from pipeline.review.server import ReviewServer, loopback_address
 from pipeline.review.session import ReviewSession
 from tests.pipeline.review.review_support import (
+    LINK_ROWS,
+    link_review_file,
     person_review_file,
     register_review_file,
     request,
@@ -178,9 +180,32 @@ def test_pprl_review_of_a_register_review_file(
     assert "pprl link-register ... --decisions" in result.output
 
 
+@pytest.mark.parametrize("records", [True, False])
+def test_pprl_review_of_a_link_jobs_review_file(
+    records: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = link_review_file(tmp_path, records=records)
+    monkeypatch.setattr("webbrowser.open", _browse_and_finish([(0, "match")]))
+    result = CliRunner().invoke(review_command, ["--link-review", str(path), "--open"])
+    assert result.exit_code == 0, result.output
+    decided = path.parent / "decided" / "review.csv"
+    assert read_decisions(decided).rows() == [
+        (LINK_ROWS[0]["key"], LINK_ROWS[0]["candidate"], "match")
+    ]
+    assert f"Apply them with: pprl link CONFIG --decisions {decided}" in result.output
+    # a file written without --review-records says how to get the records on the page
+    assert ("--review-records" in result.output) is not records
+    assert "MARGARET" not in result.output
+
+
 def test_pprl_review_refuses_a_non_loopback_host_and_needs_one_source(tmp_path: Path) -> None:
     config = _config(tmp_path)
     result = CliRunner().invoke(review_command, [str(config), "--host", "0.0.0.0"])
     assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
     result = CliRunner().invoke(review_command, [])
     assert result.exit_code == 2 and "one of them" in result.output
+    link = link_review_file(tmp_path, records=True)
+    result = CliRunner().invoke(review_command, [str(config), "--link-review", str(link)])
+    assert result.exit_code == 2 and "one of them" in result.output
+    result = CliRunner().invoke(review_command, ["--link-review", str(tmp_path / "absent.csv")])
+    assert result.exit_code == 2 and "does not exist" in result.output

@@ -15,7 +15,9 @@ from pipeline.review.layout import FieldPair, diff_segments, field_pairs
 from pipeline.review.persons import review_file
 from pipeline.review.session import ReviewSession, decided_path
 from tests.pipeline.review.review_support import (
+    LINK_ROWS,
     PERSON_ROWS,
+    link_review_file,
     person_review_file,
     register_review_file,
 )
@@ -151,3 +153,73 @@ def test_the_newest_run_review_file_is_found(tmp_path: Path) -> None:
         review_file(tmp_path, "run-x")
     with pytest.raises(DataError, match="run pprl run CONFIG first"):
         review_file(tmp_path / "elsewhere")
+
+
+def test_a_link_jobs_review_file_with_records_shows_both_sides(tmp_path: Path) -> None:
+    path = link_review_file(tmp_path, records=True)
+    session = ReviewSession.open(path)
+    assert session.has_records()
+    view = session.view()
+    assert view["has_records"] and view["review_file"] == "review.csv"
+    first = view["pairs"][0]
+    fields = {f["label"]: f for f in first["fields"]}
+    assert list(fields) == ["first_name", "dob"]  # match_weight is a score, not a field
+    assert fields["first_name"]["differs"] and not fields["dob"]["differs"]
+    assert fields["first_name"]["left"] == [["MARG", False], ["A", True], ["RET", False]]
+    assert [level["comparison"] for level in first["levels"]] == ["first_name", "dob"]
+    assert first["has_waterfall"] and first["key"] == LINK_ROWS[0]["key"]
+    steps = session.waterfall(1)
+    assert steps["component"].to_list() == [
+        "prior",
+        "first_name",
+        "dob",
+        "first_name term frequency",
+    ]
+    assert steps["cumulative_weight"][-1] == pytest.approx(-1.31)
+    session.decide(1, "non-match")
+    assert session.decided_file == path.parent / "decided" / "review.csv"
+    assert read_decisions(session.decided_file).rows() == [
+        (LINK_ROWS[1]["key"], LINK_ROWS[1]["candidate"], "non_match")
+    ]
+
+
+def test_a_link_jobs_review_file_without_records_shows_levels_and_weights(
+    tmp_path: Path,
+) -> None:
+    session = ReviewSession.open(link_review_file(tmp_path, records=False))
+    assert not session.has_records()
+    view = session.view()
+    assert not view["has_records"]
+    assert all(pair["fields"] == [] for pair in view["pairs"])
+    assert view["pairs"][0]["levels"][0]["level"] == "jaro-winkler >= 0.92"
+    assert session.waterfall(0)["cumulative_weight"][-1] == pytest.approx(-0.94)
+    session.decide(0, "match")
+    assert read_decisions(session.decided_file)["decision"].to_list() == ["match"]
+
+
+def test_a_rewritten_review_file_keeps_its_decisions_where_the_decided_file_is_silent(
+    tmp_path: Path,
+) -> None:
+    """A link job rerun with --decisions rewrites review.csv with the decided pairs filled in
+    and new pairs added; the decided file from before still has the last word on its rows."""
+    path = person_review_file(tmp_path)
+    first = ReviewSession.open(path)
+    first.decide(0, "non-match")
+    first.decide(1, "match")
+    first.decide(1, "")  # taken back: the decided file says undecided
+    first.decide(3, "unsure")
+    rewritten = pl.read_csv(path, infer_schema=False).with_columns(
+        pl.Series("decision", ["match", "match", "", ""])
+    )
+    new_pair = rewritten.head(1).with_columns(
+        pl.lit("h|in.csv|9").alias("key"), pl.lit("non-match").alias("decision")
+    )
+    pl.concat([rewritten, new_pair]).write_csv(path)
+    again = ReviewSession.open(path)
+    assert again.states == ["non-match", "", "", "unsure", "non-match"]
+    again.decide(2, "match")
+    assert sorted(read_decisions(again.decided_file).rows()) == [
+        ("h|in.csv|0", "g|gp.parquet|0", "non_match"),
+        ("h|in.csv|2", "g|gp.parquet|2", "match"),
+        ("h|in.csv|9", "g|gp.parquet|0", "non_match"),
+    ]
