@@ -89,29 +89,14 @@ class PassTraining(TrainingBase):
         if len(used) < MIN_FREE_COMPARISONS:
             logger.info("training rule %r leaves too few comparisons free; skipped", rule.name)
             return {}
-        if stored is not None:
-            indices = [self.comparisons.index(c) for c in used]
-            patterns, counts = self.candidates().in_rule(stored).columns(indices)
-        else:
-            select = [self._gamma_select(used)]
-            sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
-            patterns, counts = self._patterns(sql, [c.gamma_column for c in used])
+        patterns, counts = self._rule_patterns(rule, stored, used)
         if counts.sum() == 0:
             logger.info("training rule %r found no pairs; skipped", rule.name)
             return {}
-        free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j], counts)]
-        if len(free) < len(used):
-            logger.info(
-                "EM pass %r holds %s fixed: the block constrains them",
-                rule.name,
-                ", ".join(used[j].name for j in range(len(used)) if j not in free),
-            )
-            used = [used[j] for j in free]
-            if len(used) < MIN_FREE_COMPARISONS:
-                logger.info("EM pass %r leaves too few comparisons free; skipped", rule.name)
-                return {}
-            patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
-            counts = np.bincount(inverse.ravel(), weights=counts)
+        used, patterns, counts = self._unconstrained(rule, used, patterns, counts)
+        if len(used) < MIN_FREE_COMPARISONS:
+            logger.info("EM pass %r leaves too few comparisons free; skipped", rule.name)
+            return {}
         result = expectation_maximisation(
             patterns,
             counts,
@@ -149,6 +134,39 @@ class PassTraining(TrainingBase):
             c.name: PassEstimate(m, result.lambda_, expected, rule.name)
             for c, m in zip(used, result.m, strict=True)
         }
+
+    def _rule_patterns(
+        self, rule: BlockingRule, stored: int | None, used: list[Comparison]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct comparison patterns of ``used`` among the pairs ``rule`` finds, with
+        their counts: from the stored vectors when ``stored`` is the rule's index there."""
+        if stored is not None:
+            indices = [self.comparisons.index(c) for c in used]
+            return self.candidates().in_rule(stored).columns(indices)
+        select = [self._gamma_select(used)]
+        sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
+        return self._patterns(sql, [c.gamma_column for c in used])
+
+    def _unconstrained(
+        self,
+        rule: BlockingRule,
+        used: list[Comparison],
+        patterns: np.ndarray,
+        counts: np.ndarray,
+    ) -> tuple[list[Comparison], np.ndarray, np.ndarray]:
+        """``used`` without the comparisons the block constrains (held fixed in this pass),
+        with the patterns and counts collapsed onto the rest."""
+        free = [j for j, c in enumerate(used) if not self._constrained(c, patterns[:, j], counts)]
+        if len(free) == len(used):
+            return used, patterns, counts
+        logger.info(
+            "EM pass %r holds %s fixed: the block constrains them",
+            rule.name,
+            ", ".join(used[j].name for j in range(len(used)) if j not in free),
+        )
+        patterns, inverse = np.unique(patterns[:, free], axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=counts)
+        return [used[j] for j in free], patterns, counts
 
     def _pass_comparisons(self, rule: BlockingRule) -> list[Comparison]:
         """Comparisons an EM pass on ``rule`` may estimate: not reading a column the rule

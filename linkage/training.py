@@ -231,6 +231,21 @@ class Trainer(PassTraining, DependencyTraining):
             self.ensure_gammas()
         self.diagnostics.clear("estimate_m")
         self.diagnostics.passes = []
+        estimates = self._pass_estimates(blocking_rules, supplement=supplement)
+        self._warn_small_passes(estimates)
+        self.pass_estimates = estimates
+        self.combine = combine
+        for name, passes in estimates.items():
+            if passes:
+                m = combined_m(passes, combine)
+                self.parameters.comparisons[name].m = [float(v) for v in m]
+
+    def _pass_estimates(
+        self, blocking_rules: Sequence[BlockingRule] | None, *, supplement: bool
+    ) -> dict[str, list[PassEstimate]]:
+        """Each comparison's plausible EM pass estimates: one pass per rule (the stored
+        prediction-rule vectors when ``blocking_rules`` is None), a supplementary pass for
+        comparisons none of them trained, and a warning for any still untrained."""
         rules = list(blocking_rules or self.settings.blocking_rules)
         estimates: dict[str, list[PassEstimate]] = {c.name: [] for c in self.comparisons}
         for k, rule in enumerate(rules):
@@ -252,13 +267,7 @@ class Trainer(PassTraining, DependencyTraining):
                 step="estimate_m",
                 comparison=name,
             )
-        self._warn_small_passes(estimates)
-        self.pass_estimates = estimates
-        self.combine = combine
-        for name, passes in estimates.items():
-            if passes:
-                m = combined_m(passes, combine)
-                self.parameters.comparisons[name].m = [float(v) for v in m]
+        return estimates
 
     def refine_m(self) -> bool:
         """After :meth:`estimate_dependencies`, m again for comparisons a household does not

@@ -38,6 +38,7 @@ from pipeline.errors import ConfigError
 from pipeline.linkage_spec import (
     PERSON_ROLES,
     LinkageSpec,
+    PersonRole,
     Thresholds,
     blocking_roles,
     identifier_types,
@@ -69,17 +70,8 @@ __all__ = [
     "validate_document",
 ]
 
-Role = Literal[
-    "identifier",
-    "first_name",
-    "surname",
-    "full_name",
-    "address",
-    "postcode",
-    "date_of_birth",
-    "sex",
-    "attribute",
-]
+# A nested Literal flattens: the person roles are spelt once, in linkage_spec.
+Role = Literal["identifier", PersonRole, "attribute"]
 # Comparison kinds a role may be compared by: linkage's registry (linkage.kinds), whose
 # aliases ("dob" for "date") are accepted too.
 COMPARISON_KINDS: tuple[str, ...] = tuple(KINDS)

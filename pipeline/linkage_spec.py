@@ -20,13 +20,13 @@ linkage (invalid ones are quarantined or nulled at ingest).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linkage.kinds import comparison_kind, kind_names
 
-PERSON_ROLES: tuple[str, ...] = (
+PersonRole = Literal[
     "first_name",
     "surname",
     "full_name",
@@ -34,7 +34,8 @@ PERSON_ROLES: tuple[str, ...] = (
     "postcode",
     "date_of_birth",
     "sex",
-)
+]
+PERSON_ROLES: tuple[str, ...] = get_args(PersonRole)
 IDENTIFIER_ROLE = "identifier"
 #: The comparison kind that makes an identifier role deterministic evidence.
 IDENTIFIER_KIND = "identifier"

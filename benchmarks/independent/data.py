@@ -13,10 +13,8 @@ import importlib.util
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks.independent.tasks import ID_COLUMN, Task
+from benchmarks.linkage.runner_io import built_folder
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +174,7 @@ def build_task(task: Task, sources: Path, root: Path, *, quick: bool, seed: int)
         "total_pairs": total,
         "true_lambda": truth.height / total if total else 0.0,
     }
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    try:
+    with built_folder(directory) as tmp:
         for side, frame in zip(("left", "right"), frames, strict=False):
             _tool_view(frame, task).write_parquet(tmp / f"{side}.parquet")
         truth.write_parquet(tmp / "truth.parquet")
@@ -185,10 +182,4 @@ def build_task(task: Task, sources: Path, root: Path, *, quick: bool, seed: int)
         entities.write_parquet(tmp / "entities.parquet")
         task.write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if directory.exists():
-            shutil.rmtree(directory)
-        tmp.rename(directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return TaskData(task, directory, meta)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.independent.tasks import ID_COLUMN, Task
-from benchmarks.linkage.runner_io import PAIRS_FILE, RunRecord, parse_args
-from benchmarks.linkage.spec import MIN_WRITTEN_PROBABILITY
+from benchmarks.linkage.run_recordlinkage import fit_and_write_ecm
+from benchmarks.linkage.runner_io import RunRecord, parse_args
 
 STRING_THRESHOLD = 0.85
 
@@ -48,21 +48,7 @@ def run(data: Path, out: Path) -> RunRecord:
         features = (
             compare.compute(candidates, left, right) if link else compare.compute(candidates, left)
         )
-    with record.phase("train"):
-        ecm = recordlinkage.ECMClassifier()
-        ecm.fit(features)
-    with record.phase("predict"):
-        prob = ecm.prob(features)
-    with record.phase("write"):
-        pairs = pd.DataFrame(
-            {
-                "id_l": prob.index.get_level_values(0),
-                "id_r": prob.index.get_level_values(1),
-                "match_probability": prob.to_numpy(),
-            }
-        )
-        pairs = pairs[pairs["match_probability"] >= MIN_WRITTEN_PROBABILITY]
-        pairs.to_parquet(out / PAIRS_FILE, index=False)
+    ecm = fit_and_write_ecm(features, out, record)
     n_l = len(left)
     total = n_l * len(right) if link else n_l * (n_l - 1) // 2
     record.notes = {

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.linkage.runner_io import built_folder
 from benchmarks.linkage.spec import ID_COLUMN, LINK_FIELDS
 from benchmarks.linkage.standin_generator import generate_person_pair_standin
 
@@ -142,9 +141,7 @@ def ensure_dataset(
         return Dataset(directory, n_left, n_right, seed, meta["source"])
     started = time.perf_counter()
     left, right, truth, source = generate_raw(n_left, n_right, seed=seed)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    try:
+    with built_folder(directory) as tmp:
         prepare(left).write_parquet(tmp / "left.parquet")
         prepare(right).write_parquet(tmp / "right.parquet")
         normalise_truth(truth).write_parquet(tmp / "truth.parquet")
@@ -157,10 +154,4 @@ def ensure_dataset(
             "generation_seconds": round(time.perf_counter() - started, 2),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if directory.exists():
-            shutil.rmtree(directory)
-        tmp.rename(directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return Dataset(directory, n_left, n_right, seed, source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,6 +22,30 @@ from benchmarks.linkage.spec import BLOCKING_RULES, ID_COLUMN, MIN_WRITTEN_PROBA
 JARO_WINKLER_FIELDS = ("first_name", "surname", "street")
 EXACT_FIELDS = ("dob", "postcode", "house_number", "town")
 STRING_THRESHOLD = 0.85
+
+
+def fit_and_write_ecm(features: Any, out: Path, record: RunRecord) -> Any:
+    """Fit recordlinkage's ECM classifier to ``features``, write its pair probabilities
+    (those at or above ``MIN_WRITTEN_PROBABILITY``) to ``out``, and return the classifier;
+    each step timed as a phase of ``record``."""
+    import recordlinkage
+
+    with record.phase("train"):
+        ecm = recordlinkage.ECMClassifier()
+        ecm.fit(features)
+    with record.phase("predict"):
+        prob = ecm.prob(features)
+    with record.phase("write"):
+        pairs = pd.DataFrame(
+            {
+                "id_l": prob.index.get_level_values(0),
+                "id_r": prob.index.get_level_values(1),
+                "match_probability": prob.to_numpy(),
+            }
+        )
+        pairs = pairs[pairs["match_probability"] >= MIN_WRITTEN_PROBABILITY]
+        pairs.to_parquet(out / PAIRS_FILE, index=False)
+    return ecm
 
 
 def run(data: Path, out: Path) -> RunRecord:
@@ -43,21 +68,7 @@ def run(data: Path, out: Path) -> RunRecord:
         for col in EXACT_FIELDS:
             compare.exact(col, col, label=col)
         features = compare.compute(candidates, left, right)
-    with record.phase("train"):
-        ecm = recordlinkage.ECMClassifier()
-        ecm.fit(features)
-    with record.phase("predict"):
-        prob = ecm.prob(features)
-    with record.phase("write"):
-        pairs = pd.DataFrame(
-            {
-                "id_l": prob.index.get_level_values(0),
-                "id_r": prob.index.get_level_values(1),
-                "match_probability": prob.to_numpy(),
-            }
-        )
-        pairs = pairs[pairs["match_probability"] >= MIN_WRITTEN_PROBABILITY]
-        pairs.to_parquet(out / PAIRS_FILE, index=False)
+    fit_and_write_ecm(features, out, record)
     record.notes = {
         "string_threshold": STRING_THRESHOLD,
         "classifier": "ECMClassifier",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,3 +100,20 @@ class RunRecord:
             "notes": self.notes,
         }
         (out / RESULT_FILE).write_text(json.dumps(payload, indent=2))
+
+
+@contextmanager
+def built_folder(directory: Path) -> Iterator[Path]:
+    """A temporary folder beside ``directory`` to write into; on success it replaces
+    ``directory`` with one rename, on failure it is removed (a killed build leaves no
+    half-written dataset where a later run would read it)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+    try:
+        yield tmp
+        if directory.exists():
+            shutil.rmtree(directory)
+        tmp.rename(directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

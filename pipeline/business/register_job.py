@@ -84,16 +84,7 @@ def run_register_link(
             progress(step, REGISTER_STEPS.index(step) + 1, len(REGISTER_STEPS))
 
     announce("read")
-    written = {(options.out_dir / n).resolve() for n in (RESULTS_FILE, REPORT_FILE, MANIFEST_FILE)}
-    if written & {p.resolve() for p in options.inputs()}:
-        raise ConfigError("--out must not be the directory of an input named like an output")
-    register = read_table(options.register_path)
-    incoming = read_table(options.input_path)
-    decisions = read_decisions(options.decisions_path) if options.decisions_path else None
-    truth = None
-    if options.truth_path is not None:
-        truth_columns = {KEY: options.incoming_columns.key, ENTREF: ENTREF}
-        truth = read_truth(options.truth_path, truth_columns)
+    register, incoming, decisions, truth = _read_inputs(options)
     pseudonymiser = open_pseudonymiser()
     announce("link")
     outcome = link_to_register(
@@ -128,6 +119,24 @@ def run_register_link(
             "contradicting_crn": options.settings.contradicting_crn,
         },
     )
+
+
+def _read_inputs(
+    options: RegisterLinkOptions,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """The register, the incoming file, the decisions and the truth (when given), after
+    refusing an output folder that would overwrite an input."""
+    written = {(options.out_dir / n).resolve() for n in (RESULTS_FILE, REPORT_FILE, MANIFEST_FILE)}
+    if written & {p.resolve() for p in options.inputs()}:
+        raise ConfigError("--out must not be the directory of an input named like an output")
+    register = read_table(options.register_path)
+    incoming = read_table(options.input_path)
+    decisions = read_decisions(options.decisions_path) if options.decisions_path else None
+    truth = None
+    if options.truth_path is not None:
+        truth_columns = {KEY: options.incoming_columns.key, ENTREF: ENTREF}
+        truth = read_truth(options.truth_path, truth_columns)
+    return register, incoming, decisions, truth
 
 
 def _check_not_all_invalid(outcome: LinkOutcome, options: RegisterLinkOptions) -> None:

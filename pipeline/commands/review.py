@@ -70,20 +70,7 @@ def command(
         pprl review --register-review linked/review/clerical_review.csv
         pprl review --link-review example-output/link-demo/review.csv
     """
-    given = [x for x in (config_path, register_review, link_review) if x is not None]
-    if len(given) != 1:
-        raise click.UsageError(
-            "give a CONFIG, --register-review FILE or --link-review FILE (one of them)"
-        )
-    loopback_address(host)  # refuse before reading any file
-    if register_review is not None:
-        target, rerun = register_review, "pprl link-register ... --decisions {}"
-    elif link_review is not None:
-        target, rerun = link_review, "pprl link CONFIG --decisions {}"
-    else:
-        assert config_path is not None
-        target = review_file(load_config(config_path).work_dir, run_id)
-        rerun = f"pprl run {config_path} --decisions {{}}"
+    target, rerun = _review_target(config_path, run_id, register_review, link_review, host)
     session = ReviewSession.open(target)
     progress = session.progress()
     if progress["pairs"] == 0:
@@ -94,6 +81,44 @@ def command(
             f"{target.name} holds no record values: the page shows comparison levels and "
             "weights only (pprl link --review-records puts the records side by side)"
         )
+    _serve(session, target, host, port, open_browser)
+    done = session.progress()
+    if not session.decided_file.exists():
+        click.echo("no decisions made")
+        return
+    click.echo(
+        f"{done['decided']} of {done['pairs']} pairs decided ({done['unsure']} unsure), saved in "
+        f"{session.decided_file}\nApply them with: {rerun.format(session.decided_file)}"
+    )
+
+
+def _review_target(
+    config_path: Path | None,
+    run_id: str | None,
+    register_review: Path | None,
+    link_review: Path | None,
+    host: str,
+) -> tuple[Path, str]:
+    """The review file to serve and the command (a format string for the decided file's
+    path) that applies its decisions."""
+    given = [x for x in (config_path, register_review, link_review) if x is not None]
+    if len(given) != 1:
+        raise click.UsageError(
+            "give a CONFIG, --register-review FILE or --link-review FILE (one of them)"
+        )
+    loopback_address(host)  # refuse before reading any file
+    if register_review is not None:
+        return register_review, "pprl link-register ... --decisions {}"
+    if link_review is not None:
+        return link_review, "pprl link CONFIG --decisions {}"
+    assert config_path is not None
+    target = review_file(load_config(config_path).work_dir, run_id)
+    return target, f"pprl run {config_path} --decisions {{}}"
+
+
+def _serve(session: ReviewSession, target: Path, host: str, port: int, open_browser: bool) -> None:
+    """Serve the review page until the curator finishes on it or presses Ctrl+C."""
+    progress = session.progress()
     try:
         server = ReviewServer(session, host=host, port=port)
     except OSError as exc:
@@ -110,11 +135,3 @@ def command(
         pass
     finally:
         server.server_close()
-    done = session.progress()
-    if not session.decided_file.exists():
-        click.echo("no decisions made")
-        return
-    click.echo(
-        f"{done['decided']} of {done['pairs']} pairs decided ({done['unsure']} unsure), saved in "
-        f"{session.decided_file}\nApply them with: {rerun.format(session.decided_file)}"
-    )
