@@ -34,6 +34,22 @@ def _pairs_table(
         )
 
 
+def _evaluate(
+    expression: str,
+    derived: dict[str, str],
+    pairs: Sequence[tuple[Any, Any]],
+    column: str,
+    dtype: pl.DataType | None,
+) -> list[Any]:
+    """``expression`` (SQL over ``l`` and ``r``) on each (left, right) value pair, in order."""
+    con = duckdb.connect()
+    _pairs_table(con, [p[0] for p in pairs], [p[1] for p in pairs], column, dtype, derived)
+    rows = con.execute(
+        f"SELECT l.i, {expression} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
+    ).fetchall()
+    return [r[1] for r in rows]
+
+
 def level_results(
     level: Level,
     pairs: Sequence[tuple[Any, Any]],
@@ -42,19 +58,8 @@ def level_results(
     dtype: pl.DataType | None = None,
 ) -> list[bool | None]:
     """The level's SQL condition evaluated on each (left, right) value pair."""
-    con = duckdb.connect()
-    _pairs_table(
-        con,
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-        column,
-        dtype,
-        level.derived_columns(DUCKDB),
-    )
-    rows = con.execute(
-        f"SELECT l.i, ({level.sql(DUCKDB)}) FROM lv l JOIN rv r USING (i) ORDER BY l.i"
-    ).fetchall()
-    return [r[1] for r in rows]
+    expression = f"({level.sql(DUCKDB)})"
+    return _evaluate(expression, level.derived_columns(DUCKDB), pairs, column, dtype)
 
 
 def gamma_results(
@@ -65,16 +70,5 @@ def gamma_results(
     dtype: pl.DataType | None = None,
 ) -> list[int]:
     """Gamma codes of ``comparison`` on each (left, right) value pair."""
-    con = duckdb.connect()
-    _pairs_table(
-        con,
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-        column,
-        dtype,
-        comparison.derived_columns(DUCKDB),
-    )
-    rows = con.execute(
-        f"SELECT l.i, {comparison.gamma_sql(DUCKDB)} FROM lv l JOIN rv r USING (i) ORDER BY l.i"
-    ).fetchall()
-    return [r[1] for r in rows]
+    expression = comparison.gamma_sql(DUCKDB)
+    return _evaluate(expression, comparison.derived_columns(DUCKDB), pairs, column, dtype)
