@@ -33,7 +33,7 @@ class Score:
 class Truth:
     """Per incoming record: the true entref ("" when not in the register) and its group."""
 
-    records: pl.DataFrame  # incoming_id, true_entref, family
+    records: pl.DataFrame  # incoming_id, true_entref, family, category
     register_family: pl.DataFrame  # entref, linked_family
 
     @classmethod
@@ -41,7 +41,9 @@ class Truth:
         detail = pl.read_parquet(data / "truth_detail.parquet")
         meta = pl.read_parquet(data / "register_meta.parquet")
         return cls(
-            detail.select("incoming_id", pl.col("entref").alias("true_entref"), "family"),
+            detail.select(
+                "incoming_id", pl.col("entref").alias("true_entref"), "family", "category"
+            ),
             meta.select("entref", pl.col("family").alias("linked_family")),
         )
 
@@ -101,3 +103,20 @@ def best_threshold(candidates: pl.DataFrame, truth: Truth) -> tuple[float, Score
 
 def above(candidates: pl.DataFrame, threshold: float) -> pl.DataFrame:
     return candidates.filter(pl.col("match_probability") >= threshold)
+
+
+def by_category(links: pl.DataFrame, truth: Truth) -> dict[str, dict[str, int]]:
+    """Per kind of incoming record (the generator's category): records, linked, correct."""
+    judged = truth.records.join(
+        links.select("incoming_id", pl.col("entref").alias("linked")), on="incoming_id", how="left"
+    )
+    table = (
+        judged.group_by("category")
+        .agg(
+            pl.len().alias("records"),
+            pl.col("linked").is_not_null().sum().alias("linked"),
+            (pl.col("linked") == pl.col("true_entref")).sum().alias("correct"),
+        )
+        .sort("records", descending=True)
+    )
+    return {row.pop("category"): row for row in table.iter_rows(named=True)}

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from benchmarks.blind_business.run_pprl import write_crn_requests
-from benchmarks.blind_business.score import Truth, above, best_threshold, score_links
+from benchmarks.blind_business.score import (
+    Truth,
+    above,
+    best_threshold,
+    by_category,
+    score_links,
+)
 
 # four records: A and B in the register (A's group is family 1), C an unregistered member
 # of family 1, D a business outside the register and outside any group
@@ -19,6 +25,7 @@ TRUTH = Truth(
             "incoming_id": ["A", "B", "C", "D"],
             "true_entref": ["e1", "e3", "", ""],
             "family": [1, -1, 1, -1],
+            "category": ["family_member", "other", "unregistered_sibling", "other"],
         }
     ),
     register_family=pl.DataFrame(
@@ -65,6 +72,15 @@ def test_best_threshold_keeps_the_pairs_that_maximise_f1() -> None:
     assert threshold == 0.4
     assert score.correct == 2 and score.links == 3
     assert above(candidates, 0.5).height == 2
+
+
+def test_by_category_counts_links_and_correct_ones() -> None:
+    table = by_category(links([("A", "e2"), ("B", "e3"), ("D", "e4")]), TRUTH)
+    assert table == {
+        "other": {"records": 2, "linked": 2, "correct": 1},
+        "family_member": {"records": 1, "linked": 1, "correct": 0},
+        "unregistered_sibling": {"records": 1, "linked": 0, "correct": 0},
+    }
 
 
 def test_crn_requests_mix_register_and_unknown_numbers(tmp_path: Path) -> None:
