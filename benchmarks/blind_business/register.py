@@ -5,8 +5,8 @@ statistics suggest and then pushed towards the hard cases:
   * ~20% unincorporated (sole traders, partnerships: no CRN, often a trading name);
   * ~11,000 groups of 2-8 sister companies at one registered office ("X LIMITED",
     "X HOLDINGS LIMITED", "X (UK) LIMITED", "X GROUP PLC"...), some sharing a group VAT number;
-  * 40 formation-agent offices holding ~36,000 companies, 2,500 accountants' offices holding
-    4-30 clients each (registered office there, trading elsewhere);
+  * 40 formation-agent offices holding ~29,000 companies, 2,500 accountants' offices holding
+    ~20 clients each (registered office there, trading elsewhere);
   * ~14% of companies dissolved (with a date); some dissolved names reused by a new company;
   * ~2,500 overseas bodies: entities on the Register of Overseas Entities (OE numbers, holding
     UK property, registered office abroad so the address is the property's agent in the UK)
