@@ -1,0 +1,198 @@
+"""Issue 11 re-measured on the blind business data: pprl and Splink, same run, same files.
+
+    python -m benchmarks.blind_business [--work benchmarks/data/blind_business]
+
+Generates the data (seed fixed) unless the work folder has it, then runs, one at a time and
+each in its own measured process: ``pprl link-register`` with IDs and names only, Splink's
+business-rates model with the same ID pass first and names only, and a 100k-CRN
+``pprl crn-request``. Writes benchmarks/results/business_blind.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks.blind_business import run_pprl
+from benchmarks.blind_business.generate import Spec, generate
+from benchmarks.blind_business.score import (
+    Truth,
+    above,
+    best_threshold,
+    by_category,
+    score_links,
+)
+from benchmarks.linkage.measure import ProcessMeasurement, run_measured
+
+RESULT = Path("benchmarks/results/business_blind.json")
+TIMEOUT = 3600.0
+CRN_REQUESTS = 100_000
+CRN_REPEATS = 3
+ISSUE_TARGETS = {
+    "f1_with_ids": ">= 0.95",
+    "names_only_recall": ">= Splink's names-only recall",
+    "sister_links_pct_of_incoming": "<= 1",
+    "wall": "<= 0.5 x Splink's",
+    "crn_request_100k_seconds": "< 5",
+}
+
+
+def _cost(run: ProcessMeasurement) -> dict[str, object]:
+    if run.status != "ok":
+        raise SystemExit(f"{run.log_path} failed ({run.status}); see that log")
+    return {
+        "wall_s": round(run.wall_seconds, 1),
+        "cpu_s": round(run.cpu_seconds, 1),
+        "peak_rss_gib": round(run.peak_rss_bytes / 2**30, 2),
+    }
+
+
+def _pprl(data: Path, work: Path, tokens: pl.DataFrame, truth: Truth, incoming: str) -> dict:
+    out = work / f"pprl_{incoming.removesuffix('.csv')}"
+    argv = run_pprl.link_register_argv(data, out, incoming)
+    run = run_measured(
+        argv,
+        cwd=Path.cwd(),
+        log_path=out.with_suffix(".log"),
+        timeout=TIMEOUT,
+        env=run_pprl.environment(work),
+    )
+    cost = _cost(run)
+    links = run_pprl.read_links(out, tokens)
+    by_status = json.loads((out / "match_report.json").read_text())["by_status"]
+    probabilistic = links.filter(pl.col("status") == "matched_probabilistic")
+    return {
+        "command": " ".join(["pprl", *argv[1:]]),
+        "thresholds": "defaults (match 0.9, review 0.5)",
+        **score_links(links, truth).as_dict(),
+        "probabilistic_step": score_links(probabilistic, truth).as_dict()
+        | {"self_estimate": run_pprl.self_estimate(links)},
+        "by_status": by_status,
+        "by_category": by_category(links, truth),
+        **cost,
+    }
+
+
+def _splink(data: Path, work: Path, truth: Truth, mode: str) -> dict:
+    out = work / f"splink_{mode}"
+    argv = [sys.executable, "-m", "benchmarks.blind_business.run_splink"]
+    argv += ["--data", str(data), "--out", str(out), "--mode", mode]
+    run = run_measured(argv, cwd=Path.cwd(), log_path=out.with_suffix(".log"), timeout=TIMEOUT)
+    cost = _cost(run)
+    candidates = pl.read_parquet(out / "links.parquet")
+    threshold, best = best_threshold(candidates, truth)
+    linked = above(candidates, 0.5)
+    return {
+        "command": " ".join(["python", *argv[1:]]),
+        "at_0.5": score_links(linked, truth).as_dict(),
+        "by_category_at_0.5": by_category(linked, truth),
+        "best_threshold": round(threshold, 6),
+        "at_best_threshold": best.as_dict(),
+        **cost,
+    }
+
+
+def _crn_request(data: Path, work: Path) -> dict:
+    """Three runs (the machine is shared, so one wall time says little); the median counts."""
+    requests = work / "crn_requests.csv"
+    run_pprl.write_crn_requests(data, requests, CRN_REQUESTS, seed=11)
+    costs = []
+    for attempt in range(CRN_REPEATS):
+        out = work / f"crn_request_{attempt}"
+        argv = run_pprl.crn_request_argv(data, requests, out)
+        log = out.with_suffix(".log")
+        env = run_pprl.environment(work)
+        costs.append(
+            _cost(run_measured(argv, cwd=Path.cwd(), log_path=log, timeout=TIMEOUT, env=env))
+        )
+    report = json.loads((out / "match_report.json").read_text())
+    walls = sorted(float(c["wall_s"]) for c in costs)  # type: ignore[arg-type]
+    return {
+        "command": " ".join(["pprl", *argv[1:]]),
+        "requests": CRN_REQUESTS,
+        "by_status": report["by_status"],
+        "wall_s": walls[len(walls) // 2],
+        "runs": costs,
+    }
+
+
+def _verdicts(result: dict) -> dict[str, object]:
+    pprl_ids, pprl_names = result["pprl"]["ids"], result["pprl"]["names_only"]
+    splink_ids, splink_names = result["splink"]["ids"], result["splink"]["names_only"]
+    wall_ratio = pprl_ids["wall_s"] / splink_ids["wall_s"]
+    return {
+        "f1_with_ids": [pprl_ids["f1"], pprl_ids["f1"] >= 0.95],
+        "names_only_recall": [
+            pprl_names["recall"],
+            splink_names["at_0.5"]["recall"],
+            pprl_names["recall"] >= splink_names["at_0.5"]["recall"],
+        ],
+        "sister_links_pct_of_incoming": [
+            pprl_ids["sister_links_pct_of_incoming"],
+            pprl_ids["sister_links_pct_of_incoming"] <= 1,
+        ],
+        "wall_ratio_pprl_over_splink_ids": [round(wall_ratio, 3), wall_ratio <= 0.5],
+        "wall_ratio_names_only": round(pprl_names["wall_s"] / splink_names["wall_s"], 3),
+        "crn_request_100k_seconds": [
+            result["crn_request"]["wall_s"],
+            result["crn_request"]["wall_s"] < 5,
+        ],
+    }
+
+
+def run(work: Path, result_path: Path) -> dict:
+    data = work / "data"
+    spec = Spec()
+    if not (data / "summary.json").exists():
+        generate(spec, data)
+    summary = json.loads((data / "summary.json").read_text())
+    run_pprl.make_keystore(work)
+    tokens = run_pprl.token_map(data, work)
+    truth = Truth.load(data)
+    result: dict = {
+        "what": "issue 11 re-measured on the blind business generator (benchmarks/blind_business)",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        },
+        "data": {k: summary[k] for k in ("register_rows", "incoming_rows", "incoming_in_register")}
+        | {"seed": spec.seed, "incoming_by_category": summary["incoming_by_category"]},
+        "targets": ISSUE_TARGETS,
+    }
+    result["pprl"] = {
+        "ids": _pprl(data, work, tokens, truth, "incoming_ids.csv"),
+        "names_only": _pprl(data, work, tokens, truth, "incoming_names.csv"),
+    }
+    result["splink"] = {"ids": _splink(data, work, truth, "ids")}
+    result["splink"]["names_only"] = _splink(data, work, truth, "names")
+    result["crn_request"] = _crn_request(data, work)
+    result["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    result["verdicts"] = _verdicts(result)
+    tmp = result_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(result_path)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/data/blind_business"))
+    parser.add_argument("--result", type=Path, default=RESULT)
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    result = run(args.work, args.result)
+    print(json.dumps(result["verdicts"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
