@@ -67,13 +67,16 @@ def match_report(results: pl.DataFrame, truth: pl.DataFrame | None = None) -> di
 def _truth_metrics(
     results: pl.DataFrame, matched: pl.DataFrame, truth: pl.DataFrame
 ) -> dict[str, object]:
-    """Precision, recall and F1 of the matched records, overall and by method."""
+    """Precision, recall and F1 of the matched records, overall and by method. A truth row
+    with an empty entref says the record is not in the register: a link made for it is
+    wrong, and it is not a link to find."""
     true = truth.select(
         pl.col(KEY).cast(pl.String), pl.col(ENTREF).cast(pl.String).alias("true_entref")
     ).unique(KEY)
     judged = matched.join(true, on=KEY, how="left").with_columns(
         (pl.col(ENTREF) == pl.col("true_entref")).fill_null(False).alias("correct")
     )
+    true = true.filter(pl.col("true_entref").str.strip_chars().str.len_chars() > 0)
     n_true = true.height
     correct = int(judged["correct"].sum())
     precision, recall = _ratio(correct, judged.height), _ratio(correct, n_true)

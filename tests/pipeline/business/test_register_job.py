@@ -127,3 +127,17 @@ def test_bad_inputs_fail_before_the_keys_are_opened(
     with pytest.raises(ConfigError, match="--out must not be the directory of an input"):
         run_register_link(replace(options, input_path=clash, out_dir=tmp_path), no_keys, audit)
     assert audit.entries() == []
+
+
+def test_truth_rows_without_an_entref_are_not_links_to_find(
+    options: RegisterLinkOptions, pseudonymiser: Pseudonymiser, tmp_path: Path
+) -> None:
+    # r10 and r07 are known not to be in the register (empty entref): recall is over r01, r03
+    # only (it once counted every truth row, so recall read 0.5 here)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("request_id,entref\nr01,1000000001\nr03,1000000002\nr10,\nr07,\n")
+    run = replace(options, truth_path=truth)
+    delivered = run_register_link(run, lambda: pseudonymiser, AuditLog(tmp_path / "a.jsonl"))
+    found = json.loads(delivered.report.read_text())["truth"]
+    assert found["true_links"] == 2
+    assert found["correct"] == 2 and found["recall"] == 1.0 and found["precision"] == 1.0
