@@ -9,12 +9,19 @@ problem is still recorded, under stage :data:`NULLED_STAGE`, so it is counted bu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.config import SourceConfig
-from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_file
+from pipeline.ingest import (
+    DEFAULT_CHUNKING,
+    QUARANTINE_SCHEMA,
+    Chunking,
+    IngestResult,
+    ingest_chunks,
+)
 from pipeline.quarantine import identifier_reasons
 from pipeline.stages.services import CheckIdentifiers
 from pseudonym.identifiers import Reason
@@ -70,8 +77,22 @@ def validate_identifiers(
 def prepare_file(
     path: Path, source: SourceConfig, check: CheckIdentifiers, file_name: str
 ) -> IngestResult:
-    """Ingest + identifier validation for one file: the unit of work an executor distributes."""
-    ingested = ingest_file(path, source, file_name=file_name)
-    checked = validate_identifiers(ingested.rows, source, check)
-    quarantine = pl.concat([ingested.quarantine, checked.quarantine]).sort("_row")
-    return IngestResult(rows=checked.rows, quarantine=quarantine)
+    """Ingest + identifier validation for one file, in one frame."""
+    parts = list(prepare_chunks(path, source, check, file_name))
+    rows = pl.concat([p.rows for p in parts])
+    return IngestResult(rows=rows, quarantine=pl.concat([p.quarantine for p in parts]))
+
+
+def prepare_chunks(
+    path: Path,
+    source: SourceConfig,
+    check: CheckIdentifiers,
+    file_name: str,
+    chunking: Chunking = DEFAULT_CHUNKING,
+) -> Iterator[IngestResult]:
+    """Ingest + identifier validation for one file, chunk by chunk (each chunk's quarantine
+    in row order): the unit of work an executor distributes is the file."""
+    for ingested in ingest_chunks(path, source, file_name=file_name, chunking=chunking):
+        checked = validate_identifiers(ingested.rows, source, check)
+        quarantine = pl.concat([ingested.quarantine, checked.quarantine]).sort("_row")
+        yield IngestResult(rows=checked.rows, quarantine=quarantine)
