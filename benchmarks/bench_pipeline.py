@@ -117,11 +117,13 @@ def run_child(
     *,
     config: str | None = None,
     every_file: bool = True,
+    timeline: list[tuple[float, int]] | None = None,
 ) -> dict[str, Any]:
     """One ``pprl run`` child: wall time, peak RSS (child and tree), stage seconds.
 
     ``config`` names the config file in the input folder (default: the executor's name);
-    ``every_file`` passes ``--all``.
+    ``every_file`` passes ``--all``; ``timeline`` receives each sample of the tree's RSS
+    (epoch seconds, bytes).
     """
     path = base.parent / f"{config or executor}.yaml"
     command = [sys.executable, "-m", "pipeline.cli", "run", str(path), "--executor", executor]
@@ -137,9 +139,12 @@ def run_child(
         proc = psutil.Process(child.pid)
         while not stop.is_set():
             try:
-                peak_tree = max(peak_tree, _tree_rss(proc))
+                rss = _tree_rss(proc)
             except psutil.Error:
                 return
+            peak_tree = max(peak_tree, rss)
+            if timeline is not None:
+                timeline.append((time.time(), rss))
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -2,67 +2,51 @@
 
 A scheduled pipeline delivers each batch of new input files once. For a researcher to follow a
 person across deliveries, the same person must get the same ``person_id`` in every delivery of
-a project, even when the records arrive in different runs. The registry keeps every linked
-record of earlier runs (``_uid``, ``_source``, the person roles and ``id_*`` columns the linker
-reads) with the entity number it was given. A new batch is linked *together with* the
-registry's records, and then:
+a project, even when the records arrive in different runs. The registry
+(:mod:`pipeline.registry`) keeps every linked record of earlier runs (``_uid``, ``_source``,
+the person roles and ``id_*`` columns the linker reads) with the entity number it was given.
+A new batch is linked *together with* the registry's records it can be linked with (those
+sharing a blocking key or a deterministic identifier with one of its records,
+:mod:`pipeline.stages.link_keys`), and then:
 
 * a cluster holding records of earlier runs keeps their entity number (the smallest, when new
   records join two earlier entities: they are counted as ``merged``, and records delivered
   before keep the numbers they were delivered with);
-* a cluster of new records only gets a new number, after the largest in the registry, in the
-  order of each cluster's smallest ``_uid`` (so a rerun numbers them the same way).
+* a cluster of new records only gets a new number, after the largest in the registry (leaving
+  out the batch's own rows, so a rerun numbers them the same way), in the order of each
+  cluster's smallest ``_uid``.
 
 Entity numbers never leave: the pseudonymise stage turns them into keyed pseudonyms (type
 ``person``) in the project's environment, so two projects' extracts cannot be joined on them.
 The registry holds identifying data and lives in the work folder, outside the delivery folder.
 Rows are keyed by ``_uid``: a batch processed again (a rerun after a killed run, or
 ``--all``) replaces its own rows instead of adding copies.
+
+Earlier records that share no key with the batch are not read: they could not be paired with
+a new record. What that leaves out, compared with linking the whole history again (the model
+is trained on the batch and the history it reads, and pairs of two earlier records outside
+it are not decided again), is measured in ``tests/pipeline/test_incremental_link.py`` and
+``benchmarks/SCALING_pipeline.md``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
-
-from pipeline.atomic import write_with_atomic
-from pipeline.errors import DataError
 
 UID = "_uid"
 ENTITY = "_entity"
 EXISTING = "_entity_existing"  # the record joined an entity of an earlier run
 MERGED = "_entity_merged"  # ... and its cluster joined two or more of them
-REGISTRY_FILE = "entities.parquet"
 
 
-def load_registry(path: Path) -> pl.DataFrame | None:
-    """The registry's rows, or None before the first linked run."""
-    if not path.exists():
-        return None
-    try:
-        frame = pl.read_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"entity registry {path.name}: unreadable ({type(exc).__name__})") from None
-    missing = [c for c in (UID, "_source", ENTITY) if c not in frame.columns]
-    if missing:
-        raise DataError(f"entity registry {path.name}: missing column(s) {', '.join(missing)}")
-    return frame
-
-
-def save_registry(path: Path, history: pl.DataFrame | None, batch: pl.DataFrame) -> None:
-    """Write earlier rows not in ``batch`` plus ``batch`` (view columns and ``_entity``)."""
-    parts = [batch]
-    if history is not None:
-        parts.insert(0, history.join(batch.select(UID), on=UID, how="anti"))
-    frame = pl.concat(parts, how="diagonal_relaxed").sort(UID)
-    write_with_atomic(path, frame.write_parquet)  # new folders as private as the work folder
-
-
-def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
+def assign_entities(
+    clusters: pl.DataFrame, history: pl.DataFrame | None, *, last_entity: int | None = None
+) -> pl.DataFrame:
     """Entity numbers for the records of ``clusters`` (``_uid``, ``cluster``) that are not in
     ``history``: ``_uid``, ``_entity``, ``linked`` (its cluster has another record),
-    ``_entity_existing`` and ``_entity_merged`` (see the module docstring)."""
+    ``_entity_existing`` and ``_entity_merged`` (see the module docstring). New entities are
+    numbered after ``last_entity`` (the largest in the whole registry when ``history`` holds
+    only part of it; by default the largest in ``history``)."""
     if history is None or history.height == 0:
         known = pl.DataFrame(schema={UID: pl.String, ENTITY: pl.Int64})
     else:
@@ -80,7 +64,9 @@ def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.
         .with_row_index("__n", offset=1)
         .select("cluster", "__n")
     )
-    start = int(known[ENTITY].max()) if known.height else 0  # type: ignore[arg-type]
+    if last_entity is None:
+        last_entity = int(known[ENTITY].max()) if known.height else 0  # type: ignore[arg-type]
+    start = last_entity
     per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
         pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + start).alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),
@@ -93,13 +79,14 @@ def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.
     ).drop("cluster")
 
 
-def entity_summary(linked: pl.DataFrame, history: pl.DataFrame | None) -> dict[str, int]:
-    """Counts for the manifest: no values."""
+def entity_summary(linked: pl.DataFrame, earlier_records: int) -> dict[str, int]:
+    """Counts for the manifest (no values) from the batch's entity columns; ``earlier_records``
+    counts the registry's records of earlier runs."""
     if ENTITY not in linked.columns:
         return {}
     existing = linked.filter(pl.col(EXISTING))
     return {
-        "earlier_records": 0 if history is None else history.height,
+        "earlier_records": earlier_records,
         "records_joining_earlier_entities": existing.height,
         "new_entities": linked.filter(~pl.col(EXISTING))[ENTITY].n_unique(),
         "entities_merged_by_new_records": existing.filter(pl.col(MERGED))[ENTITY].n_unique(),

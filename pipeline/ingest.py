@@ -19,25 +19,20 @@ Messages name file, row and field, never the value.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import glob
-import io
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from pipeline.config import ColumnSpec, PipelineConfig, SourceConfig
 from pipeline.errors import DataError
-from pipeline.io import check_readable, read_bytes, read_table
+from pipeline.ingest_csv import CsvChunkReader, QuarantineRow, check_header, decode, record_blocks
+from pipeline.io import check_readable, parquet_rows, read_parquet_slice
 from pipeline.io import read_header as read_table_header
 
 logger = logging.getLogger(__name__)
@@ -51,6 +46,7 @@ QUARANTINE_SCHEMA: dict[str, type[pl.DataType] | pl.DataType] = {
     "field": pl.String,
 }
 _MAX_LISTED = 20
+RawChunk = tuple[pl.DataFrame, list[QuarantineRow]]  # _row and the columns as text; problems
 
 
 @dataclass(frozen=True)
@@ -78,251 +74,132 @@ def read_header(path: Path, source: SourceConfig) -> list[str]:
         first = handle.readline()
     if not first.strip():
         raise DataError(f"{path.name}: file is empty (no header row)")
-    text = _decode(first, source.encoding)
+    text = decode(first, source.encoding)
     if "\udcff" in text or any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
         raise DataError(f"{path.name}: row 1: header is not valid {source.encoding}")
     return next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), [])
 
 
-def ingest_file(path: Path, source: SourceConfig, *, file_name: str | None = None) -> IngestResult:
+@dataclass(frozen=True)
+class Chunking:
+    """How much of a file is read at once: about ``csv_bytes`` of a CSV file (cut where a
+    record ends, :mod:`pipeline.ingest_csv`) or ``parquet_rows`` rows of a Parquet file.
+    The rows read are the same whatever the sizes; only memory and the number of parts differ."""
+
+    csv_bytes: int = 32 << 20
+    parquet_rows: int = 250_000
+
+
+DEFAULT_CHUNKING = Chunking()
+
+
+def ingest_file(
+    path: Path,
+    source: SourceConfig,
+    *,
+    file_name: str | None = None,
+    chunking: Chunking = DEFAULT_CHUNKING,
+) -> IngestResult:
     """Read one file of ``source`` into a canonical frame plus its quarantine."""
+    parts = list(ingest_chunks(path, source, file_name=file_name, chunking=chunking))
+    rows = pl.concat([p.rows for p in parts]) if parts else pl.DataFrame()
+    quarantine = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *(p.quarantine for p in parts)])
+    return IngestResult(rows=rows, quarantine=quarantine)
+
+
+def ingest_chunks(
+    path: Path,
+    source: SourceConfig,
+    *,
+    file_name: str | None = None,
+    chunking: Chunking = DEFAULT_CHUNKING,
+) -> Iterator[IngestResult]:
+    """Read one file of ``source`` chunk by chunk, in row order: each chunk's canonical rows
+    and quarantine. With ``on_bad_rows: error`` a file with bad rows raises after its last
+    chunk, listing the first of them and counting all."""
     name = file_name or path.name
     check_readable(path, label=name)
-    rows: list[tuple[object, ...]] = []
     if source.format == "parquet":
-        raw = _read_parquet(path, source, name)
+        raw_chunks = _parquet_chunks(path, source, name, chunking.parquet_rows)
     else:
-        raw, rows = _read_csv(path, source, name)
-    frame, quarantined = _canonicalise(raw, source, name)
-    quarantine = pl.DataFrame(rows + quarantined, schema=QUARANTINE_SCHEMA, orient="row")
-    if source.on_bad_rows == "error" and quarantine.height:
-        listed = [
-            f"{name}: row {r['_row']}"
-            + (f": field {r['field']}" if r["field"] else "")
-            + f": {r['reason']}"
-            for r in quarantine.head(_MAX_LISTED).iter_rows(named=True)
-        ]
-        more = quarantine.height - len(listed)
-        tail = f"\n  ... and {more} more" if more else ""
-        raise DataError(f"{quarantine.height} bad rows:\n  " + "\n  ".join(listed) + tail)
-    if quarantine.height:
-        logger.warning(
-            "%s: %d rows quarantined while reading",
-            name,
-            quarantine.height,
-            extra={"file": name, "rows": quarantine.height},
-        )
-    return IngestResult(rows=frame.sort("_row"), quarantine=quarantine.sort("_row"))
+        raw_chunks = _csv_chunks(path, source, name, chunking.csv_bytes)
+    bad = _BadRows(source, name)
+    for raw, early in raw_chunks:
+        frame, quarantined = _canonicalise(raw, source, name)
+        quarantine = pl.DataFrame(early + quarantined, schema=QUARANTINE_SCHEMA, orient="row")
+        bad.add(raw.height, quarantine)
+        yield IngestResult(rows=frame.sort("_row"), quarantine=quarantine.sort("_row"))
+    bad.finish()
 
 
-# --- CSV ---------------------------------------------------------------------------------------
+class _BadRows:
+    """Counts a file's quarantined rows across its chunks, and keeps the first few for the
+    ``on_bad_rows: error`` message."""
+
+    def __init__(self, source: SourceConfig, name: str) -> None:
+        self.source, self.name = source, name
+        self.rows_read = 0
+        self.count = 0
+        self.first: list[dict[str, Any]] = []
+
+    def add(self, rows_read: int, quarantine: pl.DataFrame) -> None:
+        self.rows_read += rows_read
+        self.count += quarantine.height
+        wanted = _MAX_LISTED - len(self.first)
+        if wanted > 0:
+            self.first += quarantine.sort("_row").head(wanted).to_dicts()
+
+    def finish(self) -> None:
+        name = self.name
+        if self.rows_read == 0 and self.source.format == "csv":
+            logger.warning("%s: file has a header but no data rows", name, extra={"file": name})
+        if self.source.on_bad_rows == "error" and self.count:
+            listed = [
+                f"{name}: row {r['_row']}"
+                + (f": field {r['field']}" if r["field"] else "")
+                + f": {r['reason']}"
+                for r in self.first
+            ]
+            more = self.count - len(listed)
+            tail = f"\n  ... and {more} more" if more else ""
+            raise DataError(f"{self.count} bad rows:\n  " + "\n  ".join(listed) + tail)
+        if self.count:
+            logger.warning(
+                "%s: %d rows quarantined while reading",
+                name,
+                self.count,
+                extra={"file": name, "rows": self.count},
+            )
 
 
-def _decode(data: bytes, encoding: str) -> str:
-    # surrogateescape keeps undecodable bytes as lone surrogates so we can find their row/field.
-    text = data.decode(encoding, errors="surrogateescape")
-    return text.removeprefix("\ufeff")
-
-
-_BAD_BYTE = re.compile("[\udc80-\udcff]")
-
-
-def _has_bad_bytes(value: str) -> bool:
-    return _BAD_BYTE.search(value) is not None
-
-
-def _read_csv(
-    path: Path, source: SourceConfig, name: str
-) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
-    data = read_bytes(path, label=name)
-    if not data or data.isspace():
+def _csv_chunks(
+    path: Path, source: SourceConfig, name: str, block_bytes: int
+) -> Iterator[RawChunk]:
+    reader = CsvChunkReader(source, name)
+    with path.open("rb") as handle:  # readable: checked by the caller
+        for block in record_blocks(handle, block_bytes, source.delimiter):
+            yield reader.parse(block)
+    if reader.header is None:  # not a byte, so not even a header
         raise DataError(f"{name}: file is empty (no header row)")
-    try:
-        text = data.decode(source.encoding).removeprefix("\ufeff")
-        any_bad_bytes = False  # then skip every per-field scan, and try the fast path
-    except UnicodeDecodeError:
-        text = _decode(data, source.encoding)
-        any_bad_bytes = True
-    if not any_bad_bytes:
-        fast = _read_clean_csv(data, text, source, name)
-        if fast is not None:
-            return fast, []
-        logger.info("%s: irregular CSV, reading row by row", name, extra={"file": name})
-    return _read_rows(text, source, name, any_bad_bytes)
-
-
-def _read_rows(
-    text: str, source: SourceConfig, name: str, any_bad_bytes: bool
-) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
-    """Parse ``text`` record by record with the csv module, quarantining rows that are
-    unparseable, ragged or (when ``any_bad_bytes``) not valid in the source's encoding."""
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=source.delimiter,
-        strict=False,
-    )
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise DataError(f"{name}: row 1: cannot parse header ({exc})") from None
-    _check_header(header, source, name)
-    wanted = [header.index(col) for col in source.columns]
-    columns: list[list[str]] = [[] for _ in wanted]
-    row_numbers: list[int] = []
-    quarantine: list[tuple[object, ...]] = []
-    number = 1
-    while True:
-        number += 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            quarantine.append((source.name, name, number, "ingest", "unparseable_row", None))
-            continue
-        if not record:
-            number -= 1  # blank lines are not rows
-            continue
-        if len(record) != len(header):
-            quarantine.append((source.name, name, number, "ingest", "ragged_row", None))
-            continue
-        bad = any_bad_bytes and next(
-            (header[i] for i, value in enumerate(record) if _has_bad_bytes(value)), None
-        )
-        if bad:
-            quarantine.append((source.name, name, number, "ingest", "bad_encoding", bad))
-            continue
-        row_numbers.append(number)
-        for out, index in zip(columns, wanted, strict=True):
-            out.append(record[index])
-    raw = pl.DataFrame(
-        {"_row": pl.Series(row_numbers, dtype=pl.Int64)}
-        | {
-            col: pl.Series(vals, dtype=pl.String)
-            for col, vals in zip(source.columns, columns, strict=True)
-        }
-    )
-    return raw, quarantine
-
-
-def _read_clean_csv(data: bytes, text: str, source: SourceConfig, name: str) -> pl.DataFrame | None:
-    """Parse a decoded CSV with pyarrow if every record is regular, else ``None``.
-
-    pyarrow rejects ragged rows but reads blank lines as rows of empty strings, so
-    :func:`_regular_records` first rules out blank lines and quoting the csv module might read
-    differently; the row count is then cross-checked.
-    Files whose first line holds a quote or a bare CR go the careful way (their header may span
-    lines).
-    """
-    first_line = text[: text.find("\n") + 1] or text
-    if '"' in first_line or "\r" in first_line.removesuffix("\n").removesuffix("\r"):
-        return None
-    header = next(csv.reader([first_line.rstrip("\r\n")], delimiter=source.delimiter), [])
-    _check_header(header, source, name)
-    plain = codecs.lookup(source.encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
-    utf8 = data if plain else text.encode("utf-8")
-    records = _regular_records(utf8, source.delimiter)
-    if records is None:
-        return None
-    # pyarrow, unlike polars, refuses a row with too few fields instead of padding it.
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=source.delimiter, newlines_in_values=True, ignore_empty_lines=False
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                include_columns=list(source.columns),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, ValueError):
-        return None  # a ragged or otherwise unparseable row: read carefully
-    frame = pl.from_arrow(table)
-    if not isinstance(frame, pl.DataFrame) or frame.height != records - 1:
-        return None
-    return frame.select(
-        pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias("_row"),
-        *(pl.col(col).cast(pl.String) for col in source.columns),
-    )
-
-
-def _regular_records(data: bytes, delimiter: str) -> int | None:
-    """Number of records (header included), counted with numpy over the bytes, or ``None``
-    when the file has anything the csv module and pyarrow might read differently: NUL bytes,
-    quotes not at field boundaries, an unterminated quote, bare CR line ends, blank lines,
-    or a record longer than the csv module's field size limit. Field counts are left to
-    pyarrow, which rejects ragged rows.
-    """
-    if b"\0" in data or len(delimiter.encode("utf-8")) != 1:
-        return None
-    b = np.frombuffer(data, dtype=np.uint8)
-    sep, quote, lf, cr = ord(delimiter), ord('"'), ord("\n"), ord("\r")
-    quotes = np.flatnonzero(b == quote) if b'"' in data else np.empty(0, dtype=np.intp)
-    if quotes.size % 2:
-        return None  # unterminated quoted field
-
-    def outside(positions: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-        # A byte is outside quotes when an even number of quote characters precede it.
-        if not quotes.size:
-            return positions
-        return positions[np.searchsorted(quotes, positions) % 2 == 0]
-
-    if quotes.size:
-        opening, closing = quotes[0::2], quotes[1::2]
-        before = b[np.maximum(opening - 1, 0)]
-        if not np.all((opening == 0) | (before == sep) | (before == lf) | (before == quote)):
-            return None  # a quote opening in the middle of a field
-        after = b[np.minimum(closing + 1, b.size - 1)]
-        ok_after = (after == sep) | (after == lf) | (after == cr) | (after == quote)
-        if not np.all((closing == b.size - 1) | ok_after):
-            return None  # text after a closing quote
-    bare_cr = outside(np.flatnonzero(b == cr)) if b"\r" in data else quotes[:0]
-    if bare_cr.size and (bare_cr[-1] == b.size - 1 or np.any(b[bare_cr + 1] != lf)):
-        return None
-    ends = outside(np.flatnonzero(b == lf))
-    if b[-1] != lf:
-        ends = np.append(ends, b.size)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts
-    blank = (lengths == 0) | ((lengths == 1) & (b[np.minimum(starts, b.size - 1)] == cr))
-    if bool(blank.any()) or int(lengths.max()) > csv.field_size_limit():
-        return None
-    return int(ends.size)
-
-
-def _check_header(header: list[str], source: SourceConfig, name: str) -> None:
-    problems = []
-    if any(_has_bad_bytes(h) for h in header):
-        problems.append(f"{name}: row 1: header is not valid {source.encoding}")
-    if any(not h.strip() for h in header):
-        problems.append(f"{name}: row 1: a column has an empty name")
-    positions: dict[str, list[int]] = {}
-    for number, h in enumerate(header, start=1):
-        positions.setdefault(h, []).append(number)
-    for h, where in positions.items():
-        if len(where) > 1:
-            # Only configured names are quoted: a file without a header row would otherwise
-            # put data values into this message.
-            label = f"duplicate column {h!r}" if h in source.columns else "duplicate column name"
-            problems.append(f"{name}: row 1: {label} (columns {', '.join(map(str, where))})")
-    missing = [col for col in source.columns if col not in header]
-    problems.extend(f"{name}: row 1: missing column {col!r}" for col in missing)
-    if problems:
-        raise DataError("\n".join(problems))
 
 
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
-    _check_header(read_table_header(path, file_format="parquet", label=name), source, name)
-    frame = read_table(path, file_format="parquet", columns=list(source.columns), label=name)
-    if frame.height == 0:
+def _parquet_chunks(path: Path, source: SourceConfig, name: str, rows: int) -> Iterator[RawChunk]:
+    check_header(read_table_header(path, file_format="parquet", label=name), source, name)
+    total = parquet_rows(path, label=name)
+    if total == 0:
         raise DataError(f"{name}: file has no rows")
+    for offset in range(0, total, rows):
+        frame = read_parquet_slice(path, list(source.columns), offset, rows, label=name)
+        yield _parquet_text(frame, source, name, offset), []
+
+
+def _parquet_text(
+    frame: pl.DataFrame, source: SourceConfig, name: str, offset: int
+) -> pl.DataFrame:
+    """The columns as text, as a CSV would give them, with 1-based row numbers from ``offset``."""
     problems = []
     casts = []
     for col, dtype in frame.schema.items():
@@ -336,10 +213,8 @@ def _read_parquet(path: Path, source: SourceConfig, name: str) -> pl.DataFrame:
             casts.append(pl.col(col).cast(pl.String))
     if problems:
         raise DataError("\n".join(problems))
-    return (
-        frame.select(casts)
-        .with_row_index("_row", offset=1)
-        .with_columns(pl.col("_row").cast(pl.Int64))
+    return frame.select(
+        pl.int_range(offset + 1, offset + 1 + frame.height, dtype=pl.Int64).alias("_row"), *casts
     )
 
 
@@ -351,8 +226,6 @@ def _canonicalise(
 ) -> tuple[pl.DataFrame, list[tuple[object, ...]]]:
     """Canonical names and types; a row holding a value that does not parse as its column's
     type (a date of birth, or a typed attribute) is quarantined once, for its first bad field."""
-    if raw.height == 0 and source.format == "csv":
-        logger.warning("%s: file has a header but no data rows", name, extra={"file": name})
     cleaned = raw.with_columns(
         pl.col(col).str.strip_chars().replace("", None).alias(col) for col in source.columns
     )

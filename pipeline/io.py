@@ -80,6 +80,28 @@ def read_table(
     return _polars_read(path, kind, wanted, label, lambda: _read(path, kind, wanted, infer_schema))
 
 
+def parquet_rows(path: Path, *, label: str | None = None) -> int:
+    """Number of rows of a Parquet file (from its metadata); errors as in :func:`read_table`."""
+    check_readable(path, label=label)
+    count = lambda: int(pl.scan_parquet(path).select(pl.len()).collect().item())  # noqa: E731
+    return _polars_read(path, "parquet", None, label, count)
+
+
+def read_parquet_slice(
+    path: Path, columns: Sequence[str], offset: int, length: int, *, label: str | None = None
+) -> pl.DataFrame:
+    """Rows ``offset`` to ``offset + length`` of ``columns`` of a Parquet file, reading only the
+    row groups that hold them; errors as in :func:`read_table`."""
+    wanted = list(dict.fromkeys(columns))
+    return _polars_read(
+        path,
+        "parquet",
+        wanted,
+        label,
+        lambda: pl.scan_parquet(path).select(wanted).slice(offset, length).collect(),
+    )
+
+
 def read_header(
     path: Path, *, file_format: TableFormat | None = None, label: str | None = None
 ) -> list[str]:

@@ -4,7 +4,7 @@
 folder             what it holds
 =================  ========================================================================
 delivery folder    ``run-*/`` deliveries only: de-identified extracts, manifests, reports
-work folder        ``<run_id>/`` stage checkpoints, ``entities.parquet`` (the registry),
+work folder        ``<run_id>/`` stage checkpoints, ``registry/`` (the entity registry),
                    ``decisions.parquet``, ``review/``, ``staging/<run_id>/`` (a delivery
                    being assembled): identifying data, deleted by ``pprl project close``
 state folder       ``state.duckdb`` (the run catalogue), ``audit.jsonl``, ``lock``: no record

@@ -34,7 +34,6 @@ from pipeline.audit import (
     run_log,
 )
 from pipeline.config import PipelineConfig
-from pipeline.entities import REGISTRY_FILE
 from pipeline.errors import ConfigError, DataError
 from pipeline.locations import (
     STAGING_DIR,
@@ -44,6 +43,7 @@ from pipeline.locations import (
     remove_unpromoted_copies,
 )
 from pipeline.lock import LOCK_FILE, RunLock
+from pipeline.registry import LEGACY_FILE, REGISTRY_DIR
 from pipeline.review import DECISIONS_FILE, REVIEW_DIR
 from pipeline.state import StateCatalogue
 from pseudonym.keystore import Keystore
@@ -52,7 +52,7 @@ from pseudonym.macs import RecordAuthenticator
 CLOSE_ACTION = "project.close"
 MIGRATE_ACTION = "pipeline.state_moved"
 # What a run writes in the work folder, besides run-*/ checkpoints and .tmp-* temporaries.
-WORK_ENTRIES = frozenset({REGISTRY_FILE, DECISIONS_FILE, REVIEW_DIR, STAGING_DIR})
+WORK_ENTRIES = frozenset({REGISTRY_DIR, LEGACY_FILE, DECISIONS_FILE, REVIEW_DIR, STAGING_DIR})
 # What older versions kept in <delivery>/.pprl/ (the lock and its guard go last).
 LEGACY_FILES = (RUN_LOG_FILE, STATE_FILE, STATE_FILE + ".wal")
 

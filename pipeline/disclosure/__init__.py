@@ -1,6 +1,7 @@
 """Disclosure control: record-level minimisation and k-anonymity, and table output checking.
 
-Record level: :func:`minimise`, :func:`leak_check`, generalisation ladders
+Record level: :func:`minimise`, :func:`leak_check` (:class:`LeakCheck` for an extract in
+chunks), generalisation ladders
 (:func:`postcode_ladder`, :func:`dob_ladder`, :func:`recode_ladder`), :func:`top_code` /
 :func:`bottom_code`, and :func:`anonymise` (k-anonymity, optional l-diversity); risk beyond
 k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails closed), and
@@ -58,7 +59,7 @@ from pipeline.disclosure.linked import (
     linked_risk,
     protect_linked,
 )
-from pipeline.disclosure.minimise import leak_check, minimise
+from pipeline.disclosure.minimise import LeakCheck, leak_check, minimise
 from pipeline.disclosure.recovery import audit_suppression, secondary_suppression
 from pipeline.disclosure.regression import ModelCheck, check_models, load_models
 from pipeline.disclosure.report import report_dict, report_html, report_json
@@ -73,6 +74,7 @@ __all__ = [
     "KAnonymityReport",
     "KAnonymitySettings",
     "Ladder",
+    "LeakCheck",
     "LinkedReport",
     "ModelCheck",
     "ModelOutputError",

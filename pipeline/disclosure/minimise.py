@@ -48,43 +48,71 @@ def leak_check(
     a random token that happens to contain an ID's digits does not); ``None`` turns that off.
     The error reports column, source and count only.
     """
-    identifiers = _identifier_table(sources)
-    if identifiers.is_empty():
-        return
-    table = _phrase_table(identifiers, substring_min_length)
-    phrases = {int(n): g.select("gram", "source") for (n,), g in table.group_by("n")}
-    found: list[pl.DataFrame] = []
-    for column in extract.columns:
-        text = extract.get_column(column).cast(pl.String).str.strip_chars()
-        # Each distinct cell is checked once; its row count says how many rows leak.
-        cells = text.alias("v").to_frame().group_by("v").len().drop_nulls("v")
-        hits = cells.join(identifiers, on="v").select("v", "source")
-        if phrases and extract.schema[column] == pl.String:
-            embedded = _embedded(cells.get_column("v"), phrases)
-            hits = pl.concat([hits, embedded]).unique()
-        counted = hits.join(cells, on="v").group_by("source").agg(pl.col("len").sum())
-        found.append(counted.with_columns(pl.lit(column).alias("column")))
-    leaks = pl.concat(found).filter(pl.col("len") > 0) if found else pl.DataFrame()
-    if leaks.height:
-        # Same order as the per-source, per-column search this replaced.
-        names = list(sources)
-        column_order = {name: i for i, name in enumerate(extract.columns)}
-        ordered = sorted(leaks.iter_rows(), key=lambda r: (r[0], column_order[r[2]]))
-        raise IdentifierLeak([(c, names[s], int(n)) for s, n, c in ordered])
+    check = LeakCheck(sources, substring_min_length=substring_min_length)
+    check.add(extract)
+    check.finish()
+
+
+class LeakCheck:
+    """:func:`leak_check` over an extract that arrives in chunks: the identifier values are
+    gathered once (``sources`` may be lazy, e.g. scans of the files a run read), each chunk
+    is checked as it comes, and :meth:`finish` raises for everything found."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, pl.Series | pl.LazyFrame],
+        *,
+        substring_min_length: int | None = SUBSTRING_MIN_LENGTH,
+    ) -> None:
+        self.names = list(sources)
+        self.identifiers = _identifier_table(sources)
+        table = _phrase_table(self.identifiers, substring_min_length)
+        self.phrases = {int(n): g.select("gram", "source") for (n,), g in table.group_by("n")}
+        self.found: dict[tuple[int, str], int] = {}  # (source, column) -> rows
+        self.columns: dict[str, int] = {}  # column -> first position seen
+
+    def add(self, extract: pl.DataFrame) -> None:
+        """Check one chunk of the extract."""
+        if self.identifiers.is_empty():
+            return
+        for column in extract.columns:
+            self.columns.setdefault(column, len(self.columns))
+            text = extract.get_column(column).cast(pl.String).str.strip_chars()
+            # Each distinct cell is checked once; its row count says how many rows leak.
+            cells = text.alias("v").to_frame().group_by("v").len().drop_nulls("v")
+            hits = cells.join(self.identifiers, on="v").select("v", "source")
+            if self.phrases and extract.schema[column] == pl.String:
+                embedded = _embedded(cells.get_column("v"), self.phrases)
+                hits = pl.concat([hits, embedded]).unique()
+            counted = hits.join(cells, on="v").group_by("source").agg(pl.col("len").sum())
+            for source, rows in counted.iter_rows():
+                if rows:
+                    key = (int(source), column)
+                    self.found[key] = self.found.get(key, 0) + int(rows)
+
+    def finish(self) -> None:
+        """Raise :class:`IdentifierLeak` if any chunk held an identifier value."""
+        if self.found:
+            # Same order as the per-source, per-column search this replaced.
+            ordered = sorted(self.found.items(), key=lambda kv: (kv[0][0], self.columns[kv[0][1]]))
+            raise IdentifierLeak([(c, self.names[s], n) for (s, c), n in ordered])
 
 
 _WORD = r"[0-9A-Za-z]+"
 _NOT_WORD = r"[^0-9A-Za-z]"
 
 
-def _identifier_table(sources: Mapping[str, pl.Series]) -> pl.DataFrame:
+def _identifier_table(sources: Mapping[str, pl.Series | pl.LazyFrame]) -> pl.DataFrame:
     """Distinct ``(v, source)`` pairs of stripped, non-empty identifier values; ``source`` is
-    the position of the source in ``sources`` (small integers hash faster than names)."""
+    the position of the source in ``sources`` (small integers hash faster than names). A lazy
+    source has one column."""
     frames = [
-        series.cast(pl.String).str.strip_chars().alias("v").to_frame().lazy()
-        .with_columns(source=pl.lit(i, dtype=pl.UInt16))
-        for i, series in enumerate(sources.values())
-    ]  # fmt: skip
+        _one_column(values).select(
+            pl.first().cast(pl.String).str.strip_chars().alias("v"),
+            pl.lit(i, dtype=pl.UInt16).alias("source"),
+        )
+        for i, values in enumerate(sources.values())
+    ]
     schema = {"v": pl.String, "source": pl.UInt16}
     return (
         pl.concat([pl.LazyFrame(schema=schema), *frames])
@@ -92,6 +120,10 @@ def _identifier_table(sources: Mapping[str, pl.Series]) -> pl.DataFrame:
         .unique()
         .collect()
     )
+
+
+def _one_column(values: pl.Series | pl.LazyFrame) -> pl.LazyFrame:
+    return values.to_frame().lazy() if isinstance(values, pl.Series) else values
 
 
 def _phrase_table(identifiers: pl.DataFrame, min_length: int | None) -> pl.DataFrame:

@@ -1,13 +1,15 @@
 """Stage 5: assemble the de-identified delivery in a staging folder; the runner promotes it.
 
-Contract: ``extract`` is :func:`deidentify.deidentify`'s frame (``_source``, ``person_id`` and
-``linked`` when linkage ran, ``pid_*`` pseudonyms, ``record_key``, approved and derived
-attributes); the quarantine in :class:`~pipeline.manifest.RunFacts` has the columns of
-:data:`pipeline.ingest.QUARANTINE_SCHEMA`. Writes into ``out``:
+Contract: ``extract`` holds :func:`deidentify.deidentify`'s parts (per source, the columns as
+delivered: ``source_dataset``, ``person_id`` and ``linked`` when linkage ran, ``pid_*``
+pseudonyms, ``record_key``, the source's approved and derived attributes; no column name
+starts with ``_``, :func:`pipeline.quarantine.without_leading_underscores`); the quarantine in
+:class:`~pipeline.manifest.RunFacts` has the columns of :data:`pipeline.ingest.QUARANTINE_SCHEMA`.
+Writes into ``out``:
 
-* ``<source>.parquet`` for each source with files in this batch, without the attributes
-  approved for other sources; ``_source`` is delivered as ``source_dataset`` and no column
-  name starts with ``_`` (:func:`pipeline.quarantine.without_leading_underscores`);
+* ``<source>.parquet`` for each source with files in this batch: its parts streamed into one
+  file in row groups of :data:`ROW_GROUP_ROWS` rows, so the bytes depend on the rows only,
+  not on how they were chunked;
 * ``quarantine.parquet`` in the published format of :mod:`pipeline.quarantine` (data row
   numbers, input column names and reasons, no values), ordered by source, file and row;
 * ``manifest.json`` (:func:`pipeline.manifest.run_manifest_body`) and ``report.html``
@@ -30,22 +32,24 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.atomic import write_text_atomic, write_with_atomic
+from pipeline.atomic import atomic_path, write_text_atomic, write_with_atomic
 from pipeline.config import PipelineConfig
 from pipeline.manifest import RunFacts, read_manifest, run_manifest_body, write_manifest
-from pipeline.quarantine import published_quarantine, without_leading_underscores
+from pipeline.quarantine import published_quarantine
 from pipeline.run_report import render_report
+from pipeline.stages.parts import PartSet
 from pseudonym.digests import file_sha256
 
 MANIFEST_KIND = "pipeline-run"
 INDEX_FILE = "index.json"
 INDEX_FORMAT = "pprl-delivery-index/1"
+ROW_GROUP_ROWS = 262_144
 Outputs = dict[str, dict[str, Any]]  # file name -> {"sha256", "rows"}
 
 
 def deliver(
     out: Path,
-    extract: pl.DataFrame,
+    extract: PartSet,
     facts: RunFacts,
     *,
     stage_seconds: Callable[[], dict[str, float]],
@@ -72,18 +76,18 @@ def deliver(
 
 
 def write_extracts(
-    out: Path, extract: pl.DataFrame, config: PipelineConfig, batch_sources: set[str]
+    out: Path, extract: PartSet, config: PipelineConfig, batch_sources: set[str]
 ) -> Outputs:
     """One Parquet file per source that has files in this batch, in config order."""
     outputs: Outputs = {}
     for source in config.sources:
-        if source.name not in batch_sources:
+        parts = extract.parts(source.name)
+        if source.name not in batch_sources or not parts:
             continue  # an incremental batch with no new files for this source
-        foreign = set(config.approved_attributes) - set(source.attribute_columns())
-        part = extract.filter(pl.col("_source") == source.name).drop(foreign, strict=False)
-        part = without_leading_underscores(part)
         name = f"{source.name}.parquet"
-        outputs[name] = _write_parquet(out / name, part)
+        with atomic_path(out / name) as tmp:
+            extract.scan(parts).sink_parquet(tmp, row_group_size=ROW_GROUP_ROWS)
+        outputs[name] = {"sha256": file_sha256(out / name), "rows": sum(p.rows for p in parts)}
     return outputs
 
 

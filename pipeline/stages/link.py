@@ -2,9 +2,16 @@
 
 The linker never sees research attributes: :func:`linkage_view` projects the frame onto the
 accounting columns, person roles and identifier columns before anything is handed over. The
-batch is linked together with the records of earlier runs (the entity registry, see
-:mod:`pipeline.entities`), so a person keeps one entity number across deliveries and a batch
-from one source links to the other sources' earlier records.
+batch is linked together with the records of earlier runs it can be linked with: those of
+the entity registry (:mod:`pipeline.registry`) sharing a blocking key or a deterministic
+identifier with a new record (:mod:`pipeline.stages.link_keys`), and any a curator's
+``match`` decision ties to them. So a person keeps one entity number across deliveries and a
+batch from one source links to the other sources' earlier records, without reading or
+re-linking the whole history (``whole_history`` does that, for comparison).
+
+In ``link`` mode the linkage engine compares the first source (by name) with the others: when
+neither the batch nor the history it reads holds a record of the first source of the whole
+registry, none of these records would be compared, and only shared identifiers link them.
 """
 
 from __future__ import annotations
@@ -15,31 +22,44 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
+from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities, entity_summary
 from pipeline.errors import ConfigError
-from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec
+from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec, role_column
 from pipeline.linkage_warnings import capture_warnings, combined
+from pipeline.registry import Earlier, Registry
+from pipeline.review.decisions import DECISION, MATCH
+from pipeline.stages.link_clusters import cluster_records
+from pipeline.stages.link_keys import BlockKeys
 from pipeline.stages.link_result import LinkResult
 from pipeline.stages.services import Linker
 
 logger = logging.getLogger(__name__)
 
 PAIRS_SCHEMA = {"_uid_l": pl.String, "_uid_r": pl.String, "match_probability": pl.Float64}
+_NO_HISTORY = Earlier(0, 0, frozenset())
 
 
 @dataclass(frozen=True)
 class LinkOutcome:
-    """The linked frame and scored pairs, with what the manifest and report say about them:
-    the thresholds used (None when nothing was scored), the linker's counts and the
-    warnings raised while linking (messages carry no values)."""
+    """The batch's entity columns and the scored pairs, with what the manifest and report say
+    about them: the thresholds used (None when nothing was scored), the linker's counts, the
+    warnings raised while linking (messages carry no values) and the entity counts.
 
-    linked: pl.DataFrame
+    ``assigned`` has one row per batch record, in the order of the view linked: ``_uid``,
+    ``_entity``, ``linked``, ``_entity_existing``, ``_entity_merged``. ``history`` holds the
+    registry rows linked with the batch and ``keys`` the batch's registry keys (in view
+    order), for the clerical-review file and the registry."""
+
+    assigned: pl.DataFrame
     pairs: pl.DataFrame
+    history: pl.DataFrame | None = None
+    keys: pl.DataFrame | None = None
     match_threshold: float | None = None
     review_threshold: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    entities: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready facts (no frames), as the runner keeps them with its checkpoint."""
@@ -49,12 +69,18 @@ class LinkOutcome:
             "counts": dict(self.counts),
             "warnings": list(self.warnings),
             "diagnostics": dict(self.diagnostics),
+            "entities": dict(self.entities),
         }
+
+
+def is_link_column(column: str) -> bool:
+    """A person role or an identifier: what linkage may read besides ``_uid`` and ``_source``."""
+    return column in PERSON_ROLES or column.startswith("id_")
 
 
 def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
     """Only what linkage may read: ``_uid``, ``_source``, person roles and ``id_*`` columns."""
-    keep = [c for c in frame.columns if c in PERSON_ROLES or c.startswith("id_")]
+    keep = [c for c in frame.columns if is_link_column(c)]
     return frame.select(
         pl.concat_str(
             [pl.col("_source"), pl.col("_file"), pl.col("_row").cast(pl.String)], separator="|"
@@ -64,52 +90,89 @@ def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def link_records(
-    frame: pl.DataFrame,
+def link_batch(
+    view: pl.DataFrame,
     spec: LinkageSpec,
     linker: Linker | None,
-    history: pl.DataFrame | None = None,
+    registry: Registry | None = None,
     decisions: pl.DataFrame | None = None,
+    *,
+    whole_history: bool = False,
 ) -> LinkOutcome:
-    """Add ``_entity`` (entity number), ``linked`` and the entity bookkeeping columns.
+    """Entity numbers for the records of ``view`` (:func:`linkage_view` of the batch).
 
-    ``history`` holds the registry rows of earlier runs (``linkage_view`` columns and
-    ``_entity``), none of them in ``frame``; the batch is linked together with them, under
-    the curators' ``decisions`` (:mod:`pipeline.review`). The outcome holds the frame, the
-    scored pairs (``_uid_l``, ``_uid_r``, ``match_probability``), the thresholds used and the
-    warnings logged while linking (:mod:`pipeline.linkage_warnings`; the linker's own
-    list of training problems replaces the engine's log records when it has one). With
-    ``mode: none`` every row is its own entity, numbered within the batch, and nothing is
-    linked.
+    The batch is linked together with the ``registry``'s records it can be linked with (all
+    of them with ``whole_history``), under the curators' ``decisions``
+    (:mod:`pipeline.review`). The outcome holds the scored pairs (``_uid_l``, ``_uid_r``,
+    ``match_probability``), the thresholds used and the warnings logged while linking
+    (:mod:`pipeline.linkage_warnings`; the linker's own list of training problems replaces
+    the engine's log records when it has one).
     """
-    view = linkage_view(frame)
-    if spec.mode == "none":
-        history = None
+    keys = BlockKeys.for_spec(spec).hashes(view)
+    uids = view.get_column(UID)
+    earlier = registry.earlier(uids) if registry is not None else _NO_HISTORY
+    history = None
+    if registry is not None and earlier.records:
+        history = (
+            registry.everything(uids)
+            if whole_history
+            else _linkable_history(registry, keys, uids, decisions)
+        )
     union = (
         view if history is None else pl.concat([history.drop(ENTITY), view], how="diagonal_relaxed")
     )
+    sources = earlier.sources | set(view.get_column("_source").unique().to_list())
     with capture_warnings() as captured:
-        result = _run_linker(union, spec, linker, decisions)
-    alone = union.select(UID, pl.col(UID).alias("cluster"))  # every record its own entity
-    clusters = alone if result is None else result.clusters
+        result, clusters, unscored = _run_linker(union, spec, linker, decisions, sources)
     pairs = _no_pairs() if result is None else result.pairs
     missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
     if missing:
         raise ValueError("the linker did not return a cluster for every record")
-    assigned = assign_entities(clusters, history)
-    out = frame.with_columns(view[UID]).join(assigned, on=UID, how="left")
-    _log_finished(out, pairs)
+    assigned = assign_entities(clusters, history, last_entity=earlier.last_entity)
+    assigned = view.select(UID).join(assigned, on=UID, how="left", maintain_order="left")
+    entities = {
+        **entity_summary(assigned, earlier.records),
+        "earlier_records_read": 0 if history is None else history.height,
+    }
+    _log_finished(assigned, pairs, entities)
+    common = {"history": history, "keys": keys, "entities": entities}
     if result is None:
-        return LinkOutcome(out.drop(UID), pairs, warnings=combined(captured, None))
+        warnings = combined(captured, None)
+        return LinkOutcome(assigned, pairs, counts=unscored, warnings=warnings, **common)  # type: ignore[arg-type]
     return LinkOutcome(
-        out.drop(UID),
+        assigned,
         pairs,
-        result.match,
-        result.review,
-        dict(result.counts),
-        combined(captured, result.training_warnings),
-        dict(result.diagnostics),
+        match_threshold=result.match,
+        review_threshold=result.review,
+        counts=dict(result.counts),
+        warnings=combined(captured, result.training_warnings),
+        diagnostics=dict(result.diagnostics),
+        **common,  # type: ignore[arg-type]
     )
+
+
+def _linkable_history(
+    registry: Registry, keys: pl.DataFrame, uids: pl.Series, decisions: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The registry's records sharing a key with the batch, and those a ``match`` decision
+    ties to any record read (and so on, until no decision adds one)."""
+    history = registry.lookup(keys, uids)
+    matches = (  # stored decisions: record_a, record_b, decision (pipeline.review)
+        pl.DataFrame(schema={"record_a": pl.String, "record_b": pl.String})
+        if decisions is None
+        else decisions.filter(pl.col(DECISION) == MATCH).select("record_a", "record_b")
+    )
+    known = pl.concat([uids, history.get_column(UID)])
+    while matches.height:
+        ends = pl.col("record_a").is_in(known.implode()) | pl.col("record_b").is_in(known.implode())
+        tied = matches.filter(ends)
+        partners = pl.concat([tied.get_column("record_a"), tied.get_column("record_b")])
+        partners = partners.filter(~partners.is_in(known.implode())).unique()
+        if partners.is_empty():
+            break
+        history = pl.concat([history, registry.records(partners, uids)], how="diagonal_relaxed")
+        known = pl.concat([known, partners])  # found or not, never looked up again
+    return history
 
 
 def _run_linker(
@@ -117,47 +180,61 @@ def _run_linker(
     spec: LinkageSpec,
     linker: Linker | None,
     decisions: pl.DataFrame | None,
-) -> LinkResult | None:
-    """The linker's result on these records, or None when there is nothing to link."""
+    sources: set[str] | frozenset[str],
+) -> tuple[LinkResult | None, pl.DataFrame, dict[str, int]]:
+    """The linker's result on these records (None when nothing was scored), their clusters
+    and, when nothing was scored, the counts of the links made by shared identifiers."""
+    alone = union.select(UID, pl.col(UID).alias("cluster"))  # every record its own entity
     if spec.mode == "none":
-        return None
-    if skip_reason := _nothing_to_link(union, spec):
+        return None, alone, {}
+    if skip_reason := _nothing_to_link(union, spec, sources):
         logger.warning("linkage skipped: %s", skip_reason)
-        return None
+        return None, alone, {}
+    present = set(union.get_column("_source").unique().to_list())
+    if spec.mode == "link" and (min(sources) not in present or len(present) < 2):
+        # no two of these records would be compared (module docstring)
+        identifiers = [role_column(r) for r in spec.deterministic_roles()]
+        records = union.select(UID, "_source", *identifiers)
+        clusters, counts = cluster_records(
+            records, _no_pairs(), threshold=1.0, identifiers=identifiers
+        )
+        return None, clusters, counts.as_dict()
     if linker is None:
         raise ConfigError("linkage.mode: no linkage engine is available for this run")
-    return linker(union, spec, decisions)
+    result = linker(union, spec, decisions)
+    return result, result.clusters, {}
 
 
 def _no_pairs() -> pl.DataFrame:
     return pl.DataFrame(schema=PAIRS_SCHEMA)
 
 
-def _log_finished(out: pl.DataFrame, pairs: pl.DataFrame) -> None:
+def _log_finished(out: pl.DataFrame, pairs: pl.DataFrame, entities: dict[str, int]) -> None:
     logger.info(
-        "linkage finished: %d records, %d linked, %d joined earlier entities, %d pairs scored",
+        "linkage finished: %d records, %d linked, %d joined earlier entities, %d pairs scored;"
+        " %d of %d earlier records read",
         out.height,
         int(out["linked"].sum()),
         int(out[EXISTING].sum()),
         pairs.height,
+        entities["earlier_records_read"],
+        entities["earlier_records"],
         extra={
             "records": out.height,
             "linked": int(out["linked"].sum()),
             "joined_earlier": int(out[EXISTING].sum()),
             "merged": int(out[MERGED].sum()),
             "pairs": pairs.height,
+            "earlier_records_read": entities["earlier_records_read"],
         },
     )
 
 
-def registry_rows(linked: pl.DataFrame) -> pl.DataFrame:
-    """What the entity registry keeps of a linked batch: the linkage view and ``_entity``."""
-    return linkage_view(linked).with_columns(linked[ENTITY])
-
-
-def _nothing_to_link(view: pl.DataFrame, spec: LinkageSpec) -> str | None:
+def _nothing_to_link(
+    view: pl.DataFrame, spec: LinkageSpec, sources: set[str] | frozenset[str]
+) -> str | None:
     """Why these records cannot be linked (e.g. all from one source), or None."""
-    if spec.mode == "link" and view["_source"].n_unique() < 2:
+    if spec.mode == "link" and len(sources) < 2:
         return "every record (this batch and earlier runs) is from one source; none is linked"
     if spec.mode == "dedupe" and view.height < 2:
         return "the batch holds fewer than two records"

@@ -9,13 +9,22 @@ problem is still recorded, under stage :data:`NULLED_STAGE`, so it is counted bu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.config import SourceConfig
-from pipeline.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_file
+from pipeline.ingest import (
+    DEFAULT_CHUNKING,
+    QUARANTINE_SCHEMA,
+    Chunking,
+    IngestResult,
+    ingest_chunks,
+)
 from pipeline.quarantine import identifier_reasons
+from pipeline.stages.parts import Part, PartSet
 from pipeline.stages.services import CheckIdentifiers
 from pseudonym.identifiers import Reason
 
@@ -70,8 +79,54 @@ def validate_identifiers(
 def prepare_file(
     path: Path, source: SourceConfig, check: CheckIdentifiers, file_name: str
 ) -> IngestResult:
-    """Ingest + identifier validation for one file: the unit of work an executor distributes."""
-    ingested = ingest_file(path, source, file_name=file_name)
-    checked = validate_identifiers(ingested.rows, source, check)
-    quarantine = pl.concat([ingested.quarantine, checked.quarantine]).sort("_row")
-    return IngestResult(rows=checked.rows, quarantine=quarantine)
+    """Ingest + identifier validation for one file, in one frame."""
+    parts = list(prepare_chunks(path, source, check, file_name))
+    rows = pl.concat([p.rows for p in parts])
+    return IngestResult(rows=rows, quarantine=pl.concat([p.quarantine for p in parts]))
+
+
+def prepare_chunks(
+    path: Path,
+    source: SourceConfig,
+    check: CheckIdentifiers,
+    file_name: str,
+    chunking: Chunking = DEFAULT_CHUNKING,
+) -> Iterator[IngestResult]:
+    """Ingest + identifier validation for one file, chunk by chunk (each chunk's quarantine
+    in row order): the unit of work an executor distributes is the file."""
+    for ingested in ingest_chunks(path, source, file_name=file_name, chunking=chunking):
+        checked = validate_identifiers(ingested.rows, source, check)
+        quarantine = pl.concat([ingested.quarantine, checked.quarantine]).sort("_row")
+        yield IngestResult(rows=checked.rows, quarantine=quarantine)
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """What :func:`prepare_to_parts` wrote: the file's parts, and its quarantine's file name."""
+
+    parts: list[Part]
+    quarantine: str
+
+
+def prepare_to_parts(
+    path: str,
+    source: SourceConfig,
+    check: CheckIdentifiers,
+    file_name: str,
+    folder: str,
+    prefix: str,
+    chunking: Chunking = DEFAULT_CHUNKING,
+) -> PreparedFile:
+    """Executor task: prepare one file chunk by chunk into ``folder`` (parts named
+    ``<prefix>-<chunk>.parquet``, the quarantine ``q-<prefix>.parquet``). Only file names and
+    counts go back to the caller, so no records pass through a dask scheduler."""
+    out = PartSet(Path(folder))
+    parts, problems = [], [pl.DataFrame(schema=QUARANTINE_SCHEMA)]
+    for n, result in enumerate(prepare_chunks(Path(path), source, check, file_name, chunking)):
+        name = f"{prefix}-{n:05d}.parquet"
+        out.write(name, result.rows)
+        parts.append(Part(name, source.name, result.rows.height))
+        problems.append(result.quarantine)
+    quarantine = f"q-{prefix}.parquet"
+    out.write(quarantine, pl.concat(problems))
+    return PreparedFile(parts, quarantine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipeline.atomic import write_with_atomic
 from pipeline.config import PipelineConfig
 from pipeline.entities import ENTITY
 from pipeline.stages.services import PseudonymiserFactory, PseudonymiserLike
@@ -38,6 +39,24 @@ def pseudonymise_frame(frame: pl.DataFrame, pseudonymiser: PseudonymiserLike) ->
     record_key = pseudonymiser.record_keys(record_ids).cast(pl.UInt8).alias("record_key")
     ids = [c for c in frame.columns if c.startswith("id_") or c == ENTITY]
     return frame.drop(ids).with_columns([*replaced, record_key])
+
+
+def pseudonymise_part(
+    prepared: str,
+    entities: str | None,
+    out: str,
+    config: PipelineConfig,
+    factory: PseudonymiserFactory,
+) -> int:
+    """Executor task: pseudonymise one prepared part (with its entity columns from the link
+    stage, when linking) into ``out``; returns its row count. Paths in, a count out: no
+    records pass through a dask scheduler."""
+    frame = pl.read_parquet(prepared)
+    if entities is not None:
+        frame = frame.hstack(pl.read_parquet(entities, columns=[ENTITY, "linked"]))
+    result = pseudonymise_chunk(frame, config, factory)
+    write_with_atomic(out, result.write_parquet)
+    return result.height
 
 
 def pseudonymise_chunk(

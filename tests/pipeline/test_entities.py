@@ -15,16 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.entities import (
-    ENTITY,
-    EXISTING,
-    MERGED,
-    UID,
-    assign_entities,
-    load_registry,
-    save_registry,
-)
-from pipeline.errors import DataError
+from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
 from tests.pipeline.runner_support import ENVIRONMENT, demo_config, demo_workspace
 
 
@@ -60,23 +51,12 @@ def test_a_record_joining_two_earlier_entities_takes_the_smaller_and_is_marked_m
     assert _by_uid(out, MERGED) == {"b|1|2": True}
 
 
-def test_registry_rows_are_replaced_by_record_not_added(tmp_path: Path) -> None:
-    path = tmp_path / "entities.parquet"
-    first = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a"] * 2, ENTITY: [1, 2]})
-    save_registry(path, None, first)
-    again = pl.DataFrame({UID: ["a|1|3", "b|1|2"], "_source": ["a", "b"], ENTITY: [2, 1]})
-    save_registry(path, load_registry(path), again)
-    save_registry(path, load_registry(path), again)  # a rerun of the same batch
-    stored = load_registry(path)
-    assert stored is not None
-    assert stored.sort(UID).rows() == [("a|1|2", "a", 1), ("a|1|3", "a", 2), ("b|1|2", "b", 1)]
-
-
-def test_unreadable_registry_is_a_data_error_naming_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "entities.parquet"
-    path.write_bytes(b"not parquet")
-    with pytest.raises(DataError, match=r"entities\.parquet: unreadable"):
-        load_registry(path)
+def test_new_entities_follow_the_largest_number_of_the_whole_registry() -> None:
+    history = pl.DataFrame({UID: ["a|1|2"], "_source": ["a"], ENTITY: [3]})  # the part read
+    out = assign_entities(
+        _clusters({"a|1|2": "c", "b|1|2": "c", "b|1|3": "d"}), history, last_entity=9
+    )
+    assert _by_uid(out, ENTITY) == {"b|1|2": 3, "b|1|3": 10}
 
 
 # --- end to end ---------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipeline import ingest
 from pipeline.config import SourceConfig
 from pipeline.ingest import IngestResult, ingest_file
+from pipeline.ingest_csv import CsvChunkReader
 
 COLUMNS = {
     "nhs": "identifier:nhs",
@@ -40,18 +40,18 @@ def read_both(
 ) -> tuple[IngestResult, IngestResult, bool]:
     """(fast-path result, careful result, whether the fast path was taken)."""
     taken: list[bool] = []
-    real = ingest._read_clean_csv
+    real = CsvChunkReader._read_clean
 
-    def spy(data: bytes, text: str, src: SourceConfig, name: str) -> pl.DataFrame | None:
-        frame = real(data, text, src, name)
+    def spy(self: CsvChunkReader, data: bytes, text: str) -> pl.DataFrame | None:
+        frame = real(self, data, text)
         taken.append(frame is not None)
         return frame
 
     with monkeypatch.context() as m:
-        m.setattr(ingest, "_read_clean_csv", spy)
+        m.setattr(CsvChunkReader, "_read_clean", spy)
         fast = ingest_file(path, config)
     with monkeypatch.context() as m:
-        m.setattr(ingest, "_read_clean_csv", lambda *_: None)
+        m.setattr(CsvChunkReader, "_read_clean", lambda *_: None)
         careful = ingest_file(path, config)
     return fast, careful, any(taken)
 

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import LinkageSpec, load_config
 from pipeline.runner import run_pipeline
-from pipeline.stages.link import PAIRS_SCHEMA, UID, link_records, linkage_view
+from pipeline.stages.link import PAIRS_SCHEMA, UID, link_batch, linkage_view
 from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
     HEADER,
@@ -124,8 +124,8 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
         return linker
 
     spec = LinkageSpec.model_validate(LINKAGE)
-    one = link_records(frame, spec, labels(["x", "y"])).linked
-    two = link_records(frame, spec, labels(["9", "1"])).linked
+    one = link_batch(linkage_view(frame), spec, labels(["x", "y"])).assigned
+    two = link_batch(linkage_view(frame), spec, labels(["9", "1"])).assigned
     assert one["_entity"].to_list() == two["_entity"].to_list() == [1, 2, 1, 2]
     assert one["linked"].all()
 
@@ -138,7 +138,7 @@ def test_linker_that_drops_records_is_an_error() -> None:
         return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
 
     with pytest.raises(ValueError, match="did not return a cluster for every record"):
-        link_records(frame, LinkageSpec.model_validate(LINKAGE), lossy)
+        link_batch(linkage_view(frame), LinkageSpec.model_validate(LINKAGE), lossy)
 
 
 def test_derived_attributes_are_generalised_and_k_anonymous(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

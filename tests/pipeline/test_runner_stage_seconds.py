@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.runner import _stage_seconds, run_pipeline
+from pipeline.run_stages import stage_seconds
+from pipeline.runner import run_pipeline
 from tests.pipeline.runner_support import (
     HEADER,
     fake_services,
@@ -20,7 +21,7 @@ from tests.pipeline.runner_support import (
 
 
 def test_stage_seconds_run_from_one_start_to_the_next() -> None:
-    assert _stage_seconds({"a": 1.0, "b": 3.5, "c": 4.0}, 10.0) == {"a": 2.5, "b": 0.5, "c": 6.0}
+    assert stage_seconds({"a": 1.0, "b": 3.5, "c": 4.0}, 10.0) == {"a": 2.5, "b": 0.5, "c": 6.0}
 
 
 def test_manifest_lists_every_stage_with_its_seconds(

@@ -43,7 +43,7 @@ def test_close_needs_yes_and_then_changes_nothing(project: Path) -> None:
     result = invoke("project", "close", str(project))
     assert result.exit_code == 2 and "--yes" in result.output
     assert status(root, ENVIRONMENT) == "active"
-    assert (root / "work-research/entities.parquet").exists()
+    assert (root / "work-research/registry/manifest.json").exists()
 
 
 def test_close_destroys_the_keys_deletes_the_work_folder_and_records_it(project: Path) -> None:

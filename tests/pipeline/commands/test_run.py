@@ -130,26 +130,26 @@ def test_new_files_in_a_source_folder_are_processed_once(workspace: Path) -> Non
 def test_crash_between_stages_leaves_nothing_visible_and_rerun_completes(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import runner
+    from pipeline import run_stages
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash")
 
-    original = runner.deidentify_stage.deidentify
-    monkeypatch.setattr(runner.deidentify_stage, "deidentify", explode)
+    original = run_stages.deidentify_stage.deidentify
+    monkeypatch.setattr(run_stages.deidentify_stage, "deidentify", explode)
     crashed = run(workspace)
     # the CLI edge reports the crash as one line (its type only) with the data-error code
     assert crashed.exit_code == 3 and "unexpected RuntimeError" in crashed.output
     assert deliveries(workspace) == []
     assert not (workspace / LOCK).exists()
     work = workspace / WORK
-    checkpoints = sorted(p.name for p in work.rglob("*.parquet"))
-    assert "01-prepared.main.parquet" in checkpoints
+    checkpoints = sorted(p.parent.name for p in work.glob("run-*/*/parts.json"))
+    assert {"01-prepared", "03-pseudonymised"} <= set(checkpoints)  # finished stages
     # identifying checkpoints never sit in the delivery folder, even after a crash
     values = raw_values(workspace)
     leftovers = all_output_text(workspace)
     assert sorted(v for v in values if v in leftovers) == []
-    monkeypatch.setattr(runner.deidentify_stage, "deidentify", original)
+    monkeypatch.setattr(run_stages.deidentify_stage, "deidentify", original)
     resumed = run(workspace)
     assert resumed.exit_code == 0, resumed.output
     assert "resuming from checkpoint" in resumed.output
@@ -328,15 +328,15 @@ def test_all_flag_reprocesses_after_a_config_change(workspace: Path) -> None:
 
 KILL_SCRIPT = """
 import os, signal, sys
-from pipeline import runner
+from pipeline import run_stages
 from pipeline.cli import main
 
-real = runner.deidentify_stage.deidentify
+real = run_stages.deidentify_stage.deidentify
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no finally blocks: a real crash
 
-runner.deidentify_stage.deidentify = die
+run_stages.deidentify_stage.deidentify = die
 sys.argv = ["pprl", "run", sys.argv[1]]
 main()
 """

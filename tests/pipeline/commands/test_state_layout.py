@@ -46,7 +46,7 @@ def test_a_linked_run_keeps_only_deliveries_in_the_delivery_folder_and_the_rest_
     ]
     work, state = root / "work-research", root / "state-research"
     assert {p.name for p in state.iterdir()} == {"state.duckdb", "audit.jsonl", "lock.guard"}
-    assert {"entities.parquet", "review", "staging"} <= {p.name for p in work.iterdir()}
+    assert {"registry", "review", "staging"} <= {p.name for p in work.iterdir()}
     assert any((work / "review").glob("run-*.csv"))  # identifying: in the work folder
     for folder in (work, state):
         paths = [folder, *folder.rglob("*")]

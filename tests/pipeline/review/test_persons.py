@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.errors import DataError
+from pipeline.registry import read_registry
 from pipeline.review import (
     DECISIONS_FILE,
     apply_decisions,
@@ -148,7 +149,8 @@ def test_run_writes_review_file_outside_delivery_and_applies_decisions(
     assert review["level_surname"].null_count() == 0
     assert all(f.suffix != ".csv" for f in out.rglob("*"))  # the review file is not delivered
 
-    entities = pl.read_parquet(work / "entities.parquet")
+    entities = read_registry(work)
+    assert entities is not None
     entity = dict(zip(entities["_uid"], entities["_entity"], strict=True))
     top = review.row(0, named=True)
     assert entity[top["key"]] != entity[top["candidate"]]  # not linked by the model
@@ -163,7 +165,8 @@ def test_run_writes_review_file_outside_delivery_and_applies_decisions(
 
     result = CliRunner().invoke(cli, ["run", str(config), "--all", "--decisions", str(decisions)])
     assert result.exit_code == 0, result.output
-    entities = pl.read_parquet(work / "entities.parquet")
+    entities = read_registry(work)
+    assert entities is not None
     entity = dict(zip(entities["_uid"], entities["_entity"], strict=True))
     assert entity[top["key"]] == entity[top["candidate"]]  # the curator's match holds
     second_run = next(p for p in out.glob("run-*") if p != first_run)

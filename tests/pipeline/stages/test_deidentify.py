@@ -12,8 +12,9 @@ import polars as pl
 import pytest
 
 from pipeline.config import PipelineConfig, parse_config
-from pipeline.disclosure import ReidentificationRiskExceeded
+from pipeline.disclosure import IdentifierLeak, ReidentificationRiskExceeded
 from pipeline.stages.deidentify import deidentify
+from pipeline.stages.parts import Part, PartSet
 from tests.pipeline.disclosure.linked_attack import violations
 
 QIS = ["age_band", "sex_code", "ward"]
@@ -80,6 +81,34 @@ def pseudonymised(seed: int, people: int = 40) -> pl.DataFrame:
     ).drop("person", "episode")
 
 
+def run(
+    frame: pl.DataFrame,
+    cfg: PipelineConfig,
+    identifying: dict[str, pl.Series] | None = None,
+    *,
+    earlier: dict[str, pl.DataFrame] | None = None,
+    chunk: int = 1_000_000,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The stage on ``frame`` (written as parts of ``chunk`` rows, per source in file and row
+    order): every source's delivered rows in one frame (``_source`` as before delivery), and
+    the disclosure summary."""
+    folder = cfg.base_dir / f"run-{len(list(cfg.base_dir.glob('run-*')))}"
+    parts, out = PartSet(folder / "in"), PartSet(folder / "out")
+    parts.start()
+    listed = []
+    for n, source in enumerate(cfg.sources):
+        rows = frame.filter(pl.col("_source") == source.name).sort("_file", "_row")
+        for start in range(0, rows.height, chunk):
+            name = f"{n:05d}-{start:07d}.parquet"
+            part = parts.write(name, rows.slice(start, chunk))
+            listed.append(Part(part.name, source.name, min(chunk, rows.height - start)))
+    parts.finish(listed)
+    summary = deidentify(parts, cfg, identifying or {}, out, earlier=earlier)
+    files = [pl.read_parquet(out.path(p.name)) for p in out.parts()]
+    extract = pl.concat(files, how="diagonal_relaxed").rename({"source_dataset": "_source"})
+    return extract, summary
+
+
 def delivered(extract: pl.DataFrame, config: PipelineConfig) -> dict[str, pl.DataFrame]:
     """The files the deliver stage writes from ``extract``."""
     out = {}
@@ -94,7 +123,7 @@ def delivered(extract: pl.DataFrame, config: PipelineConfig) -> dict[str, pl.Dat
 def test_every_join_of_the_delivered_files_is_k_anonymous(tmp_path: Path, seed: int) -> None:
     cfg = config(tmp_path)
     frame = pseudonymised(seed)
-    extract, summary = deidentify(frame, cfg, {})
+    extract, summary = run(frame, cfg)
     files = delivered(extract, cfg)
     keys = ["person_id", "pid_nhs"]
     assert violations(files, QIS, 3, keys, list(files)) == []
@@ -103,13 +132,13 @@ def test_every_join_of_the_delivered_files_is_k_anonymous(tmp_path: Path, seed: 
     assert linked["records"] == frame.height == extract.height
     assert set(summary["linked_risk"]) >= {"key:person_id", "key:pid_nhs", "file:hospital"}
     # per-file k-anonymity alone counts episodes, not persons: the linked view is needed
-    untreated, _ = deidentify(frame, config(tmp_path, quasi_identifiers=[]), {})
+    untreated, _ = run(frame, config(tmp_path, quasi_identifiers=[]))
     assert violations(delivered(untreated, cfg), QIS, 3, keys, list(files))
 
 
 def test_suppression_is_consistent_across_a_persons_rows_and_files(tmp_path: Path) -> None:
     cfg = config(tmp_path)
-    extract, _ = deidentify(pseudonymised(3), cfg, {})
+    extract, _ = run(pseudonymised(3), cfg)
     kept = extract.filter(pl.col("person_id").is_not_null())
     for q in QIS:
         within = (
@@ -124,7 +153,7 @@ def test_suppression_is_consistent_across_a_persons_rows_and_files(tmp_path: Pat
 
 def test_values_keep_their_types_and_unlinked_rows_lose_linked_too(tmp_path: Path) -> None:
     cfg = config(tmp_path)
-    extract, summary = deidentify(pseudonymised(1), cfg, {})
+    extract, summary = run(pseudonymised(1), cfg)
     assert extract.schema["income"] == pl.Int64
     assert extract.schema["sex_code"] == pl.Categorical
     assert extract.schema["ward"] == extract.schema["age_band"] == pl.String
@@ -136,15 +165,15 @@ def test_values_keep_their_types_and_unlinked_rows_lose_linked_too(tmp_path: Pat
 
 def test_earlier_deliveries_join_too_and_are_left_as_they_were(tmp_path: Path) -> None:
     cfg = config(tmp_path, suppression_budget=0.7)  # wards differ between episodes
-    first, _ = deidentify(pseudonymised(5, people=200), cfg, {})
+    first, _ = run(pseudonymised(5, people=200), cfg)
     earlier = {f"run-1/{n}.parquet": f for n, f in delivered(first, cfg).items()}
     # a later batch: the same people again (new episodes), same person IDs and pseudonyms
     again = pseudonymised(5, people=200).filter(pl.col("_source") == "hospital")
     assert violations(
-        {"hospital": delivered(deidentify(again, cfg, {})[0], cfg)["hospital"], **earlier},
+        {"hospital": delivered(run(again, cfg)[0], cfg)["hospital"], **earlier},
         QIS, 3, ["person_id", "pid_nhs"], ["hospital"],
     )  # fmt: skip  # treated alone, the new file's joins with the earlier ones break k
-    second, summary = deidentify(again, cfg, {}, earlier=earlier)
+    second, summary = run(again, cfg, earlier=earlier)
     assert summary["linked_earlier"] == sorted(earlier)
     files = {"hospital": delivered(second, cfg)["hospital"], **earlier}
     assert violations(files, QIS, 3, ["person_id", "pid_nhs"], ["hospital"]) == []
@@ -153,14 +182,14 @@ def test_earlier_deliveries_join_too_and_are_left_as_they_were(tmp_path: Path) -
 
 def test_earlier_extracts_sharing_no_key_are_not_joined(tmp_path: Path) -> None:
     other = pl.DataFrame({"pid_chi": ["C1", "C2"], "age_band": ["0-39", "80+"]})
-    _, summary = deidentify(pseudonymised(6), config(tmp_path), {}, earlier={"run-0/x": other})
+    _, summary = run(pseudonymised(6), config(tmp_path), earlier={"run-0/x": other})
     assert summary["linked_earlier"] == []
 
 
 def test_without_linkage_the_pseudonyms_are_the_keys(tmp_path: Path) -> None:
     cfg = config(tmp_path, linking=False)
     frame = pseudonymised(2).drop("person_id", "linked")
-    extract, summary = deidentify(frame, cfg, {})
+    extract, summary = run(frame, cfg)
     assert "person_id" not in extract.columns
     assert set(summary["linked_k_anonymity"]["unsafe_after"]) == {
         "key:pid_nhs",
@@ -174,9 +203,9 @@ def test_without_keys_each_file_is_risk_assessed_and_fails_closed(tmp_path: Path
     frame = pseudonymised(2).drop("person_id", "linked", "pid_nhs")
     cfg = config(tmp_path, linking=False, risk={"max_expected_reidentifications": 0.5})
     with pytest.raises(ReidentificationRiskExceeded):
-        deidentify(frame, cfg, {})
+        run(frame, cfg)
     lenient = config(tmp_path, linking=False, risk={"max_individual_risk": 1.0})
-    _, summary = deidentify(frame, lenient, {})
+    _, summary = run(frame, lenient)
     assert summary["linked_k_anonymity"] is None
     assert set(summary["linked_risk"]) == {"file:hospital", "file:gp"}
 
@@ -184,17 +213,52 @@ def test_without_keys_each_file_is_risk_assessed_and_fails_closed(tmp_path: Path
 def test_the_risk_limit_fails_the_linked_delivery_closed(tmp_path: Path) -> None:
     cfg = config(tmp_path, risk={"max_expected_reidentifications": 0.01})
     with pytest.raises(ReidentificationRiskExceeded, match="expected re-identifications"):
-        deidentify(pseudonymised(0), cfg, {})
+        run(pseudonymised(0), cfg)
 
 
 def test_l_diversity_from_the_pipeline_config_reaches_each_source(tmp_path: Path) -> None:
     cfg = config(
         tmp_path, quasi_identifiers=["age_band", "sex_code"], l_diversity=2, sensitive=["ward"]
     )
-    extract, summary = deidentify(pseudonymised(4, people=80), cfg, {})
+    extract, summary = run(pseudonymised(4, people=80), cfg)
     assert summary["k_anonymity"]["hospital"]["l_diversity"] == 2
     assert summary["k_anonymity"]["gp"]["l_diversity"] is None  # gp holds no ward
     hospital = extract.filter(pl.col("_source") == "hospital")
     from pipeline.disclosure import count_unsafe
 
     assert count_unsafe(hospital, ["age_band", "sex_code"], 3, sensitive="ward", l_diversity=2) == 0
+
+
+def rounded(value: object) -> object:
+    """Floats to 9 digits: the risk sums' last digit varies from run to run, parts or not
+    (a parallel sum's order)."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+def test_parts_of_any_size_give_the_same_delivery(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    frame = pseudonymised(7, people=120)
+    whole, summary = run(frame, cfg)
+    for chunk in (1, 7, 50):
+        chunked, chunked_summary = run(frame, cfg, chunk=chunk)
+        assert chunked.equals(whole)
+        assert rounded(chunked_summary) == rounded(summary)
+
+
+def test_the_leak_check_sees_every_part(tmp_path: Path) -> None:
+    cfg = config(tmp_path, quasi_identifiers=["age_band", "sex_code"])
+    frame = pseudonymised(8)
+    last = frame.filter(pl.col("_source") == "hospital")["_row"].max()
+    leaky = frame.with_columns(
+        pl.when(pl.col("_row") == last).then(pl.lit("Quintavalle")).otherwise("ward").alias("ward")
+    )
+    identifying = {"surname": pl.Series(["Quintavalle"])}
+    run(frame, cfg, identifying, chunk=5)
+    with pytest.raises(IdentifierLeak, match="ward"):
+        run(leaky, cfg, identifying, chunk=5)

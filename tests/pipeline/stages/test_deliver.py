@@ -10,12 +10,13 @@ import pytest
 
 from pipeline.manifest import read_manifest, write_manifest
 from pipeline.stages.deliver import deliver, update_index
+from pipeline.stages.parts import Part, PartSet
 from pseudonym.digests import file_sha256
 from tests.pipeline.run_facts_support import run_facts, two_source_config
 
 
 def extract() -> pl.DataFrame:
-    """De-identified rows of both sources, as the deidentify stage leaves them."""
+    """De-identified rows of both sources, as the deidentify stage decides them."""
     return pl.DataFrame(
         {
             "_source": ["hospital"] * 3 + ["gp"] * 2,
@@ -26,7 +27,27 @@ def extract() -> pl.DataFrame:
     )
 
 
-def test_each_source_gets_its_own_attributes_and_the_manifest_checks_out(
+OWN = {"hospital": ["ethnicity"], "gp": ["region_code"]}
+
+
+def parts(folder: Path, frame: pl.DataFrame, chunk: int = 2) -> PartSet:
+    """``frame`` as the deidentify stage writes it: per source, parts of ``chunk`` rows with
+    the source's own columns as delivered (``_source`` as ``source_dataset``)."""
+    out = PartSet(folder)
+    out.start()
+    listed = []
+    for n, (source, own) in enumerate(OWN.items()):
+        rows = frame.filter(pl.col("_source") == source).select("_source", "pid_nhs", *own)
+        rows = rows.rename({"_source": "source_dataset"})
+        for start in range(0, rows.height, chunk):
+            name = f"{n:05d}-{start:05d}.parquet"
+            out.write(name, rows.slice(start, chunk))
+            listed.append(Part(name, source, rows.slice(start, chunk).height))
+    out.finish(listed)
+    return out
+
+
+def test_each_sources_parts_become_one_file_and_the_manifest_checks_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     facts = run_facts(two_source_config(tmp_path, monkeypatch))
@@ -39,7 +60,9 @@ def test_each_source_gets_its_own_attributes_and_the_manifest_checks_out(
         seen_at_timing.append(sorted(p.name for p in out.iterdir()))
         return {"deliver": 0.25}
 
-    manifest = deliver(out, extract(), facts, stage_seconds=stage_seconds)
+    manifest = deliver(
+        out, parts(tmp_path / "parts", extract()), facts, stage_seconds=stage_seconds
+    )
     names = ["gp.parquet", "hospital.parquet", "quarantine.parquet"]
     assert seen_at_timing == [names]  # timed once, after the extracts were written
     assert sorted(p.name for p in out.iterdir()) == sorted([*names, "manifest.json", "report.html"])
@@ -67,11 +90,28 @@ def test_a_source_without_files_in_the_batch_gets_no_extract(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     facts = run_facts(two_source_config(tmp_path, monkeypatch), gp_files=False)
-    hospital_only = extract().filter(pl.col("_source") == "hospital")
+    hospital_only = parts(tmp_path / "parts", extract().filter(pl.col("_source") == "hospital"))
     manifest = deliver(tmp_path / "out", hospital_only, facts, stage_seconds=dict)
     assert sorted(manifest["outputs"]) == ["hospital.parquet", "quarantine.parquet"]
     assert not (tmp_path / "out" / "gp.parquet").exists()
     assert manifest["sources"]["gp"]["files"] == 0
+
+
+def test_the_extracts_bytes_do_not_depend_on_the_part_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts = run_facts(two_source_config(tmp_path, monkeypatch))
+    many = pl.concat([extract()] * 100_000).with_columns(  # more than one row group
+        pl.format("research1_{}", pl.int_range(pl.len())).alias("pid_nhs")
+    )
+    digests = []
+    for chunk in (1_000_000, 70_001, 30_000):
+        out = tmp_path / f"out-{chunk}"
+        delivered = parts(tmp_path / f"parts-{chunk}", many, chunk)
+        manifest = deliver(out, delivered, facts, stage_seconds=dict)
+        digests.append({n: e["sha256"] for n, e in manifest["outputs"].items()})
+    assert digests[0] == digests[1] == digests[2]
+    assert pl.read_parquet(tmp_path / "out-30000/hospital.parquet").height == 300_000
 
 
 def _delivered_run(delivery: Path, run_id: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from linkage import Linker
 from pipeline.config import LinkageSpec
-from pipeline.stages.link import UID, link_records
+from pipeline.stages.link import UID, link_batch, linkage_view
 from pipeline.stages.link_engine import (
     MAX_IDENTIFIER_DISAGREEMENT,
     _bind,
@@ -94,10 +94,10 @@ def people() -> pl.DataFrame:
 def test_shared_numbers_link_and_differing_ones_keep_twins_apart(people: pl.DataFrame) -> None:
     assert check("nhs", pl.Series([TWIN_A, TWIN_B]))["reason"].is_null().all()
     assert people["id_nhs"].value_counts().filter(pl.col("id_nhs") == TWIN_B)["count"][0] == 1
-    outcome = link_records(_records(people), LinkageSpec.model_validate(SPEC), facade_linker)
-    linked = outcome.linked.with_columns(
-        pl.format("{}|{}|{}", "_source", "_file", "_row").alias(UID)
-    )
+    records = _records(people)
+    outcome = link_batch(linkage_view(records), LinkageSpec.model_validate(SPEC), facade_linker)
+    linked = records.with_columns(pl.format("{}|{}|{}", "_source", "_file", "_row").alias(UID))
+    linked = linked.join(outcome.assigned, on=UID)
     entity = dict(zip(linked[UID], linked["_entity"], strict=True))
     with_numbers = linked.drop_nulls("id_nhs")
     per_number = with_numbers.group_by("id_nhs").agg(pl.col("_entity").n_unique())

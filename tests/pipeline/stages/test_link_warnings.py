@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.config import LinkageSpec
 from pipeline.linkage_warnings import capture_warnings, training_warnings
-from pipeline.stages.link import UID, link_records
+from pipeline.stages.link import UID, link_batch, linkage_view
 from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
     HEADER,
@@ -58,7 +58,7 @@ def _warning_linker(structured: tuple[str, ...] | None = None):  # type: ignore[
 
 
 def test_warnings_are_captured_once_each_in_order_without_info() -> None:
-    outcome = link_records(_frame(), SPEC, _warning_linker())
+    outcome = link_batch(linkage_view(_frame()), SPEC, _warning_linker())
     assert outcome.warnings == [
         "EM pass 'surname' did not converge in 25 iterations",
         "m not estimated for surname",
@@ -69,15 +69,17 @@ def test_warnings_are_captured_once_each_in_order_without_info() -> None:
 
 
 def test_the_linkers_own_list_replaces_its_log_records_but_not_the_pipelines() -> None:
-    outcome = link_records(_frame(), SPEC, _warning_linker(("lambda above the one-to-one bound",)))
+    outcome = link_batch(
+        linkage_view(_frame()), SPEC, _warning_linker(("lambda above the one-to-one bound",))
+    )
     assert outcome.warnings == ["lambda above the one-to-one bound", "identifier constraint: 2"]
 
 
 def test_without_linkage_there_are_no_thresholds_and_a_skip_is_a_warning() -> None:
-    none = link_records(_frame(), LinkageSpec(), None)
+    none = link_batch(linkage_view(_frame()), LinkageSpec(), None)
     assert none.match_threshold is None and none.warnings == []
     one_source = LinkageSpec.model_validate({**SPEC.model_dump(), "mode": "link"})
-    skipped = link_records(_frame(), one_source, None)
+    skipped = link_batch(linkage_view(_frame()), one_source, None)
     assert skipped.match_threshold is None
     assert skipped.warnings == [
         "linkage skipped: every record (this batch and earlier runs) is from one source; "
@@ -141,7 +143,7 @@ def test_run_manifest_report_and_summary_carry_the_warnings(
 def test_a_run_resumed_after_the_link_stage_still_reports_its_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import runner
+    from pipeline import run_stages, runner
     from pipeline.config import load_config
 
     config = load_config(_workspace(tmp_path, monkeypatch))
@@ -152,15 +154,15 @@ def test_a_run_resumed_after_the_link_stage_still_reports_its_warnings(
         calls.append(1)
         return warned(view, spec, decisions)
 
-    original = runner.deidentify_stage.deidentify
+    original = run_stages.deidentify_stage.deidentify
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(runner.deidentify_stage, "deidentify", explode)
+    monkeypatch.setattr(run_stages.deidentify_stage, "deidentify", explode)
     with pytest.raises(RuntimeError):
         runner.run_pipeline(config, services=fake_services(counting))
-    monkeypatch.setattr(runner.deidentify_stage, "deidentify", original)
+    monkeypatch.setattr(run_stages.deidentify_stage, "deidentify", original)
     summary = runner.run_pipeline(config, services=fake_services(counting))
     assert calls == [1]  # the link stage was resumed from its checkpoint
     assert len(summary.manifest["warnings"]) == 3

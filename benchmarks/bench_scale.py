@@ -1,0 +1,158 @@
+"""Benchmark: ``pprl run`` at scale (issue 16): N + N persons for several N in one benchmark
+run, each stage's peak memory, and a batch of new records linked against the registry.
+
+Run:  python -m benchmarks.bench_scale [--sizes 1000000,10000000] [--increment 100000]
+
+* Data and config as :mod:`benchmarks.bench_pipeline` (synthetic hospital CSV + GP Parquet,
+  ``rows`` records each, compound blocking rules), local executor, one ``pprl run`` child at
+  a time against a fresh workspace. The hospital file is hard-linked into a folder the config
+  reads with a glob, so a later file is a new batch.
+* For each size: the first run (every record new), then, with ``--increment N``, a second
+  run given only a new file of the last ``N`` hospital rows again (new episodes of known
+  patients), linked against the registry the first run left (about ``2 N`` records).
+* Measured per run: wall time, peak RSS (``os.wait4``) and, per stage, the peak of the RSS
+  sampled every 0.1 s between the log lines that start each stage (``register``: the
+  registry's new part, written inside the deliver stage after the delivery is assembled).
+* Writes ``benchmarks/results/scale_pipeline.json`` (or ``--output``) after every run, so a
+  benchmark stopped early keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from benchmarks.bench_pipeline import BLOCKING, ROOT, run_child, sources, workspace
+from pipeline.atomic import write_text_atomic
+
+RESULTS = ROOT / "results" / "scale_pipeline.json"
+_MARKS = {
+    re.compile(r"stage (\w+) started"): None,  # the stage's own name
+    re.compile(r"registering the batch's records"): "register",
+}
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def phase_starts(log: Path) -> list[tuple[str, float]]:
+    """(phase, epoch seconds) for each stage start and the registry write in a run's log."""
+    starts = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        stamp = _STAMP.match(line)
+        if stamp is None:
+            continue
+        for pattern, name in _MARKS.items():
+            if found := pattern.search(line):
+                when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                starts.append((name or found.group(1), when))
+    return starts
+
+
+def phase_peaks(log: Path, timeline: list[tuple[float, int]]) -> dict[str, float]:
+    """Peak sampled RSS (MiB) within each phase; samples before the first phase count as
+    start-up and are left out."""
+    starts = phase_starts(log)
+    ends = [t for _, t in starts[1:]] + [float("inf")]
+    peaks = {}
+    for (name, start), end in zip(starts, ends, strict=True):
+        inside = [rss for t, rss in timeline if start <= t < end]
+        peaks[name] = round(max(inside) / 2**20, 1) if inside else None
+    return peaks  # type: ignore[return-value]
+
+
+def measured_run(base: Path, env: dict[str, str], timeout: float) -> dict[str, Any]:
+    timeline: list[tuple[float, int]] = []
+    result = run_child(
+        base, env, "local", timeout, config="scale", every_file=False, timeline=timeline
+    )
+    result["stage_peak_rss_mib"] = phase_peaks(base / "run.log", timeline)
+    shutil.copy(base / "run.log", base / f"run-{len(list(base.glob('run-*.log')))}.log")
+    return result
+
+
+def scale_workspace(inputs: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh workspace whose config reads the hospital files from ``<base>/hospital/``."""
+    base, env = workspace(inputs, "scale")
+    config = inputs / "scale.yaml"
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    doc["sources"][0]["path"] = f"{base.name}/hospital/*.csv"
+    write_text_atomic(config, yaml.safe_dump(doc, sort_keys=False))
+    (base / "hospital").mkdir()
+    os.link(inputs / "hospital_episodes.csv", base / "hospital" / "episodes-1.csv")
+    return base, env
+
+
+def one_size(rows: int, increment: int, timeout: float) -> dict[str, Any]:
+    inputs = sources(rows)
+    base, env = scale_workspace(inputs)
+    entry: dict[str, Any] = {"rows_per_source": rows, "first": measured_run(base, env, timeout)}
+    print(json.dumps(entry["first"]), flush=True)
+    if increment and entry["first"]["exit_code"] == 0:
+        later = pl.scan_csv(inputs / "hospital_episodes.csv", infer_schema=False).tail(increment)
+        later.collect().write_csv(base / "hospital" / "episodes-2.csv")
+        entry["increment"] = {"rows": increment, **measured_run(base, env, timeout)}
+        print(json.dumps(entry["increment"]), flush=True)
+    shutil.rmtree(base / "work", ignore_errors=True)  # the registry and review files
+    return entry
+
+
+def growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the largest size compares with the smallest."""
+    done = [s for s in sizes if s["first"]["exit_code"] == 0]
+    if len(done) < 2:
+        return {}
+    small, large = done[0], done[-1]
+    factor = large["rows_per_source"] / small["rows_per_source"]
+    return {
+        "rows_factor": factor,
+        "wall_factor": round(large["first"]["wall_seconds"] / small["first"]["wall_seconds"], 2),
+        "peak_rss_factor": round(
+            large["first"]["peak_rss_mib"] / small["first"]["peak_rss_mib"], 2
+        ),
+    }
+
+
+def write(output: Path, sizes: list[dict[str, Any]], increment: int) -> None:
+    document = {
+        "benchmark": "scale_pipeline",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "executor": "local",
+        "blocking": BLOCKING,
+        "increment_rows": increment,
+        "sizes": sizes,
+        "growth": growth(sizes),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output, json.dumps(document, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="records per source, ...")
+    parser.add_argument("--increment", type=int, default=100_000, metavar="N")
+    parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per run")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    sizes: list[dict[str, Any]] = []
+    for rows in (int(s) for s in args.sizes.split(",")):
+        start = time.perf_counter()
+        sizes.append(one_size(rows, args.increment, args.timeout))
+        print(f"{rows:,} + {rows:,}: {time.perf_counter() - start:.0f} s", flush=True)
+        write(args.output, sizes, args.increment)
+    runs = [s[k] for s in sizes for k in ("first", "increment") if k in s]
+    return 0 if all(r["exit_code"] == 0 for r in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

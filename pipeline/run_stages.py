@@ -1,0 +1,351 @@
+"""The stages of one run (:mod:`pipeline.runner` decides what runs and promotes the delivery).
+
+Every stage reads the previous stage's parts from the run's work folder and writes its own
+(:mod:`pipeline.stages.parts`), one part per chunk of an input file, so no stage holds the
+batch's records whole:
+
+1. ``01-prepared``: each file ingested and validated chunk by chunk (an executor task per
+   file, writing its parts itself), with its quarantine.
+2. ``02-linked``: the batch's linkage view (ids, sources, person roles, identifiers: the one
+   column set held whole, with the registry history it links against) linked; per part, the
+   entity columns and registry keys; the scored pairs, the history read, the stage's facts.
+3. ``03-pseudonymised``: each part pseudonymised (an executor task per part).
+4. ``04-deidentified``: each part as delivered, after disclosure control has seen the
+   keys, quasi-identifiers and sensitive attributes of the whole delivery.
+5. The delivery, assembled in the staging folder from the de-identified parts; then the
+   clerical-review file and the registry's new rows, before the runner promotes it.
+
+Stages 1 to 3 are checkpoints: a folder whose index is written is reused by a resumed run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.audit import run_log_head
+from pipeline.config import PipelineConfig
+from pipeline.entities import ENTITY, UID
+from pipeline.executors import Executor
+from pipeline.ingest import DEFAULT_CHUNKING, QUARANTINE_SCHEMA, Chunking
+from pipeline.manifest import RunFacts
+from pipeline.registry import Registry
+from pipeline.review import DECISIONS_FILE, REVIEW_DIR, load_decisions, review_rows, write_review
+from pipeline.stages import deidentify as deidentify_stage
+from pipeline.stages import deliver as deliver_stage
+from pipeline.stages import link as link_stage
+from pipeline.stages import prepare as prepare_stage
+from pipeline.stages import pseudonymise as pseudonymise_stage
+from pipeline.stages.link_keys import BlockKeys
+from pipeline.stages.parts import Part, PartSet
+from pipeline.stages.pseudonymise import PERSON_TYPE
+from pipeline.stages.services import Services, key_ids
+from pipeline.state import FileRecord
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("ingest", "link", "pseudonymise", "deidentify", "deliver")
+Progress = Callable[[str, int, int], None]
+#: How much of an input file is read at once (tests make it small).
+CHUNKING: Chunking = DEFAULT_CHUNKING
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One run's new input files, and what processes them. ``whole_history`` links the batch
+    with every record of the registry instead of those sharing a key with it (to compare)."""
+
+    config: PipelineConfig
+    run_id: str
+    files: list[FileRecord]
+    executor: Executor
+    services: Services
+    progress: Progress | None
+    whole_history: bool = False
+
+
+class StageClock:
+    """Announces each stage (a log line, the progress callback) and times it for the manifest."""
+
+    def __init__(self, run_id: str, progress: Progress | None) -> None:
+        self.run_id = run_id
+        self.progress = progress
+        self.started: dict[str, float] = {}  # stage -> perf_counter at its start
+
+    def start(self, name: str) -> None:
+        self.started[name] = time.perf_counter()
+        logger.info(
+            "%s: stage %s started", self.run_id, name, extra={"stage": name, "run_id": self.run_id}
+        )
+        if self.progress is not None:
+            self.progress(name, STAGES.index(name) + 1, len(STAGES))
+
+    def seconds(self) -> dict[str, float]:
+        return stage_seconds(self.started, time.perf_counter())
+
+
+def stage_seconds(started: dict[str, float], now: float) -> dict[str, float]:
+    """Wall seconds per stage: each stage runs until the next one starts (a stage resumed from
+    its checkpoint shows the time to load it)."""
+    names = list(started)
+    ends = [started[n] for n in names[1:]] + [now]
+    return {n: round(end - started[n], 3) for n, end in zip(names, ends, strict=True)}
+
+
+def run_stages(batch: Batch, work: Path, out: Path) -> None:
+    """Every stage, each resumed from its checkpoint in ``work`` when a killed run finished
+    it; the delivery is assembled in ``out``."""
+    config = batch.config
+    clock = StageClock(batch.run_id, batch.progress)
+    clock.start("ingest")
+    prepared = _prepare(batch, PartSet(work / "01-prepared"))
+
+    clock.start("link")
+    linking = config.linkage.mode != "none"
+    linked = _link(batch, prepared, PartSet(work / "02-linked")) if linking else None
+
+    clock.start("pseudonymise")
+    pseudonymised = _pseudonymise(batch, prepared, linked, PartSet(work / "03-pseudonymised"))
+
+    clock.start("deidentify")
+    # Disclosure control covers joins with what this recipient already holds (issue 12).
+    qis = config.disclosure.quasi_identifiers
+    earlier = deidentify_stage.earlier_extracts(config, qis, exclude=batch.run_id)
+    extract = PartSet(work / "04-deidentified")
+    identifying = deidentify_stage.identifying_values(prepared)
+    disclosure = deidentify_stage.deidentify(
+        pseudonymised, config, identifying, extract, earlier=earlier
+    )
+
+    clock.start("deliver")
+    link_facts = linked.facts() if linked is not None else {}
+    pairs = _pairs(linked)
+    facts = RunFacts(
+        config=config,
+        run_id=batch.run_id,
+        files=batch.files,
+        delivered=_delivered(prepared, linked),
+        quarantine=_quarantine(prepared),
+        probabilities=pairs["match_probability"],
+        key_ids=_key_ids(config, batch.services),
+        disclosure=disclosure,
+        entities=link_facts.get("entities", {}),
+        audit_head=run_log_head(config),
+        linking=link_facts,
+    )
+    deliver_stage.deliver(out, extract, facts, stage_seconds=clock.seconds)
+    if linked is not None:
+        # before promotion: a run killed after this reruns to the same numbers (rows are keyed)
+        match, review = facts.thresholds()
+        if match is not None and review is not None:
+            _write_review(batch, prepared, linked, pairs, (review, match))
+        _register(batch, prepared, linked)
+
+
+# --- stage 1 -----------------------------------------------------------------------------------
+
+
+def _resumed(parts: PartSet) -> bool:
+    if parts.is_complete():
+        name = parts.folder.name
+        logger.info("resuming from checkpoint %s", name, extra={"checkpoint": name})
+        return True
+    return False
+
+
+def _prepare(batch: Batch, parts: PartSet) -> PartSet:
+    """Stage 1, a task per file on the executor; parts numbered in file order (by source in
+    config order, then by file name: the order rows are delivered in)."""
+    if _resumed(parts):
+        return parts
+    parts.start()
+    config = batch.config
+    order = {s.name: i for i, s in enumerate(config.sources)}
+    files = sorted(batch.files, key=lambda f: (order[f.source], f.path))
+    sources = {s.name: s for s in config.sources}
+    tasks = [
+        (
+            str(config.resolve(f.path)),
+            sources[f.source],
+            batch.services.check_identifiers,
+            f.path,
+            str(parts.folder.resolve()),
+            f"{n:05d}",
+            CHUNKING,
+        )
+        for n, f in enumerate(files)
+    ]
+    results = batch.executor.map(prepare_stage.prepare_to_parts, tasks)
+    parts.finish(
+        [p for r in results for p in r.parts], {"quarantine": [r.quarantine for r in results]}
+    )
+    return parts
+
+
+def _quarantine(prepared: PartSet) -> pl.DataFrame:
+    files = [prepared.path(name) for name in prepared.facts()["quarantine"]]
+    return pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *map(pl.read_parquet, files)])
+
+
+# --- stage 2 -----------------------------------------------------------------------------------
+
+
+def _view_columns(prepared: PartSet, source: str) -> list[str]:
+    return [c for c in prepared.schema(source) if link_stage.is_link_column(c)]
+
+
+def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
+    """Each prepared part's linkage view (:func:`pipeline.stages.link.linkage_view`)."""
+    for part in prepared.parts():
+        columns = ["_source", "_file", "_row", *_view_columns(prepared, part.source)]
+        yield part, link_stage.linkage_view(prepared.read(part, columns))
+
+
+def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
+    """Stage 2: link the batch's view with the registry; per prepared part, its rows' entity
+    columns and registry keys (same name, same row order)."""
+    if _resumed(out):
+        return out
+    out.start()
+    config = batch.config
+    view = pl.concat([v for _, v in _views(prepared)], how="diagonal_relaxed")
+    registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
+    outcome = link_stage.link_batch(
+        view,
+        config.linkage,
+        batch.services.linker,
+        registry,
+        load_decisions(config.work_dir / DECISIONS_FILE),
+        whole_history=batch.whole_history,
+    )
+    del view
+    columns = outcome.assigned.drop(UID)
+    if outcome.keys is not None:
+        columns = columns.hstack(outcome.keys)
+    offset = 0
+    for part in prepared.parts():
+        out.write(part.name, columns.slice(offset, part.rows))
+        offset += part.rows
+    out.write("pairs.parquet", outcome.pairs)
+    if outcome.history is not None:
+        out.write("history.parquet", outcome.history)
+    out.finish(prepared.parts(), outcome.summary())
+    return out
+
+
+def _pairs(linked: PartSet | None) -> pl.DataFrame:
+    if linked is None:
+        return pl.DataFrame(schema=link_stage.PAIRS_SCHEMA)
+    return pl.read_parquet(linked.path("pairs.parquet"))
+
+
+def _delivered(prepared: PartSet, linked: PartSet | None) -> pl.DataFrame:
+    """One row per delivered record: ``_source`` and ``linked`` (for the manifest's counts)."""
+    frames = []
+    for part in prepared.parts():
+        if linked is None:
+            frame = pl.DataFrame({"linked": pl.Series([False] * part.rows)})
+        else:
+            frame = linked.read(part, ["linked"])
+        frames.append(frame.select(pl.lit(part.source, pl.Categorical).alias("_source"), "linked"))
+    schema = {"_source": pl.Categorical, "linked": pl.Boolean}
+    return pl.concat([pl.DataFrame(schema=schema), *frames])
+
+
+# --- stage 3 -----------------------------------------------------------------------------------
+
+
+def _pseudonymise(batch: Batch, prepared: PartSet, linked: PartSet | None, out: PartSet) -> PartSet:
+    """Stage 3, a task per part on the executor."""
+    if _resumed(out):
+        return out
+    out.start()
+    factory = batch.services.pseudonymiser_factory
+    tasks = [
+        (
+            str(prepared.path(p.name).resolve()),
+            None if linked is None else str(linked.path(p.name).resolve()),
+            str(out.path(p.name).resolve()),
+            batch.config,
+            factory,
+        )
+        for p in prepared.parts()
+    ]
+    batch.executor.map(pseudonymise_stage.pseudonymise_part, tasks)
+    out.finish(prepared.parts())
+    return out
+
+
+def _key_ids(config: PipelineConfig, services: Services) -> dict[str, str]:
+    """Key IDs of every identifier type the run pseudonymised (and ``person`` when linking)."""
+    id_types = sorted({t for s in config.sources for t in s.identifier_columns().values()})
+    if config.linkage.mode != "none":
+        id_types.append(PERSON_TYPE)
+    return key_ids(services.pseudonymiser_factory(config), id_types)
+
+
+# --- after delivery: the review file and the registry ------------------------------------------
+
+
+def _history(linked: PartSet) -> pl.DataFrame | None:
+    path = linked.path("history.parquet")
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def _write_review(
+    batch: Batch,
+    prepared: PartSet,
+    linked: PartSet,
+    pairs: pl.DataFrame,
+    thresholds: tuple[float, float],
+) -> None:
+    """The curators' clerical-review file for this run's grey band (:mod:`pipeline.review`),
+    ``thresholds`` (review, match): both records' link fields, read for those pairs only."""
+    review, match = thresholds
+    p = pl.col("match_probability")
+    band = pairs.filter((p >= review) & (p < match))
+    history = _history(linked)
+    earlier = pl.Series(UID, [], pl.String) if history is None else history[UID]
+    wanted = pl.concat([band["_uid_l"], band["_uid_r"]]).unique()
+    mine = wanted.filter(~wanted.is_in(earlier.implode()))  # records of this batch
+    records = [v.filter(pl.col(UID).is_in(mine.implode())) for _, v in _views(prepared)]
+    if history is not None:
+        records.insert(0, history.filter(pl.col(UID).is_in(wanted.implode())).drop(ENTITY))
+    rows = review_rows(
+        band,
+        pl.concat(records, how="diagonal_relaxed"),
+        mine,
+        review=review,
+        match=match,
+        decisions=load_decisions(batch.config.work_dir / DECISIONS_FILE),
+    )
+    write_review(batch.config.work_dir / REVIEW_DIR / f"{batch.run_id}.csv", rows)
+    logger.info("%d pairs for clerical review", rows.height, extra={"review_pairs": rows.height})
+
+
+def _register(batch: Batch, prepared: PartSet, linked: PartSet) -> None:
+    """Add the batch's records to the entity registry (replacing its own earlier rows)."""
+    config = batch.config
+    logger.info("%s: registering the batch's records", batch.run_id, extra={"phase": "register"})
+    registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
+
+    def rows() -> Iterator[pl.DataFrame]:
+        for part, view in _views(prepared):
+            entities = linked.read(part)
+            keys = [c for c in entities.columns if c.startswith("_key_")]
+            yield view.hstack(entities.select(ENTITY, *keys))
+
+    sources = dict.fromkeys(p.source for p in prepared.parts())
+    schema = {c: t for s in sources for c, t in _view_schema(prepared, s).items()}
+    registry.commit(rows(), pl.Schema({**schema, ENTITY: pl.Int64()}))
+
+
+def _view_schema(prepared: PartSet, source: str) -> pl.Schema:
+    columns = ["_source", "_file", "_row", *_view_columns(prepared, source)]
+    empty = pl.DataFrame(schema={c: prepared.schema(source)[c] for c in columns})
+    return link_stage.linkage_view(empty).schema

@@ -1,0 +1,65 @@
+"""The keys that decide which records of the registry a new batch can be linked with.
+
+Two records are compared only when a blocking rule joins them (equal standardised values of
+every role of the rule), and linked without a score when they share a valid identifier
+compared as ``identifier``. So every pair, and every deterministic link, involving a new
+record shares one of these keys with it: one per blocking rule and one per deterministic
+identifier role. The values are standardised exactly as the linkage engine standardises them
+(:func:`pipeline.stages.link_engine.standardise_view`) and hashed to 64 bits; a record missing
+any value of a key has no value for it (a blocking rule never pairs a missing value). A
+collision of two hashes only adds a record the linker then does not pair.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline import __version__
+from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
+from pipeline.registry import KEY_PREFIX
+from pipeline.stages.link_engine import standardise_view
+
+_SEPARATOR = "\x1f"  # between a key's values; no standardised value holds it
+
+
+@dataclass(frozen=True)
+class BlockKeys:
+    """The registry keys of a linkage spec: the role columns of each key."""
+
+    keys: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def for_spec(cls, spec: LinkageSpec) -> BlockKeys:
+        rules = [tuple(role_column(r) for r in blocking_roles(rule)) for rule in spec.blocking]
+        identifiers = [(role_column(r),) for r in spec.deterministic_roles()]
+        return cls(tuple(dict.fromkeys([*rules, *identifiers])))
+
+    @property
+    def fingerprint(self) -> str:
+        """What the stored hashes depend on: the keys, pprl's standardisation (its version)
+        and polars' hash (its version)."""
+        return json.dumps(
+            {"keys": [list(k) for k in self.keys], "pprl": __version__, "polars": pl.__version__}
+        )
+
+    def hashes(self, view: pl.DataFrame) -> pl.DataFrame:
+        """``_key_<i>`` (UInt64, null where a value is missing) for each row of ``view`` (the
+        link stage's view: ``_uid``, ``_source``, roles and ``id_*`` columns)."""
+        needed = {c for key in self.keys for c in key}
+        if needed & {"first_name", "surname"}:
+            needed.add("full_name")  # standardisation fills first name and surname from it
+        present = [c for c in view.columns if c in needed]
+        std = standardise_view(view.select(present)) if present else None
+        columns = []
+        for i, key in enumerate(self.keys):
+            name = f"{KEY_PREFIX}{i}"
+            if std is None or not all(c in std.columns for c in key):
+                columns.append(pl.Series(name, [None] * view.height, dtype=pl.UInt64))
+                continue
+            text = pl.concat_str([pl.col(c).cast(pl.String) for c in key], separator=_SEPARATOR)
+            value = pl.when(text.is_not_null()).then(text.hash(seed=0)).cast(pl.UInt64)
+            columns.append(std.select(value.alias(name)).to_series())
+        return pl.DataFrame(columns)

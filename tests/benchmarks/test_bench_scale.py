@@ -1,0 +1,39 @@
+"""bench_scale's per-stage memory: the peak RSS sampled between the log lines of each phase."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks.bench_scale import growth, phase_peaks
+
+LOG = """\
+2026-12-04 20:45:50,000 INFO    pipeline.run_stages: run-1: stage ingest started
+2026-12-04 20:45:51,500 INFO    linkage.training: estimated u from 10 random pairs
+2026-12-04 20:45:52,000 INFO    pipeline.run_stages: run-1: stage link started
+2026-12-04 20:45:55,000 INFO    pipeline.run_stages: run-1: registering the batch's records
+run-1: 10 rows in (a summary line without a time stamp)
+"""
+
+
+def at(seconds: float) -> float:
+    return datetime(2026, 12, 4, 20, 45, 50).timestamp() + seconds
+
+
+def test_each_phase_gets_the_peak_of_its_own_samples(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text(LOG, encoding="utf-8")
+    mib = 2**20
+    timeline = [(at(-1), 99 * mib), (at(0.5), 3 * mib), (at(1.9), 5 * mib), (at(2), 7 * mib)]
+    timeline += [(at(4), 2 * mib), (at(6), 4 * mib)]
+    assert phase_peaks(log, timeline) == {"ingest": 5.0, "link": 7.0, "register": 4.0}
+
+
+def test_growth_compares_the_largest_finished_size_with_the_smallest() -> None:
+    def size(rows: int, wall: float, rss: float, code: int = 0) -> dict[str, object]:
+        first = {"exit_code": code, "wall_seconds": wall, "peak_rss_mib": rss}
+        return {"rows_per_source": rows, "first": first}
+
+    sizes = [size(1, 10.0, 100.0), size(5, 60.0, 300.0), size(10, 0.0, 900.0, code=-9)]
+    assert growth(sizes) == {"rows_factor": 5.0, "wall_factor": 6.0, "peak_rss_factor": 3.0}
+    assert growth(sizes[:1]) == {}
