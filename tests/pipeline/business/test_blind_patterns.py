@@ -6,7 +6,9 @@
   and linked them without);
 * a record whose name is exactly a legal name the register holds once, at another address (a
   company registered at its accountant's), is not dismissed (the held-once level's
-  Good-Turing frequency).
+  Good-Turing frequency);
+* a record whose VAT number is its group's, held by two sister companies, is linked by its
+  name to the right one, not left ambiguous.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ WORDS = [
 ]
 SURNAMES = ["SMITH", "JONES", "TAYLOR", "BROWN", "WILSON", "EVANS", "THOMAS", "ROBERTS"]
 FILLERS = 3500
+COMPANY_WORDS = [" HOLDINGS", "", "", " GROUP", "", ""]  # a third of companies have one
+GROUP = ["VELMORIX LTD", "VELMORIX HOLDINGS LTD"]
+GROUP_ROW = 430 + FILLERS
 INWARD = "ABDEFGHJLNPQRSTUWXYZ"  # the letters a postcode's inward code may use
 INCOMING = ["incoming_id", "name", "trading_name", "address", "postcode", "crn", "vat"]
 
@@ -83,7 +88,10 @@ def _register() -> pl.DataFrame:
     """300 companies with a CRN; 100 sole traders with a trading name (VAT for 40); 30 names
     the register holds twice (a dissolved company's name reused in another town)."""
     rows = [
-        _register_row(i, f"{WORDS[i]} {TRADES[i % 7]} LTD", None, _crn(i), None) for i in range(300)
+        _register_row(
+            i, f"{WORDS[i]} {TRADES[i % 7]}{COMPANY_WORDS[i % 6]} LTD", None, _crn(i), None
+        )
+        for i in range(300)
     ]
     for k in range(100):
         legal, trading = _sole_trader(k + 300)
@@ -92,8 +100,12 @@ def _register() -> pl.DataFrame:
         rows.append(_register_row(400 + k, rows[200 + k]["legal_name"], None, None, None))
         rows[-1]["postcode"] = _postcode(400 + k, area=(200 + k + 6) % len(AREAS))
     for k in range(FILLERS):  # companies no record is about: the register is large
-        name = f"{WORDS[k % 700]} {WORDS[(k * 7 + 3) % 700]} {TRADES[k % 7]} LTD"
+        words = " HOLDINGS" * (k % 5 == 0) + " GROUP" * (k % 7 == 0)
+        name = f"{WORDS[k % 700]} {WORDS[(k * 7 + 3) % 700]} {TRADES[k % 7]}{words} LTD"
         rows.append(_register_row(430 + k, name, None, _crn(430 + k), None))
+    for k, name in enumerate(GROUP):  # sisters at one office with one group VAT number
+        rows.append(_register_row(GROUP_ROW, name, None, _crn(GROUP_ROW + k), _vat(GROUP_ROW)))
+        rows[-1]["entref"] = f"{2_000_000_000 + k}"
     return pl.DataFrame(rows, schema={c: pl.String for c in rows[0]})
 
 
@@ -133,9 +145,15 @@ def _incoming(register: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]
     for k in range(40):  # businesses the register does not hold
         row = {"address": f"{k + 1} NEW ROAD", "postcode": _postcode(k + 500)}
         out.append(_record(len(out), row, f"{WORDS[k + 450]} {TRADES[k % 7]} LTD"))
+    group = []
+    for row in rows[-len(GROUP) :]:  # the group's VAT number, each company's own name
+        group.append(f"IN{len(out):05d}")
+        name = row["legal_name"].replace("LTD", "LIMITED")
+        out.append(_record(len(out), row, name, vat=row["vat"]))
     return pl.DataFrame(out, schema={c: pl.String for c in INCOMING}), {
         "trading": trading,
         "elsewhere": elsewhere,
+        "group": group,
     }
 
 
@@ -218,6 +236,13 @@ def test_a_name_the_register_holds_once_at_another_address_is_not_dismissed(
     names_only = _link(incoming.with_columns(crn=None, vat=None), pseudonymiser)
     statuses = _statuses(names_only, ids["elsewhere"])
     assert statuses.get("not_found", 0) == 0
+
+
+def test_a_group_vat_number_is_resolved_by_name(pseudonymiser: Pseudonymiser) -> None:
+    incoming, ids = _incoming(_register())
+    results = _link(incoming, pseudonymiser).filter(pl.col("incoming_id").is_in(ids["group"]))
+    assert results["status"].to_list() == ["matched_probabilistic"] * 2
+    assert results["entref"].to_list() == ["2000000000", "2000000001"]
 
 
 def test_good_turing_frequency_of_a_name_seen_once() -> None:
