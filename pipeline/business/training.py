@@ -27,10 +27,10 @@ at their postcode).
 
 A legal name the register holds once, distinguishing words and all (:func:`set_held_once`), is
 an exact match scored like the term-frequency level, m of an exact legal name over the name's
-frequency, but with the
-Good-Turing frequency of a name seen once, 2 n2 / (n1 N) (n1, n2 the register's names held by
-one and by two rows, N its rows), instead of 1 / N: company names are unique by law, so a name
-seen once is far rarer among other businesses than one in N, and the data says by how much.
+frequency, but with the Good-Turing frequency of a name seen once, 2 n2 / (n1 N) (n1, n2 the
+register's names held by one and by two rows, N its rows), instead of its share of the
+records, which counts the match itself: company names are unique by law, so a name seen once
+is far rarer among other businesses than one in N, and the register says by how much.
 """
 
 from __future__ import annotations
