@@ -19,7 +19,8 @@ records share).
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
 (the identifier is independent evidence of a true match, so the comparison levels of those
-pairs are a sample of m), otherwise from pairs that agree on the other half of the record.
+pairs are a sample of m; post-stratified on trading names, since companies carry identifiers
+and sole traders rarely do), otherwise from pairs that agree on the other half of the record.
 """
 
 from __future__ import annotations
