@@ -44,6 +44,7 @@ __all__ = [
     "TOKEN_VARIANTS",
     "CompanyNameComparison",
     "CompanyNameExactLevel",
+    "CompanyNameHeldOnceLevel",
     "CompanyNameJaroWinklerLevel",
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
@@ -133,6 +134,45 @@ class CompanyNameExactLevel(_CompanyLevel):
     @property
     def tf_column(self) -> str | None:
         return self.column if self.term_frequency else None
+
+
+@dataclass(frozen=True)
+class CompanyNameHeldOnceLevel(Level):
+    """Standardised legal names are equal, with the same distinguishing words (``words_column``,
+    when given), and the right-side record is the only one on its side holding that name
+    (``held_column`` on the right counts the right-side records with it). In a link the right
+    side is the register: Companies House names are unique, so a name the register holds once
+    is much rarer among other businesses than its share of the records says, and the level's
+    weight can be set apart from the term-frequency level's. The words must agree because an
+    unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
+    LTD") without being that company."""
+
+    column: str
+    held_column: str
+    words_column: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("company level column", self.column)
+        _check_name("company level held_column", self.held_column)
+        if self.words_column is not None:
+            _check_name("company level words_column", self.words_column)
+
+    def sql(self, dialect: Dialect) -> str:
+        conditions = [
+            f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
+            f"{col(RIGHT, self.held_column)} = 1",
+        ]
+        if self.words_column is not None:
+            conditions.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        return f"coalesce(({' AND '.join(conditions)}), FALSE)"
+
+    def columns(self) -> tuple[str, ...]:
+        words = () if self.words_column is None else (self.words_column,)
+        return (self.column, self.held_column, *words)
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} exact, held by one right-side record"
 
 
 @dataclass(frozen=True)
@@ -260,13 +300,15 @@ class CompanyNameComparison(Comparison):
     """Company names compared by token rarity. Levels, in order:
 
     1. null (the legal name is missing on either side),
-    2. exact standardised legal name (weight scaled by the name's rarity if
+    2. exact standardised legal name (and ``words_column``) that no other right-side record
+       holds (only with ``held_column``: :class:`CompanyNameHeldOnceLevel`),
+    3. exact standardised legal name (weight scaled by the name's rarity if
        ``term_frequency``),
-    3. exact through a trading name (only with ``trading_column``),
-    4. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    5. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    6. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    7. all other.
+    4. exact through a trading name (only with ``trading_column``),
+    5. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    6. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    7. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    8. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -281,6 +323,8 @@ class CompanyNameComparison(Comparison):
         overlap_thresholds: Sequence[float] = (0.7,),
         jaro_winkler_threshold: float = 0.9,
         term_frequency: bool = True,
+        held_column: str | None = None,
+        words_column: str | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -294,6 +338,7 @@ class CompanyNameComparison(Comparison):
             raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
         levels: list[Level] = [
             NullLevel(column),
+            *([CompanyNameHeldOnceLevel(column, held_column, words_column)] if held_column else []),
             CompanyNameExactLevel(column, None, term_frequency),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),

@@ -3,7 +3,8 @@
 Identifiers are compared in normalised form (``pseudonym.identifiers``), so "SC1234", "sc001234"
 and "SC 001234" agree. A record whose identifiers point to more than one enterprise (two
 register rows with the same CRN, or a CRN and a VAT number of different enterprises) is
-ambiguous, never silently resolved.
+ambiguous, never silently resolved: ``link_to_register`` lets the model try it (the identifier
+agrees with each of them) and keeps it ambiguous unless the model links it.
 """
 
 from __future__ import annotations

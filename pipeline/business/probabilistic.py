@@ -4,6 +4,7 @@ identifiers.
 A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`comparisons`):
 
 * ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
+  a legal name the register holds once has a level of its own (see the training module);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
@@ -18,7 +19,8 @@ records share).
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
 (the identifier is independent evidence of a true match, so the comparison levels of those
-pairs are a sample of m), otherwise from pairs that agree on the other half of the record.
+pairs are a sample of m; post-stratified on trading names, since companies carry identifiers
+and sole traders rarely do), otherwise from pairs that agree on the other half of the record.
 """
 
 from __future__ import annotations
@@ -50,13 +52,14 @@ from linkage.comparisons import (
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
-from pipeline.business.training import train
+from pipeline.business.training import NameCounts, train
 
 logger = logging.getLogger(__name__)
 
 NAME, TRADING = "name_core", "trading_core"
 WORDS, TRADING_WORDS = "name_words", "trading_words"
 NAME_BLOCK = "name_core_block"  # the core name, where it is rare enough to block on alone
+HELD = "name_held"  # how many register rows hold the record's name (core and words)
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
     UID: pl.Int64,
@@ -79,7 +82,12 @@ def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
     identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
     return [
         CompanyNameComparison(
-            NAME, trading_column=TRADING, rare_frequency=rare_frequency, name="company_name"
+            NAME,
+            trading_column=TRADING,
+            rare_frequency=rare_frequency,
+            held_column=HELD,
+            words_column=WORDS,
+            name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
         ExactComparison("legal_form", name="legal_form"),
@@ -158,6 +166,7 @@ def score_candidates(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
+    incoming, register, held = _held_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
@@ -170,7 +179,7 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     try:
-        training = train(linker, confirmed, (incoming, register), id_types, settings)
+        training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         pairs = linker.predict(threshold=settings.review_threshold / 10)
     finally:
         linker.close()
@@ -200,3 +209,19 @@ def _block_keys(
         )
 
     return add(incoming), add(register)
+
+
+def _held_counts(
+    incoming: pl.DataFrame, register: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, NameCounts]:
+    """Add :data:`HELD` (register rows holding the name, core and distinguishing words; 0 when
+    none) to both frames, and count the register's names held by one and by two rows."""
+    counts = register.group_by(NAME, WORDS).agg(pl.len().cast(pl.Int64).alias(HELD))
+    sizes = counts[HELD]
+    held = NameCounts(register.height, int((sizes == 1).sum()), int((sizes == 2).sum()))
+
+    def add(frame: pl.DataFrame) -> pl.DataFrame:
+        joined = frame.join(counts, on=[NAME, WORDS], how="left", maintain_order="left")
+        return joined.with_columns(pl.col(HELD).fill_null(0))
+
+    return add(incoming), add(register), held

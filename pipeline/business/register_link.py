@@ -143,10 +143,12 @@ def _probabilistic(
     settings: MatchSettings,
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Scored candidate pairs for the records neither an identifier nor a curator settled,
-    with the model trained on the identifier links (see :mod:`pipeline.business.fallback`)."""
+    with the model trained on the identifier links (see :mod:`pipeline.business.fallback`).
+    A record whose identifiers name several enterprises (a group VAT number) is scored too:
+    the identifier agrees with each of them, and its name and address may tell them apart."""
     fallback = (
         inc.ids.select(UID)
-        .join(det.select(UID), on=UID, how="anti")
+        .join(det.filter(pl.col("n_enterprises") == 1).select(UID), on=UID, how="anti")
         .join(clerical.select(UID), on=UID, how="anti")
     )
     labelled = det.filter(pl.col(REG_UID).is_not_null()).select(UID, REG_UID, "method")
@@ -248,7 +250,8 @@ def _assemble(
     decided: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per incoming record: a clerical decision beats an identifier match, which
-    beats the probabilistic one; a record nothing matched with a reason is ``invalid``."""
+    beats the probabilistic one (an ambiguous identifier match only when the model did not
+    link the record); a record nothing matched with a reason is ``invalid``."""
     base = _reasons(inc_ids).with_columns(keys.alias(KEY))
     det_status = (
         pl.when(pl.col("n_enterprises") == 1)
@@ -267,8 +270,8 @@ def _assemble(
         .join(decided.rename({ENTREF: "p_entref", "status": "p_status"}), on=UID, how="left")
     )
     clerical_hit = pl.col("c_entref").is_not_null()
-    det_hit = pl.col("d_status").is_not_null()
     prob_status = pl.col("p_status").fill_null("not_found")
+    det_hit = _identifier_decides(prob_status)
     status = (
         pl.when(clerical_hit)
         .then(pl.lit("matched_clerical"))
@@ -297,6 +300,13 @@ def _assemble(
         "reason",
         entref.alias(ENTREF),
     ).sort(UID)
+
+
+def _identifier_decides(prob_status: pl.Expr) -> pl.Expr:
+    """An identifier match decides, unless it is ambiguous and the model linked the record."""
+    status = pl.col("d_status")
+    linked = prob_status == "matched_probabilistic"
+    return ((status == "matched_exact") | ((status == "ambiguous") & ~linked)).fill_null(False)
 
 
 def _reasons(inc_ids: pl.DataFrame) -> pl.DataFrame:

@@ -17,15 +17,31 @@ sources drop words now and then, they do not add HOLDINGS.
 
 Legal form is weak evidence whatever the training says: m of a differing form is at least
 :data:`MIN_FORM_DISAGREEMENT` (companies re-register LTD to PLC; sources write forms loosely).
+
+Identifier-confirmed pairs are a sample of the records that carry an identifier: companies,
+rarely the sole traders and partnerships that trade under a trading name and have no CRN. So
+their m is post-stratified (:func:`m_from_labelled`): m is estimated apart on the pairs whose
+register row has a trading name and on the others, and the two are mixed in the proportions
+of the records the model scores (those no identifier confirmed, measured on their pairs alone
+at their postcode).
+
+A legal name the register holds once, distinguishing words and all (:func:`set_held_once`), is
+an exact match scored like the term-frequency level, m of an exact legal name over the name's
+frequency, but with the Good-Turing frequency of a name seen once, 2 n2 / (n1 N) (n1, n2 the
+register's names held by one and by two rows, N its rows), instead of its share of the
+records, which counts the match itself: company names are unique by law, so a name seen once
+is far rarer among other businesses than one in N, and the register says by how much.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import polars as pl
 
 from linkage import Linker
+from linkage.company_names import CompanyNameHeldOnceLevel
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -40,6 +56,28 @@ MIN_FORM_DISAGREEMENT = 0.02
 #: m of "the record names a distinguishing word its register entry lacks" without identifiers.
 WORDS_ADDED_M = 0.0001
 NAME_COMPARISONS = ("company_name", "legal_form", "company_words")
+#: The register frame's trading-name column, which sets the strata of labelled pairs.
+TRADING_CORE = "trading_core"
+
+
+@dataclass(frozen=True)
+class NameCounts:
+    """The register's rows with a name, and its names (core and distinguishing words) held by
+    one and by two rows."""
+
+    rows: int
+    held_once: int
+    held_twice: int
+
+    def once_frequency(self) -> float:
+        """Good-Turing frequency of a name the register holds once: 2 n2 / (n1 N), at most 1 / N
+        (no smoothing when either count is zero)."""
+        if self.rows == 0:
+            return 1.0
+        seen_once = 1.0
+        if self.held_once and self.held_twice:
+            seen_once = min(2.0 * self.held_twice / self.held_once, 1.0)
+        return seen_once / self.rows
 
 
 def train(
@@ -48,25 +86,92 @@ def train(
     frames: tuple[pl.DataFrame, pl.DataFrame],
     id_types: list[str],
     settings: MatchSettings,
+    held: NameCounts,
 ) -> dict[str, object]:
     """Estimate every parameter of ``linker`` (see the module docstring); returns what was
     done, for the run's facts. ``confirmed``: identifier-confirmed ``uid, reg_uid, method``;
-    ``frames``: the incoming and register frames the linker compares."""
+    ``frames``: the incoming and register frames the linker compares; ``held``: the
+    register's name counts."""
     linker.estimate_u(settings.max_training_pairs, seed=settings.seed)
     training: dict[str, object] = {"labelled_pairs": confirmed.height}
     if confirmed.height >= settings.min_labelled_pairs:
-        linker.estimate_m_from_labelled_pairs(_id_pairs(confirmed))
-        training["m_from"] = "pairs confirmed by a shared identifier"
+        training |= m_from_labelled(
+            linker, confirmed, *frames, min_pairs=settings.min_labelled_pairs
+        )
     else:
         training |= m_from_agreement(linker, *frames, min_pairs=settings.min_labelled_pairs)
         words = linker.parameters.comparisons["company_words"]
         words.m = _capped(words.m, 0, WORDS_ADDED_M)  # gamma 0: a word the register lacks
     form = linker.parameters.comparisons["legal_form"]
     form.m = _floored(form.m, 0, MIN_FORM_DISAGREEMENT)  # gamma 0: forms differ
+    training["name_held_once"] = set_held_once(linker, held)
     disagreement = identifier_disagreement(confirmed, *frames, id_types)
     training["identifiers"] = _set_identifier_m(linker, disagreement)
     training["lambda"] = linker.estimate_lambda()
     return training
+
+
+def m_from_labelled(
+    linker: Linker,
+    confirmed: pl.DataFrame,
+    incoming: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    min_pairs: int,
+) -> dict[str, object]:
+    """m from the identifier-confirmed pairs, post-stratified on whether the register row has
+    a trading name. The weights are the strata's shares among the records the model scores:
+    those no identifier confirmed, measured on their pairs alone at their postcode (agreeing
+    on the place says nothing of the kind of business). Unstratified when a stratum or that
+    sample has fewer than ``min_pairs`` pairs."""
+    pairs = _id_pairs(confirmed)
+    traders = register.filter(pl.col(TRADING_CORE).is_not_null())[UID].implode()
+    scored = incoming.join(confirmed.select(UID), on=UID, how="anti")
+    sample = _only_each_other(scored, register, ["postcode_std"])
+    share = float(sample.select(pl.col("id_r").is_in(traders).mean()).item() or 0.0)
+    strata = [(pairs.filter(pl.col("id_r").is_in(traders)), share)]
+    strata.append((pairs.filter(~pl.col("id_r").is_in(traders)), 1.0 - share))
+    facts: dict[str, object] = {
+        "m_from": "pairs confirmed by a shared identifier",
+        "labelled_with_trading_name": strata[0][0].height,
+        "scored_pairs_alone_at_postcode": sample.height,
+        "scored_share_with_trading_name": round(share, 6),
+    }
+    if min(sample.height, *(stratum.height for stratum, _ in strata)) < min_pairs:
+        linker.estimate_m_from_labelled_pairs(pairs)
+        return facts
+    mixed: dict[str, list[float]] = {}
+    for stratum, weight in strata:
+        linker.estimate_m_from_labelled_pairs(stratum)
+        for name, parameters in linker.parameters.comparisons.items():
+            previous = mixed.get(name, [0.0] * len(parameters.m))
+            weighted = zip(previous, parameters.m, strict=True)
+            mixed[name] = [p + weight * (m or 0.0) for p, m in weighted]
+    for name, m in mixed.items():
+        linker.parameters.comparisons[name].m = list[float | None](m)
+    return facts | {"m_from": "pairs confirmed by a shared identifier, post-stratified"}
+
+
+def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
+    """Score the held-once level of ``company_name`` as an exact legal name of the Good-Turing
+    frequency (see the module docstring): both exact levels get m of an exact legal name."""
+    comparison = next(c for c in linker.comparisons if c.name == "company_name")
+    infos = zip(comparison.levels, comparison.level_info(), strict=True)
+    once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
+    exact = comparison.tf_gamma
+    assert exact is not None, "company_name has a term-frequency level"
+    parameters = linker.parameters.comparisons["company_name"]
+    m = list(parameters.m)
+    m[once] = m[exact] = (m[once] or 0.0) + (m[exact] or 0.0)
+    parameters.m = m
+    u = list(parameters.u)
+    u[once] = held.once_frequency()
+    parameters.u = u
+    return {
+        "register_names_held_once": held.held_once,
+        "held_twice": held.held_twice,
+        "frequency": held.once_frequency(),
+    }
 
 
 def m_from_agreement(

@@ -17,6 +17,7 @@ import pytest
 from linkage.company_names import (
     CompanyNameComparison,
     CompanyNameExactLevel,
+    CompanyNameHeldOnceLevel,
     CompanyNameJaroWinklerLevel,
     CompanyRareTokensLevel,
     CompanyTokenOverlapLevel,
@@ -189,8 +190,57 @@ def test_comparison_levels_in_order() -> None:
 
 
 def test_levels_round_trip_through_dicts() -> None:
-    for level in CompanyNameComparison(rare_frequency=0.01).levels:
+    comparison = CompanyNameComparison(rare_frequency=0.01, held_column="held", words_column="w")
+    for level in comparison.levels:
         assert level_from_dict(level.to_dict()) == level
+
+
+def test_held_once_level_needs_the_right_side_to_hold_the_name_once() -> None:
+    """Equal names whose right-side (register) record is the only one holding the name; the
+    left side's count is not read (an incoming file may repeat a record)."""
+    level = CompanyNameHeldOnceLevel("name", "held")  # words: see the next test
+    cases = [  # (left name, left held, right name, right held)
+        ("ZYTRONIX", 1, "ZYTRONIX", 1),
+        ("ZYTRONIX", 3, "ZYTRONIX", 1),
+        ("ZYTRONIX", 2, "ZYTRONIX", 2),  # a second register row holds it
+        ("ZYTRONIX", 1, "QUORVEX", 1),
+        (None, 0, "QUORVEX", 1),
+    ]
+    con = duckdb.connect()
+    for alias, offset in (("l", 0), ("r", 2)):
+        frame = pl.DataFrame(
+            {"i": range(len(cases)), "name": [c[offset] for c in cases]},
+            schema={"i": pl.Int64, "name": pl.String},
+        ).with_columns(held=pl.Series([c[offset + 1] for c in cases]))
+        con.register(f"{alias}_cases", frame)
+    got = con.execute(
+        f"SELECT {level.sql(DUCKDB)} FROM l_cases l JOIN r_cases r USING (i) ORDER BY i"
+    ).fetchall()
+    assert [g[0] for g in got] == [True, True, False, False, False]
+    assert level.columns() == ("name", "held")
+    levels = CompanyNameComparison("name", held_column="held").level_info()
+    assert [i.gamma for i in levels][:3] == [-1, 6, 5]
+    assert "held by one" in levels[1].label and levels[2].tf_column == "name"
+
+
+def test_held_once_level_with_words_needs_them_equal() -> None:
+    """An unregistered "X HOLDINGS LTD" shares the core of the one registered "X LTD"."""
+    level = CompanyNameHeldOnceLevel("name", "held", "words")
+    con = duckdb.connect()
+    words = [["HOLDINGS"], [], ["HOLDINGS"]]
+    con.register("l_cases", pl.DataFrame({"i": [0, 1, 2], "name": ["X"] * 3, "words": words}))
+    right = pl.DataFrame({"i": [0, 1, 2], "name": ["X"] * 3, "words": [[], [], ["HOLDINGS"]]})
+    con.register("r_cases", right.with_columns(held=pl.lit(1)))
+    got = con.execute(
+        f"SELECT {level.sql(DUCKDB)} FROM l_cases l JOIN r_cases r USING (i) ORDER BY i"
+    ).fetchall()
+    assert [g[0] for g in got] == [False, True, True]
+    assert level.columns() == ("name", "held", "words")
+
+
+def test_held_once_level_checks_its_columns() -> None:
+    with pytest.raises(SettingsError):
+        CompanyNameHeldOnceLevel("name", "")
 
 
 @pytest.mark.parametrize(
