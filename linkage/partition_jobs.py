@@ -123,8 +123,9 @@ def compare_partition(task: CompareTask, settings_json: str) -> pl.DataFrame:
 
 def score_partition(task: ScoreTask, model_json: str) -> int:
     """Write the partition's pairs with probability >= ``task.threshold`` (ids, weight,
-    probability, match key, gammas, term frequencies) to ``task.output``, atomically;
-    returns how many."""
+    probability, match key, gammas, term frequencies) to ``task.output``, atomically, in id
+    order: the file's bytes do not depend on DuckDB's threads nor on the worker that ran the
+    job. Returns how many."""
     settings, parameters = model_from_json(model_json)
     if parameters is None:
         raise ModelNotTrainedError("scoring a partition needs trained parameters")
@@ -149,7 +150,9 @@ def score_partition(task: ScoreTask, model_json: str) -> int:
             left_table="__ids_l",
         )
         with atomic_path(task.output) as tmp:
-            backend.execute(f"COPY ({sql}) TO {literal(str(tmp))} (FORMAT parquet)")
+            backend.execute(
+                f"COPY ({sql} ORDER BY id_l, id_r) TO {literal(str(tmp))} (FORMAT parquet)"
+            )
         written = backend.rows(f"SELECT count(*) FROM read_parquet({literal(task.output)})")
         return int(written[0][0])
     finally:
