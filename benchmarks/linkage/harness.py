@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,10 @@ def run_tool(
     timeout: float,
     seed: int,
     memory_limit: str | None = None,
+    module: str | None = None,
+    extra_args: Sequence[str] = (),
 ) -> ToolRun:
+    """Run ``tool`` (its runner, or ``module`` with ``extra_args``) ``runs`` times."""
     result = ToolRun(tool=tool, size=dataset.n_left)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     for i in range(runs):
@@ -154,7 +158,7 @@ def run_tool(
         argv = [
             python,
             "-m",
-            RUNNER_MODULES[tool],
+            module or RUNNER_MODULES[tool],
             "--data",
             str(dataset.directory),
             "--out",
@@ -164,6 +168,7 @@ def run_tool(
         ]
         if memory_limit:
             argv += ["--memory-limit", memory_limit]
+        argv += extra_args
         logger.info("running %s at %d (run %d/%d)", tool, dataset.n_left, i + 1, runs)
         m = run_measured(
             argv, cwd=REPO_ROOT, log_path=out_dir / "log.txt", timeout=timeout, env=env
