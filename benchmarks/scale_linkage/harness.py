@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.linkage.data import DEFAULT_DATA_DIR, ensure_dataset
+from benchmarks.linkage.data import DEFAULT_DATA_DIR, Dataset, ensure_dataset
 from benchmarks.linkage.harness import REPO_ROOT, choose_python, git_commit, machine_info, run_tool
 from benchmarks.linkage.report import ToolRun, compare_with_peers, format_calibration, format_table
 from benchmarks.linkage.runner_io import package_versions
@@ -82,11 +82,46 @@ def _targets(runs: list[ToolRun]) -> dict[str, Any]:
     return found
 
 
+def _payload(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    dataset: Dataset,
+    true_pairs: int,
+    runs: list[ToolRun],
+    comparison: dict[str, Any],
+) -> dict[str, Any]:
+    """The results file, less the start time and load taken before the runs."""
+    return {
+        "benchmark": "scale_linkage",
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": ["python", "-m", "benchmarks.scale_linkage", *(argv or sys.argv[1:])],
+        "machine": machine_info(),
+        "load_average_after": os.getloadavg(),
+        "harness_versions": package_versions(),
+        "seed": args.seed,
+        "link_fields": list(LINK_FIELDS),
+        "blocking_rules": [r.name for r in BLOCKING_RULES],
+        "default_threshold": DEFAULT_THRESHOLD,
+        "pprl_partitioning": {
+            "partitions": args.partitions,
+            "executor": args.executor,
+            "workers": args.workers if args.executor == "dask" else None,
+            "threads_per_job": args.threads,
+        },
+        "splink_memory_limit": args.splink_memory_limit,
+        "n_left": dataset.n_left,
+        "n_right": dataset.n_right,
+        "true_pairs": true_pairs,
+        "tools": [r.to_dict() for r in runs],
+        "pprl_vs_splink": comparison,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # CLI edge only
     started = dt.datetime.now(dt.UTC)
-    load_before = os.getloadavg()
+    load_before, commit = os.getloadavg(), git_commit()
     dataset = ensure_dataset(args.size, args.size, seed=args.seed, root=args.data_dir)
     truth = dataset.read_truth()
     runs = [
@@ -110,33 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_calibration(runs))
     if comparison:
         print(f"pprl/splink: {json.dumps(comparison)}")
-    payload = {
-        "benchmark": "scale_linkage",
-        "started_utc": started.isoformat(timespec="seconds"),
-        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "command": ["python", "-m", "benchmarks.scale_linkage", *(argv or sys.argv[1:])],
-        "machine": machine_info(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "harness_versions": package_versions(),
-        "seed": args.seed,
-        "link_fields": list(LINK_FIELDS),
-        "blocking_rules": [r.name for r in BLOCKING_RULES],
-        "default_threshold": DEFAULT_THRESHOLD,
-        "pprl_partitioning": {
-            "partitions": args.partitions,
-            "executor": args.executor,
-            "workers": args.workers if args.executor == "dask" else None,
-            "threads_per_job": args.threads,
-        },
-        "splink_memory_limit": args.splink_memory_limit,
-        "n_left": dataset.n_left,
-        "n_right": dataset.n_right,
-        "true_pairs": truth.height,
-        "tools": [r.to_dict() for r in runs],
-        "pprl_vs_splink": comparison,
-    }
+    payload = _payload(args, argv, dataset, truth.height, runs, comparison)
+    payload["started_utc"] = started.isoformat(timespec="seconds")
+    payload["load_average_before"], payload["git_commit"] = load_before, commit
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2))
