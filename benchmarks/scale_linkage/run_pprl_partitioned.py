@@ -62,6 +62,21 @@ def _gather(pairs: Any, out: Path) -> None:
         con.close()
 
 
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _partition_sizes(work: Path) -> dict[str, Any]:
+    """Bytes on disk of each kind of partition file: what the work folder must hold."""
+    gammas = sorted((work / "work" / "gammas").glob("*.parquet"))
+    return {
+        "records_bytes": _folder_bytes(work / "work" / "records"),
+        "gammas_bytes": _folder_bytes(work / "work" / "gammas"),
+        "largest_gammas_file_bytes": max((f.stat().st_size for f in gammas), default=0),
+        "pairs_bytes": _folder_bytes(work / "pairs"),
+    }
+
+
 def run(data: Path, out: Path, seed: int, options: argparse.Namespace) -> RunRecord:
     from linkage import Linker
 
@@ -90,6 +105,7 @@ def run(data: Path, out: Path, seed: int, options: argparse.Namespace) -> RunRec
     record.notes = {
         "threshold_source": "Linker.posterior_summary().auto_threshold",
         "partitioned": dict(vars(options)),
+        "partition_files": _partition_sizes(work),
         "lambda_estimate": linker.parameters.probability_two_random_records_match,
         "unsupervised": dataclasses.asdict(summary),
         "training_warnings": [w.to_dict() for w in getattr(linker, "training_warnings", [])],
