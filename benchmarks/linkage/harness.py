@@ -192,6 +192,15 @@ def run_tool(
     return result
 
 
+def write_results(path: Path, payload: dict[str, Any]) -> None:
+    """The results JSON, written atomically (a temp file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+    print(f"results written to {path}")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.linkage",
@@ -305,9 +314,5 @@ def main(argv: list[str] | None = None) -> int:
         "(GNU time, else os.wait4; see each run's rss_method); median of runs",
         "sizes": sizes_out,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(args.output)
-    print(f"results written to {args.output}")
+    write_results(args.output, payload)
     return 0

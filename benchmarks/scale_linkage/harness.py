@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.linkage.data import DEFAULT_DATA_DIR, Dataset, ensure_dataset
-from benchmarks.linkage.harness import REPO_ROOT, choose_python, git_commit, machine_info, run_tool
+from benchmarks.linkage.harness import (
+    REPO_ROOT,
+    choose_python,
+    git_commit,
+    machine_info,
+    run_tool,
+    write_results,
+)
 from benchmarks.linkage.report import ToolRun, compare_with_peers, format_calibration, format_table
 from benchmarks.linkage.runner_io import package_versions
 from benchmarks.linkage.spec import BLOCKING_RULES, DEFAULT_THRESHOLD, LINK_FIELDS
@@ -148,9 +155,5 @@ def main(argv: list[str] | None = None) -> int:
     payload = _payload(args, argv, dataset, truth.height, runs, comparison)
     payload["started_utc"] = started.isoformat(timespec="seconds")
     payload["load_average_before"], payload["git_commit"] = load_before, commit
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(args.output)
-    print(f"results written to {args.output}")
+    write_results(args.output, payload)
     return 0
