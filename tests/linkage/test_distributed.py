@@ -23,7 +23,7 @@ from tests.linkage._persons import person_settings, prepare_persons
 distributed = pytest.importorskip("distributed")
 
 #: Below the size of the records: a graph carrying them would warn.
-GRAPH_WARNING_LIMIT = "20kB"
+LOW_GRAPH_WARNING = {"distributed.admin.large-graph-warning-threshold": "20kB"}
 PARTITIONS = 3
 
 
@@ -82,7 +82,7 @@ def test_dask_gives_the_local_files_byte_for_byte(
         recorder = Recorder(client)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with dask.config.set({"distributed.admin.large-graph-warning-threshold": "20kB"}):
+            with dask.config.set(LOW_GRAPH_WARNING):
                 on_dask = _link(persons, tmp_path / "dask", DaskPartitionMap(recorder))
     assert not [w for w in caught if "large graph" in str(w.message)]
     assert on_dask.parameters.to_dict() == local.parameters.to_dict()
@@ -106,12 +106,13 @@ def test_dask_gives_the_local_files_byte_for_byte(
         blob = pickle.dumps(task)
         assert len(blob) < 4_000
         assert not any(s.encode() in blob for s in surnames)
-    assert (
-        on_dask.cluster(on_dask_pairs := _pairs(tmp_path / "dask"), 0.5)
-        .sort("id")
-        .equals(local.cluster(_pairs(tmp_path / "local"), 0.5).sort("id"))
-    )
-    assert on_dask_pairs.height > 0
+    # and the clusters built from those files
+    dask_pairs, local_pairs = _pairs(tmp_path / "dask"), _pairs(tmp_path / "local")
+    assert dask_pairs.height > 0
+    order = ["source_dataset", "id"]
+    clusters = on_dask.cluster(dask_pairs, 0.5).sort(order)
+    assert clusters.equals(local.cluster(local_pairs, 0.5).sort(order))
+    assert clusters["cluster_id"].n_unique() < clusters.height
 
 
 def _pairs(root: Path) -> pl.DataFrame:
@@ -124,7 +125,7 @@ def test_records_in_the_graph_would_have_warned(
     """The check above can fail: sending the records themselves trips the same warning."""
     with distributed.Client(cluster) as client, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "20kB"}):
+        with dask.config.set(LOW_GRAPH_WARNING):
             client.submit(len, persons[0], pure=False).result()
     assert [w for w in caught if "large graph" in str(w.message)]
 
