@@ -95,9 +95,10 @@ class DaskPartitionMap:
         if not tasks:
             return []
         handle = self.shared_future(shared[0])
-        run = uuid.uuid4().hex[:8]  # keys unique per call: a rerun must not reuse old results
+        # keys unique per call (a rerun must not reuse old results), named for the dashboard
+        name = f"{getattr(job, '__name__', 'partition-job')}-{uuid.uuid4().hex[:8]}"
         futures = [
-            self.client.submit(job, task, handle, key=f"{job.__name__}-{run}-{i}", pure=False)
+            self.client.submit(job, task, handle, key=f"{name}-{i}", pure=False)
             for i, task in enumerate(tasks)
         ]
         return list(self.client.gather(futures))

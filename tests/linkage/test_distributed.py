@@ -15,7 +15,7 @@ import pytest
 
 from linkage import Linker
 from linkage.distributed import DaskPartitionMap
-from linkage.errors import ClusterUnavailableError, SettingsError
+from linkage.errors import ClusterUnavailableError, ModelNotTrainedError, SettingsError
 from linkage.partition_jobs import CompareTask, ScoreTask
 from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
@@ -153,3 +153,16 @@ def test_shared_json_must_be_one_value(cluster: Any) -> None:
         with pytest.raises(SettingsError, match="one shared JSON"):
             dask_map(len, [1, 2], ["a", "b"])
         assert dask_map(len, [], []) == []
+
+
+def _refusing_job(task: int, shared: str) -> int:
+    if task == 1:
+        raise ModelNotTrainedError(f"partition {task} has no model")
+    return task
+
+
+def test_a_job_error_reaches_the_caller_as_itself(cluster: Any) -> None:
+    with distributed.Client(cluster) as client:
+        dask_map = DaskPartitionMap(client)
+        with pytest.raises(ModelNotTrainedError, match="partition 1 has no model"):
+            dask_map(_refusing_job, [0, 1], ["{}", "{}"])
