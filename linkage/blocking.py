@@ -18,6 +18,8 @@ from linkage.sql import LEFT, RIGHT, col, quote
 LinkType = Literal["link_only", "dedupe_only"]
 RID = "__rid"
 _COLUMN_REF = re.compile(r'\b[lr]\.(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_]*))')
+_IDENT = r'(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_]*))'
+_EQUALITY = re.compile(rf"\s*([lr])\.{_IDENT}\s*=\s*([lr])\.{_IDENT}\s*")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,24 @@ class BlockingRule:
             raise SettingsError("a blocking rule must reference columns as l.<column>/r.<column>")
         if not self.name:
             object.__setattr__(self, "name", self.sql)
+
+    def equality_keys(self) -> tuple[tuple[str, str], ...] | None:
+        """The (left column, right column) pairs whose equality is the whole rule, when the
+        rule is nothing but such equalities joined by ``AND`` (as :func:`block_on` and
+        :func:`block_across` write them); None for any other condition. Pairs of a rule with
+        keys share a hash of them, which is what partitioned scoring splits on."""
+        keys = []
+        for part in re.split(r"\s+AND\s+", self.sql.strip(), flags=re.IGNORECASE):
+            found = _EQUALITY.fullmatch(part)
+            if found is None:
+                return None
+            side_a, a = found[1], found[2] or found[3]
+            side_b, b = found[4], found[5] or found[6]
+            if {side_a, side_b} != {LEFT, RIGHT}:
+                return None
+            left, right = (a, b) if side_a == LEFT else (b, a)
+            keys.append((left.replace('""', '"'), right.replace('""', '"')))
+        return tuple(keys)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sql": self.sql, "name": self.name, "columns": list(self.columns)}
@@ -102,11 +122,22 @@ def pairs_sql(
     rule j that finds it, so the pairs of any single rule can be selected again later (EM
     training passes) without recomputing comparisons.
     """
+    return rule_pairs_sql(rules, link_type, [(left_table, right_table)] * len(rules), select)
+
+
+def rule_pairs_sql(
+    rules: Sequence[BlockingRule],
+    link_type: LinkType,
+    tables: Sequence[tuple[str, str]],
+    select: Sequence[str],
+) -> str:
+    """:func:`pairs_sql` with rule k joining its own pair of tables ``tables[k]`` (left,
+    right): the records of one partition of that rule's block keys."""
     if not rules:
         raise SettingsError("at least one blocking rule is required")
     parts = []
     extra = "".join(f", {s}" for s in select)
-    for k in range(len(rules)):
+    for k, (left_table, right_table) in enumerate(tables):
         parts.append(
             f"SELECT {col(LEFT, RID)} AS rid_l, {col(RIGHT, RID)} AS rid_r, "
             f"CAST({k} AS SMALLINT) AS match_key, {_mask_sql(rules, k)} AS rules_mask{extra} "

@@ -17,8 +17,8 @@ reruns on the same data give the same ids, whatever the order of the pairs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,8 @@ from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 ClusterMethod = Literal["components", "best_link"]
 IntArray = npt.NDArray[np.int64]
+#: Edges read from DuckDB per batch when clustering.
+EDGE_BATCH = 1_000_000
 
 
 def component_minimum(n_nodes: int, a: IntArray, b: IntArray) -> IntArray:
@@ -63,6 +65,39 @@ def best_links(
     return np.asarray((weight >= best[a]) | (weight >= best[b]))
 
 
+class ConstrainedMerge:
+    """Union-find that merges edges in the order given (heaviest first) and refuses a merge
+    when the two clusters hold different values (codes >= 0; -1 is none) in any column of
+    ``values`` (one row per node). Fed edge batch by edge batch."""
+
+    def __init__(self, values: npt.NDArray[np.int64]) -> None:
+        self.parent = np.arange(len(values), dtype=np.int64)
+        self.held = values.copy()
+
+    def root(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    def merge(self, a: IntArray, b: IntArray) -> None:
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            ra, rb = self.root(x), self.root(y)
+            if ra == rb:
+                continue
+            va, vb = self.held[ra], self.held[rb]
+            if np.any((va >= 0) & (vb >= 0) & (va != vb)):
+                continue
+            self.parent[rb] = ra
+            self.held[ra] = np.where(va >= 0, va, vb)
+
+    def smallest(self) -> IntArray:
+        n = len(self.parent)
+        roots = np.array([self.root(x) for x in range(n)], dtype=np.int64)
+        return _smallest_member(n, roots)
+
+
 def constrained_minimum(
     n_nodes: int,
     a: IntArray,
@@ -71,42 +106,103 @@ def constrained_minimum(
     values: npt.NDArray[np.int64],
 ) -> IntArray:
     """Smallest node of each cluster when edges are merged heaviest first and a merge is
-    refused if the two clusters hold different values (codes >= 0; -1 is none) in any
-    column of ``values`` (one row per node)."""
-    parent = np.arange(n_nodes, dtype=np.int64)
-    held = values.copy()
+    refused if the two clusters hold different values (see :class:`ConstrainedMerge`)."""
+    merge = ConstrainedMerge(values[:n_nodes])
+    order = np.argsort(-weight, kind="stable")
+    merge.merge(a[order], b[order])
+    return merge.smallest()
 
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = int(parent[x])
-        return x
 
-    for i in np.argsort(-weight, kind="stable"):
-        ra, rb = root(int(a[i])), root(int(b[i]))
-        if ra == rb:
-            continue
-        va, vb = held[ra], held[rb]
-        if np.any((va >= 0) & (vb >= 0) & (va != vb)):
-            continue
-        parent[rb] = ra
-        held[ra] = np.where(va >= 0, va, vb)
-    roots = np.array([root(x) for x in range(n_nodes)], dtype=np.int64)
-    return _smallest_member(n_nodes, roots)
+Edges = Iterator[tuple[IntArray, IntArray, npt.NDArray[np.float64]]]
+
+
+def streamed_components(n_nodes: int, edges: Edges) -> IntArray:
+    """:func:`component_minimum` over edges read batch by batch: each batch's components
+    are taken over the current labels (each the smallest member so far), so memory holds
+    the labels and one batch, never every edge."""
+    labels = np.arange(n_nodes, dtype=np.int64)
+    for a, b, _ in edges:
+        labels = component_minimum(n_nodes, labels[a], labels[b])[labels]
+    return labels
+
+
+class _Stream(Protocol):
+    def __call__(self, *, ordered: bool = False) -> Edges: ...
+
+
+class _EdgeStream:
+    """The pairs at or above a threshold as node indices (left row id; right row id after
+    the left ones in a link) and probabilities, read from DuckDB in batches."""
+
+    def __init__(self, backend: DuckDBBackend, sql: str) -> None:
+        self.backend, self.sql = backend, sql
+
+    def __call__(self, *, ordered: bool = False) -> Edges:
+        order = " ORDER BY w DESC, a, b" if ordered else ""
+        reader = self.backend.con.sql(self.sql + order).to_arrow_reader(EDGE_BATCH)
+        for batch in reader:
+            a = batch.column("a").to_numpy().astype(np.int64)
+            b = batch.column("b").to_numpy().astype(np.int64)
+            yield a, b, batch.column("w").to_numpy().astype(np.float64)
+
+
+def _edges_sql(
+    link_type: LinkType, id_column: str, source: str, threshold: float, offset: int
+) -> str:
+    right = LEFT_TABLE if link_type == "dedupe_only" else RIGHT_TABLE
+    id_col, rid = quote(id_column), quote(RID)
+    return (
+        f"SELECT l.{rid}::BIGINT AS a, r.{rid}::BIGINT + {offset} AS b, "
+        f"p.match_probability::DOUBLE AS w FROM {source} p "
+        f"JOIN {quote(LEFT_TABLE)} l ON l.{id_col} = p.id_l "
+        f"JOIN {quote(right)} r ON r.{id_col} = p.id_r "
+        f"WHERE p.match_probability >= {threshold!r}"
+    )
+
+
+def _cluster_nodes(
+    edges: _EdgeStream,
+    nodes: pl.DataFrame,
+    method: ClusterMethod,
+    one_value_per_source: Sequence[str],
+) -> IntArray:
+    """Each node's smallest cluster member, by ``method`` under the constraint."""
+    n = nodes.height
+    stream: _Stream = edges
+    if method == "best_link":
+        best = np.full(n, -np.inf)
+        for a, b, w in edges():
+            np.maximum.at(best, a, w)
+            np.maximum.at(best, b, w)
+
+        def best_only(*, ordered: bool = False) -> Edges:
+            for a, b, w in edges(ordered=ordered):
+                keep = (w >= best[a]) | (w >= best[b])
+                yield a[keep], b[keep], w[keep]
+
+        stream = best_only
+    if not one_value_per_source:
+        return streamed_components(n, stream())
+    merge = ConstrainedMerge(_value_codes(nodes, one_value_per_source))
+    for a, b, _ in stream(ordered=True):
+        merge.merge(a, b)
+    return merge.smallest()
 
 
 def cluster_records(
     backend: DuckDBBackend,
     link_type: LinkType,
     id_column: str,
-    pairs: pl.DataFrame,
+    pairs: pl.DataFrame | str,
     threshold: float,
     *,
     method: ClusterMethod = "components",
     one_value_per_source: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Every input record with its ``cluster_id`` (and ``source_dataset`` for a link); see
-    the module docstring for ``method`` and ``one_value_per_source``."""
+    the module docstring for ``method`` and ``one_value_per_source``. ``pairs`` (``id_l``,
+    ``id_r``, ``match_probability``) is a frame or a DuckDB table expression such as
+    ``read_parquet([...])``: only pairs at or above the threshold are read, in batches."""
     if method not in ("components", "best_link"):
         raise SettingsError("cluster method must be 'components' or 'best_link'")
     if not 0.0 <= threshold <= 1.0:
@@ -119,29 +215,18 @@ def cluster_records(
             for s, n in zip(sides, ("left", "right"), strict=False)
         ],
         how="vertical_relaxed",
-    ).with_row_index("node")
-    edges = pairs.filter(pl.col("match_probability") >= threshold)
-    left_ix = nodes.filter(pl.col("source_dataset") == "left").select("id", "node")
-    right_ix = (
-        left_ix
-        if link_type == "dedupe_only"
-        else nodes.filter(pl.col("source_dataset") == "right").select("id", "node")
     )
-    edges = edges.select("id_l", "id_r", "match_probability")
-    edges = edges.join(left_ix.rename({"id": "id_l", "node": "a"}), on="id_l")
-    edges = edges.join(right_ix.rename({"id": "id_r", "node": "b"}), on="id_r")
-    a = edges["a"].to_numpy().astype(np.int64)
-    b = edges["b"].to_numpy().astype(np.int64)
-    w = edges["match_probability"].cast(pl.Float64).to_numpy()
-    n = nodes.height
-    if method == "best_link":
-        keep = best_links(n, a, b, w)
-        a, b, w = a[keep], b[keep], w[keep]
-    if one_value_per_source:
-        values = _value_codes(nodes, one_value_per_source)
-        smallest = constrained_minimum(n, a, b, w, values)
-    else:
-        smallest = component_minimum(n, a, b)
+    source = pairs
+    if isinstance(pairs, pl.DataFrame):
+        source = "__cluster_pairs"
+        backend.con.register(source, pairs.select("id_l", "id_r", "match_probability"))
+    try:
+        offset = 0 if link_type == "dedupe_only" else sides[0].height
+        sql = _edges_sql(link_type, id_column, str(source), threshold, offset)
+        smallest = _cluster_nodes(_EdgeStream(backend, sql), nodes, method, one_value_per_source)
+    finally:
+        if isinstance(pairs, pl.DataFrame):
+            backend.con.unregister(str(source))
     if link_type == "dedupe_only":
         return nodes.select("id").with_columns(cluster_id=nodes["id"].gather(smallest))
     prefix = pl.when(pl.col("source_dataset") == "left").then(pl.lit("l:")).otherwise(pl.lit("r:"))

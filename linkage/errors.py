@@ -39,3 +39,8 @@ class ModelNotTrainedError(LinkageError):
 
 class DialectError(LinkageError):
     """A SQL function needed by a comparison is not available in the chosen backend."""
+
+
+class ClusterUnavailableError(LinkageError):
+    """The dask scheduler named for partitioned linkage cannot be reached or started: a
+    transient failure (retry later), not a problem with the settings or the data."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -22,33 +23,34 @@ from linkage.blocking import (
     pairs_sql,
     truth_found_sql,
 )
-from linkage.comparisons import Comparison
+from linkage.decisions import PairDecisions
 from linkage.diagnostics import TrainingDiagnostics, TrainingWarning
 from linkage.errors import InputDataError, SettingsError
-from linkage.explain import explanation_columns, waterfall
 from linkage.inputs import load_inputs
 from linkage.model import (
     Dependency,
     ModelParameters,
 )
-from linkage.persist import SavedModel, atomic_path, read_model, write_model
+from linkage.partition_jobs import JobResources
+from linkage.partitions import PartitionedPairs, PartitionMap, PartitionStore
+from linkage.patterns import CandidatePatterns, candidate_patterns, summed_patterns
+from linkage.persist import SavedModel, atomic_path, model_json, read_model, write_model
 from linkage.predict import (
     DEFAULT_PREDICT_THRESHOLD,
     comparison_select,
-    match_weight_sql,
-    probability_sql,
+    pair_columns,
     scored_pairs_sql,
+    scored_sql,
 )
 from linkage.settings import LinkageSettings
 from linkage.sql import literal, quote
 from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
-from linkage.tf import tf_pair_column
 from linkage.training import Trainer
 
 logger = logging.getLogger(__name__)
 
 
-class Linker:
+class Linker(PairDecisions):
     """Fellegi-Sunter linkage of two datasets (``link_only``) or within one (``dedupe_only``).
 
     >>> linker = Linker(settings, left, right)          # doctest: +SKIP
@@ -85,14 +87,12 @@ class Linker:
             settings.comparisons, settings.probability_two_random_records_match
         )
         self._gammas_ready = False
+        self._patterns: CandidatePatterns | None = None
+        self._store: PartitionStore | None = None
         self._summary: evaluation.PosteriorSummary | None = None
         self._trainer = Trainer(self)
 
     # --- set-up -------------------------------------------------------------------------
-    @property
-    def comparisons(self) -> list[Comparison]:
-        return self.settings.comparisons
-
     @property
     def training_warnings(self) -> list[TrainingWarning]:
         """Every problem training met (see :mod:`linkage.diagnostics`), also logged at
@@ -224,29 +224,62 @@ class Linker:
         return self.parameters.probability_two_random_records_match * self.total_pairs
 
     # --- scoring ------------------------------------------------------------------------
+    def partition(
+        self,
+        work_dir: str | Path,
+        partitions: int,
+        *,
+        map: PartitionMap = builtins.map,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """Compare and score candidate pairs partition by partition from now on (see
+        :mod:`linkage.partitions`): records split by a hash of each blocking rule's keys
+        into ``partitions`` parts under ``work_dir``, one job per part run through ``map``
+        (called as the builtin: ``map(job, tasks, shared_json)``), each job's DuckDB bounded
+        by ``memory_limit`` and ``threads`` (default: the settings'). Call it before
+        :meth:`train`, so the comparison vectors are computed once."""
+        resources = JobResources(
+            memory_limit or self.settings.memory_limit,
+            threads or self.settings.threads,
+            self.settings.temp_directory,
+        )
+        store = PartitionStore(work_dir, partitions, map=map, resources=resources)
+        if self._gammas_ready and self._store is None:
+            self.backend.execute(f"DROP TABLE {GAMMA_TABLE}")
+        self._store, self._gammas_ready = store, False
+
     def ensure_gammas(self) -> None:
+        """Store the comparison vectors of every candidate pair (once): a table, or with
+        :meth:`partition` a view over the partitions' files."""
         if self._gammas_ready:
             return
+        rules, tables = self.settings.blocking_rules, (LEFT_TABLE, self._right_table)
         select = comparison_select(self.comparisons, self.backend.dialect)
-        sql = pairs_sql(
-            self.settings.blocking_rules,
-            self.settings.link_type,
-            LEFT_TABLE,
-            self._right_table,
-            select,
-        )
-        self.backend.create_table(GAMMA_TABLE, sql)
+        sql = pairs_sql(rules, self.settings.link_type, *tables, select)
+        if self._store is None:
+            self.backend.create_table(GAMMA_TABLE, sql)
+        else:
+            self._store.write_records(self.backend, rules, self.settings.link_type, tables)
+            frames = self._store.compare(model_json(self.settings))
+            self._patterns = summed_patterns(frames, self.comparisons)
+            files = ", ".join(literal(f) for f in self._store.gamma_files)
+            source = f"read_parquet([{files}])" if files else f"({sql}) LIMIT 0"
+            self.backend.execute(f"CREATE OR REPLACE VIEW {GAMMA_TABLE} AS SELECT * FROM {source}")
         self._gammas_ready = True
+
+    def candidate_patterns(self) -> CandidatePatterns:
+        """Every candidate pair's comparison vector, aggregated (summed over partitions)."""
+        self.ensure_gammas()
+        if self._patterns is None:
+            self._patterns = candidate_patterns(self.backend, GAMMA_TABLE, self.comparisons)
+        return self._patterns
 
     def scored_sql(self) -> str:
         """SQL of every candidate pair with ``match_weight`` and ``match_probability``."""
         self.parameters.check_trained()
         self.ensure_gammas()
-        weight = match_weight_sql(self.comparisons, self.parameters)
-        return (
-            f"SELECT *, {probability_sql('match_weight')} AS match_probability FROM "
-            f"(SELECT *, {weight} AS match_weight FROM {GAMMA_TABLE})"
-        )
+        return scored_sql(GAMMA_TABLE, self.comparisons, self.parameters)
 
     def posterior_summary(self) -> evaluation.PosteriorSummary:
         """Unsupervised expected match count, precision, recall and the automatic threshold
@@ -296,33 +329,54 @@ class Linker:
             written = self.backend.rows(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})")
         return int(written[0][0])
 
-    def _pairs_sql(self, threshold: float | Literal["auto"] | None) -> str:
+    def predict_partitioned(
+        self,
+        out_dir: str | Path,
+        *,
+        partitions: int | None = None,
+        threshold: float | Literal["auto"] | None = DEFAULT_PREDICT_THRESHOLD,
+        map: PartitionMap | None = None,
+    ) -> PartitionedPairs:
+        """Score partition by partition (see :meth:`partition`; without it, ``partitions``
+        parts, default 1, worked in ``out_dir/work``) and write what :meth:`predict` returns
+        to ``out_dir/pairs-<partition>.parquet``, one file per job, each atomically."""
+        if self._store is None:
+            self.partition(Path(out_dir) / "work", partitions or 1, map=map or builtins.map)
+        elif partitions is not None and partitions != self._store.partitions:
+            raise SettingsError(
+                f"this linker is partitioned {self._store.partitions} ways, not {partitions}"
+            )
+        elif map is not None:
+            self._store.map = map
+        cut = self._threshold(threshold)
+        self.parameters.check_trained()
+        self.ensure_gammas()
+        assert self._store is not None
+        return self._store.score(out_dir, model_json(self.settings, self.parameters), cut)
+
+    def _threshold(self, threshold: float | Literal["auto"] | None) -> float | None:
         if threshold == "auto":
             threshold = self.auto_threshold()
         if threshold is not None and (
             not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0
         ):
             raise SettingsError("threshold must be a probability in [0, 1], 'auto' or None")
-        extra = [quote(c.gamma_column) for c in self.comparisons]
-        extra += [quote(tf_pair_column(c.name)) for c in self.comparisons if c.tf_column]
+        return None if threshold is None else float(threshold)
+
+    def _pairs_sql(self, threshold: float | Literal["auto"] | None) -> str:
+        cut = self._threshold(threshold)
         return scored_pairs_sql(
             self.scored_sql(),
             self.settings.unique_id_column,
             self._right_table,
-            extra,
-            None if threshold is None else float(threshold),
+            pair_columns(self.comparisons),
+            cut,
         )
 
     # --- decisions ----------------------------------------------------------------------
-    def one_to_one(self, pairs: pl.DataFrame) -> pl.DataFrame:
-        """Greedy one-to-one matching by weight (link_only): no id appears twice per side."""
-        if self.settings.link_type != "link_only":
-            raise SettingsError("one_to_one applies to link_only")
-        return clustering.one_to_one(pairs)
-
     def cluster(
         self,
-        pairs: pl.DataFrame,
+        pairs: pl.DataFrame | PartitionedPairs,
         threshold: float | None = None,
         *,
         method: clustering.ClusterMethod = "components",
@@ -338,55 +392,24 @@ class Linker:
         are made most probable first and refused when they would break that (see
         :mod:`linkage.cluster`). ``cluster_id`` is the smallest member id, prefixed by its
         side (``"l:"``/``"r:"``) for link_only; reruns on the same data give the same ids.
+        ``pairs`` from :meth:`predict_partitioned` are read from their files in batches,
+        only those at or above the threshold.
         """
         if threshold is None:
             threshold = self.auto_threshold()
+        source: pl.DataFrame | str
+        if isinstance(pairs, PartitionedPairs):  # read from the files, in batches
+            source = pairs.source_sql() if pairs.files else pairs.read()
+        else:
+            source = pairs
         return clustering.cluster_records(
             self.backend,
             self.settings.link_type,
             self.settings.unique_id_column,
-            pairs,
+            source,
             float(threshold),
             method=method,
             one_value_per_source=one_value_per_source,
-        )
-
-    @staticmethod
-    def classify(pairs: pl.DataFrame, match: float, review: float) -> pl.DataFrame:
-        """Add ``decision``: ``match`` (p >= match), ``review`` (review <= p < match) or
-        ``non_match``: the clerical-review band sits between the two thresholds."""
-        if not 0.0 <= review <= match <= 1.0:
-            raise SettingsError("thresholds must satisfy 0 <= review <= match <= 1")
-        p = pl.col("match_probability")
-        return pairs.with_columns(
-            pl.when(p >= match)
-            .then(pl.lit("match"))
-            .when(p >= review)
-            .then(pl.lit("review"))
-            .otherwise(pl.lit("non_match"))
-            .alias("decision")
-        )
-
-    def explain(self, pairs: pl.DataFrame) -> pl.DataFrame:
-        """Waterfall data: each comparison's weight and Bayes factor per pair."""
-        return waterfall(pairs, self.comparisons, self.parameters)
-
-    def explain_wide(self, pairs: pl.DataFrame) -> pl.DataFrame:
-        """One row per pair: each comparison's level label and weight (for review files)."""
-        return explanation_columns(pairs, self.comparisons, self.parameters)
-
-    # --- evaluation ---------------------------------------------------------------------
-    def evaluate(
-        self, pairs: pl.DataFrame, true_links: pl.DataFrame, threshold: float
-    ) -> evaluation.Metrics:
-        """Precision, recall, F1 at ``threshold`` against labelled links."""
-        return evaluation.evaluate(pairs, true_links, threshold, link_type=self.settings.link_type)
-
-    def threshold_sweep(
-        self, pairs: pl.DataFrame, true_links: pl.DataFrame, thresholds: Sequence[float]
-    ) -> pl.DataFrame:
-        return evaluation.threshold_sweep(
-            pairs, true_links, thresholds, link_type=self.settings.link_type
         )
 
     # --- persistence --------------------------------------------------------------------

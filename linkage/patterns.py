@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import polars as pl
 
 from linkage.backend import DuckDBBackend
 from linkage.comparisons import Comparison
@@ -51,6 +52,10 @@ class TrainingData(Protocol):
 
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once)."""
+        ...
+
+    def candidate_patterns(self) -> CandidatePatterns:
+        """The stored comparison vectors, aggregated (see :class:`CandidatePatterns`)."""
         ...
 
 
@@ -101,6 +106,7 @@ def pattern_counts(
     """The distinct values of ``columns`` among the rows of ``sql`` and how often each occurs."""
     cols = ", ".join(quote(c) for c in columns)
     rows = backend.frame(f"SELECT {cols}, count(*) AS n FROM ({sql}) GROUP BY {cols}")
+    rows = rows.sort(list(columns))  # one row order, so EM sums in the same order every run
     patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
     return patterns, rows["n"].to_numpy().astype(np.float64)
 
@@ -139,9 +145,33 @@ def candidate_patterns(
     backend: DuckDBBackend, table: str, comparisons: Sequence[Comparison]
 ) -> CandidatePatterns:
     """:class:`CandidatePatterns` of the stored comparison vectors in ``table``."""
+    sql = pattern_count_sql(quote(table), comparisons)
+    return summed_patterns([backend.frame(sql)], comparisons)
+
+
+def pattern_count_sql(source: str, comparisons: Sequence[Comparison]) -> str:
+    """Distinct (gammas, ``rules_mask``) rows of ``source`` with their count ``n``."""
+    cols = ", ".join(quote(c) for c in [*(c.gamma_column for c in comparisons), "rules_mask"])
+    return f"SELECT {cols}, count(*) AS n FROM {source} GROUP BY {cols}"
+
+
+def summed_patterns(
+    frames: Sequence[pl.DataFrame], comparisons: Sequence[Comparison]
+) -> CandidatePatterns:
+    """The counts of :func:`pattern_count_sql` frames (one per partition of the pairs)
+    summed, in one canonical row order: EM then adds up the same numbers in the same order
+    however the pairs were partitioned, and gives bit-identical parameters."""
     columns = [c.gamma_column for c in comparisons]
-    cols = ", ".join(quote(c) for c in [*columns, "rules_mask"])
-    rows = backend.frame(f"SELECT {cols}, count(*) AS n FROM {quote(table)} GROUP BY {cols}")
+    keys = [*columns, "rules_mask"]
+    typed = [pl.col(keys).cast(pl.Int64), pl.col("n").cast(pl.Float64)]
+    rows = (
+        pl.concat([f.select(typed) for f in frames])
+        .group_by(keys)
+        .agg(pl.col("n").sum())
+        .sort(keys)
+        if frames
+        else pl.DataFrame(schema={k: pl.Int64 for k in keys} | {"n": pl.Float64})
+    )
     patterns = rows.select(columns).to_numpy().astype(np.int64).reshape(-1, len(columns))
     return CandidatePatterns(
         patterns,

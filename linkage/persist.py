@@ -78,3 +78,20 @@ def read_model(path: str | Path) -> SavedModel:
     except (KeyError, TypeError, ValueError) as exc:
         raise SettingsError(f"model diagnostics are malformed ({type(exc).__name__})") from None
     return SavedModel(settings, parameters, diagnostics)
+
+
+def model_json(settings: LinkageSettings, parameters: ModelParameters | None = None) -> str:
+    """Settings (and parameters) as the compact JSON a partition job is given: everything it
+    needs to compare or score pairs, no record value."""
+    payload: dict[str, Any] = {"settings": settings.to_dict()}
+    if parameters is not None:
+        payload["parameters"] = parameters.to_dict()
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def model_from_json(text: str) -> tuple[LinkageSettings, ModelParameters | None]:
+    """What :func:`model_json` wrote (floats round-trip exactly, so scores are identical)."""
+    payload = json.loads(text)
+    settings = LinkageSettings.from_dict(payload["settings"])
+    raw = payload.get("parameters")
+    return settings, None if raw is None else ModelParameters.from_dict(raw)

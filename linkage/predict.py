@@ -102,8 +102,31 @@ def probability_sql(weight_expr: str) -> str:
     return f"1.0 / (1.0 + pow(2.0, -({weight_expr})))"
 
 
+def scored_sql(source: str, comparisons: Sequence[Comparison], params: ModelParameters) -> str:
+    """Every row of ``source`` (a table or ``read_parquet(...)`` of stored comparison vectors)
+    with its ``match_weight`` and ``match_probability``."""
+    weight = match_weight_sql(comparisons, params)
+    return (
+        f"SELECT *, {probability_sql('match_weight')} AS match_probability FROM "
+        f"(SELECT *, {weight} AS match_weight FROM {source})"
+    )
+
+
+def pair_columns(comparisons: Sequence[Comparison]) -> list[str]:
+    """The per-pair columns scored pairs carry besides ids, weight and probability: each
+    comparison's gamma and, where it uses one, its term frequency (quoted)."""
+    extra = [quote(c.gamma_column) for c in comparisons]
+    return extra + [quote(tf_pair_column(c.name)) for c in comparisons if c.tf_column]
+
+
 def scored_pairs_sql(
-    scored: str, id_column: str, right_table: str, extra: list[str], threshold: float | None
+    scored: str,
+    id_column: str,
+    right_table: str,
+    extra: list[str],
+    threshold: float | None,
+    *,
+    left_table: str = LEFT_TABLE,
 ) -> str:
     """Scored pairs (query ``scored``) with both records' ids, ``match_weight``,
     ``match_probability``, ``match_key`` and the ``extra`` columns; only those with
@@ -114,6 +137,6 @@ def scored_pairs_sql(
     return (
         f"SELECT l.{id_col} AS id_l, r.{id_col} AS id_r, s.match_weight, "
         f"s.match_probability, s.match_key{select} FROM ({scored}) s "
-        f"JOIN {quote(LEFT_TABLE)} l ON l.{rid} = s.rid_l "
+        f"JOIN {quote(left_table)} l ON l.{rid} = s.rid_l "
         f"JOIN {quote(right_table)} r ON r.{rid} = s.rid_r {where}"
     )

@@ -38,14 +38,13 @@ from linkage.passes import (
 from linkage.patterns import (
     CandidatePatterns,
     TrainingData,
-    candidate_patterns,
     level_shares,
     level_tallies,
     pattern_counts,
 )
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
-from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
+from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +103,7 @@ class Trainer(PassTraining, DependencyTraining):
 
     def candidates(self) -> CandidatePatterns:
         if self._candidates is None:
-            self.ensure_gammas()
-            self._candidates = candidate_patterns(self.backend, GAMMA_TABLE, self.comparisons)
+            self._candidates = self.linker.candidate_patterns()
         return self._candidates
 
     def _block_match_rate(self, rule_index: int) -> float | None:

@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,10 @@ def run_tool(
     timeout: float,
     seed: int,
     memory_limit: str | None = None,
+    module: str | None = None,
+    extra_args: Sequence[str] = (),
 ) -> ToolRun:
+    """Run ``tool`` (its runner, or ``module`` with ``extra_args``) ``runs`` times."""
     result = ToolRun(tool=tool, size=dataset.n_left)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     for i in range(runs):
@@ -154,7 +158,7 @@ def run_tool(
         argv = [
             python,
             "-m",
-            RUNNER_MODULES[tool],
+            module or RUNNER_MODULES[tool],
             "--data",
             str(dataset.directory),
             "--out",
@@ -164,6 +168,7 @@ def run_tool(
         ]
         if memory_limit:
             argv += ["--memory-limit", memory_limit]
+        argv += extra_args
         logger.info("running %s at %d (run %d/%d)", tool, dataset.n_left, i + 1, runs)
         m = run_measured(
             argv, cwd=REPO_ROOT, log_path=out_dir / "log.txt", timeout=timeout, env=env
@@ -185,6 +190,15 @@ def run_tool(
             if found is not None:
                 result.metrics["calibration"] = found
     return result
+
+
+def write_results(path: Path, payload: dict[str, Any]) -> None:
+    """The results JSON, written atomically (a temp file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+    print(f"results written to {path}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -300,9 +314,5 @@ def main(argv: list[str] | None = None) -> int:
         "(GNU time, else os.wait4; see each run's rss_method); median of runs",
         "sizes": sizes_out,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(args.output)
-    print(f"results written to {args.output}")
+    write_results(args.output, payload)
     return 0

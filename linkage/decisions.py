@@ -1,0 +1,71 @@
+"""What a :class:`~linkage.linker.Linker` does with scored pairs it holds as a frame: one-to-one
+matching, a clerical-review band, explanations of each score, metrics against labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+import linkage.cluster as clustering
+import linkage.evaluate as evaluation
+from linkage.comparisons import Comparison
+from linkage.errors import SettingsError
+from linkage.explain import explanation_columns, waterfall
+from linkage.model import ModelParameters
+from linkage.settings import LinkageSettings
+
+
+class PairDecisions:
+    """Linker methods over a frame of scored pairs (``id_l``, ``id_r``, ``match_weight``,
+    ``match_probability``, gammas), mixed into :class:`~linkage.linker.Linker`."""
+
+    settings: LinkageSettings
+    parameters: ModelParameters
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return self.settings.comparisons
+
+    def one_to_one(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Greedy one-to-one matching by weight (link_only): no id appears twice per side."""
+        if self.settings.link_type != "link_only":
+            raise SettingsError("one_to_one applies to link_only")
+        return clustering.one_to_one(pairs)
+
+    @staticmethod
+    def classify(pairs: pl.DataFrame, match: float, review: float) -> pl.DataFrame:
+        """Add ``decision``: ``match`` (p >= match), ``review`` (review <= p < match) or
+        ``non_match``: the clerical-review band sits between the two thresholds."""
+        if not 0.0 <= review <= match <= 1.0:
+            raise SettingsError("thresholds must satisfy 0 <= review <= match <= 1")
+        p = pl.col("match_probability")
+        return pairs.with_columns(
+            pl.when(p >= match)
+            .then(pl.lit("match"))
+            .when(p >= review)
+            .then(pl.lit("review"))
+            .otherwise(pl.lit("non_match"))
+            .alias("decision")
+        )
+
+    def explain(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Waterfall data: each comparison's weight and Bayes factor per pair."""
+        return waterfall(pairs, self.comparisons, self.parameters)
+
+    def explain_wide(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """One row per pair: each comparison's level label and weight (for review files)."""
+        return explanation_columns(pairs, self.comparisons, self.parameters)
+
+    def evaluate(
+        self, pairs: pl.DataFrame, true_links: pl.DataFrame, threshold: float
+    ) -> evaluation.Metrics:
+        """Precision, recall, F1 at ``threshold`` against labelled links."""
+        return evaluation.evaluate(pairs, true_links, threshold, link_type=self.settings.link_type)
+
+    def threshold_sweep(
+        self, pairs: pl.DataFrame, true_links: pl.DataFrame, thresholds: Sequence[float]
+    ) -> pl.DataFrame:
+        return evaluation.threshold_sweep(
+            pairs, true_links, thresholds, link_type=self.settings.link_type
+        )
