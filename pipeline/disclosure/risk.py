@@ -19,6 +19,7 @@ expected number of re-identifications is the sum of individual risks (sdcMicro's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,7 +106,8 @@ def assess_risk(
     if limits.max_individual_risk is not None:
         # A tolerance, so that 1/k against a limit of 1/k is not "above" by rounding.
         above = int((risk > limits.max_individual_risk * (1 + 1e-12)).sum())
-    total = float(risk.sum()) if df.height else 0.0
+    # fsum: correctly rounded whatever the row order, so a rerun's manifest is byte-identical
+    total = math.fsum(risk.to_list()) if df.height else 0.0
     return RiskReport(
         records=df.height,
         expected_reidentifications=total,
