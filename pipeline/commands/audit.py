@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from pipeline.audit import AuditLog, head_from_manifest, recorded_heads, run_log
+from pipeline.audit_chain import FORMAT, LEGACY_FORMAT
 from pipeline.commands.keys import key_file_option, open_keystore, read_passphrase
 from pipeline.commands.results import json_wanted
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DataError
 from pseudonym.keys import MasterKeyError, master_key_from_env, read_key_file
 from pseudonym.keystore import KEYSTORE_FILE, Keystore
 from pseudonym.macs import AUDIT_LOG, RecordAuthenticator
@@ -163,7 +164,7 @@ def list_entries(target: Path, as_json: bool) -> None:
         pprl audit list configs/demo.yaml
         pprl audit list configs/demo.yaml --json
     """
-    entries = _log(target, None).entries()
+    entries = _listed_entries(_log(target, None))
     if json_wanted(as_json):  # --- --json result (engineer N): the entries as written ---
         click.echo(json.dumps(entries))
         return
@@ -172,3 +173,19 @@ def list_entries(target: Path, as_json: bool) -> None:
             f"{entry.get('seq', '?'):>5} {entry.get('time', '?')} {entry.get('actor', '?')}"
             f" {entry.get('action', '?')}"
         )
+
+
+def _listed_entries(log: AuditLog) -> list[dict[str, object]]:
+    """The log's entries, refusing a file whose lines are not pprl audit entries: listing
+    prints entries as written, and only a pprl audit log is known to hold no identifying
+    value (a manifest or a data file given by mistake would be echoed)."""
+    entries = log.entries()
+    for number, entry in enumerate(entries, 1):
+        shaped = (
+            isinstance(entry.get("seq"), int)
+            and isinstance(entry.get("hash"), str)
+            and entry.get("format") in (FORMAT, LEGACY_FORMAT)
+        )
+        if not shaped:
+            raise DataError(f"{log.path.name}: line {number} is not a pprl audit-log entry")
+    return entries

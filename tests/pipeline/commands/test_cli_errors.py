@@ -161,3 +161,17 @@ def test_help_and_version_still_exit_0() -> None:
     assert invoke(["-h"]).exit_code == 0
     assert invoke(["--version"]).exit_code == 0
     assert invoke(["keys", "verify", "-h"]).exit_code == 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_audit_list_refuses_a_file_that_is_not_an_audit_log(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    # found by the CLI fuzz test: listing prints entries as written, so a manifest (or any
+    # JSON-lines file) given by mistake had its values echoed
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"audit_head": "9434765919", "surname": "Mxyzptlk"}\n')
+    result = invoke(["audit", "list", str(manifest), *extra])
+    assert result.exit_code == 3
+    assert "manifest.json: line 1 is not a pprl audit-log entry" in result.output
+    assert "9434765919" not in result.output and "Mxyzptlk" not in result.output
