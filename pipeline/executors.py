@@ -80,6 +80,11 @@ class DaskExecutor:
             raise TransientError(f"cannot reach the dask scheduler ({reason})") from None
         logger.info("dask executor ready", extra={"workers": n_workers, "remote": bool(scheduler)})
 
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client``: the link stage scores its partitions through it."""
+        return self._client
+
     def map(self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]) -> list[T]:
         """Submit one task per argument tuple; gather results in input order."""
         futures = [self._client.submit(fn, *args, pure=False) for args in tasks]

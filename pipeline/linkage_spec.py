@@ -105,6 +105,11 @@ class LinkageSpec(_Strict):
     comparisons: dict[str, str] = Field(default_factory=dict)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     max_iterations: int = Field(default=25, ge=1, le=1000)
+    # Score candidate pairs in this many partitions (records split by a hash of each blocking
+    # rule's keys, files in the run's work folder): the engine's memory is bounded by a
+    # partition, and under ``--executor dask`` the partitions are scored on the workers.
+    # None: one in-memory DuckDB. The result is the same either way.
+    partitions: int | None = Field(default=None, ge=1, le=4096)
 
     @field_validator("comparisons")
     @classmethod

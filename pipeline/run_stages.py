@@ -20,7 +20,9 @@ Stages 1 to 3 are checkpoints: a folder whose index is written is reused by a re
 
 from __future__ import annotations
 
+import functools
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,9 +44,10 @@ from pipeline.stages import link as link_stage
 from pipeline.stages import prepare as prepare_stage
 from pipeline.stages import pseudonymise as pseudonymise_stage
 from pipeline.stages.link_keys import BlockKeys
+from pipeline.stages.link_result import LinkResult
 from pipeline.stages.parts import Part, PartSet
 from pipeline.stages.pseudonymise import PERSON_TYPE
-from pipeline.stages.services import Services, key_ids
+from pipeline.stages.services import Linker, Services, key_ids
 from pipeline.state import FileRecord
 
 logger = logging.getLogger(__name__)
@@ -199,6 +202,21 @@ def _view_columns(prepared: PartSet, source: str) -> list[str]:
     return [c for c in prepared.schema(source) if link_stage.is_link_column(c)]
 
 
+def _partitioned(batch: Batch, scratch: Path) -> Linker | None:
+    """The batch's linker, given ``scratch`` for the partition files when the config asks for
+    partitions, and the executor's dask client to score them on when it has one."""
+    linker = batch.services.linker
+    if linker is None or batch.config.linkage.partitions is None:
+        return linker
+    engine: Callable[..., LinkResult] = linker  # the facade's keywords
+    client = getattr(batch.executor, "client", None)
+    if client is None:
+        return functools.partial(engine, scratch=scratch)
+    from linkage.distributed import DaskPartitionMap
+
+    return functools.partial(engine, scratch=scratch, partition_map=DaskPartitionMap(client))
+
+
 def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
     """Each prepared part's linkage view (:func:`pipeline.stages.link.linkage_view`)."""
     for part in prepared.parts():
@@ -215,15 +233,17 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     config = batch.config
     view = pl.concat([v for _, v in _views(prepared)], how="diagonal_relaxed")
     registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
+    scratch = out.folder / "partitions"
     outcome = link_stage.link_batch(
         view,
         config.linkage,
-        batch.services.linker,
+        _partitioned(batch, scratch),
         registry,
         load_decisions(config.work_dir / DECISIONS_FILE),
         whole_history=batch.whole_history,
     )
     del view
+    shutil.rmtree(scratch, ignore_errors=True)  # records and comparison vectors: not needed
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:
         columns = columns.hstack(outcome.keys)

@@ -17,12 +17,15 @@ scored pairs, under the one-identifier-per-source constraint.
 
 from __future__ import annotations
 
+import builtins
 import logging
+from pathlib import Path
 
 import polars as pl
 
 from linkage import LinkageSettings, Linker, block_on
 from linkage.kinds import build_comparison
+from linkage.partitions import PartitionMap
 from linkage.standardise import Standardisation, split_full_name, standardise_columns
 from pipeline.charts import record_training
 from pipeline.entities import UID
@@ -103,17 +106,28 @@ def _bind(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, Linker, 
 
 
 def facade_linker(
-    view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None = None
+    view: pl.DataFrame,
+    spec: LinkageSpec,
+    decisions: pl.DataFrame | None = None,
+    *,
+    scratch: Path | None = None,
+    partition_map: PartitionMap = builtins.map,
 ) -> LinkResult:
     """Train on these records, score pairs down to the review threshold, apply curators'
     decisions (:func:`pipeline.review.apply_decisions`) and cluster at the match threshold
     with the shared identifiers (:func:`~pipeline.stages.link_clusters.cluster_records`).
     The pairs are ``_uid_l``, ``_uid_r``, ``match_probability`` and, for grey-band pairs,
-    each comparison's ``level_*`` and ``weight_*``."""
+    each comparison's ``level_*`` and ``weight_*``. With ``spec.partitions``, the pairs are
+    compared and scored partition by partition in ``scratch``, each job through
+    ``partition_map`` (the builtin ``map``, or ``linkage.distributed.DaskPartitionMap``)."""
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
     frame, linker, left_uids = _bind(view, spec)
     try:
+        if spec.partitions is not None:
+            if scratch is None:
+                raise ConfigError("linkage.partitions: this run gave no folder for the partitions")
+            linker.partition(scratch / "work", spec.partitions, map=partition_map)
         with record_training() as training_log:
             linker.train()
         _bound_identifier_disagreement(linker, spec)
@@ -121,7 +135,11 @@ def facade_linker(
         t = spec.thresholds
         match = linker.auto_threshold() if t.match == "auto" else t.match
         review = min(t.review, match)
-        scored = linker.predict(threshold=review)
+        scored = (
+            linker.predict(threshold=review)
+            if scratch is None or spec.partitions is None
+            else linker.predict_partitioned(scratch / "pairs", threshold=review).read()
+        )
         pairs = apply_decisions(
             scored.select("id_l", "id_r", PROBABILITY), decisions, frame[UID], left_uids
         )
