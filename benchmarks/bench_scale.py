@@ -80,21 +80,25 @@ def measured_run(base: Path, env: dict[str, str], timeout: float) -> dict[str, A
     return result
 
 
-def scale_workspace(inputs: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh workspace whose config reads the hospital files from ``<base>/hospital/``."""
+def scale_workspace(inputs: Path, partitions: int | None = None) -> tuple[Path, dict[str, str]]:
+    """A fresh workspace whose config reads the hospital files from ``<base>/hospital/``
+    (linking in ``partitions`` partitions when given)."""
     base, env = workspace(inputs, "scale")
     config = inputs / "scale.yaml"
     doc = yaml.safe_load(config.read_text(encoding="utf-8"))
     doc["sources"][0]["path"] = f"{base.name}/hospital/*.csv"
+    doc["linkage"]["partitions"] = partitions
     write_text_atomic(config, yaml.safe_dump(doc, sort_keys=False))
     (base / "hospital").mkdir()
     os.link(inputs / "hospital_episodes.csv", base / "hospital" / "episodes-1.csv")
     return base, env
 
 
-def one_size(rows: int, increment: int, timeout: float) -> dict[str, Any]:
+def one_size(
+    rows: int, increment: int, timeout: float, partitions: int | None = None
+) -> dict[str, Any]:
     inputs = sources(rows)
-    base, env = scale_workspace(inputs)
+    base, env = scale_workspace(inputs, partitions)
     entry: dict[str, Any] = {"rows_per_source": rows, "first": measured_run(base, env, timeout)}
     print(json.dumps(entry["first"]), flush=True)
     if increment and entry["first"]["exit_code"] == 0:
@@ -122,7 +126,9 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write(output: Path, sizes: list[dict[str, Any]], increment: int) -> None:
+def write(
+    output: Path, sizes: list[dict[str, Any]], increment: int, partitions: int | None = None
+) -> None:
     document = {
         "benchmark": "scale_pipeline",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -130,6 +136,7 @@ def write(output: Path, sizes: list[dict[str, Any]], increment: int) -> None:
         "executor": "local",
         "blocking": BLOCKING,
         "increment_rows": increment,
+        "linkage_partitions": partitions,
         "sizes": sizes,
         "growth": growth(sizes),
     }
@@ -143,13 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--increment", type=int, default=100_000, metavar="N")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per run")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--partitions", type=int, default=None, help="linkage.partitions for every run"
+    )
     args = parser.parse_args(argv)
     sizes: list[dict[str, Any]] = []
     for rows in (int(s) for s in args.sizes.split(",")):
         start = time.perf_counter()
-        sizes.append(one_size(rows, args.increment, args.timeout))
+        sizes.append(one_size(rows, args.increment, args.timeout, args.partitions))
         print(f"{rows:,} + {rows:,}: {time.perf_counter() - start:.0f} s", flush=True)
-        write(args.output, sizes, args.increment)
+        write(args.output, sizes, args.increment, args.partitions)
     runs = [s[k] for s in sizes for k in ("first", "increment") if k in s]
     return 0 if all(r["exit_code"] == 0 for r in runs) else 1
 
