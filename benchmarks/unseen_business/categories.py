@@ -147,6 +147,9 @@ def register_kinds(world: World) -> dict[str, Kind]:
         "sister_same_address": Kind(lambda b: id(b) in sister_rows, _sister),
         "common_name": Kind(common, _plain("common_name")),
         "dissolved": Kind(lambda b: b.status == "dissolved", _plain("dissolved")),
+        "successor_of_dissolved": Kind(
+            lambda b: b.role == "successor", _plain("successor_of_dissolved")
+        ),
         "group_vat": Kind(lambda b: b.vat_group, _group_vat),
         "unincorporated": Kind(lambda b: b.kind == "unincorporated", _unincorporated),
         "wrong_identifier": Kind(company, _wrong_identifier),

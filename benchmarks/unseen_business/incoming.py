@@ -12,9 +12,9 @@ from benchmarks.unseen_business.world import World
 
 # Scarce kinds first, so the general ones (exact, noisy_name) do not use up their businesses.
 _PICK_ORDER = (
-    "group_vat", "old_name", "dissolved", "sister_same_address", "trading_name",
-    "formation_agent", "common_name", "unincorporated", "wrong_identifier", "moved_address",
-    "noisy_name", "exact",
+    "group_vat", "old_name", "successor_of_dissolved", "dissolved", "sister_same_address",
+    "trading_name", "formation_agent", "common_name", "unincorporated", "wrong_identifier",
+    "moved_address", "noisy_name", "exact",
 )  # fmt: skip
 
 

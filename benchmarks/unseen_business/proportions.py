@@ -26,6 +26,7 @@ class Proportions:
     family_same_address: float = 0.85  # of sisters: at the group's registered office
     agents_per_100k: float = 15.0  # formation agents and accountants per 100k register rows
     dissolved: float = 0.08
+    name_reused: float = 0.25  # of dissolved companies: an active successor took the name
     changed_name: float = 0.05
     trading_name: float = 0.12  # of companies; unincorporated traders get theirs in names.py
     vat_registered: float = 0.55
@@ -59,7 +60,7 @@ class Proportions:
     in_register_categories: MappingProxyType[str, float] = field(
         default_factory=lambda: _frozen(
             {
-                "exact": 0.18,
+                "exact": 0.16,
                 "noisy_name": 0.18,
                 "trading_name": 0.06,
                 "old_name": 0.04,
@@ -68,6 +69,7 @@ class Proportions:
                 "sister_same_address": 0.12,
                 "common_name": 0.10,
                 "dissolved": 0.03,
+                "successor_of_dissolved": 0.02,
                 "group_vat": 0.03,
                 "unincorporated": 0.10,
                 "wrong_identifier": 0.02,

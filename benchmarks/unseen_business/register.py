@@ -39,6 +39,7 @@ def build_world(proportions: Proportions, seed: int) -> World:
     _give_tax_identifiers(world)
     families.share_vat_groups(world)
     _dissolve(world)
+    _reuse_names(world)
     _rename(world)
     _add_trading_names(world)
     _assign_entrefs(world)
@@ -68,6 +69,39 @@ def _dissolve(world: World) -> None:
             business.status = "dissolved"
             date = _FIRST_DISSOLUTION + datetime.timedelta(days=rng.randrange(span))
             business.dissolution_date = date.isoformat()
+
+
+def _reuse_names(world: World) -> None:
+    """A dissolved company's name taken by an active one: a phoenix at the same address
+    (half), or an unrelated firm elsewhere. The successor is an existing single company, given
+    the old one's register (CRN prefix) and the name with LTD and LIMITED perhaps swapped."""
+    rng = world.rng
+    singles = [b for b in world.businesses if b.role == "single" and b.status == "active"]
+    rng.shuffle(singles)
+    dissolved = [
+        b
+        for b in world.businesses
+        if b.status == "dissolved" and b.role == "single" and b.kind == "company"
+    ]
+    for old, successor in zip(dissolved, singles, strict=False):
+        if rng.random() >= world.proportions.name_reused:
+            continue
+        successor.role, successor.kind, successor.core = "successor", old.kind, old.core
+        successor.crn = world.ids.crn(old.crn[:2] if old.crn[:2].isalpha() else "")
+        successor.legal_name = _swap_ending(rng, old.legal_name)
+        other_nation = vocab.TOWNS[successor.town].nation != vocab.TOWNS[old.town].nation
+        if other_nation or rng.random() < 0.5:  # the prefix names the nation's register
+            successor.town = old.town
+            successor.address, successor.postcode = old.address, old.postcode
+            successor.trading_address, successor.trading_postcode = old.address, old.postcode
+
+
+def _swap_ending(rng: random.Random, name: str) -> str:
+    if rng.random() < 0.5:
+        return name
+    if name.endswith(" LIMITED"):
+        return name.removesuffix(" LIMITED") + " LTD"
+    return name.removesuffix(" LTD") + " LIMITED" if name.endswith(" LTD") else name
 
 
 def _previous_name(rng: random.Random, business: Business) -> str:

@@ -203,6 +203,7 @@ def test_identifiers_pass_their_rules(data: dict[str, Any]) -> None:
     assert schemes == {"97", "9755"}
     assert register.filter(pl.col("crn") != "")["crn"].is_unique().all()
     assert register.filter(pl.col("paye") != "")["paye"].is_unique().all()
+    assert register["postcode"].str.contains(POSTCODE.pattern).all()
 
 
 def test_sister_companies_share_an_address(data: dict[str, Any]) -> None:
@@ -282,6 +283,16 @@ def test_trading_names_sole_traders_dissolved_and_vat_groups(data: dict[str, Any
     assert (category(data, "dissolved")["entref"] != "").all()
 
 
+def test_dissolved_names_taken_by_active_successors(data: dict[str, Any]) -> None:
+    register = data["register"].with_columns(
+        body=pl.col("legal_name").str.replace(LEGAL_ENDING.pattern, "")
+    )
+    dissolved = register.filter(pl.col("status") == "dissolved").select("body")
+    successors = category(data, "successor_of_dissolved").join(register, on="entref")
+    assert (successors["status"] == "active").all()
+    assert successors.join(dissolved, on="body", how="semi").height == successors.height
+
+
 def test_incoming_noise(data: dict[str, Any]) -> None:
     joined = data["joined"]
     noisy = category(data, "noisy_name")
@@ -298,7 +309,14 @@ def test_incoming_noise(data: dict[str, Any]) -> None:
     postcodes = joined["postcode"]
     assert (postcodes == "").sum() > 10
     assert postcodes.str.contains(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$").sum() > 10  # outward only
-    assert (~postcodes.str.contains(POSTCODE.pattern) & (postcodes.str.len_chars() > 4)).sum() > 5
+    same_place = joined.filter(
+        (pl.col("entref") != "")
+        & ~pl.col("category").is_in(["moved_address", "formation_agent"])
+        & (pl.col("postcode").str.len_chars() > 4)
+    )
+    mistyped = same_place.filter(pl.col("postcode") != pl.col("register_postcode"))
+    assert mistyped.height > 5
+    assert (mistyped["postcode"].str.len_chars() >= 5).all()
     companies = joined.filter((pl.col("entref") != "") & (pl.col("register_crn") != ""))
     assert 0.3 < (companies["crn"] == "").mean() < 0.8
 
