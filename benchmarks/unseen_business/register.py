@@ -58,6 +58,8 @@ def _give_tax_identifiers(world: World) -> None:
             business.vat = world.ids.vat()
         if rng.random() < paye_share:
             business.paye = world.ids.paye()
+        if not incorporated and not business.vat and not business.paye:
+            business.vat = world.ids.vat()  # a trader is on a business register through a tax
 
 
 def _dissolve(world: World) -> None:
@@ -119,7 +121,10 @@ def _previous_name(rng: random.Random, business: Business) -> str:
 def _rename(world: World) -> None:
     for business in world.businesses:
         if business.kind == "company" and world.rng.random() < world.proportions.changed_name:
-            business.previous_name = _previous_name(world.rng, business)
+            previous = business.legal_name
+            while names.same_as_key(previous) == names.same_as_key(business.legal_name):
+                previous = _previous_name(world.rng, business)
+            business.previous_name = previous
 
 
 def _add_trading_names(world: World) -> None:

@@ -52,6 +52,8 @@ def make_agents(world: World) -> None:
         town = addresses.pick_town(rng, "E" if rng.random() < 0.85 else "S")
         address, postcode = addresses.agent_office(rng, town)
         name = f"{names.brand_stem(rng).split()[0]} {rng.choice(vocab.AGENT_KINDS)} LTD"
+        if rng.random() < 0.4:  # the register shows the agent's name on every client's address
+            address = f"C/O {name}, {address}"
         world.agents.append(Agent(name, address, postcode, town))
         world.agent_weights.append(1.0 / (index + 1) ** 0.7)
     world.agent_weights = list(accumulate(world.agent_weights))
