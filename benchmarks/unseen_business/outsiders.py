@@ -62,20 +62,10 @@ def namesake(world: World, original: Business) -> Record:
     rng = world.rng
     name, kind = _namesake_name(world, original)
     town = addresses.other_town(rng, original.town)
-    address, postcode = addresses.premises(rng, town)
-    business = Business(
-        uid=world.next_uid(),
-        kind=kind,
-        role="namesake",
-        legal_name=name,
-        core=original.core,
-        town=town,
-        address=address,
-        postcode=postcode,
-        trading_address=address,
-        trading_postcode=postcode,
-        crn=world.ids.crn("") if kind == "company" else "",
+    business = world.on_premises(
+        kind=kind, role="namesake", legal_name=name, core=original.core, town=town
     )
+    business.crn = world.ids.crn("") if kind == "company" else ""
     world.add(_off_register(world, business))
     return from_business(rng, world.proportions, business, "namesake_other_town")
 
@@ -84,13 +74,11 @@ def new_business(world: World) -> Record:
     if world.rng.random() < 0.75:
         business = unique_company(world, role="new", surname_share=world.proportions.surname_names)
     else:
-        add_unincorporated(world)
-        business = world.businesses[-1]
+        business = add_unincorporated(world)
     _off_register(world, business)
     return from_business(world.rng, world.proportions, business, "new_business")
 
 
 def sole_trader(world: World) -> Record:
-    add_unincorporated(world)
-    business = _off_register(world, world.businesses[-1])
+    business = _off_register(world, add_unincorporated(world))
     return from_business(world.rng, world.proportions, business, "unincorporated_not_in_register")

@@ -40,6 +40,24 @@ class World:
     def next_uid(self) -> int:
         return len(self.businesses)
 
+    def on_premises(
+        self, *, kind: str, role: str, legal_name: str, core: str, town: int
+    ) -> Business:
+        """A business (not yet added) that trades from its own premises, also its address."""
+        address, postcode = addresses.premises(self.rng, town)
+        return Business(
+            uid=self.next_uid(),
+            kind=kind,
+            role=role,
+            legal_name=legal_name,
+            core=core,
+            town=town,
+            address=address,
+            postcode=postcode,
+            trading_address=address,
+            trading_postcode=postcode,
+        )
+
     def pick_agent(self) -> int:
         return self.rng.choices(range(len(self.agents)), cum_weights=self.agent_weights)[0]
 
@@ -76,20 +94,9 @@ def new_company(
     legal_name = names.with_suffix(body, names.company_suffix(rng, kind))
     if not world.ids.claim_name(legal_name):
         return None
-    address, postcode = addresses.premises(rng, town)
-    return Business(
-        uid=world.next_uid(),
-        kind=kind,
-        role=role,
-        legal_name=legal_name,
-        core=core,
-        town=town,
-        address=address,
-        postcode=postcode,
-        trading_address=address,
-        trading_postcode=postcode,
-        crn=world.ids.crn(prefix),
-    )
+    business = world.on_premises(kind=kind, role=role, legal_name=legal_name, core=core, town=town)
+    business.crn = world.ids.crn(prefix)
+    return business
 
 
 def unique_company(world: World, *, role: str, surname_share: float) -> Business:
@@ -115,23 +122,14 @@ def add_agent_client(world: World, surname_share: float) -> None:
     business.address, business.postcode = agent.address, agent.postcode
 
 
-def add_unincorporated(world: World) -> None:
-    rng = world.rng
-    legal, trading, core = names.unincorporated_name(rng)
-    town = addresses.pick_town(rng)
-    address, postcode = addresses.premises(rng, town)
-    world.add(
-        Business(
-            uid=world.next_uid(),
-            kind="unincorporated",
-            role="unincorporated",
-            legal_name=legal,
-            core=core,
-            town=town,
-            address=address,
-            postcode=postcode,
-            trading_address=address,
-            trading_postcode=postcode,
-            trading_name=trading,
-        )
+def add_unincorporated(world: World) -> Business:
+    legal, trading, core = names.unincorporated_name(world.rng)
+    business = world.on_premises(
+        kind="unincorporated",
+        role="unincorporated",
+        legal_name=legal,
+        core=core,
+        town=addresses.pick_town(world.rng),
     )
+    business.trading_name = trading
+    return world.add(business)
