@@ -21,9 +21,6 @@ EXIT_CONFIG = 2
 class UnseenBusinessError(ValueError):
     """A bad request to the generator (a scale or seed it cannot use)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
 
 def generate(work: Path, *, seed: int = 0, scale: float = 1.0) -> Path:
     """Writes the data set into ``work/data`` (replacing it whole) and returns that folder."""

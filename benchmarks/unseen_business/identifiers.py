@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Literal
 
 NUMERIC_CRN = ""
 CRN_PREFIXES: tuple[str, ...] = (
@@ -47,6 +48,8 @@ CRN_PREFIXES: tuple[str, ...] = (
 )  # fmt: skip
 _CRN_PATTERN = re.compile(r"^(?:\d{8}|(?:" + "|".join(CRN_PREFIXES) + r")\d{6})$")
 _VAT_WEIGHTS = (8, 7, 6, 5, 4, 3, 2)
+VatScheme = Literal["97", "9755"]
+_SCHEME_OFFSET: dict[VatScheme, int] = {"97": 0, "9755": 55}
 _PAYE_PATTERN = re.compile(r"^\d{3}/[A-Z0-9]{1,10}$")
 # HMRC PAYE tax office numbers seen on employer references (a spread, not a full list).
 PAYE_OFFICES: tuple[str, ...] = (
@@ -74,23 +77,22 @@ def _weighted_sum(base: str) -> int:
     return sum(int(digit) * weight for digit, weight in zip(base, _VAT_WEIGHTS, strict=True))
 
 
-def vat_check_digits(base: str, *, scheme: str) -> str:
+def vat_check_digits(base: str, *, scheme: VatScheme) -> str:
     """The two check digits of a seven-digit base under ``"97"`` or ``"9755"``."""
-    offset = {"97": 0, "9755": 55}[scheme]
-    return f"{(-(_weighted_sum(base) + offset)) % 97:02d}"
+    return f"{(-(_weighted_sum(base) + _SCHEME_OFFSET[scheme])) % 97:02d}"
 
 
-def make_vat(rng: random.Random, *, scheme: str) -> str:
+def make_vat(rng: random.Random, *, scheme: VatScheme) -> str:
     """A nine-digit VAT number; the base never starts 00-09 (Isle of Man, HMRC reserved)."""
     base = f"{rng.randrange(1_000_000, 10_000_000):07d}"
     return base + vat_check_digits(base, scheme=scheme)
 
 
-def vat_scheme(vat: str) -> str | None:
+def vat_scheme(vat: str) -> VatScheme | None:
     """``"97"`` or ``"9755"`` when the number passes that check, else None."""
     if len(vat) != 9 or not vat.isdigit():
         return None
-    for scheme in ("97", "9755"):
+    for scheme in _SCHEME_OFFSET:
         if vat[7:] == vat_check_digits(vat[:7], scheme=scheme):
             return scheme
     return None

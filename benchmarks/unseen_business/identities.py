@@ -46,7 +46,9 @@ class Identities:
                 return crn
 
     def vat(self) -> str:
-        scheme = "9755" if self._rng.random() < self._proportions.vat_9755 else "97"
+        scheme: identifiers.VatScheme = (
+            "9755" if self._rng.random() < self._proportions.vat_9755 else "97"
+        )
         while True:
             vat = identifiers.make_vat(self._rng, scheme=scheme)
             if vat not in self._vats:

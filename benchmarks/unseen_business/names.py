@@ -10,7 +10,6 @@ from benchmarks.unseen_business import vocab
 
 _SURNAME_WEIGHTS = list(accumulate(1.0 / (rank + 3) for rank in range(len(vocab.SURNAMES))))
 _PUNCTUATION = re.compile(r"[^A-Z0-9 ]")
-_SPACES = re.compile(r"\s+")
 # Words the Companies House "same as" test ignores; a register cannot hold two active
 # companies whose names differ only in these.
 _SAME_AS_NOISE = {"LTD", "LIMITED", "PLC", "LLP", "LP", "AND", "THE", "CO", "COMPANY"}

@@ -33,6 +33,7 @@ _STREET_ABBREVIATIONS = (
     ("CLOSE", "CL"), ("CRESCENT", "CRES"), ("INDUSTRIAL ESTATE", "IND EST"),
     ("BUSINESS PARK", "BUS PK"), ("TRADING ESTATE", "TRAD EST"), ("HOUSE", "HSE"),
 )  # fmt: skip
+_WHITESPACE = re.compile(r"\s+")
 _LOOKALIKES = {"O": "0", "0": "O", "I": "1", "1": "I", "S": "5", "5": "S", "B": "8", "8": "B"}
 
 
@@ -155,9 +156,6 @@ def mistyped_postcode(rng: random.Random, code: str) -> str:
     else:
         new = rng.choice(_NEIGHBOURS.get(char, "ABDEFGHJLNPQRSTUWXYZ") or "A")
     return code[:i] + new + code[i + 1 :]
-
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def tidy(text: str) -> str:

@@ -64,8 +64,8 @@ class World:
 
 def make_agents(world: World) -> None:
     """Agents' sizes fall off like a power law: a few hold thousands, most a few hundred."""
-    rng = world.rng
-    count = max(3, round(world.proportions.register_rows / 100_000 * 15))
+    rng, proportions = world.rng, world.proportions
+    count = max(3, round(proportions.register_rows / 100_000 * proportions.agents_per_100k))
     for index in range(count):
         town = addresses.pick_town(rng, "E" if rng.random() < 0.85 else "S")
         address, postcode = addresses.agent_office(rng, town)
