@@ -6,8 +6,11 @@ asks for present in a small data set."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import pytest
 from benchmarks.unseen_business import UnseenBusinessError, generate, identifiers
 from benchmarks.unseen_business.generate import main
 
+REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.02  # 6,000 register rows, 600 incoming records
 REGISTER_COLUMNS = [
     "entref", "crn", "vat", "paye", "legal_name", "trading_name", "address", "postcode",
@@ -256,6 +260,10 @@ def test_common_names_and_namesakes(data: dict[str, Any]) -> None:
     assert spread.filter(pl.col("area") >= 2).height > 50  # the same name in other towns
     namesakes = category(data, "namesake_other_town")
     assert (namesakes["entref"] == "").all()
+    # each resembles a register business: it carries that business's surname or brand
+    cores = set(data["meta"]["name_core"])
+    words = namesakes["name"].str.to_uppercase().str.split(" ")
+    assert sum(any(word in cores for word in name) for name in words) / namesakes.height > 0.85
     common = category(data, "common_name")
     assert (common["entref"] != "").all()
 
@@ -346,6 +354,18 @@ def test_the_same_seed_gives_the_same_data(tmp_path: Path) -> None:
     other = list(_frames(generate(tmp_path / "c", seed=12, scale=0.01)))
     assert all(a.equals(b) for a, b in zip(first, again, strict=True))
     assert not first[0].equals(other[0])
+
+
+def test_the_same_seed_gives_the_same_data_in_another_process(tmp_path: Path) -> None:
+    """Nothing depends on string hashing (set order), which differs between processes."""
+    here = generate(tmp_path / "here", seed=5, scale=0.004)
+    environment = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "benchmarks.unseen_business", "--seed", "5"]
+    command += ["--scale", "0.004", "--work", str(tmp_path / "there")]
+    subprocess.run(command, check=True, env=environment, cwd=REPO, capture_output=True)
+    there = tmp_path / "there" / "data"
+    assert all(a.equals(b) for a, b in zip(_frames(here), _frames(there), strict=True))
+    assert (here / "summary.json").read_text() == (there / "summary.json").read_text()
 
 
 def test_command_line(tmp_path: Path) -> None:
