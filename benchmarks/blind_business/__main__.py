@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -175,6 +176,12 @@ def _verdicts(result: dict) -> dict[str, object]:
     }
 
 
+def _git_commit() -> str | None:
+    """HEAD of the checkout the harness runs from (None outside a git checkout)."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or None
+
+
 def _data(work: Path, dataset: str) -> Path:
     """The dataset's folder under ``work``, generated (default seed) when it is not there."""
     data = work / "data"
@@ -196,6 +203,7 @@ def run(work: Path, result_path: Path, dataset: str = "blind") -> dict:
     result: dict = {
         "what": what,
         "seen": seen,
+        "git_commit": _git_commit(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
             "cpus": os.cpu_count(),
