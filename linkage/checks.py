@@ -211,7 +211,7 @@ def _warn_one_to_one(model: CheckedModel, found: dict[str, Any]) -> list[str]:
         "links_beyond_one_to_one",
         f"at the automatic threshold {check.surplus} of {check.links} links go to a record "
         f"already linked, where the model expects {check.expected_false_links:.0f} false "
-        f"links: if no record has two matches in the other input, precision is at most "
+        f"links: if either input lists each person once, precision is at most "
         f"{check.precision_bound:.3f} (the model estimates {check.precision_estimate:.3f}; "
         f"{check.precision_capped:.3f} with each record's expected matches capped at one)",
         step="evaluate",

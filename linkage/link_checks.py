@@ -1,12 +1,13 @@
 """A label-free bound on precision for linking two inputs: links beyond one per record.
 
-When each record has at most one match in the other input (two registers, a census and a
-survey: the assumption ``lambda_exceeds_bound`` already makes), every link at a threshold
-that goes to a record already linked at it is a false link, whatever the model says. So the
-links beyond one per record (on the side with more of them) are a lower bound on the false
-links, and one minus their share an upper bound on precision that needs no labels. A model
-whose own estimate of false links is below that count is overconfident, and its precision
-estimate is too high by at least the difference.
+When one input lists each person once, each record of the other input has at most one
+match, and every link at a threshold beyond the first of such a record is a false link,
+whatever the model says. Which input that is need not be known: the links beyond one per
+record, counted on each side and the smaller count taken, are a lower bound on the false
+links as long as either input lists each person once, and one minus their share an upper
+bound on precision that needs no labels. A model whose own estimate of false links is below
+that count is overconfident, and its precision estimate is too high by at least the
+difference.
 
 On generated files this caught what the model's own posterior could not: as files grew from
 1M to 3M records a side, more people shared each postcode, household members (twins, a parent
@@ -14,8 +15,11 @@ and child of one name) scored as sure matches, and the precision estimate went f
 0.05 over the truth with no warning; at 1M the model expected 14,700 false links at its
 threshold where 24,700 links went to records already linked (true false links: 30,900).
 
-Files in which people repeat (several W-2 forms a person) break the assumption: there the
-check can fire on a sound model, and its message says so.
+One input repeating people (several SSA events or W-2 forms a person) leaves the bound
+valid: its records' extra links are counted on its own side only, and the smaller side is
+taken (counted on the larger side, the check fired on census vs SSA and census vs W-2/1099,
+where the estimates were within 0.01 of the truth). Both inputs repeating people break the
+assumption: there the check can fire on a sound model, and its message says so.
 """
 
 from __future__ import annotations
@@ -34,11 +38,11 @@ MIN_SURPLUS = 10
 
 @dataclass(frozen=True)
 class OneToOneCheck:
-    """Links at ``threshold``; those going to a record already linked, on the side with more
-    (``surplus``); the false links the model expects among the links; the model's precision
-    at the threshold; the most it can be if no record has two matches (``precision_bound``)
-    and the model's own estimate with each record's expected matches capped at one
-    (``precision_capped``)."""
+    """Links at ``threshold``; those going to a record already linked, on the side with
+    fewer (``surplus``); the false links the model expects among the links; the model's
+    precision at the threshold; the most it can be if either input lists each person once
+    (``precision_bound``) and the model's own estimate with each record's expected matches
+    capped at one, on the side where that caps less (``precision_capped``)."""
 
     threshold: float
     links: int
@@ -79,8 +83,8 @@ def one_to_one_check(backend: DuckDBBackend, scored: str, threshold: float) -> O
     if not rows:
         return OneToOneCheck(float(threshold), 0, 0, 0.0, 1.0, 1.0, 1.0)
     n_links, expected_true = int(rows[0][1]), float(rows[0][3])
-    surplus = max(int(n) - int(records) for _, n, records, _, _ in rows)
-    capped = min(float(c) for *_, c in rows)
+    surplus = min(int(n) - int(records) for _, n, records, _, _ in rows)  # both sides
+    capped = max(float(c) for *_, c in rows)
     return OneToOneCheck(
         threshold=float(threshold),
         links=n_links,

@@ -103,27 +103,40 @@ def test_one_to_one_check_counts_links_beyond_one_per_record(backend: DuckDBBack
     assert (check.links, check.surplus) == (4, 1)
     assert check.expected_false_links == pytest.approx(0.10)
     assert check.precision_bound == pytest.approx(0.75)
-    # each record's expected matches capped at one: left 1 (1.97) and right 3 (1.93)
-    assert check.precision_capped == pytest.approx(min(1 + 0.97 + 0.96, 0.99 + 0.98 + 1) / 4)
+    # each record's expected matches capped at one: left 1 (1.97) or right 3 (1.93), the
+    # side where that takes less
+    assert check.precision_capped == pytest.approx(max(1 + 0.97 + 0.96, 0.99 + 0.98 + 1) / 4)
     assert not check.overconfident  # one surplus link is below MIN_SURPLUS
 
 
 def test_one_to_one_check_fires_only_beyond_the_expected_false_links(
     backend: DuckDBBackend,
 ) -> None:
-    n = 400  # left i linked to right i (sure) and right i + n (as sure: a household member)
-    frame = pl.DataFrame(
-        {
-            "rid_l": list(range(n)) * 2,
-            "rid_r": list(range(n)) + list(range(n, 2 * n)),
-            "match_probability": [0.999] * (2 * n),
-        }
-    )
+    n = 200  # n households of two in each input, each person linked to both members (sure)
+    left = [i for i in range(2 * n) for _ in range(2)]
+    right = [2 * (i // 2) + k for i in range(2 * n) for k in range(2)]
+    frame = pl.DataFrame({"rid_l": left, "rid_r": right, "match_probability": 0.999})
     backend.register_frame("scored", frame)
     sure = one_to_one_check(backend, SCORED, 0.5)
-    assert sure.surplus == n and sure.overconfident
+    assert sure.surplus == 2 * n and sure.overconfident
     assert sure.precision_bound == pytest.approx(0.5)
     # the same links scored honestly (half of them false) are no contradiction
     backend.register_frame("scored", frame.with_columns(match_probability=pl.lit(0.5)))
     honest = one_to_one_check(backend, SCORED, 0.5)
-    assert honest.surplus == n and not honest.overconfident
+    assert honest.surplus == 2 * n and not honest.overconfident
+
+
+def test_one_input_repeating_people_is_no_contradiction(backend: DuckDBBackend) -> None:
+    """A census record linked to each of a person's three SSA events: all true links."""
+    n = 300
+    frame = pl.DataFrame(
+        {
+            "rid_l": [i for i in range(n) for _ in range(3)],
+            "rid_r": list(range(3 * n)),
+            "match_probability": 0.9999,
+        }
+    )
+    backend.register_frame("scored", frame)
+    check = one_to_one_check(backend, SCORED, 0.5)
+    assert check.surplus == 0 and not check.overconfident
+    assert check.precision_bound == 1.0
