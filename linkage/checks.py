@@ -16,7 +16,9 @@ with what its own training blocks said; each failure is a training warning
 * **few matches**: below ``MIN_EXPECTED_MATCHES`` expected matches, a handful of confidently
   wrong pairs moves precision by more than 0.05, which no label-free estimate can see;
 * **links beyond one per record** (link_only): at the automatic threshold, more links go to
-  records already linked than the model expects false links (:mod:`linkage.link_checks`).
+  records already linked than the model expects false links (:mod:`linkage.link_checks`;
+  always a warning, a reason only when the estimate capped at one match per record is at
+  least ``MATERIAL_GAP`` lower).
 
 Any of these makes the unsupervised precision/recall estimate unreliable
 (``precision_estimate_unreliable``). The data checks warn about comparison columns that are
@@ -198,8 +200,9 @@ def check_model(
 
 
 def _warn_one_to_one(model: CheckedModel, found: dict[str, Any]) -> list[str]:
-    """The bound of :mod:`linkage.link_checks` at the automatic threshold; its figures go to
-    ``found["one_to_one"]``."""
+    """The bound of :mod:`linkage.link_checks` at the automatic threshold, a warning when
+    the model is overconfident and a reason the estimate is unreliable when by a material
+    amount; its figures go to ``found["one_to_one"]``."""
     histogram = model.backend.frame(evaluation.histogram_sql(model.scored_sql()))
     threshold = evaluation.posterior_summary(histogram).auto_threshold
     check = one_to_one_check(model.backend, model.scored_sql(), threshold)
@@ -221,7 +224,7 @@ def _warn_one_to_one(model: CheckedModel, found: dict[str, Any]) -> list[str]:
         precision_bound=round(check.precision_bound, 4),
         precision_capped=round(check.precision_capped, 4),
     )
-    return ["links_beyond_one_to_one"]
+    return ["links_beyond_one_to_one"] if check.material else []
 
 
 def _block_consistency(model: CheckedModel, candidates: CandidatePatterns) -> list[dict[str, Any]]:

@@ -34,6 +34,10 @@ from linkage.backend import DuckDBBackend
 #: Poisson standard deviations (and MIN_SURPLUS links) before the estimate is called too high.
 SURPLUS_SIGMAS = 3.0
 MIN_SURPLUS = 10
+#: An overconfident model's precision estimate is called unreliable when capping each
+#: record's expected matches at one lowers it by at least this much; below, the contradiction
+#: is real (and warned about) but moves the estimate by less than a point.
+MATERIAL_GAP = 0.01
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,14 @@ class OneToOneCheck:
         )
         return self.surplus >= MIN_SURPLUS and self.surplus > allowance
 
+    @property
+    def material(self) -> bool:
+        """Overconfident by enough to make the precision estimate unreliable."""
+        gap = self.precision_estimate - self.precision_capped
+        return self.overconfident and gap >= MATERIAL_GAP
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "overconfident": self.overconfident}
+        return {**asdict(self), "overconfident": self.overconfident, "material": self.material}
 
 
 def one_to_one_check(backend: DuckDBBackend, scored: str, threshold: float) -> OneToOneCheck:

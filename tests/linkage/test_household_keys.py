@@ -71,7 +71,7 @@ def test_one_to_one_bound_holds_and_catches_the_overconfidence(run: dict[str, An
     precision = run["metrics"].precision
     assert check["precision_bound"] >= precision
     assert run["summary"].expected_precision > precision + 0.01
-    assert check["overconfident"]
+    assert check["overconfident"] and check["material"]
     assert "links_beyond_one_to_one" in run["summary"].unreliable_because
     capped_error = abs(check["precision_capped"] - precision)
     assert capped_error < run["summary"].expected_precision - precision
@@ -124,6 +124,28 @@ def test_one_to_one_check_fires_only_beyond_the_expected_false_links(
     backend.register_frame("scored", frame.with_columns(match_probability=pl.lit(0.5)))
     honest = one_to_one_check(backend, SCORED, 0.5)
     assert honest.surplus == 2 * n and not honest.overconfident
+
+
+def _with_cross_links(n: int, k: int) -> pl.DataFrame:
+    """n sure true links i-i, and k pairs of sure false ones i-(n+i), (n+i)-i: left i and
+    right i are linked twice each, k links beyond one per record on each side."""
+    left = list(range(n)) + list(range(k)) + list(range(n, n + k))
+    right = list(range(n)) + list(range(n, n + k)) + list(range(k))
+    return pl.DataFrame({"rid_l": left, "rid_r": right, "match_probability": 0.9999})
+
+
+def test_a_small_contradiction_warns_without_calling_the_estimate_unreliable(
+    backend: DuckDBBackend,
+) -> None:
+    """Census vs SSA (pseudopeople): 69 of 9,834 links beyond one per record where the model
+    expected 33 false links; capped, its estimate fell from 0.997 to 0.991 (truth 0.992)."""
+    backend.register_frame("scored", _with_cross_links(2000, 15))
+    check = one_to_one_check(backend, SCORED, 0.5)
+    assert check.surplus == 15
+    assert check.overconfident and not check.material
+    # twice the false links: capping moves the estimate by more than a point
+    backend.register_frame("scored", _with_cross_links(2000, 30))
+    assert one_to_one_check(backend, SCORED, 0.5).material
 
 
 def test_one_input_repeating_people_is_no_contradiction(backend: DuckDBBackend) -> None:
