@@ -13,7 +13,7 @@ On generated files this caught what the model's own posterior could not: as file
 1M to 3M records a side, more people shared each postcode, household members (twins, a parent
 and child of one name) scored as sure matches, and the precision estimate went from 0.02 to
 0.05 over the truth with no warning; at 1M the model expected 14,700 false links at its
-threshold where 24,700 links went to records already linked (true false links: 30,900).
+threshold where 23,600 links went to records already linked (true false links: 30,900).
 
 One input repeating people (several SSA events or W-2 forms a person) leaves the bound
 valid: its records' extra links are counted on its own side only, and the smaller side is
