@@ -21,8 +21,12 @@ import polars as pl
 import pytest
 
 from linkage import Linker
+from linkage.anchors import Anchor
 from linkage.backend import DuckDBBackend
+from linkage.comparisons import ExactComparison
+from linkage.household_keys import HouseholdKeyTraining
 from linkage.link_checks import one_to_one_check
+from linkage.model import Dependency, ModelParameters
 from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
 
@@ -162,3 +166,113 @@ def test_one_input_repeating_people_is_no_contradiction(backend: DuckDBBackend) 
     check = one_to_one_check(backend, SCORED, 0.5)
     assert check.surplus == 0 and not check.overconfident
     assert check.precision_bound == 1.0
+
+
+class _Counts(HouseholdKeyTraining):
+    """The key search over given counts of agreeing record pairs, with the exact-count and
+    EM fits replaced by recorded stand-ins (the logic of household_keys.py alone)."""
+
+    def __init__(self, agreeing: dict[frozenset[str], int], dob_u_top: float) -> None:
+        self.random = None
+        self.agreeing = agreeing
+        self.dob_u_top = dob_u_top
+        self.refit: list[tuple[tuple[str, ...], list[str], int]] = []
+        self._comparisons = [ExactComparison(c) for c in (*ANCHOR, *DEPENDENTS)]
+        self._parameters = ModelParameters.from_dict(
+            {
+                "probability_two_random_records_match": 1e-4,
+                "comparisons": [
+                    {
+                        "name": c.name,
+                        "levels": [
+                            {"gamma": 0, "label": "else", "m": 0.05, "u": 0.99},
+                            {"gamma": 1, "label": "exact", "m": 0.95, "u": 0.01},
+                        ],
+                    }
+                    for c in self._comparisons
+                ],
+            }
+        )
+
+    settings = property(lambda self: None)  # type: ignore[assignment]
+    parameters = property(lambda self: self._parameters)  # type: ignore[assignment]
+    comparisons = property(lambda self: self._comparisons)  # type: ignore[assignment]
+    total_pairs = property(lambda self: 10**10)  # type: ignore[assignment]
+    diagnostics = property(lambda self: None)  # type: ignore[assignment]
+
+    def candidates(self) -> Any:
+        raise AssertionError("the key search reads counts of record pairs only")
+
+    def _max_matches(self) -> float:
+        return 1e6
+
+    def _correlated(self, a: Any, b: Any) -> bool:
+        return b.name == "street"  # the street moves with the postcode
+
+    def _agreeing_pairs(self, columns: Any) -> int:
+        return self.agreeing[frozenset(columns)]
+
+    def _joint_anchor(self, anchor: Anchor, matches: float) -> dict[str, Dependency]:
+        last = anchor.parts[-1].name
+        return {last: Dependency(anchor.names[:-1], anchor.tops[:-1], M, [0.3, 0.7], M, U)}
+
+    def _dependencies_on(self, anchor: Anchor, candidates: Any, agreeing: int) -> Any:
+        self.refit.append((anchor.names, [c.name for c in candidates], agreeing))
+        top = [1 - self.dob_u_top, self.dob_u_top]
+        return {"dob": Dependency(anchor.names, anchor.tops, M, top, M, U)}, 0.4
+
+
+ANCHOR = ("postcode",)
+DEPENDENTS = ("house", "surname", "dob", "street")
+M, U = [0.05, 0.95], [0.99, 0.01]
+#: non-matches sharing a postcode: 20% share a house number, 10% a surname, 15% both
+HOUSEHOLDS = {
+    frozenset(k): v
+    for k, v in {
+        ("postcode",): 100_000,
+        ("postcode", "house"): 20_000,
+        ("postcode", "surname"): 10_000,
+        ("postcode", "dob"): 1_500,
+        ("postcode", "street"): 40_000,
+        ("postcode", "house", "surname"): 15_000,
+        ("postcode", "house", "dob"): 500,
+        ("postcode", "house", "street"): 19_000,  # lift 2.4, fewer pairs beyond independence
+        ("postcode", "surname", "dob"): 400,  # lift 2.7 but too few pairs: twins
+        ("postcode", "surname", "street"): 6_000,
+        ("postcode", "dob", "street"): 700,
+    }.items()
+}
+
+
+def _found() -> dict[str, Dependency]:
+    return {name: Dependency(ANCHOR, (1,), M, [0.96, 0.04], M, U) for name in DEPENDENTS} | {
+        "dob": Dependency(ANCHOR, (1,), M, [0.998, 0.002], M, U)
+    }
+
+
+@pytest.mark.parametrize(("dob_u_top", "dob_moves"), [(0.01, True), (0.003, False)])
+def test_the_key_is_the_pair_agreed_on_together_beyond_independence(
+    dob_u_top: float, dob_moves: bool
+) -> None:
+    trainer = _Counts(HOUSEHOLDS, dob_u_top)
+    anchor = Anchor((trainer.comparisons[0],), (1,))
+    out = trainer._household_key(anchor, _found(), matches=0.0)
+    key = ("postcode", "house", "surname")
+    # surname given postcode and house number, its top u from the joint count, its other
+    # levels rescaled from their shares given the postcode alone
+    assert out["surname"].anchor == ("postcode", "house")
+    assert out["surname"].u_top == pytest.approx([0.3, 0.7])
+    # the rest refitted on the whole key, the moving street left on the postcode
+    assert trainer.refit == [(key, ["dob"], 15_000)]
+    assert ("dob" in out) is dob_moves  # kept only when lifted 2x over the postcode alone
+    assert set(out) <= {"surname", "dob"}
+
+
+def test_no_key_without_a_pair_agreed_on_together() -> None:
+    counts = dict(HOUSEHOLDS)
+    counts[frozenset(("postcode", "house", "surname"))] = 2_500  # about independence
+    counts[frozenset(("postcode", "house", "street"))] = 9_000
+    trainer = _Counts(counts, 0.01)
+    anchor = Anchor((trainer.comparisons[0],), (1,))
+    assert trainer._household_key(anchor, _found(), matches=0.0) == {}
+    assert trainer.refit == []
