@@ -57,6 +57,12 @@ def anchor_of(
     return Anchor(tuple(parts), tuple(len(params.comparisons[c.name].m) - 1 for c in parts))
 
 
+def exact_top(comparison: Comparison) -> ExactMatchLevel | None:
+    """The comparison's most similar level when it is an exact match on one column."""
+    top = next((v for v in comparison.levels if not v.is_null_level), None)
+    return top if isinstance(top, ExactMatchLevel) else None
+
+
 def _top_level(comparison: Comparison) -> ExactMatchLevel:
     top = next(v for v in comparison.levels if not v.is_null_level)
     assert isinstance(top, ExactMatchLevel)

@@ -14,7 +14,11 @@ with what its own training blocks said; each failure is a training warning
 * **block consistency**: each prediction block's own EM pass and the final model expect
   about as many matches among that block's pairs (within ``BLOCK_DISAGREEMENT`` times);
 * **few matches**: below ``MIN_EXPECTED_MATCHES`` expected matches, a handful of confidently
-  wrong pairs moves precision by more than 0.05, which no label-free estimate can see.
+  wrong pairs moves precision by more than 0.05, which no label-free estimate can see;
+* **links beyond one per record** (link_only): at the automatic threshold, more links go to
+  records already linked than the model expects false links (:mod:`linkage.link_checks`;
+  always a warning, a reason only when the estimate capped at one match per record is at
+  least ``MATERIAL_GAP`` lower).
 
 Any of these makes the unsupervised precision/recall estimate unreliable
 (``precision_estimate_unreliable``). The data checks warn about comparison columns that are
@@ -29,10 +33,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from linkage import evaluate as evaluation
 from linkage.backend import DuckDBBackend
 from linkage.comparisons import Comparison
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.levels import DateDistanceLevel, Level
+from linkage.link_checks import one_to_one_check
 from linkage.model import ModelParameters
 from linkage.patterns import CandidatePatterns
 from linkage.settings import LinkageSettings
@@ -175,6 +181,8 @@ def check_model(
         )
     reasons += _warn_records(model, found["records"])
     reasons += _warn_blocks(model, found["blocks"])
+    if link:
+        reasons += _warn_one_to_one(model, found)
     if expected < MIN_EXPECTED_MATCHES:
         reasons.append("few_expected_matches")
     found["precision_estimate_reliable"] = not reasons
@@ -189,6 +197,34 @@ def check_model(
             reasons=", ".join(reasons),
         )
     return found
+
+
+def _warn_one_to_one(model: CheckedModel, found: dict[str, Any]) -> list[str]:
+    """The bound of :mod:`linkage.link_checks` at the automatic threshold, a warning when
+    the model is overconfident and a reason the estimate is unreliable when by a material
+    amount; its figures go to ``found["one_to_one"]``."""
+    histogram = model.backend.frame(evaluation.histogram_sql(model.scored_sql()))
+    threshold = evaluation.posterior_summary(histogram).auto_threshold
+    check = one_to_one_check(model.backend, model.scored_sql(), threshold)
+    found["one_to_one"] = check.to_dict()
+    if not check.overconfident:
+        return []
+    model.diagnostics.warn(
+        logger,
+        "links_beyond_one_to_one",
+        f"at the automatic threshold {check.surplus} of {check.links} links go to a record "
+        f"already linked, where the model expects {check.expected_false_links:.0f} false "
+        f"links: if either input lists each person once, precision is at most "
+        f"{check.precision_bound:.3f} (the model estimates {check.precision_estimate:.3f}; "
+        f"{check.precision_capped:.3f} with each record's expected matches capped at one)",
+        step="evaluate",
+        links=check.links,
+        surplus=check.surplus,
+        expected_false_links=round(check.expected_false_links, 1),
+        precision_bound=round(check.precision_bound, 4),
+        precision_capped=round(check.precision_capped, 4),
+    )
+    return ["links_beyond_one_to_one"] if check.material else []
 
 
 def _block_consistency(model: CheckedModel, candidates: CandidatePatterns) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import numpy as np
 from linkage.anchors import Anchor, anchor_of
 from linkage.comparisons import Comparison
 from linkage.errors import ModelNotTrainedError
+from linkage.household_keys import DEPENDENCE_LIFT, HouseholdKeyTraining
 from linkage.model import (
     PROBABILITY_FLOOR,
     Dependency,
@@ -26,18 +27,15 @@ from linkage.model import (
     lambda_from_weights,
 )
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
-from linkage.patterns import TrainingBase, level_shares
+from linkage.patterns import level_shares
 
 logger = logging.getLogger(__name__)
 
-# A comparison depends on an anchor when non-matches sharing the anchor agree on it at
-# least this many times as often as random pairs (see estimate_dependencies)
-DEPENDENCE_LIFT = 2.0
 # Random pairs needed before level shares among them replace the ordinary u
 MIN_RANDOM_PAIRS = 200
 
 
-class DependencyTraining(TrainingBase):
+class DependencyTraining(HouseholdKeyTraining):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
     @abstractmethod
@@ -48,10 +46,6 @@ class DependencyTraining(TrainingBase):
     def _block_match_rate(self, rule_index: int) -> float | None:
         """Match rate of the EM pass over prediction rule ``rule_index`` (None if no pass
         could be fitted there)."""
-
-    @abstractmethod
-    def _agreeing_pairs(self, columns: Sequence[str]) -> int:
-        """Record pairs (all of them, not only candidates) equal and non-null on ``columns``."""
 
     def estimate_dependencies(self) -> dict[str, Dependency]:
         """Model comparisons that move together with an anchor (see
@@ -96,6 +90,7 @@ class DependencyTraining(TrainingBase):
                 continue
             found, match_rate = fitted
             joint = self._joint_anchor(anchor, match_rate * agreeing)
+            found.update(self._household_key(anchor, found, match_rate * agreeing))
             if not found and not joint:
                 continue
             claimed |= {*anchor.names, *found}

@@ -42,6 +42,9 @@ CODES: dict[str, str] = {
     "taken for people?)",
     "blocks_disagree": "a training block's own EM pass and the final model expect very "
     "different numbers of matches among the same pairs",
+    "links_beyond_one_to_one": "more links at the automatic threshold go to records already "
+    "linked (on either side) than the model expects false links: if either input lists each "
+    "person once, the precision estimate is too high",
     "precision_estimate_unreliable": "the unsupervised precision and recall estimates are "
     "unreliable for this model (see the checks in linkage.checks)",
 }

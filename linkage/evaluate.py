@@ -116,6 +116,16 @@ class PosteriorSummary:
     unreliable_because: tuple[str, ...] = ()
 
 
+def histogram_sql(scored: str) -> str:
+    """The histogram :func:`posterior_summary` reads, from a query of scored pairs: bins of
+    0.01 in match weight (narrower than any threshold of interest)."""
+    return (
+        f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
+        f"sum(match_probability) AS sum_probability FROM ({scored}) "
+        f"GROUP BY round(match_weight, 2)"
+    )
+
+
 def posterior_summary(histogram: pl.DataFrame) -> PosteriorSummary:
     """From a histogram of candidate pairs (``probability, pairs, sum_probability`` per bin,
     bins at most as wide as the thresholds of interest), estimate the number of matches and the

@@ -286,11 +286,7 @@ class Linker(PairDecisions):
         (see evaluate); ``reliable`` is False when :meth:`check_model` found the model at odds
         with the data (``unreliable_because`` says how)."""
         if self._summary is None:
-            histogram = self.backend.frame(
-                f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
-                f"sum(match_probability) AS sum_probability FROM ({self.scored_sql()}) "
-                f"GROUP BY round(match_weight, 2)"
-            )
+            histogram = self.backend.frame(evaluation.histogram_sql(self.scored_sql()))
             summary = evaluation.posterior_summary(histogram)
             reasons = self.diagnostics.checks.get("unreliable_because")
             if reasons:

@@ -99,5 +99,7 @@ def test_a_handler_on_the_linkage_logger_itself_keeps_its_level() -> None:
         linkage.handlers[:], linkage.propagate = saved[0], saved[2]
         linkage.setLevel(saved[1])
     assert log.passes
-    assert [r.getMessage() for r in shown.records] == ["kept and shown"]
+    # training's own warnings may be shown (the one-to-one check warns on this data), INFO not
+    assert all(r.levelno >= logging.WARNING for r in shown.records)
+    assert [r.getMessage() for r in shown.records][-1] == "kept and shown"
     assert not shown.filters
