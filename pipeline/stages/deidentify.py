@@ -9,7 +9,8 @@ so that reruns give byte-identical Parquet. ``pipeline.disclosure`` does the wor
 source's extract k-anonymous (and l-diverse) on the configured quasi-identifiers record by
 record; :func:`protect_delivery` then makes every join of the delivered files (``person_id``
 and the ``pid_*`` pseudonyms are the keys), and of the earlier extracts this recipient holds
-(:func:`earlier_extracts`), k-anonymous per person and within the risk limits; a
+(:func:`recipient_holdings`, a summary of them; :func:`earlier_extracts` reads them whole),
+k-anonymous per person and within the risk limits; a
 :class:`LeakCheck` proves no identifier value survived. The disclosure summary has
 ``k_anonymity`` (per source), ``linked_k_anonymity``, ``linked_risk`` (per view) and
 ``linked_earlier`` (the earlier extracts joined), counts and risks only.
@@ -47,6 +48,7 @@ from pipeline.stages.earlier import (
     hashed_key,
     is_key_column,
 )
+from pipeline.stages.earlier_summary import recipient_holdings
 from pipeline.stages.parts import Part, PartSet
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "identifying_values",
     "ladders",
     "protect_delivery",
+    "recipient_holdings",
 ]
 
 # Short categorical roles are not searched for: "F" would match any "F" in an attribute.
