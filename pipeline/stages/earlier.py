@@ -9,6 +9,10 @@ manifest lists; each is checked against the manifest's SHA-256 first, and only i
 columns (``person_id``, ``pid_*``) and quasi-identifiers are read. A listed extract that is
 missing or changed is a :class:`DataError` (exit 3): the risk of what the recipient holds
 cannot be assessed without it. Extracts with no key column are skipped: they join nothing.
+
+:func:`earlier_extracts` reads them all (:class:`WholeExtracts`); the pipeline reads a summary
+of them kept in the state folder instead (:mod:`pipeline.stages.earlier_summary`), which uses
+:func:`delivered_extracts` and :func:`read_extract` to stay in step with this folder.
 """
 
 from __future__ import annotations
