@@ -173,3 +173,67 @@ def test_unit_labels_equal_components_over_every_row(tmp_path: Path, seed: int) 
     assert units.count == count == labels.n_unique()
     pairs = set(zip(expected, labels.to_list(), strict=True))
     assert len(pairs) == count  # the same partition of the rows
+
+
+def _random_file(rng: random.Random, rows: int) -> pl.DataFrame:
+    """Rows of 40 persons (a person ID and an NHS pseudonym each, sometimes missing; now and
+    then a row joining one person's ID to the next one's NHS pseudonym), quasi-identifiers
+    mostly the person's own, now and then another value (varying within a person)."""
+    people = [rng.randrange(40) for _ in range(rows)]
+    bridge = [rng.random() < 0.03 for _ in range(rows)]
+    return pl.DataFrame(
+        {
+            "person_id": [None if rng.random() < 0.1 else f"P{p}" for p in people],
+            "pid_nhs": [
+                None if rng.random() < 0.1 else f"N{p + b}"
+                for p, b in zip(people, bridge, strict=True)
+            ],
+            "age_band": [
+                rng.choice(["0-9", "10-19"]) if rng.random() < 0.1 else ["0-9", "10-19"][p % 2]
+                for p in people
+            ],
+            "sex": [["F", "M"][p // 2 % 2] for p in people],
+        }
+    )
+
+
+def _treated(current: dict[str, pl.DataFrame], earlier: Any, keys: list[str]) -> Any:
+    """Linked treatment and risk of ``current`` given ``earlier``; the error if it fails."""
+    from pipeline.disclosure import KAnonymitySettings, anonymise_linked, linked_risk
+    from pipeline.disclosure.errors import DisclosureError
+
+    qis = ["age_band", "sex"]
+    settings = KAnonymitySettings(k=2, quasi_identifiers=qis, suppression_budget=1.0)
+    try:
+        treated, report = anonymise_linked(current, settings, keys=keys, earlier=earlier)
+    except DisclosureError as error:
+        return str(error)
+    risk = linked_risk(treated, qis, keys=keys, earlier=earlier)
+    return {n: f.to_dict(as_series=False) for n, f in treated.items()}, report, risk
+
+
+def test_relevant_rows_give_the_same_linked_treatment_as_whole_files(tmp_path: Path) -> None:
+    from pipeline.stages.earlier import Delivered, WholeExtracts, hashed_key
+    from pipeline.stages.earlier_summary import Summary
+
+    keys, treated = ["person_id", "pid_nhs"], 0
+    for seed in range(8):
+        rng = random.Random(seed)
+        earlier = {f"run-{n}/a.parquet": _random_file(rng, rng.randint(5, 60)) for n in range(3)}
+        summary = Summary.empty(tmp_path / f"earlier-{seed}", {})
+        for label, frame in earlier.items():
+            path = tmp_path / f"{seed}-{label.replace('/', '-')}"
+            frame.write_parquet(path)
+            summary.add(Delivered(label, path, {"sha256": "-"}), frame)
+        current = {
+            f"f{n}": _random_file(rng, 60).with_columns(hashed_key(k) for k in keys)
+            for n in range(2)
+        }
+        whole = WholeExtracts(earlier).relevant(keys, current)
+        part = summary.relevant(keys, current)
+        held = sum(f.height for f in part.frames.values())
+        assert held <= sum(f.height for f in earlier.values())
+        expected = _treated(current, whole, keys)
+        assert _treated(current, part, keys) == expected
+        treated += not isinstance(expected, str)
+    assert treated >= 4  # most seeds are treated, not refused
