@@ -125,6 +125,26 @@ def measure(sizes: list[int], increment: int, times: int, timeout: float, output
     return 0 if all(r["exit_code"] == 0 for r in every) else 1
 
 
+STAGES = ["ingest", "link", "pseudonymise", "deidentify", "deliver"]
+
+
+def table(path: Path) -> str:
+    """The runs of a results file as Markdown table rows (for SCALING_pipeline.md)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    lines = []
+    for runs in document["runs"].values():
+        for r in runs:
+            seconds, peaks = r.get("stage_seconds", {}), r.get("stage_peak_rss_mib", {})
+            cells = [
+                f"{seconds[s]:.1f} s / {peaks.get(s) or 0:,.0f}" for s in STAGES if s in seconds
+            ]
+            lines.append(
+                f"| {r['history_records']:,} | {r['run']} | {r['wall_seconds']:.1f} | "
+                f"{r['peak_rss_mib']:,.0f} | " + " | ".join(cells) + f" | {r['load_before'][0]} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per run")
@@ -139,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--increment", type=int, default=100_000, metavar="N")
     run.add_argument("--times", type=int, default=2, metavar="N")
     run.add_argument("--output", type=Path, default=RESULTS)
+    show = steps.add_parser("table", help="a results file as Markdown table rows")
+    show.add_argument("results", type=Path)
     args = parser.parse_args(argv)
+    if args.step == "table":
+        print(table(args.results))
+        return 0
     if args.step == "build":
         return build(args.rows, args.repeats, args.top_up, args.timeout, args.output)
     sizes = [int(s) for s in args.rows.split(",")]
