@@ -11,6 +11,7 @@ Run in two steps, so a history built once serves several measurements:
   again as a new file (new episodes of known patients), then one given its last ``--top-up``
   rows. Every run is a real ``pprl run``: linked against the registry the runs before it
   left, de-identified against the extracts they delivered, delivered and registered.
+* ``build --resume`` grows a history built before (and measured since) by more batches.
 * ``measure`` then gives each history, in the order listed, ``--times`` new files of the
   last ``--increment`` hospital rows, one ``pprl run`` each: the whole run's wall time, peak
   RSS, each stage's seconds (from the manifest) and peak RSS (sampled, as in
@@ -91,14 +92,21 @@ def _new_file(base: Path, inputs: Path, rows: int | None) -> str:
     return name
 
 
-def build(rows: int, repeats: int, top_up: int, timeout: float, output: Path) -> int:
+def build(
+    rows: int, repeats: int, top_up: int, timeout: float, output: Path, *, resume: bool = False
+) -> int:
     inputs = sources(rows)
-    base, env = scale_workspace(inputs)
-    write_text_atomic(base / "master.key", env["PPRL_MASTER_KEY"] + "\n")
-    runs: list[dict[str, Any]] = [_run(base, env, "first", timeout)]
+    runs: list[dict[str, Any]] = []
+    if resume:  # grow the history built before (and measured since)
+        base = inputs / "run-scale"
+        env = _env(base)
+    else:
+        base, env = scale_workspace(inputs)
+        write_text_atomic(base / "master.key", env["PPRL_MASTER_KEY"] + "\n")
+        runs.append(_run(base, env, "first", timeout))
     batches: list[int | None] = [None] * repeats + ([top_up] if top_up else [])
     for batch in batches:
-        if runs[-1]["exit_code"] != 0:
+        if runs and runs[-1]["exit_code"] != 0:
             break
         name = _new_file(base, inputs, batch)
         runs.append(_run(base, env, name, timeout))
@@ -154,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--repeats", type=int, default=2, metavar="N")
     make.add_argument("--top-up", type=int, default=300_000, metavar="N")
     make.add_argument("--output", type=Path, default=HISTORY)
+    make.add_argument("--resume", action="store_true", help="grow the history built before")
     run = steps.add_parser("measure", help="new batches against built histories")
     run.add_argument("--rows", default="5000000,1000000", help="histories, by records per source")
     run.add_argument("--increment", type=int, default=100_000, metavar="N")
@@ -166,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table(args.results))
         return 0
     if args.step == "build":
-        return build(args.rows, args.repeats, args.top_up, args.timeout, args.output)
+        return build(
+            args.rows, args.repeats, args.top_up, args.timeout, args.output, resume=args.resume
+        )
     sizes = [int(s) for s in args.rows.split(",")]
     return measure(sizes, args.increment, args.times, args.timeout, args.output)
 
