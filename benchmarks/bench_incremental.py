@@ -27,6 +27,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from benchmarks.bench_pipeline import BLOCKING, ROOT, sources
-from benchmarks.bench_scale import measured_run, scale_workspace
+from benchmarks.bench_scale import _STAMP, measured_run, scale_workspace
 from pipeline.atomic import write_text_atomic
 
 HISTORY = ROOT / "results" / "incremental_history.json"
@@ -59,9 +61,39 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+_LINES = {
+    "review": re.compile(r"pairs for clerical review"),
+    "register": re.compile(r"registering the batch's records"),
+    "exit": re.compile(r"run delivered"),
+}
+
+
+def phase_seconds(log: Path, started: float, ended: float) -> dict[str, float]:
+    """Seconds of the whole run spent in each phase, from the run log's time stamps:
+    ``startup`` (process start to the first stage: imports, input discovery, state checks),
+    each stage, ``review`` (the clerical-review file, written after the manifest),
+    ``register``, and ``exit`` (after the run is recorded as delivered)."""
+    marks = [("startup", started)]
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        stamp = _STAMP.match(line)
+        if stamp is None:
+            continue
+        when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        if found := re.search(r"stage (\w+) started", line):
+            marks.append((found.group(1), when))
+        for name, pattern in _LINES.items():
+            if pattern.search(line):
+                marks.append((name, when))
+    ends = [t for _, t in marks[1:]] + [ended]
+    return {name: round(end - start, 2) for (name, start), end in zip(marks, ends, strict=True)}
+
+
 def _run(base: Path, env: dict[str, str], label: str, timeout: float) -> dict[str, Any]:
     before = {"history_records": _delivered(base), "load_before": _load()}
-    result = {"run": label, **before, **measured_run(base, env, timeout), "load_after": _load()}
+    started = time.time()
+    measured = measured_run(base, env, timeout)
+    phases = phase_seconds(base / "run.log", started, time.time())
+    result = {"run": label, **before, **measured, "phase_seconds": phases, "load_after": _load()}
     print(json.dumps(result), flush=True)
     return result
 
