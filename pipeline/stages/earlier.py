@@ -161,9 +161,12 @@ def check_extract(extract: Delivered) -> None:
         )
 
 
-def read_extract(extract: Delivered, quasi_identifiers: Sequence[str]) -> pl.DataFrame | None:
+def read_extract(
+    extract: Delivered, quasi_identifiers: Sequence[str], *, hashed: bool = False
+) -> pl.DataFrame | None:
     """The extract's key columns and quasi-identifiers, once checked (:func:`check_extract`);
-    None for an extract with no key column (it joins nothing)."""
+    None for an extract with no key column (it joins nothing). With ``hashed`` the keys come
+    hashed (:func:`hashed_key`), computed while reading: the key text is never held whole."""
     check_extract(extract)
     path = extract.path
     columns = pl.read_parquet_schema(path)
@@ -171,4 +174,7 @@ def read_extract(extract: Delivered, quasi_identifiers: Sequence[str]) -> pl.Dat
     if not keys:
         return None
     wanted = [*keys, *(q for q in quasi_identifiers if q in columns and q not in keys)]
-    return pl.read_parquet(path, columns=wanted)
+    if not hashed:
+        return pl.read_parquet(path, columns=wanted)
+    scan = pl.scan_parquet(path).select(wanted).with_columns(hashed_key(k) for k in keys)
+    return scan.collect(engine="streaming")

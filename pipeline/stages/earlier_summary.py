@@ -83,7 +83,7 @@ def recipient_holdings(
     changed = summary.check_files(listed) or rebuilt
     for extract in listed:
         if extract.label not in summary.files:
-            summary.add(extract, read_extract(extract, quasi_identifiers))
+            summary.add(extract, read_extract(extract, quasi_identifiers, hashed=True))
             changed = True
     summary.order([e.label for e in listed])
     if changed:
@@ -150,26 +150,26 @@ class Summary:
                 moved = True
         return moved
 
-    def add(self, extract: Delivered, frame: pl.DataFrame | None) -> None:
-        """Cover ``extract`` (``frame``: its keys and quasi-identifiers, None if keyless)."""
+    def add(self, extract: Delivered, hashed: pl.DataFrame | None) -> None:
+        """Cover ``extract`` (``hashed``: its keys, hashed, and quasi-identifiers; None if it
+        has no key column)."""
         entry: dict[str, Any] = {
             "label": extract.label,
             "sha256": extract.entry.get("sha256"),
             "stat": _stat(extract.path),
             "part": None,
         }
-        if frame is not None:
+        if hashed is not None:
             from pipeline.disclosure.held import varying_keys
 
-            keys = [c for c in frame.columns if is_key_column(c)]
-            hashed = frame.with_columns(hashed_key(c) for c in keys)
-            qis = [c for c in frame.columns if c not in keys]
+            keys = [c for c in hashed.columns if is_key_column(c)]
+            qis = [c for c in hashed.columns if c not in keys]
             part = f"part-{self.document['next_part']:06d}.parquet"
             self.document["next_part"] += 1
             labelled = hashed.with_columns(self.units.label(hashed, keys, self._parts()))
             write_with_atomic(private_dir(self.folder) / part, labelled.write_parquet)
             entry.update(
-                part=part, rows=frame.height, keys=keys,
+                part=part, rows=hashed.height, keys=keys,
                 varying=sorted(varying_keys(hashed, keys, qis)),
             )  # fmt: skip
         self.files[extract.label] = entry

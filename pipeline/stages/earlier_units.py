@@ -79,15 +79,15 @@ class Units:
             [
                 frame.select(
                     pl.int_range(rows, dtype=pl.Int64).alias("row"),
-                    pl.lit(k).alias("key"),
+                    pl.lit(i, dtype=pl.Int8).alias("key"),
                     pl.col(k).alias("value"),
                 ).drop_nulls("value")
-                for k in keys
+                for i, k in enumerate(keys)
             ]
         )
         values = edges.select("key", "value").unique(maintain_order=True)
         values = values.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("node") + rows)
-        old = self._earlier_holders(values, parts)
+        old = self._earlier_holders(values, keys, parts)
         roots = old.get_column(_ROOT).unique().sort()
         base = rows + values.height
         root_nodes = pl.DataFrame({_ROOT: roots, "rnode": pl.int_range(roots.len(), eager=True)})
@@ -100,19 +100,24 @@ class Units:
         group = _components(pl.concat(pairs), base + roots.len())
         return self._assign(group[:rows], pl.DataFrame({"group": group[base:], _ROOT: roots}))
 
-    def _earlier_holders(self, values: pl.DataFrame, parts: Parts) -> pl.DataFrame:
-        """(key, value, root) for every value of ``values`` an earlier part holds."""
-        found = [pl.DataFrame(schema={"key": pl.String, "value": pl.Int64, _ROOT: pl.Int64})]
-        for path, keys in parts:
-            for k in keys:
-                wanted = values.filter(pl.col("key") == k).get_column("value")
+    def _earlier_holders(
+        self, values: pl.DataFrame, keys: Sequence[str], parts: Parts
+    ) -> pl.DataFrame:
+        """(key, value, root) for every value of ``values`` an earlier part holds (``key``:
+        the index of the key column in ``keys``)."""
+        found = [pl.DataFrame(schema={"key": pl.Int8, "value": pl.Int64, _ROOT: pl.Int64})]
+        for path, held in parts:
+            for k in held:
+                if k not in keys:
+                    continue
+                wanted = values.filter(pl.col("key") == keys.index(k)).get_column("value")
                 if wanted.is_empty():
                     continue
                 scan = pl.scan_parquet(path).select(pl.col(k).alias("value"), UNIT)
                 hits = scan.filter(pl.col("value").is_in(wanted.implode())).unique().collect()
                 found.append(
                     hits.select(
-                        pl.lit(k).alias("key"),
+                        pl.lit(keys.index(k), dtype=pl.Int8).alias("key"),
                         "value",
                         self.root(hits.get_column(UNIT)).alias(_ROOT),
                     )

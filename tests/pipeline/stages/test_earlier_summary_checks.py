@@ -224,7 +224,8 @@ def test_relevant_rows_give_the_same_linked_treatment_as_whole_files(tmp_path: P
         for label, frame in earlier.items():
             path = tmp_path / f"{seed}-{label.replace('/', '-')}"
             frame.write_parquet(path)
-            summary.add(Delivered(label, path, {"sha256": "-"}), frame)
+            hashed = frame.with_columns(hashed_key(k) for k in keys)
+            summary.add(Delivered(label, path, {"sha256": "-"}), hashed)
         current = {
             f"f{n}": _random_file(rng, 60).with_columns(hashed_key(k) for k in keys)
             for n in range(2)
