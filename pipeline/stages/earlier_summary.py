@@ -86,7 +86,7 @@ def recipient_holdings(
             summary.add(extract, read_extract(extract, quasi_identifiers, hashed=True))
             changed = True
     summary.order([e.label for e in listed])
-    if changed:
+    if changed and listed:  # a first delivery leaves no summary behind
         summary.save()
     return summary
 

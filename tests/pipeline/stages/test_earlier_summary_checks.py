@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,15 @@ def test_built_when_absent_then_brought_up_to_date(tmp_path: Path) -> None:
     assert list(held.files) == ["run-1/a.parquet", "run-2/a.parquet"]
     assert held.units.count == 2
     assert recipient_holdings(config(tmp_path), QIS, exclude="run-2").units.count == 2
+    folder = tmp_path / "state" / "earlier"
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert set(modes.values()) == {0o600}  # owner-only, as the rest of the state
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_no_summary_before_a_first_delivery(tmp_path: Path) -> None:
+    assert recipient_holdings(config(tmp_path), QIS).files == {}
+    assert not (tmp_path / "state" / "earlier").exists()
 
 
 def test_a_missing_or_changed_covered_extract_fails_closed(tmp_path: Path) -> None:
