@@ -118,7 +118,7 @@ def run_stages(batch: Batch, work: Path, out: Path) -> None:
     clock.start("deidentify")
     # Disclosure control covers joins with what this recipient already holds (issue 12).
     qis = config.disclosure.quasi_identifiers
-    earlier = deidentify_stage.earlier_extracts(config, qis, exclude=batch.run_id)
+    earlier = deidentify_stage.recipient_holdings(config, qis, exclude=batch.run_id)
     extract = PartSet(work / "04-deidentified")
     identifying = deidentify_stage.identifying_values(prepared)
     disclosure = deidentify_stage.deidentify(

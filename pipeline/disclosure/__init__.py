@@ -8,7 +8,8 @@ k by :func:`individual_risk`, :func:`assess_risk` and :func:`check_risk` (fails 
 SUDA special uniques by :func:`suda_scores`.
 Linked deliveries (files joined on a person key, and earlier deliveries): :func:`assess_linked`,
 :func:`anonymise_linked`, :func:`linked_risk`, :func:`check_linked_risk`, and
-:func:`protect_linked` (all of it, as the de-identify stage runs it).
+:func:`protect_linked` (all of it, as the de-identify stage runs it); :class:`HeldFiles` for
+earlier files given as the part of them that can meet the delivery.
 Tables: :func:`check_table` (microdata) or :func:`check_counts` (a frequency table already
 counted) with :class:`TableSpec` and :class:`TableCheckSettings`; regression outputs by
 :func:`check_models` (:func:`load_models` reads them from CSV); reports by :func:`report_dict` /
@@ -44,6 +45,7 @@ from pipeline.disclosure.generalise import (
     top_code,
     year_of_birth,
 )
+from pipeline.disclosure.held import HeldFiles, varying_keys
 from pipeline.disclosure.kanon import (
     KAnonymityReport,
     anonymise,
@@ -70,6 +72,7 @@ from pipeline.disclosure.tables import TableSpec, check_residual_dof
 
 __all__ = [
     "DisclosureError",
+    "HeldFiles",
     "IdentifierLeak",
     "KAnonymityReport",
     "KAnonymitySettings",
@@ -124,5 +127,6 @@ __all__ = [
     "secondary_suppression",
     "suda_scores",
     "top_code",
+    "varying_keys",
     "year_of_birth",
 ]

@@ -48,6 +48,7 @@ from pipeline.disclosure.errors import (
     TableSpecError,
     UnsafeTable,
 )
+from pipeline.disclosure.held import HeldFiles, as_held
 from pipeline.disclosure.kanon import count_unsafe
 from pipeline.disclosure.linked_views import (
     ROW,
@@ -102,12 +103,12 @@ def assess_linked(
     k: int,
     *,
     keys: Sequence[str] = ("person_id",),
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
 ) -> dict[str, int]:
     """Units below ``k`` in each view of the linked delivery (see the module docstring), as
     delivered: no consistency suppression is applied first, so a unit whose values differ
     within one file is assessed on its first non-missing values (an estimate, not a bound)."""
-    delivery = Delivery(frames, earlier or {}, quasi_identifiers, keys)
+    delivery = Delivery(frames, as_held(earlier), quasi_identifiers, keys)
     return _unsafe_per_view(delivery, k)
 
 
@@ -116,7 +117,7 @@ def anonymise_linked(
     settings: KAnonymitySettings,
     *,
     keys: Sequence[str] = ("person_id",),
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
     verify: bool = True,
 ) -> tuple[dict[str, pl.DataFrame], LinkedReport]:
     """Make every join of ``frames`` (and of ``earlier`` deliveries, left unchanged) on any of
@@ -128,7 +129,7 @@ def anonymise_linked(
     closed rather than deliver). The check as delivered is :func:`assess_linked`."""
     if not settings.quasi_identifiers:
         raise TableSpecError("k-anonymity needs at least one quasi-identifier")
-    delivery = Delivery(frames, earlier or {}, settings.quasi_identifiers, keys)
+    delivery = Delivery(frames, as_held(earlier), settings.quasi_identifiers, keys)
     k = settings.k
     touched = {n: pl.Series(ROW, [], pl.UInt32) for n in delivery.current}
     suppressed = {n: dict.fromkeys(delivery.qis[n], 0) for n in delivery.current}
@@ -187,7 +188,7 @@ def linked_risk(
     limits: RiskLimits | None = None,
     *,
     keys: Sequence[str] = ("person_id",),
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
 ) -> dict[str, RiskReport]:
     """Re-identification risk of each view of the linked delivery (``file:<name>``,
     ``key:<key>``), one unit (person) per row: the risk of a unit is 1/fk over the units it
@@ -196,7 +197,7 @@ def linked_risk(
     limits = limits or RiskLimits()
     if limits.weight is not None:
         raise TableSpecError("the linked view counts persons: risk.weight does not apply to it")
-    delivery = Delivery(frames, earlier or {}, quasi_identifiers, keys)
+    delivery = Delivery(frames, as_held(earlier), quasi_identifiers, keys)
     return {name: assess_risk(view.frame, view.qis, limits) for name, view in _views(delivery)}
 
 
@@ -206,7 +207,7 @@ def check_linked_risk(
     limits: RiskLimits,
     *,
     keys: Sequence[str] = ("person_id",),
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
 ) -> dict[str, RiskReport]:
     """:func:`linked_risk`, failing closed: raises :class:`ReidentificationRiskExceeded`
     (exit code 3) for the first view above a limit."""
@@ -221,7 +222,7 @@ def protect_linked(
     settings: KAnonymitySettings,
     *,
     keys: Sequence[str] = ("person_id",),
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
     """What the de-identify stage runs on a delivery: :func:`anonymise_linked`, then the
     re-identification risk of every view, failing closed above ``settings.risk``'s limits.

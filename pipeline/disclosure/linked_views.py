@@ -13,6 +13,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.disclosure.errors import TableSpecError
+from pipeline.disclosure.held import HeldFiles, varying_keys
 from pipeline.disclosure.kanon import frequency_counts, suppressed_members
 
 UNIT, ROW, _KEY, _SPREAD = "__unit", "__row", "__key", "__spread"
@@ -21,15 +22,18 @@ _NULL, _FIELD, _TUPLE = "\x00", "\x1f", "\x1e"
 
 
 class Delivery:
-    """The current files (tagged with row and unit ids) and the earlier ones, never changed."""
+    """The current files (tagged with row and unit ids) and the earlier ones, never changed
+    (``held``: all of them, or the rows of them that can meet the current files)."""
 
     def __init__(
         self,
         frames: Mapping[str, pl.DataFrame],
-        earlier: Mapping[str, pl.DataFrame],
+        held: HeldFiles,
         quasi_identifiers: Sequence[str],
         keys: Sequence[str],
     ) -> None:
+        earlier = held.frames
+        self.held = held
         clash = sorted(set(frames) & set(earlier))
         if clash:
             raise TableSpecError(f"file names used for both current and earlier files: {clash}")
@@ -112,7 +116,7 @@ class Delivery:
 
     def units(self) -> int:
         ids = [f.get_column(UNIT) for f in (*self.current.values(), *self.earlier.values())]
-        return pl.concat(ids).n_unique() if ids else 0
+        return (pl.concat(ids).n_unique() if ids else 0) + self.held.units_elsewhere
 
     def result(self) -> dict[str, pl.DataFrame]:
         """The original frames with every value suppressed here (QI or key) set missing."""
@@ -277,7 +281,8 @@ def key_view(delivery: Delivery, key: str) -> View:
     for name, frame in delivery.earlier.items():
         if code(key) not in frame.columns:
             continue
-        part, values = _earlier_values(frame, key, name, delivery.old_qis[name])
+        varying = delivery.held.is_varying(name, key)
+        part, values = _earlier_values(frame, key, name, delivery.old_qis[name], varying)
         fixed += values
         parts.append(part.with_columns(pl.lit(True).alias(f"in{_FIELD}{name}")))
         flags.append(f"in{_FIELD}{name}")
@@ -303,18 +308,19 @@ def key_view(delivery: Delivery, key: str) -> View:
 
 
 def _earlier_values(
-    frame: pl.DataFrame, key: str, name: str, qis: Sequence[str]
+    frame: pl.DataFrame, key: str, name: str, qis: Sequence[str], varying: bool | None
 ) -> tuple[pl.DataFrame, list[str]]:
     """One row per key value of earlier file ``name`` and its fixed view columns. Where no
     key value has two different values of a quasi-identifier in the file (as this module
     delivers: values are made consistent per person), one column per quasi-identifier holding
     the value (as for current files: a row missing it matches more, so the row holding it is
     the one to hide), matched like the join (a missing value matches anything); otherwise one
-    column holding the set of value tuples, compared exactly, which is stricter than the join."""
+    column holding the set of value tuples, compared exactly, which is stricter than the join.
+    ``varying`` says which, for a frame that is only part of its file (None: from the frame)."""
     columns = {f"{name}{_FIELD}{q}": q for q in qis}
-    keyed = frame.filter(pl.col(code(key)).is_not_null())
-    spread = keyed.group_by(code(key)).agg(pl.col(q).drop_nulls().n_unique() for q in qis)
-    if not qis or spread.select(pl.max_horizontal(qis).max()).item() in (None, 0, 1):
+    if varying is None:
+        varying = bool(varying_keys(frame, [code(key)], qis))
+    if not qis or not varying:
         values = [pl.col(q).max().alias(c) for c, q in columns.items()]
         fixed = list(columns)
     else:

@@ -9,7 +9,8 @@ so that reruns give byte-identical Parquet. ``pipeline.disclosure`` does the wor
 source's extract k-anonymous (and l-diverse) on the configured quasi-identifiers record by
 record; :func:`protect_delivery` then makes every join of the delivered files (``person_id``
 and the ``pid_*`` pseudonyms are the keys), and of the earlier extracts this recipient holds
-(:func:`earlier_extracts`), k-anonymous per person and within the risk limits; a
+(:func:`recipient_holdings`, a summary of them; :func:`earlier_extracts` reads them whole),
+k-anonymous per person and within the risk limits; a
 :class:`LeakCheck` proves no identifier value survived. The disclosure summary has
 ``k_anonymity`` (per source), ``linked_k_anonymity``, ``linked_risk`` (per view) and
 ``linked_earlier`` (the earlier extracts joined), counts and risks only.
@@ -40,7 +41,14 @@ from pipeline.config import (
 )
 from pipeline.disclosure.settings import KAnonymitySettings
 from pipeline.quarantine import without_leading_underscores
-from pipeline.stages.earlier import earlier_extracts, is_key_column
+from pipeline.stages.earlier import (
+    Holdings,
+    WholeExtracts,
+    earlier_extracts,
+    hashed_key,
+    is_key_column,
+)
+from pipeline.stages.earlier_summary import recipient_holdings
 from pipeline.stages.parts import Part, PartSet
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "identifying_values",
     "ladders",
     "protect_delivery",
+    "recipient_holdings",
 ]
 
 # Short categorical roles are not searched for: "F" would match any "F" in an attribute.
@@ -104,21 +113,23 @@ def deidentify(
     identifying: Mapping[str, pl.Series | pl.LazyFrame],
     out: PartSet,
     *,
-    earlier: Mapping[str, pl.DataFrame] | None = None,
+    earlier: Mapping[str, pl.DataFrame] | Holdings | None = None,
 ) -> dict[str, Any]:
     """Write the de-identified rows of the pseudonymised ``parts`` into ``out`` (one part each,
     columns as delivered) and return the disclosure summary.
 
     ``identifying`` holds the batch's direct-identifier values (:func:`identifying_values`);
-    ``earlier`` the extracts the recipient already has (:func:`earlier_extracts`): joins with
-    them are assessed too, and they are never changed."""
+    ``earlier`` the extracts the recipient already has (:func:`earlier_extracts`, or the
+    summary of :func:`pipeline.stages.earlier_summary.recipient_holdings`): joins with them
+    are assessed too, and they are never changed."""
     from pipeline.disclosure import LeakCheck
 
     out.start()
     layout = _Layout(parts, config)
     protected = {name: layout.protected(name) for name in layout.sources}
     anonymised, reports = _anonymise_sources(protected, config)
-    treated, linked = protect_delivery(anonymised, config, _hashed_keys(earlier or {}))
+    held = earlier if isinstance(earlier, Holdings) else WholeExtracts(earlier or {})
+    treated, linked = protect_delivery(anonymised, config, held)
     check = LeakCheck(identifying)
     written = []
     for name in layout.sources:
@@ -193,7 +204,7 @@ class _Layout:
             rows = self.rows(part)
             keep = [c for c in rows.columns if c in self._protected_columns(name)]
             chunks.append(
-                rows.select(keep).with_columns(_hash(c) for c in keep if is_key_column(c))
+                rows.select(keep).with_columns(hashed_key(c) for c in keep if is_key_column(c))
             )
         return pl.concat(chunks, rechunk=True)  # one layout, whatever the parts: same sums
 
@@ -219,20 +230,6 @@ class _Layout:
             if kind == "category" and a in rows.columns
         ]
         return rows.with_columns(patch).with_columns(categories)
-
-
-def _hash(column: str) -> pl.Expr:
-    """A key as a non-negative 63-bit hash (null stays null): equal keys stay equal (module
-    docstring), and integers are what the linked views code keys as."""
-    key = pl.col(column)
-    return pl.when(key.is_not_null()).then((key.hash(seed=0) // 2).cast(pl.Int64)).alias(column)
-
-
-def _hashed_keys(earlier: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    return {
-        name: frame.with_columns(_hash(c) for c in frame.columns if is_key_column(c))
-        for name, frame in earlier.items()
-    }
 
 
 def _anonymise_sources(
@@ -278,9 +275,10 @@ def _source_settings(
 def protect_delivery(
     files: Mapping[str, pl.DataFrame],
     config: PipelineConfig,
-    earlier: Mapping[str, pl.DataFrame],
+    earlier: Mapping[str, pl.DataFrame] | Holdings,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
-    """Every join of the delivery's files (and of the ``earlier`` ones) on a shared key made
+    """Every join of the delivery's files (and of the ``earlier`` ones, keys hashed) on a
+    shared key made
     k-anonymous per person, and its re-identification risk held within the limits
     (:func:`pipeline.disclosure.protect_linked`). Rows whose key was removed (unlinked) have
     ``linked`` withheld too. Without quasi-identifiers there is nothing to assess; without any
@@ -300,9 +298,11 @@ def protect_delivery(
                 risk = check_risk(frame, qis, settings.risk)
                 summary["linked_risk"][f"file:{name}"] = risk.to_dict()
         return dict(files), summary
-    joinable = {n: f for n, f in earlier.items() if set(keys) & set(f.columns)}
-    treated, linked = protect_linked(files, settings, keys=keys, earlier=joinable)
-    summary.update(linked, linked_earlier=sorted(joinable))
+    if not isinstance(earlier, Holdings):
+        earlier = WholeExtracts(earlier, hash_keys=False)
+    held = earlier.relevant(keys, files)
+    treated, linked = protect_linked(files, settings, keys=keys, earlier=held)
+    summary.update(linked, linked_earlier=sorted(held.frames))
     if "person_id" in keys:
         for name, frame in treated.items():
             if "linked" in frame.columns:
