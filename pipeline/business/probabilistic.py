@@ -8,9 +8,13 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
-* ``postcode`` and ``address``;
+* ``location``: postcode and address as one comparison, with levels of their own for a
+  register row at an office (a postcode where at least ``MatchSettings.office_size`` register
+  rows are: a formation agent's or accountant's office), where agreeing says less and a
+  record elsewhere is common;
 * ``crn``, ``vat``, ``paye`` (the identifier types both sides have): a valid identifier that
-  differs from the candidate's is strong evidence against; a missing or invalid one is neutral.
+  differs from the candidate's is strong evidence against; a missing or invalid one, or one a
+  keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
 Blocking: same core name (if not shared by many records; else same core and postcode
 district), same postcode, or the same rarest name token (legal or trading; only tokens that few
@@ -34,6 +38,7 @@ from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_o
 from linkage.company_names import (
     CompanyNameComparison,
     CompanyWordsComparison,
+    RegisteredOfficeLevel,
     add_company_token_columns,
     rarest_column,
 )
@@ -49,6 +54,7 @@ from linkage.comparisons import (
     NullLevel,
     PostcodePartialLevel,
 )
+from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -60,6 +66,7 @@ NAME, TRADING = "name_core", "trading_core"
 WORDS, TRADING_WORDS = "name_words", "trading_words"
 NAME_BLOCK = "name_core_block"  # the core name, where it is rare enough to block on alone
 HELD = "name_held"  # how many register rows hold the record's name (core and words)
+AT_POSTCODE = "postcode_companies"  # how many register rows share the row's postcode
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
     UID: pl.Int64,
@@ -77,9 +84,12 @@ class ScoredCandidates:
     training: dict[str, object] = field(default_factory=dict)
 
 
-def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
-    """Core name, distinguishing words, legal form, postcode, address, and one comparison per
-    identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
+def comparisons(
+    rare_frequency: float, id_types: list[str], office_size: int | None = None
+) -> list[Comparison]:
+    """Core name, distinguishing words, legal form, location (office-aware when
+    ``office_size`` is given, on :data:`AT_POSTCODE`), and one comparison per identifier type
+    in ``id_types`` (named after it, on ``<type>_norm``)."""
     return [
         CompanyNameComparison(
             NAME,
@@ -91,15 +101,32 @@ def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
         ExactComparison("legal_form", name="legal_form"),
-        location_comparison(),
-        *(ExactComparison(norm_column(t), name=t) for t in id_types),
+        location_comparison(
+            office_column=AT_POSTCODE if office_size else None, office_size=office_size or 10
+        ),
+        *(identifier_comparison(norm_column(t), t) for t in id_types),
     ]
 
 
-def location_comparison(postcode: str = "postcode_std", address: str = "address_std") -> Comparison:
+def location_comparison(
+    postcode: str = "postcode_std",
+    address: str = "address_std",
+    *,
+    office_column: str | None = None,
+    office_size: int = 10,
+) -> Comparison:
     """Postcode and address as one comparison: the address says little once the postcode
     agrees (a building, a formation agent's office, a family of companies share both), so
-    counting them as independent would add their evidence twice. Levels, in order:
+    counting them as independent would add their evidence twice.
+
+    With ``office_column`` (per register row, how many register rows share its postcode) a
+    register row at an office (:class:`~linkage.company_names.RegisteredOfficeLevel`: at least
+    ``office_size`` of them) has two levels of its own, learnt like the others: the record at
+    the same postcode (first: weak, hundreds of companies may share it), and the record in
+    another postcode area or without a postcode (after level 7: no strong evidence against,
+    businesses registered at an agent's or accountant's office trade at their own address).
+    Sector, district and area keep their levels: an accountant is usually near its clients.
+    The levels without offices, in order:
 
     1. same postcode, address Jaro-Winkler >= 0.9,
     2. same postcode,
@@ -112,6 +139,7 @@ def location_comparison(postcode: str = "postcode_std", address: str = "address_
     9. all other.
     """
     close = JaroWinklerLevel(address, 0.9)
+    same_area = PostcodePartialLevel(postcode, "area")
     levels: list[Level] = [
         And((ExactMatchLevel(postcode), close)),
         ExactMatchLevel(postcode),
@@ -119,10 +147,13 @@ def location_comparison(postcode: str = "postcode_std", address: str = "address_
         And((NullLevel(postcode), close)),
         PostcodePartialLevel(postcode, "sector"),
         PostcodePartialLevel(postcode, "district"),
-        PostcodePartialLevel(postcode, "area"),
+        same_area,
         And((NullLevel(postcode), Not(close))),  # a comparison's null level must come first
         ElseLevel(),
     ]
+    if office_column is not None:
+        office = RegisteredOfficeLevel(office_column, office_size)
+        levels.insert(levels.index(same_area) + 1, office)  # elsewhere, or no postcode
     return Comparison("location", levels)
 
 
@@ -167,11 +198,12 @@ def score_candidates(
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
+    incoming, register = _postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
         link_type="link_only",
-        comparisons=comparisons(min(rare, 1.0), id_types),
+        comparisons=comparisons(min(rare, 1.0), id_types, settings.office_size),
         blocking_rules=blocking_rules(),
         unique_id_column=UID,
         memory_limit=settings.memory_limit,
@@ -207,6 +239,25 @@ def _block_keys(
         return frame.join(rare, on=NAME, how="left", maintain_order="left").with_columns(
             pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
         )
+
+    return add(incoming), add(register)
+
+
+def _postcode_counts(
+    incoming: pl.DataFrame, register: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add :data:`AT_POSTCODE` (register rows at the row's postcode; 0 when none or no
+    postcode) to both frames: only the register's is compared, the incoming side's keeps the
+    two frames alike."""
+    counts = (
+        register.drop_nulls("postcode_std")
+        .group_by("postcode_std")
+        .agg(pl.len().cast(pl.Int64).alias(AT_POSTCODE))
+    )
+
+    def add(frame: pl.DataFrame) -> pl.DataFrame:
+        joined = frame.join(counts, on="postcode_std", how="left", maintain_order="left")
+        return joined.with_columns(pl.col(AT_POSTCODE).fill_null(0))
 
     return add(incoming), add(register)
 

@@ -17,6 +17,12 @@ class MatchSettings:
     ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
     ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
 
+    ``office_size``: a postcode where at least this many register rows are is an office (a
+    formation agent's, an accountant's); location is compared apart for its rows (see
+    :func:`pipeline.business.probabilistic.location_comparison`). An ordinary postcode covers
+    about 15 addresses, so ten companies at one is a building that holds companies, not a
+    business's own premises (a family of sister companies usually has fewer).
+
     ``contradicting_crn``: a record whose valid CRN is in no register row, matched by name to
     a company with another valid CRN, goes to ``"review"`` (default), or is decided by the
     model's evidence alone (``"evidence"``: the CRN disagreement weighs against it, a mistyped
@@ -32,6 +38,7 @@ class MatchSettings:
     min_labelled_pairs: int = 30
     max_training_pairs: int = 300_000
     contradicting_crn: Literal["review", "evidence"] = "review"
+    office_size: int = 10
     memory_limit: str = "4GB"
     threads: int = 2
     seed: int = 1
@@ -52,6 +59,9 @@ class MatchSettings:
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
+        size = self.office_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+            problems.append("office_size must be an integer >= 2")
         if self.contradicting_crn not in ("review", "evidence"):
             problems.append("contradicting_crn must be 'review' or 'evidence'")
         if problems:

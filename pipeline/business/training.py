@@ -42,6 +42,7 @@ import polars as pl
 
 from linkage import Linker
 from linkage.company_names import CompanyNameHeldOnceLevel
+from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -239,8 +240,9 @@ def identifier_disagreement(
     id_types: list[str],
 ) -> dict[str, tuple[int, int]]:
     """For each identifier type: (pairs that another identifier confirmed, whether or not this
-    one agreed too, and where both sides have a valid one of this type; how many of those
-    disagree on it)."""
+    one agreed too, and where both sides have a valid one of this type that is not a slip of
+    the other's; how many of those disagree on it). Slips are scored like a missing
+    identifier, so they are left out of its m."""
     out: dict[str, tuple[int, int]] = {}
     for id_type in id_types:
         column = norm_column(id_type)
@@ -251,6 +253,7 @@ def identifier_disagreement(
             .join(incoming.select(UID, a=column), on=UID)
             .join(register.select(pl.col(UID).alias(REG_UID), b=column), on=REG_UID)
             .drop_nulls(["a", "b"])
+            .filter(~slips(pl.col("a"), pl.col("b")))
         )
         out[id_type] = (both.height, int((both["a"] != both["b"]).sum()))
     return out

@@ -24,16 +24,29 @@ from pseudonym.tokens import Pseudonymiser
 
 def test_identifier_disagreement_uses_pairs_another_identifier_confirmed() -> None:
     confirmed = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "reg_uid": [0, 1, 2, 3], "method": ["crn", "vat", "crn+vat", "vat"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "reg_uid": [0, 1, 2, 3, 4],
+            "method": ["crn", "vat", "crn+vat", "vat", "vat"],
+        }
     )
     incoming = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "B", "C", None], "vat_norm": ["1", "2", "3", "4"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "crn_norm": ["01234567", "11111111", "02222222", None, "04444444"],
+            "vat_norm": ["100000001", "200000002", "300000003", "400000004", "500000005"],
+        }
     )
     register = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "X", "C", "D"], "vat_norm": ["9", "2", "3", "4"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "crn_norm": ["01234567", "98765432", "02222222", "03333333", "04444454"],
+            "vat_norm": ["900000009", "200000002", "300000003", "400000004", "500000005"],
+        }
     )
     got = identifier_disagreement(confirmed, incoming, register, ["crn", "vat"])
-    # crn: pairs 1 and 2 (a VAT confirmed them; pair 3 has no incoming CRN), pair 1 disagrees;
+    # crn: pairs 1 and 2 (a VAT confirmed them; pair 3 has no incoming CRN; pair 4's CRNs are
+    # one keystroke apart, a slip, scored like a missing CRN), pair 1 disagrees;
     # vat: pairs 0 and 2 (a CRN confirmed them), pair 0 disagrees
     assert got == {"crn": (2, 1), "vat": (2, 1)}
 
