@@ -58,7 +58,7 @@ from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
-from pipeline.business.training import NameCounts, train
+from pipeline.business.training import NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
 
@@ -210,20 +210,31 @@ def score_candidates(
         threads=settings.threads,
     )
     linker = Linker(link_settings, incoming, register)
+    floor = settings.review_threshold / 10  # lower probabilities never matter
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
-        pairs = linker.predict(threshold=settings.review_threshold / 10)
+        once, lift = held_once_lift(linker)
+        pairs = linker.predict(threshold=_lowered(floor, lift))
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
-    pairs = pairs.select(
-        pl.col("id_l").alias(UID),
-        pl.col("id_r").alias(REG_UID),
-        "match_probability",
-        "match_weight",
+    training["name_held_once_lift_bits"] = round(lift, 6)
+    gained = pl.when(pl.col("gamma_company_name") == once).then(lift).otherwise(0.0)
+    weight = (pl.col("match_weight") + gained).alias("match_weight")
+    pairs = (
+        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
+        .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
+        .filter(pl.col("match_probability") >= floor)
+        .select(list(SCORED_SCHEMA))
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _lowered(probability: float, bits: float) -> float:
+    """The probability whose odds are ``probability``'s divided by 2^``bits``."""
+    odds = probability / (1.0 - probability) / 2.0**bits
+    return odds / (1.0 + odds)
 
 
 def _block_keys(

@@ -36,12 +36,14 @@ is far rarer among other businesses than one in N, and the register says by how 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import polars as pl
 
 from linkage import Linker
 from linkage.company_names import CompanyNameHeldOnceLevel
+from linkage.model import PROBABILITY_FLOOR
 from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
@@ -173,6 +175,21 @@ def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
         "held_twice": held.held_twice,
         "frequency": held.once_frequency(),
     }
+
+
+def held_once_lift(linker: Linker) -> tuple[int, float]:
+    """(gamma of the held-once level of ``company_name``, the bits its weight lacks): the
+    engine floors every m and u at :data:`~linkage.model.PROBABILITY_FLOOR` so that a level
+    never seen in training cannot get an infinite weight, but the held-once u is a frequency
+    set on purpose (:func:`set_held_once`, 3e-7 at 300k register rows), which the floor would
+    cap. The lift is log2(floor / u), 0 when u is at or above the floor."""
+    comparison = next(c for c in linker.comparisons if c.name == "company_name")
+    infos = zip(comparison.levels, comparison.level_info(), strict=True)
+    once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
+    u = linker.parameters.comparisons["company_name"].u[once] or 0.0
+    if u <= 0.0 or u >= PROBABILITY_FLOOR:
+        return once, 0.0
+    return once, math.log2(PROBABILITY_FLOOR / u)
 
 
 def m_from_agreement(

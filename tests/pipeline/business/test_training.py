@@ -4,10 +4,16 @@ names-only run trained without EM on the hard generator's data."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import polars as pl
 import pytest
 
 from benchmarks.business.hard import generate
+from linkage import Linker
+from linkage.company_names import CompanyNameComparison
+from linkage.model import PROBABILITY_FLOOR
 from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_link import link_to_register
 from pipeline.business.training import (
@@ -15,6 +21,7 @@ from pipeline.business.training import (
     _capped,
     _floored,
     _only_each_other,
+    held_once_lift,
     identifier_disagreement,
 )
 from pseudonym.keys import generate_master_key
@@ -89,3 +96,24 @@ def test_a_names_only_run_learns_m_from_agreement(tmp_path_factory: pytest.TempP
     recall = (judged["entref"] == judged["entref_true"]).sum() / data.truth["entref"].count()
     assert precision is not None and precision >= 0.95 and recall >= 0.75
     assert WORDS_ADDED_M <= 0.001
+
+
+def test_held_once_lift_restores_what_the_probability_floor_cuts() -> None:
+    """The held-once u is a Good-Turing frequency, below the engine's floor for unseen levels
+    at a large register: the lift is the bits the floor would take from its weight."""
+    comparison = CompanyNameComparison(
+        "name_core", trading_column=None, held_column="name_held", words_column="name_words",
+        name="company_name",
+    )  # fmt: skip
+    once = comparison.level_info()[1].gamma  # the level after the null level
+    u = [0.1] * len(comparison.level_info())
+
+    def linker(u_once: float) -> Linker:
+        held = list(u)
+        held[once] = u_once
+        parameters = SimpleNamespace(comparisons={"company_name": SimpleNamespace(u=held)})
+        return cast(Linker, SimpleNamespace(comparisons=[comparison], parameters=parameters))
+
+    assert held_once_lift(linker(PROBABILITY_FLOOR / 8)) == (once, pytest.approx(3.0))
+    assert held_once_lift(linker(PROBABILITY_FLOOR * 2)) == (once, 0.0)
+    assert held_once_lift(linker(0.0)) == (once, 0.0)
