@@ -9,9 +9,9 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
 * ``location``: postcode and address as one comparison, with levels of their own for a
-  register row at an office (a postcode where at least ``MatchSettings.office_size`` register
-  rows are: a formation agent's or accountant's office), where agreeing says less and a
-  record elsewhere is common;
+  record far from a register row at an office (a postcode where at least
+  ``MatchSettings.office_size`` or ``large_office_size`` register rows are: an accountant's
+  or a formation agent's office), which is common and weak evidence against;
 * ``crn``, ``vat``, ``paye`` (the identifier types both sides have): a valid identifier that
   differs from the candidate's is strong evidence against; a missing or invalid one, or one a
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
@@ -85,11 +85,11 @@ class ScoredCandidates:
 
 
 def comparisons(
-    rare_frequency: float, id_types: list[str], office_size: int | None = None
+    rare_frequency: float, id_types: list[str], office_sizes: tuple[int, int] | None = None
 ) -> list[Comparison]:
     """Core name, distinguishing words, legal form, location (office-aware when
-    ``office_size`` is given, on :data:`AT_POSTCODE`), and one comparison per identifier type
-    in ``id_types`` (named after it, on ``<type>_norm``)."""
+    ``office_sizes`` (office, large office) is given, on :data:`AT_POSTCODE`), and one
+    comparison per identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
     return [
         CompanyNameComparison(
             NAME,
@@ -102,7 +102,8 @@ def comparisons(
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
         ExactComparison("legal_form", name="legal_form"),
         location_comparison(
-            office_column=AT_POSTCODE if office_size else None, office_size=office_size or 10
+            office_column=AT_POSTCODE if office_sizes else None,
+            office_sizes=office_sizes or (10, 100),
         ),
         *(identifier_comparison(norm_column(t), t) for t in id_types),
     ]
@@ -113,19 +114,21 @@ def location_comparison(
     address: str = "address_std",
     *,
     office_column: str | None = None,
-    office_size: int = 10,
+    office_sizes: tuple[int, int] = (10, 100),
 ) -> Comparison:
     """Postcode and address as one comparison: the address says little once the postcode
     agrees (a building, a formation agent's office, a family of companies share both), so
     counting them as independent would add their evidence twice.
 
-    With ``office_column`` (per register row, how many register rows share its postcode) a
-    register row at an office (:class:`~linkage.company_names.RegisteredOfficeLevel`: at least
-    ``office_size`` of them) has two levels of its own, learnt like the others: the record at
-    the same postcode (first: weak, hundreds of companies may share it), and the record in
-    another postcode area or without a postcode (after level 7: no strong evidence against,
-    businesses registered at an agent's or accountant's office trade at their own address).
-    Sector, district and area keep their levels: an accountant is usually near its clients.
+    With ``office_column`` (per register row, how many register rows share its postcode), a
+    record in another postcode area than a register row at an office, or without a postcode,
+    has a level of its own per size of office (``office_sizes``: at least as many register
+    rows at the postcode as the large size, then as the small one;
+    :class:`~linkage.company_names.RegisteredOfficeLevel`), placed after level 7 and learnt
+    like the others: businesses registered at a formation agent's or an accountant's office
+    trade at their own address, so an address elsewhere is weak evidence against them, the
+    weaker the more companies the office holds (an accountant's clients are mostly near it, a
+    formation agent's anywhere). Sector, district and area keep their levels.
     The levels without offices, in order:
 
     1. same postcode, address Jaro-Winkler >= 0.9,
@@ -152,8 +155,10 @@ def location_comparison(
         ElseLevel(),
     ]
     if office_column is not None:
-        office = RegisteredOfficeLevel(office_column, office_size)
-        levels.insert(levels.index(same_area) + 1, office)  # elsewhere, or no postcode
+        small, large = office_sizes
+        offices = [RegisteredOfficeLevel(office_column, n) for n in (large, small)]
+        at = levels.index(same_area) + 1  # elsewhere, or no postcode
+        levels[at:at] = offices
     return Comparison("location", levels)
 
 
@@ -203,7 +208,9 @@ def score_candidates(
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
         link_type="link_only",
-        comparisons=comparisons(min(rare, 1.0), id_types, settings.office_size),
+        comparisons=comparisons(
+            min(rare, 1.0), id_types, (settings.office_size, settings.large_office_size)
+        ),
         blocking_rules=blocking_rules(),
         unique_id_column=UID,
         memory_limit=settings.memory_limit,

@@ -75,20 +75,21 @@ def test_unknown_crns_and_conflicts() -> None:
     assert got == [False, False, False, True, False, False]
 
 
-def test_office_level_is_checked_and_placed() -> None:
+def test_office_levels_are_checked_and_placed() -> None:
     with pytest.raises(SettingsError, match="min_companies"):
         RegisteredOfficeLevel("n", 1)
-    with pytest.raises(ConfigError, match="office_size"):
-        MatchSettings(office_size=1)
+    for small, large in ((1, 100), (50, 50), (100, 10)):
+        with pytest.raises(ConfigError, match="office_size"):
+            MatchSettings(office_size=small, large_office_size=large)
     plain = location_comparison()
-    office = location_comparison(office_column="n", office_size=12)
-    assert len(office.levels) == len(plain.levels) + 1
+    office = location_comparison(office_column="n", office_sizes=(12, 120))
     added = [level for level in office.levels if level not in plain.levels]
-    assert added == [RegisteredOfficeLevel("n", 12)]
+    assert added == [RegisteredOfficeLevel("n", 120), RegisteredOfficeLevel("n", 12)]
     # right after "same postcode area" (level 6): an office in the record's own area keeps
-    # that level
-    assert office.levels.index(added[0]) == 7
+    # that level; the large office first, since its rows are also at a small one
     assert office.levels[6] == plain.levels[6]
+    assert office.levels[7:9] == tuple(added)
+    assert office.levels[9:] == plain.levels[7:]
 
 
 # A hand-made world: companies with coined names, one postcode each, except OFFICE_ROWS
@@ -191,4 +192,5 @@ def test_a_company_registered_at_an_office_is_met_elsewhere(pseudonymiser: Pseud
         p = _statuses(pseudonymiser, settings)["office_elsewhere"]["match_probability"]
         return p / (1 - p)
 
-    assert odds(MatchSettings()) > 4 * odds(MatchSettings(office_size=10**9))
+    pooled = MatchSettings(office_size=10**8, large_office_size=10**9)
+    assert odds(MatchSettings()) > 4 * odds(pooled)
