@@ -50,7 +50,6 @@ __all__ = [
     "CompanyTokenOverlapLevel",
     "CompanyWordsComparison",
     "CompanyWordsLevel",
-    "RegisteredOfficeLevel",
     "add_company_token_columns",
     "idf_column",
     "rarest_column",
@@ -174,36 +173,6 @@ class CompanyNameHeldOnceLevel(Level):
     @property
     def label(self) -> str:
         return f"{self.column} exact, held by one right-side record"
-
-
-@dataclass(frozen=True)
-class RegisteredOfficeLevel(Level):
-    """The right-side record is registered at an office: its ``count_column`` (how many
-    right-side records share its postcode) is at least ``min_companies``. In a link the right
-    side is the register, and a postcode holding many companies is a formation agent's or an
-    accountant's office, where the register shows the office and the business trades
-    elsewhere: agreeing on it says less, and disagreeing less, than at a company's own
-    premises. Combine it with a location level (``And``) to give such pairs weights of their
-    own."""
-
-    count_column: str
-    min_companies: int = 10
-
-    def __post_init__(self) -> None:
-        _check_name("company level count_column", self.count_column)
-        count = self.min_companies
-        if isinstance(count, bool) or not isinstance(count, int) or count < 2:
-            raise SettingsError("RegisteredOfficeLevel min_companies must be an integer >= 2")
-
-    def sql(self, dialect: Dialect) -> str:
-        return f"coalesce({col(RIGHT, self.count_column)} >= {int(self.min_companies)}, FALSE)"
-
-    def columns(self) -> tuple[str, ...]:
-        return (self.count_column,)
-
-    @property
-    def label(self) -> str:
-        return f"right side registered at an office ({self.count_column} >= {self.min_companies})"
 
 
 @dataclass(frozen=True)

@@ -38,24 +38,16 @@ from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_o
 from linkage.company_names import (
     CompanyNameComparison,
     CompanyWordsComparison,
-    RegisteredOfficeLevel,
     add_company_token_columns,
     rarest_column,
 )
 from linkage.comparisons import (
-    And,
     Comparison,
-    ElseLevel,
     ExactComparison,
-    ExactMatchLevel,
-    JaroWinklerLevel,
-    Level,
-    Not,
-    NullLevel,
-    PostcodePartialLevel,
 )
 from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
+from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
 from pipeline.business.training import NameCounts, held_once_lift, train
@@ -66,7 +58,6 @@ NAME, TRADING = "name_core", "trading_core"
 WORDS, TRADING_WORDS = "name_words", "trading_words"
 NAME_BLOCK = "name_core_block"  # the core name, where it is rare enough to block on alone
 HELD = "name_held"  # how many register rows hold the record's name (core and words)
-AT_POSTCODE = "postcode_companies"  # how many register rows share the row's postcode
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
     UID: pl.Int64,
@@ -107,59 +98,6 @@ def comparisons(
         ),
         *(identifier_comparison(norm_column(t), t) for t in id_types),
     ]
-
-
-def location_comparison(
-    postcode: str = "postcode_std",
-    address: str = "address_std",
-    *,
-    office_column: str | None = None,
-    office_sizes: tuple[int, int] = (10, 100),
-) -> Comparison:
-    """Postcode and address as one comparison: the address says little once the postcode
-    agrees (a building, a formation agent's office, a family of companies share both), so
-    counting them as independent would add their evidence twice.
-
-    With ``office_column`` (per register row, how many register rows share its postcode), a
-    record in another postcode area than a register row at an office, or without a postcode,
-    has a level of its own per size of office (``office_sizes``: at least as many register
-    rows at the postcode as the large size, then as the small one;
-    :class:`~linkage.company_names.RegisteredOfficeLevel`), placed after level 7 and learnt
-    like the others: businesses registered at a formation agent's or an accountant's office
-    trade at their own address, so an address elsewhere is weak evidence against them, the
-    weaker the more companies the office holds (an accountant's clients are mostly near it, a
-    formation agent's anywhere). Sector, district and area keep their levels.
-    The levels without offices, in order:
-
-    1. same postcode, address Jaro-Winkler >= 0.9,
-    2. same postcode,
-    3. same postcode sector, address >= 0.9 (a mistyped postcode),
-    4. postcode missing on a side, address >= 0.9,
-    5. same postcode sector,
-    6. same district,
-    7. same area,
-    8. postcode missing on a side,
-    9. all other.
-    """
-    close = JaroWinklerLevel(address, 0.9)
-    same_area = PostcodePartialLevel(postcode, "area")
-    levels: list[Level] = [
-        And((ExactMatchLevel(postcode), close)),
-        ExactMatchLevel(postcode),
-        And((PostcodePartialLevel(postcode, "sector"), close)),
-        And((NullLevel(postcode), close)),
-        PostcodePartialLevel(postcode, "sector"),
-        PostcodePartialLevel(postcode, "district"),
-        same_area,
-        And((NullLevel(postcode), Not(close))),  # a comparison's null level must come first
-        ElseLevel(),
-    ]
-    if office_column is not None:
-        small, large = office_sizes
-        offices = [RegisteredOfficeLevel(office_column, n) for n in (large, small)]
-        at = levels.index(same_area) + 1  # elsewhere, or no postcode
-        levels[at:at] = offices
-    return Comparison("location", levels)
 
 
 def blocking_rules() -> list[BlockingRule]:
@@ -203,7 +141,7 @@ def score_candidates(
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
-    incoming, register = _postcode_counts(incoming, register)
+    incoming, register = postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
@@ -257,25 +195,6 @@ def _block_keys(
         return frame.join(rare, on=NAME, how="left", maintain_order="left").with_columns(
             pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
         )
-
-    return add(incoming), add(register)
-
-
-def _postcode_counts(
-    incoming: pl.DataFrame, register: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add :data:`AT_POSTCODE` (register rows at the row's postcode; 0 when none or no
-    postcode) to both frames: only the register's is compared, the incoming side's keeps the
-    two frames alike."""
-    counts = (
-        register.drop_nulls("postcode_std")
-        .group_by("postcode_std")
-        .agg(pl.len().cast(pl.Int64).alias(AT_POSTCODE))
-    )
-
-    def add(frame: pl.DataFrame) -> pl.DataFrame:
-        joined = frame.join(counts, on="postcode_std", how="left", maintain_order="left")
-        return joined.with_columns(pl.col(AT_POSTCODE).fill_null(0))
 
     return add(incoming), add(register)
 

@@ -20,7 +20,7 @@ class MatchSettings:
     ``office_size`` and ``large_office_size``: a postcode where at least this many register
     rows are is an office (an accountant's, a formation agent's); a record elsewhere is scored
     apart for its rows, per size (see
-    :func:`pipeline.business.probabilistic.location_comparison`). An ordinary postcode covers
+    :func:`pipeline.business.location.location_comparison`). An ordinary postcode covers
     about 15 addresses, so ten companies at one is a building that holds companies, not a
     business's own premises (a family of sister companies usually has fewer); a hundred is a
     registered-office service.

@@ -10,7 +10,6 @@ import itertools
 import polars as pl
 import pytest
 
-from linkage.company_names import RegisteredOfficeLevel
 from linkage.errors import SettingsError
 from pipeline.business.crn_rule import (
     identifier_comparison,
@@ -18,7 +17,7 @@ from pipeline.business.crn_rule import (
     unknown_crns,
     with_crn_conflicts,
 )
-from pipeline.business.probabilistic import location_comparison
+from pipeline.business.location import RegisteredOfficeLevel, location_comparison
 from pipeline.business.register_link import link_to_register
 from pipeline.business.settings import MatchSettings
 from pipeline.errors import ConfigError
