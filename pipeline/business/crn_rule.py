@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from linkage.comparisons import Comparison, ElseLevel, ExactMatchLevel, NullLevel
+from linkage.levels import DamerauLevenshteinLevel
 from linkage.sql import LEFT, RIGHT, Dialect, col
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
@@ -35,11 +36,13 @@ class IdentifierSlipOrNullLevel(NullLevel):
 
     def sql(self, dialect: Dialect) -> str:
         a, b = col(LEFT, self.column), col(RIGHT, self.column)
-        # levenshtein is a cheap gate: DL <= 1 implies levenshtein <= 2
-        levenshtein = dialect.string_metric("levenshtein", a, b)
-        damerau = dialect.string_metric("damerau_levenshtein", a, b)
-        slip = f"({a} <> {b} AND {levenshtein} <= 2 AND {damerau} <= 1)"
-        return f"({a} IS NULL OR {b} IS NULL OR coalesce({slip}, FALSE))"
+        # a CASE short-circuits (AND does not): most pairs are null or equal, or fail the
+        # within-one-edit level's cheap tests before any distance is computed
+        within_one = DamerauLevenshteinLevel(self.column, 1).sql(dialect)
+        return (
+            f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN TRUE WHEN {a} = {b} THEN FALSE "
+            f"ELSE coalesce({within_one}, FALSE) END"
+        )
 
     @property
     def label(self) -> str:
