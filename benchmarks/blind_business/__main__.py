@@ -43,9 +43,10 @@ RESULT = Path("benchmarks/results/business_blind.json")
 #: Since the issue 11 fix of 2026-12-04 this data is no longer blind: the engineer who changed
 #: the model studied pprl's errors on it. A new unseen dataset is needed to resolve issue 11.
 SEEN = (
-    "not blind since 2026-12-04: the engineer who fixed pprl's business model (held-once "
-    "names, post-stratified m, group identifiers) studied its errors on this data; figures "
-    "after that fix are not a blind measurement"
+    "not blind since 2026-12-04: the engineers who fixed pprl's business model (held-once "
+    "names, post-stratified m, group identifiers; then office levels, CRN slips, "
+    "crn_not_in_register) studied its errors on this data; figures after those fixes are not "
+    "a blind measurement"
 )
 UNSEEN = (
     "unseen: written without reading pprl's business model (benchmarks/unseen_business); "

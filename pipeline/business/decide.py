@@ -12,13 +12,14 @@ how much more or less often records are about enterprises of that status (dissol
 incorporated) than the register holds them, learnt from the identifier-confirmed pairs, so
 that among near-equal candidates the active company is preferred.
 
-Statuses (:func:`decide`): ``matched_probabilistic`` when the best candidate's probability
-reaches the match threshold, unless the record's valid CRN is in no register row and the
-candidate has another valid CRN (then ``review``: a company with its own number that the
-register does not hold is not linked to another company by name; with
-``MatchSettings.contradicting_crn="evidence"`` the model's CRN disagreement weight alone
-decides); ``ambiguous`` when two or more candidates reach the threshold on their own but
-share it; ``review`` from the review threshold; else ``not_found``.
+Statuses (:func:`decide`): ``crn_not_in_register`` when the record's valid CRN is in no
+register row and the best candidate has another valid CRN, not a slip of it (a company with
+its own number that the register does not hold is not linked to another company by name:
+:mod:`pipeline.business.crn_rule`; with ``MatchSettings.contradicting_crn="evidence"`` the
+model's CRN disagreement weight alone decides); else ``matched_probabilistic`` when the best
+candidate's probability reaches the match threshold; ``ambiguous`` when two or more candidates
+reach the threshold on their own but share it; ``review`` from the review threshold; else
+``not_found``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import math
 
 import polars as pl
 
+from pipeline.business.crn_rule import CRN_NOT_IN_REGISTER
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.prepare import UID
 from pipeline.business.settings import MatchSettings
@@ -77,7 +79,7 @@ def decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """``uid, status, entref, match_probability`` for every record with a candidate.
 
     ``pairs``: ``uid, entref, match_probability, match_weight`` and ``crn_conflict`` (the
-    record's valid CRN is in no register row and the candidate has another valid CRN), one
+    record's valid CRN is in no register row and the candidate has another, not a slip), one
     row per record and enterprise, weights already adjusted. ``match_probability`` in the
     result is the best candidate's exclusive probability.
     """
@@ -93,7 +95,9 @@ def decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     p = pl.col("match_probability")
     conflict = pl.col("conflict") & (settings.contradicting_crn == "review")
     status = (
-        pl.when((p >= settings.match_threshold) & ~conflict)
+        pl.when(conflict)
+        .then(pl.lit(CRN_NOT_IN_REGISTER))
+        .when(p >= settings.match_threshold)
         .then(pl.lit("matched_probabilistic"))
         .when(pl.col("strong") >= 2)
         .then(pl.lit("ambiguous"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.business.columns import IncomingColumns, RegisterColumns, present
+from pipeline.business.crn_rule import with_crn_conflicts
 from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities, status_weights
 from pipeline.business.deterministic import ENTREF, REG_UID
 from pipeline.business.prepare import UID, linkage_frame, norm_column
@@ -85,7 +86,9 @@ def fallback_candidates(
         REGISTER_STATUS,
     )
     pairs = (
-        _with_crn_conflicts(scored.pairs.join(fallback, on=UID, how="semi"), incoming, register)
+        with_crn_conflicts(
+            scored.pairs.join(fallback, on=UID, how="semi"), incoming.ids, register.ids
+        )
         .join(reg, on=REG_UID)
         .sort("match_weight", descending=True)
         .group_by(UID, ENTREF, maintain_order=True)
@@ -98,26 +101,6 @@ def fallback_candidates(
     )
     training = {**scored.training, "register_status_weights": weights}
     return pairs.with_columns(adjusted).select(list(PAIR_SCHEMA)), training
-
-
-def _with_crn_conflicts(pairs: pl.DataFrame, incoming: Side, register: Side) -> pl.DataFrame:
-    """``crn_conflict``: the record's valid CRN is in no register row and the candidate has
-    another valid CRN."""
-    crn = norm_column("crn")
-    if crn not in incoming.ids.columns or crn not in register.ids.columns:
-        return pairs.with_columns(pl.lit(False).alias("crn_conflict"))
-    held = register.ids[crn].drop_nulls().unique()
-    unknown = incoming.ids.select(
-        UID, pl.when(~pl.col(crn).is_in(held.implode())).then(pl.col(crn)).alias("__crn")
-    )
-    theirs = register.ids.select(pl.col(UID).alias(REG_UID), pl.col(crn).alias("__reg_crn"))
-    conflict = (pl.col("__crn") != pl.col("__reg_crn")).fill_null(False)
-    return (
-        pairs.join(unknown, on=UID, how="left")
-        .join(theirs, on=REG_UID, how="left")
-        .with_columns(conflict.alias("crn_conflict"))
-        .drop("__crn", "__reg_crn")
-    )
 
 
 def _status_weights(

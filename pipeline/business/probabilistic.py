@@ -8,9 +8,13 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
-* ``postcode`` and ``address``;
+* ``location``: postcode and address as one comparison, with levels of their own for a
+  record far from a register row at an office (a postcode where at least
+  ``MatchSettings.office_size`` or ``large_office_size`` register rows are: an accountant's
+  or a formation agent's office), which is common and weak evidence against;
 * ``crn``, ``vat``, ``paye`` (the identifier types both sides have): a valid identifier that
-  differs from the candidate's is strong evidence against; a missing or invalid one is neutral.
+  differs from the candidate's is strong evidence against; a missing or invalid one, or one a
+  keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
 Blocking: same core name (if not shared by many records; else same core and postcode
 district), same postcode, or the same rarest name token (legal or trading; only tokens that few
@@ -38,21 +42,15 @@ from linkage.company_names import (
     rarest_column,
 )
 from linkage.comparisons import (
-    And,
     Comparison,
-    ElseLevel,
     ExactComparison,
-    ExactMatchLevel,
-    JaroWinklerLevel,
-    Level,
-    Not,
-    NullLevel,
-    PostcodePartialLevel,
 )
+from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
+from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
-from pipeline.business.training import NameCounts, train
+from pipeline.business.training import NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +75,12 @@ class ScoredCandidates:
     training: dict[str, object] = field(default_factory=dict)
 
 
-def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
-    """Core name, distinguishing words, legal form, postcode, address, and one comparison per
-    identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
+def comparisons(
+    rare_frequency: float, id_types: list[str], office_sizes: tuple[int, int] | None = None
+) -> list[Comparison]:
+    """Core name, distinguishing words, legal form, location (office-aware when
+    ``office_sizes`` (office, large office) is given, on :data:`AT_POSTCODE`), and one
+    comparison per identifier type in ``id_types`` (named after it, on ``<type>_norm``)."""
     return [
         CompanyNameComparison(
             NAME,
@@ -91,39 +92,12 @@ def comparisons(rare_frequency: float, id_types: list[str]) -> list[Comparison]:
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
         ExactComparison("legal_form", name="legal_form"),
-        location_comparison(),
-        *(ExactComparison(norm_column(t), name=t) for t in id_types),
+        location_comparison(
+            office_column=AT_POSTCODE if office_sizes else None,
+            office_sizes=office_sizes or (10, 100),
+        ),
+        *(identifier_comparison(norm_column(t), t) for t in id_types),
     ]
-
-
-def location_comparison(postcode: str = "postcode_std", address: str = "address_std") -> Comparison:
-    """Postcode and address as one comparison: the address says little once the postcode
-    agrees (a building, a formation agent's office, a family of companies share both), so
-    counting them as independent would add their evidence twice. Levels, in order:
-
-    1. same postcode, address Jaro-Winkler >= 0.9,
-    2. same postcode,
-    3. same postcode sector, address >= 0.9 (a mistyped postcode),
-    4. postcode missing on a side, address >= 0.9,
-    5. same postcode sector,
-    6. same district,
-    7. same area,
-    8. postcode missing on a side,
-    9. all other.
-    """
-    close = JaroWinklerLevel(address, 0.9)
-    levels: list[Level] = [
-        And((ExactMatchLevel(postcode), close)),
-        ExactMatchLevel(postcode),
-        And((PostcodePartialLevel(postcode, "sector"), close)),
-        And((NullLevel(postcode), close)),
-        PostcodePartialLevel(postcode, "sector"),
-        PostcodePartialLevel(postcode, "district"),
-        PostcodePartialLevel(postcode, "area"),
-        And((NullLevel(postcode), Not(close))),  # a comparison's null level must come first
-        ElseLevel(),
-    ]
-    return Comparison("location", levels)
 
 
 def blocking_rules() -> list[BlockingRule]:
@@ -167,31 +141,45 @@ def score_candidates(
     )
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
+    incoming, register = postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
         link_type="link_only",
-        comparisons=comparisons(min(rare, 1.0), id_types),
+        comparisons=comparisons(
+            min(rare, 1.0), id_types, (settings.office_size, settings.large_office_size)
+        ),
         blocking_rules=blocking_rules(),
         unique_id_column=UID,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
     )
     linker = Linker(link_settings, incoming, register)
+    floor = settings.review_threshold / 10  # lower probabilities never matter
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
-        pairs = linker.predict(threshold=settings.review_threshold / 10)
+        once, lift = held_once_lift(linker)
+        pairs = linker.predict(threshold=_lowered(floor, lift))
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
-    pairs = pairs.select(
-        pl.col("id_l").alias(UID),
-        pl.col("id_r").alias(REG_UID),
-        "match_probability",
-        "match_weight",
+    training["name_held_once_lift_bits"] = round(lift, 6)
+    gained = pl.when(pl.col("gamma_company_name") == once).then(lift).otherwise(0.0)
+    weight = (pl.col("match_weight") + gained).alias("match_weight")
+    pairs = (
+        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
+        .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
+        .filter(pl.col("match_probability") >= floor)
+        .select(list(SCORED_SCHEMA))
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _lowered(probability: float, bits: float) -> float:
+    """The probability whose odds are ``probability``'s divided by 2^``bits``."""
+    odds = probability / (1.0 - probability) / 2.0**bits
+    return odds / (1.0 + odds)
 
 
 def _block_keys(

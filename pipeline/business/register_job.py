@@ -59,6 +59,13 @@ class RegisterLinkOptions:
         return [self.register_path, self.input_path, *filter(None, [self.decisions_path])]
 
 
+#: How a CRN request names statuses: the review band is ``ambiguous``, and a CRN no register
+#: row holds is simply ``not_found`` (the request is about CRNs).
+CRN_REQUEST_STATUS_NAMES: Mapping[str, str] = {
+    "review": "ambiguous",
+    "crn_not_in_register": "not_found",
+}
+
 #: The steps a register run announces to a progress callback, in order.
 REGISTER_STEPS = ("read", "link", "deliver")
 

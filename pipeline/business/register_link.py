@@ -7,10 +7,12 @@ Status of each incoming record (:data:`STATUSES`):
 * ``matched_clerical``: a curator's ``match`` decision;
 * ``matched_probabilistic``: the best candidate's probability, among the record's candidates,
   reaches the match threshold (:mod:`pipeline.business.decide`);
-* ``review``: best candidate in the grey band, or a match by name to a company whose CRN
-  contradicts the record's (the CRN request calls this ``ambiguous``);
+* ``review``: best candidate in the grey band (the CRN request calls this ``ambiguous``);
 * ``ambiguous``: identifiers point to several enterprises, or several candidates reach the
   match threshold on their own and none stands out;
+* ``crn_not_in_register``: the record's valid CRN is held by no register row, and nothing
+  linked it (a name match to a company with another CRN is not made unless the numbers are a
+  slip: :mod:`pipeline.business.crn_rule`; the CRN request calls this ``not_found``);
 * ``not_found``: nothing matched; ``invalid``: nothing matched and an identifier was invalid
   (or there was nothing to match on). ``reason`` lists invalid identifiers as ``type:code``
   (e.g. ``crn:bad_prefix``), or ``nothing_to_match`` when there was no identifier or name.
@@ -35,6 +37,7 @@ from pipeline.business.columns import (
     check_matchable,
     present,
 )
+from pipeline.business.crn_rule import CRN_NOT_IN_REGISTER, unknown_crns
 from pipeline.business.decide import decide
 from pipeline.business.deterministic import ENTREF, REG_UID, TOKEN, deterministic_matches
 from pipeline.business.fallback import REGISTER_STATUS, Side, fallback_candidates
@@ -56,10 +59,11 @@ logger = logging.getLogger(__name__)
 
 STATUSES: tuple[str, ...] = (
     "matched_exact", "matched_clerical", "matched_probabilistic", "review", "ambiguous",
-    "not_found", "invalid",
+    CRN_NOT_IN_REGISTER, "not_found", "invalid",
 )  # fmt: skip
 MATCHED = ("matched_exact", "matched_clerical", "matched_probabilistic")
 NOTHING_TO_MATCH = "nothing_to_match"  # reason: no valid identifier and no name
+UNKNOWN_CRN = "__crn_unknown"
 
 
 @dataclass
@@ -113,7 +117,7 @@ def link_to_register(
     if rejected.height:
         det = det.join(rejected, on=[UID, ENTREF], how="anti")
     pairs, training = _probabilistic(inc, reg, id_types, det, clerical, rejected, settings)
-    results = _results(inc, register, keys, det, clerical, decide(pairs, settings))
+    results = _results(inc, register, reg.ids, keys, det, clerical, decide(pairs, settings))
     review = review_rows(results, pairs, inc, reg, keys, settings)
     if decisions is None:
         needed = pl.concat([results[ENTREF], review[ENTREF]]).drop_nulls().unique()
@@ -158,6 +162,7 @@ def _probabilistic(
 def _results(
     inc: Side,
     register: pl.DataFrame,
+    reg_ids: pl.DataFrame,
     keys: pl.Series,
     det: pl.DataFrame,
     clerical: pl.DataFrame,
@@ -168,10 +173,12 @@ def _results(
     ic = inc.columns
     has_names = present(inc.frame, ic.name) is not None
     nothing = _nothing_to_match(inc.frame, inc.ids, ic.name if has_names else None)
+    unknown = unknown_crns(inc.ids, reg_ids)
     statuses = register.select(pl.col("__entref").alias(ENTREF), REGISTER_STATUS).unique(ENTREF)
-    return _assemble(
-        inc.ids.with_columns(nothing.alias("__nothing")), keys, det, clerical, decided
-    ).join(statuses, on=ENTREF, how="left", maintain_order="left")
+    flagged = inc.ids.with_columns(nothing.alias("__nothing"), unknown.alias(UNKNOWN_CRN))
+    return _assemble(flagged, keys, det, clerical, decided).join(
+        statuses, on=ENTREF, how="left", maintain_order="left"
+    )
 
 
 def _settings_facts(settings: MatchSettings) -> dict[str, object]:
@@ -251,8 +258,9 @@ def _assemble(
 ) -> pl.DataFrame:
     """One row per incoming record: a clerical decision beats an identifier match, which
     beats the probabilistic one (an ambiguous identifier match only when the model did not
-    link the record); a record nothing matched with a reason is ``invalid``."""
-    base = _reasons(inc_ids).with_columns(keys.alias(KEY))
+    link the record); a record nothing matched is ``crn_not_in_register`` when its valid CRN
+    is in no register row, else ``invalid`` when it has a reason."""
+    base = _reasons(inc_ids).with_columns(keys.alias(KEY), inc_ids[UNKNOWN_CRN])
     det_status = (
         pl.when(pl.col("n_enterprises") == 1)
         .then(pl.lit("matched_exact"))
@@ -277,6 +285,8 @@ def _assemble(
         .then(pl.lit("matched_clerical"))
         .when(det_hit)
         .then(pl.col("d_status"))
+        .when((prob_status == "not_found") & pl.col(UNKNOWN_CRN))
+        .then(pl.lit(CRN_NOT_IN_REGISTER))
         .when((prob_status == "not_found") & pl.col("reason").is_not_null())
         .then(pl.lit("invalid"))
         .otherwise(prob_status)

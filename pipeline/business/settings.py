@@ -17,6 +17,14 @@ class MatchSettings:
     ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
     ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
 
+    ``office_size`` and ``large_office_size``: a postcode where at least this many register
+    rows are is an office (an accountant's, a formation agent's); a record elsewhere is scored
+    apart for its rows, per size (see
+    :func:`pipeline.business.location.location_comparison`). An ordinary postcode covers
+    about 15 addresses, so ten companies at one is a building that holds companies, not a
+    business's own premises (a family of sister companies usually has fewer); a hundred is a
+    registered-office service.
+
     ``contradicting_crn``: a record whose valid CRN is in no register row, matched by name to
     a company with another valid CRN, goes to ``"review"`` (default), or is decided by the
     model's evidence alone (``"evidence"``: the CRN disagreement weighs against it, a mistyped
@@ -32,6 +40,8 @@ class MatchSettings:
     min_labelled_pairs: int = 30
     max_training_pairs: int = 300_000
     contradicting_crn: Literal["review", "evidence"] = "review"
+    office_size: int = 10
+    large_office_size: int = 100
     memory_limit: str = "4GB"
     threads: int = 2
     seed: int = 1
@@ -52,6 +62,11 @@ class MatchSettings:
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
+        sizes = (self.office_size, self.large_office_size)
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in sizes):
+            problems.append("office_size and large_office_size must be integers")
+        elif not 2 <= self.office_size < self.large_office_size:
+            problems.append("office sizes must satisfy 2 <= office_size < large_office_size")
         if self.contradicting_crn not in ("review", "evidence"):
             problems.append("contradicting_crn must be 'review' or 'evidence'")
         if problems:

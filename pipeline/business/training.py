@@ -36,12 +36,15 @@ is far rarer among other businesses than one in N, and the register says by how 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import polars as pl
 
 from linkage import Linker
 from linkage.company_names import CompanyNameHeldOnceLevel
+from linkage.model import PROBABILITY_FLOOR
+from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -174,6 +177,21 @@ def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
     }
 
 
+def held_once_lift(linker: Linker) -> tuple[int, float]:
+    """(gamma of the held-once level of ``company_name``, the bits its weight lacks): the
+    engine floors every m and u at :data:`~linkage.model.PROBABILITY_FLOOR` so that a level
+    never seen in training cannot get an infinite weight, but the held-once u is a frequency
+    set on purpose (:func:`set_held_once`, 3e-7 at 300k register rows), which the floor would
+    cap. The lift is log2(floor / u), 0 when u is at or above the floor."""
+    comparison = next(c for c in linker.comparisons if c.name == "company_name")
+    infos = zip(comparison.levels, comparison.level_info(), strict=True)
+    once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
+    u = linker.parameters.comparisons["company_name"].u[once] or 0.0
+    if u <= 0.0 or u >= PROBABILITY_FLOOR:
+        return once, 0.0
+    return once, math.log2(PROBABILITY_FLOOR / u)
+
+
 def m_from_agreement(
     linker: Linker, incoming: pl.DataFrame, register: pl.DataFrame, *, min_pairs: int
 ) -> dict[str, object]:
@@ -239,8 +257,9 @@ def identifier_disagreement(
     id_types: list[str],
 ) -> dict[str, tuple[int, int]]:
     """For each identifier type: (pairs that another identifier confirmed, whether or not this
-    one agreed too, and where both sides have a valid one of this type; how many of those
-    disagree on it)."""
+    one agreed too, and where both sides have a valid one of this type that is not a slip of
+    the other's; how many of those disagree on it). Slips are scored like a missing
+    identifier, so they are left out of its m."""
     out: dict[str, tuple[int, int]] = {}
     for id_type in id_types:
         column = norm_column(id_type)
@@ -251,6 +270,7 @@ def identifier_disagreement(
             .join(incoming.select(UID, a=column), on=UID)
             .join(register.select(pl.col(UID).alias(REG_UID), b=column), on=REG_UID)
             .drop_nulls(["a", "b"])
+            .filter(~slips(pl.col("a"), pl.col("b")))
         )
         out[id_type] = (both.height, int((both["a"] != both["b"]).sum()))
     return out

@@ -21,6 +21,7 @@ import click
 
 from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_job import (
+    CRN_REQUEST_STATUS_NAMES,
     REGISTER_STEPS,
     RegisterLinkOptions,
     run_register_link,
@@ -74,7 +75,7 @@ def command(keys: KeyOptions, run: RegisterLinkOptions, columns: IncomingColumns
         run,
         kind="crn-request",
         incoming_columns=columns,
-        status_names={"review": "ambiguous"},
+        status_names=CRN_REQUEST_STATUS_NAMES,
         register_status_as_status=True,
         write_review=False,
     )

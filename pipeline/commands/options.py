@@ -188,8 +188,9 @@ register_run_options: Decorator[Any] = grouped(
         default="review",
         show_default=True,
         help="A record whose valid CRN is in no register row, matched by name to a company"
-        " with another CRN: send it to review, or let the CRN disagreement weigh as"
-        " evidence (a mistyped CRN can then still link).",
+        " with another CRN (not a one-keystroke slip of it): do not link it (status"
+        " crn_not_in_register; 'review', the default), or let the CRN disagreement weigh as"
+        " evidence.",
     ),
     click.option(
         "--truth",

@@ -62,7 +62,7 @@ CRN_CASES = [
     ("r07", "00000000", "invalid", None, "crn:placeholder"),  # all zeros
     ("r08", "SC000000", "invalid", None, "crn:placeholder"),
     ("r09", "12345678901", "invalid", None, "crn:bad_format"),
-    ("r10", "09999999", "not_found", None, None),  # valid, not in the register
+    ("r10", "09999999", "crn_not_in_register", None, None),  # valid, no register row has it
     ("r11", "NI000042", "ambiguous", None, None),  # two enterprises share it
     ("r12", "", "invalid", None, "nothing_to_match"),  # missing, nothing else to match on
 ]
@@ -146,7 +146,8 @@ def test_name_fallback_for_unmatched_crns(pseudonymiser: Pseudonymiser) -> None:
     assert rows["b"]["status"] == "matched_probabilistic"  # trading name on the register
     assert rows["b"]["entref_pseudonym"] == vexley
     assert rows["c"]["status"] == "matched_exact" and rows["c"]["method"] == "crn"
-    assert rows["d"]["status"] == "not_found" and rows["d"]["entref_pseudonym"] is None
+    assert rows["d"]["status"] == "crn_not_in_register"  # a valid CRN no register row holds
+    assert rows["d"]["entref_pseudonym"] is None
     assert rows["e"]["status"] == "invalid" and rows["e"]["entref_pseudonym"] is None
 
 
@@ -224,5 +225,5 @@ def test_register_rows_without_valid_entref_are_not_used(
     outcome = link_to_register(
         pl.DataFrame({"incoming_id": ["x"], "crn": ["445790"]}), register, pseudonymiser
     )
-    assert outcome.results["status"].to_list() == ["not_found"]
+    assert outcome.results["status"].to_list() == ["crn_not_in_register"]
     assert outcome.facts["register_rows_without_valid_entref"] == 1

@@ -45,7 +45,8 @@ def test_exclusive_probability_known_answers() -> None:
 def test_sisters_no_longer_tie_when_the_words_favour_one() -> None:
     settings = MatchSettings()
     # record 0: "X LTD" and "X HOLDINGS LTD" both far above the threshold, 5 bits apart
-    # record 1: two candidates with the same weight; record 2: strong but contradicting CRN
+    # record 1: two candidates with the same weight; record 2: strong but its CRN is in no
+    # register row and the candidate has another (not linked, a status of its own)
     # record 3: grey band; record 4: nothing close
     got = decide(
         pairs(
@@ -62,7 +63,7 @@ def test_sisters_no_longer_tie_when_the_words_favour_one() -> None:
         settings,
     )
     assert got["status"].to_list() == [
-        "matched_probabilistic", "ambiguous", "review", "review", "not_found",
+        "matched_probabilistic", "ambiguous", "crn_not_in_register", "review", "not_found",
     ]  # fmt: skip
     assert got["entref"].to_list() == ["x", None, None, None, None]
     assert got["match_probability"][0] == pytest.approx(2**20 / (1 + 2**20 + 2**15))

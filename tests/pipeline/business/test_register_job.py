@@ -11,7 +11,11 @@ import pytest
 
 from pipeline.audit import AuditLog
 from pipeline.business.columns import IncomingColumns
-from pipeline.business.register_job import RegisterLinkOptions, run_register_link
+from pipeline.business.register_job import (
+    CRN_REQUEST_STATUS_NAMES,
+    RegisterLinkOptions,
+    run_register_link,
+)
 from pipeline.errors import ConfigError, DataError
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
@@ -56,7 +60,7 @@ def options(tmp_path: Path) -> RegisterLinkOptions:
         out_dir=tmp_path / "out",
         kind="crn-request",
         incoming_columns=IncomingColumns(key="request_id", name=None, vat=None, paye=None),
-        status_names={"review": "ambiguous"},
+        status_names=CRN_REQUEST_STATUS_NAMES,
         write_review=False,
     )
 

@@ -4,10 +4,16 @@ names-only run trained without EM on the hard generator's data."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import polars as pl
 import pytest
 
 from benchmarks.business.hard import generate
+from linkage import Linker
+from linkage.company_names import CompanyNameComparison
+from linkage.model import PROBABILITY_FLOOR
 from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_link import link_to_register
 from pipeline.business.training import (
@@ -15,6 +21,7 @@ from pipeline.business.training import (
     _capped,
     _floored,
     _only_each_other,
+    held_once_lift,
     identifier_disagreement,
 )
 from pseudonym.keys import generate_master_key
@@ -24,16 +31,29 @@ from pseudonym.tokens import Pseudonymiser
 
 def test_identifier_disagreement_uses_pairs_another_identifier_confirmed() -> None:
     confirmed = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "reg_uid": [0, 1, 2, 3], "method": ["crn", "vat", "crn+vat", "vat"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "reg_uid": [0, 1, 2, 3, 4],
+            "method": ["crn", "vat", "crn+vat", "vat", "vat"],
+        }
     )
     incoming = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "B", "C", None], "vat_norm": ["1", "2", "3", "4"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "crn_norm": ["01234567", "11111111", "02222222", None, "04444444"],
+            "vat_norm": ["100000001", "200000002", "300000003", "400000004", "500000005"],
+        }
     )
     register = pl.DataFrame(
-        {"uid": [0, 1, 2, 3], "crn_norm": ["A", "X", "C", "D"], "vat_norm": ["9", "2", "3", "4"]}
+        {
+            "uid": [0, 1, 2, 3, 4],
+            "crn_norm": ["01234567", "98765432", "02222222", "03333333", "04444454"],
+            "vat_norm": ["900000009", "200000002", "300000003", "400000004", "500000005"],
+        }
     )
     got = identifier_disagreement(confirmed, incoming, register, ["crn", "vat"])
-    # crn: pairs 1 and 2 (a VAT confirmed them; pair 3 has no incoming CRN), pair 1 disagrees;
+    # crn: pairs 1 and 2 (a VAT confirmed them; pair 3 has no incoming CRN; pair 4's CRNs are
+    # one keystroke apart, a slip, scored like a missing CRN), pair 1 disagrees;
     # vat: pairs 0 and 2 (a CRN confirmed them), pair 0 disagrees
     assert got == {"crn": (2, 1), "vat": (2, 1)}
 
@@ -76,3 +96,24 @@ def test_a_names_only_run_learns_m_from_agreement(tmp_path_factory: pytest.TempP
     recall = (judged["entref"] == judged["entref_true"]).sum() / data.truth["entref"].count()
     assert precision is not None and precision >= 0.95 and recall >= 0.75
     assert WORDS_ADDED_M <= 0.001
+
+
+def test_held_once_lift_restores_what_the_probability_floor_cuts() -> None:
+    """The held-once u is a Good-Turing frequency, below the engine's floor for unseen levels
+    at a large register: the lift is the bits the floor would take from its weight."""
+    comparison = CompanyNameComparison(
+        "name_core", trading_column=None, held_column="name_held", words_column="name_words",
+        name="company_name",
+    )  # fmt: skip
+    once = comparison.level_info()[1].gamma  # the level after the null level
+    u = [0.1] * len(comparison.level_info())
+
+    def linker(u_once: float) -> Linker:
+        held = list(u)
+        held[once] = u_once
+        parameters = SimpleNamespace(comparisons={"company_name": SimpleNamespace(u=held)})
+        return cast(Linker, SimpleNamespace(comparisons=[comparison], parameters=parameters))
+
+    assert held_once_lift(linker(PROBABILITY_FLOOR / 8)) == (once, pytest.approx(3.0))
+    assert held_once_lift(linker(PROBABILITY_FLOOR * 2)) == (once, 0.0)
+    assert held_once_lift(linker(0.0)) == (once, 0.0)
