@@ -226,23 +226,26 @@ def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
 
 def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     """Stage 2: link the batch's view with the registry; per prepared part, its rows' entity
-    columns and registry keys (same name, same row order)."""
+    columns and registry keys (same name, same row order). Each part's view is standardised
+    as it is read, into the stage's scratch folder (:mod:`pipeline.stages.link_records`)."""
     if _resumed(out):
         return out
     out.start()
     config = batch.config
-    view = pl.concat([v for _, v in _views(prepared)], how="diagonal_relaxed")
+    scratch = out.folder / "scratch"
+    standardised = link_stage.StandardisedBatch.of(
+        (view for _, view in _views(prepared)), config.linkage, scratch / "records"
+    )
     registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
-    scratch = out.folder / "partitions"
     outcome = link_stage.link_batch(
-        view,
+        standardised,
         config.linkage,
         _partitioned(batch, scratch),
         registry,
         load_decisions(config.work_dir / DECISIONS_FILE),
         whole_history=batch.whole_history,
     )
-    del view
+    del standardised
     shutil.rmtree(scratch, ignore_errors=True)  # records and comparison vectors: not needed
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:
