@@ -202,19 +202,17 @@ def _view_columns(prepared: PartSet, source: str) -> list[str]:
     return [c for c in prepared.schema(source) if link_stage.is_link_column(c)]
 
 
-def _partitioned(batch: Batch, scratch: Path) -> Linker | None:
-    """The batch's linker, given ``scratch`` for the partition files when the config asks for
-    partitions, and the executor's dask client to score them on when it has one."""
+def _linker(batch: Batch, scratch: Path) -> Linker | None:
+    """The batch's linker; when the config asks for partitions, given ``scratch`` for their
+    files and the executor's partition map (when it has one) to score them through."""
     linker = batch.services.linker
     if linker is None or batch.config.linkage.partitions is None:
         return linker
     engine: Callable[..., LinkResult] = linker  # the facade's keywords
-    client = getattr(batch.executor, "client", None)
-    if client is None:
+    partition_map = batch.executor.partition_map()
+    if partition_map is None:
         return functools.partial(engine, scratch=scratch)
-    from linkage.distributed import DaskPartitionMap
-
-    return functools.partial(engine, scratch=scratch, partition_map=DaskPartitionMap(client))
+    return functools.partial(engine, scratch=scratch, partition_map=partition_map)
 
 
 def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
@@ -240,7 +238,7 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     outcome = link_stage.link_batch(
         standardised,
         config.linkage,
-        _partitioned(batch, scratch),
+        _linker(batch, scratch / "linker"),
         registry,
         load_decisions(config.work_dir / DECISIONS_FILE),
         whole_history=batch.whole_history,

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -95,36 +98,35 @@ def facade_linker(
 
     if isinstance(records, pl.DataFrame):  # a linkage view
         records = LinkRecords.from_view(records, spec)
+    if spec.partitions is not None and scratch is None:
+        raise ConfigError("linkage.partitions: this run gave no folder for the partitions")
     linker, left_uids = _bind(records, spec)
-    try:
-        if spec.partitions is not None:
-            if scratch is None:
-                raise ConfigError("linkage.partitions: this run gave no folder for the partitions")
-            linker.partition(scratch / "work", spec.partitions, map=partition_map)
-        with record_training() as training_log:
-            linker.train()
-        _bound_identifier_disagreement(linker, spec)
-        diagnostics = link_diagnostics(linker, records, training_log)
-        t = spec.thresholds
-        match = linker.auto_threshold() if t.match == "auto" else t.match
-        review = min(t.review, match)
-        scored = (
-            linker.predict(threshold=review)
-            if scratch is None or spec.partitions is None
-            else linker.predict_partitioned(scratch / "pairs", threshold=review).read()
-        )
-        pairs = apply_decisions(
-            scored.select("id_l", "id_r", PROBABILITY), decisions, records.ids[UID], left_uids
-        )
-        # why each grey-band pair scored as it did, for the clerical-review file
-        p = pl.col(PROBABILITY)
-        band = scored.filter((p >= review) & (p < match))
-        pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
-        training = training_warnings(linker)
-    finally:
-        linker.close()
-    scored_pairs = scored.height
-    del scored, band  # the pairs kept are in ``pairs``
+    with _folder(scratch) as folder:
+        try:
+            if spec.partitions is not None:
+                linker.partition(folder / "work", spec.partitions, map=partition_map)
+            with record_training() as training_log:
+                linker.train()
+            _bound_identifier_disagreement(linker, spec)
+            diagnostics = link_diagnostics(linker, records, training_log)
+            t = spec.thresholds
+            match = linker.auto_threshold() if t.match == "auto" else t.match
+            review = min(t.review, match)
+            scored = _score(linker, spec, folder / "pairs", review)
+            pairs = apply_decisions(
+                scored.select("id_l", "id_r", PROBABILITY).collect(),
+                decisions,
+                records.ids[UID],
+                left_uids,
+            )
+            # why each grey-band pair scored as it did, for the clerical-review file
+            p = pl.col(PROBABILITY)
+            band = scored.filter((p >= review) & (p < match)).collect()
+            pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
+            training = training_warnings(linker)
+            scored_pairs = int(scored.select(pl.len()).collect().item())
+        finally:
+            linker.close()
     pairs = pairs.select(
         pl.col("id_l").cast(pl.String).alias(PAIR_L),
         pl.col("id_r").cast(pl.String).alias(PAIR_R),
@@ -136,6 +138,28 @@ def facade_linker(
     _log_identifier_counts(counts.as_dict())
     logger.info("linkage scored %d pairs at or above the review threshold", scored_pairs)
     return LinkResult(clusters, pairs, match, review, counts.as_dict(), training, diagnostics)
+
+
+@contextmanager
+def _folder(scratch: Path | None) -> Iterator[Path]:
+    """``scratch``, or a temporary folder removed afterwards."""
+    if scratch is not None:
+        yield scratch
+        return
+    with tempfile.TemporaryDirectory(prefix="pprl-link-") as tmp:
+        yield Path(tmp)
+
+
+def _score(linker: Linker, spec: LinkageSpec, out: Path, review: float) -> pl.LazyFrame:
+    """The pairs at or above ``review``, written to Parquet in ``out`` by the engine's
+    database (partition by partition with ``spec.partitions``), read lazily: the stage
+    collects three columns of them and the grey band's comparison levels, never every
+    column of every pair."""
+    if spec.partitions is not None:
+        return linker.predict_partitioned(out, threshold=review).scan()
+    out.mkdir(parents=True, exist_ok=True)
+    linker.predict_to_parquet(out / "pairs.parquet", threshold=review)
+    return pl.scan_parquet(out / "pairs.parquet")
 
 
 def _bound_identifier_disagreement(linker: Linker, spec: LinkageSpec) -> None:
