@@ -6,9 +6,10 @@ batch's records whole:
 
 1. ``01-prepared``: each file ingested and validated chunk by chunk (an executor task per
    file, writing its parts itself), with its quarantine.
-2. ``02-linked``: the batch's linkage view (ids, sources, person roles, identifiers: the one
-   column set held whole, with the registry history it links against) linked; per part, the
-   entity columns and registry keys; the scored pairs, the history read, the stage's facts.
+2. ``02-linked``: the batch linked with the registry history it can be linked with, each
+   part's linkage view standardised as it is read into scratch files the linkage engine reads
+   (held whole: each record's id, source, compared identifiers and registry keys); per part,
+   the entity columns and registry keys; the scored pairs, the history read, the stage's facts.
 3. ``03-pseudonymised``: each part pseudonymised (an executor task per part).
 4. ``04-deidentified``: each part as delivered, after disclosure control has seen the
    keys, quasi-identifiers and sensitive attributes of the whole delivery.

@@ -91,9 +91,11 @@ def facade_linker(
     decisions (:func:`pipeline.review.apply_decisions`) and cluster at the match threshold
     with the shared identifiers (:func:`~pipeline.stages.link_clusters.cluster_records`).
     The pairs are ``_uid_l``, ``_uid_r``, ``match_probability`` and, for grey-band pairs,
-    each comparison's ``level_*`` and ``weight_*``. With ``spec.partitions``, the pairs are
-    compared and scored partition by partition in ``scratch``, each job through
-    ``partition_map`` (the builtin ``map``, or ``linkage.distributed.DaskPartitionMap``)."""
+    each comparison's ``level_*`` and ``weight_*``. ``records``: standardised (a linkage
+    view is standardised here, in memory). Scored pairs are written to Parquet in
+    ``scratch`` (a temporary folder without one); with ``spec.partitions``, they are compared
+    and scored partition by partition there, each job through ``partition_map`` (the builtin
+    ``map``, or ``linkage.distributed.DaskPartitionMap``)."""
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
     if isinstance(records, pl.DataFrame):  # a linkage view
