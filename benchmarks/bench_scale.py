@@ -10,9 +10,10 @@ Run:  python -m benchmarks.bench_scale [--sizes 1000000,10000000] [--increment 1
 * For each size: the first run (every record new), then, with ``--increment N``, a second
   run given only a new file of the last ``N`` hospital rows again (new episodes of known
   patients), linked against the registry the first run left (about ``2 N`` records).
-* Measured per run: wall time, peak RSS (``os.wait4``) and, per stage, the peak of the RSS
-  sampled every 0.1 s between the log lines that start each stage (``register``: the
-  registry's new part, written inside the deliver stage after the delivery is assembled).
+* Measured per run: wall time, peak RSS (``os.wait4``), the load average at its end and, per
+  stage, the peak of the RSS sampled every 0.1 s between the log lines that start each stage
+  (``register``: the registry's new part, written inside the deliver stage after the delivery
+  is assembled).
 * Writes ``benchmarks/results/scale_pipeline.json`` (or ``--output``) after every run, so a
   benchmark stopped early keeps what it measured.
 """
@@ -76,6 +77,7 @@ def measured_run(base: Path, env: dict[str, str], timeout: float) -> dict[str, A
         base, env, "local", timeout, config="scale", every_file=False, timeline=timeline
     )
     result["stage_peak_rss_mib"] = phase_peaks(base / "run.log", timeline)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]  # shared machine
     shutil.copy(base / "run.log", base / f"run-{len(list(base.glob('run-*.log')))}.log")
     return result
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar
 
+from linkage.partitions import PartitionMap
 from pipeline.errors import ConfigError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -22,11 +23,14 @@ ExecutorKind = Literal["local", "dask"]
 
 
 class Executor(Protocol):
-    """Runs ``fn(*args)`` for each argument tuple and returns the results in order."""
+    """Runs ``fn(*args)`` for each argument tuple and returns the results in order; and
+    offers the linkage engine a map for its partition jobs (None: run them here)."""
 
     name: str
 
     def map(self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]) -> list[T]: ...
+
+    def partition_map(self) -> PartitionMap | None: ...
 
     def close(self) -> None: ...
 
@@ -39,6 +43,10 @@ class LocalExecutor:
     def map(self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]) -> list[T]:
         """Apply ``fn`` to each argument tuple."""
         return [fn(*args) for args in tasks]
+
+    def partition_map(self) -> PartitionMap | None:
+        """None: partition jobs run in this process, one after another."""
+        return None
 
     def close(self) -> None:
         """Nothing to release."""
@@ -82,8 +90,14 @@ class DaskExecutor:
 
     @property
     def client(self) -> Any:
-        """The ``distributed.Client``: the link stage scores its partitions through it."""
+        """The ``distributed.Client`` the tasks go through."""
         return self._client
+
+    def partition_map(self) -> PartitionMap:
+        """The linkage engine's partition jobs on this cluster's workers (by path)."""
+        from linkage.distributed import DaskPartitionMap
+
+        return DaskPartitionMap(self._client)
 
     def map(self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]) -> list[T]:
         """Submit one task per argument tuple; gather results in input order."""

@@ -6,9 +6,10 @@ batch's records whole:
 
 1. ``01-prepared``: each file ingested and validated chunk by chunk (an executor task per
    file, writing its parts itself), with its quarantine.
-2. ``02-linked``: the batch's linkage view (ids, sources, person roles, identifiers: the one
-   column set held whole, with the registry history it links against) linked; per part, the
-   entity columns and registry keys; the scored pairs, the history read, the stage's facts.
+2. ``02-linked``: the batch linked with the registry history it can be linked with, each
+   part's linkage view standardised as it is read into scratch files the linkage engine reads
+   (held whole: each record's id, source, compared identifiers and registry keys); per part,
+   the entity columns and registry keys; the scored pairs, the history read, the stage's facts.
 3. ``03-pseudonymised``: each part pseudonymised (an executor task per part).
 4. ``04-deidentified``: each part as delivered, after disclosure control has seen the
    keys, quasi-identifiers and sensitive attributes of the whole delivery.
@@ -202,19 +203,17 @@ def _view_columns(prepared: PartSet, source: str) -> list[str]:
     return [c for c in prepared.schema(source) if link_stage.is_link_column(c)]
 
 
-def _partitioned(batch: Batch, scratch: Path) -> Linker | None:
-    """The batch's linker, given ``scratch`` for the partition files when the config asks for
-    partitions, and the executor's dask client to score them on when it has one."""
+def _linker(batch: Batch, scratch: Path) -> Linker | None:
+    """The batch's linker; when the config asks for partitions, given ``scratch`` for their
+    files and the executor's partition map (when it has one) to score them through."""
     linker = batch.services.linker
     if linker is None or batch.config.linkage.partitions is None:
         return linker
     engine: Callable[..., LinkResult] = linker  # the facade's keywords
-    client = getattr(batch.executor, "client", None)
-    if client is None:
+    partition_map = batch.executor.partition_map()
+    if partition_map is None:
         return functools.partial(engine, scratch=scratch)
-    from linkage.distributed import DaskPartitionMap
-
-    return functools.partial(engine, scratch=scratch, partition_map=DaskPartitionMap(client))
+    return functools.partial(engine, scratch=scratch, partition_map=partition_map)
 
 
 def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
@@ -226,23 +225,26 @@ def _views(prepared: PartSet) -> Iterator[tuple[Part, pl.DataFrame]]:
 
 def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     """Stage 2: link the batch's view with the registry; per prepared part, its rows' entity
-    columns and registry keys (same name, same row order)."""
+    columns and registry keys (same name, same row order). Each part's view is standardised
+    as it is read, into the stage's scratch folder (:mod:`pipeline.stages.link_records`)."""
     if _resumed(out):
         return out
     out.start()
     config = batch.config
-    view = pl.concat([v for _, v in _views(prepared)], how="diagonal_relaxed")
+    scratch = out.folder / "scratch"
+    standardised = link_stage.StandardisedBatch.of(
+        (view for _, view in _views(prepared)), config.linkage, scratch / "records"
+    )
     registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
-    scratch = out.folder / "partitions"
     outcome = link_stage.link_batch(
-        view,
+        standardised,
         config.linkage,
-        _partitioned(batch, scratch),
+        _linker(batch, scratch / "linker"),
         registry,
         load_decisions(config.work_dir / DECISIONS_FILE),
         whole_history=batch.whole_history,
     )
-    del view
+    del standardised
     shutil.rmtree(scratch, ignore_errors=True)  # records and comparison vectors: not needed
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:

@@ -8,11 +8,12 @@ whole. Order and contract (columns named as in :mod:`pipeline.ingest`):
    its identifiers. Writes the rows kept and a quarantine (``_source, _file, _row, stage,
    reason, field``). Runs per file, so an executor can spread it over workers.
 2. :func:`link.link_batch` - links on identifying fields only: the linker receives
-   :func:`link.linkage_view` (``_uid``, ``_source``, person roles and ``id_*`` columns; never
-   research attributes) of the batch and of the registry records sharing a blocking key or
-   identifier with it (:mod:`link_keys`, :mod:`pipeline.registry`) and returns a cluster
-   label per record; the stage adds the entity number and ``linked``. :mod:`link_engine`
-   adapts the ``linkage`` package's facade.
+   :class:`link_records.LinkRecords`, the compared roles and identifiers of
+   :func:`link.linkage_view` (never research attributes) standardised chunk by chunk, of the
+   batch and of the registry records sharing a blocking key or identifier with it
+   (:mod:`link_keys`, :mod:`pipeline.registry`), and returns a cluster label per record; the
+   stage adds the entity number and ``linked``. :mod:`link_engine` adapts the ``linkage``
+   package's facade.
 3. :func:`pseudonymise.pseudonymise_part` - replaces every ``id_<type>`` column with
    ``pid_<type>``, the entity number with ``person_id``, and adds a keyed ``record_key``
    (0-255, for the cell-key method). Runs per part.

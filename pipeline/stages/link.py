@@ -17,7 +17,9 @@ registry, none of these records would be compared, and only shared identifiers l
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -30,6 +32,7 @@ from pipeline.registry import Earlier, Registry
 from pipeline.review.decisions import DECISION, MATCH
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.link_keys import BlockKeys
+from pipeline.stages.link_records import LinkRecords, RecordCollector
 from pipeline.stages.link_result import LinkResult
 from pipeline.stages.services import Linker
 
@@ -73,6 +76,27 @@ class LinkOutcome:
         }
 
 
+@dataclass(frozen=True)
+class StandardisedBatch:
+    """A batch's records standardised for linkage (:mod:`pipeline.stages.link_records`) and
+    its registry keys (:meth:`BlockKeys.hashes`), one row per record in the same order."""
+
+    records: LinkRecords
+    keys: pl.DataFrame
+
+    @classmethod
+    def of(
+        cls, views: Iterable[pl.DataFrame], spec: LinkageSpec, folder: Path | None = None
+    ) -> StandardisedBatch:
+        """Standardise ``views`` (chunks of a linkage view) one at a time, into Parquet files
+        in ``folder`` when given."""
+        collector = RecordCollector(spec, folder)
+        block_keys = BlockKeys.for_spec(spec)
+        keys = [block_keys.standardised_hashes(collector.add(view)) for view in views]
+        empty = block_keys.standardised_hashes(pl.DataFrame(), 0)
+        return cls(collector.finish(), pl.concat([empty, *keys]))
+
+
 def is_link_column(column: str) -> bool:
     """A person role or an identifier: what linkage may read besides ``_uid`` and ``_source``."""
     return column in PERSON_ROLES or column.startswith("id_")
@@ -91,7 +115,7 @@ def linkage_view(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def link_batch(
-    view: pl.DataFrame,
+    view: pl.DataFrame | StandardisedBatch,
     spec: LinkageSpec,
     linker: Linker | None,
     registry: Registry | None = None,
@@ -99,7 +123,8 @@ def link_batch(
     *,
     whole_history: bool = False,
 ) -> LinkOutcome:
-    """Entity numbers for the records of ``view`` (:func:`linkage_view` of the batch).
+    """Entity numbers for the records of ``view`` (:func:`linkage_view` of the batch, or the
+    batch already standardised).
 
     The batch is linked together with the ``registry``'s records it can be linked with (all
     of them with ``whole_history``), under the curators' ``decisions``
@@ -108,8 +133,9 @@ def link_batch(
     (:mod:`pipeline.linkage_warnings`; the linker's own list of training problems replaces
     the engine's log records when it has one).
     """
-    keys = BlockKeys.for_spec(spec).hashes(view)
-    uids = view.get_column(UID)
+    batch = view if isinstance(view, StandardisedBatch) else StandardisedBatch.of([view], spec)
+    records, keys = batch.records, batch.keys
+    uids = records.ids.get_column(UID)
     earlier = registry.earlier(uids) if registry is not None else _NO_HISTORY
     history = None
     if registry is not None and earlier.records:
@@ -118,18 +144,17 @@ def link_batch(
             if whole_history
             else _linkable_history(registry, keys, uids, decisions)
         )
-    union = (
-        view if history is None else pl.concat([history.drop(ENTITY), view], how="diagonal_relaxed")
-    )
-    sources = earlier.sources | set(view.get_column("_source").unique().to_list())
+    union = records if history is None else records.with_history(history.drop(ENTITY), spec)
+    sources = earlier.sources | records.sources()
     with capture_warnings() as captured:
         result, clusters, unscored = _run_linker(union, spec, linker, decisions, sources)
     pairs = _no_pairs() if result is None else result.pairs
-    missing = union.height - clusters.join(union.select(UID), on=UID, how="semi").height
+    missing = union.height - clusters.join(union.ids.select(UID), on=UID, how="semi").height
     if missing:
         raise ValueError("the linker did not return a cluster for every record")
+    del union
     assigned = assign_entities(clusters, history, last_entity=earlier.last_entity)
-    assigned = view.select(UID).join(assigned, on=UID, how="left", maintain_order="left")
+    assigned = records.ids.select(UID).join(assigned, on=UID, how="left", maintain_order="left")
     entities = {
         **entity_summary(assigned, earlier.records),
         "earlier_records_read": 0 if history is None else history.height,
@@ -176,7 +201,7 @@ def _linkable_history(
 
 
 def _run_linker(
-    union: pl.DataFrame,
+    union: LinkRecords,
     spec: LinkageSpec,
     linker: Linker | None,
     decisions: pl.DataFrame | None,
@@ -184,19 +209,18 @@ def _run_linker(
 ) -> tuple[LinkResult | None, pl.DataFrame, dict[str, int]]:
     """The linker's result on these records (None when nothing was scored), their clusters
     and, when nothing was scored, the counts of the links made by shared identifiers."""
-    alone = union.select(UID, pl.col(UID).alias("cluster"))  # every record its own entity
+    alone = union.ids.select(UID, pl.col(UID).alias("cluster"))  # every record its own entity
     if spec.mode == "none":
         return None, alone, {}
-    if skip_reason := _nothing_to_link(union, spec, sources):
+    if skip_reason := _nothing_to_link(union.height, spec, sources):
         logger.warning("linkage skipped: %s", skip_reason)
         return None, alone, {}
-    present = set(union.get_column("_source").unique().to_list())
+    present = union.sources()
     if spec.mode == "link" and (min(sources) not in present or len(present) < 2):
         # no two of these records would be compared (module docstring)
         identifiers = [role_column(r) for r in spec.deterministic_roles()]
-        records = union.select(UID, "_source", *identifiers)
         clusters, counts = cluster_records(
-            records, _no_pairs(), threshold=1.0, identifiers=identifiers
+            union.ids, _no_pairs(), threshold=1.0, identifiers=identifiers
         )
         return None, clusters, counts.as_dict()
     if linker is None:
@@ -231,11 +255,11 @@ def _log_finished(out: pl.DataFrame, pairs: pl.DataFrame, entities: dict[str, in
 
 
 def _nothing_to_link(
-    view: pl.DataFrame, spec: LinkageSpec, sources: set[str] | frozenset[str]
+    records: int, spec: LinkageSpec, sources: set[str] | frozenset[str]
 ) -> str | None:
     """Why these records cannot be linked (e.g. all from one source), or None."""
     if spec.mode == "link" and len(sources) < 2:
         return "every record (this batch and earlier runs) is from one source; none is linked"
-    if spec.mode == "dedupe" and view.height < 2:
+    if spec.mode == "dedupe" and records < 2:
         return "the batch holds fewer than two records"
     return None

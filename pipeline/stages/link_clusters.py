@@ -77,24 +77,32 @@ def cluster_records(
 ) -> tuple[pl.DataFrame, ClusterCounts]:
     """Cluster labels (``_uid``, ``cluster``) for ``records`` (``_uid``, ``_source`` and the
     identifier columns ``identifiers``), from the scored ``pairs`` (``_uid_l``, ``_uid_r``,
-    ``match_probability``) at ``threshold`` and the shared identifiers (module docstring)."""
-    nodes = records.select(UID).sort(UID)["_uid"]
-    index = pl.DataFrame({UID: nodes, "__node": np.arange(len(nodes), dtype=np.int64)})
-    fixed = identifier_edges(records, identifiers).with_columns(
-        pl.lit(_DETERMINISTIC).alias(PROBABILITY)
+    ``match_probability``) at ``threshold`` and the shared identifiers (module docstring).
+
+    Records are numbered by their ``_uid`` in sorted order, and every edge is a pair of those
+    numbers: the ids are sorted once, never joined on (at tens of millions of records each
+    copy of them, and each join's hash table, costs gigabytes)."""
+    uids = records.get_column(UID)
+    order = uids.arg_sort().to_numpy()
+    nodes = uids.gather(order)
+    node_of = np.empty(len(order), dtype=np.int64)  # record row -> its node
+    node_of[order] = np.arange(len(order), dtype=np.int64)
+    fixed = _identifier_node_edges(records, node_of, identifiers)
+    scored = pairs.filter(pl.col(PROBABILITY) >= threshold)
+    found = pl.DataFrame(
+        {
+            "a": _nodes_of(nodes, scored.get_column(PAIR_L).cast(pl.String)),
+            "b": _nodes_of(nodes, scored.get_column(PAIR_R).cast(pl.String)),
+            PROBABILITY: scored.get_column(PROBABILITY).cast(pl.Float64),
+        }
+    ).filter((pl.col("a") >= 0) & (pl.col("b") >= 0))
+    edges = pl.concat([fixed.with_columns(pl.lit(_DETERMINISTIC).alias(PROBABILITY)), found]).sort(
+        [PROBABILITY, "a", "b"], descending=[True, False, False]
     )
-    scored = pairs.filter(pl.col(PROBABILITY) >= threshold).select(
-        pl.col(PAIR_L).cast(pl.String), pl.col(PAIR_R).cast(pl.String), pl.col(PROBABILITY)
-    )
-    edges = (
-        pl.concat([fixed, scored.cast({PROBABILITY: pl.Float64})])
-        .join(index.rename({UID: PAIR_L, "__node": "a"}), on=PAIR_L)
-        .join(index.rename({UID: PAIR_R, "__node": "b"}), on=PAIR_R)
-        .sort([PROBABILITY, "a", "b"], descending=[True, False, False])
-    )
+    del scored, found
     a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
     component = component_minimum(len(nodes), a, b)
-    held = _held_identifiers(records, index, identifiers)
+    held = _held_identifiers(records, node_of, identifiers)
     held = held.with_columns(pl.Series("__component", component[held["__node"].to_numpy()]))
     broken = _broken_components(held)
     refused = conflicts = 0
@@ -111,23 +119,49 @@ def cluster_records(
     return labels, ClusterCounts(fixed.height, refused, conflicts)
 
 
-def _held_identifiers(
-    records: pl.DataFrame, index: pl.DataFrame, identifiers: Sequence[str]
+def _nodes_of(nodes: pl.Series, uids: pl.Series) -> np.ndarray:
+    """The node of each of ``uids`` in the sorted ``nodes`` (-1 where it is not one)."""
+    at = nodes.search_sorted(uids).to_numpy().astype(np.int64)
+    inside = at < len(nodes)
+    hit = np.zeros(len(at), dtype=bool)
+    hit[inside] = (nodes.gather(at[inside]) == uids.filter(pl.Series(inside))).to_numpy()
+    return np.where(hit, at, -1)
+
+
+def _identifier_node_edges(
+    records: pl.DataFrame, node_of: np.ndarray, columns: Sequence[str]
 ) -> pl.DataFrame:
-    """``__node``, ``_source``, ``__column``, ``__value``: one row per identifier held."""
-    parts = [
-        records.select(UID, "_source", pl.lit(c).alias("__column"), pl.col(c).alias("__value"))
-        .drop_nulls("__value")
-        .join(index, on=UID)
-        .drop(UID)
-        for c in identifiers
-    ]
+    """:func:`identifier_edges` as nodes ``a`` (the first record) and ``b``."""
+    parts = []
+    for column in columns:
+        held = pl.DataFrame({"b": node_of, "__value": records.get_column(column)})
+        held = held.drop_nulls("__value")
+        first = held.group_by("__value").agg(pl.col("b").min().alias("a"))
+        parts.append(
+            held.join(first, on="__value").filter(pl.col("b") != pl.col("a")).select("a", "b")
+        )
+    if not parts:
+        return pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64})
+    return pl.concat(parts).unique(maintain_order=True)
+
+
+def _held_identifiers(
+    records: pl.DataFrame, node_of: np.ndarray, identifiers: Sequence[str]
+) -> pl.DataFrame:
+    """``_source``, ``__column``, ``__value``, ``__node``: one row per identifier held."""
     schema = pl.Schema(
         {"_source": pl.String, "__column": pl.String, "__value": pl.String, "__node": pl.Int64}
     )
-    return pl.concat(
-        [pl.DataFrame(schema=schema), *(p.select(schema.names()).cast(schema) for p in parts)]
-    )
+    parts = [
+        records.select(
+            pl.col("_source").cast(pl.String),
+            pl.lit(c).alias("__column"),
+            pl.col(c).cast(pl.String).alias("__value"),
+            pl.Series("__node", node_of),
+        ).drop_nulls("__value")
+        for c in identifiers
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *parts])
 
 
 def _broken_components(held: pl.DataFrame) -> np.ndarray:

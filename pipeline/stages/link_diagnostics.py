@@ -19,6 +19,7 @@ from linkage import Linker
 from linkage.predict import match_weight_sql
 from linkage.tables import GAMMA_TABLE
 from pipeline.charts import TrainingLog, self_match_weights
+from pipeline.stages.link_records import LinkRecords
 
 #: Width of the bins of the candidate pairs' match weights (log2 odds).
 WEIGHT_BIN = 0.25
@@ -49,23 +50,29 @@ def self_match_histogram(
     """How many of (a sample of) ``records`` reach each match weight, rounded to 0.1, against
     an exact copy of themselves: ``{"records": n, "sampled_from": N, "weights": [[w, n]]}``."""
     chosen = records if records.height <= sample else records.sample(sample, seed=_SEED)
+    return _self_match(linker, chosen, records.height)
+
+
+def _self_match(linker: Linker, chosen: pl.DataFrame, sampled_from: int) -> dict[str, Any]:
     weights = self_match_weights(linker.settings, linker.parameters, chosen)
     counted = pl.DataFrame({"w": weights.cast(pl.Float64).round(1)}).group_by("w").len().sort("w")
     return {
         "records": chosen.height,
-        "sampled_from": records.height,
+        "sampled_from": sampled_from,
         "weights": [[float(w), int(n)] for w, n in counted.iter_rows()],
     }
 
 
 def link_diagnostics(
-    linker: Linker, records: pl.DataFrame, training: TrainingLog | None
+    linker: Linker, records: LinkRecords, training: TrainingLog | None
 ) -> dict[str, Any]:
-    """The model, training passes and both histograms, as the link stage keeps them."""
+    """The model, training passes and both histograms, as the link stage keeps them (the
+    self-match sample read from ``records``: the rows :func:`self_match_histogram` draws)."""
+    chosen = records.sample(SELF_MATCH_SAMPLE, seed=_SEED)
     return {
         "model": linker.parameters.to_dict(),
         "training": [asdict(p) for p in training.passes] if training else [],
         "max_iterations": linker.settings.em_max_iterations,
         "weight_histogram": {"bin_width": WEIGHT_BIN, "bins": weight_histogram(linker)},
-        "self_match": self_match_histogram(linker, records),
+        "self_match": _self_match(linker, chosen, records.height),
     }

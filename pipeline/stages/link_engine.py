@@ -1,9 +1,10 @@
 """Adapter from the pipeline's linkage spec to the ``linkage`` package's ``Linker`` facade.
 
-The view handed over holds ``_uid``, ``_source``, person roles and identifiers only (see
-:func:`pipeline.stages.link.linkage_view`). Each role is standardised as
-:data:`ROLE_STANDARDISATION` says, with ``linkage.standardise.standardise_columns``; a
-``full_name`` fills ``first_name``/``surname`` where those are missing. Comparisons are chosen
+The records handed over hold ``_uid``, ``_source``, person roles and identifiers only (see
+:func:`pipeline.stages.link.linkage_view`), each role standardised as
+:data:`~pipeline.stages.link_records.ROLE_STANDARDISATION` says
+(:class:`~pipeline.stages.link_records.LinkRecords`: files the engine's database reads, or
+frames). Comparisons are chosen
 by kind per role from linkage's registry (:mod:`linkage.kinds`, which lists each kind's levels);
 an identifier role ``identifier:<type>`` reads its ``id_<type>`` column as it is (values there
 passed ``pseudonym.identifiers.check`` at ingest). Blocking rules are roles joined with ``&``
@@ -19,6 +20,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +30,6 @@ import polars as pl
 from linkage import LinkageSettings, Linker, block_on
 from linkage.kinds import build_comparison
 from linkage.partitions import PartitionMap
-from linkage.standardise import Standardisation, split_full_name, standardise_columns
 from pipeline.charts import record_training
 from pipeline.entities import UID
 from pipeline.errors import ConfigError
@@ -34,41 +37,16 @@ from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
 from pipeline.linkage_warnings import training_warnings
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.link_diagnostics import link_diagnostics
+from pipeline.stages.link_records import ROLE_STANDARDISATION, LinkRecords
 from pipeline.stages.link_result import LinkResult
 
 logger = logging.getLogger(__name__)
 
-#: How each person role is standardised before linkage (dates become ISO text).
-ROLE_STANDARDISATION: dict[str, Standardisation] = {
-    "first_name": "name",
-    "surname": "name",
-    "full_name": "name",
-    "postcode": "postcode",
-    "address": "address",
-    "date_of_birth": "date",
-    "sex": "sex",
-}
-_SPLIT = {"first_name": "__first_name_from_full", "surname": "__surname_from_full"}
 #: At most this share of true matches holds two different *valid* identifiers of one type (a
 #: keying error of several digits that still passes the check digit, or a re-issued number):
 #: a disagreement then counts at least log2(1/0.001), about 10 bits, against a match. EM
 #: learns more when its match class takes in people who share a household, name and birth date.
 MAX_IDENTIFIER_DISAGREEMENT = 1e-3
-
-
-def standardise_view(view: pl.DataFrame) -> pl.DataFrame:
-    """Normalised person fields for comparison (text only; dates as ISO text)."""
-    roles = {r: kind for r, kind in ROLE_STANDARDISATION.items() if r in view.columns}
-    if "full_name" not in view.columns:
-        return standardise_columns(view, roles)
-    # split the full name as given (a comma marks "SURNAME, First") before it is standardised
-    first, surname = split_full_name(pl.col("full_name"))
-    view = view.with_columns(first.alias(_SPLIT["first_name"]), surname.alias(_SPLIT["surname"]))
-    frame = standardise_columns(view, roles)
-    return frame.with_columns(
-        pl.coalesce([*([pl.col(role)] if role in roles else []), pl.col(split)]).alias(role)
-        for role, split in _SPLIT.items()
-    ).drop(_SPLIT.values())
 
 
 def _settings(spec: LinkageSpec) -> LinkageSettings:
@@ -88,25 +66,21 @@ def _settings(spec: LinkageSpec) -> LinkageSettings:
     )
 
 
-def _bind(view: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, Linker, pl.Series | None]:
-    """The standardised records, a linker over them (the first source on the left in link
-    mode) and, in link mode, the left side's ids."""
-    columns = list(dict.fromkeys(role_column(r) for r in spec.roles()))
-    frame = standardise_view(view)
-    missing = [r for r in spec.roles() if role_column(r) not in frame.columns]
-    if missing:
-        raise ConfigError(f"linkage: no source maps the role(s) {', '.join(missing)}")
-    frame = frame.select(UID, "_source", *columns)
+def _bind(records: LinkRecords, spec: LinkageSpec) -> tuple[Linker, pl.Series | None]:
+    """A linker over the standardised records (the first source on the left in link mode)
+    and, in link mode, the left side's ids."""
+    records.check_roles(spec)
+    sources = records.sources()
     if spec.mode != "link":
-        return frame, Linker(_settings(spec), frame.drop("_source")), None
-    first = frame["_source"].min()
-    left = frame.filter(pl.col("_source") == first).drop("_source")
-    right = frame.filter(pl.col("_source") != first).drop("_source")
-    return frame, Linker(_settings(spec), left, right), left[UID]
+        return Linker(_settings(spec), records.side(sources, "left")), None
+    first = min(sources)
+    left, right = records.side([first], "left"), records.side(sources - {first}, "right")
+    left_uids = records.ids.filter(pl.col("_source") == first).get_column(UID)
+    return Linker(_settings(spec), left, right), left_uids
 
 
 def facade_linker(
-    view: pl.DataFrame,
+    records: LinkRecords | pl.DataFrame,
     spec: LinkageSpec,
     decisions: pl.DataFrame | None = None,
     *,
@@ -117,39 +91,44 @@ def facade_linker(
     decisions (:func:`pipeline.review.apply_decisions`) and cluster at the match threshold
     with the shared identifiers (:func:`~pipeline.stages.link_clusters.cluster_records`).
     The pairs are ``_uid_l``, ``_uid_r``, ``match_probability`` and, for grey-band pairs,
-    each comparison's ``level_*`` and ``weight_*``. With ``spec.partitions``, the pairs are
-    compared and scored partition by partition in ``scratch``, each job through
-    ``partition_map`` (the builtin ``map``, or ``linkage.distributed.DaskPartitionMap``)."""
+    each comparison's ``level_*`` and ``weight_*``. ``records``: standardised (a linkage
+    view is standardised here, in memory). Scored pairs are written to Parquet in
+    ``scratch`` (a temporary folder without one); with ``spec.partitions``, they are compared
+    and scored partition by partition there, each job through ``partition_map`` (the builtin
+    ``map``, or ``linkage.distributed.DaskPartitionMap``)."""
     from pipeline.review import PAIR_L, PAIR_R, PROBABILITY, apply_decisions
 
-    frame, linker, left_uids = _bind(view, spec)
-    try:
-        if spec.partitions is not None:
-            if scratch is None:
-                raise ConfigError("linkage.partitions: this run gave no folder for the partitions")
-            linker.partition(scratch / "work", spec.partitions, map=partition_map)
-        with record_training() as training_log:
-            linker.train()
-        _bound_identifier_disagreement(linker, spec)
-        diagnostics = link_diagnostics(linker, frame.drop("_source"), training_log)
-        t = spec.thresholds
-        match = linker.auto_threshold() if t.match == "auto" else t.match
-        review = min(t.review, match)
-        scored = (
-            linker.predict(threshold=review)
-            if scratch is None or spec.partitions is None
-            else linker.predict_partitioned(scratch / "pairs", threshold=review).read()
-        )
-        pairs = apply_decisions(
-            scored.select("id_l", "id_r", PROBABILITY), decisions, frame[UID], left_uids
-        )
-        # why each grey-band pair scored as it did, for the clerical-review file
-        p = pl.col(PROBABILITY)
-        band = scored.filter((p >= review) & (p < match))
-        pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
-        training = training_warnings(linker)
-    finally:
-        linker.close()
+    if isinstance(records, pl.DataFrame):  # a linkage view
+        records = LinkRecords.from_view(records, spec)
+    if spec.partitions is not None and scratch is None:
+        raise ConfigError("linkage.partitions: this run gave no folder for the partitions")
+    linker, left_uids = _bind(records, spec)
+    with _folder(scratch) as folder:
+        try:
+            if spec.partitions is not None:
+                linker.partition(folder / "work", spec.partitions, map=partition_map)
+            with record_training() as training_log:
+                linker.train()
+            _bound_identifier_disagreement(linker, spec)
+            diagnostics = link_diagnostics(linker, records, training_log)
+            t = spec.thresholds
+            match = linker.auto_threshold() if t.match == "auto" else t.match
+            review = min(t.review, match)
+            scored = _score(linker, spec, folder / "pairs", review)
+            pairs = apply_decisions(
+                scored.select("id_l", "id_r", PROBABILITY).collect(),
+                decisions,
+                records.ids[UID],
+                left_uids,
+            )
+            # why each grey-band pair scored as it did, for the clerical-review file
+            p = pl.col(PROBABILITY)
+            band = scored.filter((p >= review) & (p < match)).collect()
+            pairs = pairs.join(linker.explain_wide(band), on=["id_l", "id_r"], how="left")
+            training = training_warnings(linker)
+            scored_pairs = int(scored.select(pl.len()).collect().item())
+        finally:
+            linker.close()
     pairs = pairs.select(
         pl.col("id_l").cast(pl.String).alias(PAIR_L),
         pl.col("id_r").cast(pl.String).alias(PAIR_R),
@@ -157,12 +136,32 @@ def facade_linker(
         pl.exclude("id_l", "id_r", PROBABILITY),
     )
     identifiers = [role_column(r) for r in spec.deterministic_roles()]
-    clusters, counts = cluster_records(
-        frame.select(UID, "_source", *identifiers), pairs, threshold=match, identifiers=identifiers
-    )
+    clusters, counts = cluster_records(records.ids, pairs, threshold=match, identifiers=identifiers)
     _log_identifier_counts(counts.as_dict())
-    logger.info("linkage scored %d pairs at or above the review threshold", scored.height)
+    logger.info("linkage scored %d pairs at or above the review threshold", scored_pairs)
     return LinkResult(clusters, pairs, match, review, counts.as_dict(), training, diagnostics)
+
+
+@contextmanager
+def _folder(scratch: Path | None) -> Iterator[Path]:
+    """``scratch``, or a temporary folder removed afterwards."""
+    if scratch is not None:
+        yield scratch
+        return
+    with tempfile.TemporaryDirectory(prefix="pprl-link-") as tmp:
+        yield Path(tmp)
+
+
+def _score(linker: Linker, spec: LinkageSpec, out: Path, review: float) -> pl.LazyFrame:
+    """The pairs at or above ``review``, written to Parquet in ``out`` by the engine's
+    database (partition by partition with ``spec.partitions``), read lazily: the stage
+    collects three columns of them and the grey band's comparison levels, never every
+    column of every pair."""
+    if spec.partitions is not None:
+        return linker.predict_partitioned(out, threshold=review).scan()
+    out.mkdir(parents=True, exist_ok=True)
+    linker.predict_to_parquet(out / "pairs.parquet", threshold=review)
+    return pl.scan_parquet(out / "pairs.parquet")
 
 
 def _bound_identifier_disagreement(linker: Linker, spec: LinkageSpec) -> None:

@@ -5,7 +5,7 @@ every role of the rule), and linked without a score when they share a valid iden
 compared as ``identifier``. So every pair, and every deterministic link, involving a new
 record shares one of these keys with it: one per blocking rule and one per deterministic
 identifier role. The values are standardised exactly as the linkage engine standardises them
-(:func:`pipeline.stages.link_engine.standardise_view`) and hashed to 64 bits; a record missing
+(:func:`pipeline.stages.link_records.standardise_view`) and hashed to 64 bits; a record missing
 any value of a key has no value for it (a blocking rule never pairs a missing value). A
 collision of two hashes only adds a record the linker then does not pair.
 """
@@ -20,7 +20,7 @@ import polars as pl
 from pipeline import __version__
 from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
 from pipeline.registry import KEY_PREFIX
-from pipeline.stages.link_engine import standardise_view
+from pipeline.stages.link_records import standardise_view
 
 _SEPARATOR = "\x1f"  # between a key's values; no standardised value holds it
 
@@ -52,12 +52,18 @@ class BlockKeys:
         if needed & {"first_name", "surname"}:
             needed.add("full_name")  # standardisation fills first name and surname from it
         present = [c for c in view.columns if c in needed]
-        std = standardise_view(view.select(present)) if present else None
+        std = standardise_view(view.select(present)) if present else pl.DataFrame()
+        return self.standardised_hashes(std, view.height)
+
+    def standardised_hashes(self, std: pl.DataFrame, rows: int | None = None) -> pl.DataFrame:
+        """:meth:`hashes` of records already standardised (``rows`` of them: ``std``'s
+        height unless it has no column)."""
+        height = std.height if rows is None else rows
         columns = []
         for i, key in enumerate(self.keys):
             name = f"{KEY_PREFIX}{i}"
-            if std is None or not all(c in std.columns for c in key):
-                columns.append(pl.Series(name, [None] * view.height, dtype=pl.UInt64))
+            if not all(c in std.columns for c in key):
+                columns.append(pl.Series(name, [None] * height, dtype=pl.UInt64))
                 continue
             text = pl.concat_str([pl.col(c).cast(pl.String) for c in key], separator=_SEPARATOR)
             value = pl.when(text.is_not_null()).then(text.hash(seed=0)).cast(pl.UInt64)

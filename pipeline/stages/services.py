@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 
 from pipeline.config import KeystoreRef, LinkageSpec, PipelineConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.link_result import LinkResult
+
+if TYPE_CHECKING:
+    from pipeline.stages.link_records import LinkRecords
 
 
 class PseudonymiserLike(Protocol):
@@ -31,8 +34,8 @@ CheckIdentifiers = Callable[[str, pl.Series], pl.DataFrame]
 PseudonymiserFactory = Callable[[PipelineConfig], PseudonymiserLike]
 
 
-# (records from linkage_view, spec, curators' decisions or None) -> LinkResult
-Linker = Callable[[pl.DataFrame, LinkageSpec, pl.DataFrame | None], LinkResult]
+# (records standardised from linkage_view, spec, curators' decisions or None) -> LinkResult
+Linker = Callable[["LinkRecords", LinkageSpec, pl.DataFrame | None], LinkResult]
 # config -> the recipe that tags and checks audit-log entries (pseudonym.macs.RecordAuthenticator)
 AuditAuthenticatorFactory = Callable[[PipelineConfig], Any]
 

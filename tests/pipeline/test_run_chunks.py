@@ -43,6 +43,7 @@ def test_small_chunks_deliver_the_same_files(
     assert len(written) == 3 and min(written) > 2  # every file in several parts
     assert chunked["outputs"] == whole["outputs"]  # every delivered file's bytes are equal
     assert chunked["totals"] == whole["totals"]
+    assert chunked["linkage"] == whole["linkage"]  # linked in many standardised chunks
     totals = whole["totals"]
     assert isinstance(totals, dict)
     assert totals["input_rows"] == totals["delivered"] + totals["quarantined"] > 50

@@ -8,6 +8,7 @@ import pytest
 from pipeline.config import LinkageSpec, load_config
 from pipeline.runner import run_pipeline
 from pipeline.stages.link import PAIRS_SCHEMA, UID, link_batch, linkage_view
+from pipeline.stages.link_records import LinkRecords
 from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
     HEADER,
@@ -28,16 +29,18 @@ LINKAGE = {
 
 
 class RecordingLinker:
-    """Links records sharing an identifier; remembers every column it was shown."""
+    """Links records sharing every compared value; remembers every column it was shown."""
 
     def __init__(self) -> None:
         self.seen_columns: list[str] = []
 
     def __call__(
-        self, view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
+        self, records: LinkRecords, spec: LinkageSpec, decisions: pl.DataFrame | None
     ) -> LinkResult:
+        view = records.read().join(records.ids, on=UID, suffix="_id")
         self.seen_columns = list(view.columns)
-        clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
+        person = pl.concat_str("first_name", "surname", "date_of_birth", separator="|")
+        clusters = view.select(UID, pl.coalesce(person, UID).alias("cluster"))
         members = clusters.group_by("cluster").agg(pl.col(UID).sort())
         linked = [
             (a, b)
@@ -68,9 +71,9 @@ def test_linker_reads_identifiers_only_and_links_are_accounted(config_path) -> N
     assert summary.status == "delivered"
     assert "ethnicity" not in linker.seen_columns and "region_code" not in linker.seen_columns
     assert not any(c.startswith("_row") or c == "_file" for c in linker.seen_columns)
-    assert {"id_nhs", "first_name", "surname", "date_of_birth", "postcode"} <= set(
-        linker.seen_columns
-    )
+    # what the spec compares or blocks on, not every identifier the sources hold
+    assert {"first_name", "surname", "date_of_birth"} <= set(linker.seen_columns)
+    assert "id_nhs" not in linker.seen_columns and "postcode" not in linker.seen_columns
     manifest = summary.manifest
     totals = manifest["totals"]
     assert totals["linked"] == 6  # three people, each seen twice
@@ -114,10 +117,11 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
 
     def labels(names: list[str]):  # type: ignore[no-untyped-def]
         def linker(
-            view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None
+            records: LinkRecords, spec: LinkageSpec, decisions: pl.DataFrame | None
         ) -> LinkResult:
-            clusters = view.select(
-                UID, pl.col("surname").replace({"a": names[0], "b": names[1]}).alias("cluster")
+            surname = pl.col("surname").str.to_lowercase()  # as standardised
+            clusters = records.read().select(
+                UID, surname.replace({"a": names[0], "b": names[1]}).alias("cluster")
             )
             return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
 
@@ -133,8 +137,8 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
 def test_linker_that_drops_records_is_an_error() -> None:
     frame = pl.DataFrame({"_source": ["s"] * 2, "_file": ["f"] * 2, "_row": [2, 3]})
 
-    def lossy(view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None) -> LinkResult:
-        clusters = view.head(1).select(UID, pl.col(UID).alias("cluster"))
+    def lossy(records: LinkRecords, spec: LinkageSpec, decisions: object) -> LinkResult:
+        clusters = records.ids.head(1).select(UID, pl.col(UID).alias("cluster"))
         return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
 
     with pytest.raises(ValueError, match="did not return a cluster for every record"):

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import LinkageSpec
 from pipeline.stages.link import PAIRS_SCHEMA, UID
+from pipeline.stages.link_records import LinkRecords
 from pipeline.stages.link_result import LinkResult
 from tests.pipeline.runner_support import make_nhs, write_csv
 
@@ -160,7 +161,7 @@ def write_config(root: Path, keystore: Path, scenario: Scenario, **disclosure: A
     return path
 
 
-def nhs_linker(view: pl.DataFrame, spec: LinkageSpec, decisions: pl.DataFrame | None) -> LinkResult:
+def nhs_linker(records: LinkRecords, spec: LinkageSpec, decisions: object) -> LinkResult:
     """Records sharing a valid NHS number are one person; the rest stay apart."""
-    clusters = view.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
+    clusters = records.ids.select(UID, pl.coalesce("id_nhs", UID).alias("cluster"))
     return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), match=0.9, review=0.5)

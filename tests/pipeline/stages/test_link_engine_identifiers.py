@@ -17,6 +17,7 @@ from pipeline.stages.link_engine import (
     _bound_identifier_disagreement,
     facade_linker,
 )
+from pipeline.stages.link_records import LinkRecords
 from pseudonym.identifiers import check
 from synthetic.persons import generate_person_pair
 from tests.pipeline.runner_support import make_nhs
@@ -129,7 +130,7 @@ def test_a_differing_valid_identifier_counts_at_least_ten_bits_against(
     people: pl.DataFrame,
 ) -> None:
     spec = LinkageSpec.model_validate(SPEC)
-    _, linker, _ = _bind(people, spec)
+    linker, _ = _bind(LinkRecords.from_view(people, spec), spec)
     try:
         linker.train()
         params = linker.parameters.comparisons["id_nhs"]

@@ -15,7 +15,8 @@ from linkage.standardise import ISO_DATE, standardise_columns
 from pipeline.config import COMPARISON_KINDS, LinkageSpec
 from pipeline.errors import ConfigError
 from pipeline.linkconfig import StandardiseSpec, parse_link_config
-from pipeline.stages.link_engine import _settings, standardise_view
+from pipeline.stages.link_engine import _settings
+from pipeline.stages.link_records import standardise_view
 
 
 def _job(comparisons: list[dict[str, object]]) -> dict[str, object]:

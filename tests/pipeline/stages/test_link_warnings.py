@@ -16,6 +16,7 @@ from pipeline.cli import cli
 from pipeline.config import LinkageSpec
 from pipeline.linkage_warnings import capture_warnings, training_warnings
 from pipeline.stages.link import UID, link_batch, linkage_view
+from pipeline.stages.link_records import LinkRecords
 from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
     HEADER,
@@ -42,15 +43,15 @@ def _warning_linker(structured: tuple[str, ...] | None = None):  # type: ignore[
     """A linker that logs two training problems (one twice) and, when given, also keeps its
     own list of them, as linkage's Linker may."""
 
-    def linker(view: pl.DataFrame, spec: LinkageSpec, decisions: object) -> LinkResult:
+    def linker(records: LinkRecords, spec: LinkageSpec, decisions: object) -> LinkResult:
         training = logging.getLogger("linkage.training")
         training.warning(NOT_CONVERGED, "surname", 25)
         training.warning(NOT_CONVERGED, "surname", 25)
         training.info("estimated u from %d random pairs", 10)
         logging.getLogger("linkage.model").warning("m not estimated for %s", "surname")
         logging.getLogger("pipeline.stages.link_engine").warning("identifier constraint: 2")
-        clusters = view.select(UID, pl.col(UID).alias("cluster"))
-        first, second = view[UID].sort().to_list()[:2]
+        clusters = records.ids.select(UID, pl.col(UID).alias("cluster"))
+        first, second = records.ids[UID].sort().to_list()[:2]
         pairs = pl.DataFrame({"_uid_l": [first], "_uid_r": [second], "match_probability": [0.5]})
         return LinkResult(clusters, pairs, 0.8, 0.4, {"identifier_links": 0}, structured)
 

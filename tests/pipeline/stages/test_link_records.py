@@ -1,0 +1,112 @@
+"""The link stage's records standardised chunk by chunk into Parquet files link exactly as the
+whole view held in memory does (:mod:`pipeline.stages.link_records`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.config import LinkageSpec
+from pipeline.stages.link import UID, StandardisedBatch, link_batch
+from pipeline.stages.link_engine import facade_linker
+from pipeline.stages.link_keys import BlockKeys
+from pipeline.stages.link_records import LinkRecords, standardise_view
+from pseudonym.identifiers import check
+from synthetic.persons import generate_person_pair
+
+SPEC = LinkageSpec.model_validate(
+    {
+        "mode": "link",
+        "blocking": ["identifier:nhs", "date_of_birth", "surname & postcode"],
+        "comparisons": {
+            "identifier:nhs": "identifier",
+            "first_name": "name",
+            "surname": "name",
+            "date_of_birth": "date",
+            "postcode": "postcode",
+        },
+        "thresholds": {"match": "auto", "review": 0.3},
+    }
+)
+
+
+def _side(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    valid = check("nhs", frame["nhs_number"])["normalised"]
+    return frame.with_row_index("__i", offset=2).select(
+        pl.format("{}|f.csv|{}", pl.lit(source), pl.col("__i")).alias(UID),
+        pl.lit(source).alias("_source"),
+        valid.alias("id_nhs"),
+        "first_name",
+        "surname",
+        pl.col("dob").alias("date_of_birth"),
+        "postcode",
+        "sex",
+    )
+
+
+@pytest.fixture(scope="module")
+def view() -> pl.DataFrame:
+    gp, hospital, _ = generate_person_pair(600, 500, overlap=0.8, seed=5)
+    # the hospital file holds no postcode: a role one source does not map
+    hospital_view = _side(hospital, "hospital").drop("postcode")
+    return pl.concat([_side(gp, "gp"), hospital_view], how="diagonal")
+
+
+def _chunks(view: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """Chunks as prepared parts are: each from one source, in row order."""
+    return [
+        chunk
+        for source in view.partition_by("_source", maintain_order=True)
+        for chunk in source.iter_slices(size)
+    ]
+
+
+def test_records_in_files_link_as_the_whole_view_in_memory(
+    view: pl.DataFrame, tmp_path: Path
+) -> None:
+    whole = link_batch(view, SPEC, facade_linker)
+    batch = StandardisedBatch.of(_chunks(view, 97), SPEC, tmp_path / "records")
+    assert all(isinstance(chunk, Path) for _, chunk in batch.records.chunks)
+    assert len(batch.records.chunks) > 10
+    chunked = link_batch(batch, SPEC, facade_linker)
+    assert whole.pairs.height > 100 and whole.match_threshold is not None
+    assert chunked.assigned.equals(whole.assigned)
+    assert chunked.keys is not None and whole.keys is not None
+    assert chunked.keys.equals(whole.keys)
+    order = ["_uid_l", "_uid_r"]
+    assert chunked.pairs.sort(order).equals(whole.pairs.sort(order))
+    assert chunked.summary() == whole.summary()  # thresholds, counts, diagnostics, entities
+
+
+def test_keys_hashed_from_the_standardised_chunks_equal_the_views(view: pl.DataFrame) -> None:
+    keys = BlockKeys.for_spec(SPEC)
+    assert keys.standardised_hashes(standardise_view(view)).equals(keys.hashes(view))
+
+
+def test_the_self_match_sample_is_the_rows_dataframe_sample_draws(
+    view: pl.DataFrame, tmp_path: Path
+) -> None:
+    records = StandardisedBatch.of(_chunks(view, 50), SPEC, tmp_path / "records").records
+    everything = records.ids.select(UID, "_source").join(records.read(), on=UID)
+    expected = everything.sample(200, seed=7).drop("_source")
+    assert records.sample(200, seed=7).equals(expected)
+    assert records.sample(5_000, seed=7).height == view.height  # all, when there are fewer
+
+
+def test_each_side_holds_its_sources_records_once(view: pl.DataFrame, tmp_path: Path) -> None:
+    records = StandardisedBatch.of(_chunks(view, 200), SPEC, tmp_path / "records").records
+    left = records.side(["gp"], "left")
+    right = records.side(["hospital"], "right")
+    assert isinstance(left, str) and isinstance(right, str)
+    left_rows, right_rows = pl.read_parquet(left), pl.read_parquet(right)
+    assert left_rows[UID].str.starts_with("gp|").all()
+    assert right_rows[UID].str.starts_with("hospital|").all()
+    assert left_rows.height + right_rows.height == view.height
+    assert right_rows["postcode"].is_null().all()  # not mapped by that source: null, same columns
+    assert left_rows.columns == right_rows.columns
+    in_memory = LinkRecords.from_view(view, SPEC)
+    memory_left = in_memory.side(["gp"], "left")
+    assert isinstance(memory_left, pl.DataFrame)
+    assert memory_left.sort(UID).equals(left_rows.sort(UID))
