@@ -31,6 +31,7 @@ it are not decided again), is measured in ``tests/pipeline/test_incremental_link
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 UID = "_uid"
@@ -44,18 +45,27 @@ def assign_entities(
 ) -> pl.DataFrame:
     """Entity numbers for the records of ``clusters`` (``_uid``, ``cluster``) that are not in
     ``history``: ``_uid``, ``_entity``, ``linked`` (its cluster has another record),
-    ``_entity_existing`` and ``_entity_merged`` (see the module docstring). New entities are
-    numbered after ``last_entity`` (the largest in the whole registry when ``history`` holds
-    only part of it; by default the largest in ``history``)."""
-    if history is None or history.height == 0:
-        known = pl.DataFrame(schema={UID: pl.String, ENTITY: pl.Int64})
-    else:
-        known = history.select(UID, pl.col(ENTITY).cast(pl.Int64))
-    labelled = clusters.select(UID, "cluster").join(known, on=UID, how="left")
+    ``_entity_existing`` and ``_entity_merged`` (see the module docstring), in ``_uid`` order.
+    New entities are numbered after ``last_entity`` (the largest in the whole registry when
+    ``history`` holds only part of it; by default the largest in ``history``).
+
+    Records are handled by their row number in ``_uid`` order and joined on nothing but the
+    cluster label: at tens of millions of records each join on the ``_uid`` text (its hash
+    table and its output's copy of the ids) costs gigabytes."""
+    ordered = clusters.select(UID, "cluster")
+    if not ordered.get_column(UID).is_sorted():
+        ordered = ordered.sort(UID)
+    uids = ordered.get_column(UID)
+    known = _known_entities(uids, history)
+    if last_entity is None:
+        top = None if history is None or history.height == 0 else history.get_column(ENTITY).max()
+        last_entity = 0 if top is None else int(top)  # type: ignore[arg-type]
+    labelled = pl.DataFrame({"cluster": ordered.get_column("cluster"), ENTITY: known})
+    labelled = labelled.with_row_index("__row")
     per_cluster = labelled.group_by("cluster").agg(
         pl.col(ENTITY).min().alias("__old"),
         pl.col(ENTITY).drop_nulls().n_unique().alias("__old_count"),
-        pl.col(UID).filter(pl.col(ENTITY).is_null()).min().alias("__first_new"),
+        pl.col("__row").filter(pl.col(ENTITY).is_null()).min().alias("__first_new"),
         pl.len().alias("__size"),
     )
     fresh = (
@@ -64,19 +74,40 @@ def assign_entities(
         .with_row_index("__n", offset=1)
         .select("cluster", "__n")
     )
-    if last_entity is None:
-        last_entity = int(known[ENTITY].max()) if known.height else 0  # type: ignore[arg-type]
-    start = last_entity
     per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
-        pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + start).alias(ENTITY),
+        pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + last_entity).alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),
         (pl.col("__old_count") > 1).alias(MERGED),
         (pl.col("__size") > 1).alias("linked"),
     )
-    batch = labelled.filter(pl.col(ENTITY).is_null()).select(UID, "cluster")
-    return batch.join(
-        per_cluster.select("cluster", ENTITY, "linked", EXISTING, MERGED), on="cluster"
-    ).drop("cluster")
+    batch = labelled.filter(pl.col(ENTITY).is_null()).select("__row", "cluster")
+    del labelled
+    numbered = batch.join(
+        per_cluster.select("cluster", ENTITY, "linked", EXISTING, MERGED),
+        on="cluster",
+        maintain_order="left",
+    )
+    rows = numbered.get_column("__row")
+    return numbered.select(uids.gather(rows).alias(UID), ENTITY, "linked", EXISTING, MERGED)
+
+
+def _known_entities(uids: pl.Series, history: pl.DataFrame | None) -> pl.Series:
+    """The entity number of each of ``uids`` (sorted) that ``history`` holds, else null."""
+    values = np.zeros(len(uids), dtype=np.int64)
+    held = np.zeros(len(uids), dtype=bool)
+    if history is not None and history.height:
+        earlier = history.select(UID, pl.col(ENTITY).cast(pl.Int64)).sort(UID)
+        at = uids.search_sorted(earlier.get_column(UID), side="left").to_numpy()
+        at = np.minimum(at, max(len(uids) - 1, 0))
+        found = (
+            uids.gather(at) == earlier.get_column(UID)
+            if len(uids)
+            else pl.Series([], dtype=pl.Boolean)
+        )
+        hit = found.to_numpy()
+        values[at[hit]] = earlier.get_column(ENTITY).to_numpy()[hit]
+        held[at[hit]] = True
+    return pl.Series(ENTITY, values).set(pl.Series(~held), None)
 
 
 def entity_summary(linked: pl.DataFrame, earlier_records: int) -> dict[str, int]:

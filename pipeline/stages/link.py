@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities, entity_summary
@@ -149,12 +150,12 @@ def link_batch(
     with capture_warnings() as captured:
         result, clusters, unscored = _run_linker(union, spec, linker, decisions, sources)
     pairs = _no_pairs() if result is None else result.pairs
-    missing = union.height - clusters.join(union.ids.select(UID), on=UID, how="semi").height
-    if missing:
+    if _without_cluster(union.ids.get_column(UID), clusters.get_column(UID)):
         raise ValueError("the linker did not return a cluster for every record")
     del union
     assigned = assign_entities(clusters, history, last_entity=earlier.last_entity)
-    assigned = records.ids.select(UID).join(assigned, on=UID, how="left", maintain_order="left")
+    del clusters
+    assigned = in_order_of(records.ids.get_column(UID), assigned)
     entities = {
         **entity_summary(assigned, earlier.records),
         "earlier_records_read": 0 if history is None else history.height,
@@ -174,6 +175,30 @@ def link_batch(
         diagnostics=dict(result.diagnostics),
         **common,  # type: ignore[arg-type]
     )
+
+
+def _without_cluster(uids: pl.Series, clustered: pl.Series) -> int:
+    """How many of ``uids`` are not among ``clustered``, compared by 64-bit hashes (a sorted
+    array and a binary search, not a hash table of the id texts)."""
+    have = clustered.hash().sort()
+    if have.is_empty():
+        return uids.len()
+    want = uids.hash()
+    at = np.minimum(have.search_sorted(want).to_numpy(), have.len() - 1)
+    return int((have.to_numpy()[at] != want.to_numpy()).sum())
+
+
+def in_order_of(uids: pl.Series, assigned: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``assigned`` (in ``_uid`` order, :func:`assign_entities`) for ``uids``, in
+    their order: by one argsort when it holds exactly these records (a join on tens of millions
+    of ids costs gigabytes), else by a left join."""
+    if assigned.height == uids.len():
+        position = np.empty(uids.len(), dtype=np.int64)
+        position[uids.arg_sort().to_numpy()] = np.arange(uids.len(), dtype=np.int64)
+        candidate = assigned.gather(position)
+        if candidate.get_column(UID).equals(uids):
+            return candidate.with_columns(uids)  # the caller's ids, not the copy
+    return uids.to_frame().join(assigned, on=UID, how="left", maintain_order="left")
 
 
 def _linkable_history(

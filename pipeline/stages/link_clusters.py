@@ -16,7 +16,8 @@ at its weakest links. Shared-identifier edges are never refused (a record holdin
 NHS number as another is that person); if such a group holds two different identifiers of
 another type from one source, it is kept and counted as a conflict.
 
-Cluster labels are the smallest ``_uid`` of each cluster, so reruns label alike.
+Cluster labels are the number of each cluster's smallest ``_uid`` in sorted ``_uid`` order, so
+reruns label alike.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def cluster_records(
         )
         members = np.flatnonzero(np.isin(component, broken))
         component[members] = [rebuilt.find(int(n)) for n in members]
-    labels = pl.DataFrame({UID: nodes, "cluster": nodes.gather(component)})
+    # the label is the number of the cluster's smallest _uid: an integer, not a copy of the ids
+    labels = pl.DataFrame({UID: nodes, "cluster": pl.Series(component, dtype=pl.Int64)})
     return labels, ClusterCounts(fixed.height, refused, conflicts)
 
 

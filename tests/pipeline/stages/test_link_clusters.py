@@ -34,7 +34,8 @@ def test_records_sharing_a_valid_identifier_are_one_person_whatever_the_scores()
         records, _pairs(("h1", "g2", 0.4)), threshold=0.9, identifiers=["id_nhs"]
     )
     assert _groups(labels) == [["g1", "h1", "h2"], ["g2"], ["g3"]]
-    assert dict(zip(labels[UID], labels["cluster"], strict=True))["h2"] == "g1"  # smallest uid
+    cluster_of = dict(zip(labels[UID], labels["cluster"], strict=True))
+    assert cluster_of["h2"] == cluster_of["g1"] == 0  # numbered by its smallest uid, g1
     assert counts.identifier_links == 2 and counts.links_refused == 0
     edges = identifier_edges(records, ["id_nhs"])
     assert sorted(edges.rows()) == [("g1", "h1"), ("g1", "h2")]
