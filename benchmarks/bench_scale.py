@@ -47,7 +47,9 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
 def phase_starts(log: Path) -> list[tuple[str, float]]:
     """(phase, epoch seconds) for each stage start and the registry write in a run's log."""
-    starts = []
+    starts: list[tuple[str, float]] = []
+    if not log.is_file():  # a run killed before it logged anything
+        return starts
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         stamp = _STAMP.match(line)
         if stamp is None:
@@ -63,7 +65,7 @@ def phase_peaks(log: Path, timeline: list[tuple[float, int]]) -> dict[str, float
     """Peak sampled RSS (MiB) within each phase; samples before the first phase count as
     start-up and are left out."""
     starts = phase_starts(log)
-    ends = [t for _, t in starts[1:]] + [float("inf")]
+    ends = [t for _, t in starts[1:]] + [float("inf")] * bool(starts)
     peaks = {}
     for (name, start), end in zip(starts, ends, strict=True):
         inside = [rss for t, rss in timeline if start <= t < end]

@@ -37,3 +37,10 @@ def test_growth_compares_the_largest_finished_size_with_the_smallest() -> None:
     sizes = [size(1, 10.0, 100.0), size(5, 60.0, 300.0), size(10, 0.0, 900.0, code=-9)]
     assert growth(sizes) == {"rows_factor": 5.0, "wall_factor": 6.0, "peak_rss_factor": 3.0}
     assert growth(sizes[:1]) == {}
+
+
+def test_a_run_killed_before_it_logged_a_phase_has_no_phase_peaks(tmp_path: Path) -> None:
+    samples = [(1.0, 2**20)]
+    (tmp_path / "empty.log").write_text("")
+    assert phase_peaks(tmp_path / "empty.log", samples) == {}
+    assert phase_peaks(tmp_path / "never-written.log", samples) == {}
