@@ -14,9 +14,16 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
+from pipeline.commands.demo import ENVIRONMENT as DEMO_ENVIRONMENT
+from pipeline.commands.demo import MASTER_KEY_ENV
+from pipeline.entities import UID
 from pipeline.stages.services import Services, open_pseudonymiser
+from pseudonym.identifiers import check
+from pseudonym.keys import generate_master_key
+from pseudonym.keystore import Keystore
 
 ENVIRONMENT = "research"
 # Where write_config's runs keep their state and work files (the defaults, beside the config).
@@ -196,3 +203,45 @@ def demo_config(root: Path, keystore: Path, environment: str, name: str | None =
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
+
+
+def generated_link_side(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    """A linkage view of one file of ``synthetic.persons``: only valid NHS numbers kept (as
+    ingest does)."""
+    valid = check("nhs", frame["nhs_number"])["normalised"]
+    return frame.with_row_index("__i", offset=2).select(
+        pl.format("{}|f.csv|{}", pl.lit(source), pl.col("__i")).alias(UID),
+        pl.lit(source).alias("_source"),
+        valid.alias("id_nhs"),
+        "first_name",
+        "surname",
+        pl.col("dob").alias("date_of_birth"),
+        "postcode",
+        "sex",
+    )
+
+
+def split_demo_sources(inputs: Path, root: Path, *, repeat_last: int = 0) -> None:
+    """The demo's hospital episodes in three files (``root/hospital/ep-N.csv``) and its GP
+    register in two (``root/gp/reg-N.parquet``); with ``repeat_last``, a fourth hospital file
+    repeats that many last episodes (new episodes of known patients)."""
+    episodes = pl.read_csv(inputs / "hospital_episodes.csv", infer_schema=False)
+    third = -(-episodes.height // 3)
+    (root / "hospital").mkdir()
+    for n in range(3):
+        episodes.slice(n * third, third).write_csv(root / "hospital" / f"ep-{n}.csv")
+    if repeat_last:
+        episodes.tail(repeat_last).write_csv(root / "hospital" / "ep-3.csv")
+    register = pl.read_parquet(inputs / "gp_register.parquet")
+    half = register.height // 2
+    (root / "gp").mkdir()
+    register.head(half).write_parquet(root / "gp" / "reg-0.parquet")
+    register.tail(register.height - half).write_parquet(root / "gp" / "reg-1.parquet")
+
+
+def demo_keys(root: Path, patch: pytest.MonkeyPatch) -> None:
+    """A keystore at ``root/keys`` holding the demo environment, its master key in the
+    environment variable the demo reads."""
+    master = generate_master_key()
+    Keystore.create(root / "keys", master=master).add_environment(DEMO_ENVIRONMENT)
+    patch.setenv(MASTER_KEY_ENV, base64.b64encode(master.reveal()).decode())

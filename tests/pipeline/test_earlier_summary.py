@@ -9,24 +9,21 @@ delivered bytes must be equal; the summary must also have given fewer rows than 
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
-from pipeline.commands.demo import ENVIRONMENT, MASTER_KEY_ENV, demo_config
+from pipeline.commands.demo import demo_config
 from pipeline.config import load_config
 from pipeline.runner import run_pipeline
 from pipeline.stages import deidentify as deidentify_stage
 from pipeline.stages.earlier import earlier_extracts, hashed_key
 from pipeline.stages.earlier_summary import Summary
-from pseudonym.keys import generate_master_key
-from pseudonym.keystore import Keystore
 from synthetic import write_demo_sources
+from tests.pipeline.runner_support import demo_keys, split_demo_sources
 
 BATCHES = [
     ["hospital/ep-0.csv", "gp/reg-0.parquet"],
@@ -34,22 +31,6 @@ BATCHES = [
     ["hospital/ep-2.csv"],
     ["hospital/ep-3.csv"],
 ]
-
-
-def _split(inputs: Path, root: Path) -> None:
-    """Hospital episodes in three files, the GP register in two; the fourth hospital file
-    repeats the last 300 episodes (new episodes of known patients)."""
-    episodes = pl.read_csv(inputs / "hospital_episodes.csv", infer_schema=False)
-    third = -(-episodes.height // 3)
-    (root / "hospital").mkdir()
-    for n in range(3):
-        episodes.slice(n * third, third).write_csv(root / "hospital" / f"ep-{n}.csv")
-    episodes.tail(300).write_csv(root / "hospital" / "ep-3.csv")
-    register = pl.read_parquet(inputs / "gp_register.parquet")
-    half = register.height // 2
-    (root / "gp").mkdir()
-    register.head(half).write_parquet(root / "gp" / "reg-0.parquet")
-    register.tail(register.height - half).write_parquet(root / "gp" / "reg-1.parquet")
 
 
 def _project(root: Path, name: str) -> Path:
@@ -94,11 +75,9 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], list[An
     root = tmp_path_factory.mktemp("summary")
     written = write_demo_sources(root / "inputs", n=2500, seed=5)
     (root / "split").mkdir()
-    _split(written.hospital_path.parent, root / "split")
-    master = generate_master_key()
-    Keystore.create(root / "keys", master=master).add_environment(ENVIRONMENT)
+    split_demo_sources(written.hospital_path.parent, root / "split", repeat_last=300)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MASTER_KEY_ENV, base64.b64encode(master.reveal()).decode())
+        demo_keys(root, patch)
         patch.chdir(root)
         summarised = _run_all(root, "summary")
         patch.setattr(deidentify_stage, "recipient_holdings", _reread)

@@ -9,7 +9,6 @@ compared record by record.
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.commands.demo import ENVIRONMENT, MASTER_KEY_ENV, demo_config
+from pipeline.commands.demo import demo_config
 from pipeline.config import load_config
 from pipeline.runner import run_pipeline
-from pseudonym.keys import generate_master_key
-from pseudonym.keystore import Keystore
 from synthetic import write_demo_sources
+from tests.pipeline.runner_support import demo_keys, split_demo_sources
 
 # Measured on this dataset (seed 5, n 2500): all 2,553 records of the later runs get the same
 # person_id either way. The bound leaves room for a model trained on less history to
 # decide a borderline pair otherwise; the test reports the measured share when it fails.
 AGREEMENT_BOUND = 0.995
-
-
-def _split(inputs: Path, root: Path) -> None:
-    """Hospital episodes in three monthly files, the GP register in two."""
-    episodes = pl.read_csv(inputs / "hospital_episodes.csv", infer_schema=False)
-    third = -(-episodes.height // 3)
-    (root / "hospital").mkdir()
-    for n in range(3):
-        episodes.slice(n * third, third).write_csv(root / "hospital" / f"ep-{n}.csv")
-    register = pl.read_parquet(inputs / "gp_register.parquet")
-    half = register.height // 2
-    (root / "gp").mkdir()
-    register.head(half).write_parquet(root / "gp" / "reg-0.parquet")
-    register.tail(register.height - half).write_parquet(root / "gp" / "reg-1.parquet")
 
 
 def _batches() -> list[list[str]]:
@@ -91,11 +75,9 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], list[An
     root = tmp_path_factory.mktemp("incremental")
     written = write_demo_sources(root / "inputs", n=2500, seed=5)
     (root / "split").mkdir()
-    _split(written.hospital_path.parent, root / "split")
-    master = generate_master_key()
-    Keystore.create(root / "keys", master=master).add_environment(ENVIRONMENT)
+    split_demo_sources(written.hospital_path.parent, root / "split")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MASTER_KEY_ENV, base64.b64encode(master.reveal()).decode())
+        demo_keys(root, patch)
         patch.chdir(root)
         incremental = _run_all(root, "incremental", whole_history=False)
         whole = _run_all(root, "whole", whole_history=True)

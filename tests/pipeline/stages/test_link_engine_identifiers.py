@@ -20,7 +20,7 @@ from pipeline.stages.link_engine import (
 from pipeline.stages.link_records import LinkRecords
 from pseudonym.identifiers import check
 from synthetic.persons import generate_person_pair
-from tests.pipeline.runner_support import make_nhs
+from tests.pipeline.runner_support import generated_link_side, make_nhs
 
 TWIN_A, TWIN_B = make_nhs(10_001), make_nhs(10_002)
 
@@ -39,21 +39,6 @@ SPEC = {
 }
 
 
-def _side(frame: pl.DataFrame, source: str) -> pl.DataFrame:
-    """A linkage view of one generated file: only valid NHS numbers kept (as ingest does)."""
-    valid = check("nhs", frame["nhs_number"])["normalised"]
-    return frame.with_row_index("__i", offset=2).select(
-        pl.format("{}|f.csv|{}", pl.lit(source), pl.col("__i")).alias(UID),
-        pl.lit(source).alias("_source"),
-        valid.alias("id_nhs"),
-        "first_name",
-        "surname",
-        pl.col("dob").alias("date_of_birth"),
-        "postcode",
-        "sex",
-    )
-
-
 def _records(frame: pl.DataFrame) -> pl.DataFrame:
     """A frame as the link stage receives it (accounting columns instead of ``_uid``)."""
     parts = frame[UID].str.split("|")
@@ -65,7 +50,7 @@ def _records(frame: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def people() -> pl.DataFrame:
     gp, hospital, _ = generate_person_pair(500, 400, overlap=0.8, seed=11)
-    view = pl.concat([_side(gp, "gp"), _side(hospital, "hospital")])
+    view = pl.concat([generated_link_side(gp, "gp"), generated_link_side(hospital, "hospital")])
     shared = view.drop_nulls("id_nhs").group_by("id_nhs").agg(pl.col("_source").n_unique())
     number = shared.filter(pl.col("_source") == 2)["id_nhs"].sort()[0]
     # the same person with every other field changed: only the NHS number says it is them

@@ -13,8 +13,8 @@ from pipeline.stages.link import UID, StandardisedBatch, link_batch
 from pipeline.stages.link_engine import facade_linker
 from pipeline.stages.link_keys import BlockKeys
 from pipeline.stages.link_records import LinkRecords, standardise_view
-from pseudonym.identifiers import check
 from synthetic.persons import generate_person_pair
+from tests.pipeline.runner_support import generated_link_side
 
 SPEC = LinkageSpec.model_validate(
     {
@@ -32,26 +32,12 @@ SPEC = LinkageSpec.model_validate(
 )
 
 
-def _side(frame: pl.DataFrame, source: str) -> pl.DataFrame:
-    valid = check("nhs", frame["nhs_number"])["normalised"]
-    return frame.with_row_index("__i", offset=2).select(
-        pl.format("{}|f.csv|{}", pl.lit(source), pl.col("__i")).alias(UID),
-        pl.lit(source).alias("_source"),
-        valid.alias("id_nhs"),
-        "first_name",
-        "surname",
-        pl.col("dob").alias("date_of_birth"),
-        "postcode",
-        "sex",
-    )
-
-
 @pytest.fixture(scope="module")
 def view() -> pl.DataFrame:
     gp, hospital, _ = generate_person_pair(600, 500, overlap=0.8, seed=5)
     # the hospital file holds no postcode: a role one source does not map
-    hospital_view = _side(hospital, "hospital").drop("postcode")
-    return pl.concat([_side(gp, "gp"), hospital_view], how="diagonal")
+    hospital_view = generated_link_side(hospital, "hospital").drop("postcode")
+    return pl.concat([generated_link_side(gp, "gp"), hospital_view], how="diagonal")
 
 
 def _chunks(view: pl.DataFrame, size: int) -> list[pl.DataFrame]:
