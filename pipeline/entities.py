@@ -97,17 +97,19 @@ def _known_entities(uids: pl.Series, history: pl.DataFrame | None) -> pl.Series:
     held = np.zeros(len(uids), dtype=bool)
     if history is not None and history.height:
         earlier = history.select(UID, pl.col(ENTITY).cast(pl.Int64)).sort(UID)
-        at = uids.search_sorted(earlier.get_column(UID), side="left").to_numpy()
-        at = np.minimum(at, max(len(uids) - 1, 0))
-        found = (
-            uids.gather(at) == earlier.get_column(UID)
-            if len(uids)
-            else pl.Series([], dtype=pl.Boolean)
-        )
-        hit = found.to_numpy()
+        at, hit = find_sorted(uids, earlier.get_column(UID))
         values[at[hit]] = earlier.get_column(ENTITY).to_numpy()[hit]
         held[at[hit]] = True
     return pl.Series(ENTITY, values).set(pl.Series(~held), None)
+
+
+def find_sorted(haystack: pl.Series, needles: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``needles`` stands in the sorted ``haystack`` and whether it is there: a
+    binary search, no hash table of the values (at tens of millions of ids, gigabytes)."""
+    if haystack.is_empty():
+        return np.zeros(len(needles), dtype=np.int64), np.zeros(len(needles), dtype=bool)
+    at = np.minimum(haystack.search_sorted(needles).to_numpy(), len(haystack) - 1)
+    return at, (haystack.gather(at) == needles).to_numpy()
 
 
 def entity_summary(linked: pl.DataFrame, earlier_records: int) -> dict[str, int]:

@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities, entity_summary
+from pipeline.entities import (
+    ENTITY,
+    EXISTING,
+    MERGED,
+    UID,
+    assign_entities,
+    entity_summary,
+    find_sorted,
+)
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec, role_column
 from pipeline.linkage_warnings import capture_warnings, combined
@@ -178,14 +186,9 @@ def link_batch(
 
 
 def _without_cluster(uids: pl.Series, clustered: pl.Series) -> int:
-    """How many of ``uids`` are not among ``clustered``, compared by 64-bit hashes (a sorted
-    array and a binary search, not a hash table of the id texts)."""
-    have = clustered.hash().sort()
-    if have.is_empty():
-        return uids.len()
-    want = uids.hash()
-    at = np.minimum(have.search_sorted(want).to_numpy(), have.len() - 1)
-    return int((have.to_numpy()[at] != want.to_numpy()).sum())
+    """How many of ``uids`` are not among ``clustered``, compared by 64-bit hashes."""
+    _, hit = find_sorted(clustered.hash().sort(), uids.hash())
+    return int((~hit).sum())
 
 
 def in_order_of(uids: pl.Series, assigned: pl.DataFrame) -> pl.DataFrame:
