@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -60,7 +60,13 @@ from pipeline.disclosure.linked_views import (
     suppress_view,
     unlink,
 )
-from pipeline.disclosure.risk import RiskReport, assess_risk, fail_above_limits
+from pipeline.disclosure.risk import (
+    RiskReport,
+    assess_risk,
+    fail_above_limits,
+    individual_risk,
+    risk_report,
+)
 from pipeline.disclosure.settings import KAnonymitySettings, RiskLimits
 
 logger = logging.getLogger(__name__)
@@ -127,9 +133,27 @@ def anonymise_linked(
     ``settings.suppression_budget`` of the current records would be touched, and (with
     ``verify``) :class:`UnsafeTable` if a view is still below k afterwards (a bug: fail
     closed rather than deliver). The check as delivered is :func:`assess_linked`."""
-    if not settings.quasi_identifiers:
+    delivery = _delivery(frames, settings.quasi_identifiers, keys, earlier)
+    report = _treat(delivery, settings)
+    if verify:
+        report = _verified(report, _unsafe_per_view(delivery, settings.k))
+    return delivery.result(), report
+
+
+def _delivery(
+    frames: Mapping[str, pl.DataFrame],
+    quasi_identifiers: Sequence[str],
+    keys: Sequence[str],
+    earlier: Mapping[str, pl.DataFrame] | HeldFiles | None,
+) -> Delivery:
+    if not quasi_identifiers:
         raise TableSpecError("k-anonymity needs at least one quasi-identifier")
-    delivery = Delivery(frames, as_held(earlier), settings.quasi_identifiers, keys)
+    return Delivery(frames, as_held(earlier), quasi_identifiers, keys)
+
+
+def _treat(delivery: Delivery, settings: KAnonymitySettings) -> LinkedReport:
+    """Treat ``delivery`` in place (see :func:`anonymise_linked`); the report is not yet
+    verified (``unsafe_after`` None)."""
     k = settings.k
     touched = {n: pl.Series(ROW, [], pl.UInt32) for n in delivery.current}
     suppressed = {n: dict.fromkeys(delivery.qis[n], 0) for n in delivery.current}
@@ -146,23 +170,25 @@ def anonymise_linked(
     budget = int(settings.suppression_budget * delivery.rows())
     if sum(counts.values()) > budget:
         raise SuppressionBudgetExceeded(sum(counts.values()), budget, delivery.rows())
-    after = _unsafe_per_view(delivery, k) if verify else None
-    if after is not None and any(after.values()):
-        raise UnsafeTable(f"linked view still below k after treatment: {after}")
-    report = LinkedReport(
+    logger.info(
+        "linked k-anonymity k=%d over %d files: %d records touched, %d unlinked",
+        k, len(delivery.current), sum(counts.values()), sum(unlinked.values()),
+    )  # fmt: skip
+    return LinkedReport(
         k=k,
         records=delivery.rows(),
         units=delivery.units(),
-        unsafe_after=after,
+        unsafe_after=None,
         suppressed=suppressed,
         unlinked=unlinked,
         records_touched=counts,
     )
-    logger.info(
-        "linked k-anonymity k=%d over %d files: %d records touched, %d unlinked",
-        k, len(frames), sum(counts.values()), sum(unlinked.values()),
-    )  # fmt: skip
-    return delivery.result(), report
+
+
+def _verified(report: LinkedReport, after: dict[str, int]) -> LinkedReport:
+    if any(after.values()):
+        raise UnsafeTable(f"linked view still below k after treatment: {after}")
+    return replace(report, unsafe_after=after)
 
 
 def _make_consistent(
@@ -194,11 +220,15 @@ def linked_risk(
     ``key:<key>``), one unit (person) per row: the risk of a unit is 1/fk over the units it
     matches (weights do not carry across files), the expected re-identifications their sum.
     Limits are reported against, not enforced; see :func:`check_linked_risk`."""
-    limits = limits or RiskLimits()
-    if limits.weight is not None:
-        raise TableSpecError("the linked view counts persons: risk.weight does not apply to it")
+    limits = _unweighted(limits or RiskLimits())
     delivery = Delivery(frames, as_held(earlier), quasi_identifiers, keys)
     return {name: assess_risk(view.frame, view.qis, limits) for name, view in _views(delivery)}
+
+
+def _unweighted(limits: RiskLimits) -> RiskLimits:
+    if limits.weight is not None:
+        raise TableSpecError("the linked view counts persons: risk.weight does not apply to it")
+    return limits
 
 
 def check_linked_risk(
@@ -225,11 +255,24 @@ def protect_linked(
     earlier: Mapping[str, pl.DataFrame] | HeldFiles | None = None,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
     """What the de-identify stage runs on a delivery: :func:`anonymise_linked`, then the
-    re-identification risk of every view, failing closed above ``settings.risk``'s limits.
-    Returns the treated frames and a summary for the manifest (counts and risks only)."""
-    treated, report = anonymise_linked(frames, settings, keys=keys, earlier=earlier)
-    qis = settings.quasi_identifiers
-    risks = check_linked_risk(treated, qis, settings.risk, keys=keys, earlier=earlier)
+    re-identification risk of every view as delivered (what :func:`check_linked_risk` of the
+    treated frames gives), failing closed above ``settings.risk``'s limits. The views are
+    built once, from the treated delivery, for both the k check and the risk. Returns the
+    treated frames and a summary for the manifest (counts and risks only)."""
+    limits = _unweighted(settings.risk)
+    delivery = _delivery(frames, settings.quasi_identifiers, keys, earlier)
+    report = _treat(delivery, settings)
+    treated = delivery.result()
+    delivery.as_delivered()
+    after = {f"key:{key}": 0 for key in delivery.keys}
+    risks = {}
+    for name, view in _views(delivery):
+        counted = individual_risk(view.frame, view.qis)
+        after[name] = int((counted.get_column("fk") < settings.k).sum())
+        risks[name] = risk_report(counted.get_column("risk"), limits)
+    report = _verified(report, after)
+    for risk in risks.values():
+        fail_above_limits(risk)
     return treated, {
         "linked_k_anonymity": report.to_dict(),
         "linked_risk": {view: r.to_dict() for view, r in risks.items()},

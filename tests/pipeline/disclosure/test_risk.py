@@ -117,3 +117,18 @@ def test_risk_figures_do_not_depend_on_row_order() -> None:
         for seed in range(8)
     }
     assert len(reports) == 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_exact_sum_is_fsum_for_few_and_for_many_distinct_values(seed: int) -> None:
+    from pipeline.disclosure.risk import exact_sum
+
+    rng = np.random.default_rng(seed)
+    few = 1 / rng.choice([1, 2, 3, 7, 11, 97, 1000, 3001], int(rng.integers(0, 20_000)))
+    many = rng.random(int(rng.integers(0, 300))) * 10.0 ** rng.integers(-12, 3)
+    values = np.concatenate([few, many] if seed % 2 else [few])
+    rng.shuffle(values)
+    assert exact_sum(pl.Series(values, dtype=pl.Float64)) == math.fsum(values.tolist())
+    # above the distinct-value cut-off the fsum path must agree too
+    spread = rng.random(100_001)
+    assert exact_sum(pl.Series(spread)) == math.fsum(spread.tolist())
