@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "polars-hash", "stdlib"]
 TOKEN_CHARS = 26
+# Every pseudonym, as a regular expression: prefix letters, key version, "_", base32 text.
+TOKEN_SHAPE = rf"^[a-z]{{1,8}}[0-9]+_[a-z2-7]{{{TOKEN_CHARS}}}$"
 RECORD_KEY_PURPOSE = "record-key"
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _ID_TYPE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from pipeline.disclosure.errors import IdentifierLeak, TableSpecError
+from pseudonym.tokens import TOKEN_CHARS, TOKEN_SHAPE
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +64,15 @@ class LeakCheck:
         sources: Mapping[str, pl.Series | pl.LazyFrame],
         *,
         substring_min_length: int | None = SUBSTRING_MIN_LENGTH,
+        pseudonyms: bool = False,
     ) -> None:
         self.names = list(sources)
         self.identifiers = _identifier_table(sources)
         table = _phrase_table(self.identifiers, substring_min_length)
         self.phrases = {int(n): g.select("gram", "source") for (n,), g in table.group_by("n")}
+        # With ``pseudonyms``, cells shaped like one are searched for phrases only when a
+        # phrase could be made of a pseudonym's words (see _outside_pseudonyms).
+        self.token_words = _token_words(table) if pseudonyms else None
         self.found: dict[tuple[int, str], int] = {}  # (source, column) -> rows
         self.columns: dict[str, int] = {}  # column -> first position seen
 
@@ -82,13 +87,31 @@ class LeakCheck:
             cells = text.alias("v").to_frame().group_by("v").len().drop_nulls("v")
             hits = cells.join(self.identifiers, on="v").select("v", "source")
             if self.phrases and extract.schema[column] == pl.String:
-                embedded = _embedded(cells.get_column("v"), self.phrases)
+                text_cells = self._outside_pseudonyms(cells.get_column("v"))
+                embedded = _embedded(text_cells, self.phrases)
                 hits = pl.concat([hits, embedded]).unique()
             counted = hits.join(cells, on="v").group_by("source").agg(pl.col("len").sum())
             for source, rows in counted.iter_rows():
                 if rows:
                     key = (int(source), column)
                     self.found[key] = self.found.get(key, 0) + int(rows)
+
+    def _outside_pseudonyms(self, cells: pl.Series) -> pl.Series:
+        """``cells`` less the pseudonyms that cannot hold an identifier phrase. A pseudonym's
+        words are its prefix (letters and key version) and its base32 text, so a phrase can
+        be inside one only if each of its words is a prefix present here or base32-shaped;
+        where some phrase could be, every cell is searched, as without ``pseudonyms``.
+        (Whole cells equal to an identifier are found by the exact match either way.)"""
+        if self.token_words is None:
+            return cells
+        shaped = cells.str.contains(TOKEN_SHAPE)
+        if not shaped.any():
+            return cells
+        b32_only, prefix_words = self.token_words
+        prefixes = cells.filter(shaped).str.head(-(TOKEN_CHARS + 1)).unique().str.to_uppercase()
+        if b32_only or prefixes.is_in(prefix_words.implode()).any():
+            return cells
+        return cells.filter(~shaped)
 
     def finish(self) -> None:
         """Raise :class:`IdentifierLeak` if any chunk held an identifier value."""
@@ -143,6 +166,24 @@ def _phrase_table(identifiers: pl.DataFrame, min_length: int | None) -> pl.DataF
         words.list.join(" ").alias("gram"), words.list.len().cast(pl.UInt32).alias("n"), "source"
     )
     return pl.concat([one_word, several]).filter(pl.col("n") > 0).unique().collect()
+
+
+def _token_words(phrases: pl.DataFrame) -> tuple[bool, pl.Series]:
+    """Of the phrases made only of words a pseudonym can hold (prefix-shaped: letters then
+    digits; or base32 text of a pseudonym's length): whether one is all base32 text, and the
+    prefix-shaped words of the others."""
+    prefix_shaped, b32_shaped = r"^[A-Z]{1,8}[0-9]+$", rf"^[A-Z2-7]{{{TOKEN_CHARS}}}$"
+    words = phrases.select(pl.col("gram").str.split(" ").alias("word")).with_row_index("phrase")
+    words = words.explode("word").with_columns(
+        pl.col("word").str.contains(prefix_shaped).alias("prefix"),
+        pl.col("word").str.contains(b32_shaped).alias("b32"),
+    )
+    fits = words.group_by("phrase").agg(
+        (pl.col("prefix") | pl.col("b32")).all().alias("fits"), pl.col("b32").all().alias("b32")
+    )
+    fitting = fits.filter("fits")
+    inside = words.join(fitting.select("phrase"), on="phrase").filter("prefix")
+    return bool(fitting.get_column("b32").any()), inside.get_column("word").unique()
 
 
 def _embedded(cells: pl.Series, phrases: dict[int, pl.DataFrame]) -> pl.DataFrame:

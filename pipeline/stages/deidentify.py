@@ -130,7 +130,7 @@ def deidentify(
     anonymised, reports = _anonymise_sources(protected, config)
     held = earlier if isinstance(earlier, Holdings) else WholeExtracts(earlier or {})
     treated, linked = protect_delivery(anonymised, config, held)
-    check = LeakCheck(identifying)
+    check = LeakCheck(identifying, pseudonyms=True)
     written = []
     for name in layout.sources:
         offset, values = 0, treated.get(name, protected[name])  # an empty file is not treated

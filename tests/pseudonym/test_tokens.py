@@ -16,6 +16,7 @@ from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
 from pseudonym.tokens import (
     TOKEN_CHARS,
+    TOKEN_SHAPE,
     Pseudonymiser,
     TokenError,
     _encode_chunk,
@@ -94,6 +95,7 @@ def test_pseudonyms_follow_the_documented_definition(store: Keystore) -> None:
     assert got.to_list() == [_independent_token(store, "research", "nhs", v) for v in values]
     assert [p.pseudonymise_one("nhs", v) for v in values] == got.to_list()
     assert all(len(t) == len("res1_") + TOKEN_CHARS for t in got.to_list())
+    assert got.str.contains(TOKEN_SHAPE).all()  # the shape the leak check relies on
 
 
 def test_nulls_stay_null_and_empty_series_work(store: Keystore) -> None:

@@ -109,3 +109,66 @@ def test_a_clean_extract_passes_and_one_planted_name_among_many_values_is_found(
     with pytest.raises(IdentifierLeak) as info:
         leak_check(planted, sources)
     assert info.value.leaks == [("note", "name", 1)]
+
+
+def _found_with_pseudonyms(
+    extract: pl.DataFrame, sources: dict[str, pl.Series]
+) -> list[tuple[str, str, int]]:
+    from pipeline.disclosure import LeakCheck
+
+    check = LeakCheck(sources, pseudonyms=True)
+    check.add(extract)
+    try:
+        check.finish()
+    except IdentifierLeak as err:
+        return err.leaks
+    return []
+
+
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
+PSEUDONYM = st.tuples(
+    st.sampled_from(["research2", "demorese1", "ab7"]),
+    st.text(B32, min_size=26, max_size=26),
+).map(lambda t: f"{t[0]}_{t[1]}")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tokens=st.lists(PSEUDONYM, min_size=1, max_size=6),
+    names=st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=4),
+    notes=st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=4),
+    inside=st.sampled_from(["none", "prefix", "base32", "both", "other prefix"]),
+)
+def test_skipping_pseudonyms_finds_what_the_rule_finds(
+    tokens: list[str], names: list[str | None], notes: list[str | None], inside: str
+) -> None:
+    # An identifier can only be inside a pseudonym as its prefix word, its base32 word or
+    # both: each is planted in turn, and the shortcut must still find it.
+    planted = {
+        "none": [],
+        "prefix": [tokens[0].split("_")[0].upper()],
+        "base32": [tokens[0].split("_")[1].upper()],
+        "both": [tokens[0].replace("_", " ")],
+        "other prefix": ["OTHER12", "RESEARCH3"],
+    }[inside]
+    cells = (tokens + notes) * 2
+    extract = pl.DataFrame({"pid": cells, "n": list(range(len(cells)))})
+    sources = {
+        "name": pl.Series(names, dtype=pl.String),
+        "id": pl.Series([*planted, "9434765919"], dtype=pl.String),
+    }
+    assert _found_with_pseudonyms(extract, sources) == reference(extract, sources)
+
+
+def test_pseudonym_cells_are_not_tokenised_when_no_phrase_fits_one() -> None:
+    from pipeline.disclosure import LeakCheck
+
+    cells = pl.Series(["research2_" + "a" * 26, "seen Grace Whitfield", "ab7_" + "b" * 26])
+    names = pl.Series(["Grace Whitfield", "SC123456"])  # a prefix-shaped ID, not a prefix here
+    assert LeakCheck({"n": names}, pseudonyms=True)._outside_pseudonyms(cells).to_list() == [
+        "seen Grace Whitfield"
+    ]
+    assert LeakCheck({"n": names})._outside_pseudonyms(cells).len() == 3
+    with_prefix = pl.Series(["Grace Whitfield", "RESEARCH2"])
+    kept = LeakCheck({"n": with_prefix}, pseudonyms=True)._outside_pseudonyms(cells)
+    assert kept.len() == 3
