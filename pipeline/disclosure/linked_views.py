@@ -114,13 +114,21 @@ class Delivery:
     def as_delivered(self) -> None:
         """Units from the keys left after treatment, so that every view is the one a
         :class:`Delivery` of :meth:`result` would build (a row whose key was removed no longer
-        joins its person), without coding the keys and quasi-identifiers again."""
-        units = _units({**self.current, **self.earlier}, self.keys)
+        joins its person), without coding the keys and quasi-identifiers again. Removing keys
+        can only split the units that lost them: only those are redrawn."""
+        gone = pl.concat(list(self.unlinked_units.values())).unique()
+        self.unlinked_units = {n: pl.Series(UNIT, [], pl.Int64) for n in self.current}
+        if gone.is_empty():
+            return
+        frames = {**self.current, **self.earlier}
+        if len(self.keys) == 1:
+            units = _units(frames, self.keys)  # the key's code itself: no graph to search
+        else:
+            units = _split(frames, self.keys, gone)
         self.current = {n: f.with_columns(units[n].alias(UNIT)) for n, f in self.current.items()}
         self.earlier = {n: f.with_columns(units[n].alias(UNIT)) for n, f in self.earlier.items()}
         self._per_unit.clear()
         self._spread.clear()
-        self.unlinked_units = {n: pl.Series(UNIT, [], pl.Int64) for n in self.current}
 
     def rows(self) -> int:
         return sum(f.height for f in self.current.values())
@@ -241,6 +249,24 @@ def _units(tagged: Mapping[str, pl.DataFrame], keys: Sequence[str]) -> dict[str,
         name: pl.Series(UNIT, labels[offsets[name] : offsets[name] + frame.height], pl.Int64)
         for name, frame in tagged.items()
     }
+
+
+def _split(
+    frames: Mapping[str, pl.DataFrame], keys: Sequence[str], units: pl.Series
+) -> dict[str, pl.Series]:
+    """Every row's unit after the rows of ``units`` were redrawn from their keys as they are
+    now (connected components of those rows alone, numbered above every existing unit)."""
+    hit = {n: f.filter(pl.col(UNIT).is_in(units.implode())) for n, f in frames.items()}
+    sub = {n: f.drop(ROW).with_row_index(ROW) for n, f in hit.items()}
+    for key in keys:  # small codes for a small graph
+        _encode(sub, code(key), code(key), dense=True)
+    labels = _units(sub, keys)
+    top = max(int(f.get_column(UNIT).max() or 0) for f in frames.values()) + 1  # type: ignore[arg-type]
+    out = {}
+    for name, frame in frames.items():
+        at = hit[name].get_column(ROW).cast(pl.Int64)
+        out[name] = frame.get_column(UNIT).clone().scatter(at, labels[name] + top)
+    return out
 
 
 @dataclass(frozen=True)
