@@ -28,6 +28,7 @@ from linkage.model import (
 )
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
 from linkage.patterns import level_shares
+from linkage.sample_dependencies import SampleDependencyTraining
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ MIN_RANDOM_PAIRS = 200
 MIN_JOINT_NON_MATCHES = 30
 
 
-class DependencyTraining(HouseholdKeyTraining):
+class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
     @abstractmethod
@@ -105,6 +106,7 @@ class DependencyTraining(HouseholdKeyTraining):
                 ", ".join([*joint, *found]),
             )
         self.parameters.dependencies.update(self._match_dominated_joints(claimed))
+        self.parameters.dependencies.update(self._sample_dependencies(claimed))
         return self.parameters.dependencies
 
     def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:
