@@ -106,7 +106,7 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
                 ", ".join([*joint, *found]),
             )
         self.parameters.dependencies.update(self._match_dominated_joints(claimed))
-        self.parameters.dependencies.update(self._sample_dependencies(claimed))
+        self.parameters.dependencies.update(self._sample_dependencies())
         return self.parameters.dependencies
 
     def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:

@@ -14,10 +14,11 @@ than half of the remaining comparisons are left out as likely matches (as in the
 correlation check of the EM passes), and a key whose pairs could hold more than
 MAX_KEY_MATCH_SHARE matches (one per record) is not used (a postcode in a small file). A
 level's conditional u is used only where at least MIN_LEVEL_PAIRS sampled pairs support it;
-the other levels keep their ordinary u, scaled to the rest. A comparison becomes dependent
-on the key when a supported level's u differs DEPENDENCE_LIFT-fold from its ordinary u
-(as the household dependents do, :mod:`linkage.household_keys`);
-comparisons with term frequencies are left alone (their weight is per value).
+the other levels keep their ordinary u, capped at what the sample could have missed. A
+comparison becomes dependent on the key when a supported level's u differs
+DEPENDENCE_LIFT-fold from its ordinary u (as the household dependents do,
+:mod:`linkage.household_keys`); comparisons with term frequencies are left alone (their
+weight is per value).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from linkage.anchors import exact_top
 from linkage.comparisons import Comparison
 from linkage.household_keys import DEPENDENCE_LIFT
 from linkage.model import Dependency
-from linkage.patterns import TrainingBase, level_tallies
+from linkage.patterns import TrainingBase, level_shares, level_tallies
 
 logger = logging.getLogger("linkage.dependencies")
 
@@ -52,22 +53,25 @@ class SampleDependencyTraining(TrainingBase):
     def _top_agreement(self, comparison: Comparison) -> np.ndarray:
         """Random pairs (pattern rows) at the comparison's most similar level."""
 
-    def _sample_dependencies(self, claimed: set[str]) -> dict[str, Dependency]:
-        """Dependencies on single-column keys of the prediction rules for comparisons not in
-        ``claimed`` (which gains them and their keys)."""
+    def _sample_dependencies(self) -> dict[str, Dependency]:
+        """Dependencies on single-column keys of the prediction rules, for comparisons
+        without one yet that anchor none (so no comparison is conditional on itself)."""
+        held = self.parameters.dependencies
+        anchors = {a for d in held.values() for a in d.anchor}
         out: dict[str, Dependency] = {}
         for key in self._single_keys():
-            if key.name in claimed or key.name in out or not self._mostly_non_matches(key):
+            if key.name in held or key.name in out or not self._mostly_non_matches(key):
                 continue
             for comparison in self.comparisons:
-                taken = comparison.name in claimed or comparison.name in out
+                name = comparison.name
+                taken = name in held or name in out or name in anchors
                 if comparison is key or taken or comparison.tf_column:
                     continue
                 dep = self._given_key(key, comparison)
                 if dep is not None:
-                    out[comparison.name] = dep
-                    logger.info("u of %s given %s from random pairs", comparison.name, key.name)
-        claimed |= {*out, *(d.anchor[0] for d in out.values())}
+                    out[name] = dep
+                    anchors.add(key.name)
+                    logger.info("u of %s given %s from random pairs", name, key.name)
         return out
 
     def _single_keys(self) -> list[Comparison]:
@@ -105,22 +109,19 @@ class SampleDependencyTraining(TrainingBase):
         u = np.asarray(params.u, dtype=float)
         tallies = level_tallies(patterns[at_key, j], counts[at_key], len(u))
         supported = tallies >= MIN_LEVEL_PAIRS
-        share = tallies / tallies.sum()
-        rest = max(1.0 - float(share[supported].sum()), 0.0)
-        scale = rest / max(float(u[~supported].sum()), 1e-300)
-        u_top = np.where(supported, share, u * scale)
-        shift = max(
-            (abs(math.log2(a / b)) for a, b, s in zip(u_top, u, supported, strict=True) if s),
-            default=0.0,
-        )
-        if shift < math.log2(DEPENDENCE_LIFT):
+        if not supported.any():
+            return None
+        # a level seen too rarely keeps its u, capped at what the sample could have missed
+        u_top = np.minimum(u, MIN_LEVEL_PAIRS / float(tallies.sum()))
+        rest = 1.0 - float(u_top[~supported].sum())
+        u_top[supported] = tallies[supported] / float(tallies[supported].sum()) * rest
+        # a capped level's u is an upper bound, so its shift below u is a lower bound
+        shift = np.abs(np.log2(np.maximum(u_top, 1e-300) / np.maximum(u, 1e-300)))
+        if float(shift.max()) < math.log2(DEPENDENCE_LIFT):
             return None
         key_known = (patterns[:, self.comparisons.index(key)] >= 0) & known
         elsewhere = key_known & ~self._top_agreement(key)
-        u_other = level_tallies(patterns[elsewhere, j], counts[elsewhere], len(u))
-        u_other = np.maximum(u_other, 0.5) / max(float(u_other.sum()), 1.0)
+        u_other = level_shares(patterns[elsewhere, j], counts[elsewhere], len(u))
         m = [float(v or 0.0) for v in params.m]
         top = len(self.parameters.comparisons[key.name].m) - 1
-        return Dependency(
-            (key.name,), (top,), m, [float(v) for v in u_top], m, [float(v) for v in u_other]
-        )
+        return Dependency((key.name,), (top,), m, [float(v) for v in u_top], m, u_other)
