@@ -11,8 +11,8 @@ Random pairs sharing a key are numerous when the key is a single name (a first n
 shared by a few pairs in a thousand) and almost all non-matches, so the level shares of the
 other comparisons among them are their u given the key. Pairs that agree exactly on more
 than half of the remaining comparisons are left out as likely matches (as in the
-correlation check of the EM passes), and a key whose pairs could hold more than
-MAX_KEY_MATCH_SHARE matches (one per record) is not used (a postcode in a small file). A
+correlation check of the EM passes), and a key whose pairs hold more than
+MAX_KEY_MATCH_SHARE matches by the model so far is not used (a postcode in a small file). A
 level's conditional u is used only where at least MIN_LEVEL_PAIRS sampled pairs support it;
 the other levels keep their ordinary u, capped at what the sample could have missed. A
 comparison becomes dependent on the key when a supported level's u differs
@@ -32,15 +32,16 @@ import numpy as np
 from linkage.anchors import exact_top
 from linkage.comparisons import Comparison
 from linkage.household_keys import DEPENDENCE_LIFT
-from linkage.model import Dependency
+from linkage.model import Dependency, lambda_from_weights
 from linkage.patterns import TrainingBase, level_shares, level_tallies
 
 logger = logging.getLogger("linkage.dependencies")
 
 #: Random pairs sharing the key needed before any conditional u is estimated there
 MIN_KEY_PAIRS = 200
-#: Largest share of the pairs sharing a key that may be matches (at most one per record):
-#: above it the key's pairs are no sample of non-matches (a postcode in a small file)
+#: Largest share of the pairs sharing a key that may be matches (as the model trained so
+#: far expects): above it the key's pairs are no sample of non-matches (a postcode in a
+#: small file)
 MAX_KEY_MATCH_SHARE = 0.05
 #: Sampled pairs a level needs before its conditional u replaces the ordinary one
 MIN_LEVEL_PAIRS = 20
@@ -59,8 +60,10 @@ class SampleDependencyTraining(TrainingBase):
         held = self.parameters.dependencies
         anchors = {a for d in held.values() for a in d.anchor}
         out: dict[str, Dependency] = {}
+        matches = self._expected_matches()
         for key in self._single_keys():
-            if key.name in held or key.name in out or not self._mostly_non_matches(key):
+            dependent = key.name in held or key.name in out
+            if dependent or not self._mostly_non_matches(key, matches):
                 continue
             for comparison in self.comparisons:
                 name = comparison.name
@@ -84,13 +87,25 @@ class SampleDependencyTraining(TrainingBase):
             if exact_top(c) is not None and set(c.columns()) <= keyed and len(c.columns()) == 1
         ]
 
-    def _mostly_non_matches(self, key: Comparison) -> bool:
-        """Could matches be at most MAX_KEY_MATCH_SHARE of the record pairs sharing ``key``
-        (taking every record of the smaller side to have its match there)?"""
+    def _expected_matches(self) -> float:
+        """Matches the model as trained so far expects among all record pairs."""
+        names = [c.name for c in self.comparisons]
+        patterns, counts = self.candidates().columns(range(len(names)))
+        params = self.parameters
+        bf = params.log2_bayes_factors(names, patterns)
+        lam = lambda_from_weights(
+            bf, counts, float(self.total_pairs), params.probability_two_random_records_match
+        )
+        return lam * self.total_pairs
+
+    def _mostly_non_matches(self, key: Comparison, matches: float) -> bool:
+        """Are the model's ``matches`` that agree on ``key`` at most MAX_KEY_MATCH_SHARE of
+        the record pairs sharing it?"""
         assert self.random is not None
         counts = self.random[1]
         share = float(counts[self._top_agreement(key)].sum()) / max(float(counts.sum()), 1.0)
-        return self._max_matches() <= MAX_KEY_MATCH_SHARE * share * self.total_pairs
+        at_key = matches * float(self.parameters.comparisons[key.name].m[-1] or 1.0)
+        return at_key <= MAX_KEY_MATCH_SHARE * share * self.total_pairs
 
     def _given_key(self, key: Comparison, comparison: Comparison) -> Dependency | None:
         """``comparison``'s Dependency on ``key`` when random pairs sharing the key move a
