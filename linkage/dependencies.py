@@ -42,6 +42,10 @@ MIN_JOINT_NON_MATCHES = 30
 class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
+    #: comparisons conditional on a blocking key outside any household (twins' dob given
+    #: surname, sex given first name): not household dependents
+    key_dependents: frozenset[str] = frozenset()
+
     @abstractmethod
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once)."""
@@ -105,8 +109,11 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
                 " + ".join(anchor.names),
                 ", ".join([*joint, *found]),
             )
-        self.parameters.dependencies.update(self._match_dominated_joints(claimed))
-        self.parameters.dependencies.update(self._sample_dependencies())
+        joints = self._match_dominated_joints(claimed)
+        self.parameters.dependencies.update(joints)
+        sampled = self._sample_dependencies()
+        self.parameters.dependencies.update(sampled)
+        self.key_dependents = frozenset({*joints, *sampled})
         return self.parameters.dependencies
 
     def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:
