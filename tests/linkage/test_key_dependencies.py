@@ -97,3 +97,12 @@ def test_a_key_shared_mostly_by_matches_is_not_a_sample_of_non_matches() -> None
     assert "first_name" not in {
         a for d in linker.parameters.dependencies.values() for a in d.anchor
     }
+
+
+def test_an_estimate_resting_on_m_not_estimated_is_unreliable() -> None:
+    """With few twins this generator's no-address blocks train nothing (every pass is
+    discarded): the model keeps its starting m, and its posterior is no estimate."""
+    linker, _ = _trained(twin_rate=0.05)
+    assert "m_not_estimated" in {w.code for w in linker.training_warnings}
+    summary = linker.posterior_summary()
+    assert not summary.reliable and "m_not_estimated" in summary.unreliable_because
