@@ -28,15 +28,23 @@ from linkage.model import (
 )
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
 from linkage.patterns import level_shares
+from linkage.sample_dependencies import SampleDependencyTraining
 
 logger = logging.getLogger(__name__)
 
 # Random pairs needed before level shares among them replace the ordinary u
 MIN_RANDOM_PAIRS = 200
+# Non-matches that must agree on every part of a mostly-matching rule's anchor (surname and
+# date of birth: twins) before their joint count replaces independence
+MIN_JOINT_NON_MATCHES = 30
 
 
-class DependencyTraining(HouseholdKeyTraining):
+class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
+
+    #: comparisons conditional on a blocking key outside any household (twins' dob given
+    #: surname, sex given first name): not household dependents
+    key_dependents: frozenset[str] = frozenset()
 
     @abstractmethod
     def ensure_gammas(self) -> None:
@@ -101,7 +109,55 @@ class DependencyTraining(HouseholdKeyTraining):
                 " + ".join(anchor.names),
                 ", ".join([*joint, *found]),
             )
+        joints = self._match_dominated_joints(claimed)
+        self.parameters.dependencies.update(joints)
+        sampled = self._sample_dependencies()
+        self.parameters.dependencies.update(sampled)
+        self.key_dependents = frozenset({*joints, *sampled})
         return self.parameters.dependencies
+
+    def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:
+        """Joint anchors of the prediction rules whose pairs are mostly matches.
+
+        Such a rule has no dependents to model (the non-matches sharing its keys are too
+        few to fit), but its keys can still be shared far more often than independence
+        says: siblings share a surname, and twins a date of birth too, so "same surname and
+        date of birth" among non-matches is several times u(surname) x u(dob). The rule's
+        own EM pass (keys held, the other comparisons free) tells the non-matches among the
+        pairs agreeing on every key from the matches; :meth:`_joint_anchor` turns their
+        exact count into the u of each later key given the earlier ones. Kept when that u is
+        at least DEPENDENCE_LIFT times the ordinary one over at least MIN_JOINT_NON_MATCHES
+        non-matches, so a rule whose keys are independent (first name and date of birth) is
+        left as it was; each comparison is claimed once."""
+        params = self.parameters.comparisons
+        out: dict[str, Dependency] = {}
+        for k, rule in enumerate(self.settings.blocking_rules):
+            anchor = anchor_of(rule, self.comparisons, self.parameters)
+            if anchor is None or len(anchor.parts) < 2 or claimed & set(anchor.names):
+                continue
+            rate = self._block_match_rate(k)
+            agreeing = self._agreeing_pairs(anchor.columns())
+            at_top = self.candidates().where(self._anchor_rows(anchor)[0]).pairs
+            if rate is None or rate <= 0.5 or int(at_top) != agreeing:
+                continue
+            matches = rate * agreeing
+            if self._non_matches(anchor, len(anchor.parts), matches) < MIN_JOINT_NON_MATCHES:
+                continue
+            joint = self._joint_anchor(anchor, matches)
+            lifted = {
+                name: dep
+                for name, dep in joint.items()
+                if dep.u_top[-1] >= DEPENDENCE_LIFT * (params[name].u[-1] or 1.0)
+            }
+            if lifted:
+                logger.info(
+                    "non-matches share %s far beyond independence: conditional u for %s",
+                    " + ".join(anchor.names),
+                    ", ".join(lifted),
+                )
+                out.update(lifted)
+                claimed |= {*anchor.names}
+        return out
 
     def _anchors(self) -> list[tuple[Anchor, int]]:
         """Anchors of the prediction rules (:func:`anchor_of`) whose candidates hold every
