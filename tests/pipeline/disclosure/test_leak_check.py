@@ -178,7 +178,7 @@ def test_pseudonym_cells_are_not_tokenised_when_no_phrase_fits_one() -> None:
 def test_sorted_membership_is_isin(seed: int) -> None:
     import numpy as np
 
-    from pipeline.disclosure.minimise import _sorted_member
+    from pipeline.disclosure.hashed_lookup import sorted_member as _sorted_member
 
     rng = np.random.default_rng(seed)
     known = np.sort(rng.integers(0, 50, int(rng.integers(0, 40))).astype(np.uint64))
