@@ -19,6 +19,9 @@ Run in two steps, so a history built once serves several measurements:
   each history's registry is opened once in a child process (``migrate``), timed: a
   registry written by an older pprl is rewritten then, not inside the first measured run.
   With ``--label``, each run is tagged with it and added to the runs the results file holds.
+  ``--skip N`` takes the ``--increment`` rows before the last ``N`` instead: patients the
+  build's repeated tails did not add again and again (each repeat adds another copy of the
+  same patients to the records a later run of them reads).
 * Each step writes its JSON (``results/incremental_history.json``,
   ``results/scale_incremental.json``) after every run, so a stopped benchmark keeps what it
   measured.
@@ -121,14 +124,16 @@ def _write(output: Path, runs: dict[str, list[dict[str, Any]]], **facts: Any) ->
     write_text_atomic(output, json.dumps(document, indent=2) + "\n")
 
 
-def _new_file(base: Path, inputs: Path, rows: int | None) -> str:
-    """Add the hospital file (or its last ``rows`` rows) as the next new file; its name."""
+def _new_file(base: Path, inputs: Path, rows: int | None, skip: int = 0) -> str:
+    """Add the hospital file (or its last ``rows`` rows, or the ``rows`` before the last
+    ``skip``) as the next new file; its name."""
     folder = base / "hospital"
     name = f"episodes-{len(list(folder.glob('*.csv'))) + 1}.csv"
     if rows is None:
         os.link(inputs / "hospital_episodes.csv", folder / name)
     else:
-        later = pl.scan_csv(inputs / "hospital_episodes.csv", infer_schema=False).tail(rows)
+        every = pl.scan_csv(inputs / "hospital_episodes.csv", infer_schema=False)
+        later = every.slice(-(rows + skip), rows)
         later.collect().write_csv(folder / name)
     return name
 
@@ -186,6 +191,7 @@ def measure(
     timeout: float,
     output: Path,
     label: str | None = None,
+    skip: int = 0,
 ) -> int:
     kept = _earlier_runs(output) if label else {}
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -202,12 +208,12 @@ def measure(
             print(json.dumps({"migrated": rows, **migrations[str(rows)]}), flush=True)
         env = _env(base)
         for _ in range(times):
-            name = _new_file(base, inputs, increment)
+            name = _new_file(base, inputs, increment, skip)
             run = _run(base, env, name, timeout)
             runs.setdefault(str(rows), []).append({"label": label, **run} if label else run)
             every = {k: kept.get(k, []) + runs.get(k, []) for k in {*kept, *runs}}
             facts = {"registry_opened": migrations} if migrations else {}
-            _write(output, every, increment_rows=increment, **facts)
+            _write(output, every, increment_rows=increment, skipped_last_rows=skip, **facts)
     every_run = [r for size in runs.values() for r in size]
     return 0 if all(r["exit_code"] == 0 for r in every_run) else 1
 
@@ -252,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     run = steps.add_parser("measure", help="new batches against built histories")
     run.add_argument("--rows", default="5000000,1000000", help="histories, by records per source")
     run.add_argument("--increment", type=int, default=100_000, metavar="N")
+    run.add_argument("--skip", type=int, default=0, metavar="N", help="rows before the last N")
     run.add_argument("--times", type=int, default=2, metavar="N")
     run.add_argument("--output", type=Path, default=RESULTS)
     run.add_argument("--label", help="tag the runs and keep the file's earlier runs")
@@ -270,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             args.rows, args.repeats, args.top_up, args.timeout, args.output, resume=args.resume
         )
     sizes = [int(s) for s in args.rows.split(",")]
-    return measure(sizes, args.increment, args.times, args.timeout, args.output, args.label)
+    return measure(
+        sizes, args.increment, args.times, args.timeout, args.output, args.label, args.skip
+    )
 
 
 if __name__ == "__main__":
