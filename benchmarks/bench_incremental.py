@@ -15,7 +15,13 @@ Run in two steps, so a history built once serves several measurements:
 * ``measure`` then gives each history, in the order listed, ``--times`` new files of the
   last ``--increment`` hospital rows, one ``pprl run`` each: the whole run's wall time, peak
   RSS, each stage's seconds (from the manifest) and peak RSS (sampled, as in
-  :mod:`benchmarks.bench_scale`), and the load average before and after.
+  :mod:`benchmarks.bench_scale`), and the load average before and after. Before its runs,
+  each history's registry is opened once in a child process (``migrate``), timed: a
+  registry written by an older pprl is rewritten then, not inside the first measured run.
+  With ``--label``, each run is tagged with it and added to the runs the results file holds.
+  ``--skip N`` takes the ``--increment`` rows before the last ``N`` instead: patients the
+  build's repeated tails did not add again and again (each repeat adds another copy of the
+  same patients to the records a later run of them reads).
 * Each step writes its JSON (``results/incremental_history.json``,
   ``results/scale_incremental.json``) after every run, so a stopped benchmark keeps what it
   measured.
@@ -28,6 +34,9 @@ import json
 import os
 import platform
 import re
+import resource
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +47,9 @@ import polars as pl
 from benchmarks.bench_pipeline import BLOCKING, ROOT, sources
 from benchmarks.bench_scale import _STAMP, measured_run, scale_workspace
 from pipeline.atomic import write_text_atomic
+from pipeline.config import load_config
+from pipeline.registry import Registry
+from pipeline.stages.link_keys import BlockKeys
 
 HISTORY = ROOT / "results" / "incremental_history.json"
 RESULTS = ROOT / "results" / "scale_incremental.json"
@@ -112,14 +124,16 @@ def _write(output: Path, runs: dict[str, list[dict[str, Any]]], **facts: Any) ->
     write_text_atomic(output, json.dumps(document, indent=2) + "\n")
 
 
-def _new_file(base: Path, inputs: Path, rows: int | None) -> str:
-    """Add the hospital file (or its last ``rows`` rows) as the next new file; its name."""
+def _new_file(base: Path, inputs: Path, rows: int | None, skip: int = 0) -> str:
+    """Add the hospital file (or its last ``rows`` rows, or the ``rows`` before the last
+    ``skip``) as the next new file; its name."""
     folder = base / "hospital"
     name = f"episodes-{len(list(folder.glob('*.csv'))) + 1}.csv"
     if rows is None:
         os.link(inputs / "hospital_episodes.csv", folder / name)
     else:
-        later = pl.scan_csv(inputs / "hospital_episodes.csv", infer_schema=False).tail(rows)
+        every = pl.scan_csv(inputs / "hospital_episodes.csv", infer_schema=False)
+        later = every.slice(-(rows + skip), rows)
         later.collect().write_csv(folder / name)
     return name
 
@@ -147,8 +161,41 @@ def build(
     return 0 if all(r["exit_code"] == 0 for r in runs) else 1
 
 
-def measure(sizes: list[int], increment: int, times: int, timeout: float, output: Path) -> int:
+def migrate(rows: int) -> int:
+    """Open the registry of the history for ``rows`` (rewriting it if an older pprl wrote
+    it); print the seconds, records and this process's peak RSS as JSON."""
+    config = load_config(sources(rows) / "scale.yaml")
+    started = time.perf_counter()
+    registry = Registry.open(config.work_dir, BlockKeys.for_spec(config.linkage))
+    fact = {
+        "seconds": round(time.perf_counter() - started, 2),
+        "records": sum(p.rows for p in registry.parts),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(fact), flush=True)
+    return 0
+
+
+def _migrated(rows: int, timeout: float) -> dict[str, Any]:
+    before = _load()
+    command = [sys.executable, "-m", "benchmarks.bench_incremental", "migrate", "--rows", str(rows)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    fact = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**fact, "load_before": before, "load_after": _load()}
+
+
+def measure(
+    sizes: list[int],
+    increment: int,
+    times: int,
+    timeout: float,
+    output: Path,
+    label: str | None = None,
+    skip: int = 0,
+) -> int:
+    kept = _earlier_runs(output) if label else {}
     runs: dict[str, list[dict[str, Any]]] = {}
+    migrations: dict[str, dict[str, Any]] = {}
     for rows in sizes:
         inputs = sources(rows)
         base = inputs / "run-scale"
@@ -156,13 +203,26 @@ def measure(sizes: list[int], increment: int, times: int, timeout: float, output
             base, env = scale_workspace(inputs)  # a small history: built here, first run
             write_text_atomic(base / "master.key", env["PPRL_MASTER_KEY"] + "\n")
             runs[str(rows)] = [_run(base, env, "first", timeout)]
+        else:
+            migrations[str(rows)] = _migrated(rows, timeout)
+            print(json.dumps({"migrated": rows, **migrations[str(rows)]}), flush=True)
         env = _env(base)
         for _ in range(times):
-            name = _new_file(base, inputs, increment)
-            runs.setdefault(str(rows), []).append(_run(base, env, name, timeout))
-            _write(output, runs, increment_rows=increment)
-    every = [r for size in runs.values() for r in size]
-    return 0 if all(r["exit_code"] == 0 for r in every) else 1
+            name = _new_file(base, inputs, increment, skip)
+            run = _run(base, env, name, timeout)
+            runs.setdefault(str(rows), []).append({"label": label, **run} if label else run)
+            every = {k: kept.get(k, []) + runs.get(k, []) for k in {*kept, *runs}}
+            facts = {"registry_opened": migrations} if migrations else {}
+            _write(output, every, increment_rows=increment, skipped_last_rows=skip, **facts)
+    every_run = [r for size in runs.values() for r in size]
+    return 0 if all(r["exit_code"] == 0 for r in every_run) else 1
+
+
+def _earlier_runs(output: Path) -> dict[str, list[dict[str, Any]]]:
+    if not output.is_file():
+        return {}
+    runs: dict[str, list[dict[str, Any]]] = json.loads(output.read_text(encoding="utf-8"))["runs"]
+    return runs
 
 
 STAGES = ["ingest", "link", "pseudonymise", "deidentify", "deliver"]
@@ -198,20 +258,28 @@ def main(argv: list[str] | None = None) -> int:
     run = steps.add_parser("measure", help="new batches against built histories")
     run.add_argument("--rows", default="5000000,1000000", help="histories, by records per source")
     run.add_argument("--increment", type=int, default=100_000, metavar="N")
+    run.add_argument("--skip", type=int, default=0, metavar="N", help="rows before the last N")
     run.add_argument("--times", type=int, default=2, metavar="N")
     run.add_argument("--output", type=Path, default=RESULTS)
+    run.add_argument("--label", help="tag the runs and keep the file's earlier runs")
+    opened = steps.add_parser("migrate", help="open (and rewrite if old) a history's registry")
+    opened.add_argument("--rows", type=int, default=5_000_000, help="records per source")
     show = steps.add_parser("table", help="a results file as Markdown table rows")
     show.add_argument("results", type=Path)
     args = parser.parse_args(argv)
     if args.step == "table":
         print(table(args.results))
         return 0
+    if args.step == "migrate":
+        return migrate(args.rows)
     if args.step == "build":
         return build(
             args.rows, args.repeats, args.top_up, args.timeout, args.output, resume=args.resume
         )
     sizes = [int(s) for s in args.rows.split(",")]
-    return measure(sizes, args.increment, args.times, args.timeout, args.output)
+    return measure(
+        sizes, args.increment, args.times, args.timeout, args.output, args.label, args.skip
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ batch's records whole:
 2. ``02-linked``: the batch linked with the registry history it can be linked with, each
    part's linkage view standardised as it is read into scratch files the linkage engine reads
    (held whole: each record's id, source, compared identifiers and registry keys); per part,
-   the entity columns and registry keys; the scored pairs, the history read, the stage's facts.
+   the entity columns, registry keys and standardised link columns (kept in the registry);
+   the scored pairs, the history read, the stage's facts.
 3. ``03-pseudonymised``: each part pseudonymised (an executor task per part).
 4. ``04-deidentified``: each part as delivered, after disclosure control has seen the
    keys, quasi-identifiers and sensitive attributes of the whole delivery.
@@ -244,20 +245,33 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
         load_decisions(config.work_dir / DECISIONS_FILE),
         whole_history=batch.whole_history,
     )
-    del standardised
-    shutil.rmtree(scratch, ignore_errors=True)  # records and comparison vectors: not needed
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:
         columns = columns.hstack(outcome.keys)
+    stored = standardised.records.stored()  # for the registry, read a part at a time
     offset = 0
     for part in prepared.parts():
-        out.write(part.name, columns.slice(offset, part.rows))
+        uids = outcome.assigned.get_column(UID).slice(offset, part.rows)
+        std = _stored_of(stored, offset, uids)
+        out.write(part.name, columns.slice(offset, part.rows).hstack(std.drop(UID)))
         offset += part.rows
+    del standardised
+    shutil.rmtree(scratch, ignore_errors=True)  # records and comparison vectors: not needed
     out.write("pairs.parquet", outcome.pairs)
     if outcome.history is not None:
         out.write("history.parquet", outcome.history)
     out.finish(prepared.parts(), outcome.summary())
     return out
+
+
+def _stored_of(stored: pl.LazyFrame, offset: int, uids: pl.Series) -> pl.DataFrame:
+    """The standardised columns of records ``uids``, which start at ``offset`` of
+    ``stored`` when each chunk standardised held one source (as each prepared part does)."""
+    rows = stored.slice(offset, uids.len()).collect()
+    if rows.get_column(UID).equals(uids):
+        return rows
+    wanted = stored.filter(pl.col(UID).is_in(uids.implode())).collect()
+    return uids.to_frame().join(wanted, on=UID, how="left", maintain_order="left")
 
 
 def _pairs(linked: PartSet | None) -> pl.DataFrame:
@@ -359,7 +373,7 @@ def _register(batch: Batch, prepared: PartSet, linked: PartSet) -> None:
     def rows() -> Iterator[pl.DataFrame]:
         for part, view in _views(prepared):
             entities = linked.read(part)
-            keys = [c for c in entities.columns if c.startswith("_key_")]
+            keys = [c for c in entities.columns if c.startswith(("_key_", "_std_"))]
             yield view.hstack(entities.select(ENTITY, *keys))
 
     sources = dict.fromkeys(p.source for p in prepared.parts())

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -57,7 +57,7 @@ from pipeline.review import DECISIONS_FILE, REVIEW_DIR, store_decisions
 from pipeline.run_stages import STAGES, Batch, Progress, run_stages
 from pipeline.stages import deliver as deliver_stage
 from pipeline.stages.services import Services
-from pipeline.state import FileRecord, StateCatalogue
+from pipeline.state import FileRecord, StateCatalogue, file_stamp
 from pseudonym.digests import bytes_sha256, file_sha256
 
 __all__ = ["STAGES", "RunSummary", "pending_files", "run_pipeline"]
@@ -107,9 +107,10 @@ def run_pipeline(
         if decisions:
             stored = store_decisions(config.work_dir / DECISIONS_FILE, list(decisions))
             logger.info("stored %d clerical-review decisions", stored, extra={"decisions": stored})
-        files = _discover(config)
+        files = _discover(config, None if reprocess else catalogue.delivered_stamps())
         done = catalogue.delivered(files)
         new = files if reprocess else [f for f in files if (f.path, f.sha256) not in done]
+        catalogue.record_stamps([f for f in files if (f.path, f.sha256) in done])
         if not new:
             logger.info(
                 "nothing new to process (%d files seen)",
@@ -217,7 +218,12 @@ def _display_path(config: PipelineConfig, path: Path) -> str:
         return str(path.resolve())
 
 
-def _discover(config: PipelineConfig) -> list[FileRecord]:
+def _discover(
+    config: PipelineConfig, known: Mapping[str, tuple[str, str]] | None = None
+) -> list[FileRecord]:
+    """Every input file with its SHA-256; ``known``: path -> (stamp, SHA-256) of delivered
+    files, whose digest is taken again while the file's stamp is unchanged
+    (:mod:`pipeline.state`)."""
     records = []
     for source in config.sources:
         paths = discover_files(config, source)
@@ -229,15 +235,21 @@ def _discover(config: PipelineConfig) -> list[FileRecord]:
         for path in paths:
             if not path.is_file():
                 raise DataError(f"sources.{source.name}: input file not found: {path.name}")
-            records.append(
-                FileRecord(
-                    source=source.name,
-                    path=_display_path(config, path),
-                    sha256=file_sha256(path),
-                    size=path.stat().st_size,
-                )
-            )
+            records.append(_file_record(config, source.name, path, known or {}))
     return records
+
+
+def _file_record(
+    config: PipelineConfig, source: str, path: Path, known: Mapping[str, tuple[str, str]]
+) -> FileRecord:
+    shown = _display_path(config, path)
+    stamp = file_stamp(path)
+    seen = known.get(shown)
+    if seen is not None and seen[0] == stamp:  # delivered, bytes not rewritten since
+        return FileRecord(source, shown, seen[1], path.stat().st_size, stamp)
+    digest = file_sha256(path)
+    unchanged = file_stamp(path) == stamp  # not written to while it was read
+    return FileRecord(source, shown, digest, path.stat().st_size, stamp if unchanged else None)
 
 
 # --- promotion and audit -----------------------------------------------------------------------

@@ -5,6 +5,13 @@ Stored in an embedded DuckDB database, ``state.duckdb`` in the config's state fo
 by its path *and* SHA-256, so a new file dropped into a source folder is processed once, and a
 file whose content changed is processed again. Connections are opened per call and closed, so
 the database is never held open between stages (DuckDB allows one writing process).
+
+Each delivered file also keeps its *stamp* (device, inode, size and the modification and
+status-change times in nanoseconds) from when its SHA-256 was read from its bytes. A later run
+takes that SHA-256 again only for a file whose stamp is unchanged, to find it already
+delivered (:func:`pipeline.runner.run_pipeline`): rewriting a file's bytes changes its
+status-change time, which no user call can set back. Every file a run processes is hashed from
+its bytes, so the digests the audit log records never come from a stamp.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ CREATE TABLE IF NOT EXISTS files (
     recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (path, sha256)
 );
+ALTER TABLE files ADD COLUMN IF NOT EXISTS stamp VARCHAR;
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     status VARCHAR NOT NULL,
@@ -58,6 +66,14 @@ class FileRecord:
     path: str
     sha256: str
     size: int
+    stamp: str | None = None  # file_stamp() taken before its bytes were hashed
+
+
+def file_stamp(path: str | os.PathLike[str]) -> str:
+    """What the file system says of a file: device, inode, size, modification and
+    status-change times (ns). Equal stamps: the bytes were not rewritten in between."""
+    st = os.stat(path)
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 class StateCatalogue:
@@ -89,6 +105,27 @@ class StateCatalogue:
         done = {(str(p), str(s)) for p, s in rows}
         return {(f.path, f.sha256) for f in files} & done
 
+    def delivered_stamps(self) -> dict[str, tuple[str, str]]:
+        """Path -> (stamp, SHA-256) of the delivered files whose stamp is known."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT path, stamp, sha256 FROM files"
+                " WHERE status = 'delivered' AND stamp IS NOT NULL"
+            ).fetchall()
+        return {str(p): (str(st), str(sha)) for p, st, sha in rows}
+
+    def record_stamps(self, files: list[FileRecord]) -> None:
+        """Keep the stamps of ``files`` (hashed from their bytes) where the catalogue holds
+        them delivered with the same SHA-256."""
+        stamped = [(f.stamp, f.path, f.sha256) for f in files if f.stamp is not None]
+        if not stamped:
+            return
+        with self._connect() as con:
+            con.executemany(
+                "UPDATE files SET stamp = ? WHERE path = ? AND sha256 = ? AND status = 'delivered'",
+                stamped,
+            )
+
     def start_run(self, run_id: str, config_sha256: str, files: list[FileRecord]) -> None:
         """Record a run and its files as in progress (a rerun of the same id starts again)."""
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -100,8 +137,10 @@ class StateCatalogue:
             )
             for f in files:
                 con.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, 'processing', ?)",
-                    [f.source, f.path, f.sha256, f.size, run_id, now],
+                    "INSERT OR REPLACE INTO files"
+                    " (source, path, sha256, size, run_id, status, recorded_at, stamp)"
+                    " VALUES (?, ?, ?, ?, ?, 'processing', ?, ?)",
+                    [f.source, f.path, f.sha256, f.size, run_id, now, f.stamp],
                 )
             con.execute("COMMIT")
 

@@ -37,7 +37,7 @@ from pipeline.entities import (
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec, role_column
 from pipeline.linkage_warnings import capture_warnings, combined
-from pipeline.registry import Earlier, Registry
+from pipeline.registry import STD_PREFIX, Earlier, Registry
 from pipeline.review.decisions import DECISION, MATCH
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.link_keys import BlockKeys
@@ -154,6 +154,8 @@ def link_batch(
             else _linkable_history(registry, keys, uids, decisions)
         )
     union = records if history is None else records.with_history(history.drop(ENTITY), spec)
+    if history is not None:  # its standardised columns are in ``union`` now
+        history = history.select(pl.exclude(f"^{STD_PREFIX}.*$"))
     sources = earlier.sources | records.sources()
     with capture_warnings() as captured:
         result, clusters, unscored = _run_linker(union, spec, linker, decisions, sources)

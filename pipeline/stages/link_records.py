@@ -8,6 +8,11 @@ written to a Parquet file of the stage's work folder for the linkage engine's da
 memory: ``_uid``, ``_source`` and the identifier columns clustering reads. So the link stage
 never holds the unstandardised view, a standardised copy of it and its split by side at once,
 as it did; what it holds whole grows with the batch by the thin columns only.
+
+Earlier records read from the registry come with their standardised columns
+(``_std_<column>``, :mod:`pipeline.registry`), kept when they were linked: they are taken as
+they are instead of being standardised again, and a batch's own are read back from its chunks
+(:meth:`LinkRecords.stored`) for the registry.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pipeline.atomic import write_with_atomic
 from pipeline.entities import UID
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import LinkageSpec, role_column
+from pipeline.registry import STD_PREFIX
 
 #: How each person role is standardised before linkage (dates become ISO text).
 ROLE_STANDARDISATION: dict[str, Standardisation] = {
@@ -40,6 +46,12 @@ ROLE_STANDARDISATION: dict[str, Standardisation] = {
 _SPLIT = {"first_name": "__first_name_from_full", "surname": "__surname_from_full"}
 #: One chunk of standardised records: a frame, or the Parquet file holding it.
 Chunk = pl.DataFrame | Path
+
+
+def standardised_names(columns: Iterable[str]) -> set[str]:
+    """The columns :func:`standardise_view` returns for a view of ``columns``."""
+    names = set(columns)
+    return names | set(_SPLIT) if "full_name" in names else names
 
 
 def standardise_view(view: pl.DataFrame) -> pl.DataFrame:
@@ -127,8 +139,20 @@ class LinkRecords:
             os.link(chunk, folder / f"{n:05d}.parquet")
         return str(folder / "*.parquet")
 
+    def stored(self) -> pl.LazyFrame:
+        """``_uid`` and the ``_std_<column>`` columns the registry keeps, one row per record in
+        the order of the chunks (the order of ``ids`` when each chunk added held one source)."""
+        frames = [_scan(chunk) for _, chunk in self.chunks]
+        every = (
+            pl.concat(frames)
+            if frames
+            else pl.LazyFrame(schema=dict.fromkeys([UID, *self.columns], pl.String))
+        )
+        return every.select(UID, *(pl.col(c).alias(f"{STD_PREFIX}{c}") for c in self.columns))
+
     def with_history(self, history: pl.DataFrame, spec: LinkageSpec) -> LinkRecords:
-        """These records after ``history`` (a linkage view of earlier records), as linked."""
+        """These records after ``history`` (a linkage view of earlier records, with or without
+        their ``_std_<column>`` columns), as linked."""
         collector = RecordCollector(spec, self.folder, prefix="history-")
         collector.add(history)
         earlier = collector.finish()
@@ -158,9 +182,10 @@ class RecordCollector:
 
     def add(self, view: pl.DataFrame) -> pl.DataFrame:
         """Standardise one chunk of a linkage view and keep it (a chunk per source it holds);
-        returns the standardised chunk (for its registry keys)."""
-        standard = standardise_view(view)
-        self._mapped |= set(standard.columns)
+        returns the standardised chunk (for its registry keys). A view holding every column's
+        ``_std_<column>`` (registry records) is taken as already standardised."""
+        standard, mapped = self._standardised(view)
+        self._mapped |= mapped
         self._ids.append(_select(standard, ["_source", *self.identifiers]))
         for (source,), rows in standard.partition_by(
             "_source", maintain_order=True, as_dict=True
@@ -173,6 +198,18 @@ class RecordCollector:
             write_with_atomic(path, chunk.write_parquet)
             self._chunks.append((str(source), path))
         return standard
+
+    def _standardised(self, view: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
+        """``view`` standardised, and the columns :func:`standardise_view` returns for it
+        (the roles it maps)."""
+        stored = {f"{STD_PREFIX}{c}": c for c in self.columns}
+        raw = [c for c in view.columns if not c.startswith(STD_PREFIX)]
+        if not stored.keys() <= set(view.columns):
+            standard = standardise_view(view.select(raw))
+            return standard, set(standard.columns)
+        kept = [c for c in raw if c not in self.columns]
+        standard = view.select(*kept, *(pl.col(s).alias(c) for s, c in stored.items()))
+        return standard, standardised_names(raw)
 
     def finish(self) -> LinkRecords:
         schema = dict.fromkeys([UID, "_source", *self.identifiers], pl.String)

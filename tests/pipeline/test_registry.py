@@ -11,8 +11,16 @@ import pytest
 from pipeline.config import LinkageSpec
 from pipeline.entities import ENTITY, UID
 from pipeline.errors import DataError
-from pipeline.registry import LEGACY_FILE, MANIFEST, REGISTRY_DIR, Registry, read_registry
+from pipeline.registry import (
+    LEGACY_FILE,
+    MANIFEST,
+    REGISTRY_DIR,
+    STD_PREFIX,
+    Registry,
+    read_registry,
+)
 from pipeline.stages.link_keys import BlockKeys
+from pipeline.stages.link_records import standardise_view
 
 SPEC = LinkageSpec.model_validate(
     {
@@ -140,3 +148,33 @@ def test_an_unreadable_legacy_file_is_a_data_error_naming_the_file(tmp_path: Pat
     (tmp_path / LEGACY_FILE).write_bytes(b"not parquet")
     with pytest.raises(DataError, match=r"entities\.parquet: unreadable"):
         Registry.open(tmp_path, KEYS)
+
+
+def test_rows_keep_their_standardised_columns_and_an_older_registry_gets_them(
+    tmp_path: Path,
+) -> None:
+    older = BlockKeys(KEYS.keys)  # as pprl kept rows before: keys only
+    commit(Registry.open(tmp_path, older), FIRST)
+    assert not any(c.startswith(STD_PREFIX) for c in _stored_columns(tmp_path))
+    registry = Registry.open(tmp_path, KEYS)  # the fingerprint differs: rewritten
+    assert {c for c in _stored_columns(tmp_path) if c.startswith(STD_PREFIX)} == {
+        f"{STD_PREFIX}{c}" for c in KEYS.stored
+    }
+    found = registry.everything(pl.Series(UID, [], pl.String)).sort(UID)
+    expected = standardise_view(FIRST.drop(ENTITY)).sort(UID)
+    for column in KEYS.stored:
+        assert found[f"{STD_PREFIX}{column}"].equals(
+            expected[column].cast(pl.String).alias(f"{STD_PREFIX}{column}")
+        )
+    assert found["surname"].to_list() == FIRST.sort(UID)["surname"].to_list()  # as given
+    assert found[f"{STD_PREFIX}surname"].to_list() != found["surname"].to_list()
+    assert read_registry(tmp_path).columns == FIRST.columns  # type: ignore[union-attr]
+
+
+def _stored_columns(work: Path) -> list[str]:
+    manifest = json.loads((work / REGISTRY_DIR / MANIFEST).read_text())
+    return [
+        c
+        for p in manifest["parts"]
+        for c in pl.read_parquet_schema(work / REGISTRY_DIR / p["name"])
+    ]
