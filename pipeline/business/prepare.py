@@ -5,12 +5,48 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.company_tokens import written_out
 from linkage.standardise import normalise_address, normalise_postcode, split_trading_as
 from linkage.standardise.companies import with_company_name_parts
 from pipeline.business.columns import SHARED_ID_TYPES, as_text, present
 from pseudonym.identifiers import check
 
 UID = "uid"
+
+
+def _one_edit_pattern(word: str, *, words: frozenset[str] = frozenset()) -> str:
+    """A regex alternation of every word one keystroke from ``word`` (a letter substituted,
+    added or dropped, or two neighbours swapped) except ``word`` itself and ``words`` (real
+    words that are not slips)."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    variants = set()
+    for i in range(len(word) + 1):
+        variants.add(word[:i] + "[A-Z]" + word[i:])  # added
+    for i in range(len(word)):
+        variants.add(word[:i] + word[i + 1 :])  # dropped
+        kept = [c for c in letters if c != word[i] and word[:i] + c + word[i + 1 :] not in words]
+        variants.add(word[:i] + "[" + "".join(kept) + "]" + word[i + 1 :])  # substituted
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])  # swapped
+    return "|".join(sorted(variants - set(words)))
+
+
+#: "LIMITED" mistyped as the last word of a name ("LIMITTED", "LIMTED", "LKMITED"): without
+#: this the slip stays in the name's core, and the name no longer equals its register entry.
+_MISTYPED_LIMITED = rf"(?i)\s(?:{_one_edit_pattern('LIMITED', words=frozenset({'LIMITER'}))})\s*$"
+#: "T/A" with its slash lost ("X LTD TA Y"): a trading-as marker between two words.
+_BARE_TA = r"(?i)(\S)\s+TA\s+(\S)"
+
+
+def repaired_company_name(name: pl.Expr) -> pl.Expr:
+    """A raw company name with two source slips undone before standardisation: a mistyped
+    LIMITED at the end becomes LIMITED, and "TA" between words becomes the trading-as marker
+    "T/A" (a name does not start with it; "X T/A Y" is recognised by
+    :func:`~linkage.standardise.split_trading_as`)."""
+    text = name.cast(pl.String).str.strip_chars()
+    text = text.str.replace(_MISTYPED_LIMITED, " LIMITED")
+    return text.str.replace(_BARE_TA, "$1 T/A $2")
 
 
 def norm_column(id_type: str) -> str:
@@ -58,7 +94,9 @@ def linkage_frame(
     address: str | None,
 ) -> pl.DataFrame:
     """``uid`` and what probabilistic matching compares, null where absent: for the legal name
-    and the trading name (a separate column or a "T/A" part of the name) their core, their
+    and the trading name (a separate column or a "T/A" part of the name; both first
+    :func:`repaired_company_name`) their core (abbreviations written out:
+    :func:`~linkage.company_tokens.written_out`), their
     distinguishing words (:func:`~linkage.standardise.companies.with_company_name_parts`:
     ``name_core``, ``name_words``, ``trading_core``, ``trading_words``), the legal form
     (``legal_form``), ``postcode_std`` and ``address_std``."""
@@ -70,8 +108,8 @@ def linkage_frame(
 
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
-        text(name).alias("__name"),
-        text(trading_name).alias("__trading"),
+        repaired_company_name(text(name)).alias("__name"),
+        repaired_company_name(text(trading_name)).alias("__trading"),
         normalise_postcode(text(postcode)).alias("postcode_std"),
         normalise_address(text(address)).alias("address_std"),
     )
@@ -81,9 +119,9 @@ def linkage_frame(
     parts = with_company_name_parts(parts, "__trading", "trading")
     return parts.select(
         UID,
-        "name_core",
+        written_out(pl.col("name_core")).alias("name_core"),
         "name_words",
-        "trading_core",
+        written_out(pl.col("trading_core")).alias("trading_core"),
         "trading_words",
         pl.col("name_form").alias("legal_form"),
         "postcode_std",

@@ -289,9 +289,21 @@ def test_token_columns_and_rarity() -> None:
     assert out[idf_column("name_std")][0].to_list() == pytest.approx([math.log(3), math.log(3 / 2)])
     # rarest token, alphabetical on ties; null when even it is too common to block on
     assert out["name_std_top"].to_list() == ["ZYTRONIX", "ACME", None]
-    assert out["name_std_rarest"].to_list() == ["ZYTRONIX", "ACME", None]
+    # the blocking key: no other record holds ZYTRONIX or ACME, and SERVICES is too common
+    assert out["name_std_rarest"].to_list() == [None, None, None]
     with pytest.raises(SettingsError):
         add_company_token_columns([frame], ("missing",))
+
+
+def test_block_key_is_the_rarest_token_another_record_holds() -> None:
+    """A mistyped word is the rarest token of its name but pairs the record with nothing: the
+    blocking key is the rarest token some other record (here, on the other side) holds."""
+    incoming = pl.DataFrame({"n": ["ONYXVIEW EENGINEERING", "QUOLAX", "BRENTLY PRINTING"]})
+    register = pl.DataFrame({"n": ["ONYXVIEW ENGINEERING", "BRENTLY PRINTING", "ZED PRINTING"]})
+    (inc, reg), _ = add_company_token_columns([incoming, register], ("n",), max_block_frequency=0.4)
+    assert inc["n_top"].to_list() == ["EENGINEERING", "QUOLAX", "BRENTLY"]
+    assert inc["n_rarest"].to_list() == ["ONYXVIEW", None, "BRENTLY"]
+    assert reg["n_rarest"].to_list() == ["ONYXVIEW", "BRENTLY", None]
 
 
 def _python_overlap(a: dict[str, float], b: dict[str, float]) -> float:
