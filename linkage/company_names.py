@@ -46,6 +46,7 @@ __all__ = [
     "CompanyNameExactLevel",
     "CompanyNameHeldOnceLevel",
     "CompanyNameJaroWinklerLevel",
+    "CompanyNameNearHeldOnceLevel",
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
     "CompanyWordsComparison",
@@ -173,6 +174,57 @@ class CompanyNameHeldOnceLevel(Level):
     @property
     def label(self) -> str:
         return f"{self.column} exact, held by one right-side record"
+
+
+@dataclass(frozen=True)
+class CompanyNameNearHeldOnceLevel(Level):
+    """The names are at most one keystroke apart (a letter substituted, added or dropped, or
+    two neighbours swapped: Damerau-Levenshtein <= 1) once their spaces are removed
+    (``column`` holds the name without spaces, so "RAPID FIELD" meets "RAPIDFIELD"), with the
+    same distinguishing words (``words_column``, when given), and the right-side record is the
+    only one on its side holding its name (``held_column``, as :class:`CompanyNameHeldOnceLevel`).
+
+    A one-keystroke slip in a long name the register holds once points at that company almost
+    as surely as the name itself, while a Jaro-Winkler level treats it like any similar pair
+    of names. Names shorter than ``min_length`` (on the right) are left out: a short name has
+    many real names one keystroke away ("AE" and "AGE CONSULTING")."""
+
+    column: str
+    held_column: str
+    words_column: str | None = None
+    min_length: int = 8
+
+    def __post_init__(self) -> None:
+        _check_name("company level column", self.column)
+        _check_name("company level held_column", self.held_column)
+        if self.words_column is not None:
+            _check_name("company level words_column", self.words_column)
+        if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
+            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
+        if self.min_length < 2:
+            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be >= 2")
+
+    def sql(self, dialect: Dialect) -> str:
+        left, right = col(LEFT, self.column), col(RIGHT, self.column)
+        length = dialect.fn("string_length")
+        # cheap conditions first: the distance is computed only for pairs that pass them
+        gate = [
+            f"{col(RIGHT, self.held_column)} = 1",
+            f"{length}({right}) >= {int(self.min_length)}",
+            f"abs({length}({left}) - {length}({right})) <= 1",
+        ]
+        if self.words_column is not None:
+            gate.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        distance = dialect.string_metric("damerau_levenshtein", left, right)
+        return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
+
+    def columns(self) -> tuple[str, ...]:
+        words = () if self.words_column is None else (self.words_column,)
+        return (self.column, self.held_column, *words)
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} one keystroke apart, held by one right-side record"
 
 
 @dataclass(frozen=True)
@@ -305,10 +357,13 @@ class CompanyNameComparison(Comparison):
     3. exact standardised legal name (weight scaled by the name's rarity if
        ``term_frequency``),
     4. exact through a trading name (only with ``trading_column``),
-    5. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    6. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    7. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    8. all other.
+    5. one keystroke from a legal name no other right-side record holds, spaces ignored (only
+       with ``held_column`` and ``compact_column``, the name without spaces:
+       :class:`CompanyNameNearHeldOnceLevel`),
+    6. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    7. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    8. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    9. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -325,6 +380,7 @@ class CompanyNameComparison(Comparison):
         term_frequency: bool = True,
         held_column: str | None = None,
         words_column: str | None = None,
+        compact_column: str | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -341,6 +397,11 @@ class CompanyNameComparison(Comparison):
             *([CompanyNameHeldOnceLevel(column, held_column, words_column)] if held_column else []),
             CompanyNameExactLevel(column, None, term_frequency),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
+            *(
+                [CompanyNameNearHeldOnceLevel(compact_column, held_column, words_column)]
+                if held_column and compact_column
+                else []
+            ),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
             *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
             CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),

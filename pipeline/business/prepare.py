@@ -96,7 +96,8 @@ def linkage_frame(
     """``uid`` and what probabilistic matching compares, null where absent: for the legal name
     and the trading name (a separate column or a "T/A" part of the name; both first
     :func:`repaired_company_name`) their core (abbreviations written out:
-    :func:`~linkage.company_tokens.written_out`), their
+    :func:`~linkage.company_tokens.written_out`; the legal one also without spaces,
+    ``name_compact``, since sources split and join words: "RAPID FIELD"), their
     distinguishing words (:func:`~linkage.standardise.companies.with_company_name_parts`:
     ``name_core``, ``name_words``, ``trading_core``, ``trading_words``), the legal form
     (``legal_form``), ``postcode_std`` and ``address_std``."""
@@ -117,9 +118,11 @@ def linkage_frame(
     base = base.with_columns(pl.coalesce("__trading", embedded_trading).alias("__trading"))
     parts = with_company_name_parts(base, "__name", "name")
     parts = with_company_name_parts(parts, "__trading", "trading")
+    parts = parts.with_columns(written_out(pl.col("name_core")).alias("name_core"))
     return parts.select(
         UID,
-        written_out(pl.col("name_core")).alias("name_core"),
+        "name_core",
+        pl.col("name_core").str.replace_all(" ", "", literal=True).alias("name_compact"),
         "name_words",
         written_out(pl.col("trading_core")).alias("trading_core"),
         "trading_words",
