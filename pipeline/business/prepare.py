@@ -9,44 +9,10 @@ from linkage.company_tokens import written_out
 from linkage.standardise import normalise_address, normalise_postcode, split_trading_as
 from linkage.standardise.companies import with_company_name_parts
 from pipeline.business.columns import SHARED_ID_TYPES, as_text, present
+from pipeline.business.name_repairs import repaired_company_name
 from pseudonym.identifiers import check
 
 UID = "uid"
-
-
-def _one_edit_pattern(word: str, *, words: frozenset[str] = frozenset()) -> str:
-    """A regex alternation of every word one keystroke from ``word`` (a letter substituted,
-    added or dropped, or two neighbours swapped) except ``word`` itself and ``words`` (real
-    words that are not slips)."""
-    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    variants = set()
-    for i in range(len(word) + 1):
-        variants.add(word[:i] + "[A-Z]" + word[i:])  # added
-    for i in range(len(word)):
-        variants.add(word[:i] + word[i + 1 :])  # dropped
-        kept = [c for c in letters if c != word[i] and word[:i] + c + word[i + 1 :] not in words]
-        variants.add(word[:i] + "[" + "".join(kept) + "]" + word[i + 1 :])  # substituted
-    for i in range(len(word) - 1):
-        if word[i] != word[i + 1]:
-            variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])  # swapped
-    return "|".join(sorted(variants - set(words)))
-
-
-#: "LIMITED" mistyped as the last word of a name ("LIMITTED", "LIMTED", "LKMITED"): without
-#: this the slip stays in the name's core, and the name no longer equals its register entry.
-_MISTYPED_LIMITED = rf"(?i)\s(?:{_one_edit_pattern('LIMITED', words=frozenset({'LIMITER'}))})\s*$"
-#: "T/A" with its slash lost ("X LTD TA Y"): a trading-as marker between two words.
-_BARE_TA = r"(?i)(\S)\s+TA\s+(\S)"
-
-
-def repaired_company_name(name: pl.Expr) -> pl.Expr:
-    """A raw company name with two source slips undone before standardisation: a mistyped
-    LIMITED at the end becomes LIMITED, and "TA" between words becomes the trading-as marker
-    "T/A" (a name does not start with it; "X T/A Y" is recognised by
-    :func:`~linkage.standardise.split_trading_as`)."""
-    text = name.cast(pl.String).str.strip_chars()
-    text = text.str.replace(_MISTYPED_LIMITED, " LIMITED")
-    return text.str.replace(_BARE_TA, "$1 T/A $2")
 
 
 def norm_column(id_type: str) -> str:

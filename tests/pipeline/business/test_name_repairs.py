@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from pipeline.business.name_repairs import MISTYPED_WORDS, one_keystroke_variants
 from pipeline.business.prepare import linkage_frame, repaired_company_name
 
 
@@ -30,6 +31,11 @@ def _parts(name: str) -> tuple[object, ...]:
         ("ELMADRIVE ELEC LTD", "ELMADRIVE ELECTRICAL LIMITED"),
         ("Rajesh Scott TA Keystone Fish Bar", "RAJESH SCOTT T/A KEYSTONE FISH BAR"),
         ("moore & jones limited ta bridge cafe", "MOORE AND JONES LTD T/A BRIDGE CAFE"),
+        ("Pinnacle Light Develkpments Ltd", "PINNACLE LIGHT DEVELOPMENTS LIMITED"),
+        ("STONE ENGINEERING INVSTMENTS", "STONE ENGINEERING INVESTMENTS"),
+        ("WALKER TRAVEL GRPUP LTD", "WALKER TRAVEL GROUP LTD"),
+        ("Veda Opticians Inteernational", "VEDA OPTICIANS INTERNATIONAL"),
+        ("N SPENCER ELECTRICAL SERVICE", "N SPENCER ELECTRICAL SERVICES"),
     ],
 )
 def test_slips_standardise_like_the_registered_name(incoming: str, registered: str) -> None:
@@ -45,6 +51,10 @@ def test_slips_standardise_like_the_registered_name(incoming: str, registered: s
         ("TA TRAINING LTD", "TA TRAINING LTD"),  # a name may start with TA
         ("DATA TA", "DATA TA"),  # no trading name after it
         ("X LIMITED TA Y", "X LIMITED T/A Y"),
+        ("Tiling Grout Ltd", "TILING GROUT LTD"),  # GROUT is a word, not GROUP mistyped
+        ("X GRADING", "X GRADING"),  # nor is GRADING TRADING
+        ("X NORTH", "X NORTH"),
+        ("X NORTE", "X NORTE"),  # too short to tell from other words
         (None, None),
     ],
 )
@@ -57,3 +67,12 @@ def test_a_different_name_stays_different() -> None:
     """Two keystrokes from LIMITED is not LIMITED, and a distinguishing word still counts."""
     assert _parts("X LIMTD")[0] != _parts("X LIMITED")[0]
     assert _parts("TERRAON TECH HOLDINGS LTD")[1] != _parts("TERRAON TECHNOLOGIES LTD")[1]
+
+
+def test_keystroke_variants_and_slips() -> None:
+    variants = one_keystroke_variants("GROUP")
+    assert {"GRPUP", "GROP", "GROUPP", "GRUOP", "XROUP"} <= variants
+    assert "GROUP" not in variants and "GRPPU" not in variants
+    assert MISTYPED_WORDS["DEVELKPMENTS"] == "DEVELOPMENTS"
+    # a slip two words explain is left alone; a distinguishing word is never a slip
+    assert "PROPERTY" not in MISTYPED_WORDS and "ESTATES" not in MISTYPED_WORDS
