@@ -4,7 +4,8 @@ Each repair turns a slip that would otherwise change the name's core into what t
 meant, so the name still equals its register entry:
 
 * a mistyped LIMITED at the end ("LIMITTED", "LIMTED", "LKMITED") becomes LIMITED, which
-  standardisation strips as the legal form;
+  standardisation strips as the legal form, and so does a mistyped LTD without a vowel ("LD",
+  "LTDD", "KTD": with a vowel it may be a word, "LID");
 * a word one keystroke from a distinguishing word (HOLDINGS, DEVELOPMENTS, GROUP...: see
   :data:`~linkage.standardise.companies.DISTINGUISHING_WORDS`) becomes that word
   ("DEVELKPMENTS", "INVSTMENTS", "SERVICE"), unless it is a real word of its own
@@ -54,7 +55,10 @@ def _mistyped_words() -> dict[str, str]:
 
 MISTYPED_WORDS: dict[str, str] = _mistyped_words()
 _LIMITED_SLIPS = "|".join(sorted(one_keystroke_variants("LIMITED") - REAL_WORDS))
-_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS})\s*$"
+_LTD_SLIPS = "|".join(
+    sorted(v for v in one_keystroke_variants("LTD") if not set(v) & set("AEIOUY"))
+)
+_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS}|{_LTD_SLIPS})\s*$"
 _BARE_TA = r"(\S)\s+TA\s+(\S)"
 
 

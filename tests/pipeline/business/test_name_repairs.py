@@ -26,6 +26,8 @@ def _parts(name: str) -> tuple[object, ...]:
         ("VALEDRIVE GLAZING LIMITEDD", "VALEDRIVE GLAZING LIMITED"),
         ("Evoity Medical Limted", "EVOITY MEDICAL LIMITED"),
         ("EVOITY MEDICAL LIMIETD", "EVOITY MEDICAL LTD"),
+        ("Bluelink Fashions Ld", "BLUELINK FASHIONS LTD"),
+        ("N PEARSON LTDD", "N PEARSON LIMITED"),
         ("Terraon Tech Ltd", "TERRAON TECHNOLOGIES LIMITED"),
         ("RAPIDMAX CONST", "RAPIDMAX CONSTRUCTION"),
         ("ELMADRIVE ELEC LTD", "ELMADRIVE ELECTRICAL LIMITED"),
@@ -54,6 +56,7 @@ def test_slips_standardise_like_the_registered_name(incoming: str, registered: s
         ("Tiling Grout Ltd", "TILING GROUT LTD"),  # GROUT is a word, not GROUP mistyped
         ("X GRADING", "X GRADING"),  # nor is GRADING TRADING
         ("X NORTH", "X NORTH"),
+        ("FLOOR LID", "FLOOR LID"),  # one keystroke from LTD, but with a vowel: a word
         ("X NORTE", "X NORTE"),  # too short to tell from other words
         (None, None),
     ],
