@@ -187,3 +187,65 @@ def _shared_rarest(column: str, rarity: pl.DataFrame, min_block_idf: float) -> p
     at = ranks.list.arg_min()
     token = pl.col(tokens_column(column)).list.get(at, null_on_oob=True)
     return pl.when(idfs.list.get(at, null_on_oob=True) >= min_block_idf).then(token)
+
+
+def near_rarest_column(column: str) -> str:
+    """Name of the column holding the other side's rarest token one keystroke from a token
+    of this record that no other record holds (see :func:`add_near_rarest`)."""
+    return f"{column}_near_rarest"
+
+
+def add_near_rarest(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    column: str,
+    rarity: pl.DataFrame,
+    *,
+    min_length: int = 5,
+    max_block_frequency: float = 0.001,
+) -> pl.DataFrame:
+    """``left`` with :func:`near_rarest_column`: the rarest token of a ``right`` record
+    (:func:`top_column`; only tokens in at most ``max_block_frequency`` of the records) one
+    keystroke from a token of the left record that no other record holds, at least
+    ``min_length`` letters long (the rarest such, null when none). A typo in a name's one
+    distinctive word ("GLOBBEBASE SOFTWARE") leaves it nothing to block on; blocking this
+    column against the right side's rarest token finds "GLOBEBASE SOFTWARE".
+
+    Keystrokes are matched by deleting one letter from either side (symmetric deletion: a
+    letter dropped, added, substituted or, with a neighbour, swapped), which may also pair
+    words two keystrokes apart: the comparisons decide."""
+    if min_length < 2:
+        raise SettingsError("add_near_rarest min_length must be >= 2")
+    tokens, out = tokens_column(column), near_rarest_column(column)
+    once = rarity.filter(pl.col("n_records") == 1, pl.col("token").str.len_chars() >= min_length)
+    rare = rarity.filter(pl.col("idf") >= -math.log(max_block_frequency))
+    targets = right.select(pl.col(top_column(column)).alias("token")).drop_nulls().unique()
+    targets = targets.join(rare.select("token", "n_records"), on="token")
+    typos = (
+        left.select(pl.int_range(pl.len()).alias("__row"), pl.col(tokens).alias("token"))
+        .explode("token")
+        .join(once.select("token"), on="token")
+    )
+    found = (
+        _deletion_keys(typos, "token")
+        .join(_deletion_keys(targets, "token"), on="__key", suffix="_right")
+        .sort("n_records", "token_right")
+        .group_by("__row")
+        .agg(pl.col("token_right").first().alias(out))
+    )
+    indexed = left.with_columns(pl.int_range(pl.len()).alias("__row"))
+    return indexed.join(found, on="__row", how="left", maintain_order="left").drop("__row")
+
+
+def _deletion_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with ``__key``: each word of ``column`` whole and with each letter deleted."""
+    longest = int(frame[column].str.len_chars().max() or 0)
+    keys = [pl.col(column)] + [
+        pl.col(column).str.slice(0, i) + pl.col(column).str.slice(i + 1) for i in range(longest)
+    ]
+    return (
+        frame.with_columns(pl.concat_list(keys).list.unique().alias("__key"))
+        .explode("__key")
+        .filter(pl.col("__key") != pl.col(column))
+        .vstack(frame.with_columns(pl.col(column).alias("__key")))
+    )
