@@ -27,6 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from linkage.company_held_names import (
+    CompanyNameHeldOnceLevel,
+    CompanyNameNearHeldOnceLevel,
+    check_name,
+)
 from linkage.company_tokens import (
     TOKEN_VARIANTS,
     add_company_token_columns,
@@ -59,11 +64,6 @@ __all__ = [
 ]
 
 
-def _check_name(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise SettingsError(f"{name} must be a non-empty string")
-
-
 class _CompanyLevel(Level):
     """Shared plumbing: a condition on one (left variant, right variant) pair, OR-ed over all
     pairings of legal and trading names. Subclasses declare the dataclass fields."""
@@ -72,9 +72,9 @@ class _CompanyLevel(Level):
     trading_column: str | None
 
     def _check(self) -> None:
-        _check_name("company level column", self.column)
+        check_name("company level column", self.column)
         if self.trading_column is not None:
-            _check_name("company level trading_column", self.trading_column)
+            check_name("company level trading_column", self.trading_column)
 
     def _variants(self) -> tuple[str, ...]:
         return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
@@ -135,96 +135,6 @@ class CompanyNameExactLevel(_CompanyLevel):
     @property
     def tf_column(self) -> str | None:
         return self.column if self.term_frequency else None
-
-
-@dataclass(frozen=True)
-class CompanyNameHeldOnceLevel(Level):
-    """Standardised legal names are equal, with the same distinguishing words (``words_column``,
-    when given), and the right-side record is the only one on its side holding that name
-    (``held_column`` on the right counts the right-side records with it). In a link the right
-    side is the register: Companies House names are unique, so a name the register holds once
-    is much rarer among other businesses than its share of the records says, and the level's
-    weight can be set apart from the term-frequency level's. The words must agree because an
-    unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
-    LTD") without being that company."""
-
-    column: str
-    held_column: str
-    words_column: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_name("company level column", self.column)
-        _check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            _check_name("company level words_column", self.words_column)
-
-    def sql(self, dialect: Dialect) -> str:
-        conditions = [
-            f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
-            f"{col(RIGHT, self.held_column)} = 1",
-        ]
-        if self.words_column is not None:
-            conditions.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
-        return f"coalesce(({' AND '.join(conditions)}), FALSE)"
-
-    def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
-
-    @property
-    def label(self) -> str:
-        return f"{self.column} exact, held by one right-side record"
-
-
-@dataclass(frozen=True)
-class CompanyNameNearHeldOnceLevel(Level):
-    """The names are at most one keystroke apart (a letter substituted, added or dropped, or
-    two neighbours swapped: Damerau-Levenshtein <= 1) once their spaces are removed
-    (``column`` holds the name without spaces, so "RAPID FIELD" meets "RAPIDFIELD"), with the
-    same distinguishing words (``words_column``, when given), and the right-side record is the
-    only one on its side holding its name (``held_column``, as :class:`CompanyNameHeldOnceLevel`).
-
-    A one-keystroke slip in a long name the register holds once points at that company almost
-    as surely as the name itself, while a Jaro-Winkler level treats it like any similar pair
-    of names. Names shorter than ``min_length`` (on the right) are left out: a short name has
-    many real names one keystroke away ("AE" and "AGE CONSULTING")."""
-
-    column: str
-    held_column: str
-    words_column: str | None = None
-    min_length: int = 8
-
-    def __post_init__(self) -> None:
-        _check_name("company level column", self.column)
-        _check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            _check_name("company level words_column", self.words_column)
-        if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
-            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
-        if self.min_length < 2:
-            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be >= 2")
-
-    def sql(self, dialect: Dialect) -> str:
-        left, right = col(LEFT, self.column), col(RIGHT, self.column)
-        length = dialect.fn("string_length")
-        # cheap conditions first: the distance is computed only for pairs that pass them
-        gate = [
-            f"{col(RIGHT, self.held_column)} = 1",
-            f"{length}({right}) >= {int(self.min_length)}",
-            f"abs({length}({left}) - {length}({right})) <= 1",
-        ]
-        if self.words_column is not None:
-            gate.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
-        distance = dialect.string_metric("damerau_levenshtein", left, right)
-        return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
-
-    def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
-
-    @property
-    def label(self) -> str:
-        return f"{self.column} one keystroke apart, held by one right-side record"
 
 
 @dataclass(frozen=True)
