@@ -239,7 +239,7 @@ def add_near_rarest(
 
 def _deletion_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """``frame`` with ``__key``: each word of ``column`` whole and with each letter deleted."""
-    longest = frame.select(pl.col(column).str.len_chars().max().fill_null(0)).item()
+    longest = int(frame[column].str.len_chars().max() or 0)
     keys = [pl.col(column)] + [
         pl.col(column).str.slice(0, i) + pl.col(column).str.slice(i + 1) for i in range(longest)
     ]
