@@ -19,8 +19,7 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 
 Blocking: same core name without spaces (if not shared by many records; else same core and
 postcode district), same postcode, or the same rarest name token another record holds (legal
-or trading; only tokens that few records share; for a record's token that no other record
-holds, a typo, the register's rarest token one keystroke from it).
+or trading; only tokens that few records share).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -43,7 +42,6 @@ from linkage.company_names import (
     add_company_token_columns,
     rarest_column,
 )
-from linkage.company_tokens import add_near_rarest, near_rarest_column, top_column
 from linkage.comparisons import (
     Comparison,
     ExactComparison,
@@ -114,7 +112,6 @@ def blocking_rules() -> list[BlockingRule]:
         block_on(name_r),
         block_across(name_r, trading_r, name="legal-trading rarest token"),
         block_across(trading_r, name_r, name="trading-legal rarest token"),
-        block_across(near_rarest_column(NAME), top_column(NAME), name="a keystroke from a token"),
     ]
 
 
@@ -142,13 +139,9 @@ def score_candidates(
     n = incoming.height + register.height
     rare = max(settings.rare_frequency * n, settings.rare_min_records) / n
     block = max(settings.block_frequency * n, settings.block_min_records) / n
-    (incoming, register), rarity = add_company_token_columns(
+    (incoming, register), _ = add_company_token_columns(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
-    incoming = add_near_rarest(
-        incoming, register, NAME, rarity, max_block_frequency=min(block, 1.0)
-    )
-    register = register.with_columns(pl.lit(None, pl.String).alias(near_rarest_column(NAME)))
     incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
     incoming, register = postcode_counts(incoming, register)

@@ -28,7 +28,6 @@ from linkage.company_names import (
     idf_column,
     tokens_column,
 )
-from linkage.company_tokens import add_near_rarest, near_rarest_column
 from linkage.errors import SettingsError
 from linkage.levels import Level, level_from_dict
 from linkage.sql import DUCKDB
@@ -571,23 +570,3 @@ def test_near_held_once_level_in_the_comparison_and_its_checks() -> None:
         CompanyNameNearHeldOnceLevel("name", "held", min_length=1)
     with pytest.raises(SettingsError):
         CompanyNameNearHeldOnceLevel("name", "")
-
-
-def test_near_rarest_finds_the_blocking_token_a_typo_hides() -> None:
-    """A typo in a name's one distinctive word leaves nothing to block on; the right side's
-    blocking token one keystroke from the record's unshared token does (a letter added,
-    swapped, dropped); common and short tokens are not looked up."""
-    incoming = pl.DataFrame(
-        {"n": ["GLOBBEBASE SOFTWARE", "GLOBEBSAE X", "ZYTRNIX", "QUOLAX", "ZAPP", None]}
-    )
-    register = pl.DataFrame({"n": ["GLOBEBASE SOFTWARE", "GLOBEBASE Y", "ZYTRONIX", "ZAP"]})
-    (inc, reg), rarity = add_company_token_columns(
-        [incoming, register], ("n",), max_block_frequency=0.5
-    )
-    found = add_near_rarest(inc, reg, "n", rarity, max_block_frequency=0.5)
-    assert found[near_rarest_column("n")].to_list() == [
-        "GLOBEBASE", "GLOBEBASE", "ZYTRONIX", None, None, None,
-    ]  # fmt: skip
-    assert found.columns == [*inc.columns, near_rarest_column("n")]
-    with pytest.raises(SettingsError):
-        add_near_rarest(inc, reg, "n", rarity, min_length=1)
