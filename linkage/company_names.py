@@ -8,7 +8,8 @@ split into tokens, and every token gets an inverse document frequency (idf = ln(
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
 agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a
 standardised column ``c``, its tokens (``c_tokens``), their idf (``c_idf``), the rarest token
-(``c_top``) and the same as a blocking key (``c_rarest``, null when even it is common).
+(``c_top``) and, as a blocking key, the rarest token another record holds (``c_rarest``, null
+when even it is common).
 
 The token levels first check a cheap necessary condition on ``c_top`` (native string
 comparisons), and run the list lambdas only for pairs that pass it: random pairs, almost all of
