@@ -8,7 +8,8 @@ split into tokens, and every token gets an inverse document frequency (idf = ln(
 records containing it, N all records of every input): agreeing on "ZYTRONIX" says far more than
 agreeing on "SERVICES". :func:`~linkage.company_tokens.add_company_token_columns` adds, for a
 standardised column ``c``, its tokens (``c_tokens``), their idf (``c_idf``), the rarest token
-(``c_top``) and the same as a blocking key (``c_rarest``, null when even it is common).
+(``c_top``) and, as a blocking key, the rarest token another record holds (``c_rarest``, null
+when even it is common).
 
 The token levels first check a cheap necessary condition on ``c_top`` (native string
 comparisons), and run the list lambdas only for pairs that pass it: random pairs, almost all of
@@ -27,6 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from linkage.company_held_names import (
+    CompanyNameHeldOnceLevel,
+    CompanyNameNearHeldOnceLevel,
+    check_name,
+)
 from linkage.company_tokens import (
     TOKEN_VARIANTS,
     add_company_token_columns,
@@ -46,6 +52,7 @@ __all__ = [
     "CompanyNameExactLevel",
     "CompanyNameHeldOnceLevel",
     "CompanyNameJaroWinklerLevel",
+    "CompanyNameNearHeldOnceLevel",
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
     "CompanyWordsComparison",
@@ -58,11 +65,6 @@ __all__ = [
 ]
 
 
-def _check_name(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise SettingsError(f"{name} must be a non-empty string")
-
-
 class _CompanyLevel(Level):
     """Shared plumbing: a condition on one (left variant, right variant) pair, OR-ed over all
     pairings of legal and trading names. Subclasses declare the dataclass fields."""
@@ -71,9 +73,9 @@ class _CompanyLevel(Level):
     trading_column: str | None
 
     def _check(self) -> None:
-        _check_name("company level column", self.column)
+        check_name("company level column", self.column)
         if self.trading_column is not None:
-            _check_name("company level trading_column", self.trading_column)
+            check_name("company level trading_column", self.trading_column)
 
     def _variants(self) -> tuple[str, ...]:
         return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
@@ -134,45 +136,6 @@ class CompanyNameExactLevel(_CompanyLevel):
     @property
     def tf_column(self) -> str | None:
         return self.column if self.term_frequency else None
-
-
-@dataclass(frozen=True)
-class CompanyNameHeldOnceLevel(Level):
-    """Standardised legal names are equal, with the same distinguishing words (``words_column``,
-    when given), and the right-side record is the only one on its side holding that name
-    (``held_column`` on the right counts the right-side records with it). In a link the right
-    side is the register: Companies House names are unique, so a name the register holds once
-    is much rarer among other businesses than its share of the records says, and the level's
-    weight can be set apart from the term-frequency level's. The words must agree because an
-    unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
-    LTD") without being that company."""
-
-    column: str
-    held_column: str
-    words_column: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_name("company level column", self.column)
-        _check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            _check_name("company level words_column", self.words_column)
-
-    def sql(self, dialect: Dialect) -> str:
-        conditions = [
-            f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
-            f"{col(RIGHT, self.held_column)} = 1",
-        ]
-        if self.words_column is not None:
-            conditions.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
-        return f"coalesce(({' AND '.join(conditions)}), FALSE)"
-
-    def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
-
-    @property
-    def label(self) -> str:
-        return f"{self.column} exact, held by one right-side record"
 
 
 @dataclass(frozen=True)
@@ -305,10 +268,13 @@ class CompanyNameComparison(Comparison):
     3. exact standardised legal name (weight scaled by the name's rarity if
        ``term_frequency``),
     4. exact through a trading name (only with ``trading_column``),
-    5. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    6. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    7. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    8. all other.
+    5. one keystroke from a legal name no other right-side record holds, spaces ignored (only
+       with ``held_column`` and ``compact_column``, the name without spaces:
+       :class:`CompanyNameNearHeldOnceLevel`),
+    6. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    7. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    8. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    9. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -325,6 +291,7 @@ class CompanyNameComparison(Comparison):
         term_frequency: bool = True,
         held_column: str | None = None,
         words_column: str | None = None,
+        compact_column: str | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -341,6 +308,11 @@ class CompanyNameComparison(Comparison):
             *([CompanyNameHeldOnceLevel(column, held_column, words_column)] if held_column else []),
             CompanyNameExactLevel(column, None, term_frequency),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
+            *(
+                [CompanyNameNearHeldOnceLevel(compact_column, held_column, words_column)]
+                if held_column and compact_column
+                else []
+            ),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
             *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
             CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),

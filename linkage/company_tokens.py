@@ -8,7 +8,8 @@
 * ``c_idf``: the idf of each token (ln(N / n), n the records containing it, N all records of
   every input), aligned with ``c_tokens`` (DOUBLE[]),
 * ``c_top``: the rarest token (ties broken alphabetically),
-* ``c_rarest``: the same, but null when even it is common (a blocking key).
+* ``c_rarest``: the rarest token that another record also holds, null when even it is common
+  (a blocking key).
 """
 
 from __future__ import annotations
@@ -52,7 +53,19 @@ TOKEN_VARIANTS: dict[str, str] = {
     "DEVT": "DEVELOPMENT", "CONSTR": "CONSTRUCTION", "PROPS": "PROPERTIES",
     "CONTRS": "CONTRACTORS", "TPT": "TRANSPORT", "MFG": "MANUFACTURING", "DIST": "DISTRIBUTION",
     "INVS": "INVESTMENTS", "CTR": "CENTRE", "CENTER": "CENTRE", "ENTS": "ENTERPRISES",
+    "CONST": "CONSTRUCTION", "ELEC": "ELECTRICAL", "ELECS": "ELECTRICAL",
 }  # fmt: skip
+
+
+def written_out(column: pl.Expr) -> pl.Expr:
+    """Space-separated words with :data:`TOKEN_VARIANTS` written out ("TERRAON TECH" and
+    "TERRAON TECHNOLOGIES" -> "TERRAON TECHNOLOGY"), so that exact name comparison and the
+    name blocking keys treat them as the same name, as the token levels already do."""
+    padded = " " + column.cast(pl.String).str.replace_all(" ", "  ", literal=True) + " "
+    spelled = padded.str.replace_many(
+        [f" {k} " for k in TOKEN_VARIANTS], [f" {v} " for v in TOKEN_VARIANTS.values()]
+    )
+    return spelled.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
 def _tokens_expr(column: str) -> pl.Expr:
@@ -158,11 +171,19 @@ def _add_rarity_columns(
                 .list.get(pl.col(ranks).list.arg_min(), null_on_oob=True)
                 .alias(top_column(c))
             )
-            .with_columns(
-                pl.when(pl.col(idf_column(c)).list.max() >= min_block_idf)
-                .then(pl.col(top_column(c)))
-                .alias(rarest_column(c))
-            )
+            .with_columns(_shared_rarest(c, rarity, min_block_idf).alias(rarest_column(c)))
             .drop(ranks)
         )
     return added
+
+
+def _shared_rarest(column: str, rarity: pl.DataFrame, min_block_idf: float) -> pl.Expr:
+    """The rarest token of ``column`` that at least one other record holds, null when even it
+    is common. A token no other record holds (often a typo: "ONYXVIEW EENGINEERING") can pair
+    the record with nothing, so it is passed over for the next rarest ("ONYXVIEW")."""
+    shared = rarity.filter(pl.col("n_records") >= 2)
+    ranks = _lookup(tokens_column(column), shared["token"], shared["rank"])
+    idfs = _lookup(tokens_column(column), shared["token"], shared["idf"])
+    at = ranks.list.arg_min()
+    token = pl.col(tokens_column(column)).list.get(at, null_on_oob=True)
+    return pl.when(idfs.list.get(at, null_on_oob=True) >= min_block_idf).then(token)

@@ -127,5 +127,6 @@ DUCKDB = DuckDBDialect(
         "list_length": "len",
         "list_sort": "list_sort",
         "list_sum": "list_sum",
+        "string_length": "length",
     },
 )

@@ -2,13 +2,15 @@
 
 Deterministic on shared valid identifiers (CRN, VAT, PAYE, normalised by
 ``pseudonym.identifiers``), then probabilistic (:mod:`pipeline.business.probabilistic`) on the
-core of the company name (rarity-weighted tokens, best of legal and trading names:
-:mod:`linkage.company_names`), its distinguishing words (HOLDINGS, GROUP, UK...: a sister
-company's name is not its sibling's), legal form, postcode and address, and identifiers that
-disagree (a one-keystroke slip is neither: :mod:`pipeline.business.crn_rule`); a record's
-candidates compete for it (:mod:`pipeline.business.decide`). A record whose valid CRN no
-register row holds is not linked by name to a company with another CRN, and ends
-``crn_not_in_register`` when unlinked. Grey-band and
+core of the company name (source slips repaired first: :mod:`pipeline.business.name_repairs`;
+rarity-weighted tokens, best of legal and trading names, a name the register holds once or one
+a keystroke from it: :mod:`linkage.company_names`), its distinguishing words (HOLDINGS,
+GROUP, UK...: a sister company's name is not its sibling's), legal form, postcode and
+address, and identifiers that disagree (a one-keystroke slip is neither:
+:mod:`pipeline.business.crn_rule`); a record's candidates compete for it
+(:mod:`pipeline.business.decide`). A record whose valid CRN no register row holds is not
+linked by name to a company with another CRN, and ends ``crn_not_in_register`` when
+unlinked. Grey-band and
 ambiguous records go to a clerical-review CSV whose decisions can be fed back in. Results carry
 the researcher's key, a status, the method, the project environment's pseudonym of the
 enterprise reference and the register's status of that enterprise

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.company_tokens import written_out
 from linkage.standardise import normalise_address, normalise_postcode, split_trading_as
 from linkage.standardise.companies import with_company_name_parts
 from pipeline.business.columns import SHARED_ID_TYPES, as_text, present
+from pipeline.business.name_repairs import repaired_company_name
 from pseudonym.identifiers import check
 
 UID = "uid"
@@ -58,7 +60,10 @@ def linkage_frame(
     address: str | None,
 ) -> pl.DataFrame:
     """``uid`` and what probabilistic matching compares, null where absent: for the legal name
-    and the trading name (a separate column or a "T/A" part of the name) their core, their
+    and the trading name (a separate column or a "T/A" part of the name; both first
+    :func:`repaired_company_name`) their core (abbreviations written out:
+    :func:`~linkage.company_tokens.written_out`; the legal one also without spaces,
+    ``name_compact``, since sources split and join words: "RAPID FIELD"), their
     distinguishing words (:func:`~linkage.standardise.companies.with_company_name_parts`:
     ``name_core``, ``name_words``, ``trading_core``, ``trading_words``), the legal form
     (``legal_form``), ``postcode_std`` and ``address_std``."""
@@ -70,8 +75,8 @@ def linkage_frame(
 
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
-        text(name).alias("__name"),
-        text(trading_name).alias("__trading"),
+        repaired_company_name(text(name)).alias("__name"),
+        repaired_company_name(text(trading_name)).alias("__trading"),
         normalise_postcode(text(postcode)).alias("postcode_std"),
         normalise_address(text(address)).alias("address_std"),
     )
@@ -79,11 +84,13 @@ def linkage_frame(
     base = base.with_columns(pl.coalesce("__trading", embedded_trading).alias("__trading"))
     parts = with_company_name_parts(base, "__name", "name")
     parts = with_company_name_parts(parts, "__trading", "trading")
+    parts = parts.with_columns(written_out(pl.col("name_core")).alias("name_core"))
     return parts.select(
         UID,
         "name_core",
+        pl.col("name_core").str.replace_all(" ", "", literal=True).alias("name_compact"),
         "name_words",
-        "trading_core",
+        written_out(pl.col("trading_core")).alias("trading_core"),
         "trading_words",
         pl.col("name_form").alias("legal_form"),
         "postcode_std",

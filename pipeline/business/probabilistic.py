@@ -4,7 +4,8 @@ identifiers.
 A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`comparisons`):
 
 * ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
-  a legal name the register holds once has a level of its own (see the training module);
+  a legal name the register holds once has a level of its own (see the training module), and
+  so has a name one keystroke from it (spaces ignored: a slip or a split word);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
@@ -16,9 +17,9 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   differs from the candidate's is strong evidence against; a missing or invalid one, or one a
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
-Blocking: same core name (if not shared by many records; else same core and postcode
-district), same postcode, or the same rarest name token (legal or trading; only tokens that few
-records share).
+Blocking: same core name without spaces (if not shared by many records; else same core and
+postcode district), same postcode, or the same rarest name token another record holds (legal
+or trading; only tokens that few records share).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -55,8 +56,9 @@ from pipeline.business.training import NameCounts, held_once_lift, train
 logger = logging.getLogger(__name__)
 
 NAME, TRADING = "name_core", "trading_core"
+COMPACT = "name_compact"  # the core without spaces
 WORDS, TRADING_WORDS = "name_words", "trading_words"
-NAME_BLOCK = "name_core_block"  # the core name, where it is rare enough to block on alone
+NAME_BLOCK = "name_core_block"  # the core without spaces, where rare enough to block on alone
 HELD = "name_held"  # how many register rows hold the record's name (core and words)
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
@@ -88,6 +90,7 @@ def comparisons(
             rare_frequency=rare_frequency,
             held_column=HELD,
             words_column=WORDS,
+            compact_column=COMPACT,
             name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
@@ -185,14 +188,16 @@ def _lowered(probability: float, bits: float) -> float:
 def _block_keys(
     incoming: pl.DataFrame, register: pl.DataFrame, *, cap: float
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add ``name_core_block`` (the core name where at most ``cap`` records share it: "SMITH &
-    SONS" alone would make millions of pairs) and ``postcode_district`` (common names block
-    with it)."""
-    counts = pl.concat([incoming.select(NAME), register.select(NAME)]).group_by(NAME).len()
-    rare = counts.filter(pl.col("len") <= cap).select(NAME, pl.col(NAME).alias(NAME_BLOCK))
+    """Add ``name_core_block`` (the core name without spaces, so that a split or joined word
+    still blocks, where at most ``cap`` records share it: "SMITH & SONS" alone would make
+    millions of pairs) and ``postcode_district`` (common names block with it)."""
+    counts = pl.concat([incoming.select(COMPACT), register.select(COMPACT)]).group_by(COMPACT)
+    rare = (
+        counts.len().filter(pl.col("len") <= cap).select(COMPACT, pl.col(COMPACT).alias(NAME_BLOCK))
+    )
 
     def add(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(rare, on=NAME, how="left", maintain_order="left").with_columns(
+        return frame.join(rare, on=COMPACT, how="left", maintain_order="left").with_columns(
             pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
         )
 

@@ -42,7 +42,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from linkage import Linker
-from linkage.company_names import CompanyNameHeldOnceLevel
+from linkage.company_names import (
+    CompanyNameHeldOnceLevel,
+    CompanyNameJaroWinklerLevel,
+    CompanyNameNearHeldOnceLevel,
+)
+from linkage.comparisons import Comparison
+from linkage.levels import Level
 from linkage.model import PROBABILITY_FLOOR
 from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
@@ -157,7 +163,11 @@ def m_from_labelled(
 
 def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
     """Score the held-once level of ``company_name`` as an exact legal name of the Good-Turing
-    frequency (see the module docstring): both exact levels get m of an exact legal name."""
+    frequency (see the module docstring): both exact levels get m of an exact legal name. The
+    level of a name one keystroke from a held-once name, when there is one, shares m with the
+    similar-names (Jaro-Winkler) level the same way: it is that level's part where the name is
+    rare, and rarity changes u, not m (its u is the engine's floor: such a pair is never met
+    among random pairs)."""
     comparison = next(c for c in linker.comparisons if c.name == "company_name")
     infos = zip(comparison.levels, comparison.level_info(), strict=True)
     once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
@@ -166,6 +176,11 @@ def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
     m[once] = m[exact] = (m[once] or 0.0) + (m[exact] or 0.0)
+    near = _gamma_of(comparison, CompanyNameNearHeldOnceLevel)
+    if near is not None:  # the near level is the similar-names level's rarest part
+        similar = _gamma_of(comparison, CompanyNameJaroWinklerLevel)
+        assert similar is not None, "company_name has a Jaro-Winkler level"
+        m[near] = m[similar] = (m[near] or 0.0) + (m[similar] or 0.0)
     parameters.m = m
     u = list(parameters.u)
     u[once] = held.once_frequency()
@@ -175,6 +190,12 @@ def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
         "held_twice": held.held_twice,
         "frequency": held.once_frequency(),
     }
+
+
+def _gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
+    """The gamma of ``comparison``'s level of type ``kind`` (None without one)."""
+    infos = zip(comparison.levels, comparison.level_info(), strict=True)
+    return next((i.gamma for level, i in infos if isinstance(level, kind)), None)
 
 
 def held_once_lift(linker: Linker) -> tuple[int, float]:

@@ -19,6 +19,7 @@ from linkage.company_names import (
     CompanyNameExactLevel,
     CompanyNameHeldOnceLevel,
     CompanyNameJaroWinklerLevel,
+    CompanyNameNearHeldOnceLevel,
     CompanyRareTokensLevel,
     CompanyTokenOverlapLevel,
     CompanyWordsComparison,
@@ -289,9 +290,21 @@ def test_token_columns_and_rarity() -> None:
     assert out[idf_column("name_std")][0].to_list() == pytest.approx([math.log(3), math.log(3 / 2)])
     # rarest token, alphabetical on ties; null when even it is too common to block on
     assert out["name_std_top"].to_list() == ["ZYTRONIX", "ACME", None]
-    assert out["name_std_rarest"].to_list() == ["ZYTRONIX", "ACME", None]
+    # the blocking key: no other record holds ZYTRONIX or ACME, and SERVICES is too common
+    assert out["name_std_rarest"].to_list() == [None, None, None]
     with pytest.raises(SettingsError):
         add_company_token_columns([frame], ("missing",))
+
+
+def test_block_key_is_the_rarest_token_another_record_holds() -> None:
+    """A mistyped word is the rarest token of its name but pairs the record with nothing: the
+    blocking key is the rarest token some other record (here, on the other side) holds."""
+    incoming = pl.DataFrame({"n": ["ONYXVIEW EENGINEERING", "QUOLAX", "BRENTLY PRINTING"]})
+    register = pl.DataFrame({"n": ["ONYXVIEW ENGINEERING", "BRENTLY PRINTING", "ZED PRINTING"]})
+    (inc, reg), _ = add_company_token_columns([incoming, register], ("n",), max_block_frequency=0.4)
+    assert inc["n_top"].to_list() == ["EENGINEERING", "QUOLAX", "BRENTLY"]
+    assert inc["n_rarest"].to_list() == ["ONYXVIEW", None, "BRENTLY"]
+    assert reg["n_rarest"].to_list() == ["ONYXVIEW", "BRENTLY", None]
 
 
 def _python_overlap(a: dict[str, float], b: dict[str, float]) -> float:
@@ -493,3 +506,67 @@ def test_term_frequencies_only_on_legal_names() -> None:
         CompanyWordsLevel(W, "similar")  # type: ignore[arg-type]
     for level in CompanyWordsComparison(W, trading_column=TW).levels:
         assert level_from_dict(level.to_dict()) == level
+
+
+def test_near_held_once_level_allows_one_keystroke_in_a_long_name_held_once() -> None:
+    """Names without spaces one keystroke apart (or equal once split words are joined), the
+    right-side name held once, long enough, with the same words when a words column is given."""
+    level = CompanyNameNearHeldOnceLevel("name", "held", "words", min_length=8)
+    cases = [  # (left name, right name, right held, left words, right words)
+        ("GLOBBEBASE", "GLOBEBASE", 1, [], []),  # a letter added
+        ("ONYXVIEWENGINERING", "ONYXVIEWENGINEERING", 1, [], []),  # dropped
+        ("RAPIDFIELD", "RAPIDFIELD", 1, [], []),  # "RAPID FIELD": a split word
+        ("FURNITRUESAGEITY", "FURNITURESAGEITY", 1, [], []),  # neighbours swapped
+        ("GLOBBEBASE", "GLOBEBASE", 2, [], []),  # another register row holds the name
+        ("GLOBBEBASES", "GLOBEBASE", 1, [], []),  # two keystrokes
+        ("AGECONSULT", "AECONSULT", 1, [], []),  # long enough: a slip
+        ("AGECONS", "AECONS", 1, [], []),  # too short to tell a slip from another name
+        ("GLOBBEBASE", "GLOBEBASE", 1, ["HOLDINGS"], []),  # a sister's word
+        (None, "GLOBEBASE", 1, [], []),
+    ]
+    con = duckdb.connect()
+    con.register(
+        "l_cases",
+        pl.DataFrame(
+            {"i": range(len(cases)), "name": [c[0] for c in cases], "words": [c[3] for c in cases]},
+            schema={"i": pl.Int64, "name": pl.String, "words": pl.List(pl.String)},
+        ),
+    )
+    con.register(
+        "r_cases",
+        pl.DataFrame(
+            {
+                "i": range(len(cases)),
+                "name": [c[1] for c in cases],
+                "held": [c[2] for c in cases],
+                "words": [c[4] for c in cases],
+            },
+            schema={
+                "i": pl.Int64,
+                "name": pl.String,
+                "held": pl.Int64,
+                "words": pl.List(pl.String),
+            },
+        ),
+    )
+    got = con.execute(
+        f"SELECT {level.sql(DUCKDB)} FROM l_cases l JOIN r_cases r USING (i) ORDER BY i"
+    ).fetchall()
+    expected = [True, True, True, True, False, False, True, False, False, False]
+    assert [g[0] for g in got] == expected
+    assert level.columns() == ("name", "held", "words")
+    assert level_from_dict(level.to_dict()) == level
+
+
+def test_near_held_once_level_in_the_comparison_and_its_checks() -> None:
+    plain = CompanyNameComparison("core", held_column="held", words_column="words")
+    near = CompanyNameComparison(
+        "core", held_column="held", words_column="words", compact_column="compact"
+    )
+    assert len(near.levels) == len(plain.levels) + 1
+    labels = [i.label for i in near.level_info()]
+    assert "one keystroke" in labels[4] and "jaro-winkler" in labels[-2]
+    with pytest.raises(SettingsError):
+        CompanyNameNearHeldOnceLevel("name", "held", min_length=1)
+    with pytest.raises(SettingsError):
+        CompanyNameNearHeldOnceLevel("name", "")

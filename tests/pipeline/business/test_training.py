@@ -18,11 +18,13 @@ from pipeline.business.columns import IncomingColumns
 from pipeline.business.register_link import link_to_register
 from pipeline.business.training import (
     WORDS_ADDED_M,
+    NameCounts,
     _capped,
     _floored,
     _only_each_other,
     held_once_lift,
     identifier_disagreement,
+    set_held_once,
 )
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
@@ -117,3 +119,29 @@ def test_held_once_lift_restores_what_the_probability_floor_cuts() -> None:
     assert held_once_lift(linker(PROBABILITY_FLOOR / 8)) == (once, pytest.approx(3.0))
     assert held_once_lift(linker(PROBABILITY_FLOOR * 2)) == (once, 0.0)
     assert held_once_lift(linker(0.0)) == (once, 0.0)
+
+
+def test_rare_levels_share_m_with_the_levels_they_refine() -> None:
+    """A held-once name is the exact level's rare part, a name one keystroke from one the
+    similar-names level's: each pair of levels gets their summed m (rarity changes u, not m);
+    the held-once u is the Good-Turing frequency, the near level keeps its own."""
+    comparison = CompanyNameComparison(
+        "name_core", trading_column=None, held_column="name_held", words_column="name_words",
+        compact_column="name_compact", name="company_name",
+    )  # fmt: skip
+    labels = {i.label.split(" ")[1]: i.gamma for i in comparison.level_info()}
+    once, near = labels["exact,"], labels["one"]
+    exact, similar = comparison.tf_gamma, labels["jaro-winkler"]
+    assert exact is not None and len({once, near, exact, similar}) == 4
+    m = [0.01 * (g + 1) for g in range(len(comparison.level_info()) - 1)]
+    u = [0.001] * len(m)
+    parameters = SimpleNamespace(m=list(m), u=list(u))
+    linker = SimpleNamespace(
+        comparisons=[comparison],
+        parameters=SimpleNamespace(comparisons={"company_name": parameters}),
+    )
+    facts = set_held_once(cast(Linker, linker), NameCounts(rows=1000, held_once=800, held_twice=40))
+    assert parameters.m[once] == parameters.m[exact] == pytest.approx(m[once] + m[exact])
+    assert parameters.m[near] == parameters.m[similar] == pytest.approx(m[near] + m[similar])
+    assert parameters.u[once] == pytest.approx(2 * 40 / 800 / 1000) == facts["frequency"]
+    assert parameters.u[near] == u[near]

@@ -1,0 +1,112 @@
+"""Company-name levels for a name the register holds once: the same name
+(:class:`CompanyNameHeldOnceLevel`) or one a keystroke away (:class:`CompanyNameNearHeldOnceLevel`).
+
+Companies House names are unique by law, so a name one register row holds is rarer among other
+businesses than its share of the records says; these levels let its weight be set apart from
+the term-frequency and similar-name levels of :class:`~linkage.company_names.CompanyNameComparison`
+(which uses them, and re-exports them). They build SQL only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linkage.errors import SettingsError
+from linkage.levels import Level
+from linkage.sql import LEFT, RIGHT, Dialect, col
+
+
+def check_name(name: str, value: object) -> None:
+    """Raise :class:`SettingsError` unless ``value`` is a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{name} must be a non-empty string")
+
+
+@dataclass(frozen=True)
+class CompanyNameHeldOnceLevel(Level):
+    """Standardised legal names are equal, with the same distinguishing words (``words_column``,
+    when given), and the right-side record is the only one on its side holding that name
+    (``held_column`` on the right counts the right-side records with it). In a link the right
+    side is the register: Companies House names are unique, so a name the register holds once
+    is much rarer among other businesses than its share of the records says, and the level's
+    weight can be set apart from the term-frequency level's. The words must agree because an
+    unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
+    LTD") without being that company."""
+
+    column: str
+    held_column: str
+    words_column: str | None = None
+
+    def __post_init__(self) -> None:
+        check_name("company level column", self.column)
+        check_name("company level held_column", self.held_column)
+        if self.words_column is not None:
+            check_name("company level words_column", self.words_column)
+
+    def sql(self, dialect: Dialect) -> str:
+        conditions = [
+            f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
+            f"{col(RIGHT, self.held_column)} = 1",
+        ]
+        if self.words_column is not None:
+            conditions.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        return f"coalesce(({' AND '.join(conditions)}), FALSE)"
+
+    def columns(self) -> tuple[str, ...]:
+        words = () if self.words_column is None else (self.words_column,)
+        return (self.column, self.held_column, *words)
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} exact, held by one right-side record"
+
+
+@dataclass(frozen=True)
+class CompanyNameNearHeldOnceLevel(Level):
+    """The names are at most one keystroke apart (a letter substituted, added or dropped, or
+    two neighbours swapped: Damerau-Levenshtein <= 1) once their spaces are removed
+    (``column`` holds the name without spaces, so "RAPID FIELD" meets "RAPIDFIELD"), with the
+    same distinguishing words (``words_column``, when given), and the right-side record is the
+    only one on its side holding its name (``held_column``, as :class:`CompanyNameHeldOnceLevel`).
+
+    A one-keystroke slip in a long name the register holds once points at that company almost
+    as surely as the name itself, while a Jaro-Winkler level treats it like any similar pair
+    of names. Names shorter than ``min_length`` (on the right) are left out: a short name has
+    many real names one keystroke away ("AE" and "AGE CONSULTING")."""
+
+    column: str
+    held_column: str
+    words_column: str | None = None
+    min_length: int = 8
+
+    def __post_init__(self) -> None:
+        check_name("company level column", self.column)
+        check_name("company level held_column", self.held_column)
+        if self.words_column is not None:
+            check_name("company level words_column", self.words_column)
+        if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
+            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
+        if self.min_length < 2:
+            raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be >= 2")
+
+    def sql(self, dialect: Dialect) -> str:
+        left, right = col(LEFT, self.column), col(RIGHT, self.column)
+        length = dialect.fn("string_length")
+        # cheap conditions first: the distance is computed only for pairs that pass them
+        gate = [
+            f"{col(RIGHT, self.held_column)} = 1",
+            f"{length}({right}) >= {int(self.min_length)}",
+            f"abs({length}({left}) - {length}({right})) <= 1",
+        ]
+        if self.words_column is not None:
+            gate.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        distance = dialect.string_metric("damerau_levenshtein", left, right)
+        return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
+
+    def columns(self) -> tuple[str, ...]:
+        words = () if self.words_column is None else (self.words_column,)
+        return (self.column, self.held_column, *words)
+
+    @property
+    def label(self) -> str:
+        return f"{self.column} one keystroke apart, held by one right-side record"

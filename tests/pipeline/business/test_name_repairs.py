@@ -1,0 +1,81 @@
+"""Source slips in company names that must not break an exact name match: a mistyped LIMITED,
+"TA" for "T/A", abbreviations in the core (each pair: an incoming spelling and its register
+entry, which must standardise to the same core, words and form)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipeline.business.name_repairs import MISTYPED_WORDS, one_keystroke_variants
+from pipeline.business.prepare import linkage_frame, repaired_company_name
+
+
+def _parts(name: str) -> tuple[object, ...]:
+    frame = linkage_frame(
+        pl.DataFrame({"name": [name]}), name="name", trading_name=None, postcode=None, address=None
+    )
+    row = frame.row(0, named=True)
+    return row["name_core"], row["name_words"], row["legal_form"], row["trading_core"]
+
+
+@pytest.mark.parametrize(
+    ("incoming", "registered"),
+    [
+        ("Flexihouse Leisure Services Lkmited", "FLEXIHOUSE LEISURE SERVICES LIMITED"),
+        ("VALEDRIVE GLAZING LIMITEDD", "VALEDRIVE GLAZING LIMITED"),
+        ("Evoity Medical Limted", "EVOITY MEDICAL LIMITED"),
+        ("EVOITY MEDICAL LIMIETD", "EVOITY MEDICAL LTD"),
+        ("Bluelink Fashions Ld", "BLUELINK FASHIONS LTD"),
+        ("N PEARSON LTDD", "N PEARSON LIMITED"),
+        ("Terraon Tech Ltd", "TERRAON TECHNOLOGIES LIMITED"),
+        ("RAPIDMAX CONST", "RAPIDMAX CONSTRUCTION"),
+        ("ELMADRIVE ELEC LTD", "ELMADRIVE ELECTRICAL LIMITED"),
+        ("Rajesh Scott TA Keystone Fish Bar", "RAJESH SCOTT T/A KEYSTONE FISH BAR"),
+        ("moore & jones limited ta bridge cafe", "MOORE AND JONES LTD T/A BRIDGE CAFE"),
+        ("Pinnacle Light Develkpments Ltd", "PINNACLE LIGHT DEVELOPMENTS LIMITED"),
+        ("STONE ENGINEERING INVSTMENTS", "STONE ENGINEERING INVESTMENTS"),
+        ("WALKER TRAVEL GRPUP LTD", "WALKER TRAVEL GROUP LTD"),
+        ("Veda Opticians Inteernational", "VEDA OPTICIANS INTERNATIONAL"),
+        ("N SPENCER ELECTRICAL SERVICE", "N SPENCER ELECTRICAL SERVICES"),
+    ],
+)
+def test_slips_standardise_like_the_registered_name(incoming: str, registered: str) -> None:
+    assert _parts(incoming) == _parts(registered)
+
+
+@pytest.mark.parametrize(
+    ("name", "repaired"),
+    [
+        ("SPEED LIMITER", "SPEED LIMITER"),  # a real word, not a slip
+        ("X LIMITED", "X LIMITED"),
+        ("LIMITTED", "LIMITTED"),  # no name before it: left alone
+        ("TA TRAINING LTD", "TA TRAINING LTD"),  # a name may start with TA
+        ("DATA TA", "DATA TA"),  # no trading name after it
+        ("X LIMITED TA Y", "X LIMITED T/A Y"),
+        ("Tiling Grout Ltd", "TILING GROUT LTD"),  # GROUT is a word, not GROUP mistyped
+        ("X GRADING", "X GRADING"),  # nor is GRADING TRADING
+        ("X NORTH", "X NORTH"),
+        ("FLOOR LID", "FLOOR LID"),  # one keystroke from LTD, but with a vowel: a word
+        ("X NORTE", "X NORTE"),  # too short to tell from other words
+        (None, None),
+    ],
+)
+def test_repairs_touch_only_slips(name: str | None, repaired: str | None) -> None:
+    frame = pl.DataFrame({"name": [name]}, schema={"name": pl.String})
+    assert frame.select(repaired_company_name(pl.col("name"))).item() == repaired
+
+
+def test_a_different_name_stays_different() -> None:
+    """Two keystrokes from LIMITED is not LIMITED, and a distinguishing word still counts."""
+    assert _parts("X LIMTD")[0] != _parts("X LIMITED")[0]
+    assert _parts("TERRAON TECH HOLDINGS LTD")[1] != _parts("TERRAON TECHNOLOGIES LTD")[1]
+
+
+def test_keystroke_variants_and_slips() -> None:
+    variants = one_keystroke_variants("GROUP")
+    assert {"GRPUP", "GROP", "GROUPP", "GRUOP", "XROUP"} <= variants
+    assert "GROUP" not in variants and "GRPPU" not in variants
+    assert MISTYPED_WORDS["DEVELKPMENTS"] == "DEVELOPMENTS"
+    # a slip two words explain is left alone; a distinguishing word is never a slip
+    assert "PROPERTY" not in MISTYPED_WORDS and "ESTATES" not in MISTYPED_WORDS
