@@ -230,7 +230,7 @@ def write(
     write_text_atomic(output, json.dumps(document, indent=2) + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
+def bench_scale_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="records per source, ...")
     parser.add_argument("--increment", type=int, default=100_000, metavar="N")
@@ -246,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         "--processes", action=argparse.BooleanOptionalAction, help="dask: worker processes"
     )
     parser.add_argument("--memory-limit", help="dask: memory per worker, such as 4GiB")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = bench_scale_parser().parse_args(argv)
     runs_with = executors(args.executors, dask_options(args))
     sizes: list[dict[str, Any]] = []
     for rows in (int(s) for s in args.sizes.split(",")):

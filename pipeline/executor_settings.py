@@ -97,8 +97,8 @@ class DaskSettings(BaseModel):
         given = self.cluster_fields_given()
         if self.scheduler is not None and given:
             raise ValueError(
-                f"{', '.join(given)} shape the LocalCluster pprl starts and do not apply to "
-                "an existing cluster (scheduler): give one or the other"
+                f"{', '.join(given)}: settings of the LocalCluster pprl starts, which do "
+                "not apply to an existing cluster (scheduler): give one or the other"
             )
         return self
 

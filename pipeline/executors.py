@@ -88,6 +88,7 @@ class DaskExecutor:
                 self._client = Client(self.dask.scheduler, timeout=connect_timeout)
             else:
                 options = self.dask.cluster_options()
+                _warn_about_memory(options)
                 self._cluster = LocalCluster(**options, dashboard_address=None)
                 self._client = Client(self._cluster)
         except OSError as exc:
@@ -143,6 +144,28 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _warn_about_memory(options: dict[str, Any]) -> None:
+    """Log the LocalCluster memory settings that will not do what they seem to."""
+    import psutil  # type: ignore[import-untyped]  # installed with distributed
+
+    limit = options.get("memory_limit")
+    if limit is None:
+        return
+    if not options["processes"]:
+        logger.warning(
+            "memory limit with thread workers: they share this process, so no worker can be "
+            "restarted at its limit; add --processes for a limit per worker"
+        )
+    total, machine = limit * options["n_workers"], psutil.virtual_memory().total
+    if total > machine:
+        logger.warning(
+            "the workers' memory limits add up to %.1f GiB, more than this machine's %.1f GiB",
+            total / 2**30,
+            machine / 2**30,
+            extra={"workers_memory_bytes": total, "machine_memory_bytes": machine},
+        )
 
 
 class executor_for:
