@@ -122,13 +122,15 @@ def run_child(
     every_file: bool = True,
     timeline: list[tuple[float, int]] | None = None,
     extra_args: Sequence[str] = (),
+    split_timeline: list[tuple[float, int, int]] | None = None,
 ) -> dict[str, Any]:
     """One ``pprl run`` child: wall time, peak RSS (child and tree), stage seconds.
 
     ``config`` names the config file in the input folder (default: the executor's name);
     ``every_file`` passes ``--all``; ``timeline`` receives each sample of the tree's RSS
-    (epoch seconds, bytes); ``extra_args`` are added to the ``pprl run`` command line. The
-    peaks of the child alone and of its descendants (the dask executor's worker processes:
+    (epoch seconds, bytes), ``split_timeline`` the same samples as (epoch seconds, the child's
+    own RSS, its descendants' summed); ``extra_args`` are added to the ``pprl run`` command
+    line. The peaks of the child alone and of its descendants (the dask executor's worker processes:
     their sum, and the largest one) are reported beside the tree's.
     """
     path = base.parent / f"{config or executor}.yaml"
@@ -153,8 +155,11 @@ def run_child(
                 peaks, (rss, own, sum(children), max(children, default=0)), strict=True
             ):
                 peaks[name] = max(peaks[name], value)
+            now = time.time()
             if timeline is not None:
-                timeline.append((time.time(), rss))
+                timeline.append((now, rss))
+            if split_timeline is not None:
+                split_timeline.append((now, own, sum(children)))
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)

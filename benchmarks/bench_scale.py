@@ -21,7 +21,8 @@ Run:  python -m benchmarks.bench_scale [--sizes 1000000,10000000] [--increment 1
   delivery folders; ``outputs_identical`` says whether every executor's manifests list the same
   delivered files with the same SHA-256 as the first executor's. The dask options
   (``--workers``, ...) are passed to ``pprl run``; the peaks of the ``pprl run`` process alone
-  and of its worker processes are reported beside the whole tree's.
+  and of its worker processes (summed) are reported beside the whole tree's, overall and per
+  stage.
 * Writes ``benchmarks/results/scale_pipeline.json`` (or ``--output``) after every run, so a
   benchmark stopped early keeps what it measured.
 """
@@ -87,6 +88,7 @@ def measured_run(
     base: Path, env: dict[str, str], timeout: float, executor: Executor
 ) -> dict[str, Any]:
     timeline: list[tuple[float, int]] = []
+    split: list[tuple[float, int, int]] = []
     result = run_child(
         base,
         env,
@@ -96,8 +98,14 @@ def measured_run(
         every_file=False,
         timeline=timeline,
         extra_args=executor.args,
+        split_timeline=split,
     )
     result["stage_peak_rss_mib"] = phase_peaks(base / "run.log", timeline)
+    if any(workers for _, _, workers in split):  # the dask executor's worker processes
+        client = [(t, own) for t, own, _ in split]
+        result["stage_peak_client_rss_mib"] = phase_peaks(base / "run.log", client)
+        workers = [(t, rss) for t, _, rss in split]
+        result["stage_peak_workers_rss_mib"] = phase_peaks(base / "run.log", workers)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]  # shared machine
     shutil.copy(base / "run.log", base / f"run-{len(list(base.glob('run-*.log')))}.log")
     return result
