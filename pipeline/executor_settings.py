@@ -6,13 +6,15 @@ either connects to an existing cluster (``scheduler``, an address such as
 ``tcp://host:8786``) or starts a ``LocalCluster`` here, shaped by ``workers``,
 ``threads_per_worker``, ``processes`` and ``memory_limit`` (per worker: ``4GiB``, ``512MiB``;
 a worker using more is restarted by its nanny). Those four describe a cluster pprl starts, so
-they cannot be given with ``scheduler``: that cluster's workers are what they are.
+they cannot be given with ``scheduler``: that cluster's workers are what they are. A memory
+limit needs worker processes: thread workers share the ``pprl run`` process, whose own memory
+(the link stage's) would count against their limit and pause them, so they run without one.
 
 >>> settings = DaskSettings(workers=4, processes=True, memory_limit="4GiB")
 >>> settings.cluster_options()
 {'n_workers': 4, 'threads_per_worker': 1, 'processes': True, 'memory_limit': 4294967296}
->>> DaskSettings().cluster_options()["n_workers"]
-2
+>>> DaskSettings().cluster_options()
+{'n_workers': 2, 'threads_per_worker': 1, 'processes': False, 'memory_limit': 0}
 """
 
 from __future__ import annotations
@@ -77,12 +79,12 @@ class DaskSettings(BaseModel):
     processes: bool | None = Field(
         default=None,
         description="Each LocalCluster worker in its own process (default false: threads "
-        "of this process). Needed for memory_limit to be enforced per worker.",
+        "of this process, without a memory limit).",
     )
     memory_limit: str | None = Field(
         default=None,
-        description="Memory per LocalCluster worker, such as 4GiB (default: dask's share of "
-        "the machine's memory).",
+        description="Memory per LocalCluster worker process, such as 4GiB; needs processes "
+        "(default: dask's share of the machine's memory).",
     )
 
     @field_validator("memory_limit")
@@ -99,6 +101,11 @@ class DaskSettings(BaseModel):
             raise ValueError(
                 f"{', '.join(given)}: settings of the LocalCluster pprl starts, which do "
                 "not apply to an existing cluster (scheduler): give one or the other"
+            )
+        if self.memory_limit is not None and self.processes is not True:
+            raise ValueError(
+                "memory_limit needs processes (--processes): thread workers share the pprl "
+                "process, whose own memory would count against their limit and pause them"
             )
         return self
 
@@ -118,15 +125,19 @@ class DaskSettings(BaseModel):
         return DaskSettings(**{**mine, **theirs})
 
     def cluster_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``LocalCluster``, defaults filled in (no memory limit
-        given: dask's own share of the machine)."""
+        """Keyword arguments for ``LocalCluster``, defaults filled in: thread workers get no
+        memory limit (0: the pprl process's memory must not pause them); worker processes
+        without one given get dask's own share of the machine."""
+        processes = DEFAULT_PROCESSES if self.processes is None else self.processes
         options: dict[str, Any] = {
             "n_workers": self.workers or DEFAULT_WORKERS,
             "threads_per_worker": self.threads_per_worker or DEFAULT_THREADS_PER_WORKER,
-            "processes": DEFAULT_PROCESSES if self.processes is None else self.processes,
+            "processes": processes,
         }
         if self.memory_limit is not None:
             options["memory_limit"] = memory_limit_bytes(self.memory_limit)
+        elif not processes:
+            options["memory_limit"] = 0
         return options
 
 
@@ -170,7 +181,11 @@ def resolve_execution(
             ", ".join(dropped),
             extra={"ignored": dropped},
         )
-    return kind, configured.dask.overridden_by(requested)
+    try:
+        return kind, configured.dask.overridden_by(requested)
+    except ValidationError as exc:  # options that contradict the config's execution.dask
+        problems = [_option_problem(e) for e in exc.errors()]
+        raise ConfigError(problems, source="pprl run with the config's execution.dask") from None
 
 
 def _option_problem(error: Any) -> str:

@@ -120,7 +120,7 @@ class DaskExecutor:
             "workers": options["n_workers"],
             "threads_per_worker": options["threads_per_worker"],
             "processes": options["processes"],
-            "memory_limit_bytes": options.get("memory_limit"),
+            "memory_limit_bytes": options.get("memory_limit") or None,
         }
 
     @property
@@ -147,17 +147,10 @@ class DaskExecutor:
 
 
 def _warn_about_memory(options: dict[str, Any]) -> None:
-    """Log the LocalCluster memory settings that will not do what they seem to."""
+    """Log worker memory limits that add up to more than the machine has."""
     import psutil  # type: ignore[import-untyped]  # installed with distributed
 
-    limit = options.get("memory_limit")
-    if limit is None:
-        return
-    if not options["processes"]:
-        logger.warning(
-            "memory limit with thread workers: they share this process, so no worker can be "
-            "restarted at its limit; add --processes for a limit per worker"
-        )
+    limit = options.get("memory_limit") or 0
     total, machine = limit * options["n_workers"], psutil.virtual_memory().total
     if total > machine:
         logger.warning(

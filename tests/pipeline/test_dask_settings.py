@@ -58,22 +58,34 @@ def _manifest(root: Path) -> dict[str, Any]:
 
 
 def test_settings_reach_the_local_cluster_and_its_workers() -> None:
-    settings = DaskSettings(workers=3, threads_per_worker=2, processes=False, memory_limit="1GiB")
+    settings = DaskSettings(workers=2, threads_per_worker=2, processes=True, memory_limit="1GiB")
     executor = DaskExecutor(settings=settings)
     try:
         workers = executor.client.scheduler_info()["workers"].values()
         described = executor.settings()
     finally:
         executor.close()
-    assert [(w["nthreads"], w["memory_limit"]) for w in workers] == [(2, GIB)] * 3
+    assert [(w["nthreads"], w["memory_limit"]) for w in workers] == [(2, GIB)] * 2
     assert described == {
         "executor": "dask",
         "cluster": "local",
-        "workers": 3,
+        "workers": 2,
         "threads_per_worker": 2,
-        "processes": False,
+        "processes": True,
         "memory_limit_bytes": GIB,
     }
+
+
+def test_thread_workers_get_no_memory_limit() -> None:
+    """They share this process: its own memory must not pause them (a limit is refused)."""
+    executor = DaskExecutor(settings=DaskSettings(workers=2))
+    try:
+        workers = executor.client.scheduler_info()["workers"].values()
+    finally:
+        executor.close()
+    assert [w["memory_limit"] for w in workers] == [0, 0]
+    with pytest.raises(ValueError, match="memory_limit needs processes"):
+        DaskSettings(workers=2, memory_limit="4GiB")
 
 
 def test_cli_options_reach_the_cluster_and_the_manifest(
@@ -82,23 +94,22 @@ def test_cli_options_reach_the_cluster_and_the_manifest(
     keystore = workspace / "keys"
     config = write_config(workspace, keystore)
     options = ["--executor", "dask", "--workers", "3", "--threads-per-worker", "2"]
-    options += ["--no-processes", "--memory-limit", "512MiB"]
+    options += ["--no-processes"]
     result = CliRunner().invoke(cli, ["run", str(config), *options])
     assert result.exit_code == 0, result.output
     assert len(clusters) == 1
     cluster = clusters[0]
     assert cluster["n_workers"] == 3 and cluster["threads_per_worker"] == 2
-    assert cluster["processes"] is False and cluster["memory_limit"] == 512 * 2**20
+    assert cluster["processes"] is False and cluster["memory_limit"] == 0
     assert _manifest(workspace)["execution"] == {
         "executor": "dask",
         "cluster": "local",
         "workers": 3,
         "threads_per_worker": 2,
         "processes": False,
-        "memory_limit_bytes": 512 * 2**20,
+        "memory_limit_bytes": None,
     }
     assert "workers 3, threads_per_worker 2, processes False" in result.output  # logged
-    assert "add --processes for a limit per worker" in result.output
 
 
 def test_memory_limits_beyond_the_machine_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -106,20 +117,21 @@ def test_memory_limits_beyond_the_machine_are_logged(caplog: pytest.LogCaptureFi
 
     from pipeline.executors import _warn_about_memory
 
-    per_worker = psutil.virtual_memory().total // 2 + 1
+    per_worker = psutil.virtual_memory().total // 2
     _warn_about_memory({"n_workers": 2, "processes": True, "memory_limit": per_worker})
+    assert "more than this machine's" not in caplog.text
+    _warn_about_memory({"n_workers": 2, "processes": True, "memory_limit": per_worker + 1})
     assert "more than this machine's" in caplog.text
-    assert "per worker" not in caplog.text
 
 
 def test_the_config_chooses_the_executor_and_options_override_it(
     workspace: Path, clusters: list[dict[str, Any]]
 ) -> None:
-    execution = {"executor": "dask", "dask": {"workers": 3, "memory_limit": "1GiB"}}
+    execution = {"executor": "dask", "dask": {"workers": 3, "threads_per_worker": 2}}
     config = write_config(workspace, workspace / "keys", execution=execution)
     result = CliRunner().invoke(cli, ["run", str(config), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert [(c["n_workers"], c["memory_limit"]) for c in clusters] == [(1, GIB)]
+    assert [(c["n_workers"], c["threads_per_worker"]) for c in clusters] == [(1, 2)]
     assert _manifest(workspace)["execution"]["workers"] == 1
 
 
@@ -138,8 +150,9 @@ def test_execution_settings_do_not_change_the_config_digest(workspace: Path) -> 
         (["--workers", "0"], "--workers"),
         (["--workers", "2"], "--workers needs --executor dask"),
         (["--memory-limit", "4GiB", "--no-processes"], "--processes/--no-processes, --memory"),
-        (["--executor", "dask", "--memory-limit", "plenty"], "--memory-limit: memory_limit must"),
-        (["--executor", "dask", "--memory-limit", "1MiB"], "at least 256MiB"),
+        (["--executor", "dask", "--memory-limit", "4GiB"], "memory_limit needs processes"),
+        (["--executor", "dask", "--processes", "--memory-limit", "plenty"], "memory_limit must"),
+        (["--executor", "dask", "--processes", "--memory-limit", "1MiB"], "at least 256MiB"),
         (["--executor", "dask", "--threads-per-worker", "0"], "--threads-per-worker"),
         (
             ["--executor", "dask", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"],
@@ -158,7 +171,10 @@ def test_bad_dask_options_exit_2_before_any_work(
 
 
 def test_bad_execution_settings_in_the_config_exit_2(workspace: Path) -> None:
-    execution = {"executor": "spark", "dask": {"workers": 0, "memory_limit": "big"}}
+    execution = {
+        "executor": "spark",
+        "dask": {"workers": 0, "memory_limit": "big", "processes": True},
+    }
     config = write_config(workspace, workspace / "keys", execution=execution)
     result = CliRunner().invoke(cli, ["run", str(config)])
     assert result.exit_code == 2
@@ -189,3 +205,10 @@ def test_the_run_report_names_the_executor() -> None:
         execution_text(cluster) == "dask LocalCluster: 4 workers x 1 threads, processes, 4 GiB each"
     )
     assert execution_text(existing) == "dask cluster: 8 workers, 16 threads"
+
+
+def test_options_contradicting_the_config_exit_2(workspace: Path) -> None:
+    execution = {"executor": "dask", "dask": {"processes": True, "memory_limit": "1GiB"}}
+    config = write_config(workspace, workspace / "keys", execution=execution)
+    result = CliRunner().invoke(cli, ["run", str(config), "--no-processes"])
+    assert result.exit_code == 2 and "memory_limit needs processes" in result.output
