@@ -112,15 +112,8 @@ def command(
     """
     if json_logs:
         configure_logging("json", "INFO")
-    if dry_run:  # --- pprl run --dry-run (engineer N) ---
-        plan = plan_run(validate_config(config_path), reprocess=reprocess)
-        if json_wanted(as_json):
-            emit(plan.to_dict())
-        else:
-            click.echo("\n".join(plan.lines()))
-        return
-    config = load_config(config_path)
-    kind, dask = resolve_execution(
+    config = validate_config(config_path) if dry_run else load_config(config_path)
+    kind, dask = resolve_execution(  # checked by --dry-run too; no cluster is started yet
         config.execution,
         executor,
         scheduler=scheduler,
@@ -129,6 +122,13 @@ def command(
         processes=processes,
         memory_limit=memory_limit,
     )
+    if dry_run:  # --- pprl run --dry-run (engineer N) ---
+        plan = plan_run(config, reprocess=reprocess)
+        if json_wanted(as_json):
+            emit(plan.to_dict())
+        else:
+            click.echo("\n".join(plan.lines()))
+        return
     with (
         executor_for(kind, dask=dask if kind == "dask" else None) as ex,
         stage_progress("pprl run", STAGES) as progress,

@@ -168,6 +168,8 @@ def test_bad_dask_options_exit_2_before_any_work(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert clusters == [] and not (workspace / "out").exists()
+    dry = CliRunner().invoke(cli, ["run", str(config), "--dry-run", *options])
+    assert dry.exit_code == 2 and message in dry.output  # --dry-run checks them too
 
 
 def test_bad_execution_settings_in_the_config_exit_2(workspace: Path) -> None:
