@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,12 +102,14 @@ def workspace(inputs: Path, name: str) -> tuple[Path, dict[str, str]]:
     return base, env
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for p in [process, *process.children(recursive=True)]:
+def _tree_rss(process: psutil.Process) -> tuple[int, list[int]]:
+    """RSS of ``process`` and of each of its descendants (dask worker processes)."""
+    own = process.memory_info().rss
+    children = []
+    for p in process.children(recursive=True):
         with contextlib.suppress(psutil.Error):  # a worker that just exited
-            total += p.memory_info().rss
-    return total
+            children.append(p.memory_info().rss)
+    return own, children
 
 
 def run_child(
@@ -118,33 +121,45 @@ def run_child(
     config: str | None = None,
     every_file: bool = True,
     timeline: list[tuple[float, int]] | None = None,
+    extra_args: Sequence[str] = (),
+    split_timeline: list[tuple[float, int, int]] | None = None,
 ) -> dict[str, Any]:
     """One ``pprl run`` child: wall time, peak RSS (child and tree), stage seconds.
 
     ``config`` names the config file in the input folder (default: the executor's name);
     ``every_file`` passes ``--all``; ``timeline`` receives each sample of the tree's RSS
-    (epoch seconds, bytes).
+    (epoch seconds, bytes), ``split_timeline`` the same samples as (epoch seconds, the child's
+    own RSS, its descendants' summed); ``extra_args`` are added to the ``pprl run`` command
+    line. The peaks of the child alone and of its descendants (the dask executor's worker processes:
+    their sum, and the largest one) are reported beside the tree's.
     """
     path = base.parent / f"{config or executor}.yaml"
     command = [sys.executable, "-m", "pipeline.cli", "run", str(path), "--executor", executor]
     command += ["--all"] if every_file else []
+    command += list(extra_args)
     log = open(base / "run.log", "wb")  # noqa: SIM115 - closed below, after the child ends
     start = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=base)
-    peak_tree = 0
+    peaks = {"tree": 0, "client": 0, "children": 0, "largest_child": 0}
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree
         proc = psutil.Process(child.pid)
         while not stop.is_set():
             try:
-                rss = _tree_rss(proc)
+                own, children = _tree_rss(proc)
             except psutil.Error:
                 return
-            peak_tree = max(peak_tree, rss)
+            rss = own + sum(children)
+            for name, value in zip(
+                peaks, (rss, own, sum(children), max(children, default=0)), strict=True
+            ):
+                peaks[name] = max(peaks[name], value)
+            now = time.time()
             if timeline is not None:
-                timeline.append((time.time(), rss))
+                timeline.append((now, rss))
+            if split_timeline is not None:
+                split_timeline.append((now, own, sum(children)))
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -171,7 +186,10 @@ def run_child(
         "timed_out": wall > timeout,
         "wall_seconds": round(wall, 2),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
-        "peak_tree_rss_mib": round(peak_tree / 2**20, 1),
+        "peak_tree_rss_mib": round(peaks["tree"] / 2**20, 1),
+        "peak_sampled_child_rss_mib": round(peaks["client"] / 2**20, 1),
+        "peak_descendants_rss_mib": round(peaks["children"] / 2**20, 1),
+        "peak_largest_descendant_rss_mib": round(peaks["largest_child"] / 2**20, 1),
     }
     manifests = list((base / "delivery").glob("run-*/manifest.json"))
     if manifests:
@@ -181,6 +199,7 @@ def run_child(
         result["totals"] = manifest["totals"]
         result["pairs_scored"] = manifest["linkage"]["pairs_scored"]
         result["entities"] = manifest["linkage"].get("entities", {})
+        result["outputs"] = manifest["outputs"]
     return result
 
 

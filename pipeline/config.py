@@ -35,6 +35,7 @@ from pipeline.config_loading import (
 )
 from pipeline.disclosure.settings import KAnonymitySettings
 from pipeline.errors import ConfigError
+from pipeline.executor_settings import ExecutionSettings
 from pipeline.linkage_spec import (
     PERSON_ROLES,
     LinkageSpec,
@@ -289,6 +290,8 @@ class PipelineConfig(_Strict):
     disclosure: DisclosureSettings = Field(default_factory=DisclosureSettings)
     delivery: DeliveryConfig
     approvals: Approvals | None = None
+    # how a run is executed, not what it delivers: left out of the config digest (run IDs)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings, exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

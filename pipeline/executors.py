@@ -1,9 +1,11 @@
 """Where per-file and per-chunk tasks run: in this process, or on a dask.distributed cluster.
 
 Both executors return results in the order of their inputs, so the runner's outputs do not
-depend on which one ran them. The dask executor starts a ``LocalCluster`` (2 workers, threads by
-default) unless given a scheduler address; tasks carry configs, not keys, and workers derive
-keys themselves.
+depend on which one ran them. The dask executor starts a ``LocalCluster`` shaped by
+:class:`~pipeline.executor_settings.DaskSettings` (2 single-threaded workers in this process by
+default) unless given a scheduler address; tasks carry configs and part paths, not keys or
+records, and workers derive keys themselves. Each executor describes itself
+(:meth:`Executor.settings`) for the run's manifest: counts and settings, never an address.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from linkage.partitions import PartitionMap
 from pipeline.errors import ConfigError, TransientError
+from pipeline.executor_settings import DaskSettings, ExecutorKind
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-ExecutorKind = Literal["local", "dask"]
 
 
 class Executor(Protocol):
@@ -31,6 +33,8 @@ class Executor(Protocol):
     def map(self, fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]]) -> list[T]: ...
 
     def partition_map(self) -> PartitionMap | None: ...
+
+    def settings(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
 
@@ -48,6 +52,10 @@ class LocalExecutor:
         """None: partition jobs run in this process, one after another."""
         return None
 
+    def settings(self) -> dict[str, Any]:
+        """What the manifest records: the executor's name."""
+        return {"executor": self.name}
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -61,8 +69,9 @@ class DaskExecutor:
         self,
         scheduler: str | None = None,
         *,
-        n_workers: int = 2,
-        processes: bool = False,
+        n_workers: int | None = None,
+        processes: bool | None = None,
+        settings: DaskSettings | None = None,
         connect_timeout: str = "10s",
     ) -> None:
         try:
@@ -71,22 +80,48 @@ class DaskExecutor:
             raise ConfigError(
                 "--executor dask needs dask.distributed: pip install 'dask[distributed]'"
             ) from None
+        given = DaskSettings(scheduler=scheduler, workers=n_workers, processes=processes)
+        self.dask = (settings or DaskSettings()).overridden_by(given)
         self._cluster: Any = None
         try:
-            if scheduler:
-                self._client = Client(scheduler, timeout=connect_timeout)
+            if self.dask.scheduler:
+                self._client = Client(self.dask.scheduler, timeout=connect_timeout)
             else:
-                self._cluster = LocalCluster(
-                    n_workers=n_workers,
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=None,
-                )
+                options = self.dask.cluster_options()
+                _warn_about_memory(options)
+                self._cluster = LocalCluster(**options, dashboard_address=None)
                 self._client = Client(self._cluster)
         except OSError as exc:
             reason = type(exc).__name__
             raise TransientError(f"cannot reach the dask scheduler ({reason})") from None
-        logger.info("dask executor ready", extra={"workers": n_workers, "remote": bool(scheduler)})
+        described = self.settings()
+        logger.info(
+            "dask executor ready: %s",
+            ", ".join(f"{k} {v}" for k, v in described.items() if k != "executor"),
+            extra={"dask": described},
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The cluster's shape: the LocalCluster's settings, or for an existing cluster the
+        workers and threads its scheduler reports (never its address)."""
+        if self._cluster is None:
+            workers = self._client.scheduler_info().get("workers", {})
+            threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+            return {
+                "executor": self.name,
+                "cluster": "existing",
+                "workers": len(workers),
+                "threads": threads,
+            }
+        options = self.dask.cluster_options()
+        return {
+            "executor": self.name,
+            "cluster": "local",
+            "workers": options["n_workers"],
+            "threads_per_worker": options["threads_per_worker"],
+            "processes": options["processes"],
+            "memory_limit_bytes": options.get("memory_limit") or None,
+        }
 
     @property
     def client(self) -> Any:
@@ -111,20 +146,47 @@ class DaskExecutor:
             self._cluster.close()
 
 
-class executor_for:
-    """Context manager that builds the named executor and closes it afterwards."""
+def _warn_about_memory(options: dict[str, Any]) -> None:
+    """Log worker memory limits that add up to more than the machine has."""
+    import psutil  # type: ignore[import-untyped]  # installed with distributed
 
-    def __init__(self, kind: ExecutorKind = "local", scheduler: str | None = None) -> None:
+    limit = options.get("memory_limit") or 0
+    total, machine = limit * options["n_workers"], psutil.virtual_memory().total
+    if total > machine:
+        logger.warning(
+            "the workers' memory limits add up to %.1f GiB, more than this machine's %.1f GiB",
+            total / 2**30,
+            machine / 2**30,
+            extra={"workers_memory_bytes": total, "machine_memory_bytes": machine},
+        )
+
+
+class executor_for:
+    """Context manager that builds the named executor and closes it afterwards; ``dask``
+    shapes the dask executor's cluster (and is refused for the local executor)."""
+
+    def __init__(
+        self,
+        kind: ExecutorKind = "local",
+        scheduler: str | None = None,
+        *,
+        dask: DaskSettings | None = None,
+    ) -> None:
         if kind not in ("local", "dask"):
             raise ConfigError(f"unknown executor {kind!r}; choose local or dask")
-        if scheduler and kind != "dask":
+        if kind != "dask" and scheduler:
             raise ConfigError("--scheduler needs --executor dask")
+        if kind != "dask" and dask is not None and dask != DaskSettings():
+            raise ConfigError("dask cluster settings need --executor dask")
         self.kind = kind
-        self.scheduler = scheduler
+        self.dask = (dask or DaskSettings()).overridden_by(DaskSettings(scheduler=scheduler))
         self._executor: Executor | None = None
 
     def __enter__(self) -> Executor:
-        self._executor = LocalExecutor() if self.kind == "local" else DaskExecutor(self.scheduler)
+        if self.kind == "local":
+            self._executor = LocalExecutor()
+        else:
+            self._executor = DaskExecutor(settings=self.dask)
         return self._executor
 
     def __exit__(

@@ -116,6 +116,8 @@ class RunFacts:
     audit_head: str = ""  # the run log's head before this run's entry (pipeline.audit)
     # pipeline.stages.link.LinkOutcome.summary(): thresholds used, counts, warnings
     linking: Mapping[str, Any] = field(default_factory=dict)
+    # where the stages ran: pipeline.executors.Executor.settings() (counts and settings)
+    execution: Mapping[str, Any] = field(default_factory=lambda: {"executor": "local"})
 
     def thresholds(self) -> tuple[float | None, float | None]:
         """The (match, review) probabilities the link stage used: the configured ones unless
@@ -158,6 +160,7 @@ def run_manifest_body(
         "key_ids": facts.key_ids,
         "disclosure": {**_disclosure_settings(config), **facts.disclosure},
         "stage_seconds": stage_seconds,
+        "execution": dict(facts.execution),
         "audit_head": facts.audit_head,
         **({"approvals": config.approvals.record()} if config.approvals else {}),
     }

@@ -54,7 +54,7 @@ def _heading(manifest: Manifest) -> list[str]:
         f"<style>{PAGE_CSS}{CHART_CSS}</style></head><body>",
         f"<h1>pprl run report: {project} / {environment}</h1>",
         html_table(
-            ["run", "created (UTC)", "pprl version", "config sha256", "input files"],
+            ["run", "created (UTC)", "pprl version", "config sha256", "input files", "executor"],
             [
                 [
                     manifest["run_id"],
@@ -62,10 +62,26 @@ def _heading(manifest: Manifest) -> list[str]:
                     manifest["pprl_version"],
                     manifest["config_sha256"][:16],
                     len(manifest["inputs"]),
+                    execution_text(manifest.get("execution", {"executor": "local"})),
                 ]
             ],
         ),
     ]
+
+
+def execution_text(execution: Mapping[str, Any]) -> str:
+    """Where the run's stages ran, from the manifest's ``execution`` section."""
+    if execution.get("executor") != "dask":
+        return str(execution.get("executor", "local"))
+    if execution.get("cluster") != "local":
+        return f"dask cluster: {execution['workers']} workers, {execution['threads']} threads"
+    limit = execution.get("memory_limit_bytes")
+    return (
+        f"dask LocalCluster: {execution['workers']} workers x "
+        f"{execution['threads_per_worker']} threads, "
+        + ("processes" if execution["processes"] else "threads of pprl")
+        + (f", {limit / 2**30:g} GiB each" if limit else "")
+    )
 
 
 def _warnings(manifest: Manifest) -> list[str]:

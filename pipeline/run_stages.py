@@ -142,6 +142,7 @@ def run_stages(batch: Batch, work: Path, out: Path) -> None:
         entities=link_facts.get("entities", {}),
         audit_head=run_log_head(config),
         linking=link_facts,
+        execution=batch.executor.settings(),
     )
     deliver_stage.deliver(out, extract, facts, stage_seconds=clock.seconds)
     if linked is not None:

@@ -9,6 +9,7 @@ import click
 from pipeline.commands.results import emit, json_wanted, run_result, run_summary_lines
 from pipeline.commands.validate import validate_config
 from pipeline.config import load_config
+from pipeline.executor_settings import ExecutorKind, resolve_execution
 from pipeline.executors import executor_for
 from pipeline.logs import configure_logging
 from pipeline.progress import stage_progress
@@ -21,12 +22,35 @@ from pipeline.runner import STAGES, run_pipeline
 @click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="Run per-file and per-chunk work here, or on dask.distributed.",
+    default=None,
+    help="Run per-file and per-part work here, or on dask.distributed "
+    "[default: the config's execution.executor, else local].",
 )
 @click.option(
-    "--scheduler", default=None, help="dask scheduler address (default: start a LocalCluster)."
+    "--scheduler",
+    default=None,
+    help="dask scheduler address of an existing cluster (default: start a LocalCluster; "
+    "the four options below then do not apply).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="LocalCluster workers [2]."
+)
+@click.option(
+    "--threads-per-worker",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads per LocalCluster worker [1].",
+)
+@click.option(
+    "--processes/--no-processes",
+    default=None,
+    help="LocalCluster workers as separate processes, or threads of this one [threads].",
+)
+@click.option(
+    "--memory-limit",
+    default=None,
+    metavar="SIZE",
+    help="Memory per LocalCluster worker, such as 4GiB (a worker above it is restarted).",
 )
 @click.option(
     "--all",
@@ -54,8 +78,12 @@ from pipeline.runner import STAGES, run_pipeline
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def command(
     config_path: Path,
-    executor: str,
+    executor: ExecutorKind | None,
     scheduler: str | None,
+    workers: int | None,
+    threads_per_worker: int | None,
+    processes: bool | None,
+    memory_limit: str | None,
     reprocess: bool,
     decisions: tuple[Path, ...],
     json_logs: bool,
@@ -71,24 +99,38 @@ def command(
     prints the result as one JSON object on stdout. Exit status: 0 done (or nothing new),
     2 config error, 3 data error, 75 another run holds the lock (retry later).
 
+    --executor dask starts a LocalCluster (--workers, --threads-per-worker,
+    --processes, --memory-limit, or the config's execution.dask) or connects to
+    --scheduler; the manifest records the cluster's shape.
+
     \b
     Example:
         PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --dry-run
         PPRL_DEMO_PASSPHRASE=pprl-demo-only pprl run configs/demo.yaml --json
+        pprl run configs/demo.yaml --executor dask --workers 4 --processes --memory-limit 4GiB
         pprl run configs/demo.yaml --decisions example-output/pipeline-demo-work/review/run-1a2b.csv
     """
     if json_logs:
         configure_logging("json", "INFO")
+    config = validate_config(config_path) if dry_run else load_config(config_path)
+    kind, dask = resolve_execution(  # checked by --dry-run too; no cluster is started yet
+        config.execution,
+        executor,
+        scheduler=scheduler,
+        workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=processes,
+        memory_limit=memory_limit,
+    )
     if dry_run:  # --- pprl run --dry-run (engineer N) ---
-        plan = plan_run(validate_config(config_path), reprocess=reprocess)
+        plan = plan_run(config, reprocess=reprocess)
         if json_wanted(as_json):
             emit(plan.to_dict())
         else:
             click.echo("\n".join(plan.lines()))
         return
-    config = load_config(config_path)
     with (
-        executor_for("dask" if executor == "dask" else "local", scheduler) as ex,
+        executor_for(kind, dask=dask if kind == "dask" else None) as ex,
         stage_progress("pprl run", STAGES) as progress,
     ):
         summary = run_pipeline(

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.bench_scale import growth, phase_peaks
+from benchmarks.bench_scale import (
+    Executor,
+    bench_scale_parser,
+    dask_options,
+    executors,
+    fresh_run_folders,
+    growth,
+    phase_peaks,
+    same_outputs,
+)
 
 LOG = """\
 2026-12-04 20:45:50,000 INFO    pipeline.run_stages: run-1: stage ingest started
@@ -44,3 +53,35 @@ def test_a_run_killed_before_it_logged_a_phase_has_no_phase_peaks(tmp_path: Path
     (tmp_path / "empty.log").write_text("")
     assert phase_peaks(tmp_path / "empty.log", samples) == {}
     assert phase_peaks(tmp_path / "never-written.log", samples) == {}
+
+
+def test_dask_options_go_to_the_dask_runs_only() -> None:
+    args = ["--executors", "local,dask", "--workers", "4", "--no-processes"]
+    args += ["--memory-limit", "4GiB"]
+    parsed = bench_scale_parser().parse_args(args)
+    runs = executors(parsed.executors, dask_options(parsed))
+    assert runs == [
+        Executor("local"),
+        Executor("dask", ("--workers", "4", "--no-processes", "--memory-limit", "4GiB")),
+    ]
+
+
+def test_outputs_are_compared_by_every_delivered_checksum() -> None:
+    def run(sha: str, code: int = 0) -> dict[str, object]:
+        outputs = {"a.parquet": {"sha256": sha, "rows": 3}, "q.parquet": {"sha256": "q"}}
+        return {"exit_code": code, "outputs": outputs}
+
+    assert same_outputs([run("x"), run("x")]) is True
+    assert same_outputs([run("x"), run("y")]) is False
+    assert same_outputs([run("x"), {"exit_code": -9}]) is None  # killed: nothing delivered
+    assert same_outputs([run("x")]) is None
+
+
+def test_the_next_executor_starts_from_fresh_folders_and_the_first_file(tmp_path: Path) -> None:
+    for name in ("work/registry", "state", "delivery/run-1", "keystore", "hospital"):
+        (tmp_path / name).mkdir(parents=True)
+    for name in ("episodes-1.csv", "episodes-2.csv"):
+        (tmp_path / "hospital" / name).write_text("x")
+    fresh_run_folders(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hospital", "keystore"]
+    assert [p.name for p in (tmp_path / "hospital").iterdir()] == ["episodes-1.csv"]
