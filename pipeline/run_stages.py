@@ -249,11 +249,13 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:
         columns = columns.hstack(outcome.keys)
-    stored = standardised.records.stored()  # for the registry, read a part at a time
+    stored = standardised.records  # for the registry, read a part at a time
+    parts = prepared.parts()
+    in_order = _consecutive(stored.stored_chunks(), [p.rows for p in parts])
     offset = 0
-    for part in prepared.parts():
+    for part, rows in zip(parts, in_order, strict=True):
         uids = outcome.assigned.get_column(UID).slice(offset, part.rows)
-        std = _stored_of(stored, offset, uids)
+        std = _stored_of(rows, stored.stored(), uids)
         out.write(part.name, columns.slice(offset, part.rows).hstack(std.drop(UID)))
         offset += part.rows
     del standardised
@@ -265,11 +267,28 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     return out
 
 
-def _stored_of(stored: pl.LazyFrame, offset: int, uids: pl.Series) -> pl.DataFrame:
-    """The standardised columns of records ``uids``, which start at ``offset`` of
-    ``stored`` when each chunk standardised held one source (as each prepared part does)."""
-    rows = stored.slice(offset, uids.len()).collect()
-    if rows.get_column(UID).equals(uids):
+def _consecutive(chunks: list[pl.LazyFrame], sizes: list[int]) -> Iterator[pl.DataFrame]:
+    """Consecutive runs of ``sizes`` rows from ``chunks``, each chunk read once, in order (at
+    10M + 10M, slicing the whole scan at each part's offset re-read what came before: 90 s);
+    a run past the last row is short."""
+    pending = iter(chunks)
+    held = pl.DataFrame()
+    for size in sizes:
+        while held.height < size:
+            chunk = next(pending, None)
+            if chunk is None:
+                break
+            rows = chunk.collect()
+            held = rows if held.is_empty() else pl.concat([held, rows], how="vertical_relaxed")
+        yield held.head(size)
+        held = held.slice(size)
+
+
+def _stored_of(rows: pl.DataFrame, stored: pl.LazyFrame, uids: pl.Series) -> pl.DataFrame:
+    """The standardised columns of records ``uids``: ``rows`` when they are those records (as
+    when each chunk standardised held one source, as each prepared part does), else looked
+    up in ``stored``."""
+    if UID in rows.columns and rows.get_column(UID).equals(uids):
         return rows
     wanted = stored.filter(pl.col(UID).is_in(uids.implode())).collect()
     return uids.to_frame().join(wanted, on=UID, how="left", maintain_order="left")

@@ -142,13 +142,19 @@ class LinkRecords:
     def stored(self) -> pl.LazyFrame:
         """``_uid`` and the ``_std_<column>`` columns the registry keeps, one row per record in
         the order of the chunks (the order of ``ids`` when each chunk added held one source)."""
-        frames = [_scan(chunk) for _, chunk in self.chunks]
+        frames = self.stored_chunks()
         every = (
             pl.concat(frames)
             if frames
             else pl.LazyFrame(schema=dict.fromkeys([UID, *self.columns], pl.String))
         )
         return every.select(UID, *(pl.col(c).alias(f"{STD_PREFIX}{c}") for c in self.columns))
+
+    def stored_chunks(self) -> list[pl.LazyFrame]:
+        """:meth:`stored`, one frame per chunk, in order: read one after the other, each is
+        read once (a slice of the concatenation at an offset reads what comes before it)."""
+        rename = [pl.col(c).alias(f"{STD_PREFIX}{c}") for c in self.columns]
+        return [_scan(chunk).select(UID, *rename) for _, chunk in self.chunks]
 
     def with_history(self, history: pl.DataFrame, spec: LinkageSpec) -> LinkRecords:
         """These records after ``history`` (a linkage view of earlier records, with or without
