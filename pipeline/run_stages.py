@@ -249,13 +249,14 @@ def _link(batch: Batch, prepared: PartSet, out: PartSet) -> PartSet:
     columns = outcome.assigned.drop(UID)
     if outcome.keys is not None:
         columns = columns.hstack(outcome.keys)
-    stored = standardised.records  # for the registry, read a part at a time
+    records = standardised.records  # their stored columns, for the registry, a part at a time
     parts = prepared.parts()
-    in_order = _consecutive(stored.stored_chunks(), [p.rows for p in parts])
+    in_order = _consecutive(records.stored_chunks(), [p.rows for p in parts])
+    stored = records.stored()
     offset = 0
     for part, rows in zip(parts, in_order, strict=True):
         uids = outcome.assigned.get_column(UID).slice(offset, part.rows)
-        std = _stored_of(rows, stored.stored(), uids)
+        std = _stored_of(rows, stored, uids)
         out.write(part.name, columns.slice(offset, part.rows).hstack(std.drop(UID)))
         offset += part.rows
     del standardised

@@ -143,12 +143,10 @@ class LinkRecords:
         """``_uid`` and the ``_std_<column>`` columns the registry keeps, one row per record in
         the order of the chunks (the order of ``ids`` when each chunk added held one source)."""
         frames = self.stored_chunks()
-        every = (
-            pl.concat(frames)
-            if frames
-            else pl.LazyFrame(schema=dict.fromkeys([UID, *self.columns], pl.String))
-        )
-        return every.select(UID, *(pl.col(c).alias(f"{STD_PREFIX}{c}") for c in self.columns))
+        if frames:
+            return pl.concat(frames)
+        stored = [f"{STD_PREFIX}{c}" for c in self.columns]
+        return pl.LazyFrame(schema=dict.fromkeys([UID, *stored], pl.String))
 
     def stored_chunks(self) -> list[pl.LazyFrame]:
         """:meth:`stored`, one frame per chunk, in order: read one after the other, each is

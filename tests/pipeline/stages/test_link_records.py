@@ -96,3 +96,22 @@ def test_each_side_holds_its_sources_records_once(view: pl.DataFrame, tmp_path: 
     memory_left = in_memory.side(["gp"], "left")
     assert isinstance(memory_left, pl.DataFrame)
     assert memory_left.sort(UID).equals(left_rows.sort(UID))
+
+
+def test_stored_columns_are_the_chunks_standardised_columns_in_order(
+    view: pl.DataFrame, tmp_path: Path
+) -> None:
+    from pipeline.registry import STD_PREFIX
+
+    records = StandardisedBatch.of(_chunks(view, 97), SPEC, tmp_path / "records").records
+    stored = records.stored().collect()
+    chunks = pl.concat([c.collect() for c in records.stored_chunks()])
+    assert stored.equals(chunks)
+    assert stored.columns == [UID, *(f"{STD_PREFIX}{c}" for c in records.columns)]
+    ids = records.ids.select(UID)
+    standard = ids.join(records.read(), on=UID, how="left", maintain_order="left")
+    assert stored.get_column(UID).equals(records.ids.get_column(UID))
+    for column in records.columns:
+        assert stored.get_column(f"{STD_PREFIX}{column}").equals(
+            standard.get_column(column), check_names=False
+        )
