@@ -73,10 +73,14 @@ def run(data: Path, out: Path, seed: int, memory_limit: str | None = None) -> Ru
         )
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
     with record.phase("predict"):
-        predictions = linker.inference.predict()
+        # The same floor pprl's predict() gets: Splink drops lower pairs before it
+        # materialises the predictions, as its docs advise, instead of spilling all of them.
+        predictions = linker.inference.predict(threshold_match_probability=MIN_WRITTEN_PROBABILITY)
     with record.phase("write"):
         table = predictions.physical_name
-        record.pairs_scored = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        # Pairs under the floor are never materialised, so the candidate count is not known
+        # here (the same blocks as pprl's: see pprl's pairs_scored); record what was kept.
+        kept = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         # Splink orders each pair by source dataset; map back to (left id, right id).
         con.execute(
             f"""COPY (
@@ -93,6 +97,8 @@ def run(data: Path, out: Path, seed: int, memory_limit: str | None = None) -> Ru
         "prior_recall": PRIOR_RECALL,
         "u_sample_pairs": U_SAMPLE_PAIRS,
         "em_blocks": ["first_name+surname", "dob"],
+        "predict_threshold_match_probability": MIN_WRITTEN_PROBABILITY,
+        "pairs_kept": kept,
         "duckdb_memory_limit": memory_limit or "duckdb default (80% of RAM)",
     }
     return record
