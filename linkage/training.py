@@ -254,7 +254,7 @@ class Trainer(PassTraining, DependencyTraining):
         estimates = self._plausible_passes(estimates)
         untrained = [n for n, e in estimates.items() if not e]
         if untrained and supplement:
-            for name, found in self._supplementary_pass(untrained).items():
+            for name, found in self._supplementary_pass(untrained, estimates).items():
                 estimates[name].append(found)
             untrained = [n for n, e in estimates.items() if not e]
         for name in untrained:
