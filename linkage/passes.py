@@ -59,9 +59,11 @@ class PassEstimate(NamedTuple):
 class PassTraining(TrainingBase):
     """EM passes per training block, each checked (see :meth:`Trainer.estimate_m`)."""
 
-    #: the random sample's counts weighted by their chance of being non-matches, while a
-    #: supplementary block is chosen (see :meth:`_correlated_apart`)
+    #: the random sample's counts weighted by their chance of being non-matches, and the
+    #: comparisons no block trained, while a supplementary block is chosen (see
+    #: :meth:`_correlated_apart`)
     _non_match_weights: np.ndarray | None = None
+    _untrained: frozenset[str] = frozenset()
 
     @property
     @abstractmethod
@@ -218,17 +220,20 @@ class PassTraining(TrainingBase):
         )
 
     def _correlated_apart(self, a: Comparison, b: Comparison) -> bool:
-        """:meth:`_correlated`, and, while a supplementary block is chosen, also among the
-        random pairs weighted by their chance of being non-matches under the m the training
-        blocks estimated (:meth:`_weigh_non_matches`). Leaving out pairs agreeing on most
-        other comparisons keeps the matches whose other fields differ: linking census to
-        W-2 forms (mailing addresses, middle initials mostly blank) random pairs agreed on
-        first name and surname 15 times where 1.8 were expected, 4.7 once weighted, and no
-        block could train surname. Households stay correlated: they disagree on first names."""
+        """:meth:`_correlated`, and, while a supplementary block is chosen and one of the two
+        is a comparison no block trained, also among the random pairs weighted by their
+        chance of being non-matches under the m the training blocks estimated
+        (:meth:`_weigh_non_matches`). Leaving out pairs agreeing on most other comparisons
+        keeps the matches whose other fields differ: linking census to W-2 forms (mailing
+        addresses, middle initials mostly blank) random pairs agreed on first name and
+        surname 15 times where 1.8 were expected (4.7 weighted), and no block could train
+        surname. Between two trained comparisons the plain check stands: weighted, a
+        household (postcode and house number agreeing) reads as a likely match, and a
+        postcode + surname block freed house number and learnt households."""
         if not self._correlated(a, b):
             return False
         weights = self._non_match_weights
-        if weights is None:
+        if weights is None or not {a.name, b.name} & self._untrained:
             return True
         in_a, in_b = self._top_agreement(a), self._top_agreement(b)
         joint = float(weights[in_a & in_b].sum())
@@ -279,10 +284,11 @@ class PassTraining(TrainingBase):
         (:meth:`_correlated_apart`).
         """
         self._non_match_weights = self._weigh_non_matches(trained)
+        self._untrained = frozenset(untrained)
         try:
             return self._first_plausible_supplementary(untrained)
         finally:
-            self._non_match_weights = None
+            self._non_match_weights, self._untrained = None, frozenset()
 
     def _first_plausible_supplementary(self, untrained: Sequence[str]) -> dict[str, PassEstimate]:
         bound = self._max_matches()
