@@ -27,14 +27,9 @@ from linkage.comparisons import Comparison
 from linkage.dependencies import DEPENDENCE_LIFT, DependencyTraining
 from linkage.diagnostics import TrainingDiagnostics
 from linkage.errors import ModelNotTrainedError, SettingsError
+from linkage.key_refits import KeyRefitTraining, combined_m
 from linkage.model import ModelParameters, lambda_from_weights
-from linkage.passes import (
-    MIN_PASS_MATCHES,
-    MIN_PASS_PAIRS,
-    PassEstimate,
-    PassKind,
-    PassTraining,
-)
+from linkage.passes import MIN_PASS_MATCHES, MIN_PASS_PAIRS, PassEstimate, PassKind
 from linkage.patterns import (
     CandidatePatterns,
     TrainingData,
@@ -49,7 +44,7 @@ from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 logger = logging.getLogger(__name__)
 
 
-class Trainer(PassTraining, DependencyTraining):
+class Trainer(KeyRefitTraining, DependencyTraining):
     """Estimates the parameters of one linker (see the module docstring)."""
 
     def __init__(self, linker: TrainingData) -> None:
@@ -254,7 +249,7 @@ class Trainer(PassTraining, DependencyTraining):
         estimates = self._plausible_passes(estimates)
         untrained = [n for n, e in estimates.items() if not e]
         if untrained and supplement:
-            for name, found in self._supplementary_pass(untrained).items():
+            for name, found in self._supplementary_pass(untrained, estimates).items():
                 estimates[name].append(found)
             untrained = [n for n, e in estimates.items() if not e]
         for name in untrained:
@@ -284,7 +279,8 @@ class Trainer(PassTraining, DependencyTraining):
         was tried for them before and drifts to households (a date of birth learnt from a
         postcode block went from -15 to -3 bits for dates far apart on generated data; F1
         0.944 to 0.923)."""
-        return bool(self._without_household_passes())
+        households = self._without_household_passes()
+        return bool(self._passes_given_keys()) or bool(households)
 
     def _without_household_passes(self) -> list[str]:
         """Re-estimate m of non-household comparisons without household blocks (see
@@ -374,11 +370,3 @@ class Trainer(PassTraining, DependencyTraining):
         self.parameters.probability_two_random_records_match = lam
         logger.info("estimated lambda %.3g", lam)
         return lam
-
-
-def combined_m(passes: Sequence[PassEstimate], combine: str) -> np.ndarray:
-    """m from several passes: their mean (as Splink), or with ``"purest"`` the pass with the
-    highest match rate."""
-    if combine == "purest":
-        return max(passes, key=lambda p: p.match_rate).m
-    return np.mean([p.m for p in passes], axis=0)

@@ -87,8 +87,8 @@ def probe(linker: Any) -> Iterator[TrainingTrace]:
             return wrapped
 
         def supplementary(original: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapped(untrained: Any) -> Any:
-                found = original(untrained)
+            def wrapped(untrained: Any, *args: Any, **kwargs: Any) -> Any:
+                found = original(untrained, *args, **kwargs)
                 trace.supplementary.append(
                     {"untrained": list(untrained), "estimates": _estimates(found)}
                 )
