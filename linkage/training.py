@@ -55,6 +55,8 @@ class Trainer(KeyRefitTraining, DependencyTraining):
         self.pass_estimates: dict[str, list[PassEstimate]] = {}
         #: the stored comparison vectors, aggregated (the gamma table never changes)
         self._candidates: CandidatePatterns | None = None
+        #: record pairs agreeing on each set of columns (the loaded tables never change)
+        self._agreeing: dict[tuple[str, ...], int] = {}
         self.combine = "mean"
 
     # the linker's data and parameters
@@ -115,8 +117,12 @@ class Trainer(KeyRefitTraining, DependencyTraining):
         return recorded()
 
     def _agreeing_pairs(self, columns: Sequence[str]) -> int:
-        sql = agreement_count_sql(columns, self.settings.link_type, LEFT_TABLE, self.right_table)
-        return int(self.backend.rows(sql)[0][0])
+        key = tuple(columns)
+        if key not in self._agreeing:  # a GROUP BY over both tables: counted once
+            link_type = self.settings.link_type
+            sql = agreement_count_sql(columns, link_type, LEFT_TABLE, self.right_table)
+            self._agreeing[key] = int(self.backend.rows(sql)[0][0])
+        return self._agreeing[key]
 
     def estimate_u(self, max_pairs: int = 1_000_000, *, seed: int = 1) -> None:
         """u from about ``max_pairs`` random record pairs (deterministic given ``seed``).

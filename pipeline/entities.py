@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipeline.sorted_lookup import find_sorted
+
 UID = "_uid"
 ENTITY = "_entity"
 EXISTING = "_entity_existing"  # the record joined an entity of an earlier run
@@ -101,15 +103,6 @@ def _known_entities(uids: pl.Series, history: pl.DataFrame | None) -> pl.Series:
         values[at[hit]] = earlier.get_column(ENTITY).to_numpy()[hit]
         held[at[hit]] = True
     return pl.Series(ENTITY, values).set(pl.Series(~held), None)
-
-
-def find_sorted(haystack: pl.Series, needles: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``needles`` stands in the sorted ``haystack`` and whether it is there: a
-    binary search, no hash table of the values (at tens of millions of ids, gigabytes)."""
-    if haystack.is_empty():
-        return np.zeros(len(needles), dtype=np.int64), np.zeros(len(needles), dtype=bool)
-    at = np.minimum(haystack.search_sorted(needles).to_numpy(), len(haystack) - 1)
-    return at, (haystack.gather(at) == needles).to_numpy()
 
 
 def entity_summary(linked: pl.DataFrame, earlier_records: int) -> dict[str, int]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipeline.sorted_lookup import sorted_member
+
 
 class HashedLookup:
     """``table`` keyed by its column ``key``; :meth:`join` is an inner join of a frame with
@@ -34,16 +36,3 @@ class HashedLookup:
 
 def _hash(column: str) -> pl.Expr:
     return pl.col(column).hash(seed=0)
-
-
-def sorted_member(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Whether each of ``values`` is in ``sorted_values``; the probes are sorted first, so
-    the search walks the array in order (ten times faster than random probes at 20M)."""
-    if not sorted_values.size:
-        return np.zeros(values.size, dtype=bool)
-    order = np.argsort(values, kind="stable")
-    probes = values[order]
-    at = np.minimum(np.searchsorted(sorted_values, probes), sorted_values.size - 1)
-    found = np.empty(values.size, dtype=bool)
-    found[order] = sorted_values[at] == probes
-    return found

@@ -32,13 +32,13 @@ from pipeline.entities import (
     UID,
     assign_entities,
     entity_summary,
-    find_sorted,
 )
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec, role_column
 from pipeline.linkage_warnings import capture_warnings, combined
 from pipeline.registry import STD_PREFIX, Earlier, Registry
 from pipeline.review.decisions import DECISION, MATCH
+from pipeline.sorted_lookup import find_sorted
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.link_keys import BlockKeys
 from pipeline.stages.link_records import LinkRecords, RecordCollector

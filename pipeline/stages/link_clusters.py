@@ -30,6 +30,7 @@ import polars as pl
 
 from linkage.cluster import component_minimum
 from pipeline.entities import UID
+from pipeline.sorted_lookup import find_sorted
 
 PAIR_L, PAIR_R, PROBABILITY = "_uid_l", "_uid_r", "match_probability"
 _DETERMINISTIC = 2.0  # edge strength above any probability
@@ -123,10 +124,7 @@ def cluster_records(
 
 def _nodes_of(nodes: pl.Series, uids: pl.Series) -> np.ndarray:
     """The node of each of ``uids`` in the sorted ``nodes`` (-1 where it is not one)."""
-    at = nodes.search_sorted(uids).to_numpy().astype(np.int64)
-    inside = at < len(nodes)
-    hit = np.zeros(len(at), dtype=bool)
-    hit[inside] = (nodes.gather(at[inside]) == uids.filter(pl.Series(inside))).to_numpy()
+    at, hit = find_sorted(nodes, uids)
     return np.where(hit, at, -1)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,8 +49,32 @@ logger = logging.getLogger(__name__)
 #: learns more when its match class takes in people who share a household, name and birth date.
 MAX_IDENTIFIER_DISAGREEMENT = 1e-3
 
+#: The engine's DuckDB holds both inputs as tables, about 20 bytes a record (id, term
+#: frequencies, parsed parts) and 30 more per column read: 944 MiB for the 5.9M records of
+#: 3M + 3M with 5 columns, 3.1 GiB expected at 10M + 10M. Beyond its memory limit DuckDB
+#: evicts them to temporary files and reads them back for every query (training's counts,
+#: the comparison vectors, scoring): at 3M + 3M under a 600 MB limit loading and the
+#: comparison vectors took twice the CPU they took under 2 GB. So the limit grows with them.
+TABLE_BYTES_PER_RECORD = (20, 30)
+#: Room to join, group and sort in beside the tables
+ENGINE_WORKING_MEMORY = 2**30
+#: The limit for batches whose tables leave this much room (LinkageSettings' default)
+ENGINE_MIN_MEMORY = 2 * 10**9
 
-def _settings(spec: LinkageSpec) -> LinkageSettings:
+
+def engine_memory_limit(records: int, columns: int) -> str:
+    """The engine's DuckDB memory limit for ``records`` records of ``columns`` compared or
+    blocked columns: :data:`ENGINE_MIN_MEMORY`, or room for the input tables (see
+    :data:`TABLE_BYTES_PER_RECORD`) and :data:`ENGINE_WORKING_MEMORY` beside them when that is
+    more."""
+    tables = records * TABLE_BYTES_PER_RECORD[0] + records * columns * TABLE_BYTES_PER_RECORD[1]
+    needed = tables + ENGINE_WORKING_MEMORY
+    if needed <= ENGINE_MIN_MEMORY:
+        return "2GB"
+    return f"{math.ceil(needed / 10**6)}MB"
+
+
+def _settings(spec: LinkageSpec, records: int = 0, columns: int = 0) -> LinkageSettings:
     return LinkageSettings(
         link_type="link_only" if spec.mode == "link" else "dedupe_only",
         comparisons=[
@@ -63,6 +88,7 @@ def _settings(spec: LinkageSpec) -> LinkageSettings:
         ],
         unique_id_column=UID,
         em_max_iterations=spec.max_iterations,
+        memory_limit=engine_memory_limit(records, columns),
     )
 
 
@@ -71,12 +97,13 @@ def _bind(records: LinkRecords, spec: LinkageSpec) -> tuple[Linker, pl.Series | 
     and, in link mode, the left side's ids."""
     records.check_roles(spec)
     sources = records.sources()
+    settings = _settings(spec, records.height, len(records.columns))
     if spec.mode != "link":
-        return Linker(_settings(spec), records.side(sources, "left")), None
+        return Linker(settings, records.side(sources, "left")), None
     first = min(sources)
     left, right = records.side([first], "left"), records.side(sources - {first}, "right")
     left_uids = records.ids.filter(pl.col("_source") == first).get_column(UID)
-    return Linker(_settings(spec), left, right), left_uids
+    return Linker(settings, left, right), left_uids
 
 
 def facade_linker(
@@ -106,7 +133,11 @@ def facade_linker(
     with _folder(scratch) as folder:
         try:
             if spec.partitions is not None:
-                linker.partition(folder / "work", spec.partitions, map=partition_map)
+                # a job holds one partition's records: the fixed limit, not the batch's
+                job_memory = LinkageSettings.memory_limit
+                linker.partition(
+                    folder / "work", spec.partitions, map=partition_map, memory_limit=job_memory
+                )
             with record_training() as training_log:
                 linker.train()
             _bound_identifier_disagreement(linker, spec)

@@ -176,6 +176,11 @@ class RecordCollector:
     def __init__(self, spec: LinkageSpec, folder: Path | None = None, prefix: str = "") -> None:
         self.columns = tuple(dict.fromkeys(role_column(r) for r in spec.roles()))
         self.identifiers = [role_column(r) for r in spec.deterministic_roles()]
+        #: the view's columns standardised: only what the spec reads (an address it neither
+        #: compares nor blocks on cost a third of standardising, for nothing)
+        self.read_columns = {UID, "_source", *self.columns, *self.identifiers}
+        if self.read_columns & {"full_name", *_SPLIT}:
+            self.read_columns.add("full_name")  # first name and surname come from it
         self.folder = folder
         self.prefix = prefix
         self._ids: list[pl.DataFrame] = []
@@ -209,7 +214,7 @@ class RecordCollector:
         stored = {f"{STD_PREFIX}{c}": c for c in self.columns}
         raw = [c for c in view.columns if not c.startswith(STD_PREFIX)]
         if not stored.keys() <= set(view.columns):
-            standard = standardise_view(view.select(raw))
+            standard = standardise_view(view.select(c for c in raw if c in self.read_columns))
             return standard, set(standard.columns)
         kept = [c for c in raw if c not in self.columns]
         standard = view.select(*kept, *(pl.col(s).alias(c) for s, c in stored.items()))

@@ -165,3 +165,29 @@ def test_em_holds_comparisons_not_free() -> None:
     )
     assert np.array_equal(result.m[0], m0[0]) and np.array_equal(result.u[0], u0[0])
     assert not np.allclose(result.m[1], m0[1])
+
+
+def test_agreement_counts_are_counted_once(
+    households: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training asks for the pairs agreeing on an anchor's columns many times (each anchor,
+    joint and household key, and again after refine_m): each set is counted once, and the
+    count kept is the tables' count."""
+    from linkage.blocking import agreement_count_sql
+    from linkage.tables import LEFT_TABLE, RIGHT_TABLE
+
+    linker = Linker(person_settings(), households[0], households[1])
+    asked: list[str] = []
+    rows = linker.backend.rows
+
+    def counting(sql: str) -> list[tuple[object, ...]]:
+        asked.append(sql)
+        return rows(sql)
+
+    monkeypatch.setattr(linker.backend, "rows", counting)
+    linker.train(seed=12)
+    counts = [sql for sql in asked if "sum(a.n * b.n)" in sql]
+    kept = linker._trainer._agreeing
+    assert len(kept) >= 2 and len(counts) == len(set(counts)) == len(kept)
+    for columns, n in kept.items():
+        assert n == rows(agreement_count_sql(columns, "link_only", LEFT_TABLE, RIGHT_TABLE))[0][0]

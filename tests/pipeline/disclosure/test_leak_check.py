@@ -172,15 +172,3 @@ def test_pseudonym_cells_are_not_tokenised_when_no_phrase_fits_one() -> None:
     with_prefix = pl.Series(["Grace Whitfield", "RESEARCH2"])
     kept = LeakCheck({"n": with_prefix}, pseudonyms=True)._outside_pseudonyms(cells)
     assert kept.len() == 3
-
-
-@pytest.mark.parametrize("seed", range(10))
-def test_sorted_membership_is_isin(seed: int) -> None:
-    import numpy as np
-
-    from pipeline.disclosure.hashed_lookup import sorted_member as _sorted_member
-
-    rng = np.random.default_rng(seed)
-    known = np.sort(rng.integers(0, 50, int(rng.integers(0, 40))).astype(np.uint64))
-    probes = rng.integers(0, 60, int(rng.integers(0, 80))).astype(np.uint64)
-    assert _sorted_member(known, probes).tolist() == np.isin(probes, known).tolist()

@@ -115,3 +115,31 @@ def test_stored_columns_are_the_chunks_standardised_columns_in_order(
         assert stored.get_column(f"{STD_PREFIX}{column}").equals(
             standard.get_column(column), check_names=False
         )
+
+
+def test_roles_the_spec_does_not_read_are_not_standardised(
+    view: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address and a sex the spec neither compares nor blocks on are left out before
+    standardising (the address was a third of the stage's standardising at 1M + 1M), and
+    the records, keys and links are those of the view without them."""
+    from pipeline.stages import link_records
+
+    wider = view.with_columns(pl.format("{} HIGH ST", pl.col("postcode")).alias("address"))
+    seen: list[set[str]] = []
+    real = link_records.standardise_view
+
+    def recording(frame: pl.DataFrame) -> pl.DataFrame:
+        seen.append(set(frame.columns))
+        return real(frame)
+
+    monkeypatch.setattr(link_records, "standardise_view", recording)
+    wide = StandardisedBatch.of(_chunks(wider, 97), SPEC, tmp_path / "wide")
+    narrow = StandardisedBatch.of(_chunks(view.drop("sex"), 97), SPEC, tmp_path / "narrow")
+    assert seen and all(not columns & {"address", "sex"} for columns in seen)
+    assert wide.keys.equals(narrow.keys)
+    assert wide.records.ids.equals(narrow.records.ids)
+    assert wide.records.read().equals(narrow.records.read())
+    monkeypatch.undo()
+    linked = link_batch(wide, SPEC, facade_linker)
+    assert linked.assigned.equals(link_batch(view, SPEC, facade_linker).assigned)
