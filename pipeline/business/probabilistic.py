@@ -18,9 +18,7 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
 Blocking: same core name without spaces (if not shared by many records; else same core and
-postcode district), the same first two letters of the core in the same postcode district (a
-name and a postcode that both slipped: "STERLNG" at B71 8PZ for "STERLING" at B71 8PA), a
-record's legal or trading name without spaces equal to a register row's
+postcode district), a record's legal or trading name without spaces equal to a register row's
 other one (a sole trader's record often carries only the trading name the register holds
 beside the proprietor's name), same postcode, or the same rarest name token another record
 holds (legal or trading; only tokens that few records share).
@@ -66,7 +64,6 @@ NAME_BLOCK = "name_core_block"  # the core without spaces, where rare enough to 
 TRADING_BLOCK = "trading_core_block"  # the same for the trading name
 HELD = "name_held"  # how many register rows hold the record's name (core and words)
 DISTRICT = "postcode_district"
-PREFIX = "name_prefix"  # the core's first two letters, blocked with the postcode district
 SCORED_SCHEMA = {
     UID: pl.Int64,
     REG_UID: pl.Int64,
@@ -116,7 +113,6 @@ def blocking_rules() -> list[BlockingRule]:
         block_across(NAME_BLOCK, TRADING_BLOCK, name="legal-trading name"),
         block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
         block_on(NAME, DISTRICT),
-        block_on(PREFIX, DISTRICT),
         block_on("postcode_std"),
         block_on(name_r),
         block_across(name_r, trading_r, name="legal-trading rarest token"),
@@ -200,9 +196,8 @@ def _block_keys(
     """Add ``name_core_block`` and ``trading_core_block`` (the legal and the trading core
     without spaces, so that a split or joined word still blocks, where at most ``cap`` records
     share it: "SMITH & SONS" alone would make millions of pairs; a trading name is counted
-    among legal and trading names, since it is blocked against both), ``postcode_district``
-    (common names block with it) and ``name_prefix`` (the core's first two letters, blocked with
-    the district: a typo is rarely in them)."""
+    among legal and trading names, since it is blocked against both) and ``postcode_district``
+    (common names block with it)."""
     trading = pl.col(TRADING).str.replace_all(" ", "", literal=True)
     frames = (incoming, register)
     legal = pl.concat([f.select(pl.col(COMPACT).alias("key")) for f in frames])
@@ -222,8 +217,7 @@ def _block_keys(
             rare_either, left_on="__trading_key", right_on="key", how="left", maintain_order="left"
         )
         district = pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
-        prefix = pl.col(COMPACT).str.slice(0, 2).alias(PREFIX)
-        return keyed.drop("__trading_key").with_columns(district, prefix)
+        return keyed.drop("__trading_key").with_columns(district)
 
     return add(incoming), add(register)
 

@@ -1,7 +1,6 @@
-"""Blocking of business records. A record that carries only a register row's trading name (a
+"""Blocking of business records: a record that carries only a register row's trading name (a
 sole trader known by its shop's name, registered under the proprietor's) becomes that row's
-candidate even when its postcode differs and its words are too common to block on alone; so
-does one whose name and postcode both slipped, within the postcode district."""
+candidate even when its postcode differs and its words are too common to block on alone."""
 
 from __future__ import annotations
 
@@ -73,17 +72,3 @@ def test_a_trading_name_many_records_share_is_no_blocking_key() -> None:
     incoming = _frame([("WHITE HART", None, "M1 1AA")])
     assert sum(_pairs_per_rule(incoming, register, cap=20).values()) == 5
     assert sum(_pairs_per_rule(incoming, register, cap=5).values()) == 0  # 6 hold the name
-
-
-def test_a_mistyped_name_in_the_same_postcode_district_is_a_candidate() -> None:
-    register = _frame(
-        [
-            ("STERLING TRANSPORT", None, "B71 8PA"),
-            ("STERLING TRANSPORT", None, "B72 8PA"),  # another district
-            ("TRENT TRANSPORT", None, "B71 8PA"),  # another first letter
-        ]
-    )
-    incoming = _frame([("STERLNG TRANSPORT", None, "B71 8PZ")])  # name and postcode slips
-    pairs = _pairs_per_rule(incoming, register, cap=20)
-    assert sum(pairs.values()) == 1
-    assert pairs["block_on(name_prefix, postcode_district)"] == 1
