@@ -18,10 +18,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
 Blocking: same core name without spaces (if not shared by many records; else same core and
-postcode district), a record's legal or trading name without spaces equal to a register row's
-other one (a sole trader's record often carries only the trading name the register holds
-beside the proprietor's name), same postcode, or the same rarest name token another record
-holds (legal or trading; only tokens that few records share).
+postcode district), same postcode, or the same rarest name token another record holds (legal
+or trading; only tokens that few records share).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -61,7 +59,6 @@ NAME, TRADING = "name_core", "trading_core"
 COMPACT = "name_compact"  # the core without spaces
 WORDS, TRADING_WORDS = "name_words", "trading_words"
 NAME_BLOCK = "name_core_block"  # the core without spaces, where rare enough to block on alone
-TRADING_BLOCK = "trading_core_block"  # the same for the trading name
 HELD = "name_held"  # how many register rows hold the record's name (core and words)
 DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
@@ -110,8 +107,6 @@ def blocking_rules() -> list[BlockingRule]:
     name_r, trading_r = rarest_column(NAME), rarest_column(TRADING)
     return [
         block_on(NAME_BLOCK),
-        block_across(NAME_BLOCK, TRADING_BLOCK, name="legal-trading name"),
-        block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
         block_on(NAME, DISTRICT),
         block_on("postcode_std"),
         block_on(name_r),
@@ -193,31 +188,18 @@ def _lowered(probability: float, bits: float) -> float:
 def _block_keys(
     incoming: pl.DataFrame, register: pl.DataFrame, *, cap: float
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add ``name_core_block`` and ``trading_core_block`` (the legal and the trading core
-    without spaces, so that a split or joined word still blocks, where at most ``cap`` records
-    share it: "SMITH & SONS" alone would make millions of pairs; a trading name is counted
-    among legal and trading names, since it is blocked against both) and ``postcode_district``
-    (common names block with it)."""
-    trading = pl.col(TRADING).str.replace_all(" ", "", literal=True)
-    frames = (incoming, register)
-    legal = pl.concat([f.select(pl.col(COMPACT).alias("key")) for f in frames])
-    either = pl.concat([legal, *(f.select(trading.alias("key")) for f in frames)])
-
-    def rare(keys: pl.DataFrame, alias: str) -> pl.DataFrame:
-        counts = keys.drop_nulls().group_by("key").len().filter(pl.col("len") <= cap)
-        return counts.select("key", pl.col("key").alias(alias))
-
-    rare_legal, rare_either = rare(legal, NAME_BLOCK), rare(either, TRADING_BLOCK)
+    """Add ``name_core_block`` (the core name without spaces, so that a split or joined word
+    still blocks, where at most ``cap`` records share it: "SMITH & SONS" alone would make
+    millions of pairs) and ``postcode_district`` (common names block with it)."""
+    counts = pl.concat([incoming.select(COMPACT), register.select(COMPACT)]).group_by(COMPACT)
+    rare = (
+        counts.len().filter(pl.col("len") <= cap).select(COMPACT, pl.col(COMPACT).alias(NAME_BLOCK))
+    )
 
     def add(frame: pl.DataFrame) -> pl.DataFrame:
-        keyed = frame.with_columns(trading.alias("__trading_key"))
-        keyed = keyed.join(
-            rare_legal, left_on=COMPACT, right_on="key", how="left", maintain_order="left"
-        ).join(
-            rare_either, left_on="__trading_key", right_on="key", how="left", maintain_order="left"
+        return frame.join(rare, on=COMPACT, how="left", maintain_order="left").with_columns(
+            pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
         )
-        district = pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
-        return keyed.drop("__trading_key").with_columns(district)
 
     return add(incoming), add(register)
 
