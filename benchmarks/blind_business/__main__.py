@@ -45,8 +45,8 @@ SEEN = (
     "not blind since 2026-12-04: the engineers who fixed pprl's business model (held-once "
     "names, post-stratified m, group identifiers; then office levels, CRN slips, "
     "crn_not_in_register; then name slips, names a keystroke from a held-once name, a "
-    "blocking key that passes over typos; then the record prior in the decision) studied its "
-    "errors on this data; figures after those fixes are not a blind measurement"
+    "blocking key that passes over typos) studied its errors on this data; figures after those "
+    "fixes are not a blind measurement"
 )
 UNSEEN = (
     "unseen: written without reading pprl's business model (benchmarks/unseen_business); "

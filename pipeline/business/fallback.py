@@ -2,11 +2,9 @@
 
 :func:`fallback_candidates` scores name, postcode, address and identifier evidence
 (:mod:`pipeline.business.probabilistic`), keeps the best row per record and enterprise, marks
-CRN conflicts, adds the register status's weight (:func:`~pipeline.business.decide.
+CRN conflicts and adds the register status's weight (:func:`~pipeline.business.decide.
 status_weights`, learnt from the identifier-confirmed links, or from the confident name links
-when there are too few of those) and the record prior's
-(:func:`~pipeline.business.record_prior.record_prior_bits`: how likely a record left to decide
-is to be about some register enterprise at all, against the model's pair prior).
+when there are too few of those).
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities, status_
 from pipeline.business.deterministic import ENTREF, REG_UID
 from pipeline.business.prepare import UID, linkage_frame, norm_column
 from pipeline.business.probabilistic import score_candidates
-from pipeline.business.record_prior import record_prior_bits
 from pipeline.business.settings import MatchSettings
 
 REGISTER_STATUS = "register_status"
@@ -71,14 +68,18 @@ def fallback_candidates(
     settings: MatchSettings,
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Scored candidates of the ``fallback`` records (``uid``), one row per record and
-    enterprise (columns :data:`PAIR_SCHEMA`; ``match_weight`` includes the status weight and
-    the record prior's bits), and
+    enterprise (columns :data:`PAIR_SCHEMA`; ``match_weight`` includes the status weight), and
     how the model was trained. ``labelled``: identifier-confirmed ``uid, reg_uid, method``;
     ``rejected``: ``uid, entref`` pairs a curator turned down."""
     if present(incoming.frame, incoming.columns.name) is None or not fallback.height:
         return pl.DataFrame(schema=PAIR_SCHEMA), {"method": "none"}
-    compared = incoming.linkage_frame(id_types), register.linkage_frame(id_types)
-    scored = score_candidates(*compared, labelled=labelled, id_types=id_types, settings=settings)
+    scored = score_candidates(
+        incoming.linkage_frame(id_types),
+        register.linkage_frame(id_types),
+        labelled=labelled,
+        id_types=id_types,
+        settings=settings,
+    )
     reg = register.frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(REG_UID),
         pl.col("__entref").alias(ENTREF),
@@ -98,21 +99,8 @@ def fallback_candidates(
     adjusted = pl.col("match_weight") + pl.col(REGISTER_STATUS).replace_strict(
         weights, default=0.0, return_dtype=pl.Float64
     )
-    pairs = pairs.with_columns(adjusted)
-    named = [frame.filter(pl.col("name_core").is_not_null()) for frame in compared]
-    share, bits = record_prior_bits(
-        pairs,
-        records=named[0].join(fallback, on=UID, how="semi").height,
-        pair_prior=float(scored.training.get("lambda", 0.0)),  # type: ignore[arg-type]
-        register_rows=named[1].height,
-    )
-    training = {
-        **scored.training,
-        "register_status_weights": weights,
-        "record_prior": {"share_in_register": round(share, 6), "bits": round(bits, 6)},
-    }
-    pairs = pairs.with_columns(pl.col("match_weight") + bits)
-    return pairs.select(list(PAIR_SCHEMA)), training
+    training = {**scored.training, "register_status_weights": weights}
+    return pairs.with_columns(adjusted).select(list(PAIR_SCHEMA)), training
 
 
 def _status_weights(
