@@ -39,3 +39,24 @@ def person_settings(*, tf: bool = True) -> LinkageSettings:
             block_on("first_name", "dob"),
         ],
     )
+
+
+def household_name_settings(link_type: str) -> LinkageSettings:
+    """Names, middle initial and street address of the household generator
+    (benchmarks.independent.households), blocked as its refit and fallback-block tests need."""
+    return LinkageSettings(
+        link_type=link_type,  # type: ignore[arg-type]
+        unique_id_column="record_id",
+        comparisons=[
+            cl.NameComparison("first_name", term_frequency=True),
+            cl.ExactComparison("middle_initial"),
+            cl.NameComparison("last_name", term_frequency=True),
+            cl.ExactComparison("street_number"),
+            cl.JaroWinklerAtThresholds("street_name", (0.9, 0.7)),
+        ],
+        blocking_rules=[
+            block_on("street_number", "street_name"),
+            block_on("first_name", "last_name"),
+            block_on("first_name", "street_name"),
+        ],
+    )

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 
 from benchmarks.independent.households import household_dedupe
-from linkage import LinkageSettings, Linker, block_on
-from linkage import comparisons as cl
+from linkage import Linker
 from linkage.passes import PassEstimate
+from tests.linkage._persons import household_name_settings
 
 ADDRESS_RULE = "block_on(street_number, street_name)"
 
@@ -31,22 +31,7 @@ def linker() -> Linker:
     records = records.join(
         pl.DataFrame({"person_id": people, "middle_initial": initials}), on="person_id"
     )
-    settings = LinkageSettings(
-        link_type="dedupe_only",
-        unique_id_column="record_id",
-        comparisons=[
-            cl.NameComparison("first_name", term_frequency=True),
-            cl.ExactComparison("middle_initial"),
-            cl.NameComparison("last_name", term_frequency=True),
-            cl.ExactComparison("street_number"),
-            cl.JaroWinklerAtThresholds("street_name", (0.9, 0.7)),
-        ],
-        blocking_rules=[
-            block_on("street_number", "street_name"),
-            block_on("first_name", "last_name"),
-            block_on("first_name", "street_name"),
-        ],
-    )
+    settings = household_name_settings("dedupe_only")
     columns = [c for c in records.columns if c not in ("person_id", "household_id")]
     trained = Linker(settings, records.select(columns))
     trained.train(seed=1)

@@ -21,8 +21,8 @@ import polars as pl
 import pytest
 
 from benchmarks.independent.households import household_link_pair
-from linkage import LinkageSettings, Linker, block_on
-from linkage import comparisons as cl
+from linkage import Linker
+from tests.linkage._persons import household_name_settings
 
 COLUMNS = ("record_id", "first_name", "middle_initial", "last_name", "street_number", "street_name")
 ADDRESS_PARTS = {"last_name", "street_number", "street_name"}
@@ -44,30 +44,13 @@ def _as_census_and_w2(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     )
 
 
-def _settings() -> LinkageSettings:
-    return LinkageSettings(
-        link_type="link_only",
-        unique_id_column="record_id",
-        comparisons=[
-            cl.NameComparison("first_name", term_frequency=True),
-            cl.ExactComparison("middle_initial"),
-            cl.NameComparison("last_name", term_frequency=True),
-            cl.ExactComparison("street_number"),
-            cl.JaroWinklerAtThresholds("street_name", (0.9, 0.7)),
-        ],
-        blocking_rules=[
-            block_on("street_number", "street_name"),
-            block_on("first_name", "last_name"),
-            block_on("first_name", "street_name"),
-        ],
-    )
-
-
 @pytest.fixture(scope="module")
 def trained() -> tuple[Linker, pl.DataFrame]:
     left, right, truth = household_link_pair(4000, seed=4, move_rate=0.4)
     left, right = _as_census_and_w2(left, 1), _as_census_and_w2(right, 2)
-    linker = Linker(_settings(), left.select(COLUMNS), right.select(COLUMNS))
+    linker = Linker(
+        household_name_settings("link_only"), left.select(COLUMNS), right.select(COLUMNS)
+    )
     linker.train(seed=1)
     matches = (
         truth.join(left.select(pl.col("record_id").alias("id_l"), "last_name"), on="id_l")
