@@ -36,6 +36,7 @@ from pipeline.entities import UID
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import LinkageSpec, blocking_roles, role_column
 from pipeline.linkage_warnings import training_warnings
+from pipeline.machine_memory import memory_bytes
 from pipeline.stages.link_clusters import cluster_records
 from pipeline.stages.link_diagnostics import link_diagnostics
 from pipeline.stages.link_records import ROLE_STANDARDISATION, LinkRecords
@@ -62,15 +63,34 @@ ENGINE_WORKING_MEMORY = 2**30
 ENGINE_MIN_MEMORY = 2 * 10**9
 
 
-def engine_memory_limit(records: int, columns: int) -> str:
+#: Largest share of the machine's (or container's) memory the engine's DuckDB may take: the
+#: pipeline holds the batch's ids, pairs and clusters in the same process beside it
+ENGINE_MEMORY_SHARE = 0.5
+
+
+def engine_memory_limit(records: int, columns: int, machine: int | None = None) -> str:
     """The engine's DuckDB memory limit for ``records`` records of ``columns`` compared or
     blocked columns: :data:`ENGINE_MIN_MEMORY`, or room for the input tables (see
     :data:`TABLE_BYTES_PER_RECORD`) and :data:`ENGINE_WORKING_MEMORY` beside them when that is
-    more."""
+    more, but at most :data:`ENGINE_MEMORY_SHARE` of ``machine`` bytes (by default this
+    machine's or container's memory, :func:`pipeline.machine_memory.memory_bytes`). Capped,
+    DuckDB evicts tables to temporary files: slower, but the run finishes."""
     tables = records * TABLE_BYTES_PER_RECORD[0] + records * columns * TABLE_BYTES_PER_RECORD[1]
     needed = tables + ENGINE_WORKING_MEMORY
     if needed <= ENGINE_MIN_MEMORY:
         return "2GB"
+    machine = memory_bytes() if machine is None else machine
+    cap = None if machine is None else max(int(machine * ENGINE_MEMORY_SHARE), ENGINE_MIN_MEMORY)
+    if cap is not None and needed > cap:
+        logger.warning(
+            "the linkage engine's tables (%.1f GB for %d records) leave too little room in "
+            "%.1f GB, %d%% of this machine's memory: DuckDB will spill them to disk (slower)",
+            tables / 1e9,
+            records,
+            cap / 1e9,
+            round(ENGINE_MEMORY_SHARE * 100),
+        )
+        needed = cap
     return f"{math.ceil(needed / 10**6)}MB"
 
 
