@@ -259,6 +259,8 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
                 dep = params.dependencies.get(name)
                 if dep is not None and set(dep.anchor) <= set(names):
                     dep.m_top = dep.m_other = [float(v) for v in new]
+                    if dep.prefix:
+                        dep.m_prefix = dep.m_top
             if change < self.settings.em_convergence:
                 break
 

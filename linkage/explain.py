@@ -6,10 +6,11 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from linkage.comparisons import Comparison
-from linkage.model import PROBABILITY_FLOOR, ModelParameters
+from linkage.model import ANCHOR_STATES, PROBABILITY_FLOOR, Dependency, ModelParameters
 from linkage.tf import tf_pair_column
 
 
@@ -93,9 +94,10 @@ def _tf_adjustment(
     )
     dep = params.dependencies.get(c.name)
     if dep is not None and set(dep.anchor) <= set(by_name):
-        # a dependent comparison is adjusted only where its anchor is null (as in predict)
-        anchor_null = pl.any_horizontal([pairs[by_name[a].gamma_column] < 0 for a in dep.anchor])
-        adjust = pl.when(anchor_null).then(adjust).otherwise(0.0)
+        # a dependent comparison is adjusted only outside its anchor states (as in predict)
+        states = dep.anchor_states(list(dep.anchor), _anchor_gammas(pairs, dep, by_name))
+        assert states is not None
+        adjust = pl.when(pl.Series(~states.conditional())).then(adjust).otherwise(0.0)
     return pl.select(adjust.alias("match_weight")).to_series()
 
 
@@ -128,25 +130,19 @@ def _level_weights(
     dep = params.dependencies.get(c.name)
     if dep is None or not set(dep.anchor) <= set(by_name):
         return out
-    anchor = np.stack(
-        [pairs[by_name[a].gamma_column].to_numpy().astype(np.int64) for a in dep.anchor], axis=1
-    )
-    states = dep.anchor_states(list(dep.anchor), anchor)
+    states = dep.anchor_states(list(dep.anchor), _anchor_gammas(pairs, dep, by_name))
     assert states is not None
-    top = gamma.replace_strict(
-        {**dict(enumerate(dep.weights("top"))), -1: 0.0}, return_dtype=pl.Float64
-    )
-    other = gamma.replace_strict(
-        {**dict(enumerate(dep.weights("other"))), -1: 0.0}, return_dtype=pl.Float64
-    )
-    frame = pl.DataFrame(
-        {"top_state": states[0], "other_state": states[1], "plain": out, "top": top, "other": other}
-    )
-    return frame.select(
-        pl.when("top_state")
-        .then("top")
-        .when("other_state")
-        .then("other")
-        .otherwise("plain")
-        .alias(c.name)
-    ).to_series()
+    for bucket, rows in zip(ANCHOR_STATES, states, strict=True):
+        if rows.any():
+            given = {**dict(enumerate(dep.weights(bucket))), -1: 0.0}
+            weight = gamma.replace_strict(given, return_dtype=pl.Float64)
+            out = pl.select(pl.when(pl.Series(rows)).then(weight).otherwise(out)).to_series()
+    return out.alias(c.name)
+
+
+def _anchor_gammas(
+    pairs: pl.DataFrame, dep: Dependency, by_name: dict[str, Comparison]
+) -> npt.NDArray[np.int64]:
+    """Gamma codes of ``dep``'s anchor comparisons, one column each, in its order."""
+    columns = [pairs[by_name[a].gamma_column].to_numpy().astype(np.int64) for a in dep.anchor]
+    return np.stack(columns, axis=1)

@@ -76,7 +76,9 @@ class HouseholdKeyTraining(TrainingBase):
             return {}
         first, second = key.parts[-2:]
         key_matches = matches * self._m_top(first) * self._m_top(second)
-        out = {second.name: self._chained(key, key_matches, found[second.name])}
+        prefix = len(anchor.parts)
+        chained = self._chained(key, key_matches, found[second.name])
+        out = {second.name: chained.given_prefix(prefix, found[second.name])}
         movers = [c for c in self.comparisons if c.name in found and self._moves_with(anchor, c)]
         rest = [
             c
@@ -87,7 +89,7 @@ class HouseholdKeyTraining(TrainingBase):
         fitted = self._dependencies_on(key, rest, agreeing) if rest else None
         for name, dep in (fitted[0] if fitted else {}).items():
             if dep.u_top[-1] >= DEPENDENCE_LIFT * found[name].u_top[-1]:
-                out[name] = dep
+                out[name] = dep.given_prefix(prefix, found[name])
         logger.info(
             "household key %s: conditional m/u given it for %s",
             " + ".join(key.names),

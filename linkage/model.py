@@ -11,7 +11,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 PROBABILITY_FLOOR = 1e-6
 
 FloatArray = npt.NDArray[np.float64]
+#: A dependency's anchor states (see :class:`Dependency`), in the order they are tried
+AnchorState = Literal["top", "partial", "other"]
+ANCHOR_STATES: tuple[AnchorState, ...] = ("top", "partial", "other")
 IntArray = npt.NDArray[np.int64]
 
 
@@ -64,6 +67,15 @@ class Dependency:
 
     An anchor may be several comparisons (``anchor`` names them, ``anchor_top`` gives each
     one's top gamma): it is at ``top`` when every one of them is, known when none is null.
+
+    A household key (postcode, house number, surname) is an anchor widened from a shorter
+    one (postcode). A pair agreeing on the postcode but not the whole key is still a pair of
+    neighbours, among whom the street agrees three times in four, not one in four hundred:
+    such a dependency also has m/u for the ``partial`` state, where the first ``prefix``
+    anchor comparisons are at their top and the whole anchor is not (whatever the others'
+    levels, null included). States are taken in the order top, partial, other; a pair in
+    none of them (part of the anchor null, outside the partial state) uses the comparison's
+    ordinary m/u.
     """
 
     anchor: tuple[str, ...]
@@ -72,33 +84,53 @@ class Dependency:
     u_top: list[float]
     m_other: list[float]
     u_other: list[float]
+    prefix: int = 0
+    m_prefix: list[float] = field(default_factory=list)
+    u_prefix: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.anchor) != len(self.anchor_top) or not self.anchor:
             raise SettingsError("a dependency needs one top gamma per anchor comparison")
+        if self.prefix and not (
+            0 < self.prefix < len(self.anchor) and len(self.m_prefix) == len(self.m_top)
+        ):
+            raise SettingsError("a partial anchor state needs a shorter prefix and its m/u")
 
-    def weights(self, bucket: Literal["top", "other"]) -> list[float]:
-        """log2(m/u) per gamma code when the anchor is at its top level or another level."""
-        m, u = (self.m_top, self.u_top) if bucket == "top" else (self.m_other, self.u_other)
+    def given_prefix(self, prefix: int, given: Dependency) -> Dependency:
+        """This dependency with the partial state of its first ``prefix`` anchor
+        comparisons taken from ``given`` (the same comparison's dependency on them alone)."""
+        self.prefix, self.m_prefix, self.u_prefix = prefix, list(given.m_top), list(given.u_top)
+        self.__post_init__()
+        return self
+
+    def weights(self, bucket: AnchorState) -> list[float]:
+        """log2(m/u) per gamma code in anchor state ``bucket``."""
+        m, u = {
+            "top": (self.m_top, self.u_top),
+            "partial": (self.m_prefix, self.u_prefix),
+            "other": (self.m_other, self.u_other),
+        }[bucket]
         return [
             math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
             for a, b in zip(m, u, strict=True)
         ]
 
-    def anchor_states(
-        self, names: Sequence[str], patterns: IntArray
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
-        """``(top, other)`` row masks of pattern rows (columns: comparisons ``names``); None
-        when an anchor comparison is not among ``names``."""
+    def anchor_states(self, names: Sequence[str], patterns: IntArray) -> AnchorStates | None:
+        """Row masks of pattern rows (columns: comparisons ``names``) in each anchor state;
+        None when an anchor comparison is not among ``names``."""
         if not set(self.anchor) <= set(names):
             return None
         cols = [patterns[:, list(names).index(a)] for a in self.anchor]
-        top = np.logical_and.reduce([g == t for g, t in zip(cols, self.anchor_top, strict=True)])
+        at_top = [g == t for g, t in zip(cols, self.anchor_top, strict=True)]
+        top = np.logical_and.reduce(at_top)
+        partial = np.zeros_like(top)
+        if self.prefix:
+            partial = np.logical_and.reduce(at_top[: self.prefix]) & ~top
         known = np.logical_and.reduce([g >= 0 for g in cols])
-        return top, known & ~top
+        return AnchorStates(top, partial, known & ~top & ~partial)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "anchor": list(self.anchor),
             "anchor_top": list(self.anchor_top),
             "m_top": self.m_top,
@@ -106,6 +138,9 @@ class Dependency:
             "m_other": self.m_other,
             "u_other": self.u_other,
         }
+        if self.prefix:
+            out |= {"prefix": self.prefix, "m_prefix": self.m_prefix, "u_prefix": self.u_prefix}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Dependency:
@@ -113,8 +148,25 @@ class Dependency:
         anchor, top = data["anchor"], data["anchor_top"]
         names = (str(anchor),) if isinstance(anchor, str) else tuple(map(str, anchor))
         tops = (int(top),) if isinstance(top, int) else tuple(map(int, top))
-        lists = (list(map(float, data[k])) for k in ("m_top", "u_top", "m_other", "u_other"))
-        return cls(names, tops, *lists)
+        m_top, u_top, m_other, u_other = (
+            list(map(float, data[k])) for k in ("m_top", "u_top", "m_other", "u_other")
+        )
+        prefix = int(data.get("prefix", 0))
+        m_prefix, u_prefix = (list(map(float, data.get(k, []))) for k in ("m_prefix", "u_prefix"))
+        return cls(names, tops, m_top, u_top, m_other, u_other, prefix, m_prefix, u_prefix)
+
+
+class AnchorStates(NamedTuple):
+    """Row masks of a dependency's anchor states (see :class:`Dependency`); a row is in at
+    most one of them."""
+
+    top: npt.NDArray[np.bool_]
+    partial: npt.NDArray[np.bool_]
+    other: npt.NDArray[np.bool_]
+
+    def conditional(self) -> npt.NDArray[np.bool_]:
+        """Rows in any state (the others use the comparison's ordinary m/u)."""
+        return self.top | self.partial | self.other
 
 
 @dataclass
@@ -163,10 +215,10 @@ class ModelParameters:
             dep = self.dependencies.get(name)
             states = None if dep is None else dep.anchor_states(names, patterns)
             if dep is not None and states is not None:
-                top = np.asarray(dep.weights("top"))[np.maximum(g, 0)]
-                other = np.asarray(dep.weights("other"))[np.maximum(g, 0)]
-                w = np.where(valid & states[0], top, w)
-                w = np.where(valid & states[1], other, w)
+                for bucket, rows in zip(ANCHOR_STATES, states, strict=True):
+                    if rows.any():
+                        given = np.asarray(dep.weights(bucket))[np.maximum(g, 0)]
+                        w = np.where(valid & rows, given, w)
             out += w
         return out
 

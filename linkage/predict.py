@@ -65,20 +65,23 @@ def dependent_weight_sql(
     comparison: Comparison, anchor: Sequence[Comparison], params: ModelParameters
 ) -> str:
     """Weight of a comparison with a :class:`~linkage.model.Dependency` on the ``anchor``
-    comparisons: the conditional m/u when the anchor is known, the ordinary weight (with any
-    term-frequency adjustment) when part of it is null."""
+    comparisons: the conditional m/u in each anchor state (top, partial, other, in that
+    order), the ordinary weight (with any term-frequency adjustment) in none of them."""
     dep = params.dependencies[comparison.name]
     gamma = quote(comparison.gamma_column)
     parts = list(zip(anchor, dep.anchor_top, strict=True))
-    at_top = " AND ".join(f"{quote(a.gamma_column)} = {t}" for a, t in parts)
+    at_top = [f"{quote(a.gamma_column)} = {t}" for a, t in parts]
     known = " AND ".join(f"{quote(a.gamma_column)} >= 0" for a, _ in parts)
 
     def case(weights: list[float]) -> str:
         whens = " ".join(f"WHEN {g} THEN {double(w)}" for g, w in enumerate(weights))
         return f"(CASE {gamma} {whens} ELSE 0.0 END)"
 
+    partial = ""
+    if dep.prefix:
+        partial = f"WHEN {' AND '.join(at_top[: dep.prefix])} THEN {case(dep.weights('partial'))} "
     return (
-        f"(CASE WHEN {at_top} THEN {case(dep.weights('top'))} "
+        f"(CASE WHEN {' AND '.join(at_top)} THEN {case(dep.weights('top'))} {partial}"
         f"WHEN {known} THEN {case(dep.weights('other'))} "
         f"ELSE {weight_sql(comparison, params)} END)"
     )

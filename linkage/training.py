@@ -334,11 +334,10 @@ class Trainer(KeyRefitTraining, DependencyTraining):
         found = []
         for anchor, first in blocks:
             used = [c for c in self.comparisons if c not in anchor.parts]
-            given = {
-                n: d.u_top
-                for n, d in self.parameters.dependencies.items()
-                if d.anchor == anchor.names
-            }
+            deps = self.parameters.dependencies.items()
+            given = {n: d.u_top for n, d in deps if d.anchor == anchor.names}
+            # household key dependents: their u given the block's anchor alone
+            given |= {n: d.u_prefix for n, d in deps if d.anchor[: d.prefix] == anchor.names}
             rows = self._anchor_rows(anchor)[0]
             fit = self._em_on(rows, used, [comparison], given, estimate_u=False, lambda_init=0.05)
             if fit is not None and fit.lambda_ <= first.match_rate:

@@ -14,6 +14,8 @@ import polars as pl
 import pytest
 
 from linkage import Linker
+from linkage.comparisons import ExactComparison
+from linkage.errors import SettingsError
 from linkage.model import Dependency, ModelParameters, expectation_maximisation
 from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
@@ -152,6 +154,92 @@ def test_conditional_weight_branches(anchor_gamma: int, expected: str) -> None:
         "plain": np.log2(0.8 / 0.2),
     }[expected]
     assert got == pytest.approx(a_weight + b_weight)
+
+
+def _three_exact_comparisons() -> tuple[list[ExactComparison], ModelParameters]:
+    """Comparisons postcode, house and street (exact: gammas -1, 0, 1) and a model where
+    street depends on the key postcode + house, with a partial state given postcode alone."""
+    comparisons = [ExactComparison(c) for c in ("postcode", "house", "street")]
+    params = ModelParameters.from_dict(
+        {
+            "probability_two_random_records_match": 1e-3,
+            "comparisons": [
+                {
+                    "name": c.name,
+                    "levels": [
+                        {"gamma": 0, "label": "else", "m": 0.1, "u": 0.99},
+                        {"gamma": 1, "label": "exact", "m": 0.9, "u": 0.01},
+                    ],
+                }
+                for c in comparisons
+            ],
+        }
+    )
+    on_key = Dependency(("postcode", "house"), (1, 1), [0.1, 0.9], [0.2, 0.8], [0.3, 0.7], U3)
+    given_postcode = Dependency(("postcode",), (1,), [0.15, 0.85], [0.4, 0.6], [0.1, 0.9], U3)
+    params.dependencies["street"] = on_key.given_prefix(1, given_postcode)
+    return comparisons, params
+
+
+U3 = [0.995, 0.005]
+#: (postcode, house) gammas -> street's state: key at top, postcode alone (house different
+#: or null), postcode different (other), postcode null (ordinary m/u)
+STREET_STATES = {
+    (1, 1): ("top", 0.9 / 0.8),
+    (1, 0): ("partial", 0.85 / 0.6),
+    (1, -1): ("partial", 0.85 / 0.6),
+    (0, 1): ("other", 0.7 / 0.005),
+    (0, -1): ("plain", 0.9 / 0.01),
+    (-1, 1): ("plain", 0.9 / 0.01),
+}
+
+
+def test_a_household_key_dependent_uses_its_anchor_prefix_where_only_that_agrees() -> None:
+    """Street given the household key (postcode + house): a pair of neighbours (same postcode,
+    another house number or none) has street at its u given the postcode alone, not at its
+    unconditional u (the 3M x 3M household links: ~7 bits counted twice), in the numpy, SQL
+    and waterfall scorers alike."""
+    import duckdb
+
+    from linkage.explain import waterfall
+    from linkage.predict import match_weight_sql
+
+    comparisons, params = _three_exact_comparisons()
+    rows = [(*anchor, 1) for anchor in STREET_STATES]
+    patterns = np.array(rows, dtype=np.int64)
+    names = [c.name for c in comparisons]
+    anchor_weights = np.array(
+        [
+            sum(
+                np.log2(0.9 / 0.01) if g == 1 else np.log2(0.1 / 0.99) if g == 0 else 0.0 for g in a
+            )
+            for a in STREET_STATES
+        ]
+    )
+    street = np.log2([bf for _, bf in STREET_STATES.values()])
+    expected = params.prior_weight() + anchor_weights + street
+    numpy_total = params.log2_bayes_factors(names, patterns) + params.prior_weight()
+    assert numpy_total == pytest.approx(expected)
+    frame = pl.DataFrame(
+        {c.gamma_column: patterns[:, j] for j, c in enumerate(comparisons)}
+    ).with_columns(id_l=pl.int_range(pl.len()), id_r=pl.int_range(pl.len()))
+    con = duckdb.connect()
+    con.register("pairs", frame.to_arrow())
+    sql = f"SELECT {match_weight_sql(comparisons, params)} FROM pairs ORDER BY id_l"
+    assert [r[0] for r in con.execute(sql).fetchall()] == pytest.approx(expected)
+    steps = waterfall(frame, comparisons, params)
+    last = steps.group_by("id_l").agg(pl.col("cumulative_weight").last()).sort("id_l")
+    assert last["cumulative_weight"].to_list() == pytest.approx(expected)
+
+
+def test_a_partial_state_round_trips_and_needs_a_shorter_prefix() -> None:
+    _, params = _three_exact_comparisons()
+    again = ModelParameters.from_dict(params.to_dict())
+    assert again.dependencies == params.dependencies
+    assert again.dependencies["street"].prefix == 1
+    dep = params.dependencies["street"]
+    with pytest.raises(SettingsError, match="shorter prefix"):
+        Dependency(dep.anchor, dep.anchor_top, *([0.5, 0.5],) * 4, prefix=2)
 
 
 def test_em_holds_comparisons_not_free() -> None:

@@ -266,6 +266,12 @@ def test_the_key_is_the_pair_agreed_on_together_beyond_independence(
     assert trainer.refit == [(key, ["dob"], 15_000)]
     assert ("dob" in out) is dob_moves  # kept only when lifted 2x over the postcode alone
     assert set(out) <= {"surname", "dob"}
+    # where the postcode agrees and the rest of the key does not, each keeps its m/u given
+    # the postcode alone (neighbours share much more than random pairs)
+    found = _found()
+    for name, dep in out.items():
+        assert dep.prefix == 1
+        assert (dep.m_prefix, dep.u_prefix) == (found[name].m_top, found[name].u_top)
 
 
 def test_no_key_without_a_pair_agreed_on_together() -> None:
