@@ -14,6 +14,7 @@ import argparse
 import json
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -83,7 +84,11 @@ class RunRecord:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time a phase of the run (load, train, predict, write) in seconds."""
+        """Time a phase of the run (load, train, predict, write) in seconds; its start is
+        written to stderr at once, so a run stopped from outside shows where it was."""
+        print(
+            f"{time.strftime('%H:%M:%S')} {self.tool}: {name} started", file=sys.stderr, flush=True
+        )
         started = time.perf_counter()
         try:
             yield
