@@ -207,6 +207,7 @@ class Linker(PairDecisions):
         self.estimate_dependencies()
         if self._trainer.refine_m():
             self.estimate_dependencies()
+        self._trainer.estimate_untrained_m()
         self.estimate_lambda()
         self.check_model()
         return self.parameters
