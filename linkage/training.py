@@ -354,13 +354,15 @@ class Trainer(KeyRefitTraining, DependencyTraining):
 
         Each starts at its u (no evidence, so the trained comparisons alone decide the first
         posterior) and its dependencies' m follow it (a match's name does not change with
-        its address). Refused, the starting m and the warning kept, when the result expects
-        more matches than records (:meth:`_max_matches`): households taken for people.
-        Returns the comparisons estimated."""
-        names = [w.comparison for w in self.diagnostics.warnings if w.code == "m_not_estimated"]
-        names = [n for n in dict.fromkeys(names) if n is not None]
-        if not names:
-            return []
+        its address). Nothing is done when no comparison was trained (then nothing tells
+        matches from non-matches; every pass was implausible). Refused, the starting m and
+        the warning kept, when the result expects more matches than records
+        (:meth:`_max_matches`): households taken for people. Returns the comparisons
+        estimated."""
+        warned = {w.comparison for w in self.diagnostics.warnings if w.code == "m_not_estimated"}
+        names = [c.name for c in self.comparisons if c.name in warned]
+        if not names or len(names) == len(self.comparisons):
+            return []  # with nothing trained, nothing tells the classes apart
         params = self.parameters
         before = copy.deepcopy((params.comparisons, params.dependencies))
         lam = params.probability_two_random_records_match
@@ -375,6 +377,11 @@ class Trainer(KeyRefitTraining, DependencyTraining):
             params.comparisons, params.dependencies = before
             params.probability_two_random_records_match = lam
             return []
+        self._warn_estimated_over_candidates(names)
+        return names
+
+    def _warn_estimated_over_candidates(self, names: Sequence[str]) -> None:
+        """``m_from_all_candidates`` in place of ``m_not_estimated`` for ``names``."""
         self.diagnostics.warnings = [
             w
             for w in self.diagnostics.warnings
@@ -389,7 +396,6 @@ class Trainer(KeyRefitTraining, DependencyTraining):
                 step="estimate_m",
                 comparison=name,
             )
-        return names
 
     def _warn_small_passes(self, estimates: dict[str, list[PassEstimate]]) -> None:
         """A warning for each comparison whose m rests only on small passes."""
