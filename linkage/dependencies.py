@@ -232,11 +232,14 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
             if not (w.code == "m_not_estimated" and w.comparison in anchor.names)
         ]
 
-    def reestimate_m(self, names: Sequence[str], iterations: int = 30) -> None:
+    def reestimate_m(
+        self, names: Sequence[str], iterations: int = 30, *, tie_dependents: bool = False
+    ) -> None:
         """m of comparisons ``names`` by EM over all candidate pairs under the whole model
         (dependencies included, global lambda), every other parameter held. A dependency
-        whose anchor and dependent are both among ``names`` keeps its m equal to the
-        dependent's. Matches the blocking misses are ignored, as in lambda."""
+        whose anchor and dependent are both among ``names`` (any dependent among them, with
+        ``tie_dependents``) keeps its m equal to the dependent's. Matches the blocking
+        misses are ignored, as in lambda."""
         all_names = [c.name for c in self.comparisons]
         patterns, counts = self.candidates().columns(range(len(all_names)))
         params = self.parameters
@@ -257,7 +260,7 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
                 params.comparisons[name].m = [float(v) for v in new]
                 change = max(change, float(np.max(np.abs(new - old))))
                 dep = params.dependencies.get(name)
-                if dep is not None and set(dep.anchor) <= set(names):
+                if dep is not None and (tie_dependents or set(dep.anchor) <= set(names)):
                     dep.m_top = dep.m_other = [float(v) for v in new]
                     if dep.prefix:
                         dep.m_prefix = dep.m_top

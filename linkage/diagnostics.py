@@ -35,6 +35,8 @@ CODES: dict[str, str] = {
     "least implausible one was used",
     "fallback_pass": "a comparison no prediction block could train was trained on a fallback block",
     "m_not_estimated": "no usable EM pass estimated a comparison's m: its previous values are kept",
+    "m_from_all_candidates": "no EM pass could train a comparison: its m was estimated over "
+    "all candidate pairs under the whole model (less robust to households than a pass)",
     "small_training_block": "an EM pass was fitted on few pairs: its estimates are noisy",
     "lambda_exceeds_bound": "the model expects more matches than the blocking and one-to-one "
     "bounds allow",

@@ -198,8 +198,9 @@ class Linker(PairDecisions):
     ) -> ModelParameters:
         """Check the inputs, estimate_u, estimate_m (one pass per training rule; default: the
         prediction rules), estimate_dependencies, m again outside household blocks
-        (:meth:`Trainer.refine_m`), estimate_lambda, then :meth:`check_model`. Problems met
-        on the way are in :attr:`training_warnings`."""
+        (:meth:`Trainer.refine_m`), m of comparisons no pass trained over all candidates
+        (:meth:`Trainer.estimate_untrained_m`), estimate_lambda, then :meth:`check_model`.
+        Problems met on the way are in :attr:`training_warnings`."""
         self.diagnostics = TrainingDiagnostics()
         checks.check_inputs(self, self._tables)
         self.estimate_u(max_pairs, seed=seed)
@@ -207,6 +208,7 @@ class Linker(PairDecisions):
         self.estimate_dependencies()
         if self._trainer.refine_m():
             self.estimate_dependencies()
+        self._trainer.estimate_untrained_m()
         self.estimate_lambda()
         self.check_model()
         return self.parameters
