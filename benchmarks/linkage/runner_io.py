@@ -57,6 +57,8 @@ class RunnerArgs:
     out: Path
     seed: int
     memory_limit: str | None
+    #: columns Splink's second EM session blocks on besides dob (none: dob alone)
+    dob_em_with: tuple[str, ...] = ()
 
 
 def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
@@ -67,9 +69,16 @@ def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
     parser.add_argument(
         "--memory-limit", default=None, help="DuckDB memory_limit for tools that take one, e.g. 8GB"
     )
+    parser.add_argument(
+        "--dob-em-with",
+        default="",
+        help="Splink: columns its date-of-birth EM session also blocks on, comma-separated "
+        "(a dob-only block spills tens of GB at 3M x 3M)",
+    )
     ns = parser.parse_args(argv)
     ns.out.mkdir(parents=True, exist_ok=True)
-    return RunnerArgs(data=ns.data, out=ns.out, seed=ns.seed, memory_limit=ns.memory_limit)
+    with_ = tuple(c.strip() for c in ns.dob_em_with.split(",") if c.strip())
+    return RunnerArgs(ns.data, ns.out, ns.seed, ns.memory_limit, with_)
 
 
 @dataclass
