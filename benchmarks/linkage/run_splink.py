@@ -51,6 +51,7 @@ def run(
     seed: int,
     memory_limit: str | None = None,
     dob_em_with: tuple[str, ...] = (),
+    predict_chunks: tuple[int, ...] = (),
 ) -> RunRecord:
     from splink import DuckDBAPI, Linker, block_on
 
@@ -85,7 +86,13 @@ def run(
     with record.phase("predict"):
         # The same floor pprl's predict() gets: Splink drops lower pairs before it
         # materialises the predictions, as its docs advise, instead of spilling all of them.
-        predictions = linker.inference.predict(threshold_match_probability=MIN_WRITTEN_PROBABILITY)
+        # Chunks (Splink's own memory management) score one slice of each input at a time.
+        left_chunks, right_chunks = predict_chunks or (None, None)
+        predictions = linker.inference.predict(
+            threshold_match_probability=MIN_WRITTEN_PROBABILITY,
+            num_chunks_left=left_chunks,
+            num_chunks_right=right_chunks,
+        )
     with record.phase("write"):
         table = predictions.physical_name
         # Pairs under the floor are never materialised, so the candidate count is not known
@@ -108,6 +115,7 @@ def run(
         "u_sample_pairs": U_SAMPLE_PAIRS,
         "em_blocks": ["first_name+surname", "+".join(("dob", *dob_em_with))],
         "predict_threshold_match_probability": MIN_WRITTEN_PROBABILITY,
+        "predict_chunks": list(predict_chunks) or None,
         "pairs_kept": kept,
         "duckdb_memory_limit": memory_limit or "duckdb default (80% of RAM)",
     }
@@ -116,7 +124,9 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("Run Splink on a prepared benchmark dataset.", argv)
-    run(args.data, args.out, args.seed, args.memory_limit, args.dob_em_with).write(args.out)
+    run(
+        args.data, args.out, args.seed, args.memory_limit, args.dob_em_with, args.predict_chunks
+    ).write(args.out)
     return 0
 
 

@@ -59,6 +59,8 @@ class RunnerArgs:
     memory_limit: str | None
     #: columns Splink's second EM session blocks on besides dob (none: dob alone)
     dob_em_with: tuple[str, ...] = ()
+    #: Splink's predict in left x right chunks (num_chunks_left/right); () for one pass
+    predict_chunks: tuple[int, ...] = ()
 
 
 def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
@@ -75,10 +77,17 @@ def parse_args(description: str, argv: list[str] | None = None) -> RunnerArgs:
         help="Splink: columns its date-of-birth EM session also blocks on, comma-separated "
         "(a dob-only block spills tens of GB at 3M x 3M)",
     )
+    parser.add_argument(
+        "--predict-chunks",
+        default="",
+        metavar="LEFTxRIGHT",
+        help="Splink: predict in chunks of each input, e.g. 4x2 (its own memory management)",
+    )
     ns = parser.parse_args(argv)
     ns.out.mkdir(parents=True, exist_ok=True)
     with_ = tuple(c.strip() for c in ns.dob_em_with.split(",") if c.strip())
-    return RunnerArgs(ns.data, ns.out, ns.seed, ns.memory_limit, with_)
+    chunks = tuple(int(n) for n in ns.predict_chunks.split("x")) if ns.predict_chunks else ()
+    return RunnerArgs(ns.data, ns.out, ns.seed, ns.memory_limit, with_, chunks)
 
 
 @dataclass

@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="columns Splink's date-of-birth EM session also blocks on (default: dob alone, "
         "as its tutorials; at 3M x 3M that spills over 52 GB in training)",
     )
+    p.add_argument(
+        "--splink-predict-chunks",
+        default="",
+        metavar="LEFTxRIGHT",
+        help="Splink's predict in chunks of each input (num_chunks_left/right), e.g. 4x2",
+    )
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument("--timeout", type=float, default=7200.0, help="seconds per tool run")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -85,7 +91,10 @@ def _pprl_args(args: argparse.Namespace) -> list[str]:
 
 
 def _splink_args(args: argparse.Namespace) -> list[str]:
-    return ["--dob-em-with", args.splink_dob_em_with] if args.splink_dob_em_with else []
+    out = ["--dob-em-with", args.splink_dob_em_with] if args.splink_dob_em_with else []
+    if args.splink_predict_chunks:
+        out += ["--predict-chunks", args.splink_predict_chunks]
+    return out
 
 
 def _targets(runs: list[ToolRun]) -> dict[str, Any]:
@@ -128,6 +137,7 @@ def _payload(
         },
         "splink_memory_limit": args.splink_memory_limit,
         "splink_dob_em_block": "+".join(("dob", *filter(None, args.splink_dob_em_with.split(",")))),
+        "splink_predict_chunks": args.splink_predict_chunks or None,
         "n_left": dataset.n_left,
         "n_right": dataset.n_right,
         "true_pairs": true_pairs,
