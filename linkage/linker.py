@@ -90,6 +90,8 @@ class Linker(PairDecisions):
         self._patterns: CandidatePatterns | None = None
         self._store: PartitionStore | None = None
         self._summary: evaluation.PosteriorSummary | None = None
+        #: (histogram SQL, its result): see posterior_histogram
+        self._histogram: tuple[str, pl.DataFrame] | None = None
         self._trainer = Trainer(self)
 
     # --- set-up -------------------------------------------------------------------------
@@ -250,6 +252,7 @@ class Linker(PairDecisions):
         if self._gammas_ready and self._store is None:
             self.backend.execute(f"DROP TABLE {GAMMA_TABLE}")
         self._store, self._gammas_ready = store, False
+        self._histogram = None
 
     def ensure_gammas(self) -> None:
         """Store the comparison vectors of every candidate pair (once): a table, or with
@@ -283,13 +286,21 @@ class Linker(PairDecisions):
         self.ensure_gammas()
         return scored_sql(GAMMA_TABLE, self.comparisons, self.parameters)
 
+    def posterior_histogram(self) -> pl.DataFrame:
+        """Candidate pairs counted by match weight (:func:`evaluate.histogram_sql`), one scan
+        of every comparison vector; kept while the parameters (which the scoring SQL spells
+        out) stay the same, so the model checks and :meth:`posterior_summary` share it."""
+        sql = evaluation.histogram_sql(self.scored_sql())
+        if self._histogram is None or self._histogram[0] != sql:
+            self._histogram = (sql, self.backend.frame(sql))
+        return self._histogram[1]
+
     def posterior_summary(self) -> evaluation.PosteriorSummary:
         """Unsupervised expected match count, precision, recall and the automatic threshold
         (see evaluate); ``reliable`` is False when :meth:`check_model` found the model at odds
         with the data (``unreliable_because`` says how)."""
         if self._summary is None:
-            histogram = self.backend.frame(evaluation.histogram_sql(self.scored_sql()))
-            summary = evaluation.posterior_summary(histogram)
+            summary = evaluation.posterior_summary(self.posterior_histogram())
             reasons = self.diagnostics.checks.get("unreliable_because")
             if reasons:
                 summary = dataclasses.replace(
