@@ -226,11 +226,7 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
         street, town and house number) looked like four disagreements and movers fell into
         the non-match class. The anchor's m is now estimated: no warning that it was not."""
         self.reestimate_m(anchor.names)
-        self.diagnostics.warnings = [
-            w
-            for w in self.diagnostics.warnings
-            if not (w.code == "m_not_estimated" and w.comparison in anchor.names)
-        ]
+        self.diagnostics.withdraw("m_not_estimated", anchor.names)
 
     def reestimate_m(
         self, names: Sequence[str], iterations: int = 30, *, tie_dependents: bool = False

@@ -16,7 +16,7 @@ model. Messages and details name comparisons, rules and counts, never record val
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -127,6 +127,12 @@ class TrainingDiagnostics:
     def clear(self, *steps: Step) -> None:
         """Forget the warnings of ``steps`` (a step run again reports afresh)."""
         self.warnings = [w for w in self.warnings if w.step not in steps]
+
+    def withdraw(self, code: str, comparisons: Sequence[str]) -> None:
+        """Forget the ``code`` warnings about ``comparisons`` (the problem was mended)."""
+        self.warnings = [
+            w for w in self.warnings if not (w.code == code and w.comparison in comparisons)
+        ]
 
     @property
     def codes(self) -> list[str]:

@@ -382,11 +382,7 @@ class Trainer(KeyRefitTraining, DependencyTraining):
 
     def _warn_estimated_over_candidates(self, names: Sequence[str]) -> None:
         """``m_from_all_candidates`` in place of ``m_not_estimated`` for ``names``."""
-        self.diagnostics.warnings = [
-            w
-            for w in self.diagnostics.warnings
-            if not (w.code == "m_not_estimated" and w.comparison in names)
-        ]
+        self.diagnostics.withdraw("m_not_estimated", names)
         for name in names:
             self.diagnostics.warn(
                 logger,
