@@ -1,4 +1,5 @@
-"""Shared test helpers: evaluate level or comparison SQL on literal value pairs in DuckDB."""
+"""Shared test helpers: evaluate level or comparison SQL on literal value pairs in DuckDB;
+small models of exact comparisons."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from linkage.comparisons import Comparison
+from linkage.comparisons import Comparison, ExactComparison
 from linkage.levels import Level
+from linkage.model import ModelParameters
 from linkage.sql import DUCKDB
 
 
@@ -72,3 +74,22 @@ def gamma_results(
     """Gamma codes of ``comparison`` on each (left, right) value pair."""
     expression = comparison.gamma_sql(DUCKDB)
     return _evaluate(expression, comparison.derived_columns(DUCKDB), pairs, column, dtype)
+
+
+def exact_model(
+    names: Sequence[str], m_exact: float, u_exact: float, prior: float
+) -> tuple[list[ExactComparison], ModelParameters]:
+    """Exact comparisons ``names`` (gammas -1, 0, 1) and a model giving each the same m and
+    u for an exact match (``m_exact``, ``u_exact``), lambda ``prior``, no dependencies."""
+    comparisons = [ExactComparison(n) for n in names]
+    levels = [
+        {"gamma": 0, "label": "else", "m": 1.0 - m_exact, "u": 1.0 - u_exact},
+        {"gamma": 1, "label": "exact", "m": m_exact, "u": u_exact},
+    ]
+    params = ModelParameters.from_dict(
+        {
+            "probability_two_random_records_match": prior,
+            "comparisons": [{"name": c.name, "levels": levels} for c in comparisons],
+        }
+    )
+    return comparisons, params

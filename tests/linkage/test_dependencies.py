@@ -18,6 +18,7 @@ from linkage.comparisons import ExactComparison
 from linkage.errors import SettingsError
 from linkage.model import Dependency, ModelParameters, expectation_maximisation
 from synthetic import generate_person_pair
+from tests.linkage._helpers import exact_model
 from tests.linkage._persons import person_settings, prepare_persons
 
 N = 4000
@@ -159,22 +160,7 @@ def test_conditional_weight_branches(anchor_gamma: int, expected: str) -> None:
 def _three_exact_comparisons() -> tuple[list[ExactComparison], ModelParameters]:
     """Comparisons postcode, house and street (exact: gammas -1, 0, 1) and a model where
     street depends on the key postcode + house, with a partial state given postcode alone."""
-    comparisons = [ExactComparison(c) for c in ("postcode", "house", "street")]
-    params = ModelParameters.from_dict(
-        {
-            "probability_two_random_records_match": 1e-3,
-            "comparisons": [
-                {
-                    "name": c.name,
-                    "levels": [
-                        {"gamma": 0, "label": "else", "m": 0.1, "u": 0.99},
-                        {"gamma": 1, "label": "exact", "m": 0.9, "u": 0.01},
-                    ],
-                }
-                for c in comparisons
-            ],
-        }
-    )
+    comparisons, params = exact_model(("postcode", "house", "street"), 0.9, 0.01, 1e-3)
     on_key = Dependency(("postcode", "house"), (1, 1), [0.1, 0.9], [0.2, 0.8], [0.3, 0.7], U3)
     given_postcode = Dependency(("postcode",), (1,), [0.15, 0.85], [0.4, 0.6], [0.1, 0.9], U3)
     params.dependencies["street"] = on_key.given_prefix(1, given_postcode)

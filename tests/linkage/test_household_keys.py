@@ -23,11 +23,11 @@ import pytest
 from linkage import Linker
 from linkage.anchors import Anchor
 from linkage.backend import DuckDBBackend
-from linkage.comparisons import ExactComparison
 from linkage.household_keys import HouseholdKeyTraining
 from linkage.link_checks import one_to_one_check
-from linkage.model import Dependency, ModelParameters
+from linkage.model import Dependency
 from synthetic import generate_person_pair
+from tests.linkage._helpers import exact_model
 from tests.linkage._persons import person_settings, prepare_persons
 
 N = 10_000
@@ -177,22 +177,7 @@ class _Counts(HouseholdKeyTraining):
         self.agreeing = agreeing
         self.dob_u_top = dob_u_top
         self.refit: list[tuple[tuple[str, ...], list[str], int]] = []
-        self._comparisons = [ExactComparison(c) for c in (*ANCHOR, *DEPENDENTS)]
-        self._parameters = ModelParameters.from_dict(
-            {
-                "probability_two_random_records_match": 1e-4,
-                "comparisons": [
-                    {
-                        "name": c.name,
-                        "levels": [
-                            {"gamma": 0, "label": "else", "m": 0.05, "u": 0.99},
-                            {"gamma": 1, "label": "exact", "m": 0.95, "u": 0.01},
-                        ],
-                    }
-                    for c in self._comparisons
-                ],
-            }
-        )
+        self._comparisons, self._parameters = exact_model((*ANCHOR, *DEPENDENTS), 0.95, 0.01, 1e-4)
 
     settings = property(lambda self: None)  # type: ignore[assignment]
     parameters = property(lambda self: self._parameters)  # type: ignore[assignment]
