@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from linkage.partitions import PartitionMap
 from pipeline.errors import ConfigError, TransientError
 from pipeline.executor_settings import DaskSettings, ExecutorKind
+from pipeline.machine_memory import memory_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -147,14 +148,14 @@ class DaskExecutor:
 
 
 def _warn_about_memory(options: dict[str, Any]) -> None:
-    """Log worker memory limits that add up to more than the machine has."""
-    import psutil  # type: ignore[import-untyped]  # installed with distributed
-
+    """Log worker memory limits that add up to more than the machine (or its container,
+    :func:`pipeline.machine_memory.memory_bytes`) has."""
     limit = options.get("memory_limit") or 0
-    total, machine = limit * options["n_workers"], psutil.virtual_memory().total
-    if total > machine:
+    total, machine = limit * options["n_workers"], memory_bytes()
+    if machine is not None and total > machine:
         logger.warning(
-            "the workers' memory limits add up to %.1f GiB, more than this machine's %.1f GiB",
+            "the workers' memory limits add up to %.1f GiB, more than this machine's "
+            "(or its container's) %.1f GiB",
             total / 2**30,
             machine / 2**30,
             extra={"workers_memory_bytes": total, "machine_memory_bytes": machine},

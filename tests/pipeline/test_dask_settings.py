@@ -113,11 +113,12 @@ def test_cli_options_reach_the_cluster_and_the_manifest(
 
 
 def test_memory_limits_beyond_the_machine_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    import psutil  # type: ignore[import-untyped]
-
     from pipeline.executors import _warn_about_memory
+    from pipeline.machine_memory import memory_bytes
 
-    per_worker = psutil.virtual_memory().total // 2
+    machine = memory_bytes()
+    assert machine is not None
+    per_worker = machine // 2
     _warn_about_memory({"n_workers": 2, "processes": True, "memory_limit": per_worker})
     assert "more than this machine's" not in caplog.text
     _warn_about_memory({"n_workers": 2, "processes": True, "memory_limit": per_worker + 1})
