@@ -70,9 +70,15 @@ def _within_one_edit(a: str, b: str, dialect: Dialect, *, transpositions: bool) 
     hamming = dialect.string_metric("hamming", a, b)
     equal = f"{hamming} <= 1"
     if transpositions:
+        # a swap keeps the set of characters, so Jaccard = 1 must hold: that clears most
+        # Hamming-2 pairs (dates of birth in one year: 7.3M of 42M at 3M records) before
+        # Damerau-Levenshtein, ~6x dearer. Nested CASEs since AND does not short-circuit;
+        # both strings have >= 2 characters here, so jaccard cannot raise
         dl = dialect.string_metric("damerau_levenshtein", a, b)
+        same_set = f"{dialect.fn('jaccard')}({a}, {b}) = 1"
         equal = (
-            f"CASE WHEN {hamming} <= 1 THEN TRUE WHEN {hamming} = 2 THEN {dl} <= 1 ELSE FALSE END"
+            f"CASE WHEN {hamming} <= 1 THEN TRUE WHEN {hamming} = 2 THEN "
+            f"(CASE WHEN {same_set} THEN {dl} <= 1 ELSE FALSE END) ELSE FALSE END"
         )
     lev = dialect.string_metric("levenshtein", a, b)
     return (

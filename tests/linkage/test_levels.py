@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import random
 
 import duckdb
@@ -192,6 +193,23 @@ def test_edit_distance_levels_agree_with_jellyfish() -> None:
     # (unrestricted) distance is a valid oracle at k = 1.
     dl = [jellyfish.damerau_levenshtein_distance(a, b) <= 1 for a, b in pairs]
     assert level_results(cl.DamerauLevenshteinLevel("x", 1), pairs) == dl
+
+
+def test_damerau_one_edit_on_every_equal_length_pair() -> None:
+    """The swap check skips Damerau-Levenshtein unless both strings hold the same set of
+    characters: every pair of 4-letter strings over three letters (repeated letters,
+    swaps of neighbours and of distant letters, two substitutions keeping the set) and
+    dates one swap, two swaps or two substitutions apart agree with jellyfish."""
+    words = ["".join(w) for w in itertools.product("ABC", repeat=4)]
+    pairs = [(a, b) for a in words for b in words]
+    pairs += [
+        ("1980-03-12", "1980-03-21"),  # neighbours swapped
+        ("1980-03-12", "1980-02-13"),  # same characters, two apart
+        ("1980-03-12", "1908-03-12"),  # swapped across the century
+        ("1980-03-12", "1980-04-15"),  # two substitutions
+    ]
+    expected = [jellyfish.damerau_levenshtein_distance(a, b) <= 1 for a, b in pairs]
+    assert level_results(cl.DamerauLevenshteinLevel("x", 1), pairs) == expected
 
 
 # Empty and one-character strings, where DuckDB's own functions differ from the reference
