@@ -18,10 +18,11 @@ import numpy as np
 
 from linkage.backend import DuckDBBackend
 from linkage.blocking import BlockingRule, block_on, pairs_sql
-from linkage.comparisons import Comparison, ExactMatchLevel, NullLevel
+from linkage.comparisons import Comparison, ExactMatchLevel
 from linkage.diagnostics import PassRecord
 from linkage.model import PROBABILITY_FLOOR, expectation_maximisation
 from linkage.patterns import CandidatePatterns, TrainingBase, level_tallies
+from linkage.stored_blocks import same_column_keys
 from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 logger = logging.getLogger("linkage.training")
@@ -45,27 +46,6 @@ MIN_PASS_MATCHES = 50.0
 MIN_FREE_COMPARISONS = 2
 
 PassKind = Literal["prediction", "training", "supplementary"]
-
-
-def _same_column_keys(rule: BlockingRule) -> frozenset[str] | None:
-    """The columns of a rule that is nothing but equalities of a column with itself."""
-    keys = rule.equality_keys()
-    if not keys or any(a != b for a, b in keys):
-        return None
-    return frozenset(a for a, _ in keys)
-
-
-def _exact_top_column(comparison: Comparison) -> str | None:
-    """The column of ``comparison``'s first non-null level when that is an exact match and
-    any null level tests that column: its top gamma then says ``l.c = r.c``."""
-    levels = list(comparison.levels)
-    null = levels.pop(0) if levels and levels[0].is_null_level else None
-    if not levels or not isinstance(levels[0], ExactMatchLevel):
-        return None
-    column = levels[0].column
-    if null is not None and not (isinstance(null, NullLevel) and null.column == column):
-        return None
-    return column
 
 
 class PassEstimate(NamedTuple):
@@ -101,6 +81,11 @@ class PassTraining(TrainingBase):
     @abstractmethod
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
+
+    @abstractmethod
+    def _stored_agreeing(self, columns: frozenset[str]) -> CandidatePatterns | None:
+        """The stored vectors of the pairs equal on ``columns``, where they say it
+        (:func:`linkage.stored_blocks.stored_agreeing`)."""
 
     @abstractmethod
     def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:
@@ -170,40 +155,13 @@ class PassTraining(TrainingBase):
         indices = [self.comparisons.index(c) for c in used]
         if stored is not None:
             return self.candidates().in_rule(stored).columns(indices)
-        within = self._within_stored(rule)
+        columns = same_column_keys(rule)
+        within = None if columns is None else self._stored_agreeing(columns)
         if within is not None:
             return within.columns(indices)
         select = [self._gamma_select(used)]
         sql = pairs_sql([rule], self.settings.link_type, LEFT_TABLE, self.right_table, select)
         return self._patterns(sql, [c.gamma_column for c in used])
-
-    def _within_stored(self, rule: BlockingRule) -> CandidatePatterns | None:
-        """The stored vectors of the pairs ``rule`` finds, when those are some of the pairs
-        a prediction rule found: ``rule`` blocks on that rule's columns and on others, each
-        the column of a comparison whose first non-null level is an exact match on it (and
-        whose null levels test that column alone), so the comparison's top gamma says the
-        two values are equal. None otherwise. Spares a join of the inputs, which is what a
-        supplementary pass cost (13 s of training at 3M x 3M)."""
-        columns = _same_column_keys(rule)
-        if columns is None:
-            return None
-        exact: dict[str, tuple[int, int]] = {}
-        for j, c in enumerate(self.comparisons):
-            column = _exact_top_column(c)
-            if column is not None:
-                top = next(i.gamma for i in c.level_info() if not i.is_null)
-                exact.setdefault(column, (j, top))
-        for k, stored in enumerate(self.settings.blocking_rules):
-            own = _same_column_keys(stored)
-            if own is None or not own <= columns or not (columns - own) <= exact.keys():
-                continue
-            block = self.candidates().in_rule(k)
-            keep = np.ones(len(block.counts), dtype=bool)
-            for column in sorted(columns - own):
-                j, top = exact[column]
-                keep &= block.patterns[:, j] == top
-            return block.where(keep)
-        return None
 
     def _unconstrained(
         self,

@@ -40,6 +40,7 @@ from linkage.patterns import (
 )
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
+from linkage.stored_blocks import stored_agreeing
 from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
 logger = logging.getLogger(__name__)
@@ -117,12 +118,20 @@ class Trainer(KeyRefitTraining, DependencyTraining):
             self._em_pass(rule, rule_index)
         return recorded()
 
+    def _stored_agreeing(self, columns: frozenset[str]) -> CandidatePatterns | None:
+        rules = self.settings.blocking_rules
+        return stored_agreeing(self.candidates(), rules, self.comparisons, columns)
+
     def _agreeing_pairs(self, columns: Sequence[str]) -> int:
         key = tuple(columns)
-        if key not in self._agreeing:  # a GROUP BY over both tables: counted once
-            link_type = self.settings.link_type
-            sql = agreement_count_sql(columns, link_type, LEFT_TABLE, self.right_table)
-            self._agreeing[key] = int(self.backend.rows(sql)[0][0])
+        if key not in self._agreeing:
+            stored = self._stored_agreeing(frozenset(columns))
+            if stored is not None:
+                self._agreeing[key] = round(stored.pairs)
+            else:  # a GROUP BY over both tables: counted once
+                link_type = self.settings.link_type
+                sql = agreement_count_sql(columns, link_type, LEFT_TABLE, self.right_table)
+                self._agreeing[key] = int(self.backend.rows(sql)[0][0])
         return self._agreeing[key]
 
     def estimate_u(self, max_pairs: int = 1_000_000, *, seed: int = 1) -> None:
