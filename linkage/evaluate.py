@@ -116,12 +116,15 @@ class PosteriorSummary:
     unreliable_because: tuple[str, ...] = ()
 
 
-def histogram_sql(scored: str) -> str:
+def histogram_sql(scored: str, *, counts: str | None = None) -> str:
     """The histogram :func:`posterior_summary` reads, from a query of scored pairs: bins of
-    0.01 in match weight (narrower than any threshold of interest)."""
+    0.01 in match weight (narrower than any threshold of interest). With ``counts``, each
+    row stands for that column's number of pairs (scored scoring patterns)."""
+    pairs = "count(*)" if counts is None else f"sum({counts})"
+    total = "match_probability" if counts is None else f"match_probability * {counts}"
     return (
-        f"SELECT min(match_probability) AS probability, count(*) AS pairs, "
-        f"sum(match_probability) AS sum_probability FROM ({scored}) "
+        f"SELECT min(match_probability) AS probability, CAST({pairs} AS BIGINT) AS pairs, "
+        f"sum({total}) AS sum_probability FROM ({scored}) "
         f"GROUP BY round(match_weight, 2)"
     )
 

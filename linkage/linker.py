@@ -33,7 +33,12 @@ from linkage.model import (
 )
 from linkage.partition_jobs import JobResources
 from linkage.partitions import PartitionedPairs, PartitionMap, PartitionStore
-from linkage.patterns import CandidatePatterns, candidate_patterns, summed_patterns
+from linkage.patterns import (
+    CandidatePatterns,
+    candidate_patterns,
+    scoring_pattern_sql,
+    summed_patterns,
+)
 from linkage.persist import SavedModel, atomic_path, model_json, read_model, write_model
 from linkage.predict import (
     DEFAULT_PREDICT_THRESHOLD,
@@ -44,7 +49,7 @@ from linkage.predict import (
 )
 from linkage.settings import LinkageSettings
 from linkage.sql import literal, quote
-from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE
+from linkage.tables import GAMMA_TABLE, LEFT_TABLE, RIGHT_TABLE, SCORING_TABLE
 from linkage.training import Trainer
 
 logger = logging.getLogger(__name__)
@@ -251,6 +256,7 @@ class Linker(PairDecisions):
         store = PartitionStore(work_dir, partitions, map=map, resources=resources)
         if self._gammas_ready and self._store is None:
             self.backend.execute(f"DROP TABLE {GAMMA_TABLE}")
+            self.backend.execute(f"DROP TABLE {SCORING_TABLE}")
         self._store, self._gammas_ready = store, False
         self._histogram = None
 
@@ -264,6 +270,8 @@ class Linker(PairDecisions):
         sql = pairs_sql(rules, self.settings.link_type, *tables, select)
         if self._store is None:
             self.backend.create_table(GAMMA_TABLE, sql)
+            scoring = scoring_pattern_sql(quote(GAMMA_TABLE), self.comparisons)
+            self.backend.create_table(SCORING_TABLE, scoring)
         else:
             self._store.write_records(self.backend, rules, self.settings.link_type, tables)
             frames = self._store.compare(model_json(self.settings))
@@ -277,7 +285,9 @@ class Linker(PairDecisions):
         """Every candidate pair's comparison vector, aggregated (summed over partitions)."""
         self.ensure_gammas()
         if self._patterns is None:
-            self._patterns = candidate_patterns(self.backend, GAMMA_TABLE, self.comparisons)
+            self._patterns = candidate_patterns(
+                self.backend, self._scoring_source(), self.comparisons
+            )
         return self._patterns
 
     def scored_sql(self) -> str:
@@ -286,11 +296,24 @@ class Linker(PairDecisions):
         self.ensure_gammas()
         return scored_sql(GAMMA_TABLE, self.comparisons, self.parameters)
 
+    def _scoring_source(self) -> str:
+        """The scoring patterns of every candidate pair: a table, or the partitions' files
+        (their rows add up: each pair is in one partition)."""
+        self.ensure_gammas()
+        if self._store is None:
+            return quote(SCORING_TABLE)
+        files = ", ".join(literal(f) for f in self._store.scoring_files)
+        if not files:  # no partition had pairs: the empty gamma view, aggregated
+            return f"({scoring_pattern_sql(GAMMA_TABLE, self.comparisons)})"
+        return f"read_parquet([{files}])"
+
     def posterior_histogram(self) -> pl.DataFrame:
-        """Candidate pairs counted by match weight (:func:`evaluate.histogram_sql`), one scan
-        of every comparison vector; kept while the parameters (which the scoring SQL spells
-        out) stay the same, so the model checks and :meth:`posterior_summary` share it."""
-        sql = evaluation.histogram_sql(self.scored_sql())
+        """Candidate pairs counted by match weight (:func:`evaluate.histogram_sql`), from
+        the scoring patterns (each scored once, weighed by its count); kept while the
+        parameters (which the scoring SQL spells out) stay the same, so the model checks and
+        :meth:`posterior_summary` share it."""
+        scored = scored_sql(self._scoring_source(), self.comparisons, self.parameters)
+        sql = evaluation.histogram_sql(scored, counts="n")
         if self._histogram is None or self._histogram[0] != sql:
             self._histogram = (sql, self.backend.frame(sql))
         return self._histogram[1]

@@ -9,7 +9,8 @@ a rule without them, the left records whose row id hashes to ``p`` with every ri
 unpartitioned linker runs (:func:`linkage.blocking.rule_pairs_sql`).
 
 * :func:`compare_partition` writes the partition's comparison vectors (the unpartitioned
-  linker's gamma table) and returns their aggregated patterns, which training sums;
+  linker's gamma table) and their scoring patterns (the linker's histograms read those),
+  and returns their aggregated patterns, which training sums;
 * :func:`score_partition` scores those vectors with a trained model and writes the pairs at
   or above a threshold with both records' ids, as :meth:`Linker.predict` returns them.
 """
@@ -24,7 +25,7 @@ import polars as pl
 from linkage.backend import DuckDBBackend
 from linkage.blocking import RID, rule_pairs_sql
 from linkage.errors import ModelNotTrainedError
-from linkage.patterns import pattern_count_sql
+from linkage.patterns import pattern_count_sql, scoring_pattern_sql
 from linkage.persist import atomic_path, model_from_json
 from linkage.predict import (
     comparison_select,
@@ -52,11 +53,12 @@ class JobResources:
 @dataclass(frozen=True)
 class CompareTask:
     """Compare the candidate pairs of one partition: read ``records`` (this partition's
-    record files and the shared ones), write ``gammas``."""
+    record files and the shared ones), write ``gammas`` and their ``scoring`` patterns."""
 
     partition: int
     records: tuple[str, ...]
     gammas: str
+    scoring: str
     resources: JobResources
 
 
@@ -103,8 +105,9 @@ def _rule_views(backend: DuckDBBackend, settings: LinkageSettings, records: Sequ
 
 def compare_partition(task: CompareTask, settings_json: str) -> pl.DataFrame:
     """Write the comparison vectors of the partition's candidate pairs to ``task.gammas``
-    (atomically) and return their patterns: the distinct (gammas, ``rules_mask``) rows with
-    their count ``n`` (:func:`linkage.patterns.pattern_count_sql`)."""
+    and their scoring patterns to ``task.scoring`` (each atomically;
+    :func:`linkage.patterns.scoring_pattern_sql`) and return their patterns: the distinct
+    (gammas, ``rules_mask``) rows with their count ``n``."""
     settings, _ = model_from_json(settings_json)
     backend = _open(task.resources)
     try:
@@ -115,7 +118,10 @@ def compare_partition(task: CompareTask, settings_json: str) -> pl.DataFrame:
         sql = rule_pairs_sql(rules, settings.link_type, tables, select)
         with atomic_path(task.gammas) as tmp:
             backend.execute(f"COPY ({sql}) TO {literal(str(tmp))} (FORMAT parquet)")
-        source = f"read_parquet({literal(task.gammas)})"
+        scoring = scoring_pattern_sql(f"read_parquet({literal(task.gammas)})", settings.comparisons)
+        with atomic_path(task.scoring) as tmp:
+            backend.execute(f"COPY ({scoring}) TO {literal(str(tmp))} (FORMAT parquet)")
+        source = f"read_parquet({literal(task.scoring)})"
         return backend.frame(pattern_count_sql(source, settings.comparisons))
     finally:
         backend.close()

@@ -144,8 +144,10 @@ class PartitionStore:
         self.partitions = partitions
         self.map = map
         self.resources = resources or JobResources()
-        #: the comparison-vector files written by compare(), one per partition with records
+        #: the comparison-vector files written by compare(), one per partition with records,
+        #: and their scoring patterns (:func:`linkage.patterns.scoring_pattern_sql`)
         self.gamma_files: list[str] = []
+        self.scoring_files: list[str] = []
         self._records: dict[int, tuple[str, ...]] = {}
 
     @property
@@ -215,11 +217,18 @@ class PartitionStore:
             shutil.rmtree(gammas)
         gammas.mkdir(parents=True)
         tasks = [
-            CompareTask(p, files, str(gammas / f"part-{p:05d}.parquet"), self._resources(p))
+            CompareTask(
+                p,
+                files,
+                str(gammas / f"part-{p:05d}.parquet"),
+                str(gammas / f"scoring-{p:05d}.parquet"),
+                self._resources(p),
+            )
             for p, files in sorted(self._records.items())
         ]
         frames = list(self.map(compare_partition, tasks, [settings_json] * len(tasks)))
         self.gamma_files = [t.gammas for t in tasks]
+        self.scoring_files = [t.scoring for t in tasks]
         return frames
 
     def score(

@@ -68,7 +68,7 @@ def _folder_bytes(folder: Path) -> int:
 
 def _partition_sizes(work: Path) -> dict[str, Any]:
     """Bytes on disk of each kind of partition file: what the work folder must hold."""
-    gammas = sorted((work / "work" / "gammas").glob("*.parquet"))
+    gammas = sorted((work / "work" / "gammas").glob("part-*.parquet"))
     return {
         "records_bytes": _folder_bytes(work / "work" / "records"),
         "gammas_bytes": _folder_bytes(work / "work" / "gammas"),
