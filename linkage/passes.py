@@ -83,9 +83,11 @@ class PassTraining(TrainingBase):
         """Distinct values of ``columns`` among the rows of ``sql``, and their counts."""
 
     @abstractmethod
-    def _stored_agreeing(self, columns: frozenset[str]) -> CandidatePatterns | None:
-        """The stored vectors of the pairs equal on ``columns``, where they say it
-        (:func:`linkage.stored_blocks.stored_agreeing`)."""
+    def _stored_agreeing(
+        self, columns: frozenset[str], present: frozenset[str] = frozenset()
+    ) -> CandidatePatterns | None:
+        """The stored vectors of the pairs equal on ``columns`` and non-null on ``present``,
+        where they say it (:func:`linkage.stored_blocks.stored_agreeing`)."""
 
     @abstractmethod
     def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:

@@ -45,17 +45,22 @@ def stored_agreeing(
     rules: Sequence[BlockingRule],
     comparisons: Sequence[Comparison],
     columns: frozenset[str],
+    present: frozenset[str] = frozenset(),
 ) -> CandidatePatterns | None:
-    """The stored vectors of the pairs equal (and non-null) on every one of ``columns``:
-    the candidates of the first prediction rule on some of those columns, kept where the
-    comparisons on the others are at their exact top level. None when no rule and
-    comparisons can say it."""
+    """The stored vectors of the pairs equal (and non-null) on every one of ``columns`` and
+    non-null on each of ``present``: the candidates of the first prediction rule on some of
+    those columns, kept where the comparisons on the others are at their exact top level
+    and those whose null level tests a ``present`` column are not null. None when no rule
+    and comparisons can say it."""
     exact: dict[str, tuple[int, int]] = {}
     for j, c in enumerate(comparisons):
         column = exact_top_column(c)
         if column is not None:
             top = next(i.gamma for i in c.level_info() if not i.is_null)
             exact.setdefault(column, (j, top))
+    known = _null_tested(comparisons)
+    if not present - columns <= known.keys():
+        return None
     for k, rule in enumerate(rules):
         own = same_column_keys(rule)
         if own is None or not own <= columns or not (columns - own) <= exact.keys():
@@ -65,5 +70,18 @@ def stored_agreeing(
         for column in sorted(columns - own):
             j, top = exact[column]
             keep &= block.patterns[:, j] == top
+        for column in sorted(present - columns):
+            keep &= block.patterns[:, known[column]] >= 0
         return block.where(keep)
     return None
+
+
+def _null_tested(comparisons: Sequence[Comparison]) -> dict[str, int]:
+    """Column -> index of a comparison whose null level tests that column alone: its gamma
+    is -1 exactly when either value is null."""
+    found: dict[str, int] = {}
+    for j, c in enumerate(comparisons):
+        first = c.levels[0] if c.levels else None
+        if isinstance(first, NullLevel):
+            found.setdefault(first.column, j)
+    return found

@@ -118,9 +118,11 @@ class Trainer(KeyRefitTraining, DependencyTraining):
             self._em_pass(rule, rule_index)
         return recorded()
 
-    def _stored_agreeing(self, columns: frozenset[str]) -> CandidatePatterns | None:
+    def _stored_agreeing(
+        self, columns: frozenset[str], present: frozenset[str] = frozenset()
+    ) -> CandidatePatterns | None:
         rules = self.settings.blocking_rules
-        return stored_agreeing(self.candidates(), rules, self.comparisons, columns)
+        return stored_agreeing(self.candidates(), rules, self.comparisons, columns, present)
 
     def _agreeing_pairs(self, columns: Sequence[str]) -> int:
         key = tuple(columns)

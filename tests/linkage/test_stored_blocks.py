@@ -104,3 +104,26 @@ def test_rows_are_what_the_rule_finds(linker: Linker) -> None:
         for table in (LEFT_TABLE, linker._trainer.right_table)
     )
     assert counts.sum() == left.join(right, on=keys).height
+
+
+def test_pairs_present_on_other_columns(linker: Linker) -> None:
+    # equal on postcode and surname, neither house number null: what the missing-part
+    # counts of a household key ask for
+    stored = linker._trainer._stored_agreeing(
+        frozenset({"postcode", "surname"}), frozenset({"house_number"})
+    )
+    assert stored is not None
+    left, right = (
+        linker.backend.frame(f"SELECT postcode, surname, house_number FROM {table}")
+        .drop_nulls()
+        .select("postcode", "surname")
+        for table in (LEFT_TABLE, linker._trainer.right_table)
+    )
+    expected = left.join(right, on=["postcode", "surname"]).height
+    assert 100 < stored.pairs == expected
+    everyone = linker._trainer._stored_agreeing(frozenset({"postcode", "surname"}))
+    assert everyone is not None and everyone.pairs > stored.pairs  # some house numbers null
+    # a column no comparison's null level tests cannot be said from the vectors
+    assert (
+        linker._trainer._stored_agreeing(frozenset({"postcode"}), frozenset({"dob_year"})) is None
+    )
