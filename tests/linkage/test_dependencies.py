@@ -263,5 +263,6 @@ def test_agreement_counts_are_counted_once(
     counts = [sql for sql in asked if "sum(a.n * b.n)" in sql]
     kept = linker._trainer._agreeing
     assert len(kept) >= 2 and len(counts) == len(set(counts)) == len(kept)
-    for columns, n in kept.items():
-        assert n == rows(agreement_count_sql(columns, "link_only", LEFT_TABLE, RIGHT_TABLE))[0][0]
+    for (columns, present), n in kept.items():
+        sql = agreement_count_sql(columns, "link_only", LEFT_TABLE, RIGHT_TABLE, present=present)
+        assert n == rows(sql)[0][0]
