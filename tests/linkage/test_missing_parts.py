@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -25,11 +24,9 @@ import pytest
 from benchmarks.independent.household_repro import TRUTH, pair_kinds, settings
 from benchmarks.independent.households import household_dedupe
 from linkage import Linker
-from linkage.explain import waterfall
 from linkage.missing_parts import MissingPartTraining
 from linkage.model import Dependency, ModelParameters
-from linkage.predict import match_weight_sql
-from tests.linkage._helpers import exact_model
+from tests.linkage._helpers import assert_scorers_agree, exact_model
 
 N_HOUSEHOLDS = 2000
 BLANK_SHARE = 0.1
@@ -141,19 +138,7 @@ def test_a_missing_anchor_part_mixes_the_states_in_every_scorer() -> None:
     part = {1: np.log2(0.9 / 0.01), 0: np.log2(0.1 / 0.99), -1: 0.0}
     anchors = np.array([part[a] + part[b] for a, b in STREET_BF])
     expected = params.prior_weight() + anchors + np.log2(list(STREET_BF.values()))
-    names = [c.name for c in comparisons]
-    numpy_total = params.log2_bayes_factors(names, patterns) + params.prior_weight()
-    assert numpy_total == pytest.approx(expected)
-    frame = pl.DataFrame(
-        {c.gamma_column: patterns[:, j] for j, c in enumerate(comparisons)}
-    ).with_columns(id_l=pl.int_range(pl.len()), id_r=pl.int_range(pl.len()))
-    con = duckdb.connect()
-    con.register("pairs", frame.to_arrow())
-    sql = f"SELECT {match_weight_sql(comparisons, params)} FROM pairs ORDER BY id_l"
-    assert [r[0] for r in con.execute(sql).fetchall()] == pytest.approx(expected)
-    steps = waterfall(frame, comparisons, params)
-    last = steps.group_by("id_l").agg(pl.col("cumulative_weight").last()).sort("id_l")
-    assert last["cumulative_weight"].to_list() == pytest.approx(expected)
+    assert_scorers_agree(comparisons, params, patterns, expected)
 
 
 def test_missing_part_shares_round_trip() -> None:
