@@ -173,12 +173,18 @@ def truth_found_sql(
 
 
 def agreement_count_sql(
-    columns: Sequence[str], link_type: LinkType, left_table: str, right_table: str
+    columns: Sequence[str],
+    link_type: LinkType,
+    left_table: str,
+    right_table: str,
+    *,
+    present: Sequence[str] = (),
 ) -> str:
     """The number of record pairs (all of them, not only candidates) equal and non-null on
-    every one of ``columns``, from value counts of each table."""
+    every one of ``columns`` (and non-null on each of ``present``), from value counts of
+    each table."""
     cols = ", ".join(quote(c) for c in columns)
-    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in dict.fromkeys([*columns, *present]))
 
     def counts(table: str) -> str:
         return f"SELECT {cols}, count(*) AS n FROM {quote(table)} WHERE {not_null} GROUP BY {cols}"

@@ -19,6 +19,7 @@ from linkage.anchors import Anchor, anchor_of
 from linkage.comparisons import Comparison
 from linkage.errors import ModelNotTrainedError
 from linkage.household_keys import DEPENDENCE_LIFT, HouseholdKeyTraining
+from linkage.missing_parts import MissingPartTraining
 from linkage.model import (
     PROBABILITY_FLOOR,
     Dependency,
@@ -39,7 +40,7 @@ MIN_RANDOM_PAIRS = 200
 MIN_JOINT_NON_MATCHES = 30
 
 
-class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
+class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining, MissingPartTraining):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
     #: comparisons conditional on a blocking key outside any household (twins' dob given
@@ -80,7 +81,9 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
         * the anchor's own m by EM under the whole model over all candidates (see
           :meth:`_reestimate_anchor_m`).
 
-        Replaces any previous dependencies; returns them.
+        Last, every dependency on an anchor of several parts learns how often each part
+        would agree where it is missing (:mod:`linkage.missing_parts`). Replaces any
+        previous dependencies; returns them.
         """
         self.parameters.check_trained()
         if self.random is None:
@@ -114,6 +117,7 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining):
         sampled = self._sample_dependencies()
         self.parameters.dependencies.update(sampled)
         self.key_dependents = frozenset({*joints, *sampled})
+        self._add_missing_parts(self.parameters.dependencies)
         return self.parameters.dependencies
 
     def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import polars as pl
 
 from linkage.comparisons import Comparison
-from linkage.model import ANCHOR_STATES, PROBABILITY_FLOOR, Dependency, ModelParameters
+from linkage.model import PROBABILITY_FLOOR, Dependency, ModelParameters
 from linkage.tf import tf_pair_column
 
 
@@ -132,9 +132,9 @@ def _level_weights(
         return out
     states = dep.anchor_states(list(dep.anchor), _anchor_gammas(pairs, dep, by_name))
     assert states is not None
-    for bucket, rows in zip(ANCHOR_STATES, states, strict=True):
+    for weights, rows in dep.weighted_rows(states):
         if rows.any():
-            given = {**dict(enumerate(dep.weights(bucket))), -1: 0.0}
+            given = {**dict(enumerate(weights)), -1: 0.0}
             weight = gamma.replace_strict(given, return_dtype=pl.Float64)
             out = pl.select(pl.when(pl.Series(rows)).then(weight).otherwise(out)).to_series()
     return out.alias(c.name)

@@ -47,8 +47,9 @@ class HouseholdKeyTraining(TrainingBase):
     """Widening an anchor into a household key (see the module docstring)."""
 
     @abstractmethod
-    def _agreeing_pairs(self, columns: Sequence[str]) -> int:
-        """Record pairs (all of them, not only candidates) equal and non-null on ``columns``."""
+    def _agreeing_pairs(self, columns: Sequence[str], present: Sequence[str] = ()) -> int:
+        """Record pairs (all of them, not only candidates) equal and non-null on ``columns``
+        (and non-null on ``present``)."""
 
     @abstractmethod
     def _correlated(self, a: Comparison, b: Comparison) -> bool:

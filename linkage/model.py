@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -29,6 +29,14 @@ FloatArray = npt.NDArray[np.float64]
 AnchorState = Literal["top", "partial", "other"]
 ANCHOR_STATES: tuple[AnchorState, ...] = ("top", "partial", "other")
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _log2_ratios(m: Sequence[float], u: Sequence[float]) -> list[float]:
+    return [
+        math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
+        for a, b in zip(m, u, strict=True)
+    ]
 
 
 @dataclass
@@ -73,9 +81,10 @@ class Dependency:
     neighbours, among whom the street agrees three times in four, not one in four hundred:
     such a dependency also has m/u for the ``partial`` state, where the first ``prefix``
     anchor comparisons are at their top and the whole anchor is not (whatever the others'
-    levels, null included). States are taken in the order top, partial, other; a pair in
-    none of them (part of the anchor null, outside the partial state) uses the comparison's
-    ordinary m/u.
+    levels, null included). A pair missing one anchor part, the others at their top, mixes
+    the top state with the one it would be in were that part to disagree
+    (:meth:`missing_weights`). States are taken in the order top, missing, partial, other;
+    a pair in none of them uses the comparison's ordinary m/u.
     """
 
     anchor: tuple[str, ...]
@@ -87,6 +96,9 @@ class Dependency:
     prefix: int = 0
     m_prefix: list[float] = field(default_factory=list)
     u_prefix: list[float] = field(default_factory=list)
+    #: anchor part -> (share of non-matches, share of matches) agreeing on it among the
+    #: pairs agreeing on the other parts (see :meth:`missing_weights`)
+    missing: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.anchor) != len(self.anchor_top) or not self.anchor:
@@ -103,17 +115,35 @@ class Dependency:
         self.__post_init__()
         return self
 
-    def weights(self, bucket: AnchorState) -> list[float]:
-        """log2(m/u) per gamma code in anchor state ``bucket``."""
-        m, u = {
+    def _m_u(self, bucket: AnchorState) -> tuple[list[float], list[float]]:
+        return {
             "top": (self.m_top, self.u_top),
             "partial": (self.m_prefix, self.u_prefix),
             "other": (self.m_other, self.u_other),
         }[bucket]
-        return [
-            math.log2(max(a, PROBABILITY_FLOOR) / max(b, PROBABILITY_FLOOR))
-            for a, b in zip(m, u, strict=True)
-        ]
+
+    def weights(self, bucket: AnchorState) -> list[float]:
+        """log2(m/u) per gamma code in anchor state ``bucket``."""
+        return _log2_ratios(*self._m_u(bucket))
+
+    def missing_weights(self, part: str) -> list[float]:
+        """log2(m/u) per gamma code for a pair missing anchor part ``part`` whose other parts
+        are at their top: top-state m and u mixed with those of the state the pair would be
+        in were the part to disagree, by the shares of matches and of non-matches agreeing
+        on the other parts that agree on ``part`` too."""
+        u_agree, m_agree = self.missing[part]
+        later = self.prefix and self.anchor.index(part) >= self.prefix
+        m_else, u_else = self._m_u("partial" if later else "other")
+        m = [m_agree * a + (1.0 - m_agree) * b for a, b in zip(self.m_top, m_else, strict=True)]
+        u = [u_agree * a + (1.0 - u_agree) * b for a, b in zip(self.u_top, u_else, strict=True)]
+        return _log2_ratios(m, u)
+
+    def weighted_rows(self, states: AnchorStates) -> Iterator[tuple[list[float], BoolArray]]:
+        """Each anchor state's log2(m/u) per gamma code and its rows in ``states``."""
+        for bucket, rows in zip(ANCHOR_STATES, states[:3], strict=True):
+            yield self.weights(bucket), rows
+        for part, rows in states.missing:
+            yield self.missing_weights(part), rows
 
     def anchor_states(self, names: Sequence[str], patterns: IntArray) -> AnchorStates | None:
         """Row masks of pattern rows (columns: comparisons ``names``) in each anchor state;
@@ -123,11 +153,18 @@ class Dependency:
         cols = [patterns[:, list(names).index(a)] for a in self.anchor]
         at_top = [g == t for g, t in zip(cols, self.anchor_top, strict=True)]
         top = np.logical_and.reduce(at_top)
+        missing = []
+        for part in self.missing:
+            i = self.anchor.index(part)
+            others = [t for k, t in enumerate(at_top) if k != i]
+            missing.append((part, (cols[i] < 0) & np.logical_and.reduce(others)))
         partial = np.zeros_like(top)
         if self.prefix:
-            partial = np.logical_and.reduce(at_top[: self.prefix]) & ~top
+            partial = np.logical_and.reduce(
+                [*at_top[: self.prefix], ~top, *(~r for _, r in missing)]
+            )
         known = np.logical_and.reduce([g >= 0 for g in cols])
-        return AnchorStates(top, partial, known & ~top & ~partial)
+        return AnchorStates(top, partial, known & ~top & ~partial, tuple(missing))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -140,6 +177,10 @@ class Dependency:
         }
         if self.prefix:
             out |= {"prefix": self.prefix, "m_prefix": self.m_prefix, "u_prefix": self.u_prefix}
+        if self.missing:
+            out["missing"] = {
+                p: {"non_matches": u, "matches": m} for p, (u, m) in self.missing.items()
+            }
         return out
 
     @classmethod
@@ -153,20 +194,30 @@ class Dependency:
         )
         prefix = int(data.get("prefix", 0))
         m_prefix, u_prefix = (list(map(float, data.get(k, []))) for k in ("m_prefix", "u_prefix"))
-        return cls(names, tops, m_top, u_top, m_other, u_other, prefix, m_prefix, u_prefix)
+        missing = {
+            str(p): (float(v["non_matches"]), float(v["matches"]))
+            for p, v in data.get("missing", {}).items()
+        }
+        return cls(names, tops, m_top, u_top, m_other, u_other, prefix, m_prefix, u_prefix, missing)
 
 
 class AnchorStates(NamedTuple):
     """Row masks of a dependency's anchor states (see :class:`Dependency`); a row is in at
     most one of them."""
 
-    top: npt.NDArray[np.bool_]
-    partial: npt.NDArray[np.bool_]
-    other: npt.NDArray[np.bool_]
+    top: BoolArray
+    partial: BoolArray
+    other: BoolArray
+    #: (anchor part, rows missing it whose other parts are at their top), per part in
+    #: :attr:`Dependency.missing`
+    missing: tuple[tuple[str, BoolArray], ...] = ()
 
-    def conditional(self) -> npt.NDArray[np.bool_]:
+    def conditional(self) -> BoolArray:
         """Rows in any state (the others use the comparison's ordinary m/u)."""
-        return self.top | self.partial | self.other
+        out = self.top | self.partial | self.other
+        for _, rows in self.missing:
+            out = out | rows
+        return out
 
 
 @dataclass
@@ -215,9 +266,9 @@ class ModelParameters:
             dep = self.dependencies.get(name)
             states = None if dep is None else dep.anchor_states(names, patterns)
             if dep is not None and states is not None:
-                for bucket, rows in zip(ANCHOR_STATES, states, strict=True):
+                for weights, rows in dep.weighted_rows(states):
                     if rows.any():
-                        given = np.asarray(dep.weights(bucket))[np.maximum(g, 0)]
+                        given = np.asarray(weights)[np.maximum(g, 0)]
                         w = np.where(valid & rows, given, w)
             out += w
         return out

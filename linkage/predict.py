@@ -65,8 +65,12 @@ def dependent_weight_sql(
     comparison: Comparison, anchor: Sequence[Comparison], params: ModelParameters
 ) -> str:
     """Weight of a comparison with a :class:`~linkage.model.Dependency` on the ``anchor``
-    comparisons: the conditional m/u in each anchor state (top, partial, other, in that
-    order), the ordinary weight (with any term-frequency adjustment) in none of them."""
+    comparisons: the conditional m/u in each anchor state (top, one part missing, partial,
+    other), the ordinary weight (with any term-frequency adjustment) in none of them.
+
+    The states are disjoint but for partial, which also takes pairs missing a part after
+    its prefix that are not in a missing-part state; the branches are ordered so that a
+    pair with its whole anchor known never evaluates a missing-part condition."""
     dep = params.dependencies[comparison.name]
     gamma = quote(comparison.gamma_column)
     parts = list(zip(anchor, dep.anchor_top, strict=True))
@@ -80,9 +84,16 @@ def dependent_weight_sql(
     partial = ""
     if dep.prefix:
         partial = f"WHEN {' AND '.join(at_top[: dep.prefix])} THEN {case(dep.weights('partial'))} "
+    missing = ""
+    for part in dep.missing:
+        i = dep.anchor.index(part)
+        rest = [t for k, t in enumerate(at_top) if k != i]
+        when = " AND ".join([f"{quote(anchor[i].gamma_column)} < 0", *rest])
+        missing += f"WHEN {when} THEN {case(dep.missing_weights(part))} "
+    known_partial = f"WHEN {known} AND {partial[len('WHEN ') :]}" if partial else ""
     return (
-        f"(CASE WHEN {' AND '.join(at_top)} THEN {case(dep.weights('top'))} {partial}"
-        f"WHEN {known} THEN {case(dep.weights('other'))} "
+        f"(CASE WHEN {' AND '.join(at_top)} THEN {case(dep.weights('top'))} {known_partial}"
+        f"WHEN {known} THEN {case(dep.weights('other'))} {missing}{partial}"
         f"ELSE {weight_sql(comparison, params)} END)"
     )
 

@@ -58,7 +58,7 @@ class Trainer(KeyRefitTraining, DependencyTraining):
         #: the stored comparison vectors, aggregated (the gamma table never changes)
         self._candidates: CandidatePatterns | None = None
         #: record pairs agreeing on each set of columns (the loaded tables never change)
-        self._agreeing: dict[tuple[str, ...], int] = {}
+        self._agreeing: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self.combine = "mean"
 
     # the linker's data and parameters
@@ -124,15 +124,17 @@ class Trainer(KeyRefitTraining, DependencyTraining):
         rules = self.settings.blocking_rules
         return stored_agreeing(self.candidates(), rules, self.comparisons, columns, present)
 
-    def _agreeing_pairs(self, columns: Sequence[str]) -> int:
-        key = tuple(columns)
+    def _agreeing_pairs(self, columns: Sequence[str], present: Sequence[str] = ()) -> int:
+        key = (tuple(columns), tuple(present))
         if key not in self._agreeing:
-            stored = self._stored_agreeing(frozenset(columns))
+            stored = self._stored_agreeing(frozenset(columns), frozenset(present))
             if stored is not None:
                 self._agreeing[key] = round(stored.pairs)
             else:  # a GROUP BY over both tables: counted once
                 link_type = self.settings.link_type
-                sql = agreement_count_sql(columns, link_type, LEFT_TABLE, self.right_table)
+                sql = agreement_count_sql(
+                    columns, link_type, LEFT_TABLE, self.right_table, present=present
+                )
                 self._agreeing[key] = int(self.backend.rows(sql)[0][0])
         return self._agreeing[key]
 

@@ -1,5 +1,5 @@
 """Shared test helpers: evaluate level or comparison SQL on literal value pairs in DuckDB;
-small models of exact comparisons."""
+small models of exact comparisons; the three scorers held to one expected weight."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import polars as pl
+import pytest
 
 from linkage.comparisons import Comparison, ExactComparison
 from linkage.levels import Level
@@ -93,3 +96,29 @@ def exact_model(
         }
     )
     return comparisons, params
+
+
+def assert_scorers_agree(
+    comparisons: Sequence[Comparison],
+    params: ModelParameters,
+    patterns: npt.NDArray[np.int64],
+    expected: npt.NDArray[np.float64],
+) -> None:
+    """The match weight of each gamma pattern row (columns: ``comparisons``) is ``expected``
+    in numpy (training, lambda), in SQL (predict) and in the waterfall (explain)."""
+    from linkage.explain import waterfall
+    from linkage.predict import match_weight_sql
+
+    names = [c.name for c in comparisons]
+    numpy_total = params.log2_bayes_factors(names, patterns) + params.prior_weight()
+    assert numpy_total == pytest.approx(expected)
+    frame = pl.DataFrame(
+        {c.gamma_column: patterns[:, j] for j, c in enumerate(comparisons)}
+    ).with_columns(id_l=pl.int_range(pl.len()), id_r=pl.int_range(pl.len()))
+    con = duckdb.connect()
+    con.register("pairs", frame.to_arrow())
+    sql = f"SELECT {match_weight_sql(comparisons, params)} FROM pairs ORDER BY id_l"
+    assert [r[0] for r in con.execute(sql).fetchall()] == pytest.approx(expected)
+    steps = waterfall(frame, comparisons, params)
+    last = steps.group_by("id_l").agg(pl.col("cumulative_weight").last()).sort("id_l")
+    assert last["cumulative_weight"].to_list() == pytest.approx(expected)

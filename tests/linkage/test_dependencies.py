@@ -18,7 +18,7 @@ from linkage.comparisons import ExactComparison
 from linkage.errors import SettingsError
 from linkage.model import Dependency, ModelParameters, expectation_maximisation
 from synthetic import generate_person_pair
-from tests.linkage._helpers import exact_model
+from tests.linkage._helpers import assert_scorers_agree, exact_model
 from tests.linkage._persons import person_settings, prepare_persons
 
 N = 4000
@@ -185,15 +185,9 @@ def test_a_household_key_dependent_uses_its_anchor_prefix_where_only_that_agrees
     another house number or none) has street at its u given the postcode alone, not at its
     unconditional u (the 3M x 3M household links: ~7 bits counted twice), in the numpy, SQL
     and waterfall scorers alike."""
-    import duckdb
-
-    from linkage.explain import waterfall
-    from linkage.predict import match_weight_sql
-
     comparisons, params = _three_exact_comparisons()
     rows = [(*anchor, 1) for anchor in STREET_STATES]
     patterns = np.array(rows, dtype=np.int64)
-    names = [c.name for c in comparisons]
     anchor_weights = np.array(
         [
             sum(
@@ -204,18 +198,7 @@ def test_a_household_key_dependent_uses_its_anchor_prefix_where_only_that_agrees
     )
     street = np.log2([bf for _, bf in STREET_STATES.values()])
     expected = params.prior_weight() + anchor_weights + street
-    numpy_total = params.log2_bayes_factors(names, patterns) + params.prior_weight()
-    assert numpy_total == pytest.approx(expected)
-    frame = pl.DataFrame(
-        {c.gamma_column: patterns[:, j] for j, c in enumerate(comparisons)}
-    ).with_columns(id_l=pl.int_range(pl.len()), id_r=pl.int_range(pl.len()))
-    con = duckdb.connect()
-    con.register("pairs", frame.to_arrow())
-    sql = f"SELECT {match_weight_sql(comparisons, params)} FROM pairs ORDER BY id_l"
-    assert [r[0] for r in con.execute(sql).fetchall()] == pytest.approx(expected)
-    steps = waterfall(frame, comparisons, params)
-    last = steps.group_by("id_l").agg(pl.col("cumulative_weight").last()).sort("id_l")
-    assert last["cumulative_weight"].to_list() == pytest.approx(expected)
+    assert_scorers_agree(comparisons, params, patterns, expected)
 
 
 def test_a_partial_state_round_trips_and_needs_a_shorter_prefix() -> None:
@@ -247,7 +230,7 @@ def test_agreement_counts_are_counted_once(
     """Training asks for the pairs agreeing on an anchor's columns many times (each anchor,
     joint and household key, and again after refine_m): each set is counted once, from the
     stored comparison vectors where a prediction block holds its pairs (every set here but
-    first name alone), and the count kept is the tables' count."""
+    two), and the count kept is the tables' count."""
     from linkage.blocking import agreement_count_sql
     from linkage.tables import LEFT_TABLE, RIGHT_TABLE
 
@@ -264,9 +247,14 @@ def test_agreement_counts_are_counted_once(
     counts = [sql for sql in asked if "sum(a.n * b.n)" in sql]
     kept = linker._trainer._agreeing
     assert len(kept) >= 2 and len(counts) == len(set(counts))
-    assert [c for c in kept if linker._trainer._stored_agreeing(frozenset(c)) is None] == [
-        ("first_name",)
+    unstored = [
+        key
+        for key in kept
+        if linker._trainer._stored_agreeing(frozenset(key[0]), frozenset(key[1])) is None
     ]
-    assert len(counts) == 1
-    for columns, n in kept.items():
-        assert n == rows(agreement_count_sql(columns, "link_only", LEFT_TABLE, RIGHT_TABLE))[0][0]
+    # no prediction rule blocks on these columns: counted by SQL, once each
+    assert sorted(unstored) == [(("first_name",), ()), (("house_number",), ("postcode",))]
+    assert len(counts) == len(unstored)
+    for (columns, present), n in kept.items():
+        sql = agreement_count_sql(columns, "link_only", LEFT_TABLE, RIGHT_TABLE, present=present)
+        assert n == rows(sql)[0][0]
