@@ -45,7 +45,7 @@ from typing import Any
 import polars as pl
 
 from benchmarks.bench_pipeline import BLOCKING, ROOT, sources
-from benchmarks.bench_scale import _STAMP, measured_run, scale_workspace
+from benchmarks.bench_scale import _STAMP, Executor, measured_run, scale_workspace
 from pipeline.atomic import write_text_atomic
 from pipeline.config import load_config
 from pipeline.registry import Registry
@@ -103,7 +103,7 @@ def phase_seconds(log: Path, started: float, ended: float) -> dict[str, float]:
 def _run(base: Path, env: dict[str, str], label: str, timeout: float) -> dict[str, Any]:
     before = {"history_records": _delivered(base), "load_before": _load()}
     started = time.time()
-    measured = measured_run(base, env, timeout)
+    measured = measured_run(base, env, timeout, Executor("local"))
     phases = phase_seconds(base / "run.log", started, time.time())
     result = {"run": label, **before, **measured, "phase_seconds": phases, "load_after": _load()}
     print(json.dumps(result), flush=True)
