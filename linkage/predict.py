@@ -81,16 +81,17 @@ def dependent_weight_sql(
         whens = " ".join(f"WHEN {g} THEN {double(w)}" for g, w in enumerate(weights))
         return f"(CASE {gamma} {whens} ELSE 0.0 END)"
 
-    partial = ""
+    partial = known_partial = ""
     if dep.prefix:
-        partial = f"WHEN {' AND '.join(at_top[: dep.prefix])} THEN {case(dep.weights('partial'))} "
+        prefix, then = " AND ".join(at_top[: dep.prefix]), case(dep.weights("partial"))
+        partial = f"WHEN {prefix} THEN {then} "
+        known_partial = f"WHEN {known} AND {prefix} THEN {then} "
     missing = ""
     for part in dep.missing:
         i = dep.anchor.index(part)
         rest = [t for k, t in enumerate(at_top) if k != i]
         when = " AND ".join([f"{quote(anchor[i].gamma_column)} < 0", *rest])
         missing += f"WHEN {when} THEN {case(dep.missing_weights(part))} "
-    known_partial = f"WHEN {known} AND {partial[len('WHEN ') :]}" if partial else ""
     return (
         f"(CASE WHEN {' AND '.join(at_top)} THEN {case(dep.weights('top'))} {known_partial}"
         f"WHEN {known} THEN {case(dep.weights('other'))} {missing}{partial}"
