@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from linkage.anchors import exact_top
 from linkage.blocking import BlockingRule
-from linkage.comparisons import Comparison, ExactMatchLevel, NullLevel
+from linkage.comparisons import Comparison, NullLevel
 from linkage.patterns import CandidatePatterns
 
 
@@ -28,16 +29,15 @@ def same_column_keys(rule: BlockingRule) -> frozenset[str] | None:
 
 
 def exact_top_column(comparison: Comparison) -> str | None:
-    """The column of ``comparison``'s first non-null level when that is an exact match and
-    any null level tests the same column: its top gamma then says ``l.c = r.c``."""
-    levels = list(comparison.levels)
-    null = levels.pop(0) if levels and levels[0].is_null_level else None
-    if not levels or not isinstance(levels[0], ExactMatchLevel):
+    """The column of ``comparison``'s exact top level (:func:`linkage.anchors.exact_top`)
+    when its null level, if any, tests that column: its top gamma then says ``l.c = r.c``."""
+    top = exact_top(comparison)
+    if top is None:
         return None
-    column = levels[0].column
-    if null is not None and not (isinstance(null, NullLevel) and null.column == column):
+    null = comparison.levels[0]
+    if null.is_null_level and not (isinstance(null, NullLevel) and null.column == top.column):
         return None
-    return column
+    return top.column
 
 
 def stored_agreeing(
