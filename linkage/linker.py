@@ -256,7 +256,7 @@ class Linker(PairDecisions):
         store = PartitionStore(work_dir, partitions, map=map, resources=resources)
         if self._gammas_ready and self._store is None:
             self.backend.execute(f"DROP TABLE {GAMMA_TABLE}")
-            self.backend.execute(f"DROP TABLE {SCORING_TABLE}")
+            self.backend.execute(f"DROP TABLE IF EXISTS {quote(SCORING_TABLE)}")
         self._store, self._gammas_ready = store, False
         self._histogram = None
 
@@ -270,8 +270,6 @@ class Linker(PairDecisions):
         sql = pairs_sql(rules, self.settings.link_type, *tables, select)
         if self._store is None:
             self.backend.create_table(GAMMA_TABLE, sql)
-            scoring = scoring_pattern_sql(quote(GAMMA_TABLE), self.comparisons)
-            self.backend.create_table(SCORING_TABLE, scoring)
         else:
             self._store.write_records(self.backend, rules, self.settings.link_type, tables)
             frames = self._store.compare(model_json(self.settings))
@@ -297,10 +295,13 @@ class Linker(PairDecisions):
         return scored_sql(GAMMA_TABLE, self.comparisons, self.parameters)
 
     def _scoring_source(self) -> str:
-        """The scoring patterns of every candidate pair: a table, or the partitions' files
-        (their rows add up: each pair is in one partition)."""
+        """The scoring patterns of every candidate pair: a table made when first asked for
+        (scoring alone never needs it), or the partitions' files (their rows add up: each
+        pair is in one partition)."""
         self.ensure_gammas()
         if self._store is None:
+            scoring = scoring_pattern_sql(quote(GAMMA_TABLE), self.comparisons)
+            self.backend.execute(f"CREATE TABLE IF NOT EXISTS {quote(SCORING_TABLE)} AS {scoring}")
             return quote(SCORING_TABLE)
         files = ", ".join(literal(f) for f in self._store.scoring_files)
         if not files:  # no partition had pairs: the empty gamma view, aggregated

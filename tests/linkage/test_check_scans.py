@@ -13,6 +13,7 @@ from linkage import Linker
 from linkage import evaluate as evaluation
 from linkage.checks import LIKELY_PAIRS
 from linkage.link_checks import one_to_one_check
+from linkage.tables import SCORING_TABLE
 from synthetic import generate_person_pair
 from tests.linkage._persons import person_settings, prepare_persons
 
@@ -81,3 +82,29 @@ def test_the_histogram_of_scoring_patterns_is_the_histogram_of_the_pairs(
     assert summary.auto_threshold == expected.auto_threshold
     for field in ("expected_matches", "expected_precision", "expected_recall", "expected_f1"):
         assert getattr(summary, field) == pytest.approx(getattr(expected, field), rel=1e-12)
+
+
+def test_scoring_alone_does_not_aggregate_the_vectors(
+    linker_and_sql: tuple[Linker, list[str]],
+) -> None:
+    # a linker given trained parameters and asked only to score never builds the scoring
+    # patterns (a GROUP BY over every vector); the histogram builds them once
+    trained, _ = linker_and_sql
+    left, right, _ = generate_person_pair(3000, 3000, overlap=0.8, seed=21)
+    linker = Linker(
+        person_settings(),
+        prepare_persons(left),
+        prepare_persons(right),
+        parameters=trained.parameters,
+    )
+    pairs = linker.predict(threshold=0.5)
+    assert pairs.height > 1000
+
+    def tables() -> list[str]:
+        return [r[0] for r in linker.backend.con.execute("SHOW TABLES").fetchall()]
+
+    assert SCORING_TABLE not in tables()
+    columns = ["probability", "pairs"]
+    mine = linker.posterior_histogram().sort("probability").select(columns)
+    assert mine.equals(trained.posterior_histogram().sort("probability").select(columns))
+    assert SCORING_TABLE in tables()
