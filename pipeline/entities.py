@@ -1,22 +1,28 @@
-"""Stable entity numbers across runs: the entity registry.
+"""Stable entity ids across runs: the entity registry.
 
 A scheduled pipeline delivers each batch of new input files once. For a researcher to follow a
 person across deliveries, the same person must get the same ``person_id`` in every delivery of
 a project, even when the records arrive in different runs. The registry
 (:mod:`pipeline.registry`) keeps every linked record of earlier runs (``_uid``, ``_source``,
-the person roles and ``id_*`` columns the linker reads) with the entity number it was given.
+the person roles and ``id_*`` columns the linker reads) with the entity id it was given.
 A new batch is linked *together with* the registry's records it can be linked with (those
 sharing a blocking key or a deterministic identifier with one of its records,
 :mod:`pipeline.stages.link_keys`), and then:
 
-* a cluster holding records of earlier runs keeps their entity number (the smallest, when new
-  records join two earlier entities: they are counted as ``merged``, and records delivered
-  before keep the numbers they were delivered with);
-* a cluster of new records only gets a new number, after the largest in the registry (leaving
-  out the batch's own rows, so a rerun numbers them the same way), in the order of each
-  cluster's smallest ``_uid``.
+* a cluster holding records of earlier runs keeps their entity id (the smallest in text order,
+  when new records join two earlier entities: they are counted as ``merged``, and records
+  delivered before keep the ids they were delivered with);
+* a cluster of new records only is a new entity, named after its founding record: the
+  ``_uid`` (``source|file|row``) of its smallest record.
 
-Entity numbers never leave: the pseudonymise stage turns them into keyed pseudonyms (type
+A new entity's id depends on its own records only. Numbering new entities in sequence did
+not: one pair decided otherwise (say by a model trained on more history) moved the number, and
+so the ``person_id``, of every later new entity in the batch. Named by a record, an entity
+keeps its id when other records link differently, and a rerun of the same batch gives the same
+ids. Registries written by pprl before this rule hold whole numbers (``"17"``); they are read as
+text, which is what the pseudonymise stage always keyed, so their ``person_id``s do not change.
+
+Entity ids never leave: the pseudonymise stage turns them into keyed pseudonyms (type
 ``person``) in the project's environment, so two projects' extracts cannot be joined on them.
 The registry holds identifying data and lives in the work folder, outside the delivery folder.
 Rows are keyed by ``_uid``: a batch processed again (a rerun after a killed run, or
@@ -31,7 +37,6 @@ it are not decided again), is measured in ``tests/pipeline/test_incremental_link
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from pipeline.sorted_lookup import find_sorted
@@ -42,67 +47,88 @@ EXISTING = "_entity_existing"  # the record joined an entity of an earlier run
 MERGED = "_entity_merged"  # ... and its cluster joined two or more of them
 
 
-def assign_entities(
-    clusters: pl.DataFrame, history: pl.DataFrame | None, *, last_entity: int | None = None
-) -> pl.DataFrame:
-    """Entity numbers for the records of ``clusters`` (``_uid``, ``cluster``) that are not in
-    ``history``: ``_uid``, ``_entity``, ``linked`` (its cluster has another record),
-    ``_entity_existing`` and ``_entity_merged`` (see the module docstring), in ``_uid`` order.
-    New entities are numbered after ``last_entity`` (the largest in the whole registry when
-    ``history`` holds only part of it; by default the largest in ``history``).
+def assign_entities(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
+    """Entity ids for the records of ``clusters`` (``_uid``, ``cluster``) that are not in
+    ``history`` (``_uid``, ``_entity``): ``_uid``, ``_entity``, ``linked`` (its cluster has
+    another record), ``_entity_existing`` and ``_entity_merged`` (see the module docstring), in
+    ``_uid`` order.
 
-    Records are handled by their row number in ``_uid`` order and joined on nothing but the
-    cluster label: at tens of millions of records each join on the ``_uid`` text (its hash
-    table and its output's copy of the ids) costs gigabytes."""
+    Records are handled by their row number in ``_uid`` order and grouped by nothing but the
+    cluster label (an integer): at tens of millions of records each join or grouping on the
+    ``_uid`` text (its hash table and its output's copy of the ids) costs gigabytes."""
     ordered = clusters.select(UID, "cluster")
     if not ordered.get_column(UID).is_sorted():
         ordered = ordered.sort(UID)
     uids = ordered.get_column(UID)
+    label = ordered.get_column("cluster")
     known = _known_entities(uids, history)
-    if last_entity is None:
-        top = None if history is None or history.height == 0 else history.get_column(ENTITY).max()
-        last_entity = 0 if top is None else int(top)  # type: ignore[arg-type]
-    labelled = pl.DataFrame({"cluster": ordered.get_column("cluster"), ENTITY: known})
-    labelled = labelled.with_row_index("__row")
-    per_cluster = labelled.group_by("cluster").agg(
-        pl.col(ENTITY).min().alias("__old"),
-        pl.col(ENTITY).drop_nulls().n_unique().alias("__old_count"),
-        pl.col("__row").filter(pl.col(ENTITY).is_null()).min().alias("__first_new"),
-        pl.len().alias("__size"),
+    held = known.is_not_null()
+    rows = pl.DataFrame({"cluster": label, "__row": pl.int_range(len(uids), eager=True)})
+    fresh = rows.filter(~held)
+    per_cluster = fresh.group_by("cluster").agg(
+        pl.col("__row").min().alias("__first_new"), pl.len().alias("__new")
     )
-    fresh = (
-        per_cluster.filter(pl.col("__old").is_null())
-        .sort("__first_new")
-        .with_row_index("__n", offset=1)
-        .select("cluster", "__n")
-    )
-    per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
-        pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + last_entity).alias(ENTITY),
+    if held.any():
+        earlier = pl.DataFrame({"cluster": label.filter(held), ENTITY: known.filter(held)})
+        old = earlier.group_by("cluster").agg(
+            pl.col(ENTITY).min().alias("__old"),
+            pl.col(ENTITY).n_unique().alias("__old_count"),
+            pl.len().alias("__earlier"),
+        )
+        per_cluster = per_cluster.join(old, on="cluster", how="left")
+    else:
+        per_cluster = per_cluster.with_columns(
+            pl.lit(None, pl.String).alias("__old"),
+            pl.lit(0, pl.UInt32).alias("__old_count"),
+            pl.lit(0, pl.UInt32).alias("__earlier"),
+        )
+    founder = uids.gather(per_cluster.get_column("__first_new"))
+    per_cluster = per_cluster.with_columns(
+        pl.coalesce("__old", founder).alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),
-        (pl.col("__old_count") > 1).alias(MERGED),
-        (pl.col("__size") > 1).alias("linked"),
+        (pl.col("__old_count").fill_null(0) > 1).alias(MERGED),
+        (pl.col("__new") + pl.col("__earlier").fill_null(0) > 1).alias("linked"),
     )
-    batch = labelled.filter(pl.col(ENTITY).is_null()).select("__row", "cluster")
-    del labelled
-    numbered = batch.join(
+    numbered = fresh.join(
         per_cluster.select("cluster", ENTITY, "linked", EXISTING, MERGED),
         on="cluster",
         maintain_order="left",
     )
-    rows = numbered.get_column("__row")
-    return numbered.select(uids.gather(rows).alias(UID), ENTITY, "linked", EXISTING, MERGED)
+    at = numbered.get_column("__row")
+    return numbered.select(uids.gather(at).alias(UID), ENTITY, "linked", EXISTING, MERGED)
 
 
 def _known_entities(uids: pl.Series, history: pl.DataFrame | None) -> pl.Series:
-    """The entity number of each of ``uids`` (sorted) that ``history`` holds, else null."""
-    values = np.zeros(len(uids), dtype=np.int64)
-    held = np.zeros(len(uids), dtype=bool)
+    """The entity id of each of ``uids`` (sorted) that ``history`` holds, else null."""
+    known = pl.repeat(None, len(uids), dtype=pl.String, eager=True).alias(ENTITY)
     if history is not None and history.height:
-        earlier = history.select(UID, pl.col(ENTITY).cast(pl.Int64)).sort(UID)
+        earlier = history.select(UID, pl.col(ENTITY).cast(pl.String)).sort(UID)
         at, hit = find_sorted(uids, earlier.get_column(UID))
-        values[at[hit]] = earlier.get_column(ENTITY).to_numpy()[hit]
-        held[at[hit]] = True
-    return pl.Series(ENTITY, values).set(pl.Series(~held), None)
+        known = known.scatter(at[hit], earlier.get_column(ENTITY).filter(pl.Series(hit)))
+    return known
+
+
+def rename_held(assigned: pl.DataFrame, held: pl.Series) -> pl.DataFrame:
+    """``assigned`` (:func:`assign_entities`) with each new entity whose id is in ``held``
+    renamed ``<id>~<n>`` (the smallest free ``n``). A batch processed again founds its entities
+    under the ids of its own records, which records of later runs may have joined: those
+    entities are not the new ones, and keep their id."""
+    fresh, entity = ~pl.col(EXISTING), pl.col(ENTITY)
+    clashing = assigned.filter(fresh & entity.is_in(held.implode()))
+    if clashing.is_empty():
+        return assigned
+    suffixed = assigned.filter(entity.str.contains("~", literal=True)).get_column(ENTITY)
+    used = set(held.to_list()) | set(suffixed.unique().to_list())
+    renamed: dict[str, str] = {}
+    for name in sorted(clashing.get_column(ENTITY).unique().to_list()):
+        n = 1
+        while f"{name}~{n}" in used:
+            n += 1
+        renamed[name] = f"{name}~{n}"
+        used.add(renamed[name])
+    return assigned.with_columns(
+        pl.when(fresh).then(entity.replace(renamed)).otherwise(entity).alias(ENTITY)
+    )
 
 
 def entity_summary(linked: pl.DataFrame, earlier_records: int) -> dict[str, int]:

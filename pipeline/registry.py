@@ -9,8 +9,8 @@ The registry (:mod:`pipeline.entities` says what it is for) lives in ``<work>/re
   any value is missing, as a blocking rule never pairs a missing value), and one
   ``_std_<column>`` per column the linkage engine reads: the record standardised as the link
   stage standardised it, so a later batch does not standardise the records it reads again.
-* ``manifest.json``: the parts that make up the registry, with each part's row count,
-  largest entity number and the input files (``source|file``) its rows come from, and how the
+* ``manifest.json``: the parts that make up the registry, with each part's row count and
+  the input files (``source|file``) its rows come from, and how the
   keys were computed. Replacing it (atomically) is the one step that commits a run's rows.
 
 A run's records are one new part. Rows are keyed by ``_uid``: a batch that is processed again
@@ -18,8 +18,9 @@ A run's records are one new part. Rows are keyed by ``_uid``: a batch that is pr
 rows, so the parts that hold rows of the batch's files are rewritten without them, in the
 same commit. Files the manifest does not list (left by a run killed before its commit) are
 deleted when the registry is next opened, under the run lock. A run killed after the commit
-but before its delivery was promoted reruns to the same numbers: its own rows are left out of
-the history it links against.
+but before its delivery was promoted reruns to the same entity ids: its own rows are left out
+of the history it links against. Entity ids are text (:mod:`pipeline.entities`); parts written
+when they were whole numbers are read as text.
 
 Keys are hashed with polars, whose hashes are stable within one version only, and computed
 with pprl's standardisation: the manifest records both versions, the keys and the standardised
@@ -58,6 +59,7 @@ STD_PREFIX = "_std_"  # a standardised link column
 DERIVED = f"^({KEY_PREFIX}|{STD_PREFIX}).*$"  # the columns the index computes
 ROW_GROUP_ROWS = 262_144
 SLICE_ROWS = 1_000_000  # rows read at once when keys are computed again
+_ENTITY_TEXT = pl.col(ENTITY).cast(pl.String)  # parts of older pprl hold whole numbers
 
 
 class KeyIndex(Protocol):
@@ -78,7 +80,6 @@ class RegistryPart:
 
     name: str
     rows: int
-    last_entity: int
     files: tuple[str, ...]  # "source|file" of its rows
 
     def sources(self) -> set[str]:
@@ -87,12 +88,13 @@ class RegistryPart:
 
 @dataclass(frozen=True)
 class Earlier:
-    """The registry's records that are not in the batch being linked: how many, the largest
-    entity number among them and their sources."""
+    """The registry's records that are not in the batch being linked: how many, their
+    sources, and whether the registry holds rows of the batch's files already (the batch is
+    processed again)."""
 
     records: int
-    last_entity: int
     sources: frozenset[str]
+    reprocessed: bool
 
 
 def batch_files(uids: pl.Series) -> set[str]:
@@ -124,8 +126,7 @@ class Registry:
                 registry._migrate(legacy)
         else:
             parts = [
-                RegistryPart(p["name"], p["rows"], p["last_entity"], tuple(p["files"]))
-                for p in manifest["parts"]
+                RegistryPart(p["name"], p["rows"], tuple(p["files"])) for p in manifest["parts"]
             ]
             registry = cls(folder, index, parts, int(manifest["generation"]))
             registry._remove_unlisted()
@@ -155,19 +156,17 @@ class Registry:
         touched = self._touching(files)
         kept = [p for p in self.parts if p not in touched]
         records = sum(p.rows for p in kept)
-        last = max([p.last_entity for p in kept], default=0)
         sources = set().union(*(p.sources() for p in kept))
         for part in touched:
             rest = (
                 self._scan(part)
-                .select(UID, "_source", ENTITY)
+                .select(UID, "_source")
                 .filter(~pl.col(UID).is_in(uids.implode()))
                 .collect()
             )
             records += rest.height
-            last = max(last, int(rest[ENTITY].max() or 0))  # type: ignore[arg-type]
             sources |= set(rest["_source"].unique().to_list())
-        return Earlier(records, last, frozenset(sources))
+        return Earlier(records, frozenset(sources), bool(touched))
 
     def lookup(self, keys: pl.DataFrame, uids: pl.Series) -> pl.DataFrame:
         """Every record (not of ``uids``) that shares a key value with a row of ``keys``
@@ -202,16 +201,21 @@ class Registry:
             rows = self._scan(part).filter(predicate)
             if part in touched:
                 rows = rows.filter(~pl.col(UID).is_in(uids.implode()))
-            frames.append(rows.select(pl.exclude(f"^{KEY_PREFIX}.*$")))
+            frames.append(rows.select(pl.exclude(f"^{KEY_PREFIX}.*$")).with_columns(_ENTITY_TEXT))
         if not frames:
             return self._empty()
         rows = pl.concat(frames, how="diagonal_relaxed")
-        out = rows.collect(engine="streaming") if whole else rows.collect()
-        return out.with_columns(pl.col(ENTITY).cast(pl.Int64))
+        return rows.collect(engine="streaming") if whole else rows.collect()
+
+    def entities_held(self, names: pl.Series, uids: pl.Series) -> pl.Series:
+        """Which of ``names`` are entity ids of records not of ``uids``: a batch processed
+        again must not found an entity under an id that later records took from it."""
+        held = self._select(pl.col(ENTITY).cast(pl.String).is_in(names.implode()), uids)
+        return held.get_column(ENTITY).unique()
 
     @staticmethod
     def _empty() -> pl.DataFrame:
-        return pl.DataFrame(schema={UID: pl.String, "_source": pl.String, ENTITY: pl.Int64})
+        return pl.DataFrame(schema={UID: pl.String, "_source": pl.String, ENTITY: pl.String})
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class Registry:
         """``schema`` (the link view and ``_entity``) with the key columns."""
         view = pl.DataFrame(schema={c: t for c, t in schema.items() if c != ENTITY})
         derived = self.index.registry_columns(view).schema
-        return pl.Schema({**schema, ENTITY: pl.Int64(), **derived})
+        return pl.Schema({**schema, ENTITY: pl.String(), **derived})
 
     def _keyed(self, rows: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         """Rows with their keys and standardised columns: computed here unless the caller
@@ -259,7 +263,7 @@ class Registry:
         """Write ``frames`` into one Parquet file of ``schema`` (a column a frame lacks is
         null); None when there are no rows."""
         files: set[str] = set()
-        last, rows = 0, 0
+        rows = 0
         private_dir(self.folder)
         with _parquet_writer(self.folder / name, schema) as writer:
             for frame in frames:
@@ -271,27 +275,18 @@ class Registry:
                 )
                 writer.write_table(unified.to_arrow(), row_group_size=ROW_GROUP_ROWS)
                 files |= batch_files(frame[UID])
-                last = max(last, int(frame[ENTITY].max() or 0))  # type: ignore[arg-type]
                 rows += frame.height
         if not rows:
             (self.folder / name).unlink()
             return None
-        return RegistryPart(name, rows, last, tuple(sorted(files)))
+        return RegistryPart(name, rows, tuple(sorted(files)))
 
     def _commit(self, parts: list[RegistryPart], generation: int) -> None:
         document = {
             "format": FORMAT,
             "generation": generation,
             "index": self.index.fingerprint,
-            "parts": [
-                {
-                    "name": p.name,
-                    "rows": p.rows,
-                    "last_entity": p.last_entity,
-                    "files": list(p.files),
-                }
-                for p in parts
-            ],
+            "parts": [{"name": p.name, "rows": p.rows, "files": list(p.files)} for p in parts],
         }
         write_text_atomic(self.folder / MANIFEST, json.dumps(document, indent=1) + "\n")
         self.parts, self.generation = parts, generation
@@ -354,7 +349,8 @@ def read_registry(work_dir: Path) -> pl.DataFrame | None:
     if manifest is None:
         return None
     frames = [
-        pl.scan_parquet(folder / p["name"]).select(pl.exclude(DERIVED)) for p in manifest["parts"]
+        pl.scan_parquet(folder / p["name"]).select(pl.exclude(DERIVED)).with_columns(_ENTITY_TEXT)
+        for p in manifest["parts"]
     ]
     return pl.concat(frames, how="diagonal_relaxed").collect() if frames else None
 

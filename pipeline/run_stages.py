@@ -399,7 +399,7 @@ def _register(batch: Batch, prepared: PartSet, linked: PartSet) -> None:
 
     sources = dict.fromkeys(p.source for p in prepared.parts())
     schema = {c: t for s in sources for c, t in _view_schema(prepared, s).items()}
-    registry.commit(rows(), pl.Schema({**schema, ENTITY: pl.Int64()}))
+    registry.commit(rows(), pl.Schema({**schema, ENTITY: pl.String()}))
 
 
 def _view_schema(prepared: PartSet, source: str) -> pl.Schema:

@@ -21,7 +21,7 @@ Guarantees:
 * **Stable person IDs**: each batch is linked together with the earlier runs' records it can
   be linked with (the entity registry in the work folder, :mod:`pipeline.entities` and
   :mod:`pipeline.registry`), so a person keeps one ``person_id`` across the project's
-  deliveries; ``person_id`` is a keyed pseudonym of the entity number.
+  deliveries; ``person_id`` is a keyed pseudonym of the entity id.
 """
 
 from __future__ import annotations

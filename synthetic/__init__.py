@@ -21,7 +21,7 @@ from synthetic.businesses import (
     generate_register,
 )
 from synthetic.corruption import Corruption
-from synthetic.demo import INVALID_KINDS, DemoSources, write_demo_sources
+from synthetic.demo import INVALID_KINDS, DemoSources, split_demo_sources, write_demo_sources
 from synthetic.errors import SyntheticError
 from synthetic.persons import (
     EMPLOYMENT_STATUSES,
@@ -43,5 +43,6 @@ __all__ = [
     "generate_person_pair",
     "generate_persons",
     "generate_register",
+    "split_demo_sources",
     "write_demo_sources",
 ]

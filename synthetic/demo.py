@@ -251,3 +251,21 @@ def _write_atomic(path: Path, writer: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".tmp-{path.name}")
     writer(tmp)
     os.replace(tmp, path)
+
+
+def split_demo_sources(inputs: Path, root: Path, *, repeat_last: int = 0) -> None:
+    """The demo's hospital episodes in three files (``root/hospital/ep-N.csv``) and its GP
+    register in two (``root/gp/reg-N.parquet``); with ``repeat_last``, a fourth hospital file
+    repeats that many last episodes (new episodes of known patients)."""
+    episodes = pl.read_csv(inputs / HOSPITAL_FILE, infer_schema=False)
+    third = -(-episodes.height // 3)
+    (root / "hospital").mkdir()
+    for n in range(3):
+        episodes.slice(n * third, third).write_csv(root / "hospital" / f"ep-{n}.csv")
+    if repeat_last:
+        episodes.tail(repeat_last).write_csv(root / "hospital" / "ep-3.csv")
+    register = pl.read_parquet(inputs / GP_FILE)
+    half = register.height // 2
+    (root / "gp").mkdir()
+    register.head(half).write_parquet(root / "gp" / "reg-0.parquet")
+    register.tail(register.height - half).write_parquet(root / "gp" / "reg-1.parquet")

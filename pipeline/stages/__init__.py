@@ -12,10 +12,10 @@ whole. Order and contract (columns named as in :mod:`pipeline.ingest`):
    :func:`link.linkage_view` (never research attributes) standardised chunk by chunk, of the
    batch and of the registry records sharing a blocking key or identifier with it
    (:mod:`link_keys`, :mod:`pipeline.registry`), and returns a cluster label per record; the
-   stage adds the entity number and ``linked``. :mod:`link_engine` adapts the ``linkage``
+   stage adds the entity id and ``linked``. :mod:`link_engine` adapts the ``linkage``
    package's facade.
 3. :func:`pseudonymise.pseudonymise_part` - replaces every ``id_<type>`` column with
-   ``pid_<type>``, the entity number with ``person_id``, and adds a keyed ``record_key``
+   ``pid_<type>``, the entity id with ``person_id``, and adds a keyed ``record_key``
    (0-255, for the cell-key method). Runs per part.
 4. :func:`deidentify.deidentify` - keeps only pseudonyms, ``person_id``/``linked``, approved
    and derived attributes; k-anonymity and a leak check via ``pipeline.disclosure``, deciding

@@ -1,11 +1,11 @@
-"""Stage 2: link records on identifying fields only, and give each row an entity number.
+"""Stage 2: link records on identifying fields only, and give each row an entity id.
 
 The linker never sees research attributes: :func:`linkage_view` projects the frame onto the
 accounting columns, person roles and identifier columns before anything is handed over. The
 batch is linked together with the records of earlier runs it can be linked with: those of
 the entity registry (:mod:`pipeline.registry`) sharing a blocking key or a deterministic
 identifier with a new record (:mod:`pipeline.stages.link_keys`), and any a curator's
-``match`` decision ties to them. So a person keeps one entity number across deliveries and a
+``match`` decision ties to them. So a person keeps one entity id across deliveries and a
 batch from one source links to the other sources' earlier records, without reading or
 re-linking the whole history (``whole_history`` does that, for comparison).
 
@@ -32,6 +32,7 @@ from pipeline.entities import (
     UID,
     assign_entities,
     entity_summary,
+    rename_held,
 )
 from pipeline.errors import ConfigError
 from pipeline.linkage_spec import PERSON_ROLES, LinkageSpec, role_column
@@ -48,7 +49,7 @@ from pipeline.stages.services import Linker
 logger = logging.getLogger(__name__)
 
 PAIRS_SCHEMA = {"_uid_l": pl.String, "_uid_r": pl.String, "match_probability": pl.Float64}
-_NO_HISTORY = Earlier(0, 0, frozenset())
+_NO_HISTORY = Earlier(0, frozenset(), reprocessed=False)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def link_batch(
     *,
     whole_history: bool = False,
 ) -> LinkOutcome:
-    """Entity numbers for the records of ``view`` (:func:`linkage_view` of the batch, or the
+    """Entity ids for the records of ``view`` (:func:`linkage_view` of the batch, or the
     batch already standardised).
 
     The batch is linked together with the ``registry``'s records it can be linked with (all
@@ -163,8 +164,11 @@ def link_batch(
     if _without_cluster(union.ids.get_column(UID), clusters.get_column(UID)):
         raise ValueError("the linker did not return a cluster for every record")
     del union
-    assigned = assign_entities(clusters, history, last_entity=earlier.last_entity)
+    assigned = assign_entities(clusters, history)
     del clusters
+    if registry is not None and earlier.reprocessed:
+        founded = assigned.filter(~pl.col(EXISTING)).get_column(ENTITY).unique()
+        assigned = rename_held(assigned, registry.entities_held(founded, uids))
     assigned = in_order_of(records.ids.get_column(UID), assigned)
     entities = {
         **entity_summary(assigned, earlier.records),

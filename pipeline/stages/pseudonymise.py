@@ -1,7 +1,7 @@
 """Stage 3: replace identifiers by keyed pseudonyms, chunk by chunk.
 
 Each ``id_<type>`` column becomes ``pid_<type>``; a keyed ``record_key`` (UInt8, 0-255) is added
-for the cell-key method of disclosure control; the entity number from linkage becomes
+for the cell-key method of disclosure control; the entity id from linkage becomes
 ``person_id``, a pseudonym of type ``person`` (stable across the project's runs, unrelated to
 any other environment's). The pseudonymiser is built *inside* the task from
 the config, so under a distributed executor keys are derived on the worker and never shipped.

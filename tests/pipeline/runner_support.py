@@ -221,24 +221,6 @@ def generated_link_side(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     )
 
 
-def split_demo_sources(inputs: Path, root: Path, *, repeat_last: int = 0) -> None:
-    """The demo's hospital episodes in three files (``root/hospital/ep-N.csv``) and its GP
-    register in two (``root/gp/reg-N.parquet``); with ``repeat_last``, a fourth hospital file
-    repeats that many last episodes (new episodes of known patients)."""
-    episodes = pl.read_csv(inputs / "hospital_episodes.csv", infer_schema=False)
-    third = -(-episodes.height // 3)
-    (root / "hospital").mkdir()
-    for n in range(3):
-        episodes.slice(n * third, third).write_csv(root / "hospital" / f"ep-{n}.csv")
-    if repeat_last:
-        episodes.tail(repeat_last).write_csv(root / "hospital" / "ep-3.csv")
-    register = pl.read_parquet(inputs / "gp_register.parquet")
-    half = register.height // 2
-    (root / "gp").mkdir()
-    register.head(half).write_parquet(root / "gp" / "reg-0.parquet")
-    register.tail(register.height - half).write_parquet(root / "gp" / "reg-1.parquet")
-
-
 def demo_keys(root: Path, patch: pytest.MonkeyPatch) -> None:
     """A keystore at ``root/keys`` holding the demo environment, its master key in the
     environment variable the demo reads."""

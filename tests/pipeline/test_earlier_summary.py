@@ -22,8 +22,8 @@ from pipeline.runner import run_pipeline
 from pipeline.stages import deidentify as deidentify_stage
 from pipeline.stages.earlier import earlier_extracts, hashed_key
 from pipeline.stages.earlier_summary import Summary
-from synthetic import write_demo_sources
-from tests.pipeline.runner_support import demo_keys, split_demo_sources
+from synthetic import split_demo_sources, write_demo_sources
+from tests.pipeline.runner_support import demo_keys
 
 BATCHES = [
     ["hospital/ep-0.csv", "gp/reg-0.parquet"],

@@ -1,4 +1,4 @@
-"""Stable entity numbers across runs (pipeline/entities.py) and the person_id pseudonym.
+"""Stable entity ids across runs (pipeline/entities.py) and the person_id pseudonym.
 
 Literal cases for the numbering rule, the registry's replace-by-record behaviour, and end to
 end: the same inputs give unrelated person_ids in two environments and the same person_ids
@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
+from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities, rename_held
 from tests.pipeline.runner_support import ENVIRONMENT, demo_config, demo_workspace
 
 
@@ -27,36 +27,57 @@ def _by_uid(frame: pl.DataFrame, column: str) -> dict[str, object]:
     return dict(zip(frame[UID].to_list(), frame[column].to_list(), strict=True))
 
 
-def test_first_run_numbers_clusters_by_their_smallest_record() -> None:
+def test_first_run_names_each_cluster_after_its_smallest_record() -> None:
     out = assign_entities(_clusters({"s|f|3": "x", "s|f|2": "y", "s|f|4": "x"}), None)
-    assert _by_uid(out, ENTITY) == {"s|f|2": 1, "s|f|3": 2, "s|f|4": 2}
+    assert _by_uid(out, ENTITY) == {"s|f|2": "s|f|2", "s|f|3": "s|f|3", "s|f|4": "s|f|3"}
     assert _by_uid(out, "linked") == {"s|f|2": False, "s|f|3": True, "s|f|4": True}
     assert not out[EXISTING].any() and not out[MERGED].any()
 
 
-def test_new_records_join_earlier_entities_and_fresh_ones_follow_the_largest() -> None:
+def test_new_records_join_earlier_entities_and_fresh_ones_are_named_by_their_records() -> None:
     history = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a", "a"], ENTITY: [7, 4]})
     clusters = _clusters({"a|1|2": "c1", "b|9|2": "c1", "b|9|3": "c2", "a|1|3": "c3"})
     out = assign_entities(clusters, history)
     assert set(out[UID]) == {"b|9|2", "b|9|3"}  # earlier records are not re-labelled
-    assert _by_uid(out, ENTITY) == {"b|9|2": 7, "b|9|3": 8}
+    # the whole numbers of an older registry are read as the text pseudonymise always keyed
+    assert _by_uid(out, ENTITY) == {"b|9|2": "7", "b|9|3": "b|9|3"}
     assert _by_uid(out, EXISTING) == {"b|9|2": True, "b|9|3": False}
     assert _by_uid(out, "linked") == {"b|9|2": True, "b|9|3": False}
 
 
 def test_a_record_joining_two_earlier_entities_takes_the_smaller_and_is_marked_merged() -> None:
-    history = pl.DataFrame({UID: ["a|1|2", "a|1|3"], "_source": ["a", "a"], ENTITY: [5, 3]})
+    history = pl.DataFrame(
+        {UID: ["a|1|2", "a|1|3"], "_source": ["a", "a"], ENTITY: ["a|1|2", "a|0|9"]}
+    )
     out = assign_entities(_clusters({"a|1|2": "c", "a|1|3": "c", "b|1|2": "c"}), history)
-    assert _by_uid(out, ENTITY) == {"b|1|2": 3}
+    assert _by_uid(out, ENTITY) == {"b|1|2": "a|0|9"}
     assert _by_uid(out, MERGED) == {"b|1|2": True}
 
 
-def test_new_entities_follow_the_largest_number_of_the_whole_registry() -> None:
-    history = pl.DataFrame({UID: ["a|1|2"], "_source": ["a"], ENTITY: [3]})  # the part read
-    out = assign_entities(
-        _clusters({"a|1|2": "c", "b|1|2": "c", "b|1|3": "d"}), history, last_entity=9
-    )
-    assert _by_uid(out, ENTITY) == {"b|1|2": 3, "b|1|3": 10}
+def test_a_new_entity_keeps_its_id_when_other_records_link_differently() -> None:
+    """The reason entities are named by a record: numbered in sequence, one cluster split in
+    two moved every later new entity's number, and so its person_id."""
+    together = {"b|1|2": "p", "b|1|3": "p", "b|1|4": "q", "b|1|5": "r"}
+    apart = {**together, "b|1|3": "s"}
+    one = _by_uid(assign_entities(_clusters(together), None), ENTITY)
+    two = _by_uid(assign_entities(_clusters(apart), None), ENTITY)
+    assert {u for u in one if one[u] != two[u]} == {"b|1|3"}
+
+
+def test_a_batch_processed_again_does_not_reuse_an_id_later_records_hold() -> None:
+    # b|1|2 founded an entity in its first run, and a later run's record joined it; processed
+    # again, b|1|2 no longer links to that record, so its new entity needs another id
+    assigned = assign_entities(_clusters({"b|1|2": "x", "b|1|3": "y"}), None)
+    held = pl.Series(["b|1|2", "b|1|2~1"])
+    renamed = rename_held(assigned, held)
+    assert _by_uid(renamed, ENTITY) == {"b|1|2": "b|1|2~2", "b|1|3": "b|1|3"}
+    assert rename_held(assigned, pl.Series([], dtype=pl.String)).equals(assigned)
+
+
+def test_an_entity_an_earlier_record_holds_is_not_renamed() -> None:
+    history = pl.DataFrame({UID: ["a|1|2"], "_source": ["a"], ENTITY: ["b|1|2"]})
+    assigned = assign_entities(_clusters({"a|1|2": "c", "b|1|2": "c"}), history)
+    assert _by_uid(rename_held(assigned, pl.Series(["b|1|2"])), ENTITY) == {"b|1|2": "b|1|2"}
 
 
 # --- end to end ---------------------------------------------------------------------------------

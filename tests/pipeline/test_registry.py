@@ -33,7 +33,7 @@ KEYS = BlockKeys.for_spec(SPEC)
 
 
 def rows(source: str, file: str, people: list[tuple[str, str | None, str | None]]) -> pl.DataFrame:
-    """Registry rows (link view and entity numbers 1, 2, ...) of one file."""
+    """Registry rows (link view, each record an entity named after itself) of one file."""
     return pl.DataFrame(
         {
             UID: [f"{source}|{file}|{n}" for n in range(2, len(people) + 2)],
@@ -41,7 +41,7 @@ def rows(source: str, file: str, people: list[tuple[str, str | None, str | None]
             "surname": [p[0] for p in people],
             "date_of_birth": pl.Series([p[1] for p in people]).str.to_date(),
             "id_nhs": [p[2] for p in people],
-            ENTITY: list(range(1, len(people) + 1)),
+            ENTITY: [f"{source}|{file}|{n}" for n in range(2, len(people) + 2)],
         }
     )
 
@@ -62,13 +62,13 @@ def test_a_batch_processed_again_replaces_its_rows(tmp_path: Path) -> None:
     commit(registry, FIRST)
     second = rows("b", "g1", [("Ravensworth", "1990-07-21", None)])
     commit(registry, second)
-    commit(registry, FIRST.with_columns(pl.col(ENTITY) + 10))  # f1 again, renumbered
+    commit(registry, FIRST.with_columns(pl.lit("a|f1|2").alias(ENTITY)))  # f1 again, linked
     stored = read_registry(tmp_path)
     assert stored is not None and stored.height == 3
     assert dict(zip(stored[UID], stored[ENTITY], strict=True)) == {
-        "a|f1|2": 11,
-        "a|f1|3": 12,
-        "b|g1|2": 1,
+        "a|f1|2": "a|f1|2",
+        "a|f1|3": "a|f1|2",
+        "b|g1|2": "b|g1|2",
     }
     reopened = Registry.open(tmp_path, KEYS)
     assert sorted(p.rows for p in reopened.parts) == [1, 2]
@@ -80,10 +80,56 @@ def test_a_batch_processed_again_replaces_its_rows(tmp_path: Path) -> None:
 
 def test_earlier_leaves_out_the_batchs_own_rows(tmp_path: Path) -> None:
     registry = Registry.open(tmp_path, KEYS)
-    commit(registry, FIRST.with_columns(pl.col(ENTITY) + 4))
+    commit(registry, FIRST)
     commit(registry, rows("b", "g1", [("Ravensworth", "1990-07-21", None)]))
     earlier = registry.earlier(FIRST[UID])  # a rerun of f1: its rows are not history
-    assert (earlier.records, earlier.last_entity, earlier.sources) == (1, 1, frozenset({"b"}))
+    assert (earlier.records, earlier.sources, earlier.reprocessed) == (1, frozenset({"b"}), True)
+    fresh = registry.earlier(pl.Series(UID, ["c|h1|2"]))
+    assert (fresh.records, fresh.reprocessed) == (3, False)
+
+
+def test_entities_held_by_records_outside_the_batch(tmp_path: Path) -> None:
+    registry = Registry.open(tmp_path, KEYS)
+    commit(registry, FIRST)
+    # a later file's record joined the entity f1's first record founded
+    commit(
+        registry,
+        rows("b", "g1", [("Quintavalle", "1961-03-14", None)]).with_columns(
+            pl.lit("a|f1|2").alias(ENTITY)
+        ),
+    )
+    names = pl.Series(["a|f1|2", "a|f1|3", "z|z|2"])
+    assert registry.entities_held(names, FIRST[UID]).to_list() == ["a|f1|2"]
+    assert sorted(registry.entities_held(names, pl.Series(UID, ["b|g1|2"]))) == [
+        "a|f1|2",
+        "a|f1|3",
+    ]
+
+
+def test_a_part_of_an_older_pprl_with_whole_number_entities_is_read_as_text(
+    tmp_path: Path,
+) -> None:
+    """Until 2026-12-05 entities were numbered 1, 2, ... and parts held them as Int64, with
+    the largest in the manifest. Read as text, they key the same person_ids as before."""
+    commit(Registry.open(tmp_path, KEYS), FIRST)
+    folder = tmp_path / REGISTRY_DIR
+    manifest = json.loads((folder / MANIFEST).read_text())
+    for part in manifest["parts"]:
+        path = folder / part["name"]
+        old = pl.read_parquet(path).with_columns(pl.Series(ENTITY, [7, 12], pl.Int64))
+        old.write_parquet(path)
+        part["last_entity"] = 12
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    registry = Registry.open(tmp_path, KEYS)
+    assert registry.everything(pl.Series(UID, [], pl.String))[ENTITY].to_list() == ["7", "12"]
+    commit(registry, rows("b", "g1", [("Ravensworth", "1990-07-21", None)]))
+    stored = read_registry(tmp_path)
+    assert stored is not None
+    assert dict(zip(stored[UID], stored[ENTITY], strict=True)) == {
+        "a|f1|2": "7",
+        "a|f1|3": "12",
+        "b|g1|2": "b|g1|2",
+    }
 
 
 def test_lookup_reads_only_records_sharing_a_key(tmp_path: Path) -> None:
@@ -100,7 +146,7 @@ def test_lookup_reads_only_records_sharing_a_key(tmp_path: Path) -> None:
     ).drop(ENTITY)
     found = registry.lookup(KEYS.hashes(batch), batch[UID])
     assert sorted(found[UID]) == ["a|f1|2"]
-    assert found.schema[ENTITY] == pl.Int64
+    assert found.schema[ENTITY] == pl.String
     assert not any(c.startswith("_key_") for c in found.columns)
     assert registry.everything(batch[UID]).height == 2
 
@@ -116,11 +162,13 @@ def test_a_killed_runs_unlisted_part_is_removed_on_open(tmp_path: Path) -> None:
 
 
 def test_an_older_single_file_registry_is_converted(tmp_path: Path) -> None:
-    FIRST.write_parquet(tmp_path / LEGACY_FILE)
+    legacy = FIRST.with_columns(pl.Series(ENTITY, [1, 2]))  # entity numbers then
+    legacy.write_parquet(tmp_path / LEGACY_FILE)
     registry = Registry.open(tmp_path, KEYS)
     assert not (tmp_path / LEGACY_FILE).exists()
     stored = read_registry(tmp_path)
-    assert stored is not None and stored.sort(UID).equals(FIRST.sort(UID))
+    expected = legacy.with_columns(pl.col(ENTITY).cast(pl.String))
+    assert stored is not None and stored.sort(UID).equals(expected.sort(UID))
     assert registry.lookup(KEYS.hashes(FIRST.drop(ENTITY)), pl.Series([], dtype=pl.String)).height
 
 

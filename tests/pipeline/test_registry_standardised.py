@@ -26,8 +26,8 @@ from pipeline.config import load_config
 from pipeline.registry import MANIFEST, REGISTRY_DIR, STD_PREFIX
 from pipeline.runner import run_pipeline
 from pipeline.stages.link_keys import BlockKeys
-from synthetic import write_demo_sources
-from tests.pipeline.runner_support import demo_keys, split_demo_sources
+from synthetic import split_demo_sources, write_demo_sources
+from tests.pipeline.runner_support import demo_keys
 
 BATCHES = [
     ["hospital/ep-0.csv", "gp/reg-0.parquet"],

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from pipeline.config import LinkageSpec, load_config
+from pipeline.registry import Registry, read_registry
 from pipeline.runner import run_pipeline
 from pipeline.stages.link import PAIRS_SCHEMA, UID, link_batch, linkage_view
+from pipeline.stages.link_keys import BlockKeys
 from pipeline.stages.link_records import LinkRecords
 from pipeline.stages.services import LinkResult
 from tests.pipeline.runner_support import (
@@ -110,7 +114,7 @@ def test_linkage_view_drops_attributes_and_accounting_details() -> None:
     assert view.columns == [UID, "_source", "id_nhs", "surname"]
 
 
-def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
+def test_entity_ids_are_deterministic_whatever_the_linker_labels() -> None:
     frame = pl.DataFrame(
         {"_source": ["s"] * 4, "_file": ["f"] * 4, "_row": [2, 3, 4, 5], "surname": list("abab")}
     )
@@ -130,8 +134,49 @@ def test_entity_numbers_are_deterministic_whatever_the_linker_labels() -> None:
     spec = LinkageSpec.model_validate(LINKAGE)
     one = link_batch(linkage_view(frame), spec, labels(["x", "y"])).assigned
     two = link_batch(linkage_view(frame), spec, labels(["9", "1"])).assigned
-    assert one["_entity"].to_list() == two["_entity"].to_list() == [1, 2, 1, 2]
+    assert one["_entity"].to_list() == two["_entity"].to_list() == ["s|f|2", "s|f|3"] * 2
     assert one["linked"].all()
+
+
+def test_a_batch_processed_again_founds_no_entity_under_an_id_a_later_record_holds(
+    tmp_path: Path,
+) -> None:
+    spec = LinkageSpec.model_validate(LINKAGE)
+    registry = Registry.open(tmp_path, BlockKeys.for_spec(spec))
+
+    def batch(source: str, rows: int) -> pl.DataFrame:
+        return linkage_view(
+            pl.DataFrame(
+                {"_source": [source] * rows, "_file": ["f"] * rows, "_row": range(2, rows + 2)}
+            ).with_columns(pl.lit("Ng").alias("surname"))
+        )
+
+    def linker(together: bool):  # type: ignore[no-untyped-def]
+        def link(records: LinkRecords, spec: LinkageSpec, decisions: object) -> LinkResult:
+            ids = records.ids.get_column(UID)
+            label = pl.lit(0) if together else pl.col(UID).rank("dense")
+            clusters = ids.to_frame().with_columns(label.cast(pl.Int64).alias("cluster"))
+            return LinkResult(clusters, pl.DataFrame(schema=PAIRS_SCHEMA), 0.9, 0.5)
+
+        return link
+
+    def run(view: pl.DataFrame, together: bool) -> pl.DataFrame:
+        assigned = link_batch(view, spec, linker(together), registry).assigned
+        rows = view.hstack(assigned.select("_entity"))
+        registry.commit([rows], rows.schema)
+        return assigned
+
+    first = run(batch("a", 1), together=True)
+    assert first["_entity"].to_list() == ["a|f|2"]
+    assert run(batch("b", 1), together=True)["_entity"].to_list() == ["a|f|2"]  # joins it
+    again = run(batch("a", 1), together=False)  # a|f|2 processed again, no longer linked
+    assert again["_entity"].to_list() == ["a|f|2~1"]
+    stored = read_registry(tmp_path)
+    assert stored is not None
+    assert dict(zip(stored[UID], stored["_entity"], strict=True)) == {
+        "a|f|2": "a|f|2~1",
+        "b|f|2": "a|f|2",
+    }
 
 
 def test_linker_that_drops_records_is_an_error() -> None:

@@ -1,6 +1,6 @@
-"""Entity numbering by row numbers in ``_uid`` order (pipeline/entities.py) and the batch put
+"""Entity naming by row numbers in ``_uid`` order (pipeline/entities.py) and the batch put
 back in its own order (pipeline/stages/link.py ``in_order_of``) give exactly what the earlier
-joins on the ``_uid`` text gave; that implementation is kept here as the reference."""
+joins on the ``_uid`` text give; those joins are kept here as the reference."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities
 from pipeline.stages.link import _without_cluster, in_order_of
 
 
-def _reference(
-    clusters: pl.DataFrame, history: pl.DataFrame | None, last_entity: int | None
-) -> pl.DataFrame:
-    """assign_entities as it was before 2026-12-05 (joins on _uid)."""
+def _reference(clusters: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
+    """The naming rule written with joins on the _uid text."""
     if history is None or history.height == 0:
-        known = pl.DataFrame(schema={UID: pl.String, ENTITY: pl.Int64})
+        known = pl.DataFrame(schema={UID: pl.String, ENTITY: pl.String})
     else:
-        known = history.select(UID, pl.col(ENTITY).cast(pl.Int64))
+        known = history.select(UID, pl.col(ENTITY).cast(pl.String))
     labelled = clusters.select(UID, "cluster").join(known, on=UID, how="left")
     per_cluster = labelled.group_by("cluster").agg(
         pl.col(ENTITY).min().alias("__old"),
@@ -28,16 +26,8 @@ def _reference(
         pl.col(UID).filter(pl.col(ENTITY).is_null()).min().alias("__first_new"),
         pl.len().alias("__size"),
     )
-    fresh = (
-        per_cluster.filter(pl.col("__old").is_null())
-        .sort("__first_new")
-        .with_row_index("__n", offset=1)
-        .select("cluster", "__n")
-    )
-    if last_entity is None:
-        last_entity = int(known[ENTITY].max()) if known.height else 0  # type: ignore[arg-type]
-    per_cluster = per_cluster.join(fresh, on="cluster", how="left").with_columns(
-        pl.coalesce("__old", pl.col("__n").cast(pl.Int64) + last_entity).alias(ENTITY),
+    per_cluster = per_cluster.with_columns(
+        pl.coalesce("__old", "__first_new").alias(ENTITY),
         pl.col("__old").is_not_null().alias(EXISTING),
         (pl.col("__old_count") > 1).alias(MERGED),
         (pl.col("__size") > 1).alias("linked"),
@@ -48,7 +38,7 @@ def _reference(
     ).drop("cluster")
 
 
-def _case(seed: int) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.Series, int | None]:
+def _case(seed: int) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.Series]:
     rng = random.Random(seed)
     n = rng.randint(1, 400)
     uids = [f"s{rng.randint(0, 2)}|f{rng.randint(0, 9)}|{i}" for i in range(n)]
@@ -63,17 +53,16 @@ def _case(seed: int) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.Series, int 
     )
     batch = [u for u in uids if u not in set(earlier)]
     rng.shuffle(batch)
-    last = rng.choice([None, 60])
-    return clusters, history, pl.Series(UID, batch, dtype=pl.String), last
+    return clusters, history, pl.Series(UID, batch, dtype=pl.String)
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_numbering_by_rows_equals_the_joins_on_ids(seed: int) -> None:
-    clusters, history, batch, last = _case(seed)
+    clusters, history, batch = _case(seed)
     expected = batch.to_frame().join(
-        _reference(clusters, history, last), on=UID, how="left", maintain_order="left"
+        _reference(clusters, history), on=UID, how="left", maintain_order="left"
     )
-    got = in_order_of(batch, assign_entities(clusters, history, last_entity=last))
+    got = in_order_of(batch, assign_entities(clusters, history))
     assert got.equals(expected)
     assert got.get_column(UID).equals(batch)
 
@@ -82,7 +71,7 @@ def test_a_batch_the_numbering_does_not_cover_is_joined_and_left_null() -> None:
     assigned = assign_entities(pl.DataFrame({UID: ["b", "a"], "cluster": [1, 1]}), None)
     got = in_order_of(pl.Series(UID, ["c", "a", "b"]), assigned)
     assert got.get_column(UID).to_list() == ["c", "a", "b"]
-    assert got.get_column(ENTITY).to_list() == [None, 1, 1]
+    assert got.get_column(ENTITY).to_list() == [None, "a", "a"]
 
 
 def test_records_without_a_cluster_are_counted() -> None:
