@@ -193,7 +193,7 @@ def one_link_per_source(pairs: pl.DataFrame) -> pl.Series:
             .filter((pl.col("__fa") == pl.col("__order")) & (pl.col("__fb") == pl.col("__order")))
         )
         kept.append(chosen["__row"])
-        taken = pl.concat([chosen["__a"], chosen["__b"]]).unique()
+        taken = pl.concat([chosen["__a"], chosen["__b"]]).unique().implode()
         remaining = remaining.filter(~pl.col("__a").is_in(taken) & ~pl.col("__b").is_in(taken))
     rows = pl.concat(kept) if kept else pl.Series("__row", [], dtype=pl.UInt32)
     return pl.Series(LINKED, np.isin(np.arange(pairs.height), rows.to_numpy()))
