@@ -17,7 +17,9 @@ class LinkageSettings:
     """What to compare and how to block, independent of any data or backend.
 
     ``memory_limit`` and ``threads`` bound the DuckDB backend; ``temp_directory`` is where it
-    spills when the limit is reached (DuckDB's default when ``None``).
+    spills when the limit is reached (DuckDB's default when ``None``). ``source_column``
+    (``dedupe_only``) names the column saying which file each record came from: see
+    :mod:`linkage.sources` for what it changes.
     """
 
     link_type: LinkType
@@ -30,6 +32,7 @@ class LinkageSettings:
     memory_limit: str = "2GB"
     threads: int = 2
     temp_directory: str | None = None
+    source_column: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,14 +72,28 @@ class LinkageSettings:
             problems.append("em_convergence must be > 0")
         if not isinstance(self.threads, int) or self.threads < 1:
             problems.append("threads must be an integer >= 1")
+        problems += self._source_problems()
         if problems:
             raise SettingsError(problems)
+
+    def _source_problems(self) -> list[str]:
+        if self.source_column is None:
+            return []
+        if not isinstance(self.source_column, str) or not self.source_column:
+            return ["source_column must be a non-empty string or None"]
+        if self.link_type != "dedupe_only":
+            return ["source_column applies to dedupe_only (a link's two inputs are its sources)"]
+        if self.source_column == self.unique_id_column:
+            return ["source_column must not be the unique_id_column"]
+        return []
 
     def required_columns(self) -> list[str]:
         """Every input column the comparisons and blocking rules read, plus the id."""
         cols = [self.unique_id_column]
         cols += [c for comp in self.comparisons for c in comp.columns()]
         cols += [c for rule in self.blocking_rules for c in rule.columns]
+        if self.source_column is not None:
+            cols.append(self.source_column)
         return list(dict.fromkeys(cols))
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +108,7 @@ class LinkageSettings:
             "memory_limit": self.memory_limit,
             "threads": self.threads,
             "temp_directory": self.temp_directory,
+            "source_column": self.source_column,
             "extra": self.extra,
         }
 

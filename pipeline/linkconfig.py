@@ -206,7 +206,13 @@ class TruthSpec(_Strict):
 
 
 class LinkJobConfig(_Strict):
-    """A whole ``pprl link`` job."""
+    """A whole ``pprl link`` job.
+
+    ``source_column`` (mode ``dedupe``): the column saying which file each record came from,
+    when one input holds several files' records. The probability that two records match is
+    then estimated apart for pairs within one file and pairs across two, and a record links
+    to at most one record of each file, its strongest (see :mod:`linkage.sources`).
+    """
 
     mode: Literal["link", "dedupe"]
     inputs: list[InputSpec] = Field(min_length=1, max_length=2)
@@ -215,6 +221,7 @@ class LinkJobConfig(_Strict):
     blocking: list[BlockingSpec] = Field(default_factory=list)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     thresholds: ThresholdSpec = Field(default_factory=ThresholdSpec)
+    source_column: str | None = Field(default=None, min_length=1)
     truth: TruthSpec | None = None
     model: str | None = None
     save_model: str | None = None
@@ -247,6 +254,7 @@ class LinkJobConfig(_Strict):
             probability_two_random_records_match=self.training.prior,
             memory_limit=self.memory_limit,
             threads=self.threads,
+            source_column=self.source_column,
             # saved with the model so a later batch is standardised the same way
             extra={"standardise": self.standardise.model_dump()},
         )
@@ -258,6 +266,7 @@ class LinkJobConfig(_Strict):
         cols += [c.reversed_with for c in self.comparisons if c.reversed_with]
         rules = [*self.blocking, *(self.training.em_rules or [])]
         cols += [c for r in rules for c in build_rule(r).columns]
+        cols += [self.source_column] if self.source_column else []
         derived = set(self.standardise.derived())
         return [c for c in dict.fromkeys(cols) if c not in derived]
 
@@ -268,11 +277,11 @@ def _cross_problems(cfg: LinkJobConfig, fields_set: set[str]) -> list[str]:
     if len(cfg.inputs) != want:
         problems.append(f"inputs: mode {cfg.mode!r} needs exactly {want} input(s)")
     if cfg.model is not None:
-        given = sorted(fields_set & {"comparisons", "blocking", "training"})
+        given = sorted(fields_set & {"comparisons", "blocking", "training", "source_column"})
         if given:
             problems.append(
-                f"model: a saved model defines the comparisons, blocking and "
-                f"training; remove {', '.join(given)}"
+                f"model: a saved model defines the comparisons, blocking, training and "
+                f"source column; remove {', '.join(given)}"
             )
     else:
         if not cfg.comparisons:

@@ -5,6 +5,8 @@ task's fields and ``dob_year``; nothing else, so no tool sees the truth. Beside 
 ``truth.parquet`` (``id_l``, ``id_r``: every pair of records of the same simulant; ordered
 ``id_l < id_r`` for dedupe), ``entities.parquet`` (``record_id``, ``simulant_id``,
 ``household_id``) for cluster and false-positive analysis, ``task.json`` and ``meta.json``.
+A dedupe of several sources also gives each record its ``source`` (the file it came from, as a
+user would know it); :func:`tool_records` adds it to folders built before it was written.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from benchmarks.independent.tasks import ID_COLUMN, Task
+from benchmarks.independent.tasks import ID_COLUMN, PREFIX, SOURCE_COLUMN, Task
 from benchmarks.linkage.runner_io import built_folder
 
 logger = logging.getLogger(__name__)
@@ -144,7 +146,8 @@ def truth_pairs(left: pl.DataFrame, right: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _tool_view(frame: pl.DataFrame, task: Task) -> pl.DataFrame:
-    view = frame.select(ID_COLUMN, *task.columns)
+    extra = [SOURCE_COLUMN] if task.has_source_column else []
+    view = frame.select(ID_COLUMN, *task.columns, *extra)
     if "dob" not in task.columns:
         return view
     return view.with_columns(pl.col("dob").str.extract(r"^(\d{4})-", 1).alias("dob_year"))
@@ -155,7 +158,10 @@ def build_task(task: Task, sources: Path, root: Path, *, quick: bool, seed: int)
     directory = root / f"{task.name}{'_quick' if quick else ''}_seed{seed}"
     if (directory / "meta.json").exists():
         return TaskData(task, directory, json.loads((directory / "meta.json").read_text()))
-    frames = [pl.read_parquet(sources / f"{s}.parquet") for s in task.sources]
+    frames = [
+        pl.read_parquet(sources / f"{s}.parquet").with_columns(pl.lit(s).alias(SOURCE_COLUMN))
+        for s in task.sources
+    ]
     if quick and task.household_data:
         keep = _quick_groups(frames, seed)
         frames = [quick_sample(f, keep) for f in frames]
@@ -183,3 +189,14 @@ def build_task(task: Task, sources: Path, root: Path, *, quick: bool, seed: int)
         task.write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
     return TaskData(task, directory, meta)
+
+
+def tool_records(directory: Path, task: Task) -> pl.DataFrame:
+    """``left.parquet`` of a dedupe task, with :data:`SOURCE_COLUMN` when the task has one
+    (derived from the record ids' source prefixes in folders built before it was written)."""
+    left = pl.read_parquet(directory / "left.parquet")
+    if not task.has_source_column or SOURCE_COLUMN in left.columns:
+        return left
+    by_prefix = {PREFIX[s]: s for s in task.sources}
+    prefix = pl.col(ID_COLUMN).str.slice(0, 1)
+    return left.with_columns(prefix.replace_strict(by_prefix).alias(SOURCE_COLUMN))

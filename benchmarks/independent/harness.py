@@ -26,6 +26,7 @@ from benchmarks.independent.scoring import (
     cluster_scores,
     components,
     false_positive_profile,
+    linked_pair_scores,
     ordered,
     pair_scores,
 )
@@ -59,7 +60,9 @@ def score_tool(data: TaskData, out_dir: Path, child: dict[str, Any]) -> dict[str
     notes = child.get("notes") or {}
     threshold = child.get("threshold")
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-    scores = pair_scores(pairs, truth, threshold)
+    marked = "linked" in pairs.columns  # the tool's links (module docstring of scoring)
+    scores = (linked_pair_scores if marked else pair_scores)(pairs, truth, threshold)
+    links = pairs.filter(pl.col("linked")) if marked else pairs
     true_lambda = float(data.meta["true_lambda"])
     lam = notes.get("lambda_estimate")
     unsupervised = notes.get("unsupervised") or {}
@@ -72,13 +75,13 @@ def score_tool(data: TaskData, out_dir: Path, child: dict[str, Any]) -> dict[str
         "own_precision_estimate": unsupervised.get("expected_precision"),
         "own_expected_matches": unsupervised.get("expected_matches"),
         "false_positives": false_positive_profile(
-            pairs, threshold, truth, data.entities, _read_addresses(data)
+            links, threshold, truth, data.entities, _read_addresses(data)
         ),
     }
     if link_type == "dedupe_only":
         ids = data.entities["record_id"]
         out["clusters_at_threshold"] = cluster_scores(
-            components(ids, pairs, threshold), data.entities
+            components(ids, links, threshold), data.entities
         )
         own = out_dir / CLUSTERS_FILE
         if own.exists():

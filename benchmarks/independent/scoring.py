@@ -2,7 +2,12 @@
 
 * pair metrics: :func:`benchmarks.linkage.metrics.evaluate_pairs` (recall over all true pairs,
   best-threshold sweep by weight where the tool writes one); dedupe pairs are unordered, so
-  both sides are put in ``id_l < id_r`` order first;
+  both sides are put in ``id_l < id_r`` order first. Where a tool marks its links (pprl's
+  ``linked`` column, deduplicating several sources: one link per record and source), the
+  figures at its threshold are those of its links; ``best_f1`` still sweeps every written
+  pair's score (the rule not applied), ``best_f1_one_link`` sweeps the pairs the rule keeps
+  (``one_link``) and ``best_f1_model`` the model's scores before the source priors
+  (``match_weight_model``), so the gap can be taken against the best of the three;
 * the model's own view: ``implied precision`` is the mean match probability of the pairs it
   links (what the tool believes its precision is), ``implied matches`` the sum of match
   probabilities over the written pairs (what it believes the number of matches is);
@@ -43,6 +48,30 @@ def pair_scores(pairs: pl.DataFrame, truth: pl.DataFrame, threshold: float) -> d
     metrics["implied_precision"] = float(linked.mean()) if linked.len() else None  # type: ignore[arg-type]
     metrics["implied_matches"] = float(p.sum())
     return metrics
+
+
+#: Headline figures taken from a tool's marked links (see the module docstring)
+_AT_THRESHOLD = ("precision", "recall", "f1", "predicted_pairs", "implied_precision")
+
+
+def linked_pair_scores(
+    pairs: pl.DataFrame, truth: pl.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """:func:`pair_scores` of pairs with ``linked``, ``one_link`` and ``match_weight_model``
+    columns: headline figures from the links, the three best-threshold sweeps."""
+    scores = pair_scores(pairs, truth, threshold)
+    at = pair_scores(pairs.filter(pl.col("linked")), truth, threshold)
+    scores |= {k: at[k] for k in _AT_THRESHOLD}
+    one_link = evaluate_pairs(pairs.filter(pl.col("one_link")), truth, threshold=threshold)
+    model = pairs.select(
+        "id_l",
+        "id_r",
+        pl.col("match_weight_model").alias("match_weight"),
+        pl.col("match_probability_model").alias("match_probability"),
+    )
+    scores["best_f1_one_link"] = one_link.best_f1
+    scores["best_f1_model"] = evaluate_pairs(model, truth, threshold=threshold).best_f1
+    return scores
 
 
 def false_positive_profile(

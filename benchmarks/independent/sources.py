@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.independent.tasks import PREFIX
+
 SOURCES = ("census", "acs", "cps", "w2_1099", "ssa")
 GENERATORS = {
     "census": "generate_decennial_census",
@@ -32,7 +34,6 @@ GENERATORS = {
     "w2_1099": "generate_taxes_w2_and_1099",
     "ssa": "generate_social_security",
 }
-PREFIX = {"census": "c", "acs": "a", "cps": "p", "w2_1099": "w", "ssa": "s"}
 TEXT_FIELDS = (
     "first_name",
     "middle_initial",

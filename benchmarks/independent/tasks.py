@@ -26,9 +26,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+#: Each source's record_id prefix (benchmarks.independent.sources writes the ids)
+PREFIX = {"census": "c", "acs": "a", "cps": "p", "w2_1099": "w", "ssa": "s"}
 FieldKind = Literal["name", "string", "exact", "dob"]
 LinkType = Literal["link_only", "dedupe_only"]
 ID_COLUMN = "record_id"
+#: The file each record came from, in the data of a dedupe of several sources (tools may use it)
+SOURCE_COLUMN = "source"
 KINDS: tuple[str, ...] = ("name", "string", "exact", "dob")
 #: Derived columns every prepared file has (for blocking), besides its fields.
 DERIVED = ("dob_year",)
@@ -71,6 +75,11 @@ class Task:
     @property
     def columns(self) -> list[str]:
         return [f for f, _ in self.fields]
+
+    @property
+    def has_source_column(self) -> bool:
+        """Deduplicating several files: their records carry :data:`SOURCE_COLUMN`."""
+        return self.link_type == "dedupe_only" and len(self.sources) > 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -96,7 +96,9 @@ def self_match_weights(
     """Each record's match weight against an exact copy of itself under ``parameters``: the
     most it could score. Null fields score their null level, so sparse records score low."""
     uid = settings.unique_id_column
-    own = dataclasses.replace(settings, link_type="link_only", blocking_rules=[block_on(uid)])
+    own = dataclasses.replace(
+        settings, link_type="link_only", blocking_rules=[block_on(uid)], source_column=None
+    )
     linker = Linker(own, records, records, parameters=parameters)
     try:
         return linker.predict()["match_weight"].alias("self_match_weight")

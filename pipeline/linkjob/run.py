@@ -17,6 +17,7 @@ import polars as pl
 from linkage import Linker
 from linkage.errors import InputDataError, SettingsError
 from linkage.evaluate import PosteriorSummary
+from linkage.sources import LINKED, SOURCE_L, SOURCE_R
 from pipeline.atomic import write_text_atomic, write_with_atomic
 from pipeline.audit import AuditLog
 from pipeline.charts import record_training
@@ -219,12 +220,24 @@ def _decide(cfg: LinkJobConfig, linker: Linker, decisions: pl.DataFrame | None) 
     scored = linker.predict()
     summary = linker.posterior_summary()
     match_t = summary.auto_threshold if t.match == "auto" else float(t.match)
+    second_links = None
+    if linker.settings.source_column is not None:
+        by_source = linker.link_by_source(scored, None if t.match == "auto" else match_t)
+        summary, match_t = by_source.summary, by_source.threshold
+        scored = by_source.pairs.drop(SOURCE_L, SOURCE_R, LINKED)
+        second_links = by_source.pairs.filter(
+            (pl.col("match_probability") >= match_t) & ~pl.col(LINKED)
+        ).select("id_l", "id_r")
     review_t = min(t.review if t.review is not None else match_t, match_t)
     cluster_t = t.cluster if t.cluster is not None else match_t
     marked, clerical = mark_decisions(scored, decisions, dedupe=cfg.mode == "dedupe")
     kept = kept_pairs(marked, review_t)
     if t.one_to_one:
         kept = one_to_one_after_decisions(kept, linker.one_to_one)
+    if second_links is not None:  # a record's second link to one source: dropped
+        undecided = pl.col(CLERICAL).is_null()
+        dropped = kept.filter(undecided).join(second_links, on=["id_l", "id_r"], how="semi")
+        kept = kept.join(dropped.select("id_l", "id_r"), on=["id_l", "id_r"], how="anti")
     classified = with_decisions_applied(Linker.classify(kept, match_t, review_t))
     # term frequencies describe how common a value is: needed to explain, not delivered
     decided = classified.drop(c for c in kept.columns if c.startswith("tf_")).with_columns(
@@ -236,6 +249,7 @@ def _decide(cfg: LinkJobConfig, linker: Linker, decisions: pl.DataFrame | None) 
         "review": review_t,
         "cluster": cluster_t,
         "one_to_one": t.one_to_one,
+        "one_link_per_source": second_links is not None,
     }
     certain = forced_certain(decided)
     undecided_band = classified.filter(pl.col("decision") == "review").sort(

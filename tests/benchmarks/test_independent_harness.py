@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from benchmarks.independent import harness, sources
-from benchmarks.independent.data import TaskData, build_task, truth_pairs
+from benchmarks.independent.data import TaskData, build_task, tool_records, truth_pairs
 from benchmarks.independent.experiments.latent_classes import (
     latent_class_em,
     responsibilities,
@@ -25,6 +25,7 @@ from benchmarks.independent.scoring import (
     cluster_scores,
     components,
     false_positive_profile,
+    linked_pair_scores,
     ordered,
     pair_scores,
 )
@@ -284,3 +285,31 @@ def test_household_population_shares_surname_and_address_within_families() -> No
     shared = families.select((pl.col("surnames") < pl.col("size")).mean()).item()
     assert shared > 0.8  # shared surnames
     assert (families["dobs"] < families["size"]).any()  # twins
+
+
+def test_linked_pairs_give_the_headline_and_three_best_sweeps() -> None:
+    truth = pl.DataFrame({"id_l": ["a", "c"], "id_r": ["b", "d"]})
+    pairs = pl.DataFrame(
+        {
+            "id_l": ["a", "a", "c"],
+            "id_r": ["b", "e", "d"],
+            "match_weight": [9.0, 8.0, 1.0],
+            "match_probability": [0.99, 0.98, 0.6],
+            "match_weight_model": [9.0, 8.0, 8.5],
+            "match_probability_model": [0.99, 0.98, 0.985],
+            "linked": [True, False, True],
+            "one_link": [True, False, True],
+        }
+    )
+    scores = linked_pair_scores(pairs, truth, 0.5)
+    assert (scores["precision"], scores["recall"], scores["predicted_pairs"]) == (1.0, 1.0, 2)
+    assert scores["best_f1"] == pytest.approx(0.8)  # every pair's score, no rule: a-e kept
+    assert scores["best_f1_one_link"] == 1.0
+    assert scores["best_f1_model"] == 1.0  # the model ranked c-d above a-e
+
+
+def test_tool_records_add_the_source_to_folders_built_without_it(tmp_path: Path) -> None:
+    task = TASKS["dedupe_census_acs_cps"]
+    pl.DataFrame({"record_id": ["c01", "a01", "p01"]}).write_parquet(tmp_path / "left.parquet")
+    assert tool_records(tmp_path, task)["source"].to_list() == ["census", "acs", "cps"]
+    assert "source" not in tool_records(tmp_path, TASKS["dedupe_w2"]).columns

@@ -1,0 +1,101 @@
+"""``pprl link`` deduplicating several files in one input: ``source_column``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.linkconfig import parse_link_config
+from pipeline.linkjob import run_link_job
+from tests.linkage.test_linker import make_people
+
+
+def _job(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """A dedupe job over make_people's records: each person's first record from file
+    ``a``, repeats from file ``b``, and for 40 people a namesake in ``a`` born a day later."""
+    records, truth = make_people(n_entities=500, seed=11)
+    repeats = pl.col("id").is_in(truth["id_r"].implode())
+    records = records.with_columns(
+        pl.when(repeats).then(pl.lit("b")).otherwise(pl.lit("a")).alias("file")
+    )
+    namesakes = records.filter(pl.col("id").is_in(truth["id_l"].head(40).implode()))
+    day = pl.col("dob").str.slice(6, 2).cast(pl.Int64)
+    namesakes = namesakes.with_columns(
+        (pl.col("id") + 100_000).alias("id"),
+        pl.col("dob").str.slice(0, 6) + ((day % 28) + 1).cast(pl.String).str.zfill(2),
+    )
+    pl.concat([records, namesakes]).write_csv(tmp_path / "people.csv")
+    raw: dict[str, Any] = {
+        "mode": "dedupe",
+        "inputs": [{"path": "people.csv", "id_column": "id"}],
+        "comparisons": [
+            {"type": "name", "column": "first_name"},
+            {"type": "name", "column": "surname", "term_frequency": True},
+            {"type": "dob", "column": "dob", "date_format": "%Y%m%d"},
+            {"type": "postcode", "column": "postcode"},
+        ],
+        "blocking": [["surname"], ["dob"]],
+        "source_column": "file",
+        "output": "out",
+    }
+    return raw | overrides
+
+
+def _linked_twice_to_one_file(pairs: pl.DataFrame, files: pl.DataFrame) -> int:
+    """Records with two matches to records of one file."""
+    ends = pl.concat(
+        [
+            pairs.select(pl.col("id_l").alias("id"), pl.col("id_r").alias("other")),
+            pairs.select(pl.col("id_r").alias("id"), pl.col("id_l").alias("other")),
+        ]
+    ).join(files.rename({"id": "other"}), on="other")
+    return ends.group_by("id", "file").len().filter(pl.col("len") > 1).height
+
+
+def test_a_dedupe_by_source_links_each_record_once_per_file(tmp_path: Path) -> None:
+    raw = _job(tmp_path)
+    (tmp_path / "job.json").write_text(json.dumps(raw))
+    result = run_link_job(tmp_path / "job.json", output=tmp_path / "out")
+    pairs = pl.read_parquet(result.output / "pairs.parquet")
+    matches = pairs.filter(pl.col("decision") == "match").select(
+        pl.col("id_l").cast(pl.Int64), pl.col("id_r").cast(pl.Int64)
+    )
+    files = pl.read_csv(tmp_path / "people.csv").select("id", "file")
+    assert matches.height > 100
+    assert _linked_twice_to_one_file(matches, files) == 0
+    # without the source column the namesakes take a second link to one file
+    (tmp_path / "plain.json").write_text(json.dumps({**raw, "source_column": None}))
+    plain = run_link_job(tmp_path / "plain.json", output=tmp_path / "plain")
+    plain_pairs = pl.read_parquet(plain.output / "pairs.parquet")
+    plain_matches = plain_pairs.filter(pl.col("decision") == "match").select(
+        pl.col("id_l").cast(pl.Int64), pl.col("id_r").cast(pl.Int64)
+    )
+    assert _linked_twice_to_one_file(plain_matches, files) > 0
+    evaluation = json.loads((result.output / "evaluation.json").read_text())
+    assert evaluation["thresholds"]["one_link_per_source"] is True
+
+
+def test_source_column_is_for_dedupe_only(tmp_path: Path) -> None:
+    raw = _job(tmp_path, mode="link")
+    raw["inputs"] = raw["inputs"] * 2
+    with pytest.raises(ConfigError, match="source_column applies to dedupe_only"):
+        parse_link_config(raw, base_dir=tmp_path)
+
+
+def test_source_column_cannot_come_with_a_saved_model(tmp_path: Path) -> None:
+    raw = _job(tmp_path, model="model.json")
+    for key in ("comparisons", "blocking"):
+        raw.pop(key)
+    with pytest.raises(ConfigError, match="remove source_column"):
+        parse_link_config(raw, base_dir=tmp_path)
+
+
+def test_a_missing_source_column_is_named(tmp_path: Path) -> None:
+    (tmp_path / "job.json").write_text(json.dumps(_job(tmp_path, source_column="origin")))
+    with pytest.raises(ConfigError, match=r"'people\.csv' has no column\(s\) origin"):
+        run_link_job(tmp_path / "job.json", output=tmp_path / "out")
