@@ -43,7 +43,22 @@ PREFIX_LETTERS = 8
 
 
 def blocking_rules() -> list[BlockingRule]:
-    """The rules, most specific first (a pair is counted under the first rule that finds it)."""
+    """The rules, most specific first (a pair is counted under the first rule that finds it):
+    :func:`em_rules`, then the passes that find the slips and the moves they miss."""
+    return [
+        *em_rules(),
+        block_across(NAME_BLOCK, TRADING_BLOCK, name="legal-trading name"),
+        block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
+        block_on(PREFIX_BLOCK),
+        block_on(ADDRESS_BLOCK),
+    ]
+
+
+def em_rules() -> list[BlockingRule]:
+    """The rules whose pairs expectation maximisation learns m from, when neither identifiers
+    nor records alone at a postcode can teach it: the later passes add pairs of a kind of their
+    own (slips, moves) whose share would bend what EM learns of the whole (issue 11: a pass
+    that fed EM took names-only recall on the 1M synthetic register from 0.87 to 0.19)."""
     name_r, trading_r = rarest_column(NAME), rarest_column(TRADING)
     return [
         block_on(NAME_BLOCK),
@@ -52,10 +67,6 @@ def blocking_rules() -> list[BlockingRule]:
         block_on(name_r),
         block_across(name_r, trading_r, name="legal-trading rarest token"),
         block_across(trading_r, name_r, name="trading-legal rarest token"),
-        block_across(NAME_BLOCK, TRADING_BLOCK, name="legal-trading name"),
-        block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
-        block_on(PREFIX_BLOCK),
-        block_on(ADDRESS_BLOCK),
     ]
 
 

@@ -50,6 +50,7 @@ from linkage.company_names import (
 from linkage.comparisons import Comparison
 from linkage.levels import Level
 from linkage.model import PROBABILITY_FLOOR
+from pipeline.business.blocking import em_rules
 from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
@@ -261,7 +262,7 @@ def m_from_agreement(
     facts: dict[str, object] = {"pairs_alone_at_postcode": by_place.height}
     facts["pairs_alone_with_name"] = by_name.height
     if min(by_place.height, by_name.height) < min_pairs:
-        linker.estimate_m()
+        linker.estimate_m(em_rules())
         return facts | {"m_from": "expectation maximisation"}
     parameters = linker.parameters.comparisons
     linker.estimate_m_from_labelled_pairs(by_name)
