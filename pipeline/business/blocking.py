@@ -78,7 +78,7 @@ def add_block_keys(
     frames = [incoming, register]
     trading = pl.col(TRADING).str.replace_all(" ", "", literal=True)
     long_enough = pl.col(COMPACT).str.len_chars() > PREFIX_LETTERS
-    keys = {
+    keys: dict[str, list[pl.Expr]] = {
         NAME_BLOCK: [pl.col(COMPACT)],
         TRADING_BLOCK: [pl.col(COMPACT), trading],  # legal and trading names meet
         PREFIX_BLOCK: [pl.when(long_enough).then(pl.col(COMPACT).str.slice(0, PREFIX_LETTERS))],

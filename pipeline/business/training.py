@@ -30,7 +30,14 @@ an exact match scored like the term-frequency level, m of an exact legal name ov
 frequency, but with the Good-Turing frequency of a name seen once, 2 n2 / (n1 N) (n1, n2 the
 register's names held by one and by two rows, N its rows), instead of its share of the
 records, which counts the match itself: company names are unique by law, so a name seen once
-is far rarer among other businesses than one in N, and the register says by how much.
+is far rarer among other businesses than one in N, and the register says by how much. When
+records carry identifiers, the pairs whose valid identifiers differ (not by a slip) are known
+non-matches, billions of them: how many of those agree on a held-once name is that u measured
+rather than inferred (:func:`held_once_among_unlike`), and replaces the Good-Turing frequency
+once they are enough for it to expect :data:`MIN_UNLIKE_EXPECTED` agreements. The register's
+held-twice names include common unincorporated names and reused ones, so Good-Turing
+overstates how often another business shares a name held once: 4x on the hard data, where a
+company met away from its registered office then stayed in review.
 """
 
 from __future__ import annotations
