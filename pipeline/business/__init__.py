@@ -10,7 +10,8 @@ address, and identifiers that disagree (a one-keystroke slip is neither:
 :mod:`pipeline.business.crn_rule`); a record's candidates compete for it
 (:mod:`pipeline.business.decide`). A record whose valid CRN no register row holds is not
 linked by name to a company with another CRN, and ends ``crn_not_in_register`` when
-unlinked. Grey-band and
+unlinked. Candidates come from passes on rare keys that need no place (a moved company):
+:mod:`pipeline.business.blocking`. Grey-band and
 ambiguous records go to a clerical-review CSV whose decisions can be fed back in. Results carry
 the researcher's key, a status, the method, the project environment's pseudonym of the
 enterprise reference and the register's status of that enterprise

@@ -17,9 +17,11 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   differs from the candidate's is strong evidence against; a missing or invalid one, or one a
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
-Blocking: same core name without spaces (if not shared by many records; else same core and
-postcode district), same postcode, or the same rarest name token another record holds (legal
-or trading; only tokens that few records share).
+Blocking (:mod:`pipeline.business.blocking`): same core name without spaces (if not shared by
+many records; else same core and postcode district), same postcode, the same rarest name token
+another record holds (legal or trading), a legal name that is the other side's trading name,
+the same first letters of a long name, or the same address (the last four only where few
+records share the key).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -35,32 +37,27 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from linkage import BlockingRule, LinkageSettings, Linker, block_across, block_on
+from linkage import LinkageSettings, Linker
 from linkage.company_names import (
     CompanyNameComparison,
     CompanyWordsComparison,
     add_company_token_columns,
-    rarest_column,
 )
 from linkage.comparisons import (
     Comparison,
     ExactComparison,
 )
+from pipeline.business.blocking import COMPACT, NAME, TRADING, add_block_keys, blocking_rules
 from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
-from pipeline.business.training import NameCounts, held_once_lift, train
+from pipeline.business.training import HELD, NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
 
-NAME, TRADING = "name_core", "trading_core"
-COMPACT = "name_compact"  # the core without spaces
 WORDS, TRADING_WORDS = "name_words", "trading_words"
-NAME_BLOCK = "name_core_block"  # the core without spaces, where rare enough to block on alone
-HELD = "name_held"  # how many register rows hold the record's name (core and words)
-DISTRICT = "postcode_district"
 SCORED_SCHEMA = {
     UID: pl.Int64,
     REG_UID: pl.Int64,
@@ -103,18 +100,6 @@ def comparisons(
     ]
 
 
-def blocking_rules() -> list[BlockingRule]:
-    name_r, trading_r = rarest_column(NAME), rarest_column(TRADING)
-    return [
-        block_on(NAME_BLOCK),
-        block_on(NAME, DISTRICT),
-        block_on("postcode_std"),
-        block_on(name_r),
-        block_across(name_r, trading_r, name="legal-trading rarest token"),
-        block_across(trading_r, name_r, name="trading-legal rarest token"),
-    ]
-
-
 def score_candidates(
     incoming: pl.DataFrame,
     register: pl.DataFrame,
@@ -142,7 +127,7 @@ def score_candidates(
     (incoming, register), _ = add_company_token_columns(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
-    incoming, register = _block_keys(incoming, register, cap=max(block * n, 1.0))
+    incoming, register = add_block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
     incoming, register = postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
@@ -183,25 +168,6 @@ def _lowered(probability: float, bits: float) -> float:
     """The probability whose odds are ``probability``'s divided by 2^``bits``."""
     odds = probability / (1.0 - probability) / 2.0**bits
     return odds / (1.0 + odds)
-
-
-def _block_keys(
-    incoming: pl.DataFrame, register: pl.DataFrame, *, cap: float
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Add ``name_core_block`` (the core name without spaces, so that a split or joined word
-    still blocks, where at most ``cap`` records share it: "SMITH & SONS" alone would make
-    millions of pairs) and ``postcode_district`` (common names block with it)."""
-    counts = pl.concat([incoming.select(COMPACT), register.select(COMPACT)]).group_by(COMPACT)
-    rare = (
-        counts.len().filter(pl.col("len") <= cap).select(COMPACT, pl.col(COMPACT).alias(NAME_BLOCK))
-    )
-
-    def add(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(rare, on=COMPACT, how="left", maintain_order="left").with_columns(
-            pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
-        )
-
-    return add(incoming), add(register)
 
 
 def _held_counts(

@@ -30,7 +30,14 @@ an exact match scored like the term-frequency level, m of an exact legal name ov
 frequency, but with the Good-Turing frequency of a name seen once, 2 n2 / (n1 N) (n1, n2 the
 register's names held by one and by two rows, N its rows), instead of its share of the
 records, which counts the match itself: company names are unique by law, so a name seen once
-is far rarer among other businesses than one in N, and the register says by how much.
+is far rarer among other businesses than one in N, and the register says by how much. When
+records carry identifiers, the pairs whose valid identifiers differ (not by a slip) are known
+non-matches, billions of them: how many of those agree on a held-once name is that u measured
+rather than inferred (:func:`held_once_among_unlike`), and replaces the Good-Turing frequency
+once they are enough for it to expect :data:`MIN_UNLIKE_EXPECTED` agreements. The register's
+held-twice names include common unincorporated names and reused ones, so Good-Turing
+overstates how often another business shares a name held once: 4x on the hard data, where a
+company met away from its registered office then stayed in review.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from linkage.company_names import (
 from linkage.comparisons import Comparison
 from linkage.levels import Level
 from linkage.model import PROBABILITY_FLOOR
+from pipeline.business.blocking import em_rules
 from pipeline.business.crn_rule import slips
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.prepare import UID, norm_column
@@ -62,6 +70,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_ID_DISAGREEMENT = 0.02
 MIN_DISAGREEMENT_PAIRS = 30
 MIN_FORM_DISAGREEMENT = 0.02
+HELD = "name_held"  # how many register rows hold the record's name (core and words)
+#: Known non-matching pairs (valid identifiers that differ) must be enough for the Good-Turing
+#: frequency to expect this many held-once name agreements among them before their count
+#: replaces it.
+MIN_UNLIKE_EXPECTED = 10.0
 #: m of "the record names a distinguishing word its register entry lacks" without identifiers.
 WORDS_ADDED_M = 0.0001
 NAME_COMPARISONS = ("company_name", "legal_form", "company_words")
@@ -113,7 +126,8 @@ def train(
         words.m = _capped(words.m, 0, WORDS_ADDED_M)  # gamma 0: a word the register lacks
     form = linker.parameters.comparisons["legal_form"]
     form.m = _floored(form.m, 0, MIN_FORM_DISAGREEMENT)  # gamma 0: forms differ
-    training["name_held_once"] = set_held_once(linker, held)
+    unlike = held_once_among_unlike(*frames, id_types)
+    training["name_held_once"] = set_held_once(linker, held, unlike)
     disagreement = identifier_disagreement(confirmed, *frames, id_types)
     training["identifiers"] = _set_identifier_m(linker, disagreement)
     training["lambda"] = linker.estimate_lambda()
@@ -161,7 +175,9 @@ def m_from_labelled(
     return facts | {"m_from": "pairs confirmed by a shared identifier, post-stratified"}
 
 
-def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
+def set_held_once(
+    linker: Linker, held: NameCounts, unlike: tuple[int, int] = (0, 0)
+) -> dict[str, float | int]:
     """Score the held-once level of ``company_name`` as an exact legal name of the Good-Turing
     frequency (see the module docstring): both exact levels get m of an exact legal name. The
     level of a name one keystroke from a held-once name, when there is one, shares m with the
@@ -182,14 +198,43 @@ def set_held_once(linker: Linker, held: NameCounts) -> dict[str, float | int]:
         assert similar is not None, "company_name has a Jaro-Winkler level"
         m[near] = m[similar] = (m[near] or 0.0) + (m[similar] or 0.0)
     parameters.m = m
+    pairs, agreeing = unlike
+    frequency = held.once_frequency()
+    if pairs * frequency >= MIN_UNLIKE_EXPECTED:
+        frequency = (agreeing + 0.5) / (pairs + 1.0)
     u = list(parameters.u)
-    u[once] = held.once_frequency()
+    u[once] = frequency
     parameters.u = u
     return {
         "register_names_held_once": held.held_once,
         "held_twice": held.held_twice,
-        "frequency": held.once_frequency(),
+        "good_turing_frequency": held.once_frequency(),
+        "unlike_identifier_pairs": pairs,
+        "unlike_identifier_pairs_agreeing": agreeing,
+        "frequency": frequency,
     }
+
+
+def held_once_among_unlike(
+    incoming: pl.DataFrame, register: pl.DataFrame, id_types: list[str]
+) -> tuple[int, int]:
+    """(pairs whose valid identifiers of a type differ, not by a slip: known non-matches; how
+    many of them agree on a name, core and distinguishing words, that the register holds
+    once), summed over ``id_types``."""
+    words = pl.col("name_words").list.join(" ").alias("__words")
+    pairs = agreeing = 0
+    for id_type in id_types:
+        column = norm_column(id_type)
+        left = incoming.drop_nulls([column, "name_core"]).select(
+            "name_core", words, pl.col(column).alias("a")
+        )
+        right = register.drop_nulls([column, "name_core"])
+        pairs += left.height * right.height
+        once = right.filter(pl.col(HELD) == 1).select("name_core", words, pl.col(column).alias("b"))
+        same = left.join(once, on=["name_core", "__words"])
+        differ = (pl.col("a") != pl.col("b")) & ~slips(pl.col("a"), pl.col("b"))
+        agreeing += same.filter(differ).height
+    return pairs, agreeing
 
 
 def _gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
@@ -224,7 +269,7 @@ def m_from_agreement(
     facts: dict[str, object] = {"pairs_alone_at_postcode": by_place.height}
     facts["pairs_alone_with_name"] = by_name.height
     if min(by_place.height, by_name.height) < min_pairs:
-        linker.estimate_m()
+        linker.estimate_m(em_rules())
         return facts | {"m_from": "expectation maximisation"}
     parameters = linker.parameters.comparisons
     linker.estimate_m_from_labelled_pairs(by_name)

@@ -1,0 +1,83 @@
+"""The u of a name the register holds once, counted on known non-matches: pairs whose valid
+identifiers differ (issue 11, moved and renamed companies). The register's name counts
+(Good-Turing) are the fallback when those pairs are too few to say anything."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import cast
+
+import polars as pl
+import pytest
+
+from linkage import Linker
+from linkage.company_names import CompanyNameComparison
+from pipeline.business.training import (
+    MIN_UNLIKE_EXPECTED,
+    NameCounts,
+    held_once_among_unlike,
+    set_held_once,
+)
+
+
+def _frame(names: list[str], crns: list[str | None], held: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "uid": list(range(len(names))),
+            "name_core": names,
+            "name_words": [[] for _ in names],
+            "crn_norm": crns,
+            "name_held": held,
+        },
+        schema_overrides={"name_words": pl.List(pl.String)},
+    )
+
+
+def test_held_once_agreements_are_counted_on_pairs_whose_identifiers_differ() -> None:
+    incoming = _frame(
+        ["ALPHA", "BETA", "GAMMA", "DELTA", "EPSILON"],
+        ["01111111", "02222222", "03333333", None, "05555555"],
+        [0] * 5,
+    )
+    register = _frame(
+        ["ALPHA", "BETA", "GAMMA", "DELTA", "SMITH", "SMITH"],
+        ["01111111", "09999999", "03333343", "04444444", "06666666", "07777777"],
+        [1, 1, 1, 1, 2, 2],
+    )
+    pairs, agreeing = held_once_among_unlike(incoming, register, ["crn"])
+    # 4 incoming records with a CRN x 6 register rows with one; of the name agreements, ALPHA
+    # has the same CRN (a match), GAMMA's differ by one keystroke (a slip, not evidence), DELTA
+    # has no incoming CRN: only BETA is a known non-match agreeing on a held-once name
+    assert (pairs, agreeing) == (24, 1)
+
+
+def _linker() -> tuple[Linker, SimpleNamespace, int]:
+    comparison = CompanyNameComparison(
+        "name_core", trading_column=None, held_column="name_held", words_column="name_words",
+        name="company_name",
+    )  # fmt: skip
+    once = comparison.level_info()[1].gamma  # the level after the null level
+    k = len(comparison.level_info()) - 1
+    parameters = SimpleNamespace(m=[1.0 / k] * k, u=[0.01] * k)
+    linker = SimpleNamespace(
+        comparisons=[comparison],
+        parameters=SimpleNamespace(comparisons={"company_name": parameters}),
+    )
+    return cast(Linker, linker), parameters, once
+
+
+def test_enough_known_non_matches_replace_the_good_turing_frequency() -> None:
+    counts = NameCounts(rows=100_000, held_once=80_000, held_twice=4_000)  # 1e-6 per name
+    pairs = int(2 * MIN_UNLIKE_EXPECTED / counts.once_frequency())
+    linker, parameters, once = _linker()
+    facts = set_held_once(linker, counts, (pairs, 3))
+    assert parameters.u[once] == pytest.approx(3.5 / (pairs + 1)) == facts["frequency"]
+    assert facts["good_turing_frequency"] == pytest.approx(1e-6)
+
+
+def test_too_few_known_non_matches_keep_the_good_turing_frequency() -> None:
+    counts = NameCounts(rows=100_000, held_once=80_000, held_twice=4_000)
+    pairs = int(0.5 * MIN_UNLIKE_EXPECTED / counts.once_frequency())
+    linker, parameters, once = _linker()
+    set_held_once(linker, counts, (pairs, 0))
+    assert parameters.u[once] == pytest.approx(1e-6)
