@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -145,3 +146,26 @@ def test_same_person_ids_whether_files_arrive_in_one_run_or_two(
     # and the two routes agree on who is the same person for nearly every record
     agree = both.group_by("person_id").agg(pl.col("person_id_split").n_unique() == 1)
     assert agree["person_id_split"].mean() >= 0.9
+
+
+def test_person_ids_are_the_same_when_the_files_are_processed_again(
+    demo: tuple[Path, Path],
+) -> None:
+    """``--all`` after a config change links the same records again: every entity is named by
+    the same first record, so the second delivery carries the first's person_ids."""
+    root, keystore = demo
+    config = demo_config(root, keystore, ENVIRONMENT)
+    assert CliRunner().invoke(cli, ["run", str(config)]).exit_code == 0
+    doc = yaml.safe_load(config.read_text())
+    doc["approved_attributes"] = doc["approved_attributes"][1:]  # one attribute fewer
+    config.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(cli, ["run", str(config), "--all"])
+    assert result.exit_code == 0, result.output
+    runs = sorted((root / f"out-{ENVIRONMENT}").glob("run-*"), key=lambda p: p.stat().st_mtime)
+    assert len(runs) == 2
+    for name in ("hospital.parquet", "gp.parquet"):
+        columns = ["record_key", "pid_nhs", "person_id"]
+        first = pl.read_parquet(runs[0] / name, columns=columns).sort(pl.all())
+        again = pl.read_parquet(runs[1] / name, columns=columns).sort(pl.all())
+        assert first.height > 20
+        assert first.equals(again)
