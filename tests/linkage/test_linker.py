@@ -83,6 +83,27 @@ def make_people(n_entities: int = 1500, seed: int = 3) -> tuple[pl.DataFrame, pl
     return records, truth
 
 
+def people_in_two_files(
+    n_entities: int, seed: int, *, column: str, files: tuple[str, str], twins: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`make_people`'s records with ``column`` naming their file: each person's first
+    record in ``files[0]``, repeats in ``files[1]``; and for ``twins`` people a namesake in
+    ``files[0]`` born a day later (ids from 100,000), who also looks like the person's
+    repeat. Returns (records, links)."""
+    records, truth = make_people(n_entities=n_entities, seed=seed)
+    repeats = pl.col("id").is_in(truth["id_r"].implode())
+    records = records.with_columns(
+        pl.when(repeats).then(pl.lit(files[1])).otherwise(pl.lit(files[0])).alias(column)
+    )
+    twins_of = records.filter(pl.col("id").is_in(truth["id_l"].head(twins).implode()))
+    day = pl.col("dob").str.slice(6, 2).cast(pl.Int64)
+    namesakes = twins_of.with_columns(
+        (pl.col("id") + 100_000).alias("id"),
+        pl.col("dob").str.slice(0, 6) + ((day % 28) + 1).cast(pl.String).str.zfill(2),
+    )
+    return pl.concat([records, namesakes]), truth
+
+
 def dedupe_settings(**overrides: object) -> LinkageSettings:
     data: dict = {
         "link_type": "dedupe_only",

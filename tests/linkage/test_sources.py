@@ -20,7 +20,7 @@ from linkage.sources import (
     pairs_by_kind,
     with_sources,
 )
-from tests.linkage.test_linker import dedupe_settings, make_people
+from tests.linkage.test_linker import dedupe_settings, people_in_two_files
 
 MODEL = PosteriorSummary(0.0, 0.5, 0.0, 0.0, 0.0)
 
@@ -122,18 +122,7 @@ def census_and_survey() -> tuple[pl.DataFrame, pl.DataFrame]:
     """make_people's records: each person's first record in the census, a repeat in the
     survey; and for 60 people a census namesake one day older (a twin) who also looks
     like that person's survey record."""
-    records, truth = make_people(n_entities=800, seed=5)  # truth: (first record, repeat)
-    repeats = pl.col("id").is_in(truth["id_r"].implode())
-    records = records.with_columns(
-        pl.when(repeats).then(pl.lit("survey")).otherwise(pl.lit("census")).alias("source")
-    )
-    twins_of = records.filter(pl.col("id").is_in(truth["id_l"].head(60).to_list()))
-    day = pl.col("dob").str.slice(6, 2).cast(pl.Int64)
-    twins = twins_of.with_columns(
-        (pl.col("id") + 100_000).alias("id"),
-        (pl.col("dob").str.slice(0, 6) + ((day % 28) + 1).cast(pl.String).str.zfill(2)),
-    )
-    return pl.concat([records, twins]), truth
+    return people_in_two_files(800, 5, column="source", files=("census", "survey"), twins=60)
 
 
 def _census_links_per_survey_record(links: pl.DataFrame, records: pl.DataFrame) -> int:

@@ -12,24 +12,14 @@ import pytest
 from pipeline.errors import ConfigError
 from pipeline.linkconfig import parse_link_config
 from pipeline.linkjob import run_link_job
-from tests.linkage.test_linker import make_people
+from tests.linkage.test_linker import people_in_two_files
 
 
 def _job(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """A dedupe job over make_people's records: each person's first record from file
     ``a``, repeats from file ``b``, and for 40 people a namesake in ``a`` born a day later."""
-    records, truth = make_people(n_entities=500, seed=11)
-    repeats = pl.col("id").is_in(truth["id_r"].implode())
-    records = records.with_columns(
-        pl.when(repeats).then(pl.lit("b")).otherwise(pl.lit("a")).alias("file")
-    )
-    namesakes = records.filter(pl.col("id").is_in(truth["id_l"].head(40).implode()))
-    day = pl.col("dob").str.slice(6, 2).cast(pl.Int64)
-    namesakes = namesakes.with_columns(
-        (pl.col("id") + 100_000).alias("id"),
-        pl.col("dob").str.slice(0, 6) + ((day % 28) + 1).cast(pl.String).str.zfill(2),
-    )
-    pl.concat([records, namesakes]).write_csv(tmp_path / "people.csv")
+    records, _ = people_in_two_files(500, 11, column="file", files=("a", "b"), twins=40)
+    records.write_csv(tmp_path / "people.csv")
     raw: dict[str, Any] = {
         "mode": "dedupe",
         "inputs": [{"path": "people.csv", "id_column": "id"}],
