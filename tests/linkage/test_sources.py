@@ -120,7 +120,7 @@ def test_the_threshold_applies_before_the_rule() -> None:
 @pytest.fixture(scope="module")
 def census_and_survey() -> tuple[pl.DataFrame, pl.DataFrame]:
     """make_people's records: each person's first record in the census, a repeat in the
-    survey; and for 60 people a census namesake one day older (a twin) who also looks
+    survey; and for 60 people a census namesake born a day later (a twin) who also looks
     like that person's survey record."""
     return people_in_two_files(800, 5, column="source", files=("census", "survey"), twins=60)
 
