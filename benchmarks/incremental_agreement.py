@@ -29,7 +29,6 @@ import base64
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.linkage.harness import git_commit
 from pipeline.atomic import write_text_atomic
 from pipeline.commands.demo import ENVIRONMENT, MASTER_KEY_ENV, demo_config
 from pipeline.config import load_config
@@ -168,16 +168,6 @@ def compare(incremental: list[Delivery], whole: list[Delivery]) -> list[dict[str
     return out
 
 
-def _commit() -> str:
-    try:
-        found = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown"
-    return found.stdout.strip() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="people in the demo sources")
@@ -196,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "incremental_agreement",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": _commit(),
+        "git_commit": git_commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "rows": args.rows,
         "runs": runs,

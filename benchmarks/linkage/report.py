@@ -28,7 +28,7 @@ class ToolRun:
     statuses: list[str] = field(default_factory=list)
     rss_methods: list[str] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
-    metrics: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # calibration holds lists
     child: dict[str, Any] = field(default_factory=dict)
 
     @property
