@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,16 +78,6 @@ def prepare(root: Path, rows: int, seed: int = 5) -> str:
     return base64.b64encode(master.reveal()).decode()
 
 
-@contextmanager
-def _inside(folder: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_route(root: Path, name: str, *, whole_history: bool) -> list[Delivery]:
     """Every batch of :data:`BATCHES` in turn through a project in ``root/name``."""
     route = root / name
@@ -102,7 +91,7 @@ def run_route(root: Path, name: str, *, whole_history: bool) -> list[Delivery]:
     (route / "in" / "gp").mkdir()
     (route / "project.yaml").write_text(json.dumps(config), encoding="utf-8")
     runs = []
-    with _inside(route):
+    with contextlib.chdir(route):
         for files in BATCHES:
             for f in files:
                 (route / "in" / f).write_bytes((root / "split" / f).read_bytes())
