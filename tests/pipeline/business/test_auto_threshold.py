@@ -15,20 +15,7 @@ from pipeline.business.decide import decide, exclusive_probabilities
 from pipeline.business.settings import MatchSettings
 from pipeline.business.threshold import AUTO_FLOOR
 from pipeline.errors import ConfigError
-
-
-def pairs(rows: list[tuple[int, str, float, bool]]) -> pl.DataFrame:
-    """(uid, entref, match weight, crn conflict) -> candidate pairs as decide reads them."""
-    weights = [w for _, _, w, _ in rows]
-    return pl.DataFrame(
-        {
-            "uid": [r[0] for r in rows],
-            "entref": [r[1] for r in rows],
-            "match_probability": [1 / (1 + 2**-w) for w in weights],
-            "match_weight": weights,
-            "crn_conflict": [r[3] for r in rows],
-        }
-    )
+from tests.pipeline.business.test_decide import pairs
 
 
 def random_pairs(seed: int, records: int) -> pl.DataFrame:
