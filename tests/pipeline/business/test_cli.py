@@ -365,3 +365,26 @@ def test_match_threshold_auto_or_a_number(world: dict[str, object]) -> None:
         assert 0.0 < auto[field] <= 1.0
     bad = link(world, root / "threshold-bad", "--match-threshold", "often")
     assert bad.exit_code == 2 and "Invalid value for '--match-threshold'" in text_of(bad)
+
+
+def test_crn_request_takes_the_automatic_threshold(world: dict[str, object]) -> None:
+    root, incoming = world["root"], world["incoming"]
+    assert isinstance(root, Path) and isinstance(incoming, pl.DataFrame)
+    requests_path, out = root / "crns-auto.csv", root / "crn-auto"
+    incoming.rename({"incoming_id": "request_id"}).select(
+        "request_id", "crn", "name", "postcode"
+    ).write_csv(requests_path)
+    args = ["--keystore", str(world["ks"]), "--env", "project"]
+    args += ["--register", str(world["register_path"]), "--input", str(requests_path)]
+    args += ["--key-column", "request_id", "--match-threshold", "auto", "--out", str(out)]
+    result = run(["crn-request", *args])
+    assert result.exit_code == 0, text_of(result)
+    threshold = json.loads((out / "match_report.json").read_text())["threshold"]
+    assert threshold["setting"] == "auto" and threshold["match_threshold"] >= 0.5
+    results = pl.read_csv(out / "results.csv")
+    by_name = results.filter(pl.col("method") == "probabilistic")
+    linked = by_name["status"].is_in(["matched_probabilistic", "dissolved"])
+    assert linked.sum() > 20
+    assert (by_name.filter(linked)["match_probability"] >= threshold["match_threshold"]).all()
+    # (results and report round to 6 places: an unlinked record may round to the cut)
+    assert (by_name.filter(~linked)["match_probability"] <= threshold["match_threshold"]).all()
