@@ -129,6 +129,32 @@ def histogram_sql(scored: str, *, counts: str | None = None) -> str:
     )
 
 
+def expected_f1_curve(
+    histogram: pl.DataFrame, *, certain: int = 0, missed: float = 0.0
+) -> pl.DataFrame:
+    """Per cut (each bin's ``probability``, highest first): the expected precision, recall and
+    F1 of linking every pair at or above it, under the model's posterior (module docstring).
+
+    ``certain``: links made at every cut and known to be right (a shared identifier): they add
+    to both the links and the expected matches. ``missed``: expected matches that no cut on
+    this histogram links (probability held by pairs that are never linked).
+    """
+    h = histogram.sort("probability", descending=True)
+    links = certain + np.cumsum(h["pairs"].to_numpy().astype(np.float64))
+    right = certain + np.cumsum(h["sum_probability"].to_numpy().astype(np.float64))
+    expected = certain + missed + float(h["sum_probability"].sum())
+    return pl.DataFrame(
+        {
+            "probability": h["probability"].cast(pl.Float64),
+            "expected_links": links,
+            "expected_precision": right / links,
+            "expected_recall": right / expected if expected else np.zeros(h.height),
+            "expected_f1": 2 * right / (links + expected),
+            "expected_matches": np.full(h.height, expected),
+        }
+    )
+
+
 def posterior_summary(histogram: pl.DataFrame) -> PosteriorSummary:
     """From a histogram of candidate pairs (``probability, pairs, sum_probability`` per bin,
     bins at most as wide as the thresholds of interest), estimate the number of matches and the
@@ -136,17 +162,12 @@ def posterior_summary(histogram: pl.DataFrame) -> PosteriorSummary:
     """
     if histogram.height == 0:
         return PosteriorSummary(0.0, 0.5, 0.0, 0.0, 0.0)
-    h = histogram.sort("probability", descending=True)
-    prob = h["probability"].to_numpy()
-    n_pred = np.cumsum(h["pairs"].to_numpy().astype(np.float64))
-    tp = np.cumsum(h["sum_probability"].to_numpy())
-    expected = float(tp[-1])
-    f1 = 2 * tp / (n_pred + expected)
-    best = int(np.argmax(f1))
+    curve = expected_f1_curve(histogram)
+    best = curve.row(int(np.argmax(curve["expected_f1"].to_numpy())), named=True)
     return PosteriorSummary(
-        expected_matches=expected,
-        auto_threshold=float(prob[best]),
-        expected_precision=float(tp[best] / n_pred[best]),
-        expected_recall=float(tp[best] / expected) if expected else 0.0,
-        expected_f1=float(f1[best]),
+        expected_matches=float(best["expected_matches"]),
+        auto_threshold=float(best["probability"]),
+        expected_precision=float(best["expected_precision"]),
+        expected_recall=float(best["expected_recall"]),
+        expected_f1=float(best["expected_f1"]),
     )

@@ -59,7 +59,7 @@ def main() -> None:
             "status",
             "method",
         ).write_parquet(args.out / "best.parquet")
-    record.threshold = settings.match_threshold
+    record.threshold = outcome.threshold.threshold if outcome.threshold else None
     record.notes = {"facts": outcome.facts}
     record.write(args.out)
 

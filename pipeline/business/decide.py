@@ -17,7 +17,8 @@ register row and the best candidate has another valid CRN, not a slip of it (a c
 its own number that the register does not hold is not linked to another company by name:
 :mod:`pipeline.business.crn_rule`; with ``MatchSettings.contradicting_crn="evidence"`` the
 model's CRN disagreement weight alone decides); else ``matched_probabilistic`` when the best
-candidate's probability reaches the match threshold; ``ambiguous`` when two or more candidates
+candidate's probability reaches the match threshold (by default chosen from the model:
+:mod:`pipeline.business.threshold`); ``ambiguous`` when two or more candidates
 reach the threshold on their own but share it; ``review`` from the review threshold; else
 ``not_found``.
 """
@@ -32,6 +33,7 @@ from pipeline.business.crn_rule import CRN_NOT_IN_REGISTER
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.prepare import UID
 from pipeline.business.settings import MatchSettings
+from pipeline.business.threshold import ThresholdChoice, choose_threshold
 
 #: A status weight never moves a candidate by more than this many bits.
 MAX_STATUS_WEIGHT = 4.0
@@ -75,8 +77,12 @@ def exclusive_probabilities(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """``uid, status, entref, match_probability`` for every record with a candidate.
+def decide(
+    pairs: pl.DataFrame, settings: MatchSettings, *, certain_links: int = 0
+) -> tuple[pl.DataFrame, ThresholdChoice]:
+    """``uid, status, entref, match_probability`` for every record with a candidate, and the
+    match threshold used (:mod:`pipeline.business.threshold`; ``certain_links``: records an
+    identifier or a curator linked, for the model's expected F1).
 
     ``pairs``: ``uid, entref, match_probability, match_weight`` and ``crn_conflict`` (the
     record's valid CRN is in no register row and the candidate has another, not a slip), one
@@ -89,15 +95,23 @@ def decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     best = ranked.group_by(UID, maintain_order=True).agg(
         pl.col(ENTREF).first(),
         pl.col(EXCLUSIVE).first().alias("match_probability"),
+        pl.col(EXCLUSIVE).sum().alias("total"),
         pl.col("crn_conflict").first().fill_null(False).alias("conflict"),
-        (pl.col("match_probability") >= settings.match_threshold).sum().alias("strong"),
+        pl.col("match_probability").alias("pair_probabilities"),
     )
-    p = pl.col("match_probability")
     conflict = pl.col("conflict") & (settings.contradicting_crn == "review")
+    choice = choose_threshold(
+        best.with_columns((~conflict).alias("linkable")),
+        settings.match_threshold,
+        certain_links=certain_links,
+    )
+    t = choice.threshold
+    strong = pl.col("pair_probabilities").list.eval(pl.element() >= t).list.sum()
+    p = pl.col("match_probability")
     status = (
         pl.when(conflict)
         .then(pl.lit(CRN_NOT_IN_REGISTER))
-        .when(p >= settings.match_threshold)
+        .when(p >= t)
         .then(pl.lit("matched_probabilistic"))
         .when(pl.col("strong") >= 2)
         .then(pl.lit("ambiguous"))
@@ -106,9 +120,11 @@ def decide(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
         .otherwise(pl.lit("not_found"))
     )
     matched = pl.col("status") == "matched_probabilistic"
-    return (
-        best.with_columns(status.alias("status"))
+    decided = (
+        best.with_columns(strong.alias("strong"))
+        .with_columns(status.alias("status"))
         .with_columns(pl.when(matched).then(pl.col(ENTREF)).alias(ENTREF))
         .select(UID, "status", ENTREF, "match_probability")
         .sort(UID)
     )
+    return decided, choice

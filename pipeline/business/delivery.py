@@ -58,7 +58,16 @@ class Delivered:
         counts = self.summary["by_status"]
         assert isinstance(counts, dict)
         parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        return f"{self.summary['records']} records: {parts}. Results in {self.results}"
+        line = f"{self.summary['records']} records: {parts}."
+        threshold = self.summary.get("threshold")
+        if isinstance(threshold, dict):
+            how = "auto" if threshold["setting"] == "auto" else "as set"
+            line += (
+                f" Match threshold {threshold['match_threshold']:.3f} ({how});"
+                f" the model expects precision {threshold['expected_precision']:.3f},"
+                f" recall {threshold['expected_recall']:.3f}."
+            )
+        return f"{line} Results in {self.results}"
 
 
 def deliver(
@@ -85,6 +94,8 @@ def deliver(
     if status_names:
         results = results.with_columns(pl.col("status").replace(status_names))
     report = match_report(results, truth)
+    if outcome.threshold is not None:
+        report["threshold"] = outcome.threshold.facts()
     delivered = (
         results.select(RESULT_COLUMNS)
         .rename({KEY: key_column})

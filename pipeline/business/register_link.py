@@ -50,6 +50,7 @@ from pipeline.business.prepare import (
 )
 from pipeline.business.register_status import register_status
 from pipeline.business.settings import MatchSettings
+from pipeline.business.threshold import ThresholdChoice
 from pipeline.errors import DataError
 from pipeline.review.decisions import CANDIDATE, KEY, MATCH, NON_MATCH
 from pseudonym.identifiers import Reason
@@ -69,11 +70,13 @@ UNKNOWN_CRN = "__crn_unknown"
 @dataclass
 class LinkOutcome:
     """Per-record results (``results``, one row per incoming row in input order), grey-band
-    candidates for clerical review (``review``), and facts for the manifest."""
+    candidates for clerical review (``review``), facts for the manifest, and the match
+    threshold used with the model's expectations at it (``threshold``)."""
 
     results: pl.DataFrame
     review: pl.DataFrame
     facts: dict[str, object] = field(default_factory=dict)
+    threshold: ThresholdChoice | None = None
 
 
 def link_to_register(
@@ -117,7 +120,9 @@ def link_to_register(
     if rejected.height:
         det = det.join(rejected, on=[UID, ENTREF], how="anti")
     pairs, training = _probabilistic(inc, reg, id_types, det, clerical, rejected, settings)
-    results = _results(inc, register, reg.ids, keys, det, clerical, decide(pairs, settings))
+    certain = _certain_links(det, clerical)
+    decided, threshold = decide(pairs, settings, certain_links=certain)
+    results = _results(inc, register, reg.ids, keys, det, clerical, decided)
     review = review_rows(results, pairs, inc, reg, keys, settings)
     if decisions is None:
         needed = pl.concat([results[ENTREF], review[ENTREF]]).drop_nulls().unique()
@@ -133,8 +138,15 @@ def link_to_register(
         "probabilistic": training,
         "decisions_applied": {MATCH: clerical.height, NON_MATCH: rejected.height},
         "settings": _settings_facts(settings),
+        "threshold": threshold.facts(),
     }
-    return LinkOutcome(results.drop(UID), review, facts)
+    return LinkOutcome(results.drop(UID), review, facts, threshold)
+
+
+def _certain_links(det: pl.DataFrame, clerical: pl.DataFrame) -> int:
+    """Records an identifier (one enterprise) or a curator links: right, for the model."""
+    exact = det.filter(pl.col("n_enterprises") == 1).select(UID)
+    return pl.concat([exact, clerical.select(UID)])[UID].n_unique()
 
 
 def _probabilistic(

@@ -19,7 +19,7 @@ import click
 from pipeline.audit import AuditLog
 from pipeline.business.columns import INCOMING_FIELDS, REGISTER_FIELDS, RegisterColumns
 from pipeline.business.register_job import RegisterLinkOptions
-from pipeline.business.settings import MatchSettings
+from pipeline.business.settings import DEFAULT_MATCH_THRESHOLD, MatchSettings
 from pipeline.commands.keys import audit_log, key_file_option, keystore_option, open_keystore
 from pseudonym.tokens import Pseudonymiser
 
@@ -27,6 +27,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 ENTREF_ENV_HELP = "Project environment whose keys pseudonymise the entref."
 Decorator = Callable[[F], F]
 FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+class _ProbabilityOrAuto(click.ParamType):
+    """``auto`` or a probability in [0, 1]."""
+
+    name = "auto|PROBABILITY"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float | str:
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = -1.0
+        if not 0.0 <= number <= 1.0:
+            self.fail("expected 'auto' or a number from 0 to 1", param, ctx)
+        return number
+
+
+PROBABILITY_OR_AUTO = _ProbabilityOrAuto()
 
 
 def grouped(name: str, build: Callable[..., object], *options: Decorator[Any]) -> Callable[[F], F]:
@@ -87,7 +109,7 @@ def _register_run(
     input_path: Path,
     out_dir: Path,
     register_columns: tuple[str, ...],
-    match_threshold: float,
+    match_threshold: float | Literal["auto"],
     review_threshold: float,
     contradicting_crn: Literal["review", "evidence"],
     truth_path: Path | None,
@@ -170,10 +192,11 @@ register_run_options: Decorator[Any] = grouped(
     ),
     click.option(
         "--match-threshold",
-        type=float,
-        default=0.9,
+        type=PROBABILITY_OR_AUTO,
+        default=DEFAULT_MATCH_THRESHOLD,
         show_default=True,
-        help="Probability at or above which the best candidate is a match.",
+        help="Probability at or above which the best candidate is a match; 'auto': the cut"
+        " that maximises the model's expected F1 for the run, never below 0.5.",
     ),
     click.option(
         "--review-threshold",

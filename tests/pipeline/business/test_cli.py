@@ -337,3 +337,54 @@ def test_missing_key_column_is_a_data_error(world: dict[str, object]) -> None:
     result = link(world, root / "link-nokey", "--key-column", "no_such_column")
     assert result.exit_code == 3 and "no_such_column" in text_of(result)
     assert not os.path.exists(root / "link-nokey" / "results.csv")
+
+
+def test_match_threshold_auto_or_a_number(world: dict[str, object]) -> None:
+    root = world["root"]
+    assert isinstance(root, Path)
+    # link() gives --match-threshold 0.999; a later --match-threshold wins
+    reports = {}
+    for setting in ("auto", "0.8"):
+        out = root / f"threshold-{setting}"
+        result = link(world, out, "--match-threshold", setting)
+        assert result.exit_code == 0, text_of(result)
+        report = json.loads((out / "match_report.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["facts"]["threshold"] == report["threshold"]
+        assert manifest["settings"]["match_threshold"] == ("auto" if setting == "auto" else 0.8)
+        assert f"Match threshold {report['threshold']['match_threshold']:.3f}" in result.output
+        reports[setting] = report["threshold"]
+    auto, fixed = reports["auto"], reports["0.8"]
+    assert auto["setting"] == "auto" and 0.5 <= auto["match_threshold"] <= 1.0
+    assert auto["unguarded_threshold"] is not None
+    assert fixed["setting"] == 0.8 and fixed["match_threshold"] == 0.8
+    assert fixed["unguarded_threshold"] is None
+    # the automatic cut is the one the model expects to do best
+    assert auto["expected_f1"] >= fixed["expected_f1"] or auto["match_threshold"] == 0.5
+    for field in ("expected_precision", "expected_recall", "expected_f1"):
+        assert 0.0 < auto[field] <= 1.0
+    bad = link(world, root / "threshold-bad", "--match-threshold", "often")
+    assert bad.exit_code == 2 and "Invalid value for '--match-threshold'" in text_of(bad)
+
+
+def test_crn_request_takes_the_automatic_threshold(world: dict[str, object]) -> None:
+    root, incoming = world["root"], world["incoming"]
+    assert isinstance(root, Path) and isinstance(incoming, pl.DataFrame)
+    requests_path, out = root / "crns-auto.csv", root / "crn-auto"
+    incoming.rename({"incoming_id": "request_id"}).select(
+        "request_id", "crn", "name", "postcode"
+    ).write_csv(requests_path)
+    args = ["--keystore", str(world["ks"]), "--env", "project"]
+    args += ["--register", str(world["register_path"]), "--input", str(requests_path)]
+    args += ["--key-column", "request_id", "--match-threshold", "auto", "--out", str(out)]
+    result = run(["crn-request", *args])
+    assert result.exit_code == 0, text_of(result)
+    threshold = json.loads((out / "match_report.json").read_text())["threshold"]
+    assert threshold["setting"] == "auto" and threshold["match_threshold"] >= 0.5
+    results = pl.read_csv(out / "results.csv")
+    by_name = results.filter(pl.col("method") == "probabilistic")
+    linked = by_name["status"].is_in(["matched_probabilistic", "dissolved"])
+    assert linked.sum() > 20
+    assert (by_name.filter(linked)["match_probability"] >= threshold["match_threshold"]).all()
+    # (results and report round to 6 places: an unlinked record may round to the cut)
+    assert (by_name.filter(~linked)["match_probability"] <= threshold["match_threshold"]).all()

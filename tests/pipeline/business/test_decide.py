@@ -43,12 +43,12 @@ def test_exclusive_probability_known_answers() -> None:
 
 
 def test_sisters_no_longer_tie_when_the_words_favour_one() -> None:
-    settings = MatchSettings()
+    settings = MatchSettings(match_threshold=0.9)
     # record 0: "X LTD" and "X HOLDINGS LTD" both far above the threshold, 5 bits apart
     # record 1: two candidates with the same weight; record 2: strong but its CRN is in no
     # register row and the candidate has another (not linked, a status of its own)
     # record 3: grey band; record 4: nothing close
-    got = decide(
+    got, threshold = decide(
         pairs(
             [
                 (0, "x", 20.0, False),
@@ -62,6 +62,7 @@ def test_sisters_no_longer_tie_when_the_words_favour_one() -> None:
         ),
         settings,
     )
+    assert threshold.threshold == 0.9 and threshold.setting == 0.9
     assert got["status"].to_list() == [
         "matched_probabilistic", "ambiguous", "crn_not_in_register", "review", "not_found",
     ]  # fmt: skip
@@ -69,7 +70,7 @@ def test_sisters_no_longer_tie_when_the_words_favour_one() -> None:
     assert got["match_probability"][0] == pytest.approx(2**20 / (1 + 2**20 + 2**15))
     assert got["match_probability"][1] == pytest.approx(0.5, abs=1e-6)
     # the CRN rule can be turned off: the model's evidence alone decides
-    evidence = decide(pairs([(2, "c", 20.0, True)]), MatchSettings(contradicting_crn="evidence"))
+    evidence, _ = decide(pairs([(2, "c", 20.0, True)]), MatchSettings(contradicting_crn="evidence"))
     assert evidence["status"].to_list() == ["matched_probabilistic"]
 
 
