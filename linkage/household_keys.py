@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from linkage.anchors import Anchor, exact_top
 from linkage.comparisons import Comparison
@@ -41,6 +42,20 @@ logger = logging.getLogger("linkage.dependencies")
 DEPENDENCE_LIFT = 2.0
 # Non-matches that must agree on a household key before their u is estimated there
 MIN_KEY_NON_MATCHES = 1000.0
+# Non-matches that must agree on two dependents of an anchor (or every part of an anchor:
+# surname and date of birth, twins) before their joint count replaces independence
+MIN_JOINT_NON_MATCHES = 30
+
+
+class LiftedPair(NamedTuple):
+    """Two dependents of an anchor its non-matches agree on together disproportionately."""
+
+    first: Comparison
+    second: Comparison
+    #: non-matches agreeing on the anchor and both
+    non_matches: float
+    #: of those, how many independence given the anchor does not predict
+    excess: float
 
 
 class HouseholdKeyTraining(TrainingBase):
@@ -72,9 +87,10 @@ class HouseholdKeyTraining(TrainingBase):
         """Dependencies that replace some of ``found`` (the dependents of ``anchor``, whose
         agreeing pairs hold ``matches`` matches) once the anchor is widened into a household
         key; empty when no pair of dependents is agreed on together disproportionately."""
-        key = self._widened(anchor, found, matches)
+        lifted = self._lifted_pairs(anchor, found, matches)
+        key = self._widened(anchor, lifted)
         if key is None:
-            return {}
+            return self._chained_on_head(anchor, found, matches, lifted)
         first, second = key.parts[-2:]
         key_matches = matches * self._m_top(first) * self._m_top(second)
         prefix = len(anchor.parts)
@@ -115,25 +131,23 @@ class HouseholdKeyTraining(TrainingBase):
     def _m_top(self, comparison: Comparison) -> float:
         return float(self.parameters.comparisons[comparison.name].m[-1] or 1.0)
 
-    def _widened(
+    def _lifted_pairs(
         self, anchor: Anchor, found: dict[str, Dependency], matches: float
-    ) -> Anchor | None:
-        """The anchor plus the two exact-match dependents agreed on
-        together by at least DEPENDENCE_LIFT times as many of its non-matches as their
-        separate agreement predicts, the pair with the most such pairs beyond that
-        prediction (households, not twins; at least MIN_KEY_NON_MATCHES), the more often agreed
-        first; None if none is."""
+    ) -> list[LiftedPair]:
+        """Pairs of exact-match dependents of ``anchor`` that its non-matches agree on
+        together at least DEPENDENCE_LIFT times as often as their separate agreement
+        predicts, and on at least MIN_JOINT_NON_MATCHES pairs; each with the more often
+        agreed first."""
         parts = [c for c in self.comparisons if c.name in found and exact_top(c) is not None]
         if len(parts) < 2:
-            return None
+            return []
         base = self._key_non_matches(anchor, (), matches)
         alone = {c.name: self._key_non_matches(anchor, (c,), matches) for c in parts}
-        best: tuple[float, Comparison, Comparison] | None = None
+        out = []
         for i, a in enumerate(parts):
             for b in parts[i + 1 :]:
                 both = self._key_non_matches(anchor, (a, b), matches)
                 independent = alone[a.name] * alone[b.name] / base
-                excess = both - independent
                 logger.info(
                     "anchor %s: non-matches agreeing on %s and %s: %.0f (independence: %.0f)",
                     " + ".join(anchor.names),
@@ -142,15 +156,58 @@ class HouseholdKeyTraining(TrainingBase):
                     both,
                     independent,
                 )
-                common = both >= max(DEPENDENCE_LIFT * independent, MIN_KEY_NON_MATCHES)
-                if common and (best is None or excess > best[0]):
-                    best = (excess, a, b)
-        if best is None:
+                if both >= max(DEPENDENCE_LIFT * independent, MIN_JOINT_NON_MATCHES):
+                    first, second = sorted((a, b), key=lambda c: -alone[c.name])
+                    out.append(LiftedPair(first, second, both, both - independent))
+        return out
+
+    def _widened(self, anchor: Anchor, lifted: Sequence[LiftedPair]) -> Anchor | None:
+        """The anchor plus the ``lifted`` pair with the most non-matches beyond independence
+        among those agreed on together by at least MIN_KEY_NON_MATCHES (households, not
+        twins), the more often agreed first; None if none is."""
+        common = [p for p in lifted if p.non_matches >= MIN_KEY_NON_MATCHES]
+        if not common:
             return None
-        pair = sorted(best[1:], key=lambda c: -alone[c.name])
+        best = max(common, key=lambda p: p.excess)
+        pair = (best.first, best.second)
         params = self.parameters.comparisons
         tops = tuple(len(params[c.name].m) - 1 for c in pair)
         return Anchor((*anchor.parts, *pair), (*anchor.tops, *tops))
+
+    def _chained_on_head(
+        self,
+        anchor: Anchor,
+        found: dict[str, Dependency],
+        matches: float,
+        lifted: Sequence[LiftedPair],
+    ) -> dict[str, Dependency]:
+        """Too few non-matches for a household key, but enough to count: the more often
+        agreed part of the ``lifted`` pair with the most excess (the head: a surname) widens
+        the anchor, and each dependent lifted together with it (a date of birth: twins)
+        becomes conditional on anchor and head, its top level's u from exact counts (the
+        household counted once, not once per shared part); empty when nothing is lifted."""
+        if not lifted:
+            return {}
+        head = max(lifted, key=lambda p: p.excess).first
+        params = self.parameters.comparisons
+        prefix = len(anchor.parts)
+        out = {}
+        for pair in lifted:
+            if pair.first is not head or pair.second.name in out:
+                continue
+            tops = (len(params[head.name].m) - 1, len(params[pair.second.name].m) - 1)
+            key = Anchor((*anchor.parts, head, pair.second), (*anchor.tops, *tops))
+            key_matches = matches * self._m_top(head) * self._m_top(pair.second)
+            given = found[pair.second.name]
+            chained = self._chained(key, key_matches, given)
+            out[pair.second.name] = chained.given_prefix(prefix, given)
+        logger.info(
+            "anchor %s widened by %s: conditional u given both for %s",
+            " + ".join(anchor.names),
+            head.name,
+            ", ".join(out),
+        )
+        return out
 
     def _key_non_matches(
         self, anchor: Anchor, extra: Sequence[Comparison], matches: float
