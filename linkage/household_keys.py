@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from linkage.anchors import Anchor, exact_top
 from linkage.comparisons import Comparison
-from linkage.model import Dependency
+from linkage.model import PROBABILITY_FLOOR, Dependency
 from linkage.patterns import TrainingBase
 
 logger = logging.getLogger("linkage.dependencies")
@@ -125,6 +125,24 @@ class HouseholdKeyTraining(TrainingBase):
         dep.u_top = [*(v * scale for v in rest), top_u]
         return dep
 
+    def _given_head(self, key: Anchor, matches: float, given_anchor: Dependency) -> Dependency:
+        """The last part of ``key`` (anchor, head, dependent) given the others: its top
+        level's u is the share of the non-matches agreeing on anchor and head, the dependent
+        known, that agree on it too (a unit number is mostly missing: counted over all
+        pairs it would look rare within a household); its other levels as in
+        :meth:`_chained`."""
+        *parts, last = key.parts
+        head = Anchor(tuple(parts[:-1]), key.tops[:-2])
+        within = self._key_non_matches(head, (parts[-1], last), matches)
+        known = self._key_non_matches(head, (parts[-1],), matches, present=[exact_top(last).column])  # type: ignore[union-attr]
+        top_u = min(max(within / known, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
+        rest = given_anchor.u_top[:-1]
+        scale = (1.0 - top_u) / max(sum(rest), 1e-300)
+        params = self.parameters.comparisons[last.name]
+        m, u = [float(v or 0.0) for v in params.m], [float(v or 0.0) for v in params.u]
+        u_top = [*(v * scale for v in rest), top_u]
+        return Dependency(key.names[:-1], key.tops[:-1], m, u_top, m, u)
+
     def _moves_with(self, anchor: Anchor, comparison: Comparison) -> bool:
         return any(self._correlated(a, comparison) for a in anchor.parts)
 
@@ -197,9 +215,8 @@ class HouseholdKeyTraining(TrainingBase):
                 continue
             tops = (len(params[head.name].m) - 1, len(params[pair.second.name].m) - 1)
             key = Anchor((*anchor.parts, head, pair.second), (*anchor.tops, *tops))
-            key_matches = matches * self._m_top(head) * self._m_top(pair.second)
             given = found[pair.second.name]
-            chained = self._chained(key, key_matches, given)
+            chained = self._given_head(key, matches, given)
             out[pair.second.name] = chained.given_prefix(prefix, given)
         logger.info(
             "anchor %s widened by %s: conditional u given both for %s",
@@ -210,12 +227,21 @@ class HouseholdKeyTraining(TrainingBase):
         return out
 
     def _key_non_matches(
-        self, anchor: Anchor, extra: Sequence[Comparison], matches: float
+        self,
+        anchor: Anchor,
+        extra: Sequence[Comparison],
+        matches: float,
+        present: Sequence[str] = (),
     ) -> float:
-        """Record pairs agreeing on the anchor and the ``extra`` comparisons' top levels,
-        less the matches among them (the anchor's ``matches``, kept by each extra's m)."""
+        """Record pairs agreeing on the anchor and the ``extra`` comparisons' top levels
+        (and non-null on ``present``), less the matches among them (the anchor's
+        ``matches``, kept by each extra's m, and known on ``present`` as often as all)."""
         columns = anchor.columns() + [exact_top(c).column for c in extra]  # type: ignore[union-attr]
+        columns = list(dict.fromkeys(columns))
         kept = 1.0
         for c in extra:
             kept *= self._m_top(c)
-        return max(float(self._agreeing_pairs(list(dict.fromkeys(columns)))) - matches * kept, 1.0)
+        agreeing = float(self._agreeing_pairs(columns, present))
+        if present:
+            kept *= agreeing / max(float(self._agreeing_pairs(columns)), 1.0)
+        return max(agreeing - matches * kept, 1.0)
