@@ -129,13 +129,19 @@ class HouseholdKeyTraining(TrainingBase):
         """The last part of ``key`` (anchor, head, dependent) given the others: its top
         level's u is the share of the non-matches agreeing on anchor and head, the dependent
         known, that agree on it too (a unit number is mostly missing: counted over all
-        pairs it would look rare within a household); its other levels as in
+        pairs it would look rare within a household; the anchor's ``matches`` are taken as
+        known on it as often as those non-matches); its other levels as in
         :meth:`_chained`."""
         *parts, last = key.parts
-        head = Anchor(tuple(parts[:-1]), key.tops[:-2])
-        within = self._key_non_matches(head, (parts[-1], last), matches)
-        known = self._key_non_matches(head, (parts[-1],), matches, present=[exact_top(last).column])  # type: ignore[union-attr]
-        top_u = min(max(within / known, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
+        columns = list(dict.fromkeys(key.columns(len(parts))))
+        column = exact_top(last).column  # type: ignore[union-attr]
+        pairs = float(self._agreeing_pairs(columns))
+        known = float(self._agreeing_pairs(columns, [column]))
+        agree = float(self._agreeing_pairs([*columns, column]))
+        known_matches = matches * self._m_top(parts[-1]) * known / max(pairs, 1.0)
+        within = max(agree - known_matches * self._m_top(last), 1.0)
+        top_u = within / max(known - known_matches, within)
+        top_u = min(max(top_u, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
         rest = given_anchor.u_top[:-1]
         scale = (1.0 - top_u) / max(sum(rest), 1e-300)
         params = self.parameters.comparisons[last.name]
@@ -227,21 +233,12 @@ class HouseholdKeyTraining(TrainingBase):
         return out
 
     def _key_non_matches(
-        self,
-        anchor: Anchor,
-        extra: Sequence[Comparison],
-        matches: float,
-        present: Sequence[str] = (),
+        self, anchor: Anchor, extra: Sequence[Comparison], matches: float
     ) -> float:
-        """Record pairs agreeing on the anchor and the ``extra`` comparisons' top levels
-        (and non-null on ``present``), less the matches among them (the anchor's
-        ``matches``, kept by each extra's m, and known on ``present`` as often as all)."""
+        """Record pairs agreeing on the anchor and the ``extra`` comparisons' top levels,
+        less the matches among them (the anchor's ``matches``, kept by each extra's m)."""
         columns = anchor.columns() + [exact_top(c).column for c in extra]  # type: ignore[union-attr]
-        columns = list(dict.fromkeys(columns))
         kept = 1.0
         for c in extra:
             kept *= self._m_top(c)
-        agreeing = float(self._agreeing_pairs(columns, present))
-        if present:
-            kept *= agreeing / max(float(self._agreeing_pairs(columns)), 1.0)
-        return max(agreeing - matches * kept, 1.0)
+        return max(float(self._agreeing_pairs(list(dict.fromkeys(columns)))) - matches * kept, 1.0)
