@@ -19,6 +19,14 @@ then conditional on the anchor and the first (a chain, so the household is count
 and the dependents that agree still more often within the key than within the anchor (a date
 of birth: twins) become conditional on the whole key. Address parts that move with the
 anchor (street, town) stay conditional on the anchor alone.
+
+A small file has too few such pairs for a key (MIN_KEY_NON_MATCHES), yet its lifts are just
+as real: where the anchor is a building (street number and street name), non-matches sharing
+it and a surname are a household, and among them a shared date of birth (twins) is six times
+as common as the surname and date of birth taken separately predict. There the more often
+agreed part of the most lifted pair (the surname) widens the anchor for the dependents lifted
+with it only, each conditional on anchor and surname with its u from exact counts
+(:meth:`HouseholdKeyTraining._chained_on_head`).
 """
 
 from __future__ import annotations
