@@ -18,7 +18,11 @@ import numpy as np
 from linkage.anchors import Anchor, anchor_of
 from linkage.comparisons import Comparison
 from linkage.errors import ModelNotTrainedError
-from linkage.household_keys import DEPENDENCE_LIFT, HouseholdKeyTraining
+from linkage.household_keys import (
+    DEPENDENCE_LIFT,
+    MIN_JOINT_NON_MATCHES,
+    HouseholdKeyTraining,
+)
 from linkage.missing_parts import MissingPartTraining
 from linkage.model import (
     PROBABILITY_FLOOR,
@@ -35,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 # Random pairs needed before level shares among them replace the ordinary u
 MIN_RANDOM_PAIRS = 200
-# Non-matches that must agree on every part of a mostly-matching rule's anchor (surname and
-# date of birth: twins) before their joint count replaces independence
-MIN_JOINT_NON_MATCHES = 30
 
 
 class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining, MissingPartTraining):

@@ -19,6 +19,14 @@ then conditional on the anchor and the first (a chain, so the household is count
 and the dependents that agree still more often within the key than within the anchor (a date
 of birth: twins) become conditional on the whole key. Address parts that move with the
 anchor (street, town) stay conditional on the anchor alone.
+
+A small file has too few such pairs for a key (MIN_KEY_NON_MATCHES), yet its lifts are just
+as real: where the anchor is a building (street number and street name), non-matches sharing
+it and a surname are a household, and among them a shared date of birth (twins) is six times
+as common as the surname and date of birth taken separately predict. There the more often
+agreed part of the most lifted pair (the surname) widens the anchor for the dependents lifted
+with it only, each conditional on anchor and surname with its u from exact counts
+(:meth:`HouseholdKeyTraining._chained_on_head`).
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from linkage.anchors import Anchor, exact_top
 from linkage.comparisons import Comparison
-from linkage.model import Dependency
+from linkage.model import PROBABILITY_FLOOR, Dependency
 from linkage.patterns import TrainingBase
 
 logger = logging.getLogger("linkage.dependencies")
@@ -41,6 +50,20 @@ logger = logging.getLogger("linkage.dependencies")
 DEPENDENCE_LIFT = 2.0
 # Non-matches that must agree on a household key before their u is estimated there
 MIN_KEY_NON_MATCHES = 1000.0
+# Non-matches that must agree on two dependents of an anchor (or every part of an anchor:
+# surname and date of birth, twins) before their joint count replaces independence
+MIN_JOINT_NON_MATCHES = 30
+
+
+class LiftedPair(NamedTuple):
+    """Two dependents of an anchor its non-matches agree on together disproportionately."""
+
+    first: Comparison
+    second: Comparison
+    #: non-matches agreeing on the anchor and both
+    non_matches: float
+    #: of those, how many independence given the anchor does not predict
+    excess: float
 
 
 class HouseholdKeyTraining(TrainingBase):
@@ -72,9 +95,10 @@ class HouseholdKeyTraining(TrainingBase):
         """Dependencies that replace some of ``found`` (the dependents of ``anchor``, whose
         agreeing pairs hold ``matches`` matches) once the anchor is widened into a household
         key; empty when no pair of dependents is agreed on together disproportionately."""
-        key = self._widened(anchor, found, matches)
+        lifted = self._lifted_pairs(anchor, found, matches)
+        key = self._widened(anchor, lifted)
         if key is None:
-            return {}
+            return self._chained_on_head(anchor, found, matches, lifted)
         first, second = key.parts[-2:]
         key_matches = matches * self._m_top(first) * self._m_top(second)
         prefix = len(anchor.parts)
@@ -109,31 +133,53 @@ class HouseholdKeyTraining(TrainingBase):
         dep.u_top = [*(v * scale for v in rest), top_u]
         return dep
 
+    def _given_head(self, key: Anchor, matches: float, given_anchor: Dependency) -> Dependency:
+        """The last part of ``key`` (anchor, head, dependent) given the others: its top
+        level's u is the share of the non-matches agreeing on anchor and head, the dependent
+        known, that agree on it too (a unit number is mostly missing: counted over all
+        pairs it would look rare within a household; the anchor's ``matches`` are taken as
+        known on it as often as those non-matches); its other levels as in
+        :meth:`_chained`."""
+        *parts, last = key.parts
+        columns = list(dict.fromkeys(key.columns(len(parts))))
+        column = exact_top(last).column  # type: ignore[union-attr]
+        pairs = float(self._agreeing_pairs(columns))
+        known = float(self._agreeing_pairs(columns, [column]))
+        agree = float(self._agreeing_pairs([*columns, column]))
+        known_matches = matches * self._m_top(parts[-1]) * known / max(pairs, 1.0)
+        within = max(agree - known_matches * self._m_top(last), 1.0)
+        top_u = within / max(known - known_matches, within)
+        top_u = min(max(top_u, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
+        rest = given_anchor.u_top[:-1]
+        scale = (1.0 - top_u) / max(sum(rest), 1e-300)
+        params = self.parameters.comparisons[last.name]
+        m, u = [float(v or 0.0) for v in params.m], [float(v or 0.0) for v in params.u]
+        u_top = [*(v * scale for v in rest), top_u]
+        return Dependency(key.names[:-1], key.tops[:-1], m, u_top, m, u)
+
     def _moves_with(self, anchor: Anchor, comparison: Comparison) -> bool:
         return any(self._correlated(a, comparison) for a in anchor.parts)
 
     def _m_top(self, comparison: Comparison) -> float:
         return float(self.parameters.comparisons[comparison.name].m[-1] or 1.0)
 
-    def _widened(
+    def _lifted_pairs(
         self, anchor: Anchor, found: dict[str, Dependency], matches: float
-    ) -> Anchor | None:
-        """The anchor plus the two exact-match dependents agreed on
-        together by at least DEPENDENCE_LIFT times as many of its non-matches as their
-        separate agreement predicts, the pair with the most such pairs beyond that
-        prediction (households, not twins; at least MIN_KEY_NON_MATCHES), the more often agreed
-        first; None if none is."""
+    ) -> list[LiftedPair]:
+        """Pairs of exact-match dependents of ``anchor`` that its non-matches agree on
+        together at least DEPENDENCE_LIFT times as often as their separate agreement
+        predicts, and on at least MIN_JOINT_NON_MATCHES pairs; each with the more often
+        agreed first."""
         parts = [c for c in self.comparisons if c.name in found and exact_top(c) is not None]
         if len(parts) < 2:
-            return None
+            return []
         base = self._key_non_matches(anchor, (), matches)
         alone = {c.name: self._key_non_matches(anchor, (c,), matches) for c in parts}
-        best: tuple[float, Comparison, Comparison] | None = None
+        out = []
         for i, a in enumerate(parts):
             for b in parts[i + 1 :]:
                 both = self._key_non_matches(anchor, (a, b), matches)
                 independent = alone[a.name] * alone[b.name] / base
-                excess = both - independent
                 logger.info(
                     "anchor %s: non-matches agreeing on %s and %s: %.0f (independence: %.0f)",
                     " + ".join(anchor.names),
@@ -142,15 +188,57 @@ class HouseholdKeyTraining(TrainingBase):
                     both,
                     independent,
                 )
-                common = both >= max(DEPENDENCE_LIFT * independent, MIN_KEY_NON_MATCHES)
-                if common and (best is None or excess > best[0]):
-                    best = (excess, a, b)
-        if best is None:
+                if both >= max(DEPENDENCE_LIFT * independent, MIN_JOINT_NON_MATCHES):
+                    first, second = sorted((a, b), key=lambda c: -alone[c.name])
+                    out.append(LiftedPair(first, second, both, both - independent))
+        return out
+
+    def _widened(self, anchor: Anchor, lifted: Sequence[LiftedPair]) -> Anchor | None:
+        """The anchor plus the ``lifted`` pair with the most non-matches beyond independence
+        among those agreed on together by at least MIN_KEY_NON_MATCHES (households, not
+        twins), the more often agreed first; None if none is."""
+        common = [p for p in lifted if p.non_matches >= MIN_KEY_NON_MATCHES]
+        if not common:
             return None
-        pair = sorted(best[1:], key=lambda c: -alone[c.name])
+        best = max(common, key=lambda p: p.excess)
+        pair = (best.first, best.second)
         params = self.parameters.comparisons
         tops = tuple(len(params[c.name].m) - 1 for c in pair)
         return Anchor((*anchor.parts, *pair), (*anchor.tops, *tops))
+
+    def _chained_on_head(
+        self,
+        anchor: Anchor,
+        found: dict[str, Dependency],
+        matches: float,
+        lifted: Sequence[LiftedPair],
+    ) -> dict[str, Dependency]:
+        """Too few non-matches for a household key, but enough to count: the more often
+        agreed part of the ``lifted`` pair with the most excess (the head: a surname) widens
+        the anchor, and each dependent lifted together with it (a date of birth: twins)
+        becomes conditional on anchor and head, its top level's u from exact counts (the
+        household counted once, not once per shared part); empty when nothing is lifted."""
+        if not lifted:
+            return {}
+        head = max(lifted, key=lambda p: p.excess).first
+        params = self.parameters.comparisons
+        prefix = len(anchor.parts)
+        out = {}
+        for pair in lifted:
+            if pair.first is not head or pair.second.name in out:
+                continue
+            tops = (len(params[head.name].m) - 1, len(params[pair.second.name].m) - 1)
+            key = Anchor((*anchor.parts, head, pair.second), (*anchor.tops, *tops))
+            given = found[pair.second.name]
+            chained = self._given_head(key, matches, given)
+            out[pair.second.name] = chained.given_prefix(prefix, given)
+        logger.info(
+            "anchor %s widened by %s: conditional u given both for %s",
+            " + ".join(anchor.names),
+            head.name,
+            ", ".join(out),
+        )
+        return out
 
     def _key_non_matches(
         self, anchor: Anchor, extra: Sequence[Comparison], matches: float

@@ -194,8 +194,9 @@ class _Counts(HouseholdKeyTraining):
     def _correlated(self, a: Any, b: Any) -> bool:
         return b.name == "street"  # the street moves with the postcode
 
-    def _agreeing_pairs(self, columns: Any) -> int:
-        return self.agreeing[frozenset(columns)]
+    def _agreeing_pairs(self, columns: Any, present: Any = ()) -> int:
+        known = frozenset((*columns, *(f"{p} known" for p in present)))
+        return self.agreeing.get(known, self.agreeing[frozenset(columns)])
 
     def _joint_anchor(self, anchor: Anchor, matches: float) -> dict[str, Dependency]:
         last = anchor.parts[-1].name
@@ -259,14 +260,52 @@ def test_the_key_is_the_pair_agreed_on_together_beyond_independence(
         assert (dep.m_prefix, dep.u_prefix) == (found[name].m_top, found[name].u_top)
 
 
-def test_no_key_without_a_pair_agreed_on_together() -> None:
+def _no_household(**changes: int) -> dict[frozenset[str], int]:
+    """HOUSEHOLDS with house and surname, house and street agreed on about independently,
+    and the given joint counts changed (parts joined by underscores; "dob known": pairs whose
+    dobs are both known)."""
     counts = dict(HOUSEHOLDS)
-    counts[frozenset(("postcode", "house", "surname"))] = 2_500  # about independence
+    counts[frozenset(("postcode", "house", "surname"))] = 2_500
     counts[frozenset(("postcode", "house", "street"))] = 9_000
-    trainer = _Counts(counts, 0.01)
+    for key, value in changes.items():
+        counts[frozenset(("postcode", *key.split("_")))] = value
+    return counts
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"surname_dob": 150},
+        {"surname_dob": 2 * 150 - 1},
+        {"dob": 100, "surname_dob": 29, "house_dob": 20, "street_dob": 40},
+    ],
+    ids=["independent", "below_the_lift", "too_few"],
+)
+def test_no_key_without_a_pair_agreed_on_together(changes: dict[str, int]) -> None:
+    """Surname and dob at independence (150 = 10,000 x 1,500 / 100,000 non-matches), below
+    DEPENDENCE_LIFT times it, or lifted (2.9-fold) on too few pairs to count
+    (MIN_JOINT_NON_MATCHES)."""
+    trainer = _Counts(_no_household(**changes), 0.01)
     anchor = Anchor((trainer.comparisons[0],), (1,))
     assert trainer._household_key(anchor, _found(), matches=0.0) == {}
     assert trainer.refit == []
+
+
+def test_twins_below_the_key_size_are_counted_once() -> None:
+    """Surname and dob agreed on together 2.7 times as often as independence predicts, on
+    too few pairs for a household key: dob becomes conditional on postcode and surname (its
+    top u from the joint count), the surname keeps its dependency on the postcode alone."""
+    trainer = _Counts(_no_household(**{"surname_dob known": 8_000}), 0.01)
+    anchor = Anchor((trainer.comparisons[0],), (1,))
+    found = _found()
+    out = trainer._household_key(anchor, found, matches=0.0)
+    assert set(out) == {"dob"}
+    assert trainer.refit == []  # no key, nothing refitted on it
+    dob = out["dob"]
+    assert (dob.anchor, dob.anchor_top) == (("postcode", "surname"), (1, 1))
+    # of the 10,000 sharing postcode and surname 8,000 have both dobs: 400 agree on it
+    assert dob.u_top == pytest.approx([1 - 0.05, 0.05])
+    assert (dob.prefix, dob.m_prefix, dob.u_prefix) == (1, found["dob"].m_top, found["dob"].u_top)
 
 
 def test_neighbours_street_is_not_counted_twice_when_street_is_keyed_on_the_household(
