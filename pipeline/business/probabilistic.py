@@ -53,6 +53,12 @@ from pipeline.business.deterministic import REG_UID
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
+from pipeline.business.trading_held import (
+    TRADING_HELD,
+    set_trading_held_once,
+    trading_held_counts,
+    trading_held_once_lift,
+)
 from pipeline.business.training import HELD, NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
@@ -88,6 +94,7 @@ def comparisons(
             held_column=HELD,
             words_column=WORDS,
             compact_column=COMPACT,
+            trading_held_column=TRADING_HELD,
             name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
@@ -129,6 +136,9 @@ def score_candidates(
     )
     incoming, register = add_block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
+    incoming, register, trading_held = trading_held_counts(
+        incoming, register, name=NAME, trading=TRADING
+    )
     incoming, register = postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
@@ -146,13 +156,19 @@ def score_candidates(
     floor = settings.review_threshold / 10  # lower probabilities never matter
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
-        once, lift = held_once_lift(linker)
-        pairs = linker.predict(threshold=_lowered(floor, lift))
+        training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
+        training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
+        lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
+        pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
-    training["name_held_once_lift_bits"] = round(lift, 6)
-    gained = pl.when(pl.col("gamma_company_name") == once).then(lift).otherwise(0.0)
+    training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
+    training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
+    gained = pl.lit(0.0)
+    for gamma, bits in lifts:
+        if gamma is not None and bits:
+            gained = pl.when(pl.col("gamma_company_name") == gamma).then(bits).otherwise(gained)
     weight = (pl.col("match_weight") + gained).alias("match_weight")
     pairs = (
         pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
