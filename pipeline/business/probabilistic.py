@@ -5,7 +5,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 
 * ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
   a legal name the register holds once has a level of its own (see the training module), and
-  so has a name one keystroke from it (spaces ignored: a slip or a split word);
+  so has a name one keystroke from it (spaces ignored: a slip or a split word), and a
+  trading name the register holds once (:mod:`pipeline.business.trading_held`);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
@@ -20,8 +21,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 Blocking (:mod:`pipeline.business.blocking`): same core name without spaces (if not shared by
 many records; else same core and postcode district), same postcode, the same rarest name token
 another record holds (legal or trading), a legal name that is the other side's trading name,
-the same first letters of a long name, or the same address (the last four only where few
-records share the key).
+the same first letters of a long name, the same address, or the register name a keystroke or
+two from the record's (the last five only where few records share the key).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -165,19 +166,24 @@ def score_candidates(
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
     training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
-    gained = pl.lit(0.0)
-    for gamma, bits in lifts:
-        if gamma is not None and bits:
-            gained = pl.when(pl.col("gamma_company_name") == gamma).then(bits).otherwise(gained)
-    weight = (pl.col("match_weight") + gained).alias("match_weight")
     pairs = (
-        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
+        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), _lifted(lifts))
         .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
         .filter(pl.col("match_probability") >= floor)
         .select(list(SCORED_SCHEMA))
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _lifted(lifts: list[tuple[int | None, float]]) -> pl.Expr:
+    """``match_weight`` with the bits of each (gamma of ``company_name``, bits) added to the
+    pairs at that level: what the probability floor cut from a held-once level's weight."""
+    gained = pl.lit(0.0)
+    for gamma, bits in lifts:
+        if gamma is not None and bits:
+            gained = pl.when(pl.col("gamma_company_name") == gamma).then(bits).otherwise(gained)
+    return (pl.col("match_weight") + gained).alias("match_weight")
 
 
 def _lowered(probability: float, bits: float) -> float:
