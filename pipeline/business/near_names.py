@@ -24,6 +24,8 @@ from pipeline.business.prepare import UID
 NEAR_BLOCK = "name_near_block"
 #: Names shorter than this (without spaces) get no near name.
 MIN_NEAR_LENGTH = 8
+#: Register names whose variants are made at once.
+CHUNK = 20_000
 
 
 def add_near_name(
@@ -33,12 +35,9 @@ def add_near_name(
     name, or none is near) and, null, to ``register`` (the two frames keep the same columns;
     the rule compares the record's near name with the register's ``compact`` column)."""
     held = register.select(pl.col(compact).alias("__name")).drop_nulls().group_by("__name").len()
-    held = held.filter(pl.col("len") <= cap)
-    register_variants = _deletion_variants(held, "__name").join(held, on="__name")
-    unheld = incoming.join(
-        register.select(pl.col(compact)).drop_nulls().unique(), on=compact, how="anti"
-    )
+    unheld = incoming.join(held.select(pl.col("__name").alias(compact)), on=compact, how="anti")
     record_variants = _deletion_variants(unheld.select(pl.col(compact).alias("__name"), UID))
+    register_variants = _register_variants(held.filter(pl.col("len") <= cap), record_variants)
     near = (
         record_variants.join(
             register_variants.select("__variant", pl.col("__name").alias(NEAR_BLOCK), "len"),
@@ -51,6 +50,18 @@ def add_near_name(
     )
     incoming = incoming.join(near, on=UID, how="left", maintain_order="left")
     return incoming, register.with_columns(pl.lit(None, pl.String).alias(NEAR_BLOCK))
+
+
+def _register_variants(held: pl.DataFrame, wanted: pl.DataFrame) -> pl.DataFrame:
+    """The deletion variants (``__variant``) of ``held``'s names (``__name``, ``len``) that
+    ``wanted`` has too, made :data:`CHUNK` names at a time: all of a large register's at once
+    would hold about twenty rows per name in memory."""
+    keys = wanted.select("__variant").unique()
+    parts = [
+        _deletion_variants(held.slice(start, CHUNK)).join(keys, on="__variant", how="semi")
+        for start in range(0, held.height, CHUNK)
+    ]
+    return pl.concat(parts) if parts else _deletion_variants(held)
 
 
 def _deletion_variants(frame: pl.DataFrame, name: str = "__name") -> pl.DataFrame:
