@@ -110,3 +110,40 @@ class CompanyNameNearHeldOnceLevel(Level):
     @property
     def label(self) -> str:
         return f"{self.column} one keystroke apart, held by one right-side record"
+
+
+@dataclass(frozen=True)
+class CompanyTradingHeldOnceLevel(Level):
+    """The left-side record's legal or trading name (``column``, ``trading_column``) equals the
+    right-side record's trading name, and the right-side record is the only one on its side
+    holding that name (``held_column`` on the right counts the right-side records with it as a
+    legal or a trading name).
+
+    Trading names are not unique by law ("THE ROYAL OAK" is on thousands of pubs), so a match
+    through one is weak evidence in general; but most are as particular to their business as a
+    company name ("ECHOPATH CONSULTING"), and one that the register holds once says about as
+    much as a legal name held once, wherever the record now is. This level lets that weight be
+    set apart from the level of any match through a trading name."""
+
+    column: str
+    trading_column: str
+    held_column: str
+
+    def __post_init__(self) -> None:
+        check_name("company level column", self.column)
+        check_name("company level trading_column", self.trading_column)
+        check_name("company level held_column", self.held_column)
+
+    def sql(self, dialect: Dialect) -> str:
+        trading = col(RIGHT, self.trading_column)
+        names = (col(LEFT, self.column), col(LEFT, self.trading_column))
+        same = " OR ".join(f"coalesce({name} = {trading}, FALSE)" for name in names)
+        return f"coalesce((({same}) AND {col(RIGHT, self.held_column)} = 1), FALSE)"
+
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, self.trading_column, self.held_column)
+
+    @property
+    def label(self) -> str:
+        names = f"{self.column} or {self.trading_column}"
+        return f"{names} exact to a trading name held by one right-side record"

@@ -31,6 +31,7 @@ from typing import Literal
 from linkage.company_held_names import (
     CompanyNameHeldOnceLevel,
     CompanyNameNearHeldOnceLevel,
+    CompanyTradingHeldOnceLevel,
     check_name,
 )
 from linkage.company_tokens import (
@@ -55,6 +56,7 @@ __all__ = [
     "CompanyNameNearHeldOnceLevel",
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
+    "CompanyTradingHeldOnceLevel",
     "CompanyWordsComparison",
     "CompanyWordsLevel",
     "add_company_token_columns",
@@ -267,14 +269,17 @@ class CompanyNameComparison(Comparison):
        holds (only with ``held_column``: :class:`CompanyNameHeldOnceLevel`),
     3. exact standardised legal name (weight scaled by the name's rarity if
        ``term_frequency``),
-    4. exact through a trading name (only with ``trading_column``),
-    5. one keystroke from a legal name no other right-side record holds, spaces ignored (only
+    4. exact to a trading name no other right-side record holds as a legal or trading name
+       (only with ``trading_column`` and ``trading_held_column``, which counts them:
+       :class:`CompanyTradingHeldOnceLevel`),
+    5. exact through a trading name (only with ``trading_column``),
+    6. one keystroke from a legal name no other right-side record holds, spaces ignored (only
        with ``held_column`` and ``compact_column``, the name without spaces:
        :class:`CompanyNameNearHeldOnceLevel`),
-    6. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    7. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    8. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    9. all other.
+    7. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    8. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    9. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    10. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -292,6 +297,7 @@ class CompanyNameComparison(Comparison):
         held_column: str | None = None,
         words_column: str | None = None,
         compact_column: str | None = None,
+        trading_held_column: str | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -307,6 +313,11 @@ class CompanyNameComparison(Comparison):
             NullLevel(column),
             *([CompanyNameHeldOnceLevel(column, held_column, words_column)] if held_column else []),
             CompanyNameExactLevel(column, None, term_frequency),
+            *(
+                [CompanyTradingHeldOnceLevel(column, trading_column, trading_held_column)]
+                if trading_column and trading_held_column
+                else []
+            ),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
             *(
                 [CompanyNameNearHeldOnceLevel(compact_column, held_column, words_column)]

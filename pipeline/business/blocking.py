@@ -15,7 +15,10 @@ place as well:
   rare and the name is longer than that: a slip late in a name (or a truncated name) leaves
   its beginning, so a moved company whose name was mistyped is still a candidate;
 * the standardised address (``address_block``), where rare: the same premises with a mistyped
-  or missing postcode.
+  or missing postcode;
+* the register name a keystroke or two from a name the register does not hold
+  (:mod:`pipeline.business.near_names`), where rare: a slip anywhere in the name, met
+  wherever the company now is.
 
 "Rare" is at most ``cap`` records of both inputs sharing the key (``MatchSettings.
 block_frequency``): a key like "SMITH & SONS" or a formation agent's address would pair each
@@ -28,6 +31,7 @@ import polars as pl
 
 from linkage import BlockingRule, block_across, block_on
 from linkage.company_names import rarest_column
+from pipeline.business.near_names import NEAR_BLOCK, add_near_name
 
 NAME, TRADING = "name_core", "trading_core"
 COMPACT = "name_compact"  # the core without spaces
@@ -51,6 +55,7 @@ def blocking_rules() -> list[BlockingRule]:
         block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
         block_on(PREFIX_BLOCK),
         block_on(ADDRESS_BLOCK),
+        block_across(NEAR_BLOCK, COMPACT, name="near name"),
     ]
 
 
@@ -88,7 +93,7 @@ def add_block_keys(
         frames = _rare_key(frames, key, values, cap)
     district = pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
     out = [frame.with_columns(district) for frame in frames]
-    return out[0], out[1]
+    return add_near_name(out[0], out[1], compact=COMPACT, cap=cap)
 
 
 def _rare_key(

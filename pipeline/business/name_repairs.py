@@ -11,6 +11,10 @@ meant, so the name still equals its register entry:
   ("DEVELKPMENTS", "INVSTMENTS", "SERVICE"), unless it is a real word of its own
   (:data:`REAL_WORDS`); words shorter than :data:`MIN_WORD_LENGTH` are left alone (too many
   real words are one keystroke from NORTH or WALES);
+* an abbreviation of a distinguishing word (:data:`ABBREVIATED_WORDS`: "INT", "HLDGS",
+  "PROPS"...) becomes the word: abbreviations are written out after the name's parts are
+  split (:func:`~linkage.company_tokens.written_out`), which would put PROPERTIES in the core
+  of "X PROPS LTD" and leave its distinguishing words empty, unlike "X PROPERTIES LTD";
 * "TA" between two words, a "T/A" whose slash was lost, becomes the trading-as marker.
 
 "One keystroke": a letter substituted, added or dropped, or two neighbours swapped.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.company_tokens import TOKEN_VARIANTS
 from linkage.standardise.companies import DISTINGUISHING_WORDS
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -54,6 +59,12 @@ def _mistyped_words() -> dict[str, str]:
 
 
 MISTYPED_WORDS: dict[str, str] = _mistyped_words()
+#: Abbreviation -> distinguishing word: those of the token variants, and the common "INT",
+#: "HLDG(S)" and "GRP" (a word written with a full stop, "INT.", counts too).
+ABBREVIATED_WORDS: dict[str, str] = {
+    short: word for short, word in TOKEN_VARIANTS.items() if word in DISTINGUISHING_WORDS
+} | {"INT": "INTERNATIONAL", "HLDGS": "HOLDINGS", "HLDG": "HOLDINGS", "GRP": "GROUP"}
+_REPAIRED_WORDS = MISTYPED_WORDS | ABBREVIATED_WORDS
 _LIMITED_SLIPS = "|".join(sorted(one_keystroke_variants("LIMITED") - REAL_WORDS))
 _LTD_SLIPS = "|".join(
     sorted(v for v in one_keystroke_variants("LTD") if not set(v) & set("AEIOUY"))
@@ -66,7 +77,9 @@ def repaired_company_name(name: pl.Expr) -> pl.Expr:
     """The raw names in ``name``, upper case, with the slips of the module docstring undone
     (a name does not start with TA, nor is a first word taken for LIMITED)."""
     text = name.cast(pl.String).str.strip_chars().str.to_uppercase()
-    words = text.str.split(" ").list.eval(pl.element().replace(MISTYPED_WORDS)).list.join(" ")
+    bare = pl.element().str.strip_chars_end(".,")
+    repaired = bare.replace_strict(_REPAIRED_WORDS, default=pl.element())
+    words = text.str.split(" ").list.eval(repaired).list.join(" ")
     text = pl.when(text.is_not_null()).then(words)
     text = text.str.replace(_MISTYPED_LIMITED, " LIMITED")
     return text.str.replace(_BARE_TA, "$1 T/A $2")

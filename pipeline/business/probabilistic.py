@@ -5,7 +5,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 
 * ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
   a legal name the register holds once has a level of its own (see the training module), and
-  so has a name one keystroke from it (spaces ignored: a slip or a split word);
+  so has a name one keystroke from it (spaces ignored: a slip or a split word), and a
+  trading name the register holds once (:mod:`pipeline.business.trading_held`);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
@@ -20,8 +21,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 Blocking (:mod:`pipeline.business.blocking`): same core name without spaces (if not shared by
 many records; else same core and postcode district), same postcode, the same rarest name token
 another record holds (legal or trading), a legal name that is the other side's trading name,
-the same first letters of a long name, or the same address (the last four only where few
-records share the key).
+the same first letters of a long name, the same address, or the register name a keystroke or
+two from the record's (the last five only where few records share the key).
 
 Training (:mod:`pipeline.business.training`): u from random pairs; m from pairs already
 confirmed by a shared valid identifier when there are at least ``min_labelled_pairs`` of them
@@ -53,6 +54,12 @@ from pipeline.business.deterministic import REG_UID
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
+from pipeline.business.trading_held import (
+    TRADING_HELD,
+    set_trading_held_once,
+    trading_held_counts,
+    trading_held_once_lift,
+)
 from pipeline.business.training import HELD, NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
@@ -88,6 +95,7 @@ def comparisons(
             held_column=HELD,
             words_column=WORDS,
             compact_column=COMPACT,
+            trading_held_column=TRADING_HELD,
             name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
@@ -129,6 +137,9 @@ def score_candidates(
     )
     incoming, register = add_block_keys(incoming, register, cap=max(block * n, 1.0))
     incoming, register, held = _held_counts(incoming, register)
+    incoming, register, trading_held = trading_held_counts(
+        incoming, register, name=NAME, trading=TRADING
+    )
     incoming, register = postcode_counts(incoming, register)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
@@ -146,22 +157,33 @@ def score_candidates(
     floor = settings.review_threshold / 10  # lower probabilities never matter
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
-        once, lift = held_once_lift(linker)
-        pairs = linker.predict(threshold=_lowered(floor, lift))
+        training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
+        training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
+        lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
+        pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
-    training["name_held_once_lift_bits"] = round(lift, 6)
-    gained = pl.when(pl.col("gamma_company_name") == once).then(lift).otherwise(0.0)
-    weight = (pl.col("match_weight") + gained).alias("match_weight")
+    training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
+    training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
     pairs = (
-        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
+        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), _lifted(lifts))
         .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
         .filter(pl.col("match_probability") >= floor)
         .select(list(SCORED_SCHEMA))
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _lifted(lifts: list[tuple[int | None, float]]) -> pl.Expr:
+    """``match_weight`` with the bits of each (gamma of ``company_name``, bits) added to the
+    pairs at that level: what the probability floor cut from a held-once level's weight."""
+    gained = pl.lit(0.0)
+    for gamma, bits in lifts:
+        if gamma is not None and bits:
+            gained = pl.when(pl.col("gamma_company_name") == gamma).then(bits).otherwise(gained)
+    return (pl.col("match_weight") + gained).alias("match_weight")
 
 
 def _lowered(probability: float, bits: float) -> float:

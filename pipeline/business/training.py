@@ -192,9 +192,9 @@ def set_held_once(
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
     m[once] = m[exact] = (m[once] or 0.0) + (m[exact] or 0.0)
-    near = _gamma_of(comparison, CompanyNameNearHeldOnceLevel)
+    near = gamma_of(comparison, CompanyNameNearHeldOnceLevel)
     if near is not None:  # the near level is the similar-names level's rarest part
-        similar = _gamma_of(comparison, CompanyNameJaroWinklerLevel)
+        similar = gamma_of(comparison, CompanyNameJaroWinklerLevel)
         assert similar is not None, "company_name has a Jaro-Winkler level"
         m[near] = m[similar] = (m[near] or 0.0) + (m[similar] or 0.0)
     parameters.m = m
@@ -237,7 +237,7 @@ def held_once_among_unlike(
     return pairs, agreeing
 
 
-def _gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
+def gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
     """The gamma of ``comparison``'s level of type ``kind`` (None without one)."""
     infos = zip(comparison.levels, comparison.level_info(), strict=True)
     return next((i.gamma for level, i in infos if isinstance(level, kind)), None)
@@ -249,13 +249,22 @@ def held_once_lift(linker: Linker) -> tuple[int, float]:
     never seen in training cannot get an infinite weight, but the held-once u is a frequency
     set on purpose (:func:`set_held_once`, 3e-7 at 300k register rows), which the floor would
     cap. The lift is log2(floor / u), 0 when u is at or above the floor."""
+    once, lift = floor_lift(linker, CompanyNameHeldOnceLevel)
+    assert once is not None, "company_name has a held-once level"
+    return once, lift
+
+
+def floor_lift(linker: Linker, kind: type[Level]) -> tuple[int | None, float]:
+    """(gamma of ``company_name``'s level of type ``kind``, log2(floor / u) of its u, 0 when
+    u is at or above :data:`~linkage.model.PROBABILITY_FLOOR`); (None, 0.0) without one."""
     comparison = next(c for c in linker.comparisons if c.name == "company_name")
-    infos = zip(comparison.levels, comparison.level_info(), strict=True)
-    once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
-    u = linker.parameters.comparisons["company_name"].u[once] or 0.0
+    gamma = gamma_of(comparison, kind)
+    if gamma is None:
+        return None, 0.0
+    u = linker.parameters.comparisons["company_name"].u[gamma] or 0.0
     if u <= 0.0 or u >= PROBABILITY_FLOOR:
-        return once, 0.0
-    return once, math.log2(PROBABILITY_FLOOR / u)
+        return gamma, 0.0
+    return gamma, math.log2(PROBABILITY_FLOOR / u)
 
 
 def m_from_agreement(

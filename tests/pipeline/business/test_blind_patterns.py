@@ -24,7 +24,8 @@ from linkage.company_names import CompanyNameComparison
 from pipeline.business import probabilistic
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pipeline.business.register_link import link_to_register
-from pipeline.business.training import NameCounts, train
+from pipeline.business.trading_held import set_trading_held_once
+from pipeline.business.training import NameCounts
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
 from pseudonym.tokens import Pseudonymiser
@@ -199,12 +200,12 @@ def test_labelled_m_is_mixed_in_the_scored_records_proportions(
     score are mostly sole traders, so it is mixed from the strata (20 / 40 and 0 / 250)."""
     trained: dict[str, list[float | None]] = {}
 
-    def spy(linker: Linker, *args: Any) -> dict[str, object]:
-        facts = train(linker, *args)
+    def spy(linker: Linker, *args: Any) -> dict[str, float | int]:
+        facts = set_trading_held_once(linker, *args)  # after train: m as scored
         trained["m"] = linker.parameters.comparisons["company_name"].m
         return facts
 
-    monkeypatch.setattr(probabilistic, "train", spy)
+    monkeypatch.setattr(probabilistic, "set_trading_held_once", spy)
     incoming, _ = _incoming(_register())
     outcome = link_to_register(
         incoming,
@@ -219,11 +220,13 @@ def test_labelled_m_is_mixed_in_the_scored_records_proportions(
     share = float(facts["scored_share_with_trading_name"])
     assert share >= 0.5  # the 60 sole traders at their postcode, few others alone there
     levels = CompanyNameComparison(
-        "x", trading_column="y", held_column="z", compact_column="c"
+        "x", trading_column="y", held_column="z", compact_column="c", trading_held_column="h"
     ).level_info()
     trading = next(i.gamma for i in levels if "exact (best of" in i.label)
     smoothing = 0.5 * sum(not i.is_null for i in levels)  # half a count on every level
-    expected = share * 20.5 / (40 + smoothing) + (1 - share) * 0.5 / (250 + smoothing)
+    # the level of a trading name held once shares m with it: the two levels' counts and
+    # halves are summed
+    expected = share * 21 / (40 + smoothing) + (1 - share) * 1 / (250 + smoothing)
     assert trained["m"][trading] == pytest.approx(expected, rel=0.02)
     assert (trained["m"][trading] or 0.0) > 3 * 20 / 290
 

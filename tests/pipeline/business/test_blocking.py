@@ -1,7 +1,7 @@
 """Blocking of the business model (issue 11, moved and noisy-name records): a record sent under
-the register's trading name, one whose name has a slip late in it and one at the register's
-address with a mistyped postcode are candidates wherever else they differ; keys many records
-share are not used."""
+the register's trading name, one whose name has a slip late in it, one with a slip in its
+first letters and one at the register's address with a mistyped postcode are candidates
+wherever else they differ; keys many records share are not used."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from pipeline.business.blocking import (
     add_block_keys,
     blocking_rules,
 )
+from pipeline.business.near_names import NEAR_BLOCK
 from pipeline.business.prepare import linkage_frame
 from pipeline.business.probabilistic import add_company_token_columns
 
 COMMON = 30  # register rows sharing one address and trading name: more than the cap
 CAP = 3.0
 #: Words of the records' names that other register rows hold too: too common to block on.
-SHARED_WORDS = ["ROYAL", "OAK", "VERTEXLINK", "BAKERY"]
+SHARED_WORDS = ["ROYAL", "OAK", "VERTEXLINK", "BAKERY", "TRAINING"]
 
 
 def _register() -> pl.DataFrame:
@@ -32,6 +33,7 @@ def _register() -> pl.DataFrame:
         ("JOHN SMITH", "ROYAL OAK", "12 MILL LANE, LEEDS", "LS1 1AA"),
         ("VERTEXLINK SOLUTIONS LTD", None, "4 HIGH STREET, YORK", "YO1 2BB"),
         ("QUILLAN BAKERY LTD", None, "132 OAK AVENUE, LIVERPOOL", "L5 3ER"),
+        ("KESTRELWAY TRAINING LTD", None, "7 BRIDGE STREET, DERBY", "DE1 1ZZ"),
     ]
     rows += [
         (f"COMPANY NUMBER {i} LTD", "CORNER SHOP", "1 AGENT HOUSE, LONDON", "EC1 1AA")
@@ -53,6 +55,7 @@ def _incoming() -> pl.DataFrame:
         ("VERTEXLINK SOLUTOINS", "9 PARK ROAD, HULL", "HU3 4CC"),  # a slip, moved
         ("QUILAN BAKERY", "132 OAK AVENUE, LIVERPOOL", "L53RE"),  # a slip, postcode mistyped
         ("CORNER SHOP", "1 AGENT HOUSE, LONDON", None),  # keys 31 records share
+        ("KETSRELWAY TRAINING", "2 CHURCH LANE, BATH", "BA1 1XX"),  # an early slip, moved
     ]
     return pl.DataFrame(rows, schema=["name", "address", "postcode"], orient="row")
 
@@ -87,10 +90,13 @@ def test_rare_keys_are_set_and_common_ones_are_not() -> None:
     # the agent's address and the shared trading name are held by 31 records
     assert incoming.row(3, named=True)[ADDRESS_BLOCK] is None
     assert register[TRADING_BLOCK].slice(3).null_count() == register.height - 3
+    # no register (legal) name is near ROYALOAK or CORNERSHOP
+    near = ["VERTEXLINKSOLUTIONS", "QUILLANBAKERY", "KESTRELWAYTRAINING"]
+    assert incoming[NEAR_BLOCK].to_list() == [None, near[0], near[1], None, near[2]]
 
 
 def _found(rules: list[BlockingRule]) -> tuple[float, int]:
-    """(share of the three records' true pairs the rules find, all pairs they find)."""
+    """(share of the four records' true pairs the rules find, all pairs they find)."""
     incoming, register = _keyed()
     settings = LinkageSettings(
         link_type="link_only",
@@ -100,7 +106,7 @@ def _found(rules: list[BlockingRule]) -> tuple[float, int]:
     )
     linker = Linker(settings, incoming, register)
     try:
-        truth = pl.DataFrame({"id_l": [0, 1, 2], "id_r": [0, 1, 2]})
+        truth = pl.DataFrame({"id_l": [0, 1, 2, 4], "id_r": [0, 1, 2, 3]})
         return linker.pair_completeness(truth), int(linker.blocking_report()["pairs"].sum())
     finally:
         linker.close()
@@ -108,7 +114,9 @@ def _found(rules: list[BlockingRule]) -> tuple[float, int]:
 
 def test_each_record_meets_its_register_row_and_no_common_block() -> None:
     rules = blocking_rules()
-    keys = {NAME_BLOCK, TRADING_BLOCK, PREFIX_BLOCK, ADDRESS_BLOCK}
+    keys = {NAME_BLOCK, TRADING_BLOCK, PREFIX_BLOCK, ADDRESS_BLOCK, NEAR_BLOCK}
     older = [r for r in rules if not set(r.columns) & (keys - {NAME_BLOCK})]
     assert _found(older)[0] == 0.0  # slips, a trading name, a moved place: none found
-    assert _found(rules) == (1.0, 3)  # each found, the shop paired with none of the 30
+    # the early slip breaks the prefix, the rarest token is the slip: only the near name
+    assert _found([r for r in rules if NEAR_BLOCK not in r.columns])[0] == 0.75
+    assert _found(rules) == (1.0, 4)  # each found, the shop paired with none of the 30

@@ -79,3 +79,23 @@ def test_keystroke_variants_and_slips() -> None:
     assert MISTYPED_WORDS["DEVELKPMENTS"] == "DEVELOPMENTS"
     # a slip two words explain is left alone; a distinguishing word is never a slip
     assert "PROPERTY" not in MISTYPED_WORDS and "ESTATES" not in MISTYPED_WORDS
+
+
+@pytest.mark.parametrize(
+    ("incoming", "registered"),
+    [
+        ("Optihouse Int Ltd", "OPTIHOUSE INTERNATIONAL LIMITED"),
+        ("CRK ASSOCIATES INT. LIMITED", "CRK ASSOCIATES INTERNATIONAL LIMITED"),
+        ("THOMAS BEAUTY HLDGS LTD", "THOMAS BEAUTY HOLDINGS LIMITED"),
+        ("Riveraline Haulage Grp Limited", "RIVERALINE HAULAGE GROUP LIMITED"),
+        ("KESTREL PROPS LTD", "KESTREL PROPERTIES LTD"),
+        ("Kestrel Mgmt (UK) Ltd", "KESTREL MANAGEMENT (UK) LIMITED"),
+    ],
+)
+def test_abbreviated_distinguishing_words_keep_the_names_words(
+    incoming: str, registered: str
+) -> None:
+    """Written out only after the split, "PROPS" would join the core and leave the words
+    empty: neither the core nor the words of the registered name would agree."""
+    assert _parts(incoming) == _parts(registered)
+    assert _parts(incoming)[1]  # the word is a distinguishing word, not part of the core
