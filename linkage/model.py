@@ -151,7 +151,7 @@ class Dependency:
         if not set(self.anchor) <= set(names):
             return None
         cols = [patterns[:, list(names).index(a)] for a in self.anchor]
-        at_top = [g == t for g, t in zip(cols, self.anchor_top, strict=True)]
+        at_top = [g >= t for g, t in zip(cols, self.anchor_top, strict=True)]
         top = np.logical_and.reduce(at_top)
         missing = []
         for part in self.missing:
