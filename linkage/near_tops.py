@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 
 from linkage.anchors import exact_top
+from linkage.blocking import RID
 from linkage.comparisons import Comparison, ElseLevel
 from linkage.model import Dependency
-from linkage.blocking import RID
 from linkage.patterns import TrainingBase
 from linkage.sql import quote
 from linkage.tables import LEFT_TABLE
@@ -67,6 +67,10 @@ class NearTopTraining(TrainingBase):
     @abstractmethod
     def _agreeing_pairs(self, columns: Sequence[str], present: Sequence[str] = ()) -> int:
         """Record pairs equal and non-null on ``columns`` (see :class:`HouseholdKeyTraining`)."""
+
+    @abstractmethod
+    def _gamma_select(self, comparisons: Sequence[Comparison]) -> str:
+        """SELECT list of the comparisons' gamma columns over record pairs ``l``, ``r``."""
 
     @abstractmethod
     def _patterns(self, sql: str, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,11 +143,8 @@ class NearTopTraining(TrainingBase):
         left, right = LEFT_TABLE, self.right_table
         on = " AND ".join(f"l.{quote(c)} = r.{quote(c)}" for c in columns)
         where = f" WHERE l.{quote(RID)} < r.{quote(RID)}" if left == right else ""
-        gammas = ", ".join(
-            f"{c.gamma_sql(self.backend.dialect)} AS {quote(c.gamma_column)}" for c in used
-        )
+        gammas = self._gamma_select(used)
         return f"SELECT {gammas} FROM {quote(left)} l JOIN {quote(right)} r ON {on}{where}"
-
 
 
 def _near_level(comparison: Comparison, m: Sequence[float | None]) -> int | None:
