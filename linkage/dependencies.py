@@ -31,6 +31,7 @@ from linkage.model import (
     expectation_maximisation,
     lambda_from_weights,
 )
+from linkage.near_tops import NearTopTraining
 from linkage.passes import MIN_PAIRS_FOR_CONSTRAINT_CHECK
 from linkage.patterns import level_shares
 from linkage.sample_dependencies import SampleDependencyTraining
@@ -41,7 +42,9 @@ logger = logging.getLogger(__name__)
 MIN_RANDOM_PAIRS = 200
 
 
-class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining, MissingPartTraining):
+class DependencyTraining(
+    HouseholdKeyTraining, SampleDependencyTraining, MissingPartTraining, NearTopTraining
+):
     """Estimation of :class:`~linkage.model.Dependency` parameters."""
 
     #: comparisons conditional on a blocking key outside any household (twins' dob given
@@ -119,6 +122,7 @@ class DependencyTraining(HouseholdKeyTraining, SampleDependencyTraining, Missing
         self.parameters.dependencies.update(sampled)
         self.key_dependents = frozenset({*joints, *sampled})
         self._add_missing_parts(self.parameters.dependencies)
+        self._widen_near_tops(self.parameters.dependencies)
         return self.parameters.dependencies
 
     def _match_dominated_joints(self, claimed: set[str]) -> dict[str, Dependency]:

@@ -75,6 +75,9 @@ class Dependency:
 
     An anchor may be several comparisons (``anchor`` names them, ``anchor_top`` gives each
     one's top gamma): it is at ``top`` when every one of them is, known when none is null.
+    A part's ``anchor_top`` may sit one level below its most similar one, when pairs at that
+    level (a street name misspelt) share the household as the exact ones do
+    (:mod:`linkage.near_tops`): gammas at or above it count as the top.
 
     A household key (postcode, house number, surname) is an anchor widened from a shorter
     one (postcode). A pair agreeing on the postcode but not the whole key is still a pair of
@@ -151,7 +154,7 @@ class Dependency:
         if not set(self.anchor) <= set(names):
             return None
         cols = [patterns[:, list(names).index(a)] for a in self.anchor]
-        at_top = [g == t for g, t in zip(cols, self.anchor_top, strict=True)]
+        at_top = [g >= t for g, t in zip(cols, self.anchor_top, strict=True)]
         top = np.logical_and.reduce(at_top)
         missing = []
         for part in self.missing:

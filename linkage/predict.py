@@ -74,7 +74,7 @@ def dependent_weight_sql(
     dep = params.dependencies[comparison.name]
     gamma = quote(comparison.gamma_column)
     parts = list(zip(anchor, dep.anchor_top, strict=True))
-    at_top = [f"{quote(a.gamma_column)} = {t}" for a, t in parts]
+    at_top = [f"{quote(a.gamma_column)} >= {t}" for a, t in parts]
     known = " AND ".join(f"{quote(a.gamma_column)} >= 0" for a, _ in parts)
 
     def case(weights: list[float]) -> str:
