@@ -50,6 +50,7 @@ from linkage.comparisons import (
 from pipeline.business.blocking import COMPACT, NAME, TRADING, add_block_keys, blocking_rules
 from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
+from pipeline.business.families import family_weights
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -148,12 +149,23 @@ def score_candidates(
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         once, lift = held_once_lift(linker)
         pairs = linker.predict(threshold=_lowered(floor, lift))
+        family = family_weights(
+            pairs,
+            register,
+            list(linker.comparisons),
+            linker.parameters,
+            min_pairs=settings.min_labelled_pairs,
+        )
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lift, 6)
+    training["families"] = None if family is None else family.facts()
     gained = pl.when(pl.col("gamma_company_name") == once).then(lift).otherwise(0.0)
-    weight = (pl.col("match_weight") + gained).alias("match_weight")
+    weight = pl.col("match_weight") + gained
+    if family is not None:
+        weight = pl.when(family.in_family()).then(family.weight()).otherwise(weight)
+    weight = weight.alias("match_weight")
     pairs = (
         pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight)
         .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
