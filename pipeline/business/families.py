@@ -26,8 +26,8 @@ one of the row's) is scored by its words against the pairs in that situation
 The pair's weight becomes log2(lambda / (1 - lambda)) + log2(m / u) of its words level + the
 weights of the other comparisons (legal form, identifiers); the prior, core and location
 weights (and their term-frequency adjustments) are not added again. Pairs whose words agree
-keep the model's weight: the same reasoning would lower them too (on the seen data 77-92% of
-them are right where the model says 98-99%), but they are not what the automatic threshold
+keep the model's weight: the same reasoning would lower them too (on the seen data 70-92% of
+them are right where the model says 90-99%), but they are not what the automatic threshold
 links wrongly, and the register's families, whose names are all different by law, say
 nothing of how often a source drops a word. Too few pairs or family pairs (fewer than
 ``min_pairs``): nothing changes.
@@ -43,10 +43,11 @@ import polars as pl
 
 from linkage.company_names import CompanyNameExactLevel, CompanyWordsLevel
 from linkage.comparisons import Comparison
-from linkage.levels import Level
+from linkage.levels import And, ExactMatchLevel, Level
 from linkage.model import ModelParameters
 
 NAME, WORDS, LOCATION = "company_name", "company_words", "location"
+POSTCODE = "postcode_std"
 #: EM iterations for the one-parameter fit (it converges in a few dozen).
 EM_ITERATIONS = 200
 #: Pseudo-count added to each words level among the register's family pairs.
@@ -124,7 +125,7 @@ def family_weights(
     the register's family pairs are fewer than ``min_pairs``."""
     by_name = {c.name: c for c in comparisons}
     name_gamma = _gamma_of(by_name[NAME], _is_plain_exact)
-    location_gammas = tuple(info.gamma for info in by_name[LOCATION].level_info()[:2])
+    location_gammas = _same_postcode_gammas(by_name[LOCATION])
     relations = _relation_gammas(by_name[WORDS])
     differing = tuple(
         g
@@ -177,11 +178,9 @@ def register_family_relations(register: pl.DataFrame) -> pl.DataFrame:
     """``relation`` (same, none, fewer, other: see :class:`~linkage.company_names.
     CompanyWordsLevel`) of every ordered pair of register rows with the same name core at the
     same postcode."""
-    rows = register.select("name_core", "name_words", "postcode_std").drop_nulls(
-        ["name_core", "postcode_std"]
-    )
-    rows = rows.with_row_index("__row").filter(pl.len().over("name_core", "postcode_std") >= 2)
-    pairs = rows.join(rows, on=["name_core", "postcode_std"], suffix="_r").filter(
+    rows = register.select("name_core", "name_words", POSTCODE).drop_nulls(["name_core", POSTCODE])
+    rows = rows.with_row_index("__row").filter(pl.len().over("name_core", POSTCODE) >= 2)
+    pairs = rows.join(rows, on=["name_core", POSTCODE], suffix="_r").filter(
         pl.col("__row") != pl.col("__row_r")
     )
     left, right = pl.col("name_words").fill_null([]), pl.col("name_words_r").fill_null([])
@@ -213,6 +212,21 @@ def _relation_gammas(words: Comparison) -> dict[int, str]:
     return {
         info.gamma: level.relation for level, info in infos if isinstance(level, CompanyWordsLevel)
     }
+
+
+def _same_postcode_gammas(location: Comparison) -> tuple[int, ...]:
+    """The location levels that need the postcodes equal: alone or with the address."""
+    infos = zip(location.levels, location.level_info(), strict=True)
+    return tuple(
+        info.gamma
+        for level, info in infos
+        if _postcode_equal(level)
+        or (isinstance(level, And) and any(_postcode_equal(part) for part in level.levels))
+    )
+
+
+def _postcode_equal(level: Level) -> bool:
+    return isinstance(level, ExactMatchLevel) and level.column == POSTCODE
 
 
 def _is_plain_exact(level: Level) -> bool:

@@ -7,7 +7,9 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   a legal name the register holds once has a level of its own (see the training module), and
   so has a name one keystroke from it (spaces ignored: a slip or a split word);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
-  disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
+  disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD"; where the
+  core and the postcode agree and the words differ, the pair is scored by its words against
+  the register's families instead (:mod:`pipeline.business.families`);
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
 * ``location``: postcode and address as one comparison, with levels of their own for a
   record far from a register row at an office (a postcode where at least
