@@ -7,7 +7,7 @@ both the core and the registered office, so an unregistered "X HOLDINGS LTD" agr
 registered "X LTD" on both, and its extra word (about -11 bits) is set against some 28 bits
 of core and postcode counted as if a company elsewhere had had to agree on them by chance. On
 the seen business data none of some 20,000 candidate pairs with such an extra word was the
-record's company (2% of those lacking one of the row's words were), yet the former scored
+record's company (2-3% of those lacking one of the row's words were), yet the former scored
 around 0.6, and a cut at 0.5 linked them.
 
 So a pair whose legal name core agrees exactly (not a name the register holds once, which is
