@@ -63,9 +63,9 @@ class Capture:
             cut = pl.col("match_probability") >= threshold
             return pairs if threshold is None else pairs.filter(cut)
 
-        def keep(pairs: pl.DataFrame, settings: Any) -> pl.DataFrame:
+        def keep(pairs: pl.DataFrame, settings: Any, **options: Any) -> Any:
             self.decided = pairs
-            return decide(pairs, settings)
+            return decide(pairs, settings, **options)
 
         linker_module.Linker.predict = every_pair  # type: ignore[method-assign]
         register_link.decide = keep

@@ -5,7 +5,9 @@ Deterministic on shared valid identifiers (CRN, VAT, PAYE, normalised by
 core of the company name (source slips repaired first: :mod:`pipeline.business.name_repairs`;
 rarity-weighted tokens, best of legal and trading names, a name the register holds once or one
 a keystroke from it: :mod:`linkage.company_names`), its distinguishing words (HOLDINGS,
-GROUP, UK...: a sister company's name is not its sibling's), legal form, postcode and
+GROUP, UK...: a sister company's name is not its sibling's; where core and postcode agree,
+weighed against the register's own families: :mod:`pipeline.business.families`), legal
+form, postcode and
 address, and identifiers that disagree (a one-keystroke slip is neither:
 :mod:`pipeline.business.crn_rule`); a record's candidates compete for it
 (:mod:`pipeline.business.decide`). A record whose valid CRN no register row holds is not

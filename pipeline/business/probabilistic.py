@@ -8,7 +8,9 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   so has a name one keystroke from it (spaces ignored: a slip or a split word), and a
   trading name the register holds once (:mod:`pipeline.business.trading_held`);
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
-  disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD";
+  disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD"; where the
+  core and the postcode agree and the words differ, the pair is scored by its words against
+  the register's families instead (:mod:`pipeline.business.families`);
 * ``legal_form``: LTD, PLC, LLP... (weak evidence; null when a side has none);
 * ``location``: postcode and address as one comparison, with levels of their own for a
   record far from a register row at an office (a postcode where at least
@@ -51,6 +53,7 @@ from linkage.comparisons import (
 from pipeline.business.blocking import COMPACT, NAME, TRADING, add_block_keys, blocking_rules
 from pipeline.business.crn_rule import identifier_comparison
 from pipeline.business.deterministic import REG_UID
+from pipeline.business.families import family_weights
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
 from pipeline.business.settings import MatchSettings
@@ -161,13 +164,26 @@ def score_candidates(
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
         lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
         pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
+        family = family_weights(
+            pairs,
+            register,
+            list(linker.comparisons),
+            linker.parameters,
+            min_pairs=settings.min_labelled_pairs,
+        )
     finally:
         linker.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
     training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
+    training["families"] = None if family is None else family.facts()
+    weight = _lifted(lifts)
+    if family is not None:
+        weight = pl.when(family.in_family()).then(family.weight()).otherwise(weight)
     pairs = (
-        pairs.select(pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), _lifted(lifts))
+        pairs.select(
+            pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight.alias("match_weight")
+        )
         .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
         .filter(pl.col("match_probability") >= floor)
         .select(list(SCORED_SCHEMA))

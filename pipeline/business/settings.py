@@ -7,10 +7,11 @@ from typing import Literal
 
 from pipeline.errors import ConfigError
 
-#: Not ``"auto"`` yet: on the hard benchmark data the model's exclusive probabilities between
-#: 0.5 and 0.7 are far too confident (unregistered sister companies), and the automatic cut
-#: (0.5, its floor) doubles the links to sister companies (benchmarks/business/README.md).
-DEFAULT_MATCH_THRESHOLD = 0.9
+#: The cut that maximises the model's expected F1 (:mod:`pipeline.business.threshold`): on the
+#: seen benchmark data, once unregistered sister companies were scored against the register's
+#: families (:mod:`pipeline.business.families`), it beat 0.9 on F1 with identifiers and kept
+#: links to sister companies under 1% of incoming (benchmarks/README.md).
+DEFAULT_MATCH_THRESHOLD: float | Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,8 @@ class MatchSettings:
     """Thresholds and model options (probabilities in [0, 1]).
 
     A best candidate with probability >= ``match_threshold`` is a match; between
-    ``review_threshold`` and it, clerical review. ``match_threshold="auto"``: the cut that
-    maximises the model's expected F1 for the run, never below 0.5
+    ``review_threshold`` and it, clerical review. ``match_threshold="auto"`` (the default):
+    the cut that maximises the model's expected F1 for the run, never below 0.5
     (:mod:`pipeline.business.threshold`); the review band is empty when that cut falls below
     ``review_threshold``. A name token is *rare* when it is in at most
     ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
