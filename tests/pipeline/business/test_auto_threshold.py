@@ -144,7 +144,7 @@ def test_a_cut_below_the_review_threshold_empties_the_review_band() -> None:
 
 
 def test_settings_accept_auto_or_a_probability() -> None:
-    assert MatchSettings().match_threshold == "auto"
+    assert MatchSettings().match_threshold == 0.9
     # with "auto" the review threshold stands on its own (the cut may fall below it)
     assert MatchSettings(match_threshold="auto", review_threshold=0.95).review_threshold == 0.95
     assert MatchSettings(match_threshold=0.7).match_threshold == 0.7
