@@ -20,7 +20,7 @@ class MatchSettings:
     """Thresholds and model options (probabilities in [0, 1]).
 
     A best candidate with probability >= ``match_threshold`` is a match; between
-    ``review_threshold`` and it, clerical review. ``match_threshold="auto"`` (the default):
+    ``review_threshold`` and it, clerical review (defaults 0.9 and 0.5). ``match_threshold="auto"``:
     the cut that maximises the model's expected F1 for the run, never below 0.5
     (:mod:`pipeline.business.threshold`); the review band is empty when that cut falls below
     ``review_threshold``. A name token is *rare* when it is in at most
