@@ -115,6 +115,22 @@ def pair_kinds(pairs: pl.DataFrame, people: pl.DataFrame, truth: pl.DataFrame) -
     return out.with_columns(kind.alias("kind"))
 
 
+def linked_dedupe_kinds(
+    records: pl.DataFrame, truth: pl.DataFrame, *, seed: int = 1
+) -> tuple[Any, pl.DataFrame]:
+    """A dedupe :class:`~linkage.Linker` trained on ``records`` (split address), and every
+    candidate pair labelled by :func:`pair_kinds` with ``linked``: at or above the automatic
+    threshold. The caller closes the linker."""
+    from linkage import Linker
+
+    linker = Linker(settings("dedupe_only", "split_address"), records.drop(*TRUTH))
+    linker.train(seed=seed)
+    pairs = linker.predict(threshold=0.0)
+    threshold = linker.posterior_summary().auto_threshold
+    kinds = pair_kinds(pairs, records, truth)
+    return linker, kinds.with_columns(linked=pl.col("match_probability") >= threshold)
+
+
 def run(
     n_households: int, seed: int, dedupe: bool, layout: str = "split_address"
 ) -> tuple[list[Check], dict[str, Any]]:

@@ -23,9 +23,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from benchmarks.independent.household_repro import TRUTH, pair_kinds, settings
+from benchmarks.independent.household_repro import linked_dedupe_kinds
 from benchmarks.independent.households import household_dedupe
-from linkage import Linker
 from linkage.near_tops import MIN_NEAR_PAIRS, NearShares
 
 TYPO_SHARE = 0.1
@@ -48,13 +47,7 @@ def misspelt() -> dict[str, Any]:
         for s, t in zip(records["street_name"].to_list(), typo, strict=True)
     ]
     records = records.with_columns(pl.Series("street_name", streets))
-    linker = Linker(settings("dedupe_only", "split_address"), records.drop(*TRUTH))
-    linker.train(seed=1)
-    pairs = linker.predict(threshold=0.0)
-    threshold = linker.posterior_summary().auto_threshold
-    kinds = pair_kinds(pairs, records, truth).with_columns(
-        linked=pl.col("match_probability") >= threshold
-    )
+    linker, kinds = linked_dedupe_kinds(records, truth)
     yield {"linker": linker, "kinds": kinds, "truth": truth}
     linker.close()
 

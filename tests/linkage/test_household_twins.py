@@ -27,9 +27,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from benchmarks.independent.household_repro import TRUTH, pair_kinds, settings
+from benchmarks.independent.household_repro import linked_dedupe_kinds
 from benchmarks.independent.households import household_dedupe
-from linkage import Linker
 
 ADDRESS = ("street_number", "street_name")
 
@@ -39,13 +38,7 @@ def buildings() -> dict[str, Any]:
     records, truth = household_dedupe(2000, seed=0, twin_rate=0.3)
     number = pl.col("street_number").cast(pl.Int64) % 2
     records = records.with_columns(number.cast(pl.String).alias("street_number"))
-    linker = Linker(settings("dedupe_only", "split_address"), records.drop(*TRUTH))
-    linker.train(seed=1)
-    pairs = linker.predict(threshold=0.0)
-    threshold = linker.posterior_summary().auto_threshold
-    kinds = pair_kinds(pairs, records, truth).with_columns(
-        linked=pl.col("match_probability") >= threshold
-    )
+    linker, kinds = linked_dedupe_kinds(records, truth)
     yield {"linker": linker, "records": records, "kinds": kinds, "truth": truth}
     linker.close()
 
