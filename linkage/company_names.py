@@ -23,7 +23,6 @@ lambdas they need come from the dialect (:class:`~linkage.sql.Dialect`).
 from __future__ import annotations
 
 import math
-from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -32,8 +31,8 @@ from linkage.company_held_names import (
     CompanyNameHeldOnceLevel,
     CompanyNameNearHeldOnceLevel,
     CompanyTradingHeldOnceLevel,
-    check_name,
 )
+from linkage.company_pair_level import CompanyPairLevel
 from linkage.company_tokens import (
     TOKEN_VARIANTS,
     add_company_token_columns,
@@ -42,6 +41,7 @@ from linkage.company_tokens import (
     tokens_column,
     top_column,
 )
+from linkage.company_word_order import CompanyWordOrderLevel
 from linkage.comparisons import Comparison
 from linkage.errors import SettingsError
 from linkage.levels import ElseLevel, Level, NullLevel
@@ -57,6 +57,7 @@ __all__ = [
     "CompanyRareTokensLevel",
     "CompanyTokenOverlapLevel",
     "CompanyTradingHeldOnceLevel",
+    "CompanyWordOrderLevel",
     "CompanyWordsComparison",
     "CompanyWordsLevel",
     "add_company_token_columns",
@@ -67,47 +68,8 @@ __all__ = [
 ]
 
 
-class _CompanyLevel(Level):
-    """Shared plumbing: a condition on one (left variant, right variant) pair, OR-ed over all
-    pairings of legal and trading names. Subclasses declare the dataclass fields."""
-
-    column: str
-    trading_column: str | None
-
-    def _check(self) -> None:
-        check_name("company level column", self.column)
-        if self.trading_column is not None:
-            check_name("company level trading_column", self.trading_column)
-
-    def _variants(self) -> tuple[str, ...]:
-        return (self.column,) if self.trading_column is None else (self.column, self.trading_column)
-
-    @abstractmethod
-    def _pair_sql(self, left: str, right: str, dialect: Dialect) -> str:
-        """The condition for one pairing of a left and a right name variant."""
-
-    def sql(self, dialect: Dialect) -> str:
-        parts = [
-            f"coalesce(({self._pair_sql(a, b, dialect)}), FALSE)"
-            for a in self._variants()
-            for b in self._variants()
-        ]
-        return "(" + " OR ".join(parts) + ")"
-
-    def columns(self) -> tuple[str, ...]:
-        return self._variants()
-
-    def _token_columns(self) -> tuple[str, ...]:
-        return tuple(
-            c for v in self._variants() for c in (v, tokens_column(v), idf_column(v), top_column(v))
-        )
-
-    def _suffix(self) -> str:
-        return "" if self.trading_column is None else f" (best of legal/{self.trading_column})"
-
-
 @dataclass(frozen=True)
-class CompanyNameExactLevel(_CompanyLevel):
+class CompanyNameExactLevel(CompanyPairLevel):
     """Standardised names are equal (any pairing of legal/trading names).
 
     With ``term_frequency`` (legal names only: no ``trading_column``) the weight is scaled by
@@ -141,7 +103,7 @@ class CompanyNameExactLevel(_CompanyLevel):
 
 
 @dataclass(frozen=True)
-class CompanyRareTokensLevel(_CompanyLevel):
+class CompanyRareTokensLevel(CompanyPairLevel):
     """Both names have at least one rare token (idf >= ``min_idf``) and the same set of them.
 
     Common words ("SERVICES", "UK") may differ or be dropped; the words that identify the
@@ -202,7 +164,7 @@ def _min_shared_tokens(threshold: float) -> int:
 
 
 @dataclass(frozen=True)
-class CompanyTokenOverlapLevel(_CompanyLevel):
+class CompanyTokenOverlapLevel(CompanyPairLevel):
     """Rarity-weighted token overlap >= ``threshold``: the idf of the tokens both names share
     divided by the idf of all their tokens (weighted Jaccard; 1.0 = same tokens)."""
 
@@ -240,7 +202,7 @@ class CompanyTokenOverlapLevel(_CompanyLevel):
 
 
 @dataclass(frozen=True)
-class CompanyNameJaroWinklerLevel(_CompanyLevel):
+class CompanyNameJaroWinklerLevel(CompanyPairLevel):
     """Jaro-Winkler similarity of the standardised names >= ``threshold`` (best pairing)."""
 
     column: str
@@ -276,10 +238,12 @@ class CompanyNameComparison(Comparison):
     6. one keystroke from a legal name no other right-side record holds, spaces ignored (only
        with ``held_column`` and ``compact_column``, the name without spaces:
        :class:`CompanyNameNearHeldOnceLevel`),
-    7. same rare tokens (every token with document frequency <= ``rare_frequency``),
-    8. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
-    9. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
-    10. all other.
+    7. the same words in another order (only with ``word_order``:
+       :class:`~linkage.company_word_order.CompanyWordOrderLevel`),
+    8. same rare tokens (every token with document frequency <= ``rare_frequency``),
+    9. rarity-weighted token overlap >= each of ``overlap_thresholds`` (decreasing),
+    10. Jaro-Winkler >= ``jaro_winkler_threshold`` on the standardised name,
+    11. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
     The input needs the columns added by :func:`add_company_token_columns`.
@@ -298,6 +262,7 @@ class CompanyNameComparison(Comparison):
         words_column: str | None = None,
         compact_column: str | None = None,
         trading_held_column: str | None = None,
+        word_order: bool = False,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -324,6 +289,7 @@ class CompanyNameComparison(Comparison):
                 if held_column and compact_column
                 else []
             ),
+            *([CompanyWordOrderLevel(column, trading_column)] if word_order else []),
             CompanyRareTokensLevel(column, -math.log(rare_frequency), trading_column),
             *(CompanyTokenOverlapLevel(column, t, trading_column) for t in thresholds),
             CompanyNameJaroWinklerLevel(column, jaro_winkler_threshold, trading_column),
@@ -341,7 +307,7 @@ _RELATIONS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class CompanyWordsLevel(_CompanyLevel):
+class CompanyWordsLevel(CompanyPairLevel):
     """How the distinguishing words of two names (sorted lists, repeats kept: see
     :func:`linkage.standardise.companies.with_company_name_parts`) relate:
 

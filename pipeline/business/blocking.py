@@ -14,6 +14,8 @@ place as well:
 * the first :data:`PREFIX_LETTERS` letters of the compact core (``name_prefix_block``), where
   rare and the name is longer than that: a slip late in a name (or a truncated name) leaves
   its beginning, so a moved company whose name was mistyped is still a candidate;
+* the core name's words sorted (``name_order_block``), where rare and the name has two words
+  or more: a name whose words were swapped ("SON & WEBSTER") meets its company wherever it is;
 * the standardised address (``address_block``), where rare: the same premises with a mistyped
   or missing postcode;
 * the register name a keystroke or two from a name the register does not hold
@@ -30,7 +32,7 @@ from __future__ import annotations
 import polars as pl
 
 from linkage import BlockingRule, block_across, block_on
-from linkage.company_names import rarest_column
+from linkage.company_names import rarest_column, tokens_column
 from pipeline.business.near_names import NEAR_BLOCK, add_near_name
 
 NAME, TRADING = "name_core", "trading_core"
@@ -38,6 +40,7 @@ COMPACT = "name_compact"  # the core without spaces
 NAME_BLOCK = "name_core_block"  # the compact core, where rare enough to block on alone
 TRADING_BLOCK = "trading_block"  # the trading name's compact core, where rare
 PREFIX_BLOCK = "name_prefix_block"  # the compact core's first letters, where rare
+ORDER_BLOCK = "name_order_block"  # the core's tokens sorted and joined, where rare
 ADDRESS_BLOCK = "address_block"  # the standardised address, where rare
 DISTRICT = "postcode_district"
 #: Letters of the compact core that :data:`PREFIX_BLOCK` keeps: long enough that few names
@@ -54,6 +57,7 @@ def blocking_rules() -> list[BlockingRule]:
         block_across(NAME_BLOCK, TRADING_BLOCK, name="legal-trading name"),
         block_across(TRADING_BLOCK, NAME_BLOCK, name="trading-legal name"),
         block_on(PREFIX_BLOCK),
+        block_on(ORDER_BLOCK),
         block_on(ADDRESS_BLOCK),
         block_across(NEAR_BLOCK, COMPACT, name="near name"),
     ]
@@ -87,6 +91,7 @@ def add_block_keys(
         NAME_BLOCK: [pl.col(COMPACT)],
         TRADING_BLOCK: [pl.col(COMPACT), trading],  # legal and trading names meet
         PREFIX_BLOCK: [pl.when(long_enough).then(pl.col(COMPACT).str.slice(0, PREFIX_LETTERS))],
+        ORDER_BLOCK: [_sorted_words(tokens_column(NAME))],
         ADDRESS_BLOCK: [pl.col("address_std")],
     }
     for key, values in keys.items():
@@ -94,6 +99,12 @@ def add_block_keys(
     district = pl.col("postcode_std").str.split(" ").list.first().alias(DISTRICT)
     out = [frame.with_columns(district) for frame in frames]
     return add_near_name(out[0], out[1], compact=COMPACT, cap=cap)
+
+
+def _sorted_words(tokens: str) -> pl.Expr:
+    """The tokens of a name with two or more, sorted and joined: the same for any order."""
+    words = pl.col(tokens)
+    return pl.when(words.list.len() >= 2).then(words.list.sort().list.join(""))
 
 
 def _rare_key(

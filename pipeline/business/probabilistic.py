@@ -99,6 +99,7 @@ def comparisons(
             words_column=WORDS,
             compact_column=COMPACT,
             trading_held_column=TRADING_HELD,
+            word_order=True,
             name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),

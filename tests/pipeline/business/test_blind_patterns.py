@@ -220,7 +220,12 @@ def test_labelled_m_is_mixed_in_the_scored_records_proportions(
     share = float(facts["scored_share_with_trading_name"])
     assert share >= 0.5  # the 60 sole traders at their postcode, few others alone there
     levels = CompanyNameComparison(
-        "x", trading_column="y", held_column="z", compact_column="c", trading_held_column="h"
+        "x",
+        trading_column="y",
+        held_column="z",
+        compact_column="c",
+        trading_held_column="h",
+        word_order=True,
     ).level_info()
     trading = next(i.gamma for i in levels if "exact (best of" in i.label)
     smoothing = 0.5 * sum(not i.is_null for i in levels)  # half a count on every level

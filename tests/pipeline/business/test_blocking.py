@@ -1,7 +1,8 @@
 """Blocking of the business model (issue 11, moved and noisy-name records): a record sent under
 the register's trading name, one whose name has a slip late in it, one with a slip in its
-first letters and one at the register's address with a mistyped postcode are candidates
-wherever else they differ; keys many records share are not used."""
+first letters, one at the register's address with a mistyped postcode and one whose name's
+words were swapped are candidates wherever else they differ; keys many records share are not
+used."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from linkage.comparisons import ExactComparison
 from pipeline.business.blocking import (
     ADDRESS_BLOCK,
     NAME_BLOCK,
+    ORDER_BLOCK,
     PREFIX_BLOCK,
     PREFIX_LETTERS,
     TRADING_BLOCK,
@@ -34,6 +36,7 @@ def _register() -> pl.DataFrame:
         ("VERTEXLINK SOLUTIONS LTD", None, "4 HIGH STREET, YORK", "YO1 2BB"),
         ("QUILLAN BAKERY LTD", None, "132 OAK AVENUE, LIVERPOOL", "L5 3ER"),
         ("KESTRELWAY TRAINING LTD", None, "7 BRIDGE STREET, DERBY", "DE1 1ZZ"),
+        ("BAKERY TRAINING LTD", None, "5 KING STREET, STOCKPORT", "SK1 1AA"),
     ]
     rows += [
         (f"COMPANY NUMBER {i} LTD", "CORNER SHOP", "1 AGENT HOUSE, LONDON", "EC1 1AA")
@@ -56,6 +59,7 @@ def _incoming() -> pl.DataFrame:
         ("QUILAN BAKERY", "132 OAK AVENUE, LIVERPOOL", "L53RE"),  # a slip, postcode mistyped
         ("CORNER SHOP", "1 AGENT HOUSE, LONDON", None),  # keys 31 records share
         ("KETSRELWAY TRAINING", "2 CHURCH LANE, BATH", "BA1 1XX"),  # an early slip, moved
+        ("TRAINING & BAKERY LTD", "8 HIGH ROAD, BOLTON", "BL1 1BB"),  # words swapped, moved
     ]
     return pl.DataFrame(rows, schema=["name", "address", "postcode"], orient="row")
 
@@ -92,11 +96,14 @@ def test_rare_keys_are_set_and_common_ones_are_not() -> None:
     assert register[TRADING_BLOCK].slice(3).null_count() == register.height - 3
     # no register (legal) name is near ROYALOAK or CORNERSHOP
     near = ["VERTEXLINKSOLUTIONS", "QUILLANBAKERY", "KESTRELWAYTRAINING"]
-    assert incoming[NEAR_BLOCK].to_list() == [None, near[0], near[1], None, near[2]]
+    assert incoming[NEAR_BLOCK].to_list() == [None, near[0], near[1], None, near[2], None]
+    # the swapped words meet in their sorted order
+    assert incoming[ORDER_BLOCK][5] == register[ORDER_BLOCK][4] == "BAKERYTRAINING"
+    assert incoming[ORDER_BLOCK][0] == "OAKROYAL"
 
 
 def _found(rules: list[BlockingRule]) -> tuple[float, int]:
-    """(share of the four records' true pairs the rules find, all pairs they find)."""
+    """(share of the five records' true pairs the rules find, all pairs they find)."""
     incoming, register = _keyed()
     settings = LinkageSettings(
         link_type="link_only",
@@ -106,7 +113,7 @@ def _found(rules: list[BlockingRule]) -> tuple[float, int]:
     )
     linker = Linker(settings, incoming, register)
     try:
-        truth = pl.DataFrame({"id_l": [0, 1, 2, 4], "id_r": [0, 1, 2, 3]})
+        truth = pl.DataFrame({"id_l": [0, 1, 2, 4, 5], "id_r": [0, 1, 2, 3, 4]})
         return linker.pair_completeness(truth), int(linker.blocking_report()["pairs"].sum())
     finally:
         linker.close()
@@ -114,9 +121,11 @@ def _found(rules: list[BlockingRule]) -> tuple[float, int]:
 
 def test_each_record_meets_its_register_row_and_no_common_block() -> None:
     rules = blocking_rules()
-    keys = {NAME_BLOCK, TRADING_BLOCK, PREFIX_BLOCK, ADDRESS_BLOCK, NEAR_BLOCK}
+    keys = {NAME_BLOCK, TRADING_BLOCK, PREFIX_BLOCK, ORDER_BLOCK, ADDRESS_BLOCK, NEAR_BLOCK}
     older = [r for r in rules if not set(r.columns) & (keys - {NAME_BLOCK})]
     assert _found(older)[0] == 0.0  # slips, a trading name, a moved place: none found
     # the early slip breaks the prefix, the rarest token is the slip: only the near name
-    assert _found([r for r in rules if NEAR_BLOCK not in r.columns])[0] == 0.75
-    assert _found(rules) == (1.0, 4)  # each found, the shop paired with none of the 30
+    assert _found([r for r in rules if NEAR_BLOCK not in r.columns])[0] == 0.8
+    # both words of the swapped name are common: only their sorted order finds it
+    assert _found([r for r in rules if ORDER_BLOCK not in r.columns])[0] == 0.8
+    assert _found(rules) == (1.0, 5)  # each found, the shop paired with none of the 30
