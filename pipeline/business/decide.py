@@ -17,8 +17,8 @@ register row and the best candidate has another valid CRN, not a slip of it (a c
 its own number that the register does not hold is not linked to another company by name:
 :mod:`pipeline.business.crn_rule`; with ``MatchSettings.contradicting_crn="evidence"`` the
 model's CRN disagreement weight alone decides); else ``matched_probabilistic`` when the best
-candidate's probability reaches the match threshold (by default chosen from the model:
-:mod:`pipeline.business.threshold`); ``ambiguous`` when two or more candidates
+candidate's probability reaches the match threshold (a number, or with ``"auto"`` chosen from
+the model: :mod:`pipeline.business.threshold`); ``ambiguous`` when two or more candidates
 reach the threshold on their own but share it; ``review`` from the review threshold; else
 ``not_found``.
 """

@@ -94,8 +94,8 @@ def deliver(
     if status_names:
         results = results.with_columns(pl.col("status").replace(status_names))
     report = match_report(results, truth)
-    if outcome.threshold is not None:
-        report["threshold"] = outcome.threshold.facts()
+    if "threshold" in outcome.facts:
+        report["threshold"] = outcome.facts["threshold"]
     delivered = (
         results.select(RESULT_COLUMNS)
         .rename({KEY: key_column})

@@ -50,7 +50,6 @@ from pipeline.business.prepare import (
 )
 from pipeline.business.register_status import register_status
 from pipeline.business.settings import MatchSettings
-from pipeline.business.threshold import ThresholdChoice
 from pipeline.errors import DataError
 from pipeline.review.decisions import CANDIDATE, KEY, MATCH, NON_MATCH
 from pseudonym.identifiers import Reason
@@ -70,13 +69,12 @@ UNKNOWN_CRN = "__crn_unknown"
 @dataclass
 class LinkOutcome:
     """Per-record results (``results``, one row per incoming row in input order), grey-band
-    candidates for clerical review (``review``), facts for the manifest, and the match
-    threshold used with the model's expectations at it (``threshold``)."""
+    candidates for clerical review (``review``), and facts for the manifest (``threshold``:
+    the match threshold used, with the model's expectations at it)."""
 
     results: pl.DataFrame
     review: pl.DataFrame
     facts: dict[str, object] = field(default_factory=dict)
-    threshold: ThresholdChoice | None = None
 
 
 def link_to_register(
@@ -140,7 +138,7 @@ def link_to_register(
         "settings": _settings_facts(settings),
         "threshold": threshold.facts(),
     }
-    return LinkOutcome(results.drop(UID), review, facts, threshold)
+    return LinkOutcome(results.drop(UID), review, facts)
 
 
 def _certain_links(det: pl.DataFrame, clerical: pl.DataFrame) -> int:

@@ -20,10 +20,10 @@ class MatchSettings:
     """Thresholds and model options (probabilities in [0, 1]).
 
     A best candidate with probability >= ``match_threshold`` is a match; between
-    ``review_threshold`` and it, clerical review (defaults 0.9 and 0.5). ``match_threshold="auto"``:
-    the cut that maximises the model's expected F1 for the run, never below 0.5
-    (:mod:`pipeline.business.threshold`); the review band is empty when that cut falls below
-    ``review_threshold``. A name token is *rare* when it is in at most
+    ``review_threshold`` and it, clerical review (defaults 0.9 and 0.5). With
+    ``match_threshold="auto"``, the cut that maximises the model's expected F1 for the run,
+    never below 0.5 (:mod:`pipeline.business.threshold`); the review band is empty when that
+    cut falls below ``review_threshold``. A name token is *rare* when it is in at most
     ``max(rare_frequency * N, rare_min_records)`` of the N records; only tokens in at most
     ``max(block_frequency * N, block_min_records)`` records are used as blocking keys.
 
