@@ -36,7 +36,6 @@ nothing of how often a source drops a word. Too few pairs or family pairs (fewer
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -45,6 +44,7 @@ from linkage.company_names import CompanyNameExactLevel, CompanyWordsLevel
 from linkage.comparisons import Comparison
 from linkage.levels import And, ExactMatchLevel, Level
 from linkage.model import ModelParameters
+from pipeline.business.training import gamma_where
 
 NAME, WORDS, LOCATION = "company_name", "company_words", "location"
 POSTCODE = "postcode_std"
@@ -124,7 +124,8 @@ def family_weights(
     ``register`` (``name_core``, ``name_words``, ``postcode_std``), or None when the pairs or
     the register's family pairs are fewer than ``min_pairs``."""
     by_name = {c.name: c for c in comparisons}
-    name_gamma = _gamma_of(by_name[NAME], _is_plain_exact)
+    name_gamma = gamma_where(by_name[NAME], _is_plain_exact)
+    assert name_gamma is not None, "company_name has a level of an exact legal name"
     location_gammas = _same_postcode_gammas(by_name[LOCATION])
     relations = _relation_gammas(by_name[WORDS])
     differing = tuple(
@@ -231,8 +232,3 @@ def _postcode_equal(level: Level) -> bool:
 
 def _is_plain_exact(level: Level) -> bool:
     return isinstance(level, CompanyNameExactLevel) and level.trading_column is None
-
-
-def _gamma_of(comparison: Comparison, wanted: Callable[[Level], bool]) -> int:
-    infos = zip(comparison.levels, comparison.level_info(), strict=True)
-    return next(info.gamma for level, info in infos if wanted(level))

@@ -19,7 +19,7 @@ import polars as pl
 
 from linkage import Linker
 from linkage.company_names import CompanyNameExactLevel, CompanyTradingHeldOnceLevel
-from pipeline.business.training import NameCounts, floor_lift, gamma_of
+from pipeline.business.training import NameCounts, floor_lift, gamma_of, gamma_where
 
 #: Register rows holding the row's trading name (core), as a legal or a trading name.
 TRADING_HELD = "trading_held"
@@ -61,11 +61,11 @@ def set_trading_held_once(linker: Linker, counts: NameCounts) -> dict[str, float
     once = gamma_of(comparison, CompanyTradingHeldOnceLevel)
     if once is None:
         return {}
-    through = next(
-        info.gamma
-        for level, info in zip(comparison.levels, comparison.level_info(), strict=True)
-        if isinstance(level, CompanyNameExactLevel) and level.trading_column is not None
+    through = gamma_where(
+        comparison,
+        lambda level: isinstance(level, CompanyNameExactLevel) and level.trading_column is not None,
     )
+    assert through is not None, "company_name has a level of a match through a trading name"
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
     m[once] = m[through] = (m[once] or 0.0) + (m[through] or 0.0)

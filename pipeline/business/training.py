@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -185,9 +186,9 @@ def set_held_once(
     rare, and rarity changes u, not m (its u is the engine's floor: such a pair is never met
     among random pairs)."""
     comparison = next(c for c in linker.comparisons if c.name == "company_name")
-    infos = zip(comparison.levels, comparison.level_info(), strict=True)
-    once = next(i.gamma for level, i in infos if isinstance(level, CompanyNameHeldOnceLevel))
+    once = gamma_of(comparison, CompanyNameHeldOnceLevel)
     exact = comparison.tf_gamma
+    assert once is not None, "company_name has a held-once level"
     assert exact is not None, "company_name has a term-frequency level"
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
@@ -239,8 +240,13 @@ def held_once_among_unlike(
 
 def gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
     """The gamma of ``comparison``'s level of type ``kind`` (None without one)."""
+    return gamma_where(comparison, lambda level: isinstance(level, kind))
+
+
+def gamma_where(comparison: Comparison, wanted: Callable[[Level], bool]) -> int | None:
+    """The gamma of ``comparison``'s first level that is ``wanted`` (None without one)."""
     infos = zip(comparison.levels, comparison.level_info(), strict=True)
-    return next((i.gamma for level, i in infos if isinstance(level, kind)), None)
+    return next((i.gamma for level, i in infos if wanted(level)), None)
 
 
 def held_once_lift(linker: Linker) -> tuple[int, float]:
