@@ -17,11 +17,20 @@ from linkage.blocking import BlockingRule
 from linkage.comparisons import Comparison
 from linkage.model import expectation_maximisation
 from linkage.passes import PassEstimate, PassTraining
+from linkage.sample_dependencies import (
+    MIN_KEY_PAIRS,
+    MIN_LEVEL_PAIRS,
+    SampleDependencyTraining,
+    key_lift,
+)
 
 logger = logging.getLogger("linkage.training")
 
+#: EXPERIMENT switch: comparisons whose refitted m is kept (empty: every one refitted)
+REFIT_M_KEPT: frozenset[str] = frozenset()
 
-class KeyRefitTraining(PassTraining):
+
+class KeyRefitTraining(PassTraining, SampleDependencyTraining):
     """EM passes of blocks on a key, refitted given the key (see :meth:`_passes_given_keys`)."""
 
     #: comparisons conditional on a blocking key (set by the dependence model)
@@ -32,30 +41,43 @@ class KeyRefitTraining(PassTraining):
 
     def _passes_given_keys(self) -> list[str]:
         """m again from each prediction pass whose block key anchors a key dependent it
-        trained (sex and middle initial given a first name), with those dependents at their
-        u given the key and their m held; returns the comparisons re-estimated.
+        trained (sex and middle initial given a first name); returns the comparisons
+        re-estimated.
 
-        The first pass took a shared sex and middle initial at their random-pair u, so
-        namesakes (a father and son of one name at one address) read as matches whose dates
-        of birth differ: deduplicating the pseudopeople census, ACS and CPS, the first name +
-        surname block put a date of birth over ten years off at m 0.071 where 3 of the 113
-        true pairs (0.027) have one. A refit expecting more matches than the first pass is
-        not used (conditioning on the key can only explain agreement away)."""
+        The first pass took every comparison at its random-pair u, so same-named strangers
+        and relatives read as matches whose dates of birth differ: deduplicating the
+        pseudopeople census, ACS and CPS, the first name + surname block put a date of birth
+        over ten years off at m 0.071-0.099 where 0-3 in a hundred true pairs have one.
+        Strangers sharing a first name are born close together and share a middle initial
+        twice as often as random pairs, and relatives sharing a surname share an address,
+        which the pass left out for its correlation with the surname. So the refit takes
+        the key dependents at their u given the key (m held), every other comparison it
+        trained at its u given the single blocked column that moves it most (m free), and
+        the comparisons left out for their correlation with a blocked column back in, as one
+        "all at their top" comparison at its u given that column (m free, not kept); those
+        u come from the random sample's pairs sharing the column (:meth:`_u_given_key`,
+        without the lift the dependence model asks for). A refit expecting more matches
+        than the first pass is not used (conditioning on the key can only explain agreement
+        away)."""
         refits: dict[str, PassEstimate] = {}
         for k, rule in enumerate(self.settings.blocking_rules):
             record = next((p for p in self.diagnostics.passes if p.rule == rule.name), None)
             if record is None or record.kind != "prediction" or not record.used:
                 continue
-            blocked = {c.name for c in self.comparisons if set(c.columns()) & set(rule.columns)}
+            blocked = [c for c in self.comparisons if set(c.columns()) & set(rule.columns)]
+            names = {c.name for c in blocked}
             given = {
                 n: d.u_top
                 for n, d in self.parameters.dependencies.items()
-                if n in self.key_dependents and n in record.trained and set(d.anchor) <= blocked
+                if n in self.key_dependents and n in record.trained and set(d.anchor) <= names
             }
             used = [c for c in self.comparisons if c.name in record.trained]
             if not given or len(given) == len(used):
                 continue
-            refits.update(self._refit_given_key(rule, k, used, given, record.match_rate))
+            keys = [c for c in self._single_keys() if c in blocked]
+            refits.update(
+                self._refit_given_key(rule, k, used, given, keys, blocked, record.match_rate)
+            )
         for name, refit in refits.items():
             passes = self.pass_estimates[name]
             passes[:] = [refit if p.rule == refit.rule else p for p in passes]
@@ -69,37 +91,113 @@ class KeyRefitTraining(PassTraining):
         stored: int,
         used: list[Comparison],
         given: dict[str, list[float]],
+        keys: list[Comparison],
+        blocked: list[Comparison],
         first_rate: float,
     ) -> dict[str, PassEstimate]:
-        """The EM pass of prediction rule ``stored`` again, ``given`` comparisons at those u
-        with their m held (see :meth:`_passes_given_keys`); {} when it drifts."""
-        patterns, counts = self._rule_patterns(rule, stored, used)
+        """The EM pass of prediction rule ``stored`` again given its single ``keys`` (see
+        :meth:`_passes_given_keys`); {} when it drifts."""
         params = self.parameters.comparisons
+        u = [
+            np.asarray(given[c.name], dtype=float)
+            if c.name in given
+            else self._u_given_keys(c, keys)
+            for c in used
+        ]
+        m = [np.asarray(params[c.name].m, dtype=float) for c in used]
+        free = [c.name not in given for c in used]
+        groups = self._held_out_groups(used, keys, blocked)
+        parts = [c for _, group in groups for c in group]
+        patterns, counts = self._rule_patterns(rule, stored, [*used, *parts])
+        columns = [patterns[:, : len(used)]]
+        at = len(used)
+        for key, group in groups:
+            share = self._joint_top_given_key(key, group)
+            if share is None:
+                at += len(group)
+                continue
+            columns.append(self._joint_top(patterns[:, at : at + len(group)], group)[:, None])
+            at += len(group)
+            top = float(np.prod([params[c.name].m[-1] or 0.5 for c in group]))
+            m.append(np.array([1.0 - top, top]))
+            u.append(np.array([1.0 - share, share]))
+            free.append(True)
+        patterns, inverse = np.unique(np.hstack(columns), axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=counts).astype(float)
         fit = expectation_maximisation(
             patterns,
             counts,
-            [np.asarray(params[c.name].m, dtype=float) for c in used],
-            [np.asarray(given.get(c.name, params[c.name].u), dtype=float) for c in used],
+            m,
+            u,
             first_rate,
-            free_m=[c.name not in given for c in used],
+            free_m=free,
             max_iterations=self.settings.em_max_iterations,
             convergence=self.settings.em_convergence,
         )
         if fit.lambda_ > first_rate:
             return {}
         logger.info(
-            "EM pass %r again with %s given the key: match rate %.3g (was %.3g)",
+            "EM pass %r again given %s (%d held out brought back): match rate %.3g (was %.3g)",
             rule.name,
-            ", ".join(sorted(given)),
+            " and ".join(c.name for c in keys) or ", ".join(sorted(given)),
+            len(columns) - 1,
             fit.lambda_,
             first_rate,
         )
         expected = fit.lambda_ * float(counts.sum())
+        kept = {c.name for c in used if c.name not in given and c.name in REFIT_M_KEPT}
         return {
             c.name: PassEstimate(np.asarray(m), fit.lambda_, expected, rule.name)
-            for c, m in zip(used, fit.m, strict=True)
-            if c.name not in given
+            for c, m in zip(used, fit.m[: len(used)], strict=True)
+            if c.name in kept or (not REFIT_M_KEPT and c.name not in given)
         }
+
+    def _u_given_keys(self, comparison: Comparison, keys: list[Comparison]) -> np.ndarray:
+        """``comparison``'s u given the one of ``keys`` that moves it most among random
+        pairs; its ordinary u when none is supported."""
+        u = np.asarray(self.parameters.comparisons[comparison.name].u, dtype=float)
+        best, lift = u, 0.0
+        for key in keys:
+            given = self._u_given_key(key, comparison)
+            if given is not None and key_lift(given, u) > lift:
+                best, lift = given, key_lift(given, u)
+        return best
+
+    def _held_out_groups(
+        self, used: list[Comparison], keys: list[Comparison], blocked: list[Comparison]
+    ) -> list[tuple[Comparison, list[Comparison]]]:
+        """The comparisons the pass left out for their correlation with one of ``keys``
+        (street number and street name with a surname), grouped by that key."""
+        taken = [*used, *blocked]
+        groups = []
+        for key in keys:
+            group = [c for c in self.comparisons if c not in taken and self._correlated(c, key)]
+            if group:
+                groups.append((key, group))
+                taken += group
+        return groups
+
+    def _joint_top(self, gammas: np.ndarray, group: list[Comparison]) -> np.ndarray:
+        """1 where every comparison of ``group`` is at its top level, 0 where one is below,
+        -1 where one is null."""
+        tops = np.array([len(self.parameters.comparisons[c.name].u) - 1 for c in group])
+        joint = np.all(gammas == tops, axis=1).astype(gammas.dtype)
+        return np.where(np.any(gammas < 0, axis=1), -1, joint)
+
+    def _joint_top_given_key(self, key: Comparison, group: list[Comparison]) -> float | None:
+        """Share of random pairs sharing ``key`` at the top of every comparison of ``group``
+        (likely matches left out), or None when fewer than MIN_KEY_PAIRS know them all or
+        fewer than MIN_LEVEL_PAIRS are at the top."""
+        assert self.random is not None
+        patterns, counts = self.random
+        indices = [self.comparisons.index(c) for c in group]
+        joint = self._joint_top(patterns[:, indices], group)
+        at_key = self._top_agreement(key) & (joint >= 0) & self._likely_non_match(key, *group)
+        total = float(counts[at_key].sum())
+        agreeing = float(counts[at_key & (joint == 1)].sum())
+        if total < MIN_KEY_PAIRS or agreeing < MIN_LEVEL_PAIRS:
+            return None
+        return agreeing / total
 
 
 def combined_m(passes: Sequence[PassEstimate], combine: str) -> np.ndarray:
