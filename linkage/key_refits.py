@@ -26,9 +26,6 @@ from linkage.sample_dependencies import (
 
 logger = logging.getLogger("linkage.training")
 
-#: EXPERIMENT switch: comparisons whose refitted m is kept (empty: every one refitted)
-REFIT_M_KEPT: frozenset[str] = frozenset()
-
 
 class KeyRefitTraining(PassTraining, SampleDependencyTraining):
     """EM passes of blocks on a key, refitted given the key (see :meth:`_passes_given_keys`)."""
@@ -145,11 +142,10 @@ class KeyRefitTraining(PassTraining, SampleDependencyTraining):
             first_rate,
         )
         expected = fit.lambda_ * float(counts.sum())
-        kept = {c.name for c in used if c.name not in given and c.name in REFIT_M_KEPT}
         return {
             c.name: PassEstimate(np.asarray(m), fit.lambda_, expected, rule.name)
             for c, m in zip(used, fit.m[: len(used)], strict=True)
-            if c.name in kept or (not REFIT_M_KEPT and c.name not in given)
+            if c.name not in given
         }
 
     def _u_given_keys(self, comparison: Comparison, keys: list[Comparison]) -> np.ndarray:
