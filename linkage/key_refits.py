@@ -15,7 +15,7 @@ import numpy as np
 
 from linkage.blocking import BlockingRule
 from linkage.comparisons import Comparison
-from linkage.model import expectation_maximisation
+from linkage.model import EMResult, expectation_maximisation
 from linkage.passes import PassEstimate, PassTraining
 from linkage.sample_dependencies import (
     MIN_KEY_PAIRS,
@@ -106,38 +106,32 @@ class KeyRefitTraining(PassTraining, SampleDependencyTraining):
         groups = self._held_out_groups(used, keys, blocked)
         parts = [c for _, group in groups for c in group]
         patterns, counts = self._rule_patterns(rule, stored, [*used, *parts])
-        columns = [patterns[:, : len(used)]]
-        at = len(used)
+        fit = self._fit(patterns[:, : len(used)], counts, list(m), list(u), list(free), first_rate)
+        joint, at = [], len(used)
         for key, group in groups:
             share = self._joint_top_given_key(key, group)
-            if share is None:
-                at += len(group)
-                continue
-            columns.append(self._joint_top(patterns[:, at : at + len(group)], group)[:, None])
+            if share is not None:
+                joint.append(self._joint_top(patterns[:, at : at + len(group)], group))
+                top = float(np.prod([params[c.name].m[-1] or 0.5 for c in group]))
+                m.append(np.array([1.0 - top, top]))
+                u.append(np.array([1.0 - share, share]))
+                free.append(True)
             at += len(group)
-            top = float(np.prod([params[c.name].m[-1] or 0.5 for c in group]))
-            m.append(np.array([1.0 - top, top]))
-            u.append(np.array([1.0 - share, share]))
-            free.append(True)
-        patterns, inverse = np.unique(np.hstack(columns), axis=0, return_inverse=True)
-        counts = np.bincount(inverse.ravel(), weights=counts).astype(float)
-        fit = expectation_maximisation(
-            patterns,
-            counts,
-            m,
-            u,
-            first_rate,
-            free_m=free,
-            max_iterations=self.settings.em_max_iterations,
-            convergence=self.settings.em_convergence,
-        )
+        if joint:
+            columns = np.column_stack([patterns[:, : len(used)], *joint])
+            with_held_out = self._fit(columns, counts, m, u, free, first_rate)
+            # the held-out comparisons are to explain relatives away, not to define a class
+            if with_held_out.lambda_ <= fit.lambda_:
+                fit = with_held_out
+            else:
+                joint = []
         if fit.lambda_ > first_rate:
             return {}
         logger.info(
             "EM pass %r again given %s (%d held out brought back): match rate %.3g (was %.3g)",
             rule.name,
             " and ".join(c.name for c in keys) or ", ".join(sorted(given)),
-            len(columns) - 1,
+            len(joint),
             fit.lambda_,
             first_rate,
         )
@@ -147,6 +141,29 @@ class KeyRefitTraining(PassTraining, SampleDependencyTraining):
             for c, m in zip(used, fit.m[: len(used)], strict=True)
             if c.name not in given
         }
+
+    def _fit(
+        self,
+        patterns: np.ndarray,
+        counts: np.ndarray,
+        m: list[np.ndarray],
+        u: list[np.ndarray],
+        free: list[bool],
+        start: float,
+    ) -> EMResult:
+        """EM over ``patterns`` (rows merged where equal), ``free`` m moving, u held."""
+        distinct, inverse = np.unique(patterns, axis=0, return_inverse=True)
+        merged = np.bincount(inverse.ravel(), weights=counts).astype(float)
+        return expectation_maximisation(
+            distinct,
+            merged,
+            m,
+            u,
+            start,
+            free_m=free,
+            max_iterations=self.settings.em_max_iterations,
+            convergence=self.settings.em_convergence,
+        )
 
     def _u_given_keys(self, comparison: Comparison, keys: list[Comparison]) -> np.ndarray:
         """``comparison``'s u given the one of ``keys`` that moves it most among random
