@@ -113,30 +113,52 @@ class SampleDependencyTraining(TrainingBase):
         assert self.random is not None
         patterns, counts = self.random
         j = self.comparisons.index(comparison)
-        tops = np.stack([self._top_agreement(c) for c in self.comparisons], axis=1)
-        others = tops.sum(axis=1) - tops[:, self.comparisons.index(key)] - tops[:, j]
-        likely_non_match = others <= (len(self.comparisons) - 2) / 2
-        known = patterns[:, j] >= 0
-        at_key = self._top_agreement(key) & known & likely_non_match
-        if counts[at_key].sum() < MIN_KEY_PAIRS:
+        u_top = self._u_given_key(key, comparison)
+        if u_top is None:
             return None
         params = self.parameters.comparisons[comparison.name]
         u = np.asarray(params.u, dtype=float)
-        tallies = level_tallies(patterns[at_key, j], counts[at_key], len(u))
-        supported = tallies >= MIN_LEVEL_PAIRS
-        if not supported.any():
+        if key_lift(u_top, u) < math.log2(DEPENDENCE_LIFT):
             return None
-        # a level seen too rarely keeps its u, capped at what the sample could have missed
-        u_top = np.minimum(u, MIN_LEVEL_PAIRS / float(tallies.sum()))
-        rest = 1.0 - float(u_top[~supported].sum())
-        u_top[supported] = tallies[supported] / float(tallies[supported].sum()) * rest
-        # a capped level's u is an upper bound, so its shift below u is a lower bound
-        shift = np.abs(np.log2(np.maximum(u_top, 1e-300) / np.maximum(u, 1e-300)))
-        if float(shift.max()) < math.log2(DEPENDENCE_LIFT):
-            return None
+        known = patterns[:, j] >= 0
         key_known = (patterns[:, self.comparisons.index(key)] >= 0) & known
         elsewhere = key_known & ~self._top_agreement(key)
         u_other = level_shares(patterns[elsewhere, j], counts[elsewhere], len(u))
         m = [float(v or 0.0) for v in params.m]
         top = len(self.parameters.comparisons[key.name].m) - 1
         return Dependency((key.name,), (top,), m, [float(v) for v in u_top], m, u_other)
+
+    def _u_given_key(self, key: Comparison, comparison: Comparison) -> np.ndarray | None:
+        """``comparison``'s u among random pairs sharing ``key`` (likely matches left out),
+        where at least MIN_KEY_PAIRS of them know it and a level has MIN_LEVEL_PAIRS; the
+        rarer levels keep their u, capped at what the sample could have missed."""
+        assert self.random is not None
+        patterns, counts = self.random
+        j = self.comparisons.index(comparison)
+        at_key = self._top_agreement(key) & (patterns[:, j] >= 0) & self._likely_non_match(key, j)
+        if counts[at_key].sum() < MIN_KEY_PAIRS:
+            return None
+        u = np.asarray(self.parameters.comparisons[comparison.name].u, dtype=float)
+        tallies = level_tallies(patterns[at_key, j], counts[at_key], len(u))
+        supported = tallies >= MIN_LEVEL_PAIRS
+        if not supported.any():
+            return None
+        u_top = np.minimum(u, MIN_LEVEL_PAIRS / float(tallies.sum()))
+        rest = 1.0 - float(u_top[~supported].sum())
+        u_top[supported] = tallies[supported] / float(tallies[supported].sum()) * rest
+        return u_top
+
+    def _likely_non_match(self, *apart: int | Comparison) -> np.ndarray:
+        """Random pairs (pattern rows) agreeing exactly on at most half of the comparisons
+        other than ``apart`` (comparisons or their indices)."""
+        indices = [a if isinstance(a, int) else self.comparisons.index(a) for a in apart]
+        tops = np.stack([self._top_agreement(c) for c in self.comparisons], axis=1)
+        others = tops.sum(axis=1) - tops[:, indices].sum(axis=1)
+        return np.asarray(others <= (len(self.comparisons) - len(indices)) / 2)
+
+
+def key_lift(u_given: np.ndarray, u: np.ndarray) -> float:
+    """Largest log2 ratio between a level's u given a key and its ordinary u (a capped
+    level's u is an upper bound, so its shift below u is a lower bound)."""
+    ratio = np.maximum(u_given, 1e-300) / np.maximum(u, 1e-300)
+    return float(np.abs(np.log2(ratio)).max())
