@@ -98,7 +98,7 @@ def link_to_register(
     """
     ic, rc = incoming_columns or IncomingColumns(), register_columns or RegisterColumns()
     settings = settings or MatchSettings()
-    check_columns(register, [rc.entref, rc.name], register_source)
+    check_columns(register, [rc.entref, rc.name, *rc.previous_names], register_source)
     check_columns(incoming, ic.required_columns(), incoming_source)
     check_matchable(incoming, ic, incoming_source)
     keys = incoming[ic.key].cast(pl.String)
