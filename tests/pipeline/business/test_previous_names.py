@@ -148,6 +148,7 @@ def test_records_under_a_previous_name_link_to_the_renamed_company(
     results = _link(pseudonymiser, MAPPED).filter(pl.col("incoming_id").is_in(old_names))
     assert results["status"].to_list() == ["matched_probabilistic"] * len(RENAMED)
     assert results["entref"].to_list() == expected
+    assert results["reason"].to_list() == ["previous_name"] * len(RENAMED)  # a status detail
     unmapped = _link(pseudonymiser, ()).filter(pl.col("incoming_id").is_in(old_names))
     assert unmapped["entref"].null_count() == len(RENAMED)
 
@@ -160,6 +161,7 @@ def test_a_name_another_company_held_before_does_not_take_its_record(
         result = _link(pseudonymiser, previous).filter(pl.col("incoming_id") == taken)
         assert result["status"].to_list() == ["matched_probabilistic"]
         assert result["entref"].to_list() == [f"{1_000_000_000 + NEW_HOLDER}"]
+        assert result["reason"].to_list() == [None]
 
 
 def _frame(names: list[str | None], previous: list[str | None]) -> pl.DataFrame:
