@@ -59,6 +59,7 @@ from pipeline.business.prepare import UID, norm_column
 from pipeline.business.previous_names import (
     VIA_PREVIOUS_NAME,
     add_register_counts,
+    per_company_lambda,
     with_own_uids,
 )
 from pipeline.business.settings import MatchSettings
@@ -180,6 +181,8 @@ def score_candidates(
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
+        if previous.height:
+            training["lambda"] = per_company_lambda(linker, register.height, previous.height)
         lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
         pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
         family = family_weights(
