@@ -10,18 +10,18 @@ score (:mod:`pipeline.business.fallback` keeps one row per record and enterprise
 
 What the register as a whole says is counted on the current names only, as without previous
 names: the postcode counts (offices), the names held once, the trading names, the families
-(:func:`add_register_counts`), and so is the prior: the share of record-company pairs that
-match (:func:`per_company_lambda`). A previous name is held once when no other company holds it,
-now or before (Companies House frees a name when a company drops it, and another may take
-it): a record under a name another company now holds scores that company's held-once level,
-and the old holder only the level of a name several rows hold.
+(:func:`add_register_counts`); and the model is trained on the register's rows alone (its u
+from random pairs, its prior per record and company), then scores every name. A previous name
+is held once when no other company holds it, now or before (Companies House frees a name when
+a company drops it, and another may take it): a record under a name another company now holds
+scores that company's held-once level, and the old holder only the level of a name several
+rows hold.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from linkage import Linker
 from pipeline.business.deterministic import REG_UID
 from pipeline.business.location import AT_POSTCODE
 from pipeline.business.prepare import UID, linkage_frame
@@ -103,15 +103,3 @@ def with_own_uids(previous: pl.DataFrame, first_uid: int) -> tuple[pl.DataFrame,
     renumbered = previous.with_columns(own)
     owners = renumbered.select(pl.col("__own").alias("id_r"), pl.col(UID).alias(REG_UID))
     return renumbered.with_columns(pl.col("__own").alias(UID)).drop("__own"), owners
-
-
-def per_company_lambda(linker: Linker, companies: int, previous: int) -> float:
-    """Set and return the linker's lambda per record and company, not per record and row:
-    the engine divides the matches it expects by all pairs of rows, and ``previous`` rows of
-    previous names beside the register's ``companies`` rows would lower the prior of every
-    pair by their share (on the unseen data, 4% more rows took records that had sat just
-    above the match threshold to just below it)."""
-    parameters = linker.parameters
-    lam = parameters.probability_two_random_records_match * (companies + previous) / companies
-    parameters.probability_two_random_records_match = min(lam, 0.5)
-    return parameters.probability_two_random_records_match

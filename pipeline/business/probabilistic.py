@@ -20,6 +20,10 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   differs from the candidate's is strong evidence against; a missing or invalid one, or one a
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
+With the register's previous names mapped, each is a row of its company beside the register's
+rows, blocked and scored like a current name, and the company's best row counts
+(:mod:`pipeline.business.previous_names`); the model is trained without them.
+
 Blocking (:mod:`pipeline.business.blocking`): same core name without spaces (if not shared by
 many records; else same core and postcode district), same postcode, the same rarest name token
 another record holds (legal or trading), a legal name that is the other side's trading name,
@@ -59,7 +63,6 @@ from pipeline.business.prepare import UID, norm_column
 from pipeline.business.previous_names import (
     VIA_PREVIOUS_NAME,
     add_register_counts,
-    per_company_lambda,
     with_own_uids,
 )
 from pipeline.business.settings import MatchSettings
@@ -175,25 +178,28 @@ def score_candidates(
         memory_limit=settings.memory_limit,
         threads=settings.threads,
     )
-    linker = Linker(link_settings, incoming, pl.concat([register, previous]))
+    linker = Linker(link_settings, incoming, register)
     floor = settings.review_threshold / 10  # lower probabilities never matter
+    scorer = linker
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
-        if previous.height:
-            training["lambda"] = per_company_lambda(linker, register.height, previous.height)
         lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
-        pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
+        if previous.height:  # trained on the register's rows, scored on every name
+            linker.close()  # its parameters live on; one engine's memory at a time
+            every_name = pl.concat([register, previous])
+            scorer = Linker(link_settings, incoming, every_name, parameters=linker.parameters)
+        pairs = scorer.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
         family = family_weights(
             pairs,
             register,
-            list(linker.comparisons),
-            linker.parameters,
+            list(scorer.comparisons),
+            scorer.parameters,
             min_pairs=settings.min_labelled_pairs,
         )
     finally:
-        linker.close()
+        scorer.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
     training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
