@@ -84,9 +84,17 @@ def _cost(run: ProcessMeasurement) -> dict[str, object]:
     }
 
 
-def _pprl(data: Path, work: Path, tokens: pl.DataFrame, truth: Truth, incoming: str) -> dict:
+def _pprl(
+    data: Path,
+    work: Path,
+    tokens: pl.DataFrame,
+    truth: Truth,
+    incoming: str,
+    *,
+    previous_names: bool = False,
+) -> dict:
     out = work / f"pprl_{incoming.removesuffix('.csv')}"
-    argv = run_pprl.link_register_argv(data, out, incoming)
+    argv = run_pprl.link_register_argv(data, out, incoming, previous_names=previous_names)
     run = run_measured(
         argv,
         cwd=Path.cwd(),
@@ -183,22 +191,32 @@ def _git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def _data(work: Path, dataset: str) -> Path:
+def _data(work: Path, dataset: str, *, previous_names: bool = False) -> Path:
     """The dataset's folder under ``work``, generated (default seed) when it is not there."""
     data = work / "data"
     if not (data / "summary.json").exists():
         if dataset == "unseen":
             # imported here: a run on the blind data neither needs nor loads that generator
-            from benchmarks.unseen_business import generate as unseen
+            # (the function: the package's ``generate`` is not the module)
+            from benchmarks.unseen_business import generate as generate_unseen
 
-            unseen.generate(work)
+            generate_unseen(work, register_previous_names=previous_names)
         else:
             generate(Spec(), data)
     return data
 
 
-def run(work: Path, result_path: Path, dataset: str = "blind") -> dict:
-    data = _data(work, dataset)
+def run(
+    work: Path, result_path: Path, dataset: str = "blind", *, previous_names: bool = False
+) -> dict:
+    """Every measurement into ``result_path``; ``previous_names`` (unseen data only): pprl
+    maps the register's ``previous_name`` column, written by the unseen generator's
+    ``--register-previous-names`` (generated so here when ``work`` has no data)."""
+    if previous_names and dataset != "unseen":
+        raise SystemExit("--register-previous-names needs --dataset unseen")
+    data = _data(work, dataset, previous_names=previous_names)
+    if previous_names and "previous_name" not in pl.read_parquet_schema(data / "register.parquet"):
+        raise SystemExit(f"{data}: register.parquet has no previous_name column")
     summary = json.loads((data / "summary.json").read_text())
     what, seen = DATASETS[dataset]
     run_pprl.make_keystore(work)
@@ -222,9 +240,11 @@ def run(work: Path, result_path: Path, dataset: str = "blind") -> dict:
         "targets": ISSUE_TARGETS,
     }
     result["pprl"] = {
-        "ids": _pprl(data, work, tokens, truth, "incoming_ids.csv"),
-        "names_only": _pprl(data, work, tokens, truth, "incoming_names.csv"),
+        kind: _pprl(data, work, tokens, truth, incoming, previous_names=previous_names)
+        for kind, incoming in (("ids", "incoming_ids.csv"), ("names_only", "incoming_names.csv"))
     }
+    if previous_names:
+        result["register_previous_names"] = "mapped (--register-column previous_name=...)"
     result["splink"] = {"ids": _splink(data, work, truth, "ids")}
     result["splink"]["names_only"] = _splink(data, work, truth, "names")
     result["crn_request"] = _crn_request(data, work)
@@ -241,9 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("benchmarks/data/blind_business"))
     parser.add_argument("--result", type=Path, default=RESULT)
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="blind")
+    parser.add_argument(
+        "--register-previous-names",
+        action="store_true",
+        help="unseen data only: pprl maps the register's previous_name column",
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    result = run(args.work, args.result, args.dataset)
+    result = run(args.work, args.result, args.dataset, previous_names=args.register_previous_names)
     print(json.dumps(result["verdicts"], indent=2))
     return 0
 

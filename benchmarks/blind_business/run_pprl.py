@@ -62,7 +62,12 @@ def token_map(data: Path, work: Path) -> pl.DataFrame:
     )
 
 
-def link_register_argv(data: Path, out: Path, incoming: str) -> list[str]:
+def link_register_argv(
+    data: Path, out: Path, incoming: str, *, previous_names: bool = False
+) -> list[str]:
+    """``pprl link-register`` on ``data``; ``previous_names`` maps the register's
+    ``previous_name`` column (the unseen generator's ``--register-previous-names``)."""
+    mapped = ["--register-column", "previous_name=previous_name"] if previous_names else []
     return [
         pprl_command(),
         "link-register",
@@ -74,6 +79,7 @@ def link_register_argv(data: Path, out: Path, incoming: str) -> list[str]:
         str(data / incoming),
         "--trading-name-column",
         "trading_name",
+        *mapped,
         "--out",
         str(out),
     ]

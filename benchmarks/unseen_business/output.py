@@ -23,9 +23,11 @@ REGISTER_COLUMNS = (
 _NAME_COLUMNS = ("incoming_id", "name", "trading_name", "address", "postcode")
 
 
-def register_frame(world: World) -> pl.DataFrame:
+def register_frame(world: World, *, previous_names: bool = False) -> pl.DataFrame:
+    """The register; with ``previous_names`` also ``previous_name``, each company's name
+    before its change ("" when it never changed), as Companies House publishes it."""
     rows = world.register
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "entref": [b.entref for b in rows],
             "crn": [b.crn for b in rows],
@@ -40,6 +42,10 @@ def register_frame(world: World) -> pl.DataFrame:
         },
         schema=dict.fromkeys(REGISTER_COLUMNS, pl.String),
     )
+    if not previous_names:
+        return frame
+    changed = pl.Series("previous_name", [b.previous_name for b in rows], dtype=pl.String)
+    return frame.with_columns(changed)
 
 
 def register_meta_frame(world: World) -> pl.DataFrame:
@@ -100,13 +106,22 @@ def summary(world: World, records: list[Record], seed: int) -> dict[str, Any]:
     }
 
 
-def write_all(destination: Path, world: World, records: list[Record], seed: int) -> None:
-    """Every file into ``destination`` (replaced whole if it exists)."""
+def write_all(
+    destination: Path,
+    world: World,
+    records: list[Record],
+    seed: int,
+    *,
+    previous_names: bool = False,
+) -> None:
+    """Every file into ``destination`` (replaced whole if it exists); ``previous_names``: see
+    :func:`register_frame`."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
     try:
         incoming = incoming_frame(records)
-        register_frame(world).write_parquet(staging / "register.parquet")
+        register = register_frame(world, previous_names=previous_names)
+        register.write_parquet(staging / "register.parquet")
         register_meta_frame(world).write_parquet(staging / "register_meta.parquet")
         incoming.write_csv(staging / "incoming_ids.csv")
         incoming.select(_NAME_COLUMNS).write_csv(staging / "incoming_names.csv")

@@ -22,7 +22,10 @@ class RegisterColumns:
     """Column names in the business register (``entref`` and ``name`` are required).
 
     ``status`` and ``dissolution_date`` say whether an enterprise is active, dissolved or not
-    yet incorporated (see :mod:`pipeline.business.register_status`).
+    yet incorporated (see :mod:`pipeline.business.register_status`). ``previous_names``: the
+    columns of names the company had before (Companies House's ``PreviousName_1.CompanyName``
+    ... ``PreviousName_10.CompanyName``); a record under one of them is compared with it too
+    (:mod:`pipeline.business.previous_names`). None by default.
     """
 
     entref: str = "entref"
@@ -35,6 +38,16 @@ class RegisterColumns:
     paye: str | None = "paye"
     status: str | None = "status"
     dissolution_date: str | None = "dissolution_date"
+    previous_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = self.previous_names
+        if not isinstance(names, tuple) or not all(isinstance(c, str) and c for c in names):
+            raise ConfigError(
+                "previous_names must be a tuple of column names", source="register columns"
+            )
+        if len(set(names)) != len(names):
+            raise ConfigError("previous_names names a column twice", source="register columns")
 
     def id_column(self, id_type: str) -> str | None:
         return {"crn": self.crn, "vat": self.vat, "paye": self.paye}.get(id_type)
@@ -82,10 +95,11 @@ class IncomingColumns:
 INCOMING_FIELDS: tuple[str, ...] = (
     "key", "name", "trading_name", "postcode", "address", "crn", "vat", "paye",
 )  # fmt: skip
-#: Fields of :class:`RegisterColumns` (what ``--register-column FIELD=COLUMN`` may name).
+#: Fields of :class:`RegisterColumns` (what ``--register-column FIELD=COLUMN`` may name;
+#: ``previous_name`` may be given once per column and fills ``previous_names``).
 REGISTER_FIELDS: tuple[str, ...] = (
     "entref", "name", "trading_name", "postcode", "address", "crn", "vat", "paye", "status",
-    "dissolution_date",
+    "dissolution_date", "previous_name",
 )  # fmt: skip
 #: Incoming fields that give a record something to match on.
 MATCHABLE_FIELDS: tuple[str, ...] = ("name", "crn", "vat", "paye")

@@ -32,6 +32,7 @@ import polars as pl
 from pipeline.business.crn_rule import CRN_NOT_IN_REGISTER
 from pipeline.business.deterministic import ENTREF
 from pipeline.business.prepare import UID
+from pipeline.business.previous_names import VIA_PREVIOUS_NAME
 from pipeline.business.settings import MatchSettings
 from pipeline.business.threshold import ThresholdChoice, choose_threshold
 
@@ -87,8 +88,11 @@ def decide(
     ``pairs``: ``uid, entref, match_probability, match_weight`` and ``crn_conflict`` (the
     record's valid CRN is in no register row and the candidate has another, not a slip), one
     row per record and enterprise, weights already adjusted. ``match_probability`` in the
-    result is the best candidate's exclusive probability.
+    result is the best candidate's exclusive probability. With a
+    :data:`~pipeline.business.previous_names.VIA_PREVIOUS_NAME` column in ``pairs``, the
+    result says so of the best candidate too.
     """
+    via = [VIA_PREVIOUS_NAME] if VIA_PREVIOUS_NAME in pairs.columns else []
     ranked = exclusive_probabilities(pairs).sort(
         [UID, "match_weight", ENTREF], descending=[True, True, False]
     )
@@ -98,6 +102,7 @@ def decide(
         pl.col(EXCLUSIVE).sum().alias("total"),
         pl.col("crn_conflict").first().fill_null(False).alias("conflict"),
         pl.col("match_probability").alias("pair_probabilities"),
+        *(pl.col(c).first() for c in via),
     )
     conflict = pl.col("conflict") & (settings.contradicting_crn == "review")
     choice = choose_threshold(
@@ -124,7 +129,7 @@ def decide(
         best.with_columns(strong.alias("strong"))
         .with_columns(status.alias("status"))
         .with_columns(pl.when(matched).then(pl.col(ENTREF)).alias(ENTREF))
-        .select(UID, "status", ENTREF, "match_probability")
+        .select(UID, "status", ENTREF, "match_probability", *via)
         .sort(UID)
     )
     return decided, choice

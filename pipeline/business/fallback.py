@@ -18,6 +18,7 @@ from pipeline.business.crn_rule import with_crn_conflicts
 from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities, status_weights
 from pipeline.business.deterministic import ENTREF, REG_UID
 from pipeline.business.prepare import UID, linkage_frame, norm_column
+from pipeline.business.previous_names import VIA_PREVIOUS_NAME, previous_name_rows
 from pipeline.business.probabilistic import score_candidates
 from pipeline.business.settings import MatchSettings
 
@@ -32,6 +33,7 @@ PAIR_SCHEMA = {
     "match_weight": pl.Float64,
     "crn_conflict": pl.Boolean,
     REGISTER_STATUS: pl.String,
+    VIA_PREVIOUS_NAME: pl.Boolean,
 }
 
 
@@ -57,6 +59,19 @@ class Side:
         )
         return compared.join(self.ids.select(UID, *map(norm_column, id_types)), on=UID)
 
+    def previous_name_frame(self, current: pl.DataFrame) -> pl.DataFrame:
+        """Rows of the register's previous names like ``current`` (this side's
+        :meth:`linkage_frame`): :func:`~pipeline.business.previous_names.previous_name_rows`;
+        empty for an incoming file or a register without previous-name columns."""
+        c = self.columns
+        return previous_name_rows(
+            self.frame,
+            current,
+            previous_names=c.previous_names if isinstance(c, RegisterColumns) else (),
+            postcode=c.postcode,
+            address=c.address,
+        )
+
 
 def fallback_candidates(
     incoming: Side,
@@ -73,12 +88,15 @@ def fallback_candidates(
     ``rejected``: ``uid, entref`` pairs a curator turned down."""
     if present(incoming.frame, incoming.columns.name) is None or not fallback.height:
         return pl.DataFrame(schema=PAIR_SCHEMA), {"method": "none"}
+    current = register.linkage_frame(id_types)
+    previous = register.previous_name_frame(current)
     scored = score_candidates(
         incoming.linkage_frame(id_types),
-        register.linkage_frame(id_types),
+        current,
         labelled=labelled,
         id_types=id_types,
         settings=settings,
+        previous=previous,
     )
     reg = register.frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(REG_UID),
@@ -90,7 +108,7 @@ def fallback_candidates(
             scored.pairs.join(fallback, on=UID, how="semi"), incoming.ids, register.ids
         )
         .join(reg, on=REG_UID)
-        .sort("match_weight", descending=True)
+        .sort(["match_weight", VIA_PREVIOUS_NAME], descending=[True, False])  # current first
         .group_by(UID, ENTREF, maintain_order=True)
         .first()
         .join(rejected, on=[UID, ENTREF], how="anti")
@@ -100,6 +118,8 @@ def fallback_candidates(
         weights, default=0.0, return_dtype=pl.Float64
     )
     training = {**scored.training, "register_status_weights": weights}
+    if previous.height:
+        training["previous_name_rows"] = previous.height
     return pairs.with_columns(adjusted).select(list(PAIR_SCHEMA)), training
 
 

@@ -20,6 +20,10 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   differs from the candidate's is strong evidence against; a missing or invalid one, or one a
   keystroke from the candidate's (a slip: :mod:`pipeline.business.crn_rule`), is neutral.
 
+With the register's previous names mapped, each is a row of its company beside the register's
+rows, blocked and scored like a current name, and the company's best row counts
+(:mod:`pipeline.business.previous_names`); the model is trained without them.
+
 Blocking (:mod:`pipeline.business.blocking`): same core name without spaces (if not shared by
 many records; else same core and postcode district), same postcode, the same rarest name token
 another record holds (legal or trading), a legal name that is the other side's trading name,
@@ -56,6 +60,11 @@ from pipeline.business.deterministic import REG_UID
 from pipeline.business.families import family_weights
 from pipeline.business.location import AT_POSTCODE, location_comparison, postcode_counts
 from pipeline.business.prepare import UID, norm_column
+from pipeline.business.previous_names import (
+    VIA_PREVIOUS_NAME,
+    add_register_counts,
+    with_own_uids,
+)
 from pipeline.business.settings import MatchSettings
 from pipeline.business.trading_held import (
     TRADING_HELD,
@@ -73,6 +82,7 @@ SCORED_SCHEMA = {
     REG_UID: pl.Int64,
     "match_probability": pl.Float64,
     "match_weight": pl.Float64,
+    VIA_PREVIOUS_NAME: pl.Boolean,
 }
 
 
@@ -119,20 +129,28 @@ def score_candidates(
     labelled: pl.DataFrame,
     id_types: list[str],
     settings: MatchSettings,
+    previous: pl.DataFrame | None = None,
 ) -> ScoredCandidates:
     """Score candidate register entries for every incoming record that has a name.
 
     ``incoming`` and ``register`` are :func:`pipeline.business.prepare.linkage_frame` outputs
     with the ``<type>_norm`` column of each of ``id_types``; ``labelled`` has ``uid, reg_uid,
     method`` for pairs confirmed by a shared identifier (``method``: the types that agreed,
-    e.g. ``crn+vat``). Returns pairs with probability >= ``settings.review_threshold / 10``
-    (lower ones never matter).
+    e.g. ``crn+vat``); ``previous``: rows of the register's previous names, like ``register``
+    (:func:`~pipeline.business.previous_names.previous_name_rows`). Returns pairs with
+    probability >= ``settings.review_threshold / 10`` (lower ones never matter), each marked
+    :data:`~pipeline.business.previous_names.VIA_PREVIOUS_NAME` when it was scored on a
+    previous name.
     """
     incoming = incoming.filter(pl.col(NAME).is_not_null())
     register = register.filter(pl.col(NAME).is_not_null())
     if incoming.height == 0 or register.height == 0:
         empty = pl.DataFrame(schema=SCORED_SCHEMA)
         return ScoredCandidates(empty, {"method": "none", "reason": "no names to compare"})
+    previous = register.head(0) if previous is None else previous
+    first = register.select(pl.col(UID).max()).item() + 1
+    previous, owners = with_own_uids(previous, first)
+    register = pl.concat([register, previous])  # tokens and blocking keys of every name
     n = incoming.height + register.height
     rare = max(settings.rare_frequency * n, settings.rare_min_records) / n
     block = max(settings.block_frequency * n, settings.block_min_records) / n
@@ -140,11 +158,14 @@ def score_candidates(
         [incoming, register], (NAME, TRADING), max_block_frequency=min(block, 1.0)
     )
     incoming, register = add_block_keys(incoming, register, cap=max(block * n, 1.0))
+    is_previous = pl.col(UID) >= first
+    register, previous = register.filter(~is_previous), register.filter(is_previous)
     incoming, register, held = _held_counts(incoming, register)
     incoming, register, trading_held = trading_held_counts(
         incoming, register, name=NAME, trading=TRADING
     )
     incoming, register = postcode_counts(incoming, register)
+    previous = add_register_counts(previous, register, owners)
     # identifier-confirmed pairs of incoming records that have a name
     confirmed = labelled.drop_nulls([UID, REG_UID]).join(incoming.select(UID), on=UID, how="semi")
     link_settings = LinkageSettings(
@@ -159,21 +180,26 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     floor = settings.review_threshold / 10  # lower probabilities never matter
+    scorer = linker
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
         lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
-        pairs = linker.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
+        if previous.height:  # trained on the register's rows, scored on every name
+            linker.close()  # its parameters live on; one engine's memory at a time
+            every_name = pl.concat([register, previous])
+            scorer = Linker(link_settings, incoming, every_name, parameters=linker.parameters)
+        pairs = scorer.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
         family = family_weights(
             pairs,
             register,
-            list(linker.comparisons),
-            linker.parameters,
+            list(scorer.comparisons),
+            scorer.parameters,
             min_pairs=settings.min_labelled_pairs,
         )
     finally:
-        linker.close()
+        scorer.close()
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
     training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
@@ -181,9 +207,15 @@ def score_candidates(
     weight = _lifted(lifts)
     if family is not None:
         weight = pl.when(family.in_family()).then(family.weight()).otherwise(weight)
+    owner = pl.coalesce(REG_UID, "id_r").alias(REG_UID)  # a previous name's register row
     pairs = (
-        pairs.select(
-            pl.col("id_l").alias(UID), pl.col("id_r").alias(REG_UID), weight.alias("match_weight")
+        pairs.select("id_l", "id_r", weight.alias("match_weight"))
+        .join(owners, on="id_r", how="left", maintain_order="left")
+        .select(
+            pl.col("id_l").alias(UID),
+            owner,
+            "match_weight",
+            pl.col(REG_UID).is_not_null().alias(VIA_PREVIOUS_NAME),
         )
         .with_columns((1.0 / (1.0 + 2.0 ** -pl.col("match_weight"))).alias("match_probability"))
         .filter(pl.col("match_probability") >= floor)

@@ -16,6 +16,9 @@ Status of each incoming record (:data:`STATUSES`):
 * ``not_found``: nothing matched; ``invalid``: nothing matched and an identifier was invalid
   (or there was nothing to match on). ``reason`` lists invalid identifiers as ``type:code``
   (e.g. ``crn:bad_prefix``), or ``nothing_to_match`` when there was no identifier or name.
+  A record linked (or in review) on its name, whose best candidate agreed through one of the
+  company's previous names (:mod:`pipeline.business.previous_names`), has
+  ``previous_name`` in its ``reason``: a detail of its status, not a value.
 
 Every result carries the linked enterprise's ``register_status`` (active, dissolved,
 not_yet_incorporated, insolvency, unknown: :mod:`pipeline.business.register_status`).
@@ -48,6 +51,7 @@ from pipeline.business.prepare import (
     reason_column,
     shared_id_types,
 )
+from pipeline.business.previous_names import VIA_PREVIOUS_NAME
 from pipeline.business.register_status import register_status
 from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
@@ -63,6 +67,7 @@ STATUSES: tuple[str, ...] = (
 )  # fmt: skip
 MATCHED = ("matched_exact", "matched_clerical", "matched_probabilistic")
 NOTHING_TO_MATCH = "nothing_to_match"  # reason: no valid identifier and no name
+PREVIOUS_NAME = "previous_name"  # reason detail: linked through a previous company name
 UNKNOWN_CRN = "__crn_unknown"
 
 
@@ -98,7 +103,7 @@ def link_to_register(
     """
     ic, rc = incoming_columns or IncomingColumns(), register_columns or RegisterColumns()
     settings = settings or MatchSettings()
-    check_columns(register, [rc.entref, rc.name], register_source)
+    check_columns(register, [rc.entref, rc.name, *rc.previous_names], register_source)
     check_columns(incoming, ic.required_columns(), incoming_source)
     check_matchable(incoming, ic, incoming_source)
     keys = incoming[ic.key].cast(pl.String)
@@ -310,6 +315,7 @@ def _assemble(
         .then(pl.lit("probabilistic"))
     )
     entref = pl.coalesce("c_entref", "d_entref", "p_entref")
+    reason = _with_previous_name(status, pl.col("reason"), decided.columns)
     probability = pl.when(~clerical_hit & ~det_hit).then(pl.col("match_probability"))
     return joined.select(
         UID,
@@ -317,9 +323,20 @@ def _assemble(
         status.alias("status"),
         method.alias("method"),
         probability.alias("match_probability"),
-        "reason",
+        reason.alias("reason"),
         entref.alias(ENTREF),
     ).sort(UID)
+
+
+def _with_previous_name(status: pl.Expr, reason: pl.Expr, decided: list[str]) -> pl.Expr:
+    """``reason`` with :data:`PREVIOUS_NAME` added where the model's best candidate, linked or
+    in review, agreed through a previous name (the column is there only when the register has
+    previous names mapped)."""
+    if VIA_PREVIOUS_NAME not in decided:
+        return reason
+    named = status.is_in(["matched_probabilistic", "review"]) & pl.col(VIA_PREVIOUS_NAME)
+    added = pl.concat_str([reason, pl.lit(PREVIOUS_NAME)], separator=";", ignore_nulls=True)
+    return pl.when(named.fill_null(False)).then(added).otherwise(reason)
 
 
 def _identifier_decides(prob_status: pl.Expr) -> pl.Expr:

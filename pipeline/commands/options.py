@@ -135,6 +135,7 @@ def register_column_mapping(pairs: tuple[str, ...]) -> RegisterColumns | None:
     if not pairs:
         return None
     mapping: dict[str, str | None] = {}
+    previous: list[str] = []
     for pair in pairs:
         field, sep, column = pair.partition("=")
         field = field.strip()
@@ -143,10 +144,17 @@ def register_column_mapping(pairs: tuple[str, ...]) -> RegisterColumns | None:
                 f"expected FIELD=COLUMN with FIELD one of {', '.join(REGISTER_FIELDS)}",
                 param_hint="--register-column",
             )
-        if not column.strip() and field in ("entref", "name"):
+        if not column.strip() and field in ("entref", "name", "previous_name"):
             raise click.BadParameter(f"{field} needs a column", param_hint="--register-column")
+        if field == "previous_name":  # one option per column: PreviousName_1... _10
+            if column.strip() in previous:
+                raise click.BadParameter(
+                    "previous_name names a column twice", param_hint="--register-column"
+                )
+            previous.append(column.strip())
+            continue
         mapping[field] = column.strip() or None
-    return RegisterColumns(**mapping)  # type: ignore[arg-type]
+    return RegisterColumns(**mapping, previous_names=tuple(previous))  # type: ignore[arg-type]
 
 
 def explicit_fields(fields: tuple[str, ...] = INCOMING_FIELDS) -> frozenset[str]:
@@ -187,7 +195,9 @@ register_run_options: Decorator[Any] = grouped(
         multiple=True,
         metavar="FIELD=COLUMN",
         help="Register column holding FIELD (repeatable): entref, name (default legal_name),"
-        " trading_name, postcode, address, crn, vat, paye, status, dissolution_date."
+        " trading_name, postcode, address, crn, vat, paye, status, dissolution_date,"
+        " previous_name (none by default; once per column, e.g."
+        " previous_name=PreviousName_1.CompanyName)."
         " Defaults: the field's name; an empty COLUMN means the register has none.",
     ),
     click.option(

@@ -8,6 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from benchmarks.blind_business import __main__ as harness
+from benchmarks.blind_business import run_pprl
 from benchmarks.blind_business.run_pprl import write_crn_requests
 from benchmarks.blind_business.score import (
     Truth,
@@ -97,3 +99,20 @@ def test_crn_requests_mix_register_and_unknown_numbers(tmp_path: Path) -> None:
     held = padded.is_in(pl.Series([c for c in register if c]).implode())
     assert held.sum() == 900
     assert (padded != requests["crn"]).sum() > 0  # some written without padding or in lower case
+
+
+def test_previous_names_are_mapped_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_pprl, "pprl_command", lambda: "pprl")
+    plain = run_pprl.link_register_argv(tmp_path, tmp_path / "out", "incoming_ids.csv")
+    named = run_pprl.link_register_argv(
+        tmp_path, tmp_path / "out", "incoming_ids.csv", previous_names=True
+    )
+    assert "--register-column" not in plain
+    assert named[named.index("--register-column") + 1] == "previous_name=previous_name"
+    assert [a for a in named if a not in ("--register-column", "previous_name=previous_name")] == (
+        plain
+    )
+    with pytest.raises(SystemExit, match="needs --dataset unseen"):
+        harness.run(tmp_path, tmp_path / "result.json", "blind", previous_names=True)

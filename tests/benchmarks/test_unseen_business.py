@@ -378,3 +378,19 @@ def test_command_line(tmp_path: Path) -> None:
     assert main(["--work", str(tmp_path), "--scale", "0"]) == 2
     with pytest.raises(UnseenBusinessError):
         generate(tmp_path, scale=-1)
+
+
+def test_register_previous_names_is_opt_in_and_changes_nothing_else(tmp_path: Path) -> None:
+    plain = generate(tmp_path / "plain", seed=7, scale=0.004)
+    assert main(["--work", str(tmp_path / "named"), "--scale", "0.004", "--seed", "7",
+                 "--register-previous-names"]) == 0  # fmt: skip
+    named = tmp_path / "named" / "data"
+    for name in sorted(p.name for p in plain.iterdir()):
+        if name != "register.parquet":
+            assert (plain / name).read_bytes() == (named / name).read_bytes(), name
+    register = pl.read_parquet(named / "register.parquet")
+    assert register.columns == [*REGISTER_COLUMNS, "previous_name"]
+    assert register.drop("previous_name").equals(pl.read_parquet(plain / "register.parquet"))
+    meta = pl.read_parquet(named / "register_meta.parquet")
+    assert register["previous_name"].equals(meta["previous_name"])
+    assert 0 < (register["previous_name"] != "").sum() < register.height  # renamed ones only
