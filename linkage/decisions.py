@@ -48,9 +48,9 @@ class PairDecisions:
         record's file (``settings.source_column``): the prior is estimated separately for
         pairs within one source and pairs across two, the pairs reweighted with it, and at
         ``threshold`` (default: the automatic one of the reweighted pairs) a record links
-        to at most one record of each source, heaviest link first (see
-        :mod:`linkage.sources`). ``pairs`` are :meth:`predict`'s (``id_l``, ``id_r``,
-        ``match_weight``, ``match_probability``, ...)."""
+        to at most one record of each source, heaviest link first, unless the links kept
+        already join the two (see :mod:`linkage.sources`). ``pairs`` are :meth:`predict`'s
+        (``id_l``, ``id_r``, ``match_weight``, ``match_probability``, ...)."""
         column = self.settings.source_column
         if column is None:
             raise SettingsError("link_by_source needs settings.source_column")

@@ -17,7 +17,10 @@ A user deduplicating a census with two surveys knows which file each record came
   included): the links at the threshold are taken greedily, heaviest first, and a link is
   dropped when either record already has a heavier link to a record of the other's source.
   A greedy pass restricted to the pairs above a threshold keeps exactly the pairs the pass
-  over all pairs keeps above it, so the rule needs only the links at the threshold.
+  over all pairs keeps above it, so the rule needs only the links at the threshold. A pair
+  the rule drops is linked after all when the kept links already join its two records (a
+  file that holds one person twice, :func:`implied_links`): the groups of records are the
+  same either way, and the links then say what the groups say.
 
 The summary (expected matches, automatic threshold, expected precision and recall) is that of
 :func:`linkage.evaluate.posterior_summary` over the reweighted pairs given: pairs the caller
@@ -34,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from linkage.cluster import component_minimum
 from linkage.errors import InputDataError
 from linkage.evaluate import PosteriorSummary, posterior_summary
 
@@ -199,6 +203,31 @@ def one_link_per_source(pairs: pl.DataFrame) -> pl.Series:
     return pl.Series(LINKED, np.isin(np.arange(pairs.height), rows.to_numpy()))
 
 
+def implied_links(above: pl.DataFrame, kept: pl.Series) -> pl.Series:
+    """``__i`` of the pairs of ``above`` (``__i``, ``id_l``, ``id_r``) the rule dropped whose
+    two records the ``kept`` pairs already join, through one or more links.
+
+    The rule stops a record linking two people of one source. When the two records it would
+    link are already one person by the kept links (a source that holds someone twice, each
+    copy linked to the other), the dropped pair is that person too: the clusters hold it
+    either way, and the links should say so. Deduplicating the pseudopeople census, ACS and
+    CPS at noise seed 10, the 7 pairs above the threshold the rule dropped were 3 true pairs,
+    all within one component of the kept links, and 4 false ones, none within one."""
+    is_kept = above["__i"].is_in(kept.implode())
+    dropped = above.filter(~is_kept)
+    if dropped.height == 0:
+        return dropped["__i"]
+    ids = pl.concat([above["id_l"], above["id_r"]]).unique().sort()
+
+    def nodes(frame: pl.DataFrame, column: str) -> npt.NDArray[np.int64]:
+        return ids.search_sorted(frame[column]).to_numpy().astype(np.int64)
+
+    links = above.filter(is_kept)
+    smallest = component_minimum(ids.len(), nodes(links, "id_l"), nodes(links, "id_r"))
+    joined = smallest[nodes(dropped, "id_l")] == smallest[nodes(dropped, "id_r")]
+    return dropped["__i"].filter(pl.Series(joined))
+
+
 def link_by_source(
     pairs: pl.DataFrame,
     sources: pl.DataFrame,
@@ -219,5 +248,6 @@ def link_by_source(
     cut = summary.auto_threshold if threshold is None else float(threshold)
     above = reweighted.filter(pl.col("match_probability") >= cut)
     kept = above["__i"].filter(one_link_per_source(above))
+    kept = pl.concat([kept, implied_links(above, kept)])
     linked = reweighted.with_columns(pl.col("__i").is_in(kept.implode()).alias(LINKED))
     return SourceLinks(linked.drop("__i"), cut, priors, summary)

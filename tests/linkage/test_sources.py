@@ -10,11 +10,13 @@ import polars as pl
 import pytest
 
 from linkage import LinkageSettings, Linker
+from linkage.cluster import component_minimum
 from linkage.errors import InputDataError, SettingsError
 from linkage.evaluate import PosteriorSummary
 from linkage.sources import (
     LINKED,
     estimate_priors,
+    implied_links,
     link_by_source,
     one_link_per_source,
     pairs_by_kind,
@@ -114,6 +116,42 @@ def test_the_threshold_applies_before_the_rule() -> None:
     assert decided.links.height == 1
 
 
+def test_a_pair_the_kept_links_already_join_is_linked() -> None:
+    # the census holds one person twice (c1, c2, linked to each other), the survey once (a1):
+    # the rule drops c2-a1 (a1 has its census link, c1-a1), but c2 - c1 - a1 already joins them
+    sources = pl.DataFrame({"id": ["c1", "c2", "a1"], "source": ["c", "c", "a"]})
+    pairs = pl.DataFrame(
+        {
+            "id_l": ["c1", "c2", "c1"],
+            "id_r": ["a1", "a1", "c2"],
+            "match_weight": [20.0, 19.0, 18.0],
+            "match_probability": [1.0, 1.0, 1.0],
+        }
+    )
+    decided = link_by_source(pairs, sources, 1e-3, MODEL, threshold=0.5)
+    assert decided.pairs[LINKED].to_list() == [True, True, True]
+
+
+def test_a_dropped_pair_between_two_people_stays_dropped() -> None:
+    sources = pl.DataFrame({"id": ["c1", "c2", "a1"], "source": ["c", "c", "a"]})
+    pairs = pl.DataFrame(
+        {
+            "id_l": ["c1", "c2"],
+            "id_r": ["a1", "a1"],
+            "match_weight": [20.0, 19.0],
+            "match_probability": [1.0, 1.0],
+        }
+    )
+    decided = link_by_source(pairs, sources, 1e-3, MODEL, threshold=0.5)
+    assert (
+        implied_links(
+            decided.pairs.with_row_index("__i").filter(pl.col("match_probability") >= 0.5),
+            pl.Series("__i", [0], dtype=pl.UInt32),
+        ).to_list()
+        == []
+    )
+
+
 # --- on a trained model ------------------------------------------------------------------
 
 
@@ -136,6 +174,18 @@ def _census_links_per_survey_record(links: pl.DataFrame, records: pl.DataFrame) 
     return int(across.group_by(survey.alias("s")).len()["len"].max() or 0)  # type: ignore[arg-type]
 
 
+def _groups(links: pl.DataFrame) -> set[frozenset[int]]:
+    """The records joined by ``links``, as sets of ids."""
+    ids = pl.concat([links["id_l"], links["id_r"]]).unique().sort()
+    a = ids.search_sorted(links["id_l"]).to_numpy()
+    b = ids.search_sorted(links["id_r"]).to_numpy()
+    smallest = component_minimum(ids.len(), a, b)
+    groups: dict[int, set[int]] = {}
+    for node, group in zip(ids.to_list(), smallest.tolist(), strict=True):
+        groups.setdefault(group, set()).add(node)
+    return {frozenset(g) for g in groups.values()}
+
+
 def test_two_census_records_no_longer_link_to_one_survey_record(
     census_and_survey: tuple[pl.DataFrame, pl.DataFrame],
 ) -> None:
@@ -146,9 +196,14 @@ def test_two_census_records_no_longer_link_to_one_survey_record(
     plain = pairs.filter(pl.col("match_probability") >= linker.auto_threshold())
     assert _census_links_per_survey_record(plain, records) >= 2  # the twins' problem
     decided = linker.link_by_source(pairs)
-    assert _census_links_per_survey_record(decided.links, records) == 1
+    above = decided.pairs.filter(pl.col("match_probability") >= decided.threshold)
+    by_rule = above.filter(one_link_per_source(above))
+    assert _census_links_per_survey_record(by_rule, records) == 1
+    # the links the rule dropped and the result keeps are those the kept ones imply: the
+    # records fall into the same groups either way
+    assert _groups(decided.links) == _groups(by_rule)
     # the survey record keeps the heavier census record: the person, not the twin
-    twins = decided.links.filter((pl.col("id_l") >= 100_000) | (pl.col("id_r") >= 100_000))
+    twins = by_rule.filter((pl.col("id_l") >= 100_000) | (pl.col("id_r") >= 100_000))
     survey_ids = set(records.filter(pl.col("source") == "survey")["id"].to_list())
     twin_to_survey = twins.filter(
         pl.col("id_l").is_in(list(survey_ids)) | pl.col("id_r").is_in(list(survey_ids))
