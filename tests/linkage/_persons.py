@@ -60,3 +60,31 @@ def household_name_settings(link_type: str) -> LinkageSettings:
             block_on("first_name", "street_name"),
         ],
     )
+
+
+def household_dedupe_settings() -> LinkageSettings:
+    """Deduplicating households of people (benchmarks/independent/households.py): the
+    comparisons and blocking rules of the pseudopeople census + ACS + CPS task."""
+    return LinkageSettings(
+        link_type="dedupe_only",
+        unique_id_column="record_id",
+        comparisons=[
+            cl.NameComparison("first_name", term_frequency=True),
+            cl.ExactComparison("middle_initial"),
+            cl.NameComparison("last_name", term_frequency=True),
+            cl.DateOfBirthComparison("dob"),
+            cl.ExactComparison("sex"),
+            cl.ExactComparison("street_number"),
+            cl.JaroWinklerAtThresholds("street_name", (0.9, 0.7)),
+        ],
+        blocking_rules=[
+            block_on("street_number", "street_name"),
+            block_on("first_name", "last_name"),
+            block_on("first_name", "dob"),
+            block_on("last_name", "dob"),
+        ],
+    )
+
+
+#: The name of the first name + surname rule of :func:`household_dedupe_settings`
+HOUSEHOLD_NAME_BLOCK = "block_on(first_name, last_name)"

@@ -18,9 +18,9 @@ import polars as pl
 import pytest
 
 from benchmarks.independent.households import household_dedupe
-from linkage import LinkageSettings, Linker, block_on
-from linkage import comparisons as cl
+from linkage import Linker
 from linkage.key_refits import KeyRefitTraining
+from tests.linkage._persons import HOUSEHOLD_NAME_BLOCK, household_dedupe_settings
 
 COLUMNS = (
     "record_id",
@@ -75,31 +75,6 @@ def _as_surveys(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _settings() -> LinkageSettings:
-    return LinkageSettings(
-        link_type="dedupe_only",
-        unique_id_column="record_id",
-        comparisons=[
-            cl.NameComparison("first_name", term_frequency=True),
-            cl.ExactComparison("middle_initial"),
-            cl.NameComparison("last_name", term_frequency=True),
-            cl.DateOfBirthComparison("dob"),
-            cl.ExactComparison("sex"),
-            cl.ExactComparison("street_number"),
-            cl.JaroWinklerAtThresholds("street_name", (0.9, 0.7)),
-        ],
-        blocking_rules=[
-            block_on("street_number", "street_name"),
-            block_on("first_name", "last_name"),
-            block_on("first_name", "dob"),
-            block_on("last_name", "dob"),
-        ],
-    )
-
-
-NAME_BLOCK = "block_on(first_name, last_name)"
-
-
 def _dob_far_apart(refit: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
     """m of "dates of birth over ten years apart" from the first name + surname block, and
     its share among the true duplicates."""
@@ -107,7 +82,7 @@ def _dob_far_apart(refit: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[float,
         monkeypatch.setattr(KeyRefitTraining, "_passes_given_keys", lambda self: [])
     records, truth = household_dedupe(3000, seed=2)
     records = _as_surveys(records)
-    linker = Linker(_settings(), records.select(COLUMNS))
+    linker = Linker(household_dedupe_settings(), records.select(COLUMNS))
     linker.train(seed=1)
     dob = records.select(id_l="record_id", dob_l="dob")
     true = truth.join(dob, on="id_l").join(
@@ -117,7 +92,8 @@ def _dob_far_apart(refit: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[float,
         pl.col("dob_l").str.to_date(strict=False) - pl.col("dob_r").str.to_date(strict=False)
     ).dt.total_days().abs() / 365.25
     share = true.drop_nulls().select((years > 10).mean()).item()
-    (estimate,) = [p for p in linker._trainer.pass_estimates["dob"] if p.rule == NAME_BLOCK]
+    passes = linker._trainer.pass_estimates["dob"]
+    (estimate,) = [p for p in passes if p.rule == HOUSEHOLD_NAME_BLOCK]
     return float(estimate.m[0]), float(share)
 
 
