@@ -60,15 +60,28 @@ def _check_ids(backend: DuckDBBackend, id_column: str, tables: list[str]) -> Non
         raise InputDataError(problems)
 
 
+def recount_term_frequencies(
+    backend: DuckDBBackend, settings: LinkageSettings, tables: list[str], counted: list[str]
+) -> None:
+    """Replace the term frequencies of the loaded ``tables`` by those counted over the
+    records of ``counted`` (tables or views with the term-frequency columns)."""
+    _attach_term_frequencies(backend, settings, tables, counted, replace=True)
+
+
 def _attach_term_frequencies(
-    backend: DuckDBBackend, settings: LinkageSettings, tables: list[str]
+    backend: DuckDBBackend,
+    settings: LinkageSettings,
+    tables: list[str],
+    counted: list[str] | None = None,
+    *,
+    replace: bool = False,
 ) -> None:
     comparisons = settings.comparisons
     for column in dict.fromkeys(c.tf_column for c in comparisons if c.tf_column):
         tf_table = f"__tf_table_{column}"
-        backend.create_table(tf_table, tf_table_sql(column, tables))
+        backend.create_table(tf_table, tf_table_sql(column, counted or tables))
         for table in tables:
-            backend.create_table(table, attach_tf_sql(table, column, tf_table))
+            backend.create_table(table, attach_tf_sql(table, column, tf_table, replace=replace))
 
 
 def _attach_derived_columns(

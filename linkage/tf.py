@@ -31,10 +31,13 @@ def tf_table_sql(column: str, tables: Sequence[str]) -> str:
     )
 
 
-def attach_tf_sql(table: str, column: str, tf_table: str) -> str:
-    """The rows of ``table`` with their term frequency for ``column`` as an extra column."""
+def attach_tf_sql(table: str, column: str, tf_table: str, *, replace: bool = False) -> str:
+    """The rows of ``table`` with their term frequency for ``column`` as an extra column
+    (``replace``: in place of the one ``table`` has)."""
+    tf = quote(tf_value_column(column))
+    kept = f"b.* EXCLUDE ({tf})" if replace else "b.*"
     return (
-        f"SELECT b.*, t.tf AS {quote(tf_value_column(column))} FROM {quote(table)} AS b "
+        f"SELECT {kept}, t.tf AS {tf} FROM {quote(table)} AS b "
         f"LEFT JOIN {quote(tf_table)} AS t ON b.{quote(column)} = t.value"
     )
 
