@@ -85,7 +85,7 @@ def review_rows(
     candidates = (
         exclusive_probabilities(pairs.join(grey, on=UID, how="semi"))
         .filter(pl.col("match_probability") >= settings.review_threshold)
-        .sort([UID, "match_weight"], descending=[False, True])
+        .sort([UID, "match_weight", ENTREF], descending=[False, True, False])  # ties: stable
         .group_by(UID, maintain_order=True)
         .head(MAX_REVIEW_CANDIDATES)
         .select(
@@ -118,7 +118,7 @@ def review_rows(
     return (
         candidates.join(inc, on=UID)
         .join(reg, on=ENTREF)
-        .sort([UID, "match_probability"], descending=[False, True])
+        .sort([UID, "match_probability", ENTREF], descending=[False, True, False])
         .drop(UID)
     )
 
