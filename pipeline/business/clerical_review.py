@@ -4,9 +4,9 @@ The review file lists, for each record in the grey band (``review``) or with sev
 near-equal candidates (``ambiguous``), its candidate enterprises (best first, at most
 :data:`MAX_REVIEW_CANDIDATES`) with the evidence a curator needs: both sides' names, postcodes
 and addresses, the candidate's register status, whether the record's CRN contradicts the
-candidate's, the probability that the candidate is the record's enterprise, whether it agreed through one
-of its previous names (when the register's are mapped); and an empty
-``decision`` column to fill with ``match`` or ``non-match``. It identifies a candidate by its
+candidate's, the probability that the candidate is the record's enterprise, whether it agreed
+through one of its previous names (when the register's are mapped); and an empty ``decision``
+column to fill with ``match`` or ``non-match``. It identifies a candidate by its
 pseudonymised entref, so the same pair has the same identity on every rerun in the same
 environment and no register reference is written. It holds names and addresses: it is a
 working file for a curator inside the secure environment, never a deliverable.
