@@ -8,6 +8,8 @@ polars DataFrames through Arrow, never through pandas.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,25 @@ class DuckDBBackend:
             self.create_table(name, f"SELECT * FROM {quote(view)}")
         finally:
             self.con.unregister(view)
+
+    @contextmanager
+    def views(self, sources: Sequence[Source], prefix: str) -> Iterator[list[str]]:
+        """Views ``<prefix>0``, ``<prefix>1``... reading ``sources`` in place (frames or
+        Parquet paths), dropped on exit."""
+        names = [f"{prefix}{i}" for i in range(len(sources))]
+        try:
+            for name, source in zip(names, sources, strict=True):
+                if isinstance(source, pl.DataFrame):
+                    self.con.register(name, source)
+                else:
+                    self.execute(f"CREATE VIEW {quote(name)} AS SELECT * FROM {_parquet(source)}")
+            yield names
+        finally:
+            for name, source in zip(names, sources, strict=True):
+                if isinstance(source, pl.DataFrame):
+                    self.con.unregister(name)
+                else:
+                    self.execute(f"DROP VIEW IF EXISTS {quote(name)}")
 
     def close(self) -> None:
         self.con.close()

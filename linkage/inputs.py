@@ -10,7 +10,7 @@ from linkage.errors import InputDataError
 from linkage.settings import LinkageSettings
 from linkage.sql import quote
 from linkage.tables import LEFT_TABLE
-from linkage.tf import attach_tf_sql, tf_table_sql
+from linkage.tf import attach_tf_sql, tf_table_sql, update_tf_sql
 
 
 def load_inputs(
@@ -60,15 +60,33 @@ def _check_ids(backend: DuckDBBackend, id_column: str, tables: list[str]) -> Non
         raise InputDataError(problems)
 
 
-def _attach_term_frequencies(
-    backend: DuckDBBackend, settings: LinkageSettings, tables: list[str]
+def recount_term_frequencies(
+    backend: DuckDBBackend, settings: LinkageSettings, tables: list[str], counted: list[str]
 ) -> None:
-    comparisons = settings.comparisons
-    for column in dict.fromkeys(c.tf_column for c in comparisons if c.tf_column):
-        tf_table = f"__tf_table_{column}"
-        backend.create_table(tf_table, tf_table_sql(column, tables))
-        for table in tables:
-            backend.create_table(table, attach_tf_sql(table, column, tf_table))
+    """Replace the term frequencies of the loaded ``tables`` by those counted over the
+    records of ``counted`` (tables or views with the term-frequency columns)."""
+    _attach_term_frequencies(backend, settings, tables, counted, replace=True)
+
+
+def _attach_term_frequencies(
+    backend: DuckDBBackend,
+    settings: LinkageSettings,
+    tables: list[str],
+    counted: list[str] | None = None,
+    *,
+    replace: bool = False,
+) -> None:
+    columns = dict.fromkeys(c.tf_column for c in settings.comparisons if c.tf_column)
+    tf_tables = {column: f"__tf_table_{column}" for column in columns if column}
+    if not tf_tables:
+        return
+    for column, tf_table in tf_tables.items():
+        backend.create_table(tf_table, tf_table_sql(column, counted or tables))
+    for table in tables:  # one pass over each table for all its frequencies
+        if replace:
+            backend.execute(update_tf_sql(table, tf_tables))
+        else:
+            backend.create_table(table, attach_tf_sql(table, tf_tables))
 
 
 def _attach_derived_columns(

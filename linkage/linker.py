@@ -26,7 +26,7 @@ from linkage.blocking import (
 from linkage.decisions import PairDecisions
 from linkage.diagnostics import TrainingDiagnostics, TrainingWarning
 from linkage.errors import InputDataError, SettingsError
-from linkage.inputs import load_inputs
+from linkage.inputs import load_inputs, recount_term_frequencies
 from linkage.model import (
     Dependency,
     ModelParameters,
@@ -44,6 +44,7 @@ from linkage.predict import (
     DEFAULT_PREDICT_THRESHOLD,
     comparison_select,
     pair_columns,
+    refreshed_tf_sql,
     scored_pairs_sql,
     scored_sql,
 )
@@ -233,6 +234,22 @@ class Linker(PairDecisions):
         return self.parameters.probability_two_random_records_match * self.total_pairs
 
     # --- scoring ------------------------------------------------------------------------
+    def count_term_frequencies(self, sources: Sequence[Source]) -> None:
+        """Count term frequencies over the records of ``sources`` (frames or Parquet paths
+        with the term-frequency columns) instead of over this linker's inputs, so that a
+        linker over part of a larger linkage scores its pairs as one over all of it would.
+        Comparison vectors already stored take the new frequencies; the parameters stay
+        as trained. Not for a :meth:`partition`-ed linker whose vectors are stored."""
+        if self._gammas_ready and self._store is not None:
+            raise SettingsError("count term frequencies before partitioning the comparisons")
+        with self.backend.views(sources, "__tf_source_") as counted:
+            recount_term_frequencies(self.backend, self.settings, self._tables, counted)
+        refresh = refreshed_tf_sql(GAMMA_TABLE, self.comparisons)
+        if self._gammas_ready and refresh is not None:
+            self.backend.execute(refresh)
+        self.backend.execute(f"DROP TABLE IF EXISTS {quote(SCORING_TABLE)}")
+        self._patterns, self._histogram, self._summary = None, None, None
+
     def partition(
         self,
         work_dir: str | Path,

@@ -16,7 +16,7 @@ from linkage.comparisons import Comparison
 from linkage.model import PROBABILITY_FLOOR, ModelParameters
 from linkage.sql import Dialect, quote
 from linkage.tables import LEFT_TABLE
-from linkage.tf import pair_tf_sql, tf_pair_column
+from linkage.tf import pair_tf_sql, tf_pair_column, tf_value_column
 
 #: ``Linker.predict``'s default floor: pairs less likely than this are left out. Returning
 #: every candidate pair held 7.3 GiB at 1M x 1M records, 2.2 GiB with this floor.
@@ -31,6 +31,27 @@ def comparison_select(comparisons: Sequence[Comparison], dialect: Dialect) -> li
         if c.tf_column:
             out.append(f"{pair_tf_sql(c.tf_column)} AS {quote(tf_pair_column(c.name))}")
     return out
+
+
+def refreshed_tf_sql(
+    gamma_table: str, comparisons: Sequence[Comparison], left_table: str = LEFT_TABLE
+) -> str | None:
+    """An ``UPDATE`` giving the pairs stored in ``gamma_table`` the term frequencies their
+    records now have (None without term-frequency comparisons). A pair has one only where
+    its two values agree (:func:`~linkage.tf.pair_tf_sql`), so the left record's is the
+    pair's."""
+    sets = []
+    for c in comparisons:
+        if c.tf_column:
+            tf = quote(tf_pair_column(c.name))
+            now = f"CAST(l.{quote(tf_value_column(c.tf_column))} AS FLOAT)"
+            sets.append(f"{tf} = CASE WHEN g.{tf} IS NULL THEN NULL ELSE {now} END")
+    if not sets:
+        return None
+    return (
+        f"UPDATE {quote(gamma_table)} AS g SET {', '.join(sets)} "
+        f"FROM {quote(left_table)} AS l WHERE l.{quote(RID)} = g.rid_l"
+    )
 
 
 def double(value: float) -> str:

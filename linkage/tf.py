@@ -7,7 +7,7 @@ on a rare surname is stronger evidence than agreeing on a common one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from linkage.sql import LEFT, RIGHT, col, quote
 
@@ -31,12 +31,26 @@ def tf_table_sql(column: str, tables: Sequence[str]) -> str:
     )
 
 
-def attach_tf_sql(table: str, column: str, tf_table: str) -> str:
-    """The rows of ``table`` with their term frequency for ``column`` as an extra column."""
-    return (
-        f"SELECT b.*, t.tf AS {quote(tf_value_column(column))} FROM {quote(table)} AS b "
-        f"LEFT JOIN {quote(tf_table)} AS t ON b.{quote(column)} = t.value"
+def attach_tf_sql(table: str, tf_tables: Mapping[str, str]) -> str:
+    """The rows of ``table`` with their term frequency for each column of ``tf_tables``
+    (column -> its :func:`tf_table_sql` table) as extra columns, in one pass over ``table``."""
+    selected = "".join(f", t{i}.tf AS {quote(tf_value_column(c))}" for i, c in enumerate(tf_tables))
+    joins = "".join(
+        f" LEFT JOIN {quote(t)} AS t{i} ON b.{quote(c)} = t{i}.value"
+        for i, (c, t) in enumerate(tf_tables.items())
     )
+    return f"SELECT b.*{selected} FROM {quote(table)} AS b{joins}"
+
+
+def update_tf_sql(table: str, tf_tables: Mapping[str, str]) -> str:
+    """An ``UPDATE`` setting the term frequencies :func:`attach_tf_sql` added to ``table``
+    from ``tf_tables`` (NULL for a value they lack); cheaper than copying the table again."""
+    sets = ", ".join(
+        f"{quote(tf_value_column(c))} = "
+        f"(SELECT t.tf FROM {quote(t)} AS t WHERE t.value = {quote(table)}.{quote(c)})"
+        for c, t in tf_tables.items()
+    )
+    return f"UPDATE {quote(table)} SET {sets}"
 
 
 def pair_tf_sql(column: str) -> str:

@@ -4,8 +4,9 @@ The review file lists, for each record in the grey band (``review``) or with sev
 near-equal candidates (``ambiguous``), its candidate enterprises (best first, at most
 :data:`MAX_REVIEW_CANDIDATES`) with the evidence a curator needs: both sides' names, postcodes
 and addresses, the candidate's register status, whether the record's CRN contradicts the
-candidate's, the probability that the candidate is the record's enterprise; and an empty
-``decision`` column to fill with ``match`` or ``non-match``. It identifies a candidate by its
+candidate's, the probability that the candidate is the record's enterprise, whether it agreed
+through one of its previous names (when the register's are mapped); and an empty ``decision``
+column to fill with ``match`` or ``non-match``. It identifies a candidate by its
 pseudonymised entref, so the same pair has the same identity on every rerun in the same
 environment and no register reference is written. It holds names and addresses: it is a
 working file for a curator inside the secure environment, never a deliverable.
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipeline.atomic import write_with_atomic
-from pipeline.business.columns import present
+from pipeline.business.columns import RegisterColumns, present
 from pipeline.business.decide import EXCLUSIVE, exclusive_probabilities
 from pipeline.business.deterministic import ENTREF, TOKEN
 from pipeline.business.prepare import UID
+from pipeline.business.previous_names import VIA_PREVIOUS_NAME
 from pipeline.business.settings import MatchSettings
 from pipeline.errors import DataError
 from pipeline.review.decisions import CANDIDATE, DECISION, KEY, MATCH, NON_MATCH
@@ -56,11 +58,19 @@ REVIEW_COLUMNS: tuple[str, ...] = (
     "crn_differs",
     DECISION,
 )
+#: A column the review file has before ``decision`` when the register's previous names are
+#: mapped: ``true`` where the candidate agreed best through one of its previous names (its
+#: ``register_name`` is the name it has now).
+PREVIOUS_NAME_COLUMN = VIA_PREVIOUS_NAME
 
 
 def write_review_file(path: Path, rows: pl.DataFrame) -> None:
-    """Write the review CSV (columns :data:`REVIEW_COLUMNS`, ``decision`` empty)."""
-    frame = rows.with_columns(pl.lit("", dtype=pl.String).alias(DECISION)).select(REVIEW_COLUMNS)
+    """Write the review CSV (columns :data:`REVIEW_COLUMNS`, with :data:`PREVIOUS_NAME_COLUMN`
+    when ``rows`` has it; ``decision`` empty)."""
+    via = [PREVIOUS_NAME_COLUMN] if PREVIOUS_NAME_COLUMN in rows.columns else []
+    frame = rows.with_columns(pl.lit("", dtype=pl.String).alias(DECISION)).select(
+        *REVIEW_COLUMNS[:-1], *via, DECISION
+    )
     write_with_atomic(path, lambda p: frame.write_csv(p))
 
 
@@ -74,18 +84,23 @@ def review_rows(
 ) -> pl.DataFrame:
     """The review file's rows (without ``decision``; the candidate as its ``entref``, to be
     pseudonymised) for the records whose status is in :data:`REVIEWED`: their candidates
-    with a probability >= the review threshold on their own, best first."""
+    with a probability >= the review threshold on their own, best first; with
+    :data:`PREVIOUS_NAME_COLUMN` when the register's previous names are mapped."""
+    mapped = isinstance(register.columns, RegisterColumns) and register.columns.previous_names
+    via = [PREVIOUS_NAME_COLUMN] if mapped and VIA_PREVIOUS_NAME in pairs.columns else []
     grey = results.filter(pl.col("status").is_in(list(REVIEWED))).select(UID)
     grey = grey.join(pairs.select(UID).unique(), on=UID, how="semi")
     if grey.height == 0:
         columns = [c for c in REVIEW_COLUMNS if c not in (CANDIDATE, DECISION)]
         return pl.DataFrame(schema={c: pl.String for c in [*columns, ENTREF]}).with_columns(
-            pl.col("match_probability").cast(pl.Float64), pl.col("crn_differs").cast(pl.Boolean)
+            pl.col("match_probability").cast(pl.Float64),
+            pl.col("crn_differs").cast(pl.Boolean),
+            *(pl.lit(None, pl.Boolean).alias(c) for c in via),
         )
     candidates = (
         exclusive_probabilities(pairs.join(grey, on=UID, how="semi"))
         .filter(pl.col("match_probability") >= settings.review_threshold)
-        .sort([UID, "match_weight"], descending=[False, True])
+        .sort([UID, "match_weight", ENTREF], descending=[False, True, False])  # ties: stable
         .group_by(UID, maintain_order=True)
         .head(MAX_REVIEW_CANDIDATES)
         .select(
@@ -94,6 +109,7 @@ def review_rows(
             pl.col(EXCLUSIVE).alias("match_probability"),
             "register_status",
             pl.col("crn_conflict").alias("crn_differs"),
+            *via,
         )
     )
 
@@ -118,7 +134,7 @@ def review_rows(
     return (
         candidates.join(inc, on=UID)
         .join(reg, on=ENTREF)
-        .sort([UID, "match_probability"], descending=[False, True])
+        .sort([UID, "match_probability", ENTREF], descending=[False, True, False])
         .drop(UID)
     )
 

@@ -68,8 +68,6 @@ class Side:
             self.frame,
             current,
             previous_names=c.previous_names if isinstance(c, RegisterColumns) else (),
-            postcode=c.postcode,
-            address=c.address,
         )
 
 

@@ -32,6 +32,7 @@ from pipeline.business.training import HELD
 VIA_PREVIOUS_NAME = "via_previous_name"
 NAME, WORDS = "name_core", "name_words"
 TRADING_COLUMNS = ("trading_core", "trading_words")
+ROW = "__row"
 
 
 def previous_name_rows(
@@ -39,8 +40,6 @@ def previous_name_rows(
     current: pl.DataFrame,
     *,
     previous_names: tuple[str, ...],
-    postcode: str | None,
-    address: str | None,
 ) -> pl.DataFrame:
     """Rows like ``current`` (a :func:`~pipeline.business.prepare.linkage_frame` of the
     register ``frame``, with its identifier columns), one per register row and distinct
@@ -48,10 +47,12 @@ def previous_name_rows(
     ``uid`` is the register row's. Empty without previous-name columns."""
     if not previous_names:
         return current.head(0)
-    parts = [
-        linkage_frame(frame, name=column, trading_name=None, postcode=postcode, address=address)
-        for column in previous_names
-    ]
+    numbered = frame.with_row_index(ROW, offset=0)  # linkage_frame's uid: the row number
+    parts = []
+    for column in previous_names:  # only the names are read: the place is the company's
+        named = numbered.filter(pl.col(column).is_not_null()).select(ROW, column)
+        names = linkage_frame(named, name=column, trading_name=None, postcode=None, address=None)
+        parts.append(names.with_columns(named[ROW].cast(pl.Int64).alias(UID)))
     names = (
         pl.concat(parts)
         .filter(pl.col(NAME).is_not_null())

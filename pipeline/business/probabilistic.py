@@ -180,26 +180,27 @@ def score_candidates(
     )
     linker = Linker(link_settings, incoming, register)
     floor = settings.review_threshold / 10  # lower probabilities never matter
-    scorer = linker
     try:
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
         lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
+        cut = _lowered(floor, max(bits for _, bits in lifts))
+        every_name = (incoming, register, previous)
         if previous.height:  # trained on the register's rows, scored on every name
-            linker.close()  # its parameters live on; one engine's memory at a time
-            every_name = pl.concat([register, previous])
-            scorer = Linker(link_settings, incoming, every_name, parameters=linker.parameters)
-        pairs = scorer.predict(threshold=_lowered(floor, max(bits for _, bits in lifts)))
-        family = family_weights(
-            pairs,
-            register,
-            list(scorer.comparisons),
-            scorer.parameters,
-            min_pairs=settings.min_labelled_pairs,
-        )
+            linker.count_term_frequencies(every_name)
+        pairs = linker.predict(threshold=cut)
     finally:
-        scorer.close()
+        linker.close()  # its parameters live on; one engine's memory at a time
+    if previous.height:
+        pairs = pl.concat([pairs, _previous_pairs(link_settings, linker, every_name, cut)])
+    family = family_weights(
+        pairs,
+        register,
+        list(linker.comparisons),
+        linker.parameters,
+        min_pairs=settings.min_labelled_pairs,
+    )
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
     training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
@@ -223,6 +224,26 @@ def score_candidates(
     )
     logger.info("scored %d candidate pairs for %d incoming records", pairs.height, incoming.height)
     return ScoredCandidates(pairs, training)
+
+
+def _previous_pairs(
+    link_settings: LinkageSettings,
+    trained: Linker,
+    every_name: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    threshold: float,
+) -> pl.DataFrame:
+    """The pairs of the incoming records and the previous-name rows (``every_name``:
+    incoming, register, previous) scored by the ``trained`` model with probability >=
+    ``threshold``, as one linker over the register and previous names would score them: a
+    pair's comparisons see its two records only, and the term frequencies are counted over
+    every name."""
+    incoming, _, previous = every_name
+    scorer = Linker(link_settings, incoming, previous, parameters=trained.parameters)
+    try:
+        scorer.count_term_frequencies(every_name)
+        return scorer.predict(threshold=threshold)
+    finally:
+        scorer.close()
 
 
 def _lifted(lifts: list[tuple[int | None, float]]) -> pl.Expr:

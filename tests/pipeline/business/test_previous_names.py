@@ -192,9 +192,7 @@ def _current(frame: pl.DataFrame) -> pl.DataFrame:
 def test_previous_names_become_rows_of_their_company_without_a_trading_name() -> None:
     frame = _frame(["ACME LTD", "BOLT LTD", "COG LTD"], ["ZENTRIX LTD", "BOLT LIMITED", None])
     current = _current(frame)
-    rows = previous_name_rows(
-        frame, current, previous_names=("old", "older"), postcode="postcode", address="address"
-    )
+    rows = previous_name_rows(frame, current, previous_names=("old", "older"))
     assert rows.columns == current.columns
     # BOLT LIMITED is BOLT LTD's own name; ZENTRIX and ZENTRIX HOLDINGS are two names
     assert rows.select(UID, "name_core", "name_words").rows() == [
@@ -204,7 +202,7 @@ def test_previous_names_become_rows_of_their_company_without_a_trading_name() ->
     assert rows["trading_core"].null_count() == 2
     assert rows["postcode_std"].to_list() == ["LS1 4AB"] * 2
     assert rows["crn_norm"].to_list() == ["00000001"] * 2
-    none = previous_name_rows(frame, current, previous_names=(), postcode=None, address=None)
+    none = previous_name_rows(frame, current, previous_names=())
     assert none.height == 0 and none.columns == current.columns
 
 
@@ -216,9 +214,7 @@ def test_a_previous_name_is_held_by_every_company_that_has_or_had_it() -> None:
         pl.lit(0, pl.Int64).alias(TRADING_HELD),
         pl.Series(AT_POSTCODE, [3, 4, 5], dtype=pl.Int64),
     )
-    previous = previous_name_rows(
-        frame, current, previous_names=("old",), postcode="postcode", address="address"
-    )
+    previous = previous_name_rows(frame, current, previous_names=("old",))
     previous, owners = with_own_uids(previous.head(3), first_uid=10)
     assert owners.rows() == [(10, 0), (11, 1), (12, 2)]
     counted = add_register_counts(previous, register, owners)
