@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from linkage import LinkageSettings, block_on
+from linkage import LinkageSettings, Linker, block_on
 from linkage import comparisons as cl
 
 
@@ -88,3 +89,32 @@ def household_dedupe_settings() -> LinkageSettings:
 
 #: The name of the first name + surname rule of :func:`household_dedupe_settings`
 HOUSEHOLD_NAME_BLOCK = "block_on(first_name, last_name)"
+
+#: The columns of the household generator's records that :func:`household_dedupe_settings` reads
+HOUSEHOLD_COLUMNS = (
+    "record_id",
+    "first_name",
+    "middle_initial",
+    "last_name",
+    "dob",
+    "sex",
+    "street_number",
+    "street_name",
+)
+
+
+def name_pass_dob(records: pl.DataFrame, truth: pl.DataFrame) -> tuple[np.ndarray, pl.Series]:
+    """Date of birth's m from the first name + surname pass of a model trained on ``records``
+    (:func:`household_dedupe_settings`), and the years between the birth dates of each true
+    duplicate pair in ``truth`` (``id_l``, ``id_r``; null where a date does not parse)."""
+    linker = Linker(household_dedupe_settings(), records.select(HOUSEHOLD_COLUMNS))
+    linker.train(seed=1)
+    passes = linker._trainer.pass_estimates["dob"]
+    (estimate,) = [p for p in passes if p.rule == HOUSEHOLD_NAME_BLOCK]
+    dob = records.select(id_l="record_id", dob_l="dob")
+    true = truth.join(dob, on="id_l").join(
+        dob.rename({"id_l": "id_r", "dob_l": "dob_r"}), on="id_r"
+    )
+    born = pl.col("dob_l").str.to_date(strict=False) - pl.col("dob_r").str.to_date(strict=False)
+    years = true.drop_nulls().select(born.dt.total_days().abs() / 365.25).to_series()
+    return np.asarray(estimate.m, dtype=float), years

@@ -18,20 +18,8 @@ import numpy as np
 import polars as pl
 
 from benchmarks.independent.households import FEMALE, MALE, household_dedupe
-from linkage import Linker
-from tests.linkage._persons import HOUSEHOLD_NAME_BLOCK, household_dedupe_settings
+from tests.linkage._persons import name_pass_dob
 
-COLUMNS = (
-    "record_id",
-    "first_name",
-    "middle_initial",
-    "last_name",
-    "dob",
-    "sex",
-    "street_number",
-    "street_name",
-)
-NAME_BLOCK = "block_on(first_name, last_name)"
 #: first names per sex and birth decade (1940s to 2010s)
 PER_DECADE = 7
 
@@ -73,20 +61,8 @@ def _within_ten_years() -> tuple[float, float]:
     """m of "born within ten years" (not within a year) from the first name + surname pass,
     and its share among the true duplicates."""
     records, truth = household_dedupe(3000, seed=2)
-    records = _by_cohort(records)
-    linker = Linker(household_dedupe_settings(), records.select(COLUMNS))
-    linker.train(seed=1)
-    dob = records.select(id_l="record_id", dob_l="dob")
-    true = truth.join(dob, on="id_l").join(
-        dob.rename({"id_l": "id_r", "dob_l": "dob_r"}), on="id_r"
-    )
-    years = (
-        pl.col("dob_l").str.to_date(strict=False) - pl.col("dob_r").str.to_date(strict=False)
-    ).dt.total_days().abs() / 365.25
-    share = true.drop_nulls().select(((years > 1) & (years <= 10)).mean()).item()
-    passes = linker._trainer.pass_estimates["dob"]
-    (estimate,) = [p for p in passes if p.rule == HOUSEHOLD_NAME_BLOCK]
-    return float(estimate.m[1]), float(share)
+    m, years = name_pass_dob(_by_cohort(records), truth)
+    return float(m[1]), float(((years > 1) & (years <= 10)).mean())  # type: ignore[arg-type]
 
 
 def test_the_name_pass_puts_same_named_strangers_born_close_outside_the_matches() -> None:

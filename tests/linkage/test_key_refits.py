@@ -18,20 +18,8 @@ import polars as pl
 import pytest
 
 from benchmarks.independent.households import household_dedupe
-from linkage import Linker
 from linkage.key_refits import KeyRefitTraining
-from tests.linkage._persons import HOUSEHOLD_NAME_BLOCK, household_dedupe_settings
-
-COLUMNS = (
-    "record_id",
-    "first_name",
-    "middle_initial",
-    "last_name",
-    "dob",
-    "sex",
-    "street_number",
-    "street_name",
-)
+from tests.linkage._persons import name_pass_dob
 
 
 def _as_surveys(records: pl.DataFrame) -> pl.DataFrame:
@@ -81,20 +69,8 @@ def _dob_far_apart(refit: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[float,
     if not refit:
         monkeypatch.setattr(KeyRefitTraining, "_passes_given_keys", lambda self: [])
     records, truth = household_dedupe(3000, seed=2)
-    records = _as_surveys(records)
-    linker = Linker(household_dedupe_settings(), records.select(COLUMNS))
-    linker.train(seed=1)
-    dob = records.select(id_l="record_id", dob_l="dob")
-    true = truth.join(dob, on="id_l").join(
-        dob.rename({"id_l": "id_r", "dob_l": "dob_r"}), on="id_r"
-    )
-    years = (
-        pl.col("dob_l").str.to_date(strict=False) - pl.col("dob_r").str.to_date(strict=False)
-    ).dt.total_days().abs() / 365.25
-    share = true.drop_nulls().select((years > 10).mean()).item()
-    passes = linker._trainer.pass_estimates["dob"]
-    (estimate,) = [p for p in passes if p.rule == HOUSEHOLD_NAME_BLOCK]
-    return float(estimate.m[0]), float(share)
+    m, years = name_pass_dob(_as_surveys(records), truth)
+    return float(m[0]), float((years > 10).mean())  # type: ignore[arg-type]
 
 
 def test_namesakes_inflate_dob_disagreement_without_the_refit(

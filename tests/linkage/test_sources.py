@@ -114,6 +114,9 @@ def test_the_threshold_applies_before_the_rule() -> None:
     assert decided.pairs[LINKED].to_list() == [True, False]
     assert decided.threshold == 0.5
     assert decided.links.height == 1
+    # c1 and c2 are two people: nothing kept joins them, so c2-a1 is not implied either
+    above = decided.pairs.with_row_index("__i").filter(pl.col("match_probability") >= 0.5)
+    assert implied_links(above, pl.Series("__i", [0], dtype=pl.UInt32)).to_list() == []
 
 
 def test_a_pair_the_kept_links_already_join_is_linked() -> None:
@@ -130,26 +133,6 @@ def test_a_pair_the_kept_links_already_join_is_linked() -> None:
     )
     decided = link_by_source(pairs, sources, 1e-3, MODEL, threshold=0.5)
     assert decided.pairs[LINKED].to_list() == [True, True, True]
-
-
-def test_a_dropped_pair_between_two_people_stays_dropped() -> None:
-    sources = pl.DataFrame({"id": ["c1", "c2", "a1"], "source": ["c", "c", "a"]})
-    pairs = pl.DataFrame(
-        {
-            "id_l": ["c1", "c2"],
-            "id_r": ["a1", "a1"],
-            "match_weight": [20.0, 19.0],
-            "match_probability": [1.0, 1.0],
-        }
-    )
-    decided = link_by_source(pairs, sources, 1e-3, MODEL, threshold=0.5)
-    assert (
-        implied_links(
-            decided.pairs.with_row_index("__i").filter(pl.col("match_probability") >= 0.5),
-            pl.Series("__i", [0], dtype=pl.UInt32),
-        ).to_list()
-        == []
-    )
 
 
 # --- on a trained model ------------------------------------------------------------------
