@@ -25,6 +25,7 @@ from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
 from pseudonym.tokens import Pseudonymiser
 from tests.linkage._helpers import gamma_results, level_results
+from tests.pipeline.business._world import crn, postcode
 
 SLIPS = [
     ("12345678", "12345679", True),  # one digit substituted
@@ -101,20 +102,9 @@ WORDS = [
         ["ON", "IX", "URA", "ETH", "AM", "OLD"],
     )
 ]
-AREAS = ["AB", "BD", "CF", "DH", "EX", "GL", "HU", "LS", "NG", "PL", "SR", "TQ"]
-INWARD = "ABDEFGHJLNPQRSTUWXYZ"
 COMPANIES = 360
 OFFICE_ROWS = range(300, 360)  # 60 companies at one office
 OFFICE = "WC2 9ZZ"
-
-
-def _postcode(i: int, area: int | None = None) -> str:
-    inward = f"{i % 10}{INWARD[i // 10 % 20]}{INWARD[i // 200 % 20]}"
-    return f"{AREAS[i % len(AREAS) if area is None else area]}{i % 97 + 1} {inward}"
-
-
-def _crn(i: int) -> str:
-    return f"{10_000_000 + i * 7919:08d}"
 
 
 def _register() -> pl.DataFrame:
@@ -122,9 +112,9 @@ def _register() -> pl.DataFrame:
         {
             "entref": f"{1_000_000_000 + i}",
             "legal_name": f"{WORDS[i]} {WORDS[(i + 17) % len(WORDS)]} LTD",
-            "crn": _crn(i),
+            "crn": crn(i),
             "address": f"{i % 200 + 1} HIGH STREET",
-            "postcode": OFFICE if i in OFFICE_ROWS else _postcode(i),
+            "postcode": OFFICE if i in OFFICE_ROWS else postcode(i),
         }
         for i in range(COMPANIES)
     ]
@@ -144,11 +134,11 @@ def _incoming(register: pl.DataFrame) -> pl.DataFrame:
     # office companies with their CRN, most at their own (trading) address elsewhere
     for i in range(300, 340):
         elsewhere = i % 4 != 0
-        moved = {"postcode": _postcode(i, area=i % 12), "address": "1 MILL LANE"}
+        moved = {"postcode": postcode(i, area=i % 12), "address": "1 MILL LANE"}
         out.append(record(f"office{i}", i, **(moved if elsewhere else {})))
-    theirs = {"postcode": _postcode(345, area=3), "address": "9 DOCK ROAD", "crn": None}
+    theirs = {"postcode": postcode(345, area=3), "address": "9 DOCK ROAD", "crn": None}
     out.append(record("office_elsewhere", 345, **theirs))
-    out.append(record("slip", 210, crn=_crn(210)[:-1] + str((int(_crn(210)[-1]) + 1) % 10)))
+    out.append(record("slip", 210, crn=crn(210)[:-1] + str((int(crn(210)[-1]) + 1) % 10)))
     out.append(record("other_crn", 220, crn="09876543"))  # exact name, a CRN far from it
     out.append(record("unknown", 230, crn="08765432", name="NOTHING LIKE IT LTD"))
     out.append(record("nothing", 240, crn=None, name="NOTHING LIKE IT EITHER LTD"))

@@ -27,9 +27,9 @@ from pipeline.errors import ConfigError, DataError
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
 from pseudonym.tokens import Pseudonymiser
+from tests.pipeline.business._world import crn, postcode
 
 TRADES = ["PLUMBING", "PRINTING", "JOINERY", "CATERING", "LOGISTICS", "ROOFING", "DESIGN"]
-AREAS = ["AB", "BD", "CF", "DH", "EX", "GL", "HU", "LS", "NG", "PL", "SR", "TQ"]
 WORDS = [  # coined words: every name is distinct
     a + b + c
     for a, b, c in itertools.product(
@@ -38,22 +38,12 @@ WORDS = [  # coined words: every name is distinct
         ["ON", "IX", "URA", "ETH", "AM", "OLD", "INE"],
     )
 ]
-INWARD = "ABDEFGHJLNPQRSTUWXYZ"
 COMPANIES, FILLERS = 300, 2500
 RENAMED = range(250, 290)  # companies that changed their name; records use the old one
 #: Company OLD_HOLDER was called TAKEN before; company NEW_HOLDER (same office) is called it now.
 OLD_HOLDER, NEW_HOLDER = 290, 291
 TAKEN = f"{WORDS[650]} ROOFING LTD"
 INCOMING = ["incoming_id", "name", "address", "postcode", "crn"]
-
-
-def _postcode(i: int, area: int | None = None) -> str:
-    inward = f"{i % 10}{INWARD[i // 10 % 20]}{INWARD[i // 200 % 20]}"
-    return f"{AREAS[i % len(AREAS) if area is None else area]}{i % 97 + 1} {inward}"
-
-
-def _crn(i: int) -> str:
-    return f"{10_000_000 + i * 7919:08d}"
 
 
 def _register() -> pl.DataFrame:
@@ -63,9 +53,9 @@ def _register() -> pl.DataFrame:
             {
                 "entref": f"{1_000_000_000 + i}",
                 "legal_name": f"{WORDS[i]} {TRADES[i % 7]} LTD",
-                "crn": _crn(i),
+                "crn": crn(i),
                 "address": f"{i % 200 + 1} HIGH STREET",
-                "postcode": _postcode(i),
+                "postcode": postcode(i),
                 "previous_name": f"{WORDS[i + 300]} {TRADES[(i + 3) % 7]} LTD"
                 if i in RENAMED
                 else None,
@@ -75,7 +65,7 @@ def _register() -> pl.DataFrame:
     rows[OLD_HOLDER]["previous_name_2"] = TAKEN  # in a second column
     rows[NEW_HOLDER]["legal_name"] = TAKEN
     for i in (OLD_HOLDER, NEW_HOLDER):  # one office: place does not tell them apart
-        rows[i]["address"], rows[i]["postcode"] = "9 AGENT HOUSE", _postcode(OLD_HOLDER)
+        rows[i]["address"], rows[i]["postcode"] = "9 AGENT HOUSE", postcode(OLD_HOLDER)
     for k in range(FILLERS):  # companies no record is about: the register is large
         i = COMPANIES + k
         name = f"{WORDS[k % 700]} {WORDS[(k * 7 + 3) % 700]} {TRADES[k % 7]} LTD"
@@ -83,9 +73,9 @@ def _register() -> pl.DataFrame:
             {
                 "entref": f"{1_000_000_000 + i}",
                 "legal_name": name,
-                "crn": _crn(i),
+                "crn": crn(i),
                 "address": f"{i % 200 + 1} HIGH STREET",
-                "postcode": _postcode(i),
+                "postcode": postcode(i),
                 "previous_name": None,
                 "previous_name_2": None,
             }
