@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline import __version__
 from pipeline.audit_chain import (
@@ -55,11 +55,13 @@ from pipeline.audit_chain import (
     entry_hash,
     parse_lines,
 )
-from pipeline.config import PipelineConfig
 from pipeline.errors import EXIT_CONFIG, DataError
 from pipeline.locations import refuse_legacy_state
 from pseudonym.keystore import Keystore
 from pseudonym.macs import RecordAuthenticator
+
+if TYPE_CHECKING:  # the config's module imports disclosure control (scipy): ~0.5 s a command
+    from pipeline.config import PipelineConfig
 
 __all__ = [
     "FORMAT",

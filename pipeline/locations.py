@@ -28,10 +28,13 @@ import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.atomic import hidden_copy
-from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: the config's module is slow to import
+    from pipeline.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
 
-from pipeline.runner import RunSummary
+if TYPE_CHECKING:  # annotations only: the runner imports the whole pipeline (~1 s)
+    from pipeline.runner import RunSummary
 
 
 def json_wanted(as_json: bool) -> bool:

@@ -88,7 +88,10 @@ NAMES = [
 
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # pprl's own commands load when asked for
+        command = group.get_command(context, name)
+        assert command is not None, name
         path = (*prefix, name)
         yield path
         if isinstance(command, click.Group):
