@@ -193,16 +193,20 @@ _FORMS = words_pattern(list(LEGAL_FORM_CODES))
 # the name, then every trailing legal form ("X LTD LTD", "X LIMITED CYFYNGEDIG"), the last captured
 _CODE_FORMS_RE = rf"^(.*?\S)(?:\s+(?:{_FORMS}))*\s+({_FORMS})$"
 _BRACKETED_RE = r"\(([^()]*)\)"
+#: A personal title before an initial ("MR J SMITH"): how tax and survey files often write a
+#: sole trader the register holds as "J SMITH". Only before an initial, so "MR PLUMBER" keeps it.
+_TITLE_RE = r"^(?:MR|MRS|MS|MISS|MESSRS)\s+([A-Z]\s)"
 
 
 def _legal_text(expr: pl.Expr) -> pl.Expr:
-    """The registered part of the name, upper case, '&'/'+' as AND, status notes, THE and
-    punctuation gone; the legal form still at the end."""
+    """The registered part of the name, upper case, '&'/'+' as AND, status notes, THE,
+    a personal title before an initial and punctuation gone; the legal form still at the
+    end."""
     legal, _ = split_trading_as(expr)
     text = fold_text(legal).str.replace_all(_STATUS_RE, " ")
     text = text.str.replace_all(r"[&+]", " AND ").str.replace_all(r"['’`.]", "")
     text = collapse_spaces(text.str.replace_all(r"[^A-Z0-9 ]+", " "))
-    return text.str.replace(r"^(?:THE\s+)+", "")
+    return text.str.replace(r"^(?:THE\s+)+", "").str.replace(_TITLE_RE, "$1")
 
 
 def _name_words(expr: pl.Expr) -> pl.Expr:
