@@ -124,6 +124,15 @@ def test_a_personal_title_before_an_initial_is_dropped(a: str, b: str) -> None:
     assert new[0] == new[1]
 
 
+@pytest.mark.parametrize(
+    ("a", "b"), [("SMITH J", "J SMITH"), ("Brown, S.", "S BROWN"), ("Mr Davies J", "J DAVIES")]
+)
+def test_a_surname_before_its_initial_is_turned_round(a: str, b: str) -> None:
+    # Lists of sole traders often put the surname first; the register writes "J SMITH".
+    new = run(standardise_company_name, [a, b])
+    assert new[0] == new[1]
+
+
 @pytest.mark.parametrize("name", ["MR PLUMBER LTD", "MR J", "MRS SMITHS BAKERY"])
 def test_a_title_not_before_an_initial_is_part_of_the_name(name: str) -> None:
     assert run(standardise_company_name, [name])[0].startswith("MR")
