@@ -20,7 +20,7 @@ meant, so the name still equals its register entry:
   dropped: a registered name ends with its legal form, so "X LTD - PLANT HIRE", "X LIMITED
   (LEEDS)" or "X LTD SOFTWARE" is a directory's description or place after the name, not
   part of it. A trading-as part, a longer legal form (LIMITED PARTNERSHIP, LIMITED LIABILITY
-  PARTNERSHIP) and a status note are kept.
+  PARTNERSHIP, PUBLIC LIMITED COMPANY) and a status note are kept.
 
 "One keystroke": a letter substituted, added or dropped, or two neighbours swapped.
 """
@@ -74,11 +74,11 @@ _LIMITED_SLIPS = "|".join(sorted(one_keystroke_variants("LIMITED") - REAL_WORDS)
 _LTD_SLIPS = "|".join(
     sorted(v for v in one_keystroke_variants("LTD") if not set(v) & set("AEIOUY"))
 )
-_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS}|{_LTD_SLIPS})\s*$"
+_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS}|{_LTD_SLIPS})[.,]*\s*$"
 _FORM_WORDS = rf"LIMITED|LTD|PLC|LLP|CIC|{_LIMITED_SLIPS}|{_LTD_SLIPS}"
 # What may follow a legal form: a trading name, the rest of a longer form, a status note.
 _KEPT_TAILS = (
-    r"\(?\s*(?:T\s*/\s*AS?|T\\A|TRADING\s+AS|PARTNERSHIP|LIABILITY|IN\s+LIQUIDATION|"
+    r"\(?\s*(?:T\s*/\s*AS?|T\\A|TRADING\s+AS|PARTNERSHIP|LIABILITY|COMPANY|CO|IN\s+LIQUIDATION|"
     r"IN\s+ADMINISTRATION|IN\s+RECEIVERSHIP|DISSOLVED|STRUCK\s+OFF)\b"
 )
 _TAIL_AFTER_FORM = rf"^(\S.*?\s(?:{_FORM_WORDS})\.?)[\s,]+[-(]?\s*[A-Z0-9].*$"

@@ -42,6 +42,8 @@ def _parts(name: str) -> tuple[object, ...]:
         ("Falaara Limmited (Newport)", "FALAARA LIMITED"),
         ("Circle (Hull) Ltd Software", "CIRCLE (HULL) LIMITED"),
         ("EA KTD - CONSULTING - LETTINGS", "EA LTD"),
+        ("KALILERA LTDD.", "KALILERA LTD"),  # a slip with a full stop after it
+        ("Xenarro Public Limited Company", "XENARRO PLC"),  # the form spelled out stays whole
     ],
 )
 def test_slips_standardise_like_the_registered_name(incoming: str, registered: str) -> None:
@@ -66,6 +68,7 @@ def test_slips_standardise_like_the_registered_name(incoming: str, registered: s
         ("X LTD - TRADING AS Y", "X LTD - TRADING AS Y"),
         ("X LIMITED PARTNERSHIP", "X LIMITED PARTNERSHIP"),  # a longer legal form
         ("X LIMITED LIABILITY PARTNERSHIP", "X LIMITED LIABILITY PARTNERSHIP"),
+        ("X PUBLIC LIMITED COMPANY", "X PUBLIC LIMITED COMPANY"),
         ("X LTD (IN LIQUIDATION)", "X LTD (IN LIQUIDATION)"),  # a status note
         ("LIMITED EDITIONS LTD", "LIMITED EDITIONS LTD"),  # no name before the first form
         (None, None),
