@@ -3,6 +3,7 @@
     python -m benchmarks.business.misses --data blind   # benchmarks/data/blind_business/data
     python -m benchmarks.business.misses --data hard    # the cached 300k x 30k hard data
     python -m benchmarks.business.misses --data blind --names-only
+    python -m benchmarks.business.misses --data unseen --dir WORK/data --previous-names
 
 A diagnostic, not a benchmark: it runs ``link_to_register`` in this process (no CLI, no timing)
 and keeps every candidate pair the model scored by wrapping ``Linker.predict`` and
@@ -18,8 +19,10 @@ A true link is missed because:
 * ``review_true_best`` / ``not_found``: the enterprise was the best candidate, in the review
   band / below it;
 
-and per cause, the record's kind (blind: its category; hard: its address kind), and the levels
-of the comparisons on the missed pairs that were candidates (mean weight in bits).
+and per cause, the record's kind (blind and unseen: its category; hard: its address kind), and
+the levels of the comparisons on the missed pairs that were candidates (mean weight in bits).
+With the register's previous names mapped (``--previous-names``), the pairs the second engine
+scores on them are captured too and counted for their company.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import polars as pl
 
 from linkage import linker as linker_module
 from linkage.explain import waterfall
-from pipeline.business import register_link
+from pipeline.business import probabilistic, register_link
 from pipeline.business.columns import IncomingColumns, RegisterColumns
 from pseudonym.keys import generate_master_key
 from pseudonym.keystore import Keystore
@@ -53,15 +56,23 @@ class Capture:
         self.pairs: pl.DataFrame | None = None
         self.decided: pl.DataFrame | None = None
         self.explain: tuple[Any, Any] | None = None
+        self.owners: pl.DataFrame | None = None  # previous-name rows: ``id_r, reg_uid``
 
     def install(self) -> None:
         predict, decide = linker_module.Linker.predict, register_link.decide
+        own_uids = probabilistic.with_own_uids
 
         def every_pair(linker: Any, threshold: Any = None) -> pl.DataFrame:
             pairs = predict(linker, threshold=None)
-            self.pairs, self.explain = pairs, (linker.comparisons, linker.parameters)
+            owned = self._owned(pairs)
+            self.pairs = owned if self.pairs is None else pl.concat([self.pairs, owned])
+            self.explain = (linker.comparisons, linker.parameters)
             cut = pl.col("match_probability") >= threshold
             return pairs if threshold is None else pairs.filter(cut)
+
+        def owners(previous: pl.DataFrame, first_uid: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+            renumbered, self.owners = own_uids(previous, first_uid)
+            return renumbered, self.owners
 
         def keep(pairs: pl.DataFrame, settings: Any, **options: Any) -> Any:
             self.decided = pairs
@@ -69,19 +80,36 @@ class Capture:
 
         linker_module.Linker.predict = every_pair  # type: ignore[method-assign]
         register_link.decide = keep
+        probabilistic.with_own_uids = owners
+
+    def _owned(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """``pairs`` with a previous-name row's ``id_r`` replaced by its company's row."""
+        if self.owners is None or self.owners.height == 0:
+            return pairs
+        owner = pl.coalesce("reg_uid", "id_r").alias("id_r")
+        joined = pairs.join(self.owners, on="id_r", how="left", maintain_order="left")
+        return joined.with_columns(owner).drop("reg_uid")
 
 
-def load(data: str, names_only: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
-    """incoming, register, truth (``incoming_id, entref_true, kind``), link_to_register kwargs."""
-    if data == "blind":
-        incoming = pl.read_csv(BLIND / "incoming_ids.csv", infer_schema_length=0)
-        register = pl.read_parquet(BLIND / "register.parquet")
-        detail = pl.read_parquet(BLIND / "truth_detail.parquet")
+def load(
+    data: str, names_only: bool, folder: Path | None = None, previous_names: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict]:
+    """incoming, register, truth (``incoming_id, entref_true, kind``), link_to_register kwargs;
+    ``folder``: the data's folder (blind and unseen), ``previous_names``: map the register's
+    ``previous_name`` column (unseen)."""
+    if data in ("blind", "unseen"):
+        folder = folder or BLIND
+        incoming = pl.read_csv(folder / "incoming_ids.csv", infer_schema_length=0)
+        register = pl.read_parquet(folder / "register.parquet")
+        detail = pl.read_parquet(folder / "truth_detail.parquet")
         entref = pl.when(pl.col("entref") != "").then(pl.col("entref"))
         truth = detail.select("incoming_id", entref.alias("entref_true"), pl.col("category"))
         columns = {
             "incoming_columns": IncomingColumns(trading_name="trading_name"),
-            "register_columns": RegisterColumns(trading_name="trading_name"),
+            "register_columns": RegisterColumns(
+                trading_name="trading_name",
+                previous_names=("previous_name",) if previous_names else (),
+            ),
         }
     else:
         incoming = pl.read_parquet(HARD / "incoming.parquet")
@@ -171,11 +199,16 @@ def levels_of_missed(missed: pl.DataFrame, entrefs: pl.DataFrame, capture: Captu
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=["blind", "hard"], default="blind")
+    parser.add_argument("--data", choices=["blind", "hard", "unseen"], default="blind")
+    parser.add_argument("--dir", type=Path, help="the data folder (blind, unseen)")
+    parser.add_argument("--previous-names", action="store_true", help="map previous_name")
+    parser.add_argument("--out", type=Path, help="write the missed records here (parquet)")
     parser.add_argument("--names-only", action="store_true")
     parser.add_argument("--levels", action="store_true", help="also the levels of missed pairs")
     args = parser.parse_args(argv)
-    incoming, register, truth, columns = load(args.data, args.names_only)
+    incoming, register, truth, columns = load(
+        args.data, args.names_only, args.dir, args.previous_names
+    )
     entrefs = register.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("reg_uid"),
         pl.col("entref").cast(pl.String).alias("entref_true"),
@@ -203,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         ],
     }
     print(json.dumps(report, indent=2))
+    if args.out is not None:
+        missed.write_parquet(args.out)
     if args.levels:
         with pl.Config(tbl_rows=200, tbl_width_chars=160, fmt_str_lengths=70):
             print(levels_of_missed(missed, entrefs, capture))

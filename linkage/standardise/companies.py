@@ -193,16 +193,26 @@ _FORMS = words_pattern(list(LEGAL_FORM_CODES))
 # the name, then every trailing legal form ("X LTD LTD", "X LIMITED CYFYNGEDIG"), the last captured
 _CODE_FORMS_RE = rf"^(.*?\S)(?:\s+(?:{_FORMS}))*\s+({_FORMS})$"
 _BRACKETED_RE = r"\(([^()]*)\)"
+#: A personal title before an initial ("MR J SMITH"): how tax and survey files often write a
+#: sole trader the register holds as "J SMITH". Only before an initial, so "MR PLUMBER" keeps it.
+_TITLES = "MR|MRS|MS|MISS|MESSRS"
+_TITLE_RE = rf"^(?:{_TITLES})\s+([A-Z]\s)"
+#: A person written surname first ("SMITH J"), as many lists of sole traders are: the initial
+#: goes first, as the register writes the trader ("J SMITH").
+_SURNAME_FIRST_RE = rf"^(?:(?:{_TITLES}) )?([A-Z][A-Z]+) ([A-Z])$"
 
 
 def _legal_text(expr: pl.Expr) -> pl.Expr:
-    """The registered part of the name, upper case, '&'/'+' as AND, status notes, THE and
-    punctuation gone; the legal form still at the end."""
+    """The registered part of the name, upper case, '&'/'+' as AND, status notes, THE,
+    a personal title before an initial and punctuation gone, a surname before its initial
+    turned round; the legal form still at the end."""
     legal, _ = split_trading_as(expr)
     text = fold_text(legal).str.replace_all(_STATUS_RE, " ")
     text = text.str.replace_all(r"[&+]", " AND ").str.replace_all(r"['’`.]", "")
     text = collapse_spaces(text.str.replace_all(r"[^A-Z0-9 ]+", " "))
-    return text.str.replace(r"^(?:THE\s+)+", "")
+    text = text.str.replace(r"^(?:THE\s+)+", "").str.replace(_TITLE_RE, "$1")
+    title_only = text.str.contains(rf"^(?:{_TITLES}) [A-Z]$")  # "MR J" is no surname
+    return pl.when(title_only).then(text).otherwise(text.str.replace(_SURNAME_FIRST_RE, "$2 $1"))
 
 
 def _name_words(expr: pl.Expr) -> pl.Expr:

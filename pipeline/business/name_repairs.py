@@ -15,7 +15,12 @@ meant, so the name still equals its register entry:
   "PROPS"...) becomes the word: abbreviations are written out after the name's parts are
   split (:func:`~linkage.company_tokens.written_out`), which would put PROPERTIES in the core
   of "X PROPS LTD" and leave its distinguishing words empty, unlike "X PROPERTIES LTD";
-* "TA" between two words, a "T/A" whose slash was lost, becomes the trading-as marker.
+* "TA" between two words, a "T/A" whose slash was lost, becomes the trading-as marker;
+* what follows the legal form (LIMITED, LTD, PLC, LLP, CIC, or a slip of LIMITED or LTD) is
+  dropped: a registered name ends with its legal form, so "X LTD - PLANT HIRE", "X LIMITED
+  (LEEDS)" or "X LTD SOFTWARE" is a directory's description or place after the name, not
+  part of it. A trading-as part, a longer legal form (LIMITED PARTNERSHIP, LIMITED LIABILITY
+  PARTNERSHIP, PUBLIC LIMITED COMPANY) and a status note are kept.
 
 "One keystroke": a letter substituted, added or dropped, or two neighbours swapped.
 """
@@ -69,7 +74,16 @@ _LIMITED_SLIPS = "|".join(sorted(one_keystroke_variants("LIMITED") - REAL_WORDS)
 _LTD_SLIPS = "|".join(
     sorted(v for v in one_keystroke_variants("LTD") if not set(v) & set("AEIOUY"))
 )
-_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS}|{_LTD_SLIPS})\s*$"
+_MISTYPED_LIMITED = rf"\s(?:{_LIMITED_SLIPS}|{_LTD_SLIPS})[.,]*\s*$"
+_FORM_WORDS = rf"LIMITED|LTD|PLC|LLP|CIC|{_LIMITED_SLIPS}|{_LTD_SLIPS}"
+# What may follow a legal form: a trading name, the rest of a longer form, a status note.
+_KEPT_TAILS = (
+    r"\(?\s*(?:T\s*/\s*AS?|T\\A|TRADING\s+AS|PARTNERSHIP|LIABILITY|COMPANY|CO|IN\s+LIQUIDATION|"
+    r"IN\s+ADMINISTRATION|IN\s+RECEIVERSHIP|DISSOLVED|STRUCK\s+OFF)\b"
+)
+_TAIL_AFTER_FORM = rf"^(\S.*?\s(?:{_FORM_WORDS})\.?)[\s,]+[-(]?\s*[A-Z0-9].*$"
+_BEFORE_KEPT_TAIL = rf"(\s(?:{_FORM_WORDS})\.?)([\s,-]*{_KEPT_TAILS})"
+_FENCE = "\x1e"
 _BARE_TA = r"(\S)\s+TA\s+(\S)"
 
 
@@ -81,5 +95,14 @@ def repaired_company_name(name: pl.Expr) -> pl.Expr:
     repaired = bare.replace_strict(_REPAIRED_WORDS, default=pl.element())
     words = text.str.split(" ").list.eval(repaired).list.join(" ")
     text = pl.when(text.is_not_null()).then(words)
-    text = text.str.replace(_MISTYPED_LIMITED, " LIMITED")
-    return text.str.replace(_BARE_TA, "$1 T/A $2")
+    text = text.str.replace(_BARE_TA, "$1 T/A $2")  # before the tail: a trading name stays
+    return _without_tail(text).str.replace(_MISTYPED_LIMITED, " LIMITED")
+
+
+def _without_tail(text: pl.Expr) -> pl.Expr:
+    """``text`` without what follows its first legal form (see the module docstring). A kept
+    tail is fenced off from its form by a marker first: ``text`` is read once (the regex
+    engine has no look-ahead, and an expression used twice is computed twice)."""
+    fenced = text.str.replace(_BEFORE_KEPT_TAIL, f"$1{_FENCE}$2")
+    cut = fenced.str.replace(_TAIL_AFTER_FORM, "$1")
+    return cut.str.replace_all(_FENCE, "", literal=True)

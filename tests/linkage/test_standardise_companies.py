@@ -109,6 +109,35 @@ def test_legally_equivalent_spellings_meet(a: str, b: str) -> None:
     assert new[0] == new[1]
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("MR J SMITH", "J SMITH"),
+        ("Mrs. A. Patel", "A PATEL"),
+        ("The Mr K Thompson", "K THOMPSON"),
+        ("MISS B JONES & SONS LTD", "B JONES AND SONS LIMITED"),
+    ],
+)
+def test_a_personal_title_before_an_initial_is_dropped(a: str, b: str) -> None:
+    # Tax and survey files often write a sole trader with a title the register does not hold.
+    new = run(standardise_company_name, [a, b])
+    assert new[0] == new[1]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("SMITH J", "J SMITH"), ("Brown, S.", "S BROWN"), ("Mr Davies J", "J DAVIES")]
+)
+def test_a_surname_before_its_initial_is_turned_round(a: str, b: str) -> None:
+    # Lists of sole traders often put the surname first; the register writes "J SMITH".
+    new = run(standardise_company_name, [a, b])
+    assert new[0] == new[1]
+
+
+@pytest.mark.parametrize("name", ["MR PLUMBER LTD", "MR J", "MRS SMITHS BAKERY"])
+def test_a_title_not_before_an_initial_is_part_of_the_name(name: str) -> None:
+    assert run(standardise_company_name, [name])[0].startswith("MR")
+
+
 def test_old_normaliser_is_unchanged_for_its_callers() -> None:
     # normalise_company_name still strips HOLDINGS and (UK): its callers see the same strings.
     assert run(normalise_company_name, ["X HOLDINGS LTD", "X (UK) LTD", "X LTD"]) == ["X"] * 3

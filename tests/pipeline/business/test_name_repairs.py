@@ -38,6 +38,12 @@ def _parts(name: str) -> tuple[object, ...]:
         ("WALKER TRAVEL GRPUP LTD", "WALKER TRAVEL GROUP LTD"),
         ("Veda Opticians Inteernational", "VEDA OPTICIANS INTERNATIONAL"),
         ("N SPENCER ELECTRICAL SERVICE", "N SPENCER ELECTRICAL SERVICES"),
+        ("DELEX CAR LTD - PLANT HIRE", "DELEX CAR LIMITED"),
+        ("Falaara Limmited (Newport)", "FALAARA LIMITED"),
+        ("Circle (Hull) Ltd Software", "CIRCLE (HULL) LIMITED"),
+        ("EA KTD - CONSULTING - LETTINGS", "EA LTD"),
+        ("KALILERA LTDD.", "KALILERA LTD"),  # a slip with a full stop after it
+        ("Xenarro Public Limited Company", "XENARRO PLC"),  # the form spelled out stays whole
     ],
 )
 def test_slips_standardise_like_the_registered_name(incoming: str, registered: str) -> None:
@@ -58,6 +64,13 @@ def test_slips_standardise_like_the_registered_name(incoming: str, registered: s
         ("X NORTH", "X NORTH"),
         ("FLOOR LID", "FLOOR LID"),  # one keystroke from LTD, but with a vowel: a word
         ("X NORTE", "X NORTE"),  # too short to tell from other words
+        ("X LTD (T/A Y)", "X LTD (T/A Y)"),  # a trading name after the form stays
+        ("X LTD - TRADING AS Y", "X LTD - TRADING AS Y"),
+        ("X LIMITED PARTNERSHIP", "X LIMITED PARTNERSHIP"),  # a longer legal form
+        ("X LIMITED LIABILITY PARTNERSHIP", "X LIMITED LIABILITY PARTNERSHIP"),
+        ("X PUBLIC LIMITED COMPANY", "X PUBLIC LIMITED COMPANY"),
+        ("X LTD (IN LIQUIDATION)", "X LTD (IN LIQUIDATION)"),  # a status note
+        ("LIMITED EDITIONS LTD", "LIMITED EDITIONS LTD"),  # no name before the first form
         (None, None),
     ],
 )
