@@ -227,3 +227,12 @@ def demo_keys(root: Path, patch: pytest.MonkeyPatch) -> None:
     master = generate_master_key()
     Keystore.create(root / "keys", master=master).add_environment(DEMO_ENVIRONMENT)
     patch.setenv(MASTER_KEY_ENV, base64.b64encode(master.reveal()).decode())
+
+
+def without_chart_rendering(patch: pytest.MonkeyPatch) -> None:
+    """Charts in run reports are built but not drawn (vl-convert takes ~0.2 s a chart, half a
+    small pipeline run): for tests that compare deliveries and manifests over many runs, never
+    the report. The charts' own tests (tests/pipeline/charts, the run report tests) draw them."""
+    import pipeline.charts.render as render
+
+    patch.setattr(render, "svg", lambda chart: "<svg></svg>")

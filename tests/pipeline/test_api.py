@@ -13,6 +13,8 @@ import pytest
 import pipeline
 from tests.pipeline.runner_support import demo_config, demo_workspace
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def test_the_api_plans_and_runs_a_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline import ConfigError, load_config, plan_run, run_pipeline

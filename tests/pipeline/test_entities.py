@@ -17,7 +17,12 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.entities import ENTITY, EXISTING, MERGED, UID, assign_entities, rename_held
-from tests.pipeline.runner_support import ENVIRONMENT, demo_config, demo_workspace
+from tests.pipeline.runner_support import (
+    ENVIRONMENT,
+    demo_config,
+    demo_workspace,
+    without_chart_rendering,
+)
 
 
 def _clusters(mapping: dict[str, str]) -> pl.DataFrame:
@@ -97,6 +102,7 @@ def _delivered(root: Path, name: str) -> pl.DataFrame:
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    without_chart_rendering(monkeypatch)  # the reports are not compared
     return demo_workspace(tmp_path, monkeypatch), tmp_path / "keys"
 
 

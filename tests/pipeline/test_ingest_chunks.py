@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -36,7 +36,6 @@ def read(path: Path, config: SourceConfig, chunking: Chunking) -> IngestResult:
     return ingest_file(path, config, chunking=chunking)
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     text=csv_text(),
     block=st.integers(1, 40),

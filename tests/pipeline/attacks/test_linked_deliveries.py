@@ -34,6 +34,8 @@ from tests.pipeline.attacks.inputs import (
 from tests.pipeline.attacks.intruder import attack, deliveries
 from tests.pipeline.runner_support import fake_services, make_keystore
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 @pytest.fixture(scope="module")
 def keystore() -> Iterator[Path]:

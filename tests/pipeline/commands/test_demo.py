@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -19,10 +20,17 @@ def _run(out: Path, rows: int = 400) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_demo_delivers_and_accounts_for_every_row(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One 400-row demo (its folder and console output) for the tests that only read it."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
     code, output = _run(out)
     assert code == 0, output
+    return out, output
+
+
+def test_demo_delivers_and_accounts_for_every_row(demo: tuple[Path, str]) -> None:
+    out, output = demo
     manifest_path = next((out / "delivery").glob("run-*/manifest.json"))
     manifest = json.loads(manifest_path.read_text())
     totals = manifest["totals"]
@@ -41,10 +49,8 @@ def test_demo_delivers_and_accounts_for_every_row(tmp_path: Path) -> None:
     assert "leak scan" in output
 
 
-def test_demo_outputs_and_console_hold_no_identifying_value(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    code, output = _run(out)
-    assert code == 0, output
+def test_demo_outputs_and_console_hold_no_identifying_value(demo: tuple[Path, str]) -> None:
+    out, output = demo
     hospital = pl.read_csv(out / "inputs" / "hospital_episodes.csv", infer_schema_length=0)
     gp = pl.read_parquet(out / "inputs" / "gp_register.parquet")
     values = known_values(hospital, IDENTIFYING_COLUMNS["hospital"])
@@ -54,10 +60,8 @@ def test_demo_outputs_and_console_hold_no_identifying_value(tmp_path: Path) -> N
     assert not [v for v in values if len(v) >= 6 and v in output]
 
 
-def test_demo_keeps_no_master_key_anywhere(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    code, output = _run(out)
-    assert code == 0, output
+def test_demo_keeps_no_master_key_anywhere(demo: tuple[Path, str]) -> None:
+    out, _ = demo
     assert MASTER_KEY_ENV not in os.environ
     keystore_files = [p for p in (out / "keystore").rglob("*") if p.is_file()]
     assert keystore_files and not any(p.suffix == ".key" for p in keystore_files)

@@ -17,6 +17,8 @@ from pipeline.scaffold import guess_date_format, guess_role
 from synthetic import write_demo_sources
 from tests.pipeline.runner_support import make_nhs
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 PASSPHRASE = "a passphrase for the init test"
 
 

@@ -18,6 +18,8 @@ from pipeline.cli import cli
 from pipeline.review.session import ReviewSession
 from pseudonym.digests import file_sha256
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 DEMO = Path(__file__).resolve().parents[3] / "configs" / "linkage" / "link-demo.yaml"
 
 

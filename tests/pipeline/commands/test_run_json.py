@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from tests.pipeline.runner_support import demo_config, demo_workspace
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

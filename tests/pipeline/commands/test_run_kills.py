@@ -34,6 +34,8 @@ from tests.pipeline.runner_support import (
     write_csv,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 KILL_AT = """
 import os, shutil, signal, sys
 from pathlib import Path

@@ -25,6 +25,8 @@ from tests.pipeline.runner_support import (
     write_csv,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 STATE = Path(f".pprl-state/demo-{ENVIRONMENT}")
 
 

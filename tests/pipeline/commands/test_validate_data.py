@@ -25,6 +25,8 @@ from tests.pipeline.runner_support import (
     write_csv,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def validate(path: Path) -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["validate", str(path)])

@@ -15,6 +15,8 @@ from pipeline.linkconfig import parse_link_config
 from pipeline.linkjob import run_link_job
 from tests.linkage.test_linker import people_in_two_files
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def _job(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """A dedupe job over make_people's records: each person's first record from file

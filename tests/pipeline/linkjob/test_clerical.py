@@ -20,6 +20,8 @@ from pipeline.linkjob.clerical import (
     with_decisions_applied,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 SCORED = pl.DataFrame(
     {
         "id_l": ["L1", "L1", "L2", "L3", "L4"],

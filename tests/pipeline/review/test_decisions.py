@@ -10,6 +10,8 @@ from pipeline.errors import DataError
 from pipeline.review import read_decisions as exported
 from pipeline.review.decisions import DECISIONS, MATCH, NON_MATCH, read_decisions
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "review.csv"

@@ -28,6 +28,8 @@ from tests.pipeline.runner_support import (
     make_keystore,
 )
 
+pytestmark = pytest.mark.usefixtures("charts_not_drawn")  # runs checked by their results
+
 
 def _decisions(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["record_a", "record_b", "decision"], orient="row")
