@@ -3,6 +3,7 @@
     python -m benchmarks.blind_business [--work benchmarks/data/blind_business]
     python -m benchmarks.blind_business --dataset unseen --work benchmarks/data/unseen_business \
         --result benchmarks/results/business_unseen.json
+    python -m benchmarks.blind_business --dataset unseen --work DIR --result FILE --pprl-only
 
 ``--dataset unseen`` measures the same way on benchmarks/unseen_business's data (generated with
 its default seed unless the work folder has it), written by an engineer who never read pprl's
@@ -162,19 +163,24 @@ def _crn_request(data: Path, work: Path) -> dict:
 
 
 def _verdicts(result: dict) -> dict[str, object]:
+    """The issue's targets; only pprl's own under ``--pprl-only`` (no peer, no CRN request)."""
     pprl_ids, pprl_names = result["pprl"]["ids"], result["pprl"]["names_only"]
+    own: dict[str, object] = {
+        "f1_with_ids": [pprl_ids["f1"], pprl_ids["f1"] >= 0.95],
+        "sister_links_pct_of_incoming": [
+            pprl_ids["sister_links_pct_of_incoming"],
+            pprl_ids["sister_links_pct_of_incoming"] <= 1,
+        ],
+    }
+    if "splink" not in result:
+        return own
     splink_ids, splink_names = result["splink"]["ids"], result["splink"]["names_only"]
     wall_ratio = pprl_ids["wall_s"] / splink_ids["wall_s"]
-    return {
-        "f1_with_ids": [pprl_ids["f1"], pprl_ids["f1"] >= 0.95],
+    return own | {
         "names_only_recall": [
             pprl_names["recall"],
             splink_names["at_0.5"]["recall"],
             pprl_names["recall"] >= splink_names["at_0.5"]["recall"],
-        ],
-        "sister_links_pct_of_incoming": [
-            pprl_ids["sister_links_pct_of_incoming"],
-            pprl_ids["sister_links_pct_of_incoming"] <= 1,
         ],
         "wall_ratio_pprl_over_splink_ids": [round(wall_ratio, 3), wall_ratio <= 0.5],
         "wall_ratio_names_only": round(pprl_names["wall_s"] / splink_names["wall_s"], 3),
@@ -207,11 +213,18 @@ def _data(work: Path, dataset: str, *, previous_names: bool = False) -> Path:
 
 
 def run(
-    work: Path, result_path: Path, dataset: str = "blind", *, previous_names: bool = False
+    work: Path,
+    result_path: Path,
+    dataset: str = "blind",
+    *,
+    previous_names: bool = False,
+    pprl_only: bool = False,
 ) -> dict:
     """Every measurement into ``result_path``; ``previous_names`` (unseen data only): pprl
     maps the register's ``previous_name`` column, written by the unseen generator's
-    ``--register-previous-names`` (generated so here when ``work`` has no data)."""
+    ``--register-previous-names`` (generated so here when ``work`` has no data);
+    ``pprl_only``: pprl's two runs, without Splink and the CRN request (a quick quality check
+    of a seed: its wall times have no peer beside them)."""
     if previous_names and dataset != "unseen":
         raise SystemExit("--register-previous-names needs --dataset unseen")
     data = _data(work, dataset, previous_names=previous_names)
@@ -245,9 +258,10 @@ def run(
     }
     if previous_names:
         result["register_previous_names"] = "mapped (--register-column previous_name=...)"
-    result["splink"] = {"ids": _splink(data, work, truth, "ids")}
-    result["splink"]["names_only"] = _splink(data, work, truth, "names")
-    result["crn_request"] = _crn_request(data, work)
+    if not pprl_only:
+        result["splink"] = {"ids": _splink(data, work, truth, "ids")}
+        result["splink"]["names_only"] = _splink(data, work, truth, "names")
+        result["crn_request"] = _crn_request(data, work)
     result["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     result["verdicts"] = _verdicts(result)
     tmp = result_path.with_suffix(".json.tmp")
@@ -266,9 +280,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="unseen data only: pprl maps the register's previous_name column",
     )
+    parser.add_argument(
+        "--pprl-only",
+        action="store_true",
+        help="pprl's runs only: no Splink, no CRN request (F1 and sister links of a seed)",
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    result = run(args.work, args.result, args.dataset, previous_names=args.register_previous_names)
+    result = run(
+        args.work,
+        args.result,
+        args.dataset,
+        previous_names=args.register_previous_names,
+        pprl_only=args.pprl_only,
+    )
     print(json.dumps(result["verdicts"], indent=2))
     return 0
 

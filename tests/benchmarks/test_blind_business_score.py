@@ -116,3 +116,17 @@ def test_previous_names_are_mapped_only_when_asked(
     )
     with pytest.raises(SystemExit, match="needs --dataset unseen"):
         harness.run(tmp_path, tmp_path / "result.json", "blind", previous_names=True)
+
+
+def test_pprl_only_verdicts_judge_only_pprls_own_targets() -> None:
+    run = {"f1": 0.951, "recall": 0.84, "sister_links_pct_of_incoming": 0.3, "wall_s": 30.0}
+    result: dict = {"pprl": {"ids": run, "names_only": run | {"f1": 0.90}}}
+    own = harness._verdicts(result)
+    assert own == {"f1_with_ids": [0.951, True], "sister_links_pct_of_incoming": [0.3, True]}
+
+    peer = {"wall_s": 100.0, "at_0.5": {"recall": 0.9}}
+    result |= {"splink": {"ids": peer, "names_only": peer}, "crn_request": {"wall_s": 3.6}}
+    every = harness._verdicts(result)
+    assert every["names_only_recall"] == [0.84, 0.9, False]
+    assert every["wall_ratio_pprl_over_splink_ids"] == [0.3, True]
+    assert every["crn_request_100k_seconds"] == [3.6, True]
