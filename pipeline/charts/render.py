@@ -50,11 +50,17 @@ def ordered_y(field: str, **options: Any) -> Any:
     return altair().Y(f"{field}:N", sort={"field": "order", "op": "min"}, title=None, **options)
 
 
+#: Check each spec against the Vega-Lite schema before drawing it. Off in runs: the charts are
+#: pprl's own, the check costs ~0.8 s of a demo run, and the chart tests turn it on for every
+#: chart they draw (tests/pipeline/charts/conftest.py).
+VALIDATE_SPECS = False
+
+
 def svg(chart: alt.TopLevelMixin) -> str:
     """Static SVG of an Altair chart (no scripts, no external references)."""
     import vl_convert
 
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=VALIDATE_SPECS)
     spec.pop("$schema", None)  # an identifier, not fetched; keeps URLs out of the output
     return str(vl_convert.vegalite_to_svg(spec))
 

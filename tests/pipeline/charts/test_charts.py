@@ -172,3 +172,13 @@ def test_external_references_are_found_and_namespaces_are_not() -> None:
         assert external_references(clean + bad), bad
         with pytest.raises(ChartError, match="external reference"):
             assert_offline(bad)
+
+
+def test_chart_tests_check_each_spec_against_the_schema() -> None:
+    import altair as alt
+
+    from pipeline.charts import render
+
+    chart = alt.Chart(alt.Data(values=[{"a": 1}])).mark_bar().encode(x=alt.X("a:Q", bin=7))
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        render.svg(chart)
