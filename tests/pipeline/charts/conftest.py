@@ -10,4 +10,3 @@ from pipeline.charts import render
 @pytest.fixture(autouse=True)
 def validated_specs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(render, "VALIDATE_SPECS", True)
-
