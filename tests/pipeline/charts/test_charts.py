@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
+import altair as alt
 import polars as pl
 import pytest
 
 from linkage.model import ComparisonParameters, ModelParameters
 from pipeline import charts
-from pipeline.charts import ChartError, assert_offline, external_references
+from pipeline.charts import ChartError, assert_offline, external_references, render
 from tests.pipeline.charts.charts_support import SENTINEL_IDS, SENTINELS, Trained, trained
 
 
@@ -175,10 +176,6 @@ def test_external_references_are_found_and_namespaces_are_not() -> None:
 
 
 def test_chart_tests_check_each_spec_against_the_schema() -> None:
-    import altair as alt
-
-    from pipeline.charts import render
-
     chart = alt.Chart(alt.Data(values=[{"a": 1}])).mark_bar().encode(x=alt.X("a:Q", bin=7))
     with pytest.raises(alt.utils.schemapi.SchemaValidationError):
         render.svg(chart)
