@@ -31,34 +31,38 @@ class CompanyNameHeldOnceLevel(Level):
     is much rarer among other businesses than its share of the records says, and the level's
     weight can be set apart from the term-frequency level's. The words must agree because an
     unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
-    LTD") without being that company."""
+    LTD") without being that company.
+
+    With ``form_column`` (the name's legal form, null without one), a left-side record must
+    also name a legal form where the right-side record has one: the law keeps a *company*
+    name unique, so "X LTD" met elsewhere is that company, but "X" without its form may be a
+    sole trader or partnership trading under the same words, which no register forbids. Such
+    a record falls to the exact level, weighted by the name's share of the records."""
 
     column: str
     held_column: str
     words_column: str | None = None
+    form_column: str | None = None
 
     def __post_init__(self) -> None:
         check_name("company level column", self.column)
         check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            check_name("company level words_column", self.words_column)
+        _check_optional(self.words_column, self.form_column)
 
     def sql(self, dialect: Dialect) -> str:
         conditions = [
             f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
             f"{col(RIGHT, self.held_column)} = 1",
+            *_same_kind(self.words_column, self.form_column),
         ]
-        if self.words_column is not None:
-            conditions.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
         return f"coalesce(({' AND '.join(conditions)}), FALSE)"
 
     def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
+        return (self.column, self.held_column, *_optional(self.words_column, self.form_column))
 
     @property
     def label(self) -> str:
-        return f"{self.column} exact, held by one right-side record"
+        return f"{self.column} exact, held by one right-side record{_form_note(self.form_column)}"
 
 
 @dataclass(frozen=True)
@@ -72,18 +76,19 @@ class CompanyNameNearHeldOnceLevel(Level):
     A one-keystroke slip in a long name the register holds once points at that company almost
     as surely as the name itself, while a Jaro-Winkler level treats it like any similar pair
     of names. Names shorter than ``min_length`` (on the right) are left out: a short name has
-    many real names one keystroke away ("AE" and "AGE CONSULTING")."""
+    many real names one keystroke away ("AE" and "AGE CONSULTING"). ``form_column``: as
+    :class:`CompanyNameHeldOnceLevel`."""
 
     column: str
     held_column: str
     words_column: str | None = None
     min_length: int = 8
+    form_column: str | None = None
 
     def __post_init__(self) -> None:
         check_name("company level column", self.column)
         check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            check_name("company level words_column", self.words_column)
+        _check_optional(self.words_column, self.form_column)
         if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
             raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
         if self.min_length < 2:
@@ -98,18 +103,17 @@ class CompanyNameNearHeldOnceLevel(Level):
             f"{length}({right}) >= {int(self.min_length)}",
             f"abs({length}({left}) - {length}({right})) <= 1",
         ]
-        if self.words_column is not None:
-            gate.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        gate.extend(_same_kind(self.words_column, self.form_column))
         distance = dialect.string_metric("damerau_levenshtein", left, right)
         return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
 
     def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
+        return (self.column, self.held_column, *_optional(self.words_column, self.form_column))
 
     @property
     def label(self) -> str:
-        return f"{self.column} one keystroke apart, held by one right-side record"
+        note = _form_note(self.form_column)
+        return f"{self.column} one keystroke apart, held by one right-side record{note}"
 
 
 @dataclass(frozen=True)
@@ -147,3 +151,30 @@ class CompanyTradingHeldOnceLevel(Level):
     def label(self) -> str:
         names = f"{self.column} or {self.trading_column}"
         return f"{names} exact to a trading name held by one right-side record"
+
+
+def _check_optional(words_column: str | None, form_column: str | None) -> None:
+    if words_column is not None:
+        check_name("company level words_column", words_column)
+    if form_column is not None:
+        check_name("company level form_column", form_column)
+
+
+def _optional(*columns: str | None) -> tuple[str, ...]:
+    return tuple(c for c in columns if c is not None)
+
+
+def _form_note(form_column: str | None) -> str:
+    return "" if form_column is None else f", {form_column} named on the left if on the right"
+
+
+def _same_kind(words_column: str | None, form_column: str | None) -> list[str]:
+    """Conditions of the held-once levels beyond the name: the same distinguishing words, and
+    a legal form on the left whenever the right-side record has one."""
+    conditions = []
+    if words_column is not None:
+        conditions.append(f"{col(LEFT, words_column)} = {col(RIGHT, words_column)}")
+    if form_column is not None:
+        left, right = col(LEFT, form_column), col(RIGHT, form_column)
+        conditions.append(f"({left} IS NOT NULL OR {right} IS NULL)")
+    return conditions

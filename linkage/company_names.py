@@ -246,6 +246,9 @@ class CompanyNameComparison(Comparison):
     11. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
+    With ``form_column`` (the legal form, null without one) levels 2 and 6 also need the
+    left-side record to name a legal form where the right-side record has one (a name
+    without its form may be another business's trading style).
     The input needs the columns added by :func:`add_company_token_columns`.
     """
 
@@ -263,6 +266,7 @@ class CompanyNameComparison(Comparison):
         compact_column: str | None = None,
         trading_held_column: str | None = None,
         word_order: bool = False,
+        form_column: str | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(rare_frequency, int | float) or not 0.0 < rare_frequency <= 1.0:
@@ -276,7 +280,11 @@ class CompanyNameComparison(Comparison):
             raise SettingsError("overlap_thresholds must be non-empty and strictly decreasing")
         levels: list[Level] = [
             NullLevel(column),
-            *([CompanyNameHeldOnceLevel(column, held_column, words_column)] if held_column else []),
+            *(
+                [CompanyNameHeldOnceLevel(column, held_column, words_column, form_column)]
+                if held_column
+                else []
+            ),
             CompanyNameExactLevel(column, None, term_frequency),
             *(
                 [CompanyTradingHeldOnceLevel(column, trading_column, trading_held_column)]
@@ -285,7 +293,11 @@ class CompanyNameComparison(Comparison):
             ),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
             *(
-                [CompanyNameNearHeldOnceLevel(compact_column, held_column, words_column)]
+                [
+                    CompanyNameNearHeldOnceLevel(
+                        compact_column, held_column, words_column, form_column=form_column
+                    )
+                ]
                 if held_column and compact_column
                 else []
             ),

@@ -6,7 +6,9 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
 * ``company_name``: the core of the name, rarity-weighted (best of legal and trading names);
   a legal name the register holds once has a level of its own (see the training module), and
   so has a name one keystroke from it (spaces ignored: a slip or a split word), and a
-  trading name the register holds once (:mod:`pipeline.business.trading_held`);
+  trading name the register holds once (:mod:`pipeline.business.trading_held`); a record
+  that drops the legal form of a company's name held once ("X" for "X LTD") gets the exact
+  level instead, since the law keeps company names unique, not trading styles;
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD"; where the
   core and the postcode agree and the words differ, the pair is scored by its words against
@@ -72,7 +74,7 @@ from pipeline.business.trading_held import (
     trading_held_counts,
     trading_held_once_lift,
 )
-from pipeline.business.training import HELD, NameCounts, held_once_lift, train
+from pipeline.business.training import FORM, HELD, NameCounts, held_once_lift, train
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +112,11 @@ def comparisons(
             compact_column=COMPACT,
             trading_held_column=TRADING_HELD,
             word_order=True,
+            form_column=FORM,
             name="company_name",
         ),
         CompanyWordsComparison(WORDS, trading_column=TRADING_WORDS, name="company_words"),
-        ExactComparison("legal_form", name="legal_form"),
+        ExactComparison(FORM, name="legal_form"),
         location_comparison(
             office_column=AT_POSTCODE if office_sizes else None,
             office_sizes=office_sizes or (10, 100),

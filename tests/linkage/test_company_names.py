@@ -239,9 +239,52 @@ def test_held_once_level_with_words_needs_them_equal() -> None:
     assert level.columns() == ("name", "held", "words")
 
 
+@pytest.mark.parametrize("near", [False, True])
+def test_held_once_levels_with_a_form_column_need_the_left_to_name_the_rights_form(
+    near: bool,
+) -> None:
+    """A company's name is unique by law with its legal form; "X" alone may be another
+    business's trading style, so it does not count as held once when the register's "X" is a
+    company. Two sole traders' names (no form on either side) still do."""
+    level: CompanyNameHeldOnceLevel | CompanyNameNearHeldOnceLevel
+    if near:
+        level = CompanyNameNearHeldOnceLevel("name", "held", form_column="form")
+    else:
+        level = CompanyNameHeldOnceLevel("name", "held", form_column="form")
+    forms = [("LTD", "LTD"), ("PLC", "LTD"), (None, "LTD"), (None, None), ("LTD", None)]
+    con = duckdb.connect()
+    for alias, side in (("l", 0), ("r", 1)):
+        frame = pl.DataFrame(
+            {"i": range(len(forms)), "name": ["ZYTRONIXES"] * 5, "form": [f[side] for f in forms]},
+            schema={"i": pl.Int64, "name": pl.String, "form": pl.String},
+        )
+        con.register(f"{alias}_cases", frame.with_columns(held=pl.lit(1, pl.Int64)))
+    got = con.execute(
+        f"SELECT {level.sql(DUCKDB)} FROM l_cases l JOIN r_cases r USING (i) ORDER BY i"
+    ).fetchall()
+    assert [g[0] for g in got] == [True, True, False, True, True]
+    assert level.columns() == ("name", "held", "form")
+    assert "form named on the left" in level.label
+    assert level_from_dict(level.to_dict()) == level
+
+
+def test_the_comparison_passes_its_form_column_to_both_held_once_levels() -> None:
+    comparison = CompanyNameComparison(
+        "core", held_column="held", compact_column="compact", form_column="form"
+    )
+    held = [
+        level
+        for level in comparison.levels
+        if isinstance(level, CompanyNameHeldOnceLevel | CompanyNameNearHeldOnceLevel)
+    ]
+    assert len(held) == 2 and all(level.form_column == "form" for level in held)
+
+
 def test_held_once_level_checks_its_columns() -> None:
     with pytest.raises(SettingsError):
         CompanyNameHeldOnceLevel("name", "")
+    with pytest.raises(SettingsError):
+        CompanyNameHeldOnceLevel("name", "held", form_column="")
 
 
 @pytest.mark.parametrize(

@@ -248,6 +248,29 @@ def test_a_name_the_register_holds_once_at_another_address_is_not_dismissed(
     assert statuses.get("not_found", 0) == 0
 
 
+def test_a_held_once_name_without_its_legal_form_weighs_less_away_from_the_company(
+    pseudonymiser: Pseudonymiser,
+) -> None:
+    """The same records written without "LTD": the law keeps a company's name unique, not
+    the words of it another business may trade under, so a record without the form gets the
+    name's share of the records as its frequency, not the held-once one, and none is linked
+    from another town on its name alone."""
+    incoming, ids = _incoming(_register())
+    names_only = incoming.with_columns(crn=None, vat=None)
+    without_form = names_only.with_columns(
+        pl.when(pl.col("incoming_id").is_in(ids["elsewhere"]))
+        .then(pl.col("name").str.strip_suffix(" LTD"))
+        .otherwise(pl.col("name"))
+    )
+    elsewhere = pl.col("incoming_id").is_in(ids["elsewhere"])
+    with_form = _link(names_only, pseudonymiser).filter(elsewhere).sort("incoming_id")
+    dropped = _link(without_form, pseudonymiser).filter(elsewhere).sort("incoming_id")
+    assert dropped["status"].value_counts().rows() == [("not_found", 40)]
+    assert "not_found" not in with_form["status"].to_list()
+    ratio = dropped["match_probability"] / with_form["match_probability"]
+    assert ratio.max() < 0.5
+
+
 def test_a_group_vat_number_is_resolved_by_name(pseudonymiser: Pseudonymiser) -> None:
     incoming, ids = _incoming(_register())
     results = _link(incoming, pseudonymiser).filter(pl.col("incoming_id").is_in(ids["group"]))

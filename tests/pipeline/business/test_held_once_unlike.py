@@ -20,7 +20,9 @@ from pipeline.business.training import (
 )
 
 
-def _frame(names: list[str], crns: list[str | None], held: list[int]) -> pl.DataFrame:
+def _frame(
+    names: list[str], crns: list[str | None], held: list[int], forms: list[str | None] | None = None
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "uid": list(range(len(names))),
@@ -28,8 +30,9 @@ def _frame(names: list[str], crns: list[str | None], held: list[int]) -> pl.Data
             "name_words": [[] for _ in names],
             "crn_norm": crns,
             "name_held": held,
+            "legal_form": forms or ["LTD"] * len(names),
         },
-        schema_overrides={"name_words": pl.List(pl.String)},
+        schema_overrides={"name_words": pl.List(pl.String), "legal_form": pl.String},
     )
 
 
@@ -49,6 +52,17 @@ def test_held_once_agreements_are_counted_on_pairs_whose_identifiers_differ() ->
     # has the same CRN (a match), GAMMA's differ by one keystroke (a slip, not evidence), DELTA
     # has no incoming CRN: only BETA is a known non-match agreeing on a held-once name
     assert (pairs, agreeing) == (24, 1)
+
+
+def test_only_pairs_of_the_held_once_level_are_counted() -> None:
+    """The level needs a record to name the legal form its register row has: a record "BETA"
+    agreeing with the company "BETA LTD" is not one of its pairs, two sole traders' names
+    without a form are."""
+    incoming = _frame(["ALPHA", "BETA", "GAMMA"], ["01111111", "02222222", "03333333"],
+                      [0] * 3, [None, None, "LTD"])  # fmt: skip
+    register = _frame(["ALPHA", "BETA", "GAMMA"], ["09999999", "08888888", "07777777"],
+                      [1] * 3, [None, "LTD", "LTD"])  # fmt: skip
+    assert held_once_among_unlike(incoming, register, ["crn"]) == (9, 2)  # ALPHA, GAMMA
 
 
 def _linker() -> tuple[Linker, SimpleNamespace, int]:
