@@ -33,27 +33,34 @@ class CompanyNameHeldOnceLevel(Level):
     unregistered sister ("X HOLDINGS LTD") shares the core of the one registered name ("X
     LTD") without being that company.
 
-    With ``form_column`` (the name's legal form, null without one), a left-side record must
-    also name a legal form where the right-side record has one: the law keeps a *company*
-    name unique, so "X LTD" met elsewhere is that company, but "X" without its form may be a
-    sole trader or partnership trading under the same words, which no register forbids. Such
-    a record falls to the exact level, weighted by the name's share of the records."""
+    With ``form_column`` (the name's legal form, null without one), the level holds the
+    pairs whose left-side record names a legal form where the right-side record has one, and
+    with ``form_dropped`` the others: the record drops the form of a company's name ("X" for
+    "X LTD"). The law keeps a *company* name unique, so "X LTD" met elsewhere is that company,
+    but "X" alone may be a sole trader or partnership trading under the same words, which no
+    register forbids; the two levels let that be weighed apart (the training of the business
+    model splits their m and u by how often known matches and known non-matches drop it)."""
 
     column: str
     held_column: str
     words_column: str | None = None
     form_column: str | None = None
+    form_dropped: bool = False
 
     def __post_init__(self) -> None:
         check_name("company level column", self.column)
         check_name("company level held_column", self.held_column)
         _check_optional(self.words_column, self.form_column)
+        if not isinstance(self.form_dropped, bool):
+            raise SettingsError("CompanyNameHeldOnceLevel form_dropped must be True or False")
+        if self.form_dropped and self.form_column is None:
+            raise SettingsError("CompanyNameHeldOnceLevel form_dropped needs a form_column")
 
     def sql(self, dialect: Dialect) -> str:
         conditions = [
             f"{col(LEFT, self.column)} = {col(RIGHT, self.column)}",
             f"{col(RIGHT, self.held_column)} = 1",
-            *_same_kind(self.words_column, self.form_column),
+            *_same_kind(self.words_column, self.form_column, dropped=self.form_dropped),
         ]
         return f"coalesce(({' AND '.join(conditions)}), FALSE)"
 
@@ -62,7 +69,8 @@ class CompanyNameHeldOnceLevel(Level):
 
     @property
     def label(self) -> str:
-        return f"{self.column} exact, held by one right-side record{_form_note(self.form_column)}"
+        note = _form_note(self.form_column, dropped=self.form_dropped)
+        return f"{self.column} exact, held by one right-side record{note}"
 
 
 @dataclass(frozen=True)
@@ -76,19 +84,17 @@ class CompanyNameNearHeldOnceLevel(Level):
     A one-keystroke slip in a long name the register holds once points at that company almost
     as surely as the name itself, while a Jaro-Winkler level treats it like any similar pair
     of names. Names shorter than ``min_length`` (on the right) are left out: a short name has
-    many real names one keystroke away ("AE" and "AGE CONSULTING"). ``form_column``: as
-    :class:`CompanyNameHeldOnceLevel`."""
+    many real names one keystroke away ("AE" and "AGE CONSULTING")."""
 
     column: str
     held_column: str
     words_column: str | None = None
     min_length: int = 8
-    form_column: str | None = None
 
     def __post_init__(self) -> None:
         check_name("company level column", self.column)
         check_name("company level held_column", self.held_column)
-        _check_optional(self.words_column, self.form_column)
+        _check_optional(self.words_column, None)
         if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
             raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
         if self.min_length < 2:
@@ -103,17 +109,16 @@ class CompanyNameNearHeldOnceLevel(Level):
             f"{length}({right}) >= {int(self.min_length)}",
             f"abs({length}({left}) - {length}({right})) <= 1",
         ]
-        gate.extend(_same_kind(self.words_column, self.form_column))
+        gate.extend(_same_kind(self.words_column, None))
         distance = dialect.string_metric("damerau_levenshtein", left, right)
         return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
 
     def columns(self) -> tuple[str, ...]:
-        return (self.column, self.held_column, *_optional(self.words_column, self.form_column))
+        return (self.column, self.held_column, *_optional(self.words_column))
 
     @property
     def label(self) -> str:
-        note = _form_note(self.form_column)
-        return f"{self.column} one keystroke apart, held by one right-side record{note}"
+        return f"{self.column} one keystroke apart, held by one right-side record"
 
 
 @dataclass(frozen=True)
@@ -164,17 +169,27 @@ def _optional(*columns: str | None) -> tuple[str, ...]:
     return tuple(c for c in columns if c is not None)
 
 
-def _form_note(form_column: str | None) -> str:
-    return "" if form_column is None else f", {form_column} named on the left if on the right"
+def _form_note(form_column: str | None, *, dropped: bool = False) -> str:
+    if form_column is None:
+        return ""
+    if dropped:
+        return f", {form_column} on the right only"
+    return f", {form_column} named on the left if on the right"
 
 
-def _same_kind(words_column: str | None, form_column: str | None) -> list[str]:
+def _same_kind(
+    words_column: str | None, form_column: str | None, *, dropped: bool = False
+) -> list[str]:
     """Conditions of the held-once levels beyond the name: the same distinguishing words, and
-    a legal form on the left whenever the right-side record has one."""
+    a legal form on the left whenever the right-side record has one (``dropped``: the right
+    has one, the left none)."""
     conditions = []
     if words_column is not None:
         conditions.append(f"{col(LEFT, words_column)} = {col(RIGHT, words_column)}")
     if form_column is not None:
         left, right = col(LEFT, form_column), col(RIGHT, form_column)
-        conditions.append(f"({left} IS NOT NULL OR {right} IS NULL)")
+        if dropped:
+            conditions.append(f"({left} IS NULL AND {right} IS NOT NULL)")
+        else:
+            conditions.append(f"({left} IS NOT NULL OR {right} IS NULL)")
     return conditions

@@ -246,9 +246,10 @@ class CompanyNameComparison(Comparison):
     11. all other.
 
     With ``trading_column`` every level takes the best pairing of legal and trading names.
-    With ``form_column`` (the legal form, null without one) levels 2 and 6 also need the
-    left-side record to name a legal form where the right-side record has one (a name
-    without its form may be another business's trading style).
+    With ``form_column`` (the legal form, null without one) level 2 holds the pairs whose
+    left-side record names a legal form where the right-side record has one, and is followed
+    by a level of its pairs where the record drops it (a name without its form may be another
+    business's trading style).
     The input needs the columns added by :func:`add_company_token_columns`.
     """
 
@@ -285,6 +286,11 @@ class CompanyNameComparison(Comparison):
                 if held_column
                 else []
             ),
+            *(
+                [CompanyNameHeldOnceLevel(column, held_column, words_column, form_column, True)]
+                if held_column and form_column
+                else []
+            ),
             CompanyNameExactLevel(column, None, term_frequency),
             *(
                 [CompanyTradingHeldOnceLevel(column, trading_column, trading_held_column)]
@@ -293,11 +299,7 @@ class CompanyNameComparison(Comparison):
             ),
             *([CompanyNameExactLevel(column, trading_column)] if trading_column else []),
             *(
-                [
-                    CompanyNameNearHeldOnceLevel(
-                        compact_column, held_column, words_column, form_column=form_column
-                    )
-                ]
+                [CompanyNameNearHeldOnceLevel(compact_column, held_column, words_column)]
                 if held_column and compact_column
                 else []
             ),

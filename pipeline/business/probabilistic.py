@@ -7,8 +7,8 @@ A Fellegi-Sunter model (``linkage.Linker``) with these comparisons (:func:`compa
   a legal name the register holds once has a level of its own (see the training module), and
   so has a name one keystroke from it (spaces ignored: a slip or a split word), and a
   trading name the register holds once (:mod:`pipeline.business.trading_held`); a record
-  that drops the legal form of a company's name held once ("X" for "X LTD") gets the exact
-  level instead, since the law keeps company names unique, not trading styles;
+  that drops the legal form of a company's name held once ("X" for "X LTD") has a held-once
+  level of its own, since the law keeps company names unique, not trading styles;
 * ``company_words``: the distinguishing words (HOLDINGS, GROUP, UK...), whose agreement and
   disagreement both count, so a sister "X HOLDINGS LTD" scores well below "X LTD"; where the
   core and the postcode agree and the words differ, the pair is scored by its words against
@@ -74,7 +74,7 @@ from pipeline.business.trading_held import (
     trading_held_counts,
     trading_held_once_lift,
 )
-from pipeline.business.training import FORM, HELD, NameCounts, held_once_lift, train
+from pipeline.business.training import FORM, HELD, NameCounts, held_once_lifts, train
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def score_candidates(
         training = train(linker, confirmed, (incoming, register), id_types, settings, held)
         training["trading_name_held_once"] = set_trading_held_once(linker, trading_held)
         training["lambda"] = linker.estimate_lambda()  # with the trading level's u set
-        lifts = [held_once_lift(linker), trading_held_once_lift(linker)]
+        lifts = [*held_once_lifts(linker), trading_held_once_lift(linker)]
         cut = _lowered(floor, max(bits for _, bits in lifts))
         every_name = (incoming, register, previous)
         if previous.height:  # trained on the register's rows, scored on every name
@@ -206,7 +206,7 @@ def score_candidates(
     )
     training["blocking_rules"] = [r.name for r in link_settings.blocking_rules]
     training["name_held_once_lift_bits"] = round(lifts[0][1], 6)
-    training["trading_name_held_once_lift_bits"] = round(lifts[1][1], 6)
+    training["trading_name_held_once_lift_bits"] = round(lifts[-1][1], 6)
     training["families"] = None if family is None else family.facts()
     weight = _lifted(lifts)
     if family is not None:

@@ -39,11 +39,14 @@ held-twice names include common unincorporated names and reused ones, so Good-Tu
 overstates how often another business shares a name held once: 4x on the hard data, where a
 company met away from its registered office then stayed in review.
 
-The held-once levels need a record to name the legal form its register row has ("X LTD", not
-"X": :class:`~linkage.company_held_names.CompanyNameHeldOnceLevel`): the law keeps company
-names unique, not trading styles, and on the unseen business data a held-once name without
-its form, met away from the company, was that company in 16% of records (with it, 93%),
-so the level's u is counted on those pairs only.
+A record that drops the legal form its register row has ("X" for "X LTD") has a held-once level
+of its own (:class:`~linkage.company_held_names.CompanyNameHeldOnceLevel`): the law keeps
+company names unique, not trading styles. The pooled m of an exact name is split between the
+two levels as the labelled pairs split, and u as the known non-matches agreeing on a held-once
+name split (without them, as the records name a form or not). On the unseen business data a
+held-once name without its form, met away from the company, was that company in 16% of records
+(with it, 93%); identifier-confirmed matches drop the form 4% of the time there, 12% on the
+blind data, which the split follows.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ def train(
     form = linker.parameters.comparisons["legal_form"]
     form.m = _floored(form.m, 0, MIN_FORM_DISAGREEMENT)  # gamma 0: forms differ
     unlike = held_once_among_unlike(*frames, id_types)
-    training["name_held_once"] = set_held_once(linker, held, unlike)
+    training["name_held_once"] = set_held_once(linker, held, unlike, form_dropped(frames[0]))
     disagreement = identifier_disagreement(confirmed, *frames, id_types)
     training["identifiers"] = _set_identifier_m(linker, disagreement)
     training["lambda"] = linker.estimate_lambda()
@@ -184,34 +187,53 @@ def m_from_labelled(
 
 
 def set_held_once(
-    linker: Linker, held: NameCounts, unlike: tuple[int, int] = (0, 0)
+    linker: Linker,
+    held: NameCounts,
+    unlike: tuple[int, int, int] = (0, 0, 0),
+    dropped_share: float = 0.0,
 ) -> dict[str, float | int]:
-    """Score the held-once level of ``company_name`` as an exact legal name of the Good-Turing
-    frequency (see the module docstring): both exact levels get m of an exact legal name. The
-    level of a name one keystroke from a held-once name, when there is one, shares m with the
-    similar-names (Jaro-Winkler) level the same way: it is that level's part where the name is
-    rare, and rarity changes u, not m (its u is the engine's floor: such a pair is never met
-    among random pairs)."""
+    """Score the held-once levels of ``company_name`` as an exact legal name of the Good-Turing
+    frequency (see the module docstring): m of an exact legal name, pooled over the exact
+    levels, goes to the term-frequency level and is split between the held-once levels with
+    the record naming the register's legal form and dropping it, in the proportions of the
+    labelled pairs at those two levels; u, the frequency, is split in the proportions the
+    known non-matches agreeing on a held-once name show (``unlike``: pairs, agreeing with the
+    form named, agreeing with it dropped: :func:`held_once_among_unlike`), or, when they are
+    too few, those of the records: ``dropped_share`` of them name no form. The level of a name
+    one keystroke from a held-once name, when there is one, shares m with the similar-names
+    (Jaro-Winkler) level the same way: it is that level's part where the name is rare, and
+    rarity changes u, not m (its u is the engine's floor: such a pair is never met among
+    random pairs)."""
     comparison = next(c for c in linker.comparisons if c.name == "company_name")
-    once = gamma_of(comparison, CompanyNameHeldOnceLevel)
+    once, dropped = held_once_gammas(comparison)
     exact = comparison.tf_gamma
-    assert once is not None, "company_name has a held-once level"
     assert exact is not None, "company_name has a term-frequency level"
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
-    m[once] = m[exact] = (m[once] or 0.0) + (m[exact] or 0.0)
+    named_m, dropped_m = m[once] or 0.0, 0.0 if dropped is None else m[dropped] or 0.0
+    share = dropped_m / (named_m + dropped_m) if named_m + dropped_m > 0 else 0.0
+    pooled = named_m + dropped_m + (m[exact] or 0.0)
+    m[exact], m[once] = pooled, pooled * (1.0 - share)
+    if dropped is not None:
+        m[dropped] = pooled * share
     near = gamma_of(comparison, CompanyNameNearHeldOnceLevel)
     if near is not None:  # the near level is the similar-names level's rarest part
         similar = gamma_of(comparison, CompanyNameJaroWinklerLevel)
         assert similar is not None, "company_name has a Jaro-Winkler level"
         m[near] = m[similar] = (m[near] or 0.0) + (m[similar] or 0.0)
     parameters.m = m
-    pairs, agreeing = unlike
+    pairs, agreeing, agreeing_dropped = unlike
     frequency = held.once_frequency()
-    if pairs * frequency >= MIN_UNLIKE_EXPECTED:
-        frequency = (agreeing + 0.5) / (pairs + 1.0)
     u = list(parameters.u)
-    u[once] = frequency
+    measured = pairs * frequency >= MIN_UNLIKE_EXPECTED
+    if measured:
+        u[once] = (agreeing + 0.5) / (pairs + 1.0)
+        frequency_dropped = (agreeing_dropped + 0.5) / (pairs + 1.0)
+    else:
+        u[once] = frequency * (1.0 - dropped_share if dropped is not None else 1.0)
+        frequency_dropped = frequency * dropped_share
+    if dropped is not None:
+        u[dropped] = frequency_dropped
     parameters.u = u
     return {
         "register_names_held_once": held.held_once,
@@ -219,18 +241,42 @@ def set_held_once(
         "good_turing_frequency": held.once_frequency(),
         "unlike_identifier_pairs": pairs,
         "unlike_identifier_pairs_agreeing": agreeing,
-        "frequency": frequency,
+        "frequency": u[once] or 0.0,
+        "form_dropped_m_share": round(share, 6) if dropped is not None else 0.0,
+        "unlike_identifier_pairs_agreeing_form_dropped": agreeing_dropped,
+        "frequency_form_dropped": frequency_dropped if dropped is not None else 0.0,
     }
+
+
+def held_once_gammas(comparison: Comparison) -> tuple[int, int | None]:
+    """The gammas of ``comparison``'s held-once level with the record naming the register's
+    legal form, and of the one where it drops it (None without a form column)."""
+    once = gamma_where(
+        comparison,
+        lambda level: isinstance(level, CompanyNameHeldOnceLevel) and not level.form_dropped,
+    )
+    dropped = gamma_where(
+        comparison, lambda level: isinstance(level, CompanyNameHeldOnceLevel) and level.form_dropped
+    )
+    assert once is not None, "company_name has a held-once level"
+    return once, dropped
+
+
+def form_dropped(incoming: pl.DataFrame) -> float:
+    """Share of the records with a name that name no legal form."""
+    named = incoming.filter(pl.col("name_core").is_not_null())
+    return float(named.select(pl.col(FORM).is_null().mean()).item() or 0.0) if named.height else 0.0
 
 
 def held_once_among_unlike(
     incoming: pl.DataFrame, register: pl.DataFrame, id_types: list[str]
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """(pairs whose valid identifiers of a type differ, not by a slip: known non-matches; how
     many of them agree on a name, core and distinguishing words, that the register holds
-    once), summed over ``id_types``."""
+    once, the record naming the register's legal form; how many agree so but drop it),
+    summed over ``id_types``."""
     words = pl.col("name_words").list.join(" ").alias("__words")
-    pairs = agreeing = 0
+    pairs = agreeing = dropping = 0
     for id_type in id_types:
         column = norm_column(id_type)
         left = incoming.drop_nulls([column, "name_core"]).select(
@@ -242,11 +288,12 @@ def held_once_among_unlike(
             "name_core", words, pl.col(column).alias("b"), pl.col(FORM).alias("form_b")
         )
         same = left.join(once, on=["name_core", "__words"])
-        # the level's pairs only: a record names the legal form its register row has
-        same = same.filter(pl.col("form_a").is_not_null() | pl.col("form_b").is_null())
         differ = (pl.col("a") != pl.col("b")) & ~slips(pl.col("a"), pl.col("b"))
-        agreeing += same.filter(differ).height
-    return pairs, agreeing
+        unlike = same.filter(differ)
+        dropped = pl.col("form_a").is_null() & pl.col("form_b").is_not_null()
+        dropping += unlike.filter(dropped).height
+        agreeing += unlike.filter(~dropped).height
+    return pairs, agreeing, dropping
 
 
 def gamma_of(comparison: Comparison, kind: type[Level]) -> int | None:
@@ -260,15 +307,15 @@ def gamma_where(comparison: Comparison, wanted: Callable[[Level], bool]) -> int 
     return next((i.gamma for level, i in infos if wanted(level)), None)
 
 
-def held_once_lift(linker: Linker) -> tuple[int, float]:
-    """(gamma of the held-once level of ``company_name``, the bits its weight lacks): the
+def held_once_lifts(linker: Linker) -> list[tuple[int | None, float]]:
+    """(gamma of each held-once level of ``company_name``, the bits its weight lacks): the
     engine floors every m and u at :data:`~linkage.model.PROBABILITY_FLOOR` so that a level
     never seen in training cannot get an infinite weight, but the held-once u is a frequency
     set on purpose (:func:`set_held_once`, 3e-7 at 300k register rows), which the floor would
-    cap. The lift is log2(floor / u), 0 when u is at or above the floor."""
-    once, lift = floor_lift(linker, CompanyNameHeldOnceLevel)
-    assert once is not None, "company_name has a held-once level"
-    return once, lift
+    cap. The lift is log2(floor / u), 0 when u is at or above the floor. The level with the
+    record naming the register's legal form comes first."""
+    comparison = next(c for c in linker.comparisons if c.name == "company_name")
+    return [_lift(linker, gamma) for gamma in held_once_gammas(comparison) if gamma is not None]
 
 
 def floor_lift(linker: Linker, kind: type[Level]) -> tuple[int | None, float]:
@@ -276,8 +323,10 @@ def floor_lift(linker: Linker, kind: type[Level]) -> tuple[int | None, float]:
     u is at or above :data:`~linkage.model.PROBABILITY_FLOOR`); (None, 0.0) without one."""
     comparison = next(c for c in linker.comparisons if c.name == "company_name")
     gamma = gamma_of(comparison, kind)
-    if gamma is None:
-        return None, 0.0
+    return (None, 0.0) if gamma is None else _lift(linker, gamma)
+
+
+def _lift(linker: Linker, gamma: int) -> tuple[int, float]:
     u = linker.parameters.comparisons["company_name"].u[gamma] or 0.0
     if u <= 0.0 or u >= PROBABILITY_FLOOR:
         return gamma, 0.0

@@ -239,18 +239,21 @@ def test_held_once_level_with_words_needs_them_equal() -> None:
     assert level.columns() == ("name", "held", "words")
 
 
-@pytest.mark.parametrize("near", [False, True])
-def test_held_once_levels_with_a_form_column_need_the_left_to_name_the_rights_form(
-    near: bool,
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("named", [True, True, False, True, True]),
+        ("dropped", [False, False, True, False, False]),
+    ],
+)
+def test_held_once_levels_with_a_form_column_part_records_that_drop_the_rights_form(
+    kind: str, expected: list[bool]
 ) -> None:
     """A company's name is unique by law with its legal form; "X" alone may be another
-    business's trading style, so it does not count as held once when the register's "X" is a
-    company. Two sole traders' names (no form on either side) still do."""
-    level: CompanyNameHeldOnceLevel | CompanyNameNearHeldOnceLevel
-    if near:
-        level = CompanyNameNearHeldOnceLevel("name", "held", form_column="form")
-    else:
-        level = CompanyNameHeldOnceLevel("name", "held", form_column="form")
+    business's trading style, so a record that drops the form of the register's company has
+    a level of its own. Two sole traders' names (no form on either side) are of the first
+    kind."""
+    level = CompanyNameHeldOnceLevel("name", "held", None, "form", kind == "dropped")
     forms = [("LTD", "LTD"), ("PLC", "LTD"), (None, "LTD"), (None, None), ("LTD", None)]
     con = duckdb.connect()
     for alias, side in (("l", 0), ("r", 1)):
@@ -262,22 +265,24 @@ def test_held_once_levels_with_a_form_column_need_the_left_to_name_the_rights_fo
     got = con.execute(
         f"SELECT {level.sql(DUCKDB)} FROM l_cases l JOIN r_cases r USING (i) ORDER BY i"
     ).fetchall()
-    assert [g[0] for g in got] == [True, True, False, True, True]
+    assert [g[0] for g in got] == expected
     assert level.columns() == ("name", "held", "form")
-    assert "form named on the left" in level.label
+    assert ("on the right only" in level.label) is (kind == "dropped")
     assert level_from_dict(level.to_dict()) == level
 
 
-def test_the_comparison_passes_its_form_column_to_both_held_once_levels() -> None:
+def test_the_comparison_adds_the_form_dropped_level_after_the_held_once_one() -> None:
     comparison = CompanyNameComparison(
         "core", held_column="held", compact_column="compact", form_column="form"
     )
-    held = [
-        level
-        for level in comparison.levels
-        if isinstance(level, CompanyNameHeldOnceLevel | CompanyNameNearHeldOnceLevel)
+    held = [level for level in comparison.levels if isinstance(level, CompanyNameHeldOnceLevel)]
+    assert [(level.form_column, level.form_dropped) for level in held] == [
+        ("form", False),
+        ("form", True),
     ]
-    assert len(held) == 2 and all(level.form_column == "form" for level in held)
+    assert comparison.levels.index(held[1]) == comparison.levels.index(held[0]) + 1
+    plain = CompanyNameComparison("core", held_column="held", compact_column="compact")
+    assert len(comparison.levels) == len(plain.levels) + 1
 
 
 def test_held_once_level_checks_its_columns() -> None:
@@ -285,6 +290,8 @@ def test_held_once_level_checks_its_columns() -> None:
         CompanyNameHeldOnceLevel("name", "")
     with pytest.raises(SettingsError):
         CompanyNameHeldOnceLevel("name", "held", form_column="")
+    with pytest.raises(SettingsError, match="needs a form_column"):
+        CompanyNameHeldOnceLevel("name", "held", form_dropped=True)
 
 
 @pytest.mark.parametrize(

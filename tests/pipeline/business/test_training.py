@@ -22,7 +22,7 @@ from pipeline.business.training import (
     _capped,
     _floored,
     _only_each_other,
-    held_once_lift,
+    held_once_lifts,
     identifier_disagreement,
     set_held_once,
 )
@@ -116,9 +116,9 @@ def test_held_once_lift_restores_what_the_probability_floor_cuts() -> None:
         parameters = SimpleNamespace(comparisons={"company_name": SimpleNamespace(u=held)})
         return cast(Linker, SimpleNamespace(comparisons=[comparison], parameters=parameters))
 
-    assert held_once_lift(linker(PROBABILITY_FLOOR / 8)) == (once, pytest.approx(3.0))
-    assert held_once_lift(linker(PROBABILITY_FLOOR * 2)) == (once, 0.0)
-    assert held_once_lift(linker(0.0)) == (once, 0.0)
+    assert held_once_lifts(linker(PROBABILITY_FLOOR / 8)) == [(once, pytest.approx(3.0))]
+    assert held_once_lifts(linker(PROBABILITY_FLOOR * 2)) == [(once, 0.0)]
+    assert held_once_lifts(linker(0.0)) == [(once, 0.0)]
 
 
 def test_rare_levels_share_m_with_the_levels_they_refine() -> None:
