@@ -138,7 +138,8 @@ def train(
     form = linker.parameters.comparisons["legal_form"]
     form.m = _floored(form.m, 0, MIN_FORM_DISAGREEMENT)  # gamma 0: forms differ
     unlike = held_once_among_unlike(*frames, id_types)
-    training["name_held_once"] = set_held_once(linker, held, unlike, form_dropped(frames[0]))
+    without_form = share_without_form(frames[0])
+    training["name_held_once"] = set_held_once(linker, held, unlike, without_form)
     disagreement = identifier_disagreement(confirmed, *frames, id_types)
     training["identifiers"] = _set_identifier_m(linker, disagreement)
     training["lambda"] = linker.estimate_lambda()
@@ -210,7 +211,8 @@ def set_held_once(
     assert exact is not None, "company_name has a term-frequency level"
     parameters = linker.parameters.comparisons["company_name"]
     m = list(parameters.m)
-    named_m, dropped_m = m[once] or 0.0, 0.0 if dropped is None else m[dropped] or 0.0
+    named_m = m[once] or 0.0
+    dropped_m = (m[dropped] or 0.0) if dropped is not None else 0.0
     share = dropped_m / (named_m + dropped_m) if named_m + dropped_m > 0 else 0.0
     pooled = named_m + dropped_m + (m[exact] or 0.0)
     m[exact], m[once] = pooled, pooled * (1.0 - share)
@@ -262,7 +264,7 @@ def held_once_gammas(comparison: Comparison) -> tuple[int, int | None]:
     return once, dropped
 
 
-def form_dropped(incoming: pl.DataFrame) -> float:
+def share_without_form(incoming: pl.DataFrame) -> float:
     """Share of the records with a name that name no legal form."""
     named = incoming.filter(pl.col("name_core").is_not_null())
     return float(named.select(pl.col(FORM).is_null().mean()).item() or 0.0) if named.height else 0.0
