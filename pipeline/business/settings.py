@@ -9,7 +9,7 @@ from pipeline.errors import ConfigError
 
 #: A fixed cut. ``"auto"`` (the cut that maximises the model's expected F1,
 #: :mod:`pipeline.business.threshold`) beats 0.9 on F1 on the seen and the unseen benchmark
-#: data (unseen, seeds 0-5: +0.002 to +0.006), but costs 1.3-1.9 points of precision, takes
+#: data (unseen, seeds 0-5: +0.0004 to +0.0044), but costs 1.6-2.4 points of precision, takes
 #: names-only links to sister companies over 1% of incoming (1.2-1.3%), and empties the review
 #: band curators work from (benchmarks/README.md, "Unseen business data").
 DEFAULT_MATCH_THRESHOLD: float | Literal["auto"] = 0.9
