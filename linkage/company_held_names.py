@@ -94,8 +94,7 @@ class CompanyNameNearHeldOnceLevel(Level):
     def __post_init__(self) -> None:
         check_name("company level column", self.column)
         check_name("company level held_column", self.held_column)
-        if self.words_column is not None:
-            check_name("company level words_column", self.words_column)
+        _check_optional(self.words_column, None)
         if isinstance(self.min_length, bool) or not isinstance(self.min_length, int):
             raise SettingsError("CompanyNameNearHeldOnceLevel min_length must be an integer")
         if self.min_length < 2:
@@ -110,14 +109,12 @@ class CompanyNameNearHeldOnceLevel(Level):
             f"{length}({right}) >= {int(self.min_length)}",
             f"abs({length}({left}) - {length}({right})) <= 1",
         ]
-        if self.words_column is not None:
-            gate.append(f"{col(LEFT, self.words_column)} = {col(RIGHT, self.words_column)}")
+        gate.extend(_same_kind(self.words_column, None))
         distance = dialect.string_metric("damerau_levenshtein", left, right)
         return f"coalesce((CASE WHEN {' AND '.join(gate)} THEN {distance} <= 1 END), FALSE)"
 
     def columns(self) -> tuple[str, ...]:
-        words = () if self.words_column is None else (self.words_column,)
-        return (self.column, self.held_column, *words)
+        return (self.column, self.held_column, *_optional(self.words_column))
 
     @property
     def label(self) -> str:

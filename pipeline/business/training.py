@@ -225,14 +225,15 @@ def set_held_once(
         m[near] = m[similar] = (m[near] or 0.0) + (m[similar] or 0.0)
     parameters.m = m
     pairs, agreeing, agreeing_dropped = unlike
+    if dropped is None:  # one held-once level holds every agreement
+        agreeing, agreeing_dropped, dropped_share = agreeing + agreeing_dropped, 0, 0.0
     frequency = held.once_frequency()
     u = list(parameters.u)
-    measured = pairs * frequency >= MIN_UNLIKE_EXPECTED
-    if measured:
+    if pairs * frequency >= MIN_UNLIKE_EXPECTED:
         u[once] = (agreeing + 0.5) / (pairs + 1.0)
         frequency_dropped = (agreeing_dropped + 0.5) / (pairs + 1.0)
     else:
-        u[once] = frequency * (1.0 - dropped_share if dropped is not None else 1.0)
+        u[once] = frequency * (1.0 - dropped_share)
         frequency_dropped = frequency * dropped_share
     if dropped is not None:
         u[dropped] = frequency_dropped
@@ -244,7 +245,7 @@ def set_held_once(
         "unlike_identifier_pairs": pairs,
         "unlike_identifier_pairs_agreeing": agreeing,
         "frequency": u[once] or 0.0,
-        "form_dropped_m_share": round(share, 6) if dropped is not None else 0.0,
+        "form_dropped_m_share": round(share, 6),
         "unlike_identifier_pairs_agreeing_form_dropped": agreeing_dropped,
         "frequency_form_dropped": frequency_dropped if dropped is not None else 0.0,
     }

@@ -141,3 +141,13 @@ def test_without_known_non_matches_u_is_split_as_the_records_name_their_form() -
     set_held_once(linker, counts, (0, 0, 0), dropped_share=0.3)
     assert parameters.u[named] == pytest.approx(0.7e-6)
     assert parameters.u[dropped] == pytest.approx(0.3e-6)
+
+
+def test_without_a_form_level_every_held_once_agreement_counts_for_the_one_level() -> None:
+    """A comparison with no form column has one held-once level, which holds the pairs that
+    drop the form too: their agreements are counted for it."""
+    counts = NameCounts(rows=100_000, held_once=80_000, held_twice=4_000)
+    pairs = int(2 * MIN_UNLIKE_EXPECTED / counts.once_frequency())
+    linker, parameters, once = _linker()
+    set_held_once(linker, counts, (pairs, 3, 2), dropped_share=0.3)
+    assert parameters.u[once] == pytest.approx(5.5 / (pairs + 1))
